@@ -1,0 +1,1 @@
+//! Validation of answers against a questionnaire (stub: being written).

@@ -1,0 +1,1 @@
+//! The questionnaires shipped in `schemas/`, embedded at compile time (stub: being written).

@@ -1,0 +1,1 @@
+//! The SIPAS index engine (stub: being written).

@@ -1,0 +1,20 @@
+//! SIPAS Field domain core.
+//!
+//! Pure domain logic shared by the surveyor app, the central server and the tests:
+//! questionnaire definitions ([`questionnaire`]), loading and checking them ([`form_loader`]),
+//! answers and their validation ([`answer`], [`answer_validation`], [`relevance`]),
+//! the response record ([`response`]), the SIPAS index engine ([`index`]) and the
+//! administrative-unit tree ([`units`]). Nothing in this crate touches files, sockets or clocks
+//! except through values passed in, so it stays portable to mobile targets.
+#![forbid(unsafe_code)]
+
+pub mod answer;
+pub mod answer_validation;
+pub mod builtin;
+pub mod form_loader;
+pub mod index;
+pub mod questionnaire;
+pub mod relevance;
+pub mod response;
+pub mod text;
+pub mod units;

@@ -1,0 +1,1 @@
+//! Skip logic: evaluating relevance conditions against answers (stub: being written).

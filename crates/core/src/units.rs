@@ -1,0 +1,1 @@
+//! Administrative units as a tree with codes and validity dates (stub: being written).

@@ -1,0 +1,2 @@
+//! SIPAS Field local store (stub: being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Child process for the crash test (stub: being written).
+fn main() {}
