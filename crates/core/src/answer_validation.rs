@@ -1,1 +1,589 @@
-//! Validation of answers against a questionnaire (stub: being written).
+//! Validation of answers against a questionnaire.
+//!
+//! [`validate_answer`] checks one answer on its own (run on every autosave);
+//! [`validate_response`] checks a whole response at submit / ingest, including skip logic and
+//! required items. Messages are Vietnamese first (shown to the surveyor) with English.
+use crate::answer::{AnswerValue, Answers};
+use crate::questionnaire::{Item, ItemType, Label, Questionnaire};
+use crate::relevance::{item_is_relevant, value_is_answered};
+use crate::text::nfc;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// What is wrong with an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    /// The item code is not part of the form.
+    UnknownItem,
+    /// The value has the wrong JSON type for the item.
+    WrongType,
+    /// A choice code that is not one of the item's options.
+    NotAnOption,
+    /// A multi-choice code chosen more than once.
+    DuplicateOption,
+    /// An exclusive option (e.g. "Không có") chosen together with others.
+    ExclusiveWithOthers,
+    /// A number outside the item's range or a rating outside its scale.
+    OutOfRange,
+    /// Text longer than the item's `max_length` characters.
+    TooLong,
+    /// Not a calendar date in the form `YYYY-MM-DD`.
+    InvalidDate,
+    /// A required relevant item has no answer.
+    Required,
+    /// An answer to an item that does not apply given the other answers.
+    NotRelevant,
+    /// An option asking for free text was chosen but `<code>_other` is blank.
+    OtherTextMissing,
+}
+
+/// One problem with one answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{item_code}: {}", message.text("en"))]
+pub struct AnswerIssue {
+    /// The item the problem is about.
+    pub item_code: String,
+    /// The kind of problem.
+    pub kind: IssueKind,
+    /// Message for the surveyor (Vietnamese, with English).
+    pub message: Label,
+}
+
+impl AnswerIssue {
+    fn new(item_code: &str, kind: IssueKind, vi: String, en: String) -> Self {
+        AnswerIssue {
+            item_code: item_code.to_owned(),
+            kind,
+            message: Label { vi, en: Some(en) },
+        }
+    }
+}
+
+/// Checks one answer in isolation: type, option membership, range / scale, length and date.
+///
+/// Blank answers (empty text, empty code list) are accepted here; whether they are allowed is
+/// decided by [`validate_response`].
+pub fn validate_answer(
+    form: &Questionnaire,
+    item_code: &str,
+    value: &AnswerValue,
+) -> Result<(), AnswerIssue> {
+    let Some(item) = form.item(item_code) else {
+        return Err(unknown_item(item_code));
+    };
+    check_value(form, item, value)
+}
+
+fn unknown_item(code: &str) -> AnswerIssue {
+    AnswerIssue::new(
+        code,
+        IssueKind::UnknownItem,
+        format!("Câu hỏi \"{code}\" không có trong phiếu này."),
+        format!("Question \"{code}\" is not part of this form."),
+    )
+}
+
+fn check_value(form: &Questionnaire, item: &Item, value: &AnswerValue) -> Result<(), AnswerIssue> {
+    let code = item.code.as_str();
+    match (item.item_type, value) {
+        (ItemType::SingleChoice, AnswerValue::Text(s)) => {
+            if s.is_empty() {
+                Ok(())
+            } else {
+                check_option(item, s)
+            }
+        }
+        (ItemType::MultiChoice, AnswerValue::Codes(codes)) => check_multi(item, codes),
+        (ItemType::Integer, AnswerValue::Int(n)) => check_range(item, *n),
+        (ItemType::Text, AnswerValue::Text(s)) => match item.max_length {
+            Some(max) => {
+                let len = nfc(s.trim()).chars().count();
+                if len > max {
+                    Err(AnswerIssue::new(
+                        code,
+                        IssueKind::TooLong,
+                        format!("Câu trả lời quá dài: tối đa {max} ký tự (hiện có {len})."),
+                        format!("The answer is too long: at most {max} characters (now {len})."),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            None => Ok(()),
+        },
+        (ItemType::Date, AnswerValue::Text(s)) => {
+            if s.trim().is_empty() {
+                Ok(())
+            } else {
+                check_date(code, s.trim())
+            }
+        }
+        (ItemType::Rating, AnswerValue::Int(n)) => check_rating(form, item, *n),
+        (t, _) => Err(wrong_type(code, t)),
+    }
+}
+
+fn wrong_type(code: &str, t: ItemType) -> AnswerIssue {
+    let (vi, en) = match t {
+        ItemType::SingleChoice => ("một mã lựa chọn", "one option code"),
+        ItemType::MultiChoice => ("danh sách mã lựa chọn", "a list of option codes"),
+        ItemType::Integer => ("một số nguyên", "a whole number"),
+        ItemType::Text => ("văn bản", "text"),
+        ItemType::Date => ("ngày dạng YYYY-MM-DD", "a date YYYY-MM-DD"),
+        ItemType::Rating => ("một mức trên thang đo", "a point of the rating scale"),
+    };
+    AnswerIssue::new(
+        code,
+        IssueKind::WrongType,
+        format!("Câu trả lời không đúng kiểu: cần {vi}."),
+        format!("Wrong answer type: expected {en}."),
+    )
+}
+
+fn check_option(item: &Item, value: &str) -> Result<(), AnswerIssue> {
+    if item.options.iter().any(|o| o.value == value) {
+        Ok(())
+    } else {
+        Err(AnswerIssue::new(
+            &item.code,
+            IssueKind::NotAnOption,
+            format!("Lựa chọn \"{value}\" không có trong danh sách của câu này."),
+            format!("\"{value}\" is not one of the options of this question."),
+        ))
+    }
+}
+
+fn check_multi(item: &Item, codes: &[String]) -> Result<(), AnswerIssue> {
+    let mut seen = HashSet::new();
+    for c in codes {
+        check_option(item, c)?;
+        if !seen.insert(c.as_str()) {
+            return Err(AnswerIssue::new(
+                &item.code,
+                IssueKind::DuplicateOption,
+                format!("Lựa chọn \"{c}\" bị chọn trùng lặp."),
+                format!("Option \"{c}\" is chosen more than once."),
+            ));
+        }
+    }
+    if codes.len() > 1 {
+        let exclusive = item
+            .options
+            .iter()
+            .find(|o| o.exclusive && codes.contains(&o.value));
+        if let Some(o) = exclusive {
+            return Err(AnswerIssue::new(
+                &item.code,
+                IssueKind::ExclusiveWithOthers,
+                format!(
+                    "Không thể chọn \"{}\" cùng với lựa chọn khác.",
+                    o.label.text("vi")
+                ),
+                format!(
+                    "\"{}\" cannot be combined with other options.",
+                    o.label.text("en")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_range(item: &Item, n: i64) -> Result<(), AnswerIssue> {
+    let below = item.min.is_some_and(|min| n < min);
+    let above = item.max.is_some_and(|max| n > max);
+    if !below && !above {
+        return Ok(());
+    }
+    let message = match (&item.range_message, item.min, item.max) {
+        (Some(m), _, _) => m.clone(),
+        (None, Some(min), Some(max)) => Label {
+            vi: format!("Giá trị phải từ {min} đến {max}."),
+            en: Some(format!("The value must be between {min} and {max}.")),
+        },
+        (None, Some(min), None) => Label {
+            vi: format!("Giá trị phải lớn hơn hoặc bằng {min}."),
+            en: Some(format!("The value must be at least {min}.")),
+        },
+        (None, _, max) => {
+            let max = max.unwrap_or_default();
+            Label {
+                vi: format!("Giá trị phải nhỏ hơn hoặc bằng {max}."),
+                en: Some(format!("The value must be at most {max}.")),
+            }
+        }
+    };
+    Err(AnswerIssue {
+        item_code: item.code.clone(),
+        kind: IssueKind::OutOfRange,
+        message,
+    })
+}
+
+fn check_date(code: &str, s: &str) -> Result<(), AnswerIssue> {
+    let b = s.as_bytes();
+    let shape_ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape_ok {
+        return Err(AnswerIssue::new(
+            code,
+            IssueKind::InvalidDate,
+            "Ngày không hợp lệ, cần dạng YYYY-MM-DD.".into(),
+            "Invalid date; use the form YYYY-MM-DD.".into(),
+        ));
+    }
+    match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(_) => Ok(()),
+        Err(_) => Err(AnswerIssue::new(
+            code,
+            IssueKind::InvalidDate,
+            format!("Ngày không hợp lệ: {s} không có trên lịch."),
+            format!("Invalid date: {s} does not exist in the calendar."),
+        )),
+    }
+}
+
+fn check_rating(form: &Questionnaire, item: &Item, n: i64) -> Result<(), AnswerIssue> {
+    let scale = item.scale.as_ref().and_then(|s| form.scales.get(s));
+    let Some(scale) = scale else {
+        return Err(AnswerIssue::new(
+            &item.code,
+            IssueKind::OutOfRange,
+            "Câu này thiếu thang đo trong định nghĩa phiếu.".into(),
+            "This question's rating scale is missing from the form definition.".into(),
+        ));
+    };
+    let na = scale.no_answer.as_ref();
+    if scale.points.iter().any(|p| p.value == n) || na.is_some_and(|p| p.value == n) {
+        return Ok(());
+    }
+    let points = scale
+        .points
+        .iter()
+        .map(|p| p.value.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (vi_na, en_na) = match na {
+        Some(p) => (
+            format!(" hoặc {} ({})", p.value, p.label.text("vi")),
+            format!(" or {} ({})", p.value, p.label.text("en")),
+        ),
+        None => (String::new(), String::new()),
+    };
+    Err(AnswerIssue::new(
+        &item.code,
+        IssueKind::OutOfRange,
+        format!("Giá trị phải là một trong các mức: {points}{vi_na}."),
+        format!("The value must be one of the scale points: {points}{en_na}."),
+    ))
+}
+
+/// The full check at submit / ingest. Every answer must be valid on its own and belong to a
+/// relevant item of the form; every required relevant item must be answered; a chosen
+/// "other" option needs its `<code>_other` text. Issues are returned in display order
+/// (answers to unknown items last, by code).
+///
+/// Relevance cascades as in [`crate::relevance::relevant_items`]: answers to items that are
+/// not relevant are reported and otherwise ignored when evaluating later conditions.
+pub fn validate_response(form: &Questionnaire, answers: &Answers) -> Result<(), Vec<AnswerIssue>> {
+    let mut issues = Vec::new();
+    let mut effective = Answers::new();
+    for (group, item) in form.items() {
+        let code = item.code.as_str();
+        let relevant = item_is_relevant(group, item, &effective);
+        let value = answers.get(code).filter(|v| value_is_answered(v));
+        match (value, relevant) {
+            (Some(v), true) => {
+                if let Err(issue) = check_value(form, item, v) {
+                    issues.push(issue);
+                }
+                effective.insert(item.code.clone(), v.clone());
+            }
+            (Some(_), false) => issues.push(AnswerIssue::new(
+                code,
+                IssueKind::NotRelevant,
+                "Câu này không áp dụng với các câu trả lời trước đó nên phải để trống.".into(),
+                "This question does not apply given the earlier answers and must be left blank."
+                    .into(),
+            )),
+            (None, true) => {
+                if let Some(label) = other_chosen(form, code, &effective) {
+                    issues.push(AnswerIssue::new(
+                        code,
+                        IssueKind::OtherTextMissing,
+                        format!("Đã chọn \"{}\", vui lòng ghi rõ.", label.text("vi")),
+                        format!("\"{}\" was chosen; please specify.", label.text("en")),
+                    ));
+                } else if item.required {
+                    issues.push(AnswerIssue::new(
+                        code,
+                        IssueKind::Required,
+                        "Câu này bắt buộc phải trả lời.".into(),
+                        "This question is required.".into(),
+                    ));
+                }
+            }
+            (None, false) => {}
+        }
+    }
+    for code in answers.keys() {
+        if form.item(code).is_none() {
+            issues.push(unknown_item(code));
+        }
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(issues)
+    }
+}
+
+/// If `code` is `<parent>_other` and the parent's chosen answer includes an option with
+/// `other: true`, that option's label.
+fn other_chosen<'a>(form: &'a Questionnaire, code: &str, answers: &Answers) -> Option<&'a Label> {
+    let parent_code = code.strip_suffix("_other")?;
+    let parent = form.item(parent_code)?;
+    let chosen = answers.get(parent_code)?;
+    parent
+        .options
+        .iter()
+        .find(|o| o.other && chosen.matches_json(&serde_json::Value::String(o.value.clone())))
+        .map(|o| &o.label)
+}
+
+/// NFC-normalises and trims one answer (text and codes); integers are unchanged.
+pub fn normalize_value(value: &mut AnswerValue) {
+    match value {
+        AnswerValue::Int(_) => {}
+        AnswerValue::Text(s) => *s = nfc(s.trim()),
+        AnswerValue::Codes(cs) => cs.iter_mut().for_each(|c| *c = nfc(c.trim())),
+    }
+}
+
+/// NFC-normalises and trims every answer; run before validating or storing.
+pub fn normalize_answers(answers: &mut Answers) {
+    answers.values_mut().for_each(normalize_value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form() -> Questionnaire {
+        let points: Vec<_> = (1..=5)
+            .map(|v| json!({"value": v, "label": {"vi": format!("Mức {v}")}}))
+            .collect();
+        crate::form_loader::load_form(
+            &json!({
+                "format": 1, "form_id": "t", "version": "1", "title": {"vi": "Phiếu"},
+                "scales": {"sat5": {
+                    "points": points,
+                    "satisfied_from": 4,
+                    "no_answer": {"value": 9, "label": {"vi": "Không trả lời", "en": "No answer"}}
+                }},
+                "groups": [
+                    {"code": "P", "kind": "profile", "title": {"vi": "Thông tin"}, "items": [
+                        {"code": "AGE", "type": "integer", "label": {"vi": "Tuổi"}, "required": true,
+                         "min": 18, "max": 120,
+                         "range_message": {"vi": "Người trả lời phải từ 18 tuổi trở lên.",
+                                           "en": "The respondent must be 18 or older."}},
+                        {"code": "N", "type": "integer", "label": {"vi": "Số lần"}, "min": 1, "max": 10},
+                        {"code": "SEX", "type": "single_choice", "label": {"vi": "Giới tính"},
+                         "required": true, "options": [
+                            {"value": "male", "label": {"vi": "Nam"}},
+                            {"value": "female", "label": {"vi": "Nữ"}}]},
+                        {"code": "D", "type": "date", "label": {"vi": "Ngày giao dịch"}}
+                    ]},
+                    {"code": "S", "kind": "screening", "title": {"vi": "Giao dịch"}, "items": [
+                        {"code": "CH", "type": "multi_choice", "label": {"vi": "Kênh"}, "options": [
+                            {"value": "direct", "label": {"vi": "Trực tiếp"}},
+                            {"value": "online", "label": {"vi": "Trực tuyến"}},
+                            {"value": "other", "label": {"vi": "Khác (ghi rõ)", "en": "Other"}, "other": true},
+                            {"value": "none", "label": {"vi": "Không có", "en": "None"}, "exclusive": true}]},
+                        {"code": "CH_other", "type": "text", "label": {"vi": "Ghi rõ"}, "max_length": 20},
+                        {"code": "WHY", "type": "text", "label": {"vi": "Lý do"}, "required": true,
+                         "relevant": {"item": "CH", "in": ["none"]}}
+                    ]},
+                    {"code": "C1", "kind": "criteria", "title": {"vi": "Tiếp cận"},
+                     "relevant": {"not": {"item": "CH", "in": ["none"]}}, "items": [
+                        {"code": "C1_1", "type": "rating", "scale": "sat5", "required": true,
+                         "label": {"vi": "Nơi ngồi chờ"}}
+                    ]}
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    fn kind(form: &Questionnaire, code: &str, v: serde_json::Value) -> Option<IssueKind> {
+        let v: AnswerValue = serde_json::from_value(v).unwrap();
+        validate_answer(form, code, &v).err().map(|i| i.kind)
+    }
+
+    #[test]
+    fn age_range_uses_custom_message() {
+        let f = form();
+        let e = validate_answer(&f, "AGE", &AnswerValue::Int(17)).unwrap_err();
+        assert_eq!(e.kind, IssueKind::OutOfRange);
+        assert_eq!(e.message.vi, "Người trả lời phải từ 18 tuổi trở lên.");
+        assert!(validate_answer(&f, "AGE", &AnswerValue::Int(18)).is_ok());
+        let e = validate_answer(&f, "N", &AnswerValue::Int(11)).unwrap_err();
+        assert_eq!(e.message.vi, "Giá trị phải từ 1 đến 10.");
+    }
+
+    #[test]
+    fn single_and_multi_choice() {
+        let f = form();
+        assert_eq!(kind(&f, "SEX", json!("male")), None);
+        assert_eq!(
+            kind(&f, "SEX", json!("other")),
+            Some(IssueKind::NotAnOption)
+        );
+        assert_eq!(kind(&f, "SEX", json!(["male"])), Some(IssueKind::WrongType));
+        assert_eq!(kind(&f, "CH", json!(["direct", "online"])), None);
+        assert_eq!(kind(&f, "CH", json!(["none"])), None);
+        assert_eq!(kind(&f, "CH", json!(["x"])), Some(IssueKind::NotAnOption));
+        assert_eq!(
+            kind(&f, "CH", json!(["direct", "direct"])),
+            Some(IssueKind::DuplicateOption)
+        );
+        let e = validate_answer(
+            &f,
+            "CH",
+            &serde_json::from_value(json!(["direct", "none"])).unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, IssueKind::ExclusiveWithOthers);
+        assert!(e.message.vi.contains("Không có"));
+        assert_eq!(kind(&f, "CH", json!("direct")), Some(IssueKind::WrongType));
+        assert_eq!(kind(&f, "NOPE", json!(1)), Some(IssueKind::UnknownItem));
+    }
+
+    #[test]
+    fn rating_points_and_no_answer() {
+        let f = form();
+        assert_eq!(kind(&f, "C1_1", json!(5)), None);
+        assert_eq!(kind(&f, "C1_1", json!(9)), None);
+        let e = validate_answer(&f, "C1_1", &AnswerValue::Int(6)).unwrap_err();
+        assert_eq!(e.kind, IssueKind::OutOfRange);
+        assert!(
+            e.message.vi.contains("1, 2, 3, 4, 5 hoặc 9"),
+            "{}",
+            e.message.vi
+        );
+        assert_eq!(kind(&f, "C1_1", json!("5")), Some(IssueKind::WrongType));
+    }
+
+    #[test]
+    fn text_length_counts_characters() {
+        let f = form();
+        // 20 Vietnamese characters, far more than 20 bytes.
+        let twenty = "Đường xá ở đây ổn ạ.";
+        assert_eq!(twenty.chars().count(), 20);
+        assert!(twenty.len() > 20);
+        assert_eq!(kind(&f, "CH_other", json!(twenty)), None);
+        let e =
+            validate_answer(&f, "CH_other", &AnswerValue::Text(format!("{twenty}!"))).unwrap_err();
+        assert_eq!(e.kind, IssueKind::TooLong);
+        assert!(e.message.vi.contains("tối đa 20 ký tự (hiện có 21)"));
+        // Decomposed input counts as its NFC length.
+        let decomposed: String = twenty.replace('ổ', "o\u{0302}\u{0309}");
+        assert_eq!(kind(&f, "CH_other", json!(decomposed)), None);
+    }
+
+    #[test]
+    fn dates() {
+        let f = form();
+        assert_eq!(kind(&f, "D", json!("2026-02-28")), None);
+        assert_eq!(kind(&f, "D", json!("2024-02-29")), None);
+        let e = validate_answer(&f, "D", &AnswerValue::Text("2026-02-30".into())).unwrap_err();
+        assert_eq!(e.kind, IssueKind::InvalidDate);
+        for bad in ["2026-2-3", "20/11/2026", "2026-11-20T00:00", "hôm qua"] {
+            assert_eq!(
+                kind(&f, "D", json!(bad)),
+                Some(IssueKind::InvalidDate),
+                "{bad}"
+            );
+        }
+    }
+
+    fn answers(v: serde_json::Value) -> Answers {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn kinds(f: &Questionnaire, a: serde_json::Value) -> Vec<(String, IssueKind)> {
+        match validate_response(f, &answers(a)) {
+            Ok(()) => vec![],
+            Err(v) => v.into_iter().map(|i| (i.item_code, i.kind)).collect(),
+        }
+    }
+
+    #[test]
+    fn valid_responses_pass() {
+        let f = form();
+        let ok = json!({"AGE": 40, "SEX": "female", "CH": ["direct"], "C1_1": 4});
+        assert!(validate_response(&f, &answers(ok)).is_ok());
+        let ok = json!({"AGE": 40, "SEX": "male", "CH": ["none"], "WHY": "Không cần"});
+        assert!(validate_response(&f, &answers(ok)).is_ok());
+    }
+
+    #[test]
+    fn response_issues_in_display_order() {
+        let f = form();
+        let got = kinds(
+            &f,
+            json!({"ZZZ": 1, "AGE": 17, "CH": ["none"], "C1_1": 4, "CH_other": ""}),
+        );
+        let expected = [
+            ("AGE", IssueKind::OutOfRange),
+            ("SEX", IssueKind::Required),
+            ("WHY", IssueKind::Required),
+            ("C1_1", IssueKind::NotRelevant),
+            ("ZZZ", IssueKind::UnknownItem),
+        ];
+        let expected: Vec<_> = expected.iter().map(|(c, k)| (c.to_string(), *k)).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn other_text_required_when_other_chosen() {
+        let f = form();
+        let got = kinds(
+            &f,
+            json!({"AGE": 30, "SEX": "male", "CH": ["other"], "C1_1": 5}),
+        );
+        assert_eq!(got, [("CH_other".to_string(), IssueKind::OtherTextMissing)]);
+        let ok = json!({"AGE": 30, "SEX": "male", "CH": ["other"], "CH_other": "Zalo", "C1_1": 5});
+        assert!(validate_response(&f, &answers(ok)).is_ok());
+    }
+
+    #[test]
+    fn normalize_makes_nfc_and_trims() {
+        let mut a = answers(json!({
+            "T": "  Vie\u{0302}\u{0323}t Nam \n",
+            "C": [" ho\u{0300}a "],
+            "N": 3
+        }));
+        normalize_answers(&mut a);
+        assert_eq!(a["T"], AnswerValue::Text("Việt Nam".into()));
+        assert_eq!(a["C"], AnswerValue::Codes(vec!["hòa".into()]));
+        assert_eq!(a["N"], AnswerValue::Int(3));
+    }
+
+    #[test]
+    fn issue_kind_serialises_snake_case() {
+        assert_eq!(
+            serde_json::to_value(IssueKind::ExclusiveWithOthers).unwrap(),
+            json!("exclusive_with_others")
+        );
+        let e = validate_answer(&form(), "AGE", &AnswerValue::Int(3)).unwrap_err();
+        assert_eq!(e.to_string(), "AGE: The respondent must be 18 or older.");
+    }
+}

@@ -1,0 +1,305 @@
+//! JSON bodies of the HTTP API, shared by the server and the app's sync client.
+use crate::roles::Role;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sipas_core::questionnaire::FormKey;
+use sipas_core::response::Response;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// `POST /api/v1/enrol`: a device redeems a one-time code issued by a supervisor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// The one-time code (as printed / read out by the supervisor).
+    pub code: String,
+    /// A name for the device, e.g. "Máy tính bảng BĐ Hoàn Kiếm 3".
+    pub device_name: String,
+}
+
+/// Answer to [`EnrolRequest`]: the device's bearer token (shown once, stored by the app).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// Device identifier.
+    pub device_id: Uuid,
+    /// Bearer token for every later call; the server keeps only its hash.
+    pub token: String,
+    /// Who the device acts for.
+    pub user: UserInfo,
+}
+
+/// `POST /api/v1/login`: username + password (dashboard users).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Answer to [`LoginRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer session token.
+    pub token: String,
+    /// The user.
+    pub user: UserInfo,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// User id.
+    pub id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// `POST /api/v1/enrolment-codes` (supervisor): issue a one-time code for a user's device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolmentCodeRequest {
+    /// The user (surveyor or monitor) the device will act for.
+    pub user_id: Uuid,
+    /// Minutes until the code expires (default 60).
+    #[serde(default)]
+    pub valid_minutes: Option<u32>,
+}
+
+/// Answer to [`EnrolmentCodeRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolmentCode {
+    /// The one-time code.
+    pub code: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A survey round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Round {
+    /// Round identifier, e.g. `2026-HN-1`.
+    pub id: String,
+    /// Name shown.
+    pub name: String,
+    /// The questionnaire collected in this round.
+    pub form: FormKey,
+    /// First day of fieldwork.
+    pub starts_on: NaiveDate,
+    /// Last day of fieldwork.
+    pub ends_on: NaiveDate,
+}
+
+/// Contact data of a sampled respondent. Personal data (Decree 13/2023/NĐ-CP): kept apart
+/// from answers, sent only to the assigned surveyor's device, never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Respondent's name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Field status of an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentStatus {
+    /// Not visited yet.
+    NotVisited,
+    /// Paper form handed over, to be collected later.
+    FormDelivered,
+    /// Response collected.
+    Collected,
+    /// Respondent absent.
+    Absent,
+    /// Respondent refused.
+    Refused,
+    /// Respondent moved away.
+    Moved,
+    /// Case invalid (e.g. wrong person, under 18).
+    Invalid,
+}
+
+impl AssignmentStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentStatus::NotVisited => "not_visited",
+            AssignmentStatus::FormDelivered => "form_delivered",
+            AssignmentStatus::Collected => "collected",
+            AssignmentStatus::Absent => "absent",
+            AssignmentStatus::Refused => "refused",
+            AssignmentStatus::Moved => "moved",
+            AssignmentStatus::Invalid => "invalid",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        use AssignmentStatus::*;
+        [
+            NotVisited,
+            FormDelivered,
+            Collected,
+            Absent,
+            Refused,
+            Moved,
+            Invalid,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    /// Whether this is a non-response outcome.
+    pub fn is_non_response(self) -> bool {
+        matches!(
+            self,
+            AssignmentStatus::Absent
+                | AssignmentStatus::Refused
+                | AssignmentStatus::Moved
+                | AssignmentStatus::Invalid
+        )
+    }
+}
+
+/// One sampled respondent assigned to a surveyor, as pulled by the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Assignment id.
+    pub id: Uuid,
+    /// Round.
+    pub round_id: String,
+    /// Questionnaire to use.
+    pub form: FormKey,
+    /// Administrative unit of the sampled respondent.
+    pub unit_code: String,
+    /// Administrative procedure the respondent went through (from the sample frame).
+    pub procedure: String,
+    /// Agency that handled it.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// Contact data (only for the assigned surveyor).
+    #[serde(default)]
+    pub contact: Option<Contact>,
+    /// Current status.
+    pub status: AssignmentStatus,
+}
+
+/// `POST /api/v1/responses/batch`: many responses in one request (body may be gzip).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadBatch {
+    /// The records.
+    pub records: Vec<UploadRecord>,
+}
+
+/// One record of an upload: a response revision and the hash the device computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    /// The response.
+    pub response: Response,
+    /// [`Response::content_hash`] as computed by the device; the server recomputes and compares.
+    pub content_hash: String,
+}
+
+/// Per-record outcome of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    /// Stored now.
+    Accepted,
+    /// Already stored earlier with the same content: nothing changed.
+    Duplicate,
+    /// Same id and revision already stored with different content: nothing changed.
+    Conflict,
+    /// Rejected: see `issues` / `reason`. Nothing stored.
+    Invalid,
+}
+
+impl AckStatus {
+    /// Whether the device may consider the record delivered (stored on the server).
+    pub fn is_delivered(self) -> bool {
+        matches!(self, AckStatus::Accepted | AckStatus::Duplicate)
+    }
+}
+
+/// One invalid answer found by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerProblem {
+    /// Item code.
+    pub item_code: String,
+    /// Kind of issue (snake_case, e.g. `out_of_range`).
+    pub kind: String,
+    /// Message in Vietnamese.
+    pub message_vi: String,
+    /// Message in English.
+    pub message: String,
+}
+
+/// Acknowledgement of one uploaded record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordAck {
+    /// Response id.
+    pub id: Uuid,
+    /// Revision.
+    pub revision: u32,
+    /// Outcome.
+    pub status: AckStatus,
+    /// Why, for conflict / invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Invalid answers, item by item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<AnswerProblem>,
+}
+
+/// Answer to [`UploadBatch`]: one ack per record, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadResult {
+    /// The acknowledgements.
+    pub acks: Vec<RecordAck>,
+}
+
+/// A supervisor's review decision on one response revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Approved: counts in the index.
+    Approved,
+    /// Returned to the surveyor for correction (a new revision).
+    Rejected,
+}
+
+/// A review decision as pulled by the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    /// Response id.
+    pub response_id: Uuid,
+    /// Revision decided on.
+    pub revision: u32,
+    /// Decision.
+    pub decision: Decision,
+    /// General comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Per-question comments keyed by item code.
+    #[serde(default)]
+    pub item_comments: BTreeMap<String, String>,
+    /// When decided.
+    pub decided_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/pull?cursor=N`: everything for this device since the cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Assignments created or changed since the cursor.
+    pub assignments: Vec<Assignment>,
+    /// Review decisions since the cursor.
+    pub decisions: Vec<ReviewDecision>,
+    /// Cursor to send next time.
+    pub cursor: i64,
+}

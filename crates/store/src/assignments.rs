@@ -1,0 +1,406 @@
+//! Assignments (sampled respondents to visit) and their contact data, kept in a separate
+//! table so personal data never travels with answers or into the audit log.
+use crate::audit;
+use crate::codec;
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sipas_core::questionnaire::FormKey;
+use std::fmt;
+use uuid::Uuid;
+
+/// Field outcome of an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentStatus {
+    /// Not visited yet.
+    NotVisited,
+    /// Paper form handed over for self-completion.
+    FormDelivered,
+    /// Questionnaire completed.
+    Collected,
+    /// Respondent not found at home.
+    Absent,
+    /// Respondent refused.
+    Refused,
+    /// Respondent moved away.
+    Moved,
+    /// Sample record is invalid (wrong address, not eligible …).
+    Invalid,
+}
+
+impl AssignmentStatus {
+    /// Every status, in workflow order.
+    pub const ALL: [AssignmentStatus; 7] = [
+        AssignmentStatus::NotVisited,
+        AssignmentStatus::FormDelivered,
+        AssignmentStatus::Collected,
+        AssignmentStatus::Absent,
+        AssignmentStatus::Refused,
+        AssignmentStatus::Moved,
+        AssignmentStatus::Invalid,
+    ];
+
+    /// The stored code, e.g. `not_visited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentStatus::NotVisited => "not_visited",
+            AssignmentStatus::FormDelivered => "form_delivered",
+            AssignmentStatus::Collected => "collected",
+            AssignmentStatus::Absent => "absent",
+            AssignmentStatus::Refused => "refused",
+            AssignmentStatus::Moved => "moved",
+            AssignmentStatus::Invalid => "invalid",
+        }
+    }
+
+    /// The status with this stored code.
+    pub fn from_code(code: &str) -> Option<AssignmentStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == code)
+    }
+}
+
+impl fmt::Display for AssignmentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A sampled respondent to interview (no personal data; see [`Contact`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Assignment id.
+    pub id: Uuid,
+    /// Survey round.
+    pub round_id: String,
+    /// Administrative unit code of the sample unit.
+    pub unit_code: String,
+    /// Questionnaire (form and version) to use.
+    pub form: FormKey,
+    /// Administrative procedure the respondent used.
+    pub procedure: String,
+    /// Field outcome.
+    pub status: AssignmentStatus,
+    /// Remark on the status.
+    pub status_note: Option<String>,
+    /// When the row was last written; set by the store (ignored by
+    /// [`Store::upsert_assignment`]).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Personal contact data of an assignment's respondent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Respondent's name.
+    pub respondent_name: Option<String>,
+    /// Postal address.
+    pub address: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, round_id, unit_code, form_id, form_version, procedure, status, status_note, updated_at";
+
+type RawAssignment = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+);
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAssignment> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn decode(raw: RawAssignment) -> Result<Assignment> {
+    let (id, round_id, unit_code, form_id, version, procedure, status, status_note, updated_at) =
+        raw;
+    let what = format!("assignment {id}");
+    Ok(Assignment {
+        id: codec::parse_uuid(&id, &what)?,
+        round_id,
+        unit_code,
+        form: FormKey { form_id, version },
+        procedure,
+        status: AssignmentStatus::from_code(&status)
+            .ok_or_else(|| StoreError::corrupt(&what, format!("unknown status {status:?}")))?,
+        status_note,
+        updated_at: codec::parse_ts(&updated_at, &what)?,
+    })
+}
+
+/// Whether an assignment with this id is stored.
+pub(crate) fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM assignments WHERE id = ?1)",
+        [id.to_string()],
+        |r| r.get(0),
+    )?)
+}
+
+/// Sets an assignment's status inside an open transaction and audits it.
+pub(crate) fn set_status(
+    conn: &Connection,
+    id: Uuid,
+    status: AssignmentStatus,
+    note: Option<&str>,
+    actor: &str,
+) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE assignments SET status = ?2, status_note = ?3, updated_at = ?4 WHERE id = ?1",
+        params![
+            id.to_string(),
+            status.as_str(),
+            note,
+            codec::ts(&codec::now())
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::not_found("assignment", id));
+    }
+    audit::append(
+        conn,
+        actor,
+        "assignment.set_status",
+        "assignment",
+        &id.to_string(),
+        // The note is free text and may name people: record only whether there is one.
+        serde_json::json!({ "status": status.as_str(), "has_note": note.is_some() }),
+    )
+}
+
+impl Store {
+    /// Inserts or replaces an assignment (all fields, including status). `contact: Some`
+    /// stores or replaces its contact data; `None` leaves any stored contact untouched.
+    /// The audit entry records only that contact data was written, never its content.
+    pub fn upsert_assignment(&mut self, a: &Assignment, contact: Option<&Contact>) -> Result<()> {
+        self.write(|tx, actor| {
+            let id = a.id.to_string();
+            tx.execute(
+                "INSERT INTO assignments (id, round_id, unit_code, form_id, form_version,
+                                          procedure, status, status_note, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET
+                    round_id = excluded.round_id, unit_code = excluded.unit_code,
+                    form_id = excluded.form_id, form_version = excluded.form_version,
+                    procedure = excluded.procedure, status = excluded.status,
+                    status_note = excluded.status_note, updated_at = excluded.updated_at",
+                params![
+                    id,
+                    a.round_id,
+                    a.unit_code,
+                    a.form.form_id,
+                    a.form.version,
+                    a.procedure,
+                    a.status.as_str(),
+                    a.status_note,
+                    codec::ts(&codec::now()),
+                ],
+            )?;
+            if let Some(c) = contact {
+                tx.execute(
+                    "INSERT INTO assignment_contacts (assignment_id, respondent_name, address, phone)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (assignment_id) DO UPDATE SET
+                        respondent_name = excluded.respondent_name,
+                        address = excluded.address, phone = excluded.phone",
+                    params![id, c.respondent_name, c.address, c.phone],
+                )?;
+            }
+            audit::append(
+                tx,
+                actor,
+                "assignment.upsert",
+                "assignment",
+                &id,
+                serde_json::json!({
+                    "round_id": a.round_id,
+                    "unit_code": a.unit_code,
+                    "form": a.form.to_string(),
+                    "status": a.status.as_str(),
+                    "contact_written": contact.is_some(),
+                }),
+            )
+        })
+    }
+
+    /// All assignments, ordered by round, unit and id.
+    pub fn list_assignments(&self) -> Result<Vec<Assignment>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COLUMNS} FROM assignments ORDER BY round_id, unit_code, id"
+        ))?;
+        let rows = stmt
+            .query_map([], raw)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    /// The assignment with this id, if stored.
+    pub fn get_assignment(&self, id: Uuid) -> Result<Option<Assignment>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM assignments WHERE id = ?1"),
+                [id.to_string()],
+                raw,
+            )
+            .optional()?
+            .map(decode)
+            .transpose()
+    }
+
+    /// The contact data of an assignment, if any was stored.
+    pub fn get_contact(&self, assignment_id: Uuid) -> Result<Option<Contact>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT respondent_name, address, phone FROM assignment_contacts
+                 WHERE assignment_id = ?1",
+                [assignment_id.to_string()],
+                |r| {
+                    Ok(Contact {
+                        respondent_name: r.get(0)?,
+                        address: r.get(1)?,
+                        phone: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records the field outcome of an assignment, attributed to `actor` in the audit log.
+    pub fn set_assignment_status(
+        &mut self,
+        id: Uuid,
+        status: AssignmentStatus,
+        note: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
+        self.write(|tx, _| set_status(tx, id, status, note, actor))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{TempStore, assignment, contact};
+
+    #[test]
+    fn upsert_get_list_and_contact_round_trip_across_reopen() {
+        let t = TempStore::new();
+        let a = assignment();
+        {
+            let mut s = t.open();
+            s.upsert_assignment(&a, Some(&contact())).unwrap();
+        }
+        let mut s = t.open();
+        let got = s.get_assignment(a.id).unwrap().unwrap();
+        assert_eq!(
+            (got.id, &got.procedure, got.status),
+            (a.id, &a.procedure, a.status)
+        );
+        assert_eq!(got.form, a.form);
+        assert_eq!(s.get_contact(a.id).unwrap(), Some(contact()));
+        assert_eq!(s.list_assignments().unwrap().len(), 1);
+
+        // Upsert without contact keeps the stored contact; changed fields are replaced.
+        let mut b = a.clone();
+        b.procedure = "Đăng ký kết hôn".into();
+        s.upsert_assignment(&b, None).unwrap();
+        assert_eq!(
+            s.get_assignment(a.id).unwrap().unwrap().procedure,
+            b.procedure
+        );
+        assert_eq!(s.get_contact(a.id).unwrap(), Some(contact()));
+        assert_eq!(s.get_assignment(Uuid::now_v7()).unwrap(), None);
+    }
+
+    #[test]
+    fn status_changes_are_audited_with_the_given_actor() {
+        let t = TempStore::new();
+        let mut s = t.open();
+        let a = assignment();
+        s.upsert_assignment(&a, None).unwrap();
+        s.set_assignment_status(a.id, AssignmentStatus::Absent, Some("đi vắng"), "sv-1")
+            .unwrap();
+        let got = s.get_assignment(a.id).unwrap().unwrap();
+        assert_eq!(got.status, AssignmentStatus::Absent);
+        assert_eq!(got.status_note.as_deref(), Some("đi vắng"));
+        let last = s.audit_entries(0).unwrap().pop().unwrap();
+        assert_eq!(
+            (last.actor.as_str(), last.action.as_str()),
+            ("sv-1", "assignment.set_status")
+        );
+        assert!(!last.detail.to_string().contains("đi vắng"));
+
+        let err = s
+            .set_assignment_status(Uuid::now_v7(), AssignmentStatus::Moved, None, "sv-1")
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::NotFound {
+                what: "assignment",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn contacts_never_reach_the_audit_log() {
+        let t = TempStore::new();
+        let mut s = t.open();
+        let a = assignment();
+        s.upsert_assignment(&a, Some(&contact())).unwrap();
+        s.upsert_assignment(&a, Some(&contact())).unwrap();
+        let c = contact();
+        let secrets = [
+            c.respondent_name.unwrap(),
+            c.address.unwrap(),
+            c.phone.unwrap(),
+        ];
+        let entries = s.audit_entries(0).unwrap();
+        assert_eq!(entries.len(), 2);
+        for e in entries {
+            let text = serde_json::to_string(&e).unwrap();
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{secret} leaked into {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn status_codes_round_trip_and_check_constraint_holds() {
+        for st in AssignmentStatus::ALL {
+            assert_eq!(AssignmentStatus::from_code(st.as_str()), Some(st));
+        }
+        let t = TempStore::new();
+        let mut s = t.open();
+        let a = assignment();
+        s.upsert_assignment(&a, None).unwrap();
+        assert!(
+            s.conn()
+                .execute("UPDATE assignments SET status = 'lost'", [])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Drafts: questionnaires being filled in, autosaved after every answer.
+use crate::audit;
+use crate::codec;
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sipas_core::answer::{AnswerValue, Answers};
+use sipas_core::questionnaire::FormKey;
+use sipas_core::response::{Paradata, new_id};
+use uuid::Uuid;
+
+/// What is needed to start a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDraft {
+    /// Assignment being interviewed (must be stored), or `None` for an ad hoc interview.
+    pub assignment_id: Option<Uuid>,
+    /// Questionnaire (form and version).
+    pub form: FormKey,
+    /// Survey round.
+    pub round_id: String,
+    /// Administrative unit code of the sample unit.
+    pub unit_code: String,
+}
+
+/// A questionnaire in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Id the response will carry once completed (UUIDv7).
+    pub id: Uuid,
+    /// Assignment being interviewed.
+    pub assignment_id: Option<Uuid>,
+    /// Questionnaire (form and version).
+    pub form: FormKey,
+    /// Survey round.
+    pub round_id: String,
+    /// Administrative unit code of the sample unit.
+    pub unit_code: String,
+    /// Answers so far, keyed by item code.
+    pub answers: Answers,
+    /// Group (step) the surveyor is on.
+    pub current_group: Option<String>,
+    /// Timing / GPS paradata so far.
+    pub paradata: Paradata,
+    /// When the draft was started.
+    pub started_at: DateTime<Utc>,
+    /// When it was last autosaved.
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "response_id, assignment_id, form_id, form_version, round_id, unit_code,
+                       answers_json, current_group, paradata_json, started_at, updated_at";
+
+/// A draft row as stored, before decoding.
+struct RawDraft {
+    id: String,
+    assignment_id: Option<String>,
+    form_id: String,
+    form_version: String,
+    round_id: String,
+    unit_code: String,
+    answers: String,
+    current_group: Option<String>,
+    paradata: String,
+    started_at: String,
+    updated_at: String,
+}
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDraft> {
+    Ok(RawDraft {
+        id: r.get(0)?,
+        assignment_id: r.get(1)?,
+        form_id: r.get(2)?,
+        form_version: r.get(3)?,
+        round_id: r.get(4)?,
+        unit_code: r.get(5)?,
+        answers: r.get(6)?,
+        current_group: r.get(7)?,
+        paradata: r.get(8)?,
+        started_at: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+
+fn decode(d: RawDraft) -> Result<Draft> {
+    let what = format!("draft {}", d.id);
+    Ok(Draft {
+        id: codec::parse_uuid(&d.id, &what)?,
+        assignment_id: d
+            .assignment_id
+            .map(|a| codec::parse_uuid(&a, &what))
+            .transpose()?,
+        form: FormKey {
+            form_id: d.form_id,
+            version: d.form_version,
+        },
+        round_id: d.round_id,
+        unit_code: d.unit_code,
+        answers: codec::from_json(&d.answers, &format!("answers of {what}"))?,
+        current_group: d.current_group,
+        paradata: codec::from_json(&d.paradata, &format!("paradata of {what}"))?,
+        started_at: codec::parse_ts(&d.started_at, &what)?,
+        updated_at: codec::parse_ts(&d.updated_at, &what)?,
+    })
+}
+
+/// Reads one draft through any connection (inside or outside a transaction).
+pub(crate) fn load(conn: &Connection, id: Uuid) -> Result<Option<Draft>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM drafts WHERE response_id = ?1"),
+        [id.to_string()],
+        raw,
+    )
+    .optional()?
+    .map(decode)
+    .transpose()
+}
+
+/// Inserts a draft row; fails with [`StoreError::DraftExists`] if its id is taken.
+fn insert(conn: &Connection, d: &Draft) -> Result<()> {
+    let what = format!("draft {}", d.id);
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM drafts WHERE response_id = ?1)",
+        [d.id.to_string()],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(StoreError::DraftExists { id: d.id });
+    }
+    conn.execute(
+        &format!(
+            "INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
+        params![
+            d.id.to_string(),
+            d.assignment_id.map(|a| a.to_string()),
+            d.form.form_id,
+            d.form.version,
+            d.round_id,
+            d.unit_code,
+            codec::to_json(&d.answers, &what)?,
+            d.current_group,
+            codec::to_json(&d.paradata, &what)?,
+            codec::ts(&d.started_at),
+            codec::ts(&d.updated_at),
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Starts a draft and returns its id (a new UUIDv7, which the response will keep).
+    /// If an assignment is named it must already be stored.
+    pub fn create_draft(&mut self, new: &NewDraft) -> Result<Uuid> {
+        match new.assignment_id {
+            Some(a) if self.get_assignment(a)?.is_none() => {
+                return Err(StoreError::not_found("assignment", a));
+            }
+            _ => {}
+        }
+        let now = codec::now();
+        let draft = Draft {
+            id: new_id(),
+            assignment_id: new.assignment_id,
+            form: new.form.clone(),
+            round_id: new.round_id.clone(),
+            unit_code: new.unit_code.clone(),
+            answers: Answers::new(),
+            current_group: None,
+            paradata: Paradata::default(),
+            started_at: now,
+            updated_at: now,
+        };
+        self.write(|tx, actor| {
+            insert(tx, &draft)?;
+            audit::append(
+                tx,
+                actor,
+                "draft.create",
+                "draft",
+                &draft.id.to_string(),
+                serde_json::json!({
+                    "form": draft.form.to_string(),
+                    "round_id": draft.round_id,
+                    "unit_code": draft.unit_code,
+                    "assignment_id": draft.assignment_id,
+                }),
+            )?;
+            Ok(draft.id)
+        })
+    }
+
+    /// Reopens the latest revision of a stored response as a draft with the same id, so the
+    /// surveyor can correct it (e.g. after a supervisor's rejection); completing that draft
+    /// stores the next revision.
+    pub fn edit_response(&mut self, id: Uuid) -> Result<Draft> {
+        let latest = self
+            .latest_response(id)?
+            .ok_or_else(|| StoreError::not_found("response", id))?;
+        let r = latest.response;
+        let draft = Draft {
+            id: r.id,
+            assignment_id: r.assignment_id,
+            form: r.form,
+            round_id: r.round_id,
+            unit_code: r.unit_code,
+            answers: r.answers,
+            current_group: None,
+            paradata: r.paradata,
+            started_at: r.started_at,
+            updated_at: codec::now(),
+        };
+        self.write(|tx, actor| {
+            insert(tx, &draft)?;
+            audit::append(
+                tx,
+                actor,
+                "draft.edit_response",
+                "draft",
+                &draft.id.to_string(),
+                serde_json::json!({ "from_revision": r.revision }),
+            )
+        })?;
+        Ok(draft)
+    }
+
+    /// Autosaves one answer: `Some` sets it, `None` clears it. `item_ms` (time spent on the
+    /// item) is added to the item's accumulated time in the paradata. Atomic: the whole
+    /// read-modify-write happens in one transaction holding the write lock.
+    pub fn save_answer(
+        &mut self,
+        draft_id: Uuid,
+        item_code: &str,
+        value: Option<AnswerValue>,
+        item_ms: Option<u64>,
+    ) -> Result<()> {
+        self.write(|tx, actor| {
+            let mut d =
+                load(tx, draft_id)?.ok_or_else(|| StoreError::not_found("draft", draft_id))?;
+            let cleared = value.is_none();
+            match value {
+                Some(v) => d.answers.insert(item_code.to_string(), v),
+                None => d.answers.remove(item_code),
+            };
+            if let Some(ms) = item_ms {
+                let total = d.paradata.item_ms.entry(item_code.to_string()).or_insert(0);
+                *total = total.saturating_add(ms);
+            }
+            let what = format!("draft {draft_id}");
+            tx.execute(
+                "UPDATE drafts SET answers_json = ?2, paradata_json = ?3, updated_at = ?4
+                 WHERE response_id = ?1",
+                params![
+                    draft_id.to_string(),
+                    codec::to_json(&d.answers, &what)?,
+                    codec::to_json(&d.paradata, &what)?,
+                    codec::ts(&codec::now()),
+                ],
+            )?;
+            // Answer values are not copied into the audit log (free text may be personal).
+            audit::append(
+                tx,
+                actor,
+                "draft.save_answer",
+                "draft",
+                &draft_id.to_string(),
+                serde_json::json!({ "item": item_code, "cleared": cleared, "item_ms": item_ms }),
+            )
+        })
+    }
+
+    /// Remembers which group (step) the surveyor is on, so the app resumes there.
+    pub fn set_current_group(&mut self, draft_id: Uuid, group: Option<&str>) -> Result<()> {
+        self.write(|tx, actor| {
+            let changed = tx.execute(
+                "UPDATE drafts SET current_group = ?2, updated_at = ?3 WHERE response_id = ?1",
+                params![draft_id.to_string(), group, codec::ts(&codec::now())],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::not_found("draft", draft_id));
+            }
+            audit::append(
+                tx,
+                actor,
+                "draft.set_current_group",
+                "draft",
+                &draft_id.to_string(),
+                serde_json::json!({ "group": group }),
+            )
+        })
+    }
+
+    /// The draft with this id, if any.
+    pub fn get_draft(&self, id: Uuid) -> Result<Option<Draft>> {
+        load(self.conn(), id)
+    }
+
+    /// All drafts, oldest first.
+    pub fn list_drafts(&self) -> Result<Vec<Draft>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COLUMNS} FROM drafts ORDER BY started_at, response_id"
+        ))?;
+        let rows = stmt
+            .query_map([], raw)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    /// Deletes a draft and its answers (the surveyor abandoned the interview).
+    pub fn discard_draft(&mut self, id: Uuid) -> Result<()> {
+        self.write(|tx, actor| {
+            let changed = tx.execute(
+                "DELETE FROM drafts WHERE response_id = ?1",
+                [id.to_string()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::not_found("draft", id));
+            }
+            audit::append(
+                tx,
+                actor,
+                "draft.discard",
+                "draft",
+                &id.to_string(),
+                serde_json::json!({}),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{TempStore, assignment, new_draft};
+
+    #[test]
+    fn autosave_round_trips_across_close_and_reopen() {
+        let t = TempStore::new();
+        let id = {
+            let mut s = t.open();
+            let id = s.create_draft(&new_draft(None)).unwrap();
+            assert_eq!(id.get_version_num(), 7);
+            s.save_answer(id, "A1", Some(AnswerValue::Text("nam".into())), Some(1200))
+                .unwrap();
+            s.save_answer(id, "A2", Some(AnswerValue::Int(42)), Some(800))
+                .unwrap();
+            s.save_answer(
+                id,
+                "B3",
+                Some(AnswerValue::Codes(vec!["a".into(), "c".into()])),
+                None,
+            )
+            .unwrap();
+            s.save_answer(id, "A1", Some(AnswerValue::Text("nữ".into())), Some(300))
+                .unwrap();
+            s.set_current_group(id, Some("G2")).unwrap();
+            id
+        };
+        let s = t.open();
+        let d = s.get_draft(id).unwrap().unwrap();
+        assert_eq!(d.answers.len(), 3);
+        assert_eq!(d.answers["A1"], AnswerValue::Text("nữ".into()));
+        assert_eq!(d.answers["A2"], AnswerValue::Int(42));
+        assert_eq!(
+            d.answers["B3"],
+            AnswerValue::Codes(vec!["a".into(), "c".into()])
+        );
+        assert_eq!(d.paradata.item_ms["A1"], 1500, "item time accumulates");
+        assert_eq!(d.paradata.item_ms.get("B3"), None);
+        assert_eq!(d.current_group.as_deref(), Some("G2"));
+        assert!(d.updated_at >= d.started_at);
+        assert_eq!(s.list_drafts().unwrap(), vec![d]);
+    }
+
+    #[test]
+    fn none_clears_an_answer() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = s.create_draft(&new_draft(None)).unwrap();
+        s.save_answer(id, "A1", Some(AnswerValue::Int(1)), None)
+            .unwrap();
+        s.save_answer(id, "A1", None, Some(5)).unwrap();
+        let d = s.get_draft(id).unwrap().unwrap();
+        assert!(d.answers.is_empty());
+        assert_eq!(d.paradata.item_ms["A1"], 5);
+    }
+
+    #[test]
+    fn discard_deletes_and_missing_drafts_are_not_found() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = s.create_draft(&new_draft(None)).unwrap();
+        s.discard_draft(id).unwrap();
+        assert_eq!(s.get_draft(id).unwrap(), None);
+        for err in [
+            s.discard_draft(id).unwrap_err(),
+            s.save_answer(id, "A1", None, None).unwrap_err(),
+            s.set_current_group(id, None).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, StoreError::NotFound { what: "draft", .. }),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn draft_for_unknown_assignment_is_refused() {
+        let mut s = Store::open_in_memory().unwrap();
+        let err = s
+            .create_draft(&new_draft(Some(Uuid::now_v7())))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::NotFound {
+                what: "assignment",
+                ..
+            }
+        ));
+        let a = assignment();
+        s.upsert_assignment(&a, None).unwrap();
+        let id = s.create_draft(&new_draft(Some(a.id))).unwrap();
+        assert_eq!(s.get_draft(id).unwrap().unwrap().assignment_id, Some(a.id));
+    }
+
+    #[test]
+    fn answer_values_are_not_audited() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = s.create_draft(&new_draft(None)).unwrap();
+        s.save_answer(
+            id,
+            "D1",
+            Some(AnswerValue::Text("bí mật riêng".into())),
+            None,
+        )
+        .unwrap();
+        let last = s.audit_entries(0).unwrap().pop().unwrap();
+        assert_eq!(last.action, "draft.save_answer");
+        assert_eq!(last.detail["item"], "D1");
+        assert!(!last.detail.to_string().contains("bí mật"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Errors of the local store, worded so the surveyor (or support) knows what to do next.
+use uuid::Uuid;
+
+/// Result type of every store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the local store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error (disk full, file locked, damaged file …).
+    #[error(
+        "local database error: {0}. Nothing was half-saved; retry, and if it keeps failing \
+         check free storage space, restart the app and contact support with this message"
+    )]
+    Sqlite(#[from] rusqlite::Error),
+
+    /// The record asked for does not exist.
+    #[error("{what} {id} was not found on this device; refresh the list and try again")]
+    NotFound {
+        /// Kind of record, e.g. `"draft"`.
+        what: &'static str,
+        /// Its key.
+        id: String,
+    },
+
+    /// A response with this id and revision is already stored with different content.
+    #[error(
+        "response {id} revision {revision} is already stored with different content; nothing \
+         was overwritten. Keep both copies and ask your supervisor to resolve the conflict"
+    )]
+    Conflict {
+        /// Response id.
+        id: Uuid,
+        /// Revision.
+        revision: u32,
+    },
+
+    /// The file's schema is newer than this build of the app understands.
+    #[error(
+        "database was written by a newer SIPAS Field (schema version {found}, this app \
+         understands up to {supported}), update the app"
+    )]
+    NewerSchema {
+        /// Schema version found in the file.
+        found: u32,
+        /// Newest schema version this code knows.
+        supported: u32,
+    },
+
+    /// A stored value could not be decoded (damaged or hand-edited file).
+    #[error(
+        "stored {what} could not be read ({detail}); the database may be damaged. Do not \
+         delete the app data: make a backup copy and contact support"
+    )]
+    Corrupt {
+        /// What was being read, e.g. `"answers of draft …"`.
+        what: String,
+        /// The decoder's message.
+        detail: String,
+    },
+
+    /// A draft with this response id already exists.
+    #[error("a draft for response {id} already exists; continue or discard that draft first")]
+    DraftExists {
+        /// Response id of the existing draft.
+        id: Uuid,
+    },
+
+    /// An outbox entry is not in a state that allows the requested change.
+    #[error(
+        "the upload of response {id} revision {revision} is {from} and cannot become {to}; \
+         reload the upload queue and try again"
+    )]
+    InvalidTransition {
+        /// Response id.
+        id: Uuid,
+        /// Revision.
+        revision: u32,
+        /// Current outbox state.
+        from: String,
+        /// Requested outbox state.
+        to: String,
+    },
+
+    /// SQLite refused to switch the file to write-ahead logging.
+    #[error(
+        "the database could not be switched to write-ahead logging (journal mode stayed \
+         '{mode}'); keep the app data on the device's internal storage, not a memory card \
+         or network folder"
+    )]
+    WalUnavailable {
+        /// Journal mode SQLite reported.
+        mode: String,
+    },
+}
+
+impl StoreError {
+    /// Shorthand for [`StoreError::NotFound`].
+    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+        StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
+    /// Shorthand for [`StoreError::Corrupt`].
+    pub(crate) fn corrupt(what: impl Into<String>, detail: impl ToString) -> Self {
+        StoreError::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Schema migrations: numbered SQL files under `crates/store/migrations/`, embedded in the
+//! binary and applied in order.
+//!
+//! A migration file is never edited after it has landed — devices in the field have already
+//! applied it. Every schema change is a new file `NNNN_name.sql` plus one entry in
+//! [`MIGRATIONS`]. Applied migrations are recorded in the `schema_migrations` table and the
+//! newest version in `PRAGMA user_version`.
+use crate::codec;
+use crate::error::{Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Number of the file (`0001_init.sql` → 1); versions are consecutive from 1.
+    pub version: u32,
+    /// Name part of the file (`init`).
+    pub name: &'static str,
+    /// The SQL it runs.
+    pub sql: &'static str,
+}
+
+/// All migrations, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/0001_init.sql"),
+}];
+
+/// The schema version this code creates and understands.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Brings the database up to [`latest_version`] in one transaction; a no-op when it is
+/// already there. Fails with [`StoreError::NewerSchema`] when the file is newer than the code.
+pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
+    let supported = latest_version();
+    // IMMEDIATE: take the write lock first, so two processes opening the same new file
+    // cannot both try to create the schema.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > supported {
+        return Err(StoreError::NewerSchema { found, supported });
+    }
+    if found == supported {
+        return Ok(()); // dropping the transaction rolls back nothing
+    }
+    let applied_at = codec::ts(&codec::now());
+    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, applied_at],
+        )?;
+    }
+    tx.pragma_update(None, "user_version", supported)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn versions_are_consecutive_from_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                m.version as usize,
+                i + 1,
+                "migration {} out of order",
+                m.name
+            );
+            assert!(
+                m.sql
+                    .starts_with(&format!("-- {:04}_{}", m.version, m.name))
+            );
+        }
+    }
+
+    /// Landed migrations must never change: a device that already applied the old text
+    /// would silently differ from a fresh install. If this fails, revert your edit and put
+    /// the change in a new migration file.
+    #[test]
+    fn landed_migrations_are_frozen() {
+        const FROZEN: &[(u32, &str)] = &[(
+            1,
+            "68b7cab148785b865a9fc6af1e2274ccd5bd6f07eb0acf65c8dbfa88cd6cdba8",
+        )];
+        for (version, hash) in FROZEN {
+            let m = &MIGRATIONS[*version as usize - 1];
+            let actual = hex::encode(Sha256::digest(m.sql.as_bytes()));
+            assert_eq!(
+                &actual, hash,
+                "migration {:04}_{} was edited",
+                m.version, m.name
+            );
+        }
+    }
+}

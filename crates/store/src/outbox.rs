@@ -1,0 +1,415 @@
+//! The outbox: the queue of response revisions waiting to be uploaded.
+//!
+//! States: `pending` → `in_flight` (upload started) → `acked` (server confirmed) or back to
+//! `pending` after a failure (`attempts` counts them), or `rejected_invalid` when the server
+//! refuses the record for good. Uploads are at-least-once: acknowledging twice is harmless.
+use crate::audit;
+use crate::codec;
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// Upload state of one outbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for upload.
+    Pending,
+    /// Upload started, outcome not known yet.
+    InFlight,
+    /// The server confirmed receipt.
+    Acked,
+    /// The server refused the record as invalid; it will not be retried.
+    RejectedInvalid,
+}
+
+impl OutboxState {
+    /// Every state.
+    pub const ALL: [OutboxState; 4] = [
+        OutboxState::Pending,
+        OutboxState::InFlight,
+        OutboxState::Acked,
+        OutboxState::RejectedInvalid,
+    ];
+
+    /// The stored code, e.g. `in_flight`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::InFlight => "in_flight",
+            OutboxState::Acked => "acked",
+            OutboxState::RejectedInvalid => "rejected_invalid",
+        }
+    }
+
+    /// The state with this stored code.
+    pub fn from_code(code: &str) -> Option<OutboxState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == code)
+    }
+}
+
+impl fmt::Display for OutboxState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Response to upload.
+    pub response_id: Uuid,
+    /// Revision to upload.
+    pub revision: u32,
+    /// Upload state.
+    pub state: OutboxState,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Message of the last failure.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub enqueued_at: DateTime<Utc>,
+    /// When the server confirmed receipt.
+    pub acked_at: Option<DateTime<Utc>>,
+}
+
+/// Number of outbox entries in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxCounts {
+    /// Waiting for upload.
+    pub pending: u64,
+    /// Upload in progress.
+    pub in_flight: u64,
+    /// Confirmed by the server.
+    pub acked: u64,
+    /// Refused by the server as invalid.
+    pub rejected: u64,
+}
+
+const COLUMNS: &str = "response_id, revision, state, attempts, last_error, enqueued_at, acked_at";
+
+type RawEntry = (
+    String,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn decode(raw: RawEntry) -> Result<OutboxEntry> {
+    let (id, revision, state, attempts, last_error, enqueued_at, acked_at) = raw;
+    let what = format!("outbox entry {id} revision {revision}");
+    Ok(OutboxEntry {
+        response_id: codec::parse_uuid(&id, &what)?,
+        revision: codec::revision(revision, &what)?,
+        state: OutboxState::from_code(&state)
+            .ok_or_else(|| StoreError::corrupt(&what, format!("unknown state {state:?}")))?,
+        attempts: u32::try_from(attempts).map_err(|e| StoreError::corrupt(&what, e))?,
+        last_error,
+        enqueued_at: codec::parse_ts(&enqueued_at, &what)?,
+        acked_at: codec::parse_opt_ts(acked_at.as_deref(), &what)?,
+    })
+}
+
+/// Queues a stored response revision for upload (inside the caller's transaction).
+pub(crate) fn enqueue(conn: &Connection, id: Uuid, revision: u32) -> Result<()> {
+    conn.execute(
+        "INSERT INTO outbox (response_id, revision, state, attempts, enqueued_at)
+         VALUES (?1, ?2, 'pending', 0, ?3)",
+        params![id.to_string(), revision, codec::ts(&codec::now())],
+    )?;
+    Ok(())
+}
+
+fn load(conn: &Connection, id: Uuid, revision: u32) -> Result<Option<OutboxEntry>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM outbox WHERE response_id = ?1 AND revision = ?2"),
+        params![id.to_string(), revision],
+        raw,
+    )
+    .optional()?
+    .map(decode)
+    .transpose()
+}
+
+impl Store {
+    /// Up to `limit` pending entries, in the order they were queued.
+    pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'pending'
+             ORDER BY enqueued_at, rowid LIMIT ?1"
+        ))?;
+        let rows = stmt
+            .query_map([limit], raw)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    /// The outbox entry of one response revision, if any.
+    pub fn get_outbox(&self, id: Uuid, revision: u32) -> Result<Option<OutboxEntry>> {
+        load(self.conn(), id, revision)
+    }
+
+    /// Marks a pending entry as being uploaded.
+    pub fn mark_in_flight(&mut self, id: Uuid, revision: u32) -> Result<()> {
+        self.transition(
+            id,
+            revision,
+            &[OutboxState::Pending],
+            OutboxState::InFlight,
+            None,
+        )
+    }
+
+    /// Records the server's confirmation: the entry becomes `acked` and the response
+    /// `synced`. Acknowledging an already acknowledged entry is a no-op.
+    pub fn mark_acked(&mut self, id: Uuid, revision: u32) -> Result<()> {
+        self.transition(
+            id,
+            revision,
+            &[OutboxState::Pending, OutboxState::InFlight],
+            OutboxState::Acked,
+            None,
+        )
+    }
+
+    /// Records a failed upload attempt: `attempts` + 1, the error kept, back to `pending`
+    /// for a later retry.
+    pub fn mark_failed(&mut self, id: Uuid, revision: u32, error: &str) -> Result<()> {
+        self.transition(
+            id,
+            revision,
+            &[OutboxState::Pending, OutboxState::InFlight],
+            OutboxState::Pending,
+            Some(error),
+        )
+    }
+
+    /// Records that the server refused the record as invalid: it leaves the queue for good
+    /// (the response itself stays stored).
+    pub fn mark_rejected_invalid(&mut self, id: Uuid, revision: u32, error: &str) -> Result<()> {
+        self.transition(
+            id,
+            revision,
+            &[OutboxState::Pending, OutboxState::InFlight],
+            OutboxState::RejectedInvalid,
+            Some(error),
+        )
+    }
+
+    /// Puts every `in_flight` entry back to `pending` (call when a sync starts: uploads
+    /// interrupted by a crash or lost connection are retried). Returns how many were reset.
+    pub fn requeue_in_flight(&mut self) -> Result<usize> {
+        self.write(|tx, actor| {
+            let n = tx.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'",
+                [],
+            )?;
+            if n > 0 {
+                audit::append(
+                    tx,
+                    actor,
+                    "outbox.requeue_in_flight",
+                    "outbox",
+                    "*",
+                    serde_json::json!({ "count": n }),
+                )?;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Number of entries in each state.
+    pub fn outbox_counts(&self) -> Result<OutboxCounts> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut counts = OutboxCounts::default();
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match OutboxState::from_code(&state) {
+                Some(OutboxState::Pending) => counts.pending = n,
+                Some(OutboxState::InFlight) => counts.in_flight = n,
+                Some(OutboxState::Acked) => counts.acked = n,
+                Some(OutboxState::RejectedInvalid) => counts.rejected = n,
+                None => {
+                    return Err(StoreError::corrupt(
+                        "outbox",
+                        format!("unknown state {state:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Moves one entry from one of `from` to `to` (a failure `error` also counts an attempt),
+    /// in one transaction with its audit entry.
+    fn transition(
+        &mut self,
+        id: Uuid,
+        revision: u32,
+        from: &[OutboxState],
+        to: OutboxState,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.write(|tx, actor| {
+            let entry = load(tx, id, revision)?.ok_or_else(|| {
+                StoreError::not_found("outbox entry", format!("{id} revision {revision}"))
+            })?;
+            if to == OutboxState::Acked && entry.state == OutboxState::Acked {
+                return Ok(()); // at-least-once delivery: a repeated ack changes nothing
+            }
+            if !from.contains(&entry.state) {
+                return Err(StoreError::InvalidTransition {
+                    id,
+                    revision,
+                    from: entry.state.to_string(),
+                    to: to.to_string(),
+                });
+            }
+            let now = codec::ts(&codec::now());
+            tx.execute(
+                "UPDATE outbox SET state = ?3,
+                    attempts = attempts + (?4 IS NOT NULL),
+                    last_error = COALESCE(?4, last_error),
+                    acked_at = CASE WHEN ?3 = 'acked' THEN ?5 ELSE acked_at END
+                 WHERE response_id = ?1 AND revision = ?2",
+                params![id.to_string(), revision, to.as_str(), error, now],
+            )?;
+            if to == OutboxState::Acked {
+                tx.execute(
+                    "UPDATE responses SET status = 'synced'
+                     WHERE id = ?1 AND revision = ?2 AND status = 'queued'",
+                    params![id.to_string(), revision],
+                )?;
+            }
+            audit::append(
+                tx,
+                actor,
+                &format!("outbox.{to}"),
+                "outbox",
+                &format!("{id}/{revision}"),
+                serde_json::json!({ "from": entry.state.as_str(), "error": error }),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ResponseStatus;
+    use crate::test_support::{TempStore, at, new_draft};
+
+    fn store_with(n: usize) -> (TempStore, Vec<Uuid>) {
+        let t = TempStore::new();
+        let mut s = t.open();
+        let ids = (0..n)
+            .map(|_| {
+                let d = s.create_draft(&new_draft(None)).unwrap();
+                s.complete_draft(d, at("2026-11-20T09:30:00Z")).unwrap().id
+            })
+            .collect();
+        (t, ids)
+    }
+
+    #[test]
+    fn pending_entries_come_in_queue_order() {
+        let (t, ids) = store_with(4);
+        let s = t.open();
+        let got: Vec<Uuid> = s
+            .pending_outbox(3)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.response_id)
+            .collect();
+        assert_eq!(got, ids[..3]);
+    }
+
+    #[test]
+    fn upload_lifecycle() {
+        let (t, ids) = store_with(3);
+        let mut s = t.open();
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+
+        s.mark_in_flight(a, 1).unwrap();
+        s.mark_acked(a, 1).unwrap();
+        s.mark_acked(a, 1).unwrap(); // repeated ack is harmless
+        let e = s.get_outbox(a, 1).unwrap().unwrap();
+        assert_eq!(e.state, OutboxState::Acked);
+        assert!(e.acked_at.is_some());
+        assert_eq!(
+            s.get_response(a, 1).unwrap().unwrap().status,
+            ResponseStatus::Synced
+        );
+
+        s.mark_in_flight(b, 1).unwrap();
+        s.mark_failed(b, 1, "timeout").unwrap();
+        s.mark_in_flight(b, 1).unwrap();
+        s.mark_failed(b, 1, "HTTP 503").unwrap();
+        let e = s.get_outbox(b, 1).unwrap().unwrap();
+        assert_eq!((e.state, e.attempts), (OutboxState::Pending, 2));
+        assert_eq!(e.last_error.as_deref(), Some("HTTP 503"));
+
+        s.mark_in_flight(c, 1).unwrap();
+        assert_eq!(
+            s.outbox_counts().unwrap(),
+            OutboxCounts {
+                pending: 1,
+                in_flight: 1,
+                acked: 1,
+                rejected: 0
+            }
+        );
+        assert_eq!(s.requeue_in_flight().unwrap(), 1);
+        s.mark_rejected_invalid(c, 1, "unknown form version")
+            .unwrap();
+        assert_eq!(
+            s.outbox_counts().unwrap(),
+            OutboxCounts {
+                pending: 1,
+                in_flight: 0,
+                acked: 1,
+                rejected: 1
+            }
+        );
+        assert_eq!(s.pending_outbox(10).unwrap()[0].response_id, b);
+    }
+
+    #[test]
+    fn invalid_transitions_and_unknown_entries_are_errors() {
+        let (t, ids) = store_with(1);
+        let mut s = t.open();
+        s.mark_acked(ids[0], 1).unwrap();
+        let err = s.mark_in_flight(ids[0], 1).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidTransition { .. }), "{err}");
+        let err = s.mark_failed(ids[0], 2, "x").unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+        for st in OutboxState::ALL {
+            assert_eq!(OutboxState::from_code(st.as_str()), Some(st));
+        }
+    }
+}

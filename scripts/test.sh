@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one test command: set-up, formatting, lints, every test (unit, integration, real window).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+T0=$SECONDS; stage() { echo "=== [$((SECONDS-T0))s] $*"; }
+
+stage "setup"
+bash scripts/setup.sh
+
+stage "rustfmt"
+cargo fmt --all -- --check
+
+stage "build (all targets, one feature set)"
+cargo build --workspace --all-targets --locked
+
+stage "clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+stage "cargo test"
+export SIPAS_ARTIFACTS="${SIPAS_ARTIFACTS:-$PWD/artifacts}"; mkdir -p "$SIPAS_ARTIFACTS"
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked
+
+stage "done"

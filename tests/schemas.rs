@@ -1,0 +1,68 @@
+//! The questionnaires shipped in `schemas/` against both checkers: the formal JSON Schema
+//! (`schemas/questionnaire.schema.json`) and the core loader's semantic checks.
+use serde_json::Value;
+use sipas_core::builtin::BUILTIN_FORM_SOURCES;
+use sipas_core::form_loader::load_form;
+use sipas_core::units::UnitTree;
+
+fn schema() -> Value {
+    serde_json::from_str(include_str!("../schemas/questionnaire.schema.json"))
+        .expect("questionnaire.schema.json is JSON")
+}
+
+#[test]
+fn shipped_forms_match_the_json_schema_and_the_loader() {
+    let validator = jsonschema::validator_for(&schema()).expect("the JSON Schema compiles");
+    for (path, source) in BUILTIN_FORM_SOURCES {
+        let doc: Value = serde_json::from_str(source).expect("form is JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{path} violates the JSON Schema: {errors:?}"
+        );
+        let form = load_form(source).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(form.items().count() > 20, "{path} has its items");
+    }
+}
+
+#[test]
+fn schema_and_loader_both_reject_a_broken_copy_with_its_path() {
+    let (_, source) = BUILTIN_FORM_SOURCES[0];
+    let mut doc: Value = serde_json::from_str(source).unwrap();
+    // Break one rating item: point it at an undefined scale.
+    doc["groups"][2]["items"][0]["scale"] = Value::from("sat7");
+    // And give an integer item an impossible range.
+    doc["groups"][0]["items"][1]["min"] = Value::from(200);
+    let broken = serde_json::to_string(&doc).unwrap();
+
+    let err = load_form(&broken).expect_err("loader rejects");
+    let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
+    assert!(
+        paths.contains(&"$.groups[2].items[0].scale"),
+        "undefined scale reported at its path: {paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p.starts_with("$.groups[0].items[1]")),
+        "bad range reported at its path: {paths:?}"
+    );
+
+    // A type error is caught by the JSON Schema too.
+    doc["groups"][0]["items"][1]["min"] = Value::from("eighteen");
+    let validator = jsonschema::validator_for(&schema()).unwrap();
+    assert!(!validator.is_valid(&doc));
+}
+
+#[test]
+fn shipped_unit_seed_builds_a_tree() {
+    let tree = UnitTree::from_json(include_str!("../schemas/units/vn-units-seed.json"))
+        .expect("unit seed is consistent");
+    let after = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let before = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    assert!(
+        tree.roots(after).len() < tree.roots(before).len(),
+        "provinces merged in 2025"
+    );
+}
