@@ -10,6 +10,7 @@
 
 pub mod answer;
 pub mod answer_validation;
+pub mod assignment_status;
 pub mod builtin;
 pub mod form_loader;
 pub mod index;

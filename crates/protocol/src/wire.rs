@@ -105,67 +105,7 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
-/// Field status of an assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssignmentStatus {
-    /// Not visited yet.
-    NotVisited,
-    /// Paper form handed over, to be collected later.
-    FormDelivered,
-    /// Response collected.
-    Collected,
-    /// Respondent absent.
-    Absent,
-    /// Respondent refused.
-    Refused,
-    /// Respondent moved away.
-    Moved,
-    /// Case invalid (e.g. wrong person, under 18).
-    Invalid,
-}
-
-impl AssignmentStatus {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentStatus::NotVisited => "not_visited",
-            AssignmentStatus::FormDelivered => "form_delivered",
-            AssignmentStatus::Collected => "collected",
-            AssignmentStatus::Absent => "absent",
-            AssignmentStatus::Refused => "refused",
-            AssignmentStatus::Moved => "moved",
-            AssignmentStatus::Invalid => "invalid",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        use AssignmentStatus::*;
-        [
-            NotVisited,
-            FormDelivered,
-            Collected,
-            Absent,
-            Refused,
-            Moved,
-            Invalid,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-
-    /// Whether this is a non-response outcome.
-    pub fn is_non_response(self) -> bool {
-        matches!(
-            self,
-            AssignmentStatus::Absent
-                | AssignmentStatus::Refused
-                | AssignmentStatus::Moved
-                | AssignmentStatus::Invalid
-        )
-    }
-}
+pub use sipas_core::assignment_status::AssignmentStatus;
 
 /// One sampled respondent assigned to a surveyor, as pulled by the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,65 +8,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sipas_core::questionnaire::FormKey;
-use std::fmt;
 use uuid::Uuid;
 
-/// Field outcome of an assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssignmentStatus {
-    /// Not visited yet.
-    NotVisited,
-    /// Paper form handed over for self-completion.
-    FormDelivered,
-    /// Questionnaire completed.
-    Collected,
-    /// Respondent not found at home.
-    Absent,
-    /// Respondent refused.
-    Refused,
-    /// Respondent moved away.
-    Moved,
-    /// Sample record is invalid (wrong address, not eligible …).
-    Invalid,
-}
-
-impl AssignmentStatus {
-    /// Every status, in workflow order.
-    pub const ALL: [AssignmentStatus; 7] = [
-        AssignmentStatus::NotVisited,
-        AssignmentStatus::FormDelivered,
-        AssignmentStatus::Collected,
-        AssignmentStatus::Absent,
-        AssignmentStatus::Refused,
-        AssignmentStatus::Moved,
-        AssignmentStatus::Invalid,
-    ];
-
-    /// The stored code, e.g. `not_visited`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentStatus::NotVisited => "not_visited",
-            AssignmentStatus::FormDelivered => "form_delivered",
-            AssignmentStatus::Collected => "collected",
-            AssignmentStatus::Absent => "absent",
-            AssignmentStatus::Refused => "refused",
-            AssignmentStatus::Moved => "moved",
-            AssignmentStatus::Invalid => "invalid",
-        }
-    }
-
-    /// The status with this stored code.
-    pub fn from_code(code: &str) -> Option<AssignmentStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == code)
-    }
-}
-
-impl fmt::Display for AssignmentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use sipas_core::assignment_status::AssignmentStatus;
 
 /// A sampled respondent to interview (no personal data; see [`Contact`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,7 +84,7 @@ fn decode(raw: RawAssignment) -> Result<Assignment> {
         unit_code,
         form: FormKey { form_id, version },
         procedure,
-        status: AssignmentStatus::from_code(&status)
+        status: AssignmentStatus::parse(&status)
             .ok_or_else(|| StoreError::corrupt(&what, format!("unknown status {status:?}")))?,
         status_note,
         updated_at: codec::parse_ts(&updated_at, &what)?,
@@ -391,7 +335,7 @@ mod tests {
     #[test]
     fn status_codes_round_trip_and_check_constraint_holds() {
         for st in AssignmentStatus::ALL {
-            assert_eq!(AssignmentStatus::from_code(st.as_str()), Some(st));
+            assert_eq!(AssignmentStatus::parse(st.as_str()), Some(st));
         }
         let t = TempStore::new();
         let mut s = t.open();
