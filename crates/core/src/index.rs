@@ -1,7 +1,7 @@
 //! The SIPAS index engine: % satisfied and mean score per criterion, group (element) and
 //! overall, for every (round, unit) cell, with per-round and ancestor-unit roll-ups.
 //!
-//! # Definitions (SIPAS.md §4; the aggregation rules are marked [I] there)
+//! # Definitions (SIPAS.md §4; the aggregation rules are marked \[I\] there)
 //!
 //! * **Criterion**: a rating item in a criteria group ([`Item::is_criterion`]).
 //! * **Valid answer**: a rating value that is one of the points of the criterion's scale.
@@ -50,7 +50,7 @@ pub const DEFAULT_SATISFIED_FROM: i64 = 4;
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// Group = unweighted mean of its criteria's values; overall = unweighted mean of the
-    /// groups' values. Parts without valid answers are left out. (Default; SIPAS.md §4 [I].)
+    /// groups' values. Parts without valid answers are left out. (Default; SIPAS.md §4 \[I\].)
     #[default]
     MeanOfCriteria,
     /// Group = all valid answers of its criteria pooled; overall = all valid answers of the
