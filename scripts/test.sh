@@ -7,6 +7,10 @@ T0=$SECONDS; stage() { echo "=== [$((SECONDS-T0))s] $*"; }
 stage "setup"
 bash scripts/setup.sh
 
+stage "PostgreSQL (the server's tests run on SQLite and on PostgreSQL)"
+eval "$(bash scripts/start-postgres.sh | tail -n 1)"
+export SIPAS_TEST_DATABASE_URL
+
 stage "rustfmt"
 cargo fmt --all -- --check
 

@@ -1,0 +1,92 @@
+//! The application: shared state and the `/api/v1` router.
+use crate::clock::{Clock, SystemClock};
+use crate::forms::FormRegistry;
+use crate::handlers;
+use crate::problem::ApiError;
+use crate::ratelimit::FailureLimiter;
+use crate::storage::ServerStore;
+use axum::Router;
+use axum::routing::{get, post};
+use sipas_protocol::problem::ProblemCode;
+use std::sync::Arc;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage backend.
+    pub store: Arc<dyn ServerStore>,
+    /// Known questionnaires by form key.
+    pub forms: Arc<FormRegistry>,
+    /// Source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// Argon2id parameters for new password hashes.
+    pub password_params: argon2::Params,
+    /// Failed-login throttle.
+    pub login_limiter: Arc<FailureLimiter>,
+}
+
+impl AppState {
+    /// State with the system clock, default password parameters and login throttle.
+    pub fn new(store: Arc<dyn ServerStore>, forms: FormRegistry) -> Self {
+        AppState {
+            store,
+            forms: Arc::new(forms),
+            clock: Arc::new(SystemClock),
+            password_params: crate::auth::default_password_params(),
+            login_limiter: Arc::new(FailureLimiter::default()),
+        }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.store.backend())
+            .field("forms", &self.forms.keys().count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The HTTP API under `/api/v1` (see the handler modules for each endpoint's roles).
+pub fn router(state: AppState) -> Router {
+    use handlers::{audit, index, review, rounds, session, sync, users};
+    let api = Router::new()
+        .route("/login", post(session::login))
+        .route("/enrol", post(session::enrol))
+        .route("/me", get(session::me))
+        .route("/users", post(users::create_user))
+        .route("/enrolment-codes", post(users::create_enrolment_code))
+        .route(
+            "/rounds",
+            post(rounds::create_round).get(rounds::list_rounds),
+        )
+        .route("/rounds/{id}/sample", post(rounds::import_sample))
+        .route("/rounds/{id}/assign", post(rounds::assign))
+        .route("/rounds/{id}/progress", get(rounds::progress))
+        .route("/rounds/{id}/index", get(index::round_index))
+        .route("/pull", get(sync::pull))
+        .route("/assignments/{id}/status", post(sync::set_status))
+        .route("/responses/batch", post(sync::upload_batch))
+        .route("/responses/{id}/{revision}/decision", post(review::decide))
+        .route("/audit", get(audit::entries));
+    Router::new()
+        .nest(sipas_protocol::API_PREFIX, api)
+        .fallback(not_found)
+        // Request lines carry method, path (ids only) and status; never headers or bodies.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        ProblemCode::NotFound,
+        "No such endpoint.",
+        "Không có địa chỉ này.",
+    )
+}

@@ -1,0 +1,166 @@
+//! Demo seeding (`sipas-server --demo`) and admin bootstrap (`--bootstrap-admin`).
+//!
+//! The demo creates one user per role with a random password, a round using
+//! `sipas-6-groups@2026.1`, a few invented sample rows assigned to the surveyor, and a fresh
+//! enrolment code for the surveyor's device. Running it again keeps what exists (passwords
+//! unchanged) and issues a new code.
+use crate::app::AppState;
+use crate::auth;
+use crate::handlers::users::{CreateUserRequest, create_checked_user, issue_enrolment_code};
+use crate::problem::ApiError;
+use crate::storage::{SampleRow, StoreError};
+use chrono::NaiveDate;
+use sipas_core::questionnaire::FormKey;
+use sipas_core::response::new_id;
+use sipas_protocol::roles::Role;
+use sipas_protocol::wire::{Contact, EnrolmentCode, Round, UserInfo};
+
+/// Id of the demo round.
+pub const DEMO_ROUND_ID: &str = "DEMO-2026";
+
+/// Seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A request-level check failed.
+    #[error("{0}")]
+    Api(#[from] ApiError),
+}
+
+/// A demo user and, when created now, its password.
+#[derive(Debug, Clone)]
+pub struct DemoUser {
+    /// The user.
+    pub user: UserInfo,
+    /// Password, if the user was created by this run.
+    pub password: Option<String>,
+}
+
+/// What the demo seeding did.
+#[derive(Debug, Clone)]
+pub struct DemoInfo {
+    /// One user per role.
+    pub users: Vec<DemoUser>,
+    /// The demo round.
+    pub round_id: String,
+    /// Sample rows imported by this run (0 when the round existed).
+    pub imported: u64,
+    /// A fresh enrolment code for the surveyor's device.
+    pub enrolment_code: EnrolmentCode,
+}
+
+fn demo_password() -> String {
+    auth::new_token()[..16].to_string()
+}
+
+/// Creates `username` with `role` and `password` unless it exists; returns the user and
+/// whether it was created.
+pub async fn ensure_user(
+    state: &AppState,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &str,
+) -> Result<(UserInfo, bool), SeedError> {
+    let username = crate::handlers::users::canonical_username(username);
+    if let Some((user, _)) = state.store.user_by_username(&username).await? {
+        return Ok((user, false));
+    }
+    let user = create_checked_user(
+        state,
+        CreateUserRequest {
+            username,
+            display_name: display_name.to_owned(),
+            role,
+            password: Some(password.to_owned()),
+        },
+    )
+    .await?;
+    Ok((user, true))
+}
+
+/// Seeds the demo (see the module documentation).
+pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
+    let specs = [
+        ("admin", "Quản trị hệ thống", Role::Admin),
+        ("supervisor", "Giám sát viên Hoàn Kiếm", Role::Supervisor),
+        (
+            "surveyor",
+            "Điều tra viên Bưu điện Hoàn Kiếm",
+            Role::Surveyor,
+        ),
+        ("monitor", "Phúc tra viên MTTQ", Role::Monitor),
+    ];
+    let mut users = Vec::new();
+    for (username, display_name, role) in specs {
+        let password = demo_password();
+        let (user, created) = ensure_user(state, username, display_name, role, &password).await?;
+        users.push(DemoUser {
+            user,
+            password: created.then_some(password),
+        });
+    }
+    let admin = users[0].user.id;
+    let supervisor = users[1].user.id;
+    let surveyor = users[2].user.id;
+
+    let mut imported = 0;
+    if state.store.round(DEMO_ROUND_ID).await?.is_none() {
+        let round = Round {
+            id: DEMO_ROUND_ID.into(),
+            name: "Khảo sát thử SIPAS 2026".into(),
+            form: FormKey {
+                form_id: "sipas-6-groups".into(),
+                version: "2026.1".into(),
+            },
+            starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+            ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default(),
+        };
+        state.store.create_round(&round, supervisor).await?;
+        // Invented people and addresses: demo data only.
+        let rows: Vec<SampleRow> = [
+            ("00070", "Cấp căn cước", "Nguyễn Văn An", "Số 1 phố Demo"),
+            (
+                "00070",
+                "Đăng ký khai sinh",
+                "Trần Thị Bình",
+                "Số 2 phố Demo",
+            ),
+            (
+                "00073",
+                "Cấp giấy phép xây dựng",
+                "Lê Văn Cường",
+                "Số 3 phố Demo",
+            ),
+            ("00073", "Đăng ký kết hôn", "Phạm Thị Dung", "Số 4 phố Demo"),
+        ]
+        .into_iter()
+        .map(|(unit, procedure, name, address)| SampleRow {
+            id: new_id(),
+            unit_code: unit.into(),
+            procedure: procedure.into(),
+            agency: Some("UBND phường".into()),
+            contact: Contact {
+                name: name.into(),
+                address: address.into(),
+                phone: None,
+            },
+        })
+        .collect();
+        imported = state
+            .store
+            .import_sample(DEMO_ROUND_ID, &rows, supervisor)
+            .await?;
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        state.store.assign(&ids, surveyor, supervisor).await?;
+    }
+    let enrolment_code = issue_enrolment_code(state, surveyor, 60, admin).await?;
+    Ok(DemoInfo {
+        users,
+        round_id: DEMO_ROUND_ID.into(),
+        imported,
+        enrolment_code,
+    })
+}

@@ -1,0 +1,40 @@
+//! The audit log: `GET /audit?since=N&limit=M` (admin).
+use crate::app::AppState;
+use crate::auth::{Caller, require};
+use crate::extract::ApiQuery;
+use crate::problem::ApiResult;
+use crate::storage::AuditEntry;
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use sipas_protocol::roles::Role;
+
+/// Default page size.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Largest page size.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (default 0: from the start).
+    #[serde(default)]
+    pub since: i64,
+    /// Page size (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/audit` (admin): audit entries after `since`, oldest first.
+pub async fn entries(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    require(&caller.user, &[Role::Admin])?;
+    let q = query.get()?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    Ok(Json(
+        state.store.audit_entries(q.since.max(0), limit).await?,
+    ))
+}

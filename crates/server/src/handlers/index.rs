@@ -1,0 +1,89 @@
+//! The SIPAS index of a round: `GET /rounds/{id}/index?aggregation=…&format=json|csv`.
+use crate::app::AppState;
+use crate::auth::{Caller, require};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::handlers::rounds::existing_round;
+use crate::index_export::report_csv;
+use crate::problem::{ApiError, ApiResult};
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sipas_core::index::{Aggregation, IndexConfig, compute_index};
+use sipas_protocol::problem::ProblemCode;
+use sipas_protocol::roles::Role;
+
+/// Query of the index endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IndexQuery {
+    /// `mean_of_criteria` (default) or `pooled`.
+    #[serde(default)]
+    pub aggregation: Option<Aggregation>,
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// `GET /api/v1/rounds/{id}/index` (supervisor, admin, monitor): % satisfied and mean per
+/// criterion, element and overall, per unit and for the whole round, over the latest
+/// non-rejected revision of each response. CSV is UTF-8 with BOM and Vietnamese headers.
+pub async fn round_index(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<String>,
+    query: ApiQuery<IndexQuery>,
+) -> ApiResult<Response> {
+    require(
+        &caller.user,
+        &[Role::Supervisor, Role::Admin, Role::Monitor],
+    )?;
+    let round_id = path.get()?;
+    let q = query.get()?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_input(
+                "format must be json or csv.",
+                "Định dạng phải là json hoặc csv.",
+            )
+            .with_details(serde_json::json!({ "field": "format" })));
+        }
+    };
+    let round = existing_round(&state, &round_id).await?;
+    let form = state.forms.get(&round.form).ok_or_else(|| {
+        ApiError::new(
+            ProblemCode::UnknownForm,
+            format!("Unknown questionnaire {}.", round.form),
+            format!("Không có bảng hỏi {}.", round.form),
+        )
+    })?;
+    let responses = state.store.responses_for_round(&round_id).await?;
+    let config = IndexConfig {
+        aggregation: q.aggregation.unwrap_or_default(),
+        ..IndexConfig::default()
+    };
+    let report = compute_index(&form, &responses, config).map_err(|e| {
+        tracing::error!(round_id = %round_id, error = %e, "index computation failed");
+        ApiError::internal()
+    })?;
+    if !csv {
+        return Ok(Json(report).into_response());
+    }
+    let bytes = report_csv(&report, &form).map_err(|e| {
+        tracing::error!(error = %e, "index CSV failed");
+        ApiError::internal()
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"sipas-index-{round_id}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,146 @@
+//! Sessions: `POST /login` (password → session token), `POST /enrol` (one-time code →
+//! device token) and `GET /me`.
+use crate::app::AppState;
+use crate::auth::{self, Caller};
+use crate::extract::read_json;
+use crate::problem::{ApiError, ApiResult};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use sipas_core::response::new_id;
+use sipas_core::text::nfc;
+use sipas_protocol::problem::ProblemCode;
+use sipas_protocol::wire::{EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, UserInfo};
+
+/// Lifetime of a dashboard session.
+pub const SESSION_HOURS: i64 = 12;
+/// Longest device name accepted.
+pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(
+        ProblemCode::BadCredentials,
+        "Wrong username or password.",
+        "Sai tên đăng nhập hoặc mật khẩu.",
+    )
+}
+
+fn bad_code() -> ApiError {
+    ApiError::new(
+        ProblemCode::BadEnrolmentCode,
+        "The enrolment code is unknown, already used or expired; ask your supervisor for a new one.",
+        "Mã kích hoạt không đúng, đã dùng hoặc đã hết hạn; hãy xin giám sát viên mã mới.",
+    )
+}
+
+/// `POST /api/v1/login` (anyone): username and password → session token (`401.3`, `429.1`).
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<LoginResponse>> {
+    let req: LoginRequest = read_json(&headers, body).await?;
+    let now = state.clock.now();
+    if !state.login_limiter.allowed(&req.username, now) {
+        return Err(ApiError::new(
+            ProblemCode::RateLimited,
+            "Too many failed sign-in attempts; wait 15 minutes and try again.",
+            "Đăng nhập sai quá nhiều lần; vui lòng đợi 15 phút rồi thử lại.",
+        ));
+    }
+    let found = state
+        .store
+        .user_by_username(&super::users::canonical_username(&req.username))
+        .await?;
+    let (user, phc) = match found {
+        Some((user, Some(phc))) => (Some(user), phc),
+        // Unknown user or no password: spend the same effort as a real check.
+        _ => (None, String::new()),
+    };
+    let params = state.password_params.clone();
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || {
+        if phc.is_empty() {
+            let _ = auth::hash_password(&password, &params);
+            false
+        } else {
+            auth::verify_password(&password, &phc)
+        }
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    let user = match (ok, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state.login_limiter.record_failure(&req.username, now);
+            tracing::info!("login failed");
+            return Err(bad_credentials());
+        }
+    };
+    state.login_limiter.reset(&req.username);
+    let token = auth::new_token();
+    state
+        .store
+        .create_session(
+            &auth::secret_hash(&token),
+            user.id,
+            now + chrono::Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    state
+        .store
+        .audit(Some(user.id), "session.login", Some(&user.id.to_string()))
+        .await?;
+    tracing::info!(user_id = %user.id, "login");
+    Ok(Json(LoginResponse { token, user }))
+}
+
+/// `POST /api/v1/enrol` (anyone with a code): one-time code → device token (`401.2`).
+pub async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<EnrolResponse>> {
+    let req: EnrolRequest = read_json(&headers, body).await?;
+    let device_name = nfc(req.device_name.trim());
+    let chars = device_name.chars().count();
+    if chars == 0 || chars > MAX_DEVICE_NAME_CHARS {
+        return Err(ApiError::invalid_input(
+            format!("device_name must be 1 to {MAX_DEVICE_NAME_CHARS} characters."),
+            format!("Tên thiết bị phải có từ 1 đến {MAX_DEVICE_NAME_CHARS} ký tự."),
+        )
+        .with_details(serde_json::json!({ "field": "device_name" })));
+    }
+    let code = auth::normalise_code(&req.code);
+    if code.len() != auth::CODE_LENGTH {
+        return Err(bad_code());
+    }
+    let device_id = new_id();
+    let token = auth::new_token();
+    let user = state
+        .store
+        .redeem_enrolment_code(
+            &auth::secret_hash(&code),
+            device_id,
+            &device_name,
+            &auth::secret_hash(&token),
+            state.clock.now(),
+        )
+        .await?
+        .ok_or_else(|| {
+            tracing::info!("enrolment refused");
+            bad_code()
+        })?;
+    tracing::info!(user_id = %user.id, device_id = %device_id, "device enrolled");
+    Ok(Json(EnrolResponse {
+        device_id,
+        token,
+        user,
+    }))
+}
+
+/// `GET /api/v1/me` (any signed-in user): who the token belongs to.
+pub async fn me(caller: Caller) -> Json<UserInfo> {
+    Json(caller.user)
+}

@@ -1,0 +1,222 @@
+//! Device sync (surveyors): `GET /pull`, `POST /assignments/{id}/status` and
+//! `POST /responses/batch`.
+use crate::app::AppState;
+use crate::auth::{Caller, out_of_scope, require};
+use crate::extract::{ApiPath, ApiQuery, parse_json, read_body, read_json};
+use crate::problem::{ApiError, ApiResult};
+use crate::validation::check_record;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use sipas_core::response::Response;
+use sipas_protocol::problem::ProblemCode;
+use sipas_protocol::roles::Role;
+use sipas_protocol::wire::{
+    AckStatus, Assignment, AssignmentStatus, PullResponse, RecordAck, UploadBatch, UploadResult,
+};
+use sipas_protocol::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// `GET /api/v1/pull` query.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct PullQuery {
+    /// Cursor from the previous pull (0 or absent: everything).
+    #[serde(default)]
+    pub cursor: i64,
+}
+
+/// `POST /api/v1/assignments/{id}/status` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRequest {
+    /// New field status (not `collected`: that follows from an uploaded response).
+    pub status: AssignmentStatus,
+}
+
+/// Answer of a status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResult {
+    /// Assignment.
+    pub id: Uuid,
+    /// Its status now.
+    pub status: AssignmentStatus,
+}
+
+/// `GET /api/v1/pull?cursor=N` (surveyor): own assignments (with contacts) and review
+/// decisions changed since the cursor, and the cursor for next time.
+pub async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: ApiQuery<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
+    require(&caller.user, &[Role::Surveyor])?;
+    let query = query.get()?;
+    if query.cursor < 0 {
+        return Err(ApiError::invalid_input(
+            "cursor must be 0 or more.",
+            "Con trỏ đồng bộ phải lớn hơn hoặc bằng 0.",
+        )
+        .with_details(serde_json::json!({ "field": "cursor" })));
+    }
+    let (assignments, decisions, cursor) =
+        state.store.pull_since(caller.user.id, query.cursor).await?;
+    tracing::debug!(
+        user_id = %caller.user.id,
+        assignments = assignments.len(),
+        decisions = decisions.len(),
+        cursor,
+        "pull"
+    );
+    Ok(Json(PullResponse {
+        assignments,
+        decisions,
+        cursor,
+    }))
+}
+
+/// `POST /api/v1/assignments/{id}/status` (surveyor, own assignments only: else `403.2`).
+pub async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<StatusResult>> {
+    require(&caller.user, &[Role::Surveyor])?;
+    let id = path.get()?;
+    let req: StatusRequest = read_json(&headers, body).await?;
+    let (_, owner) = state
+        .store
+        .assignment(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("assignment", &id.to_string()))?;
+    if owner != Some(caller.user.id) {
+        return Err(out_of_scope(
+            "This assignment is not yours.",
+            "Phiếu này không được giao cho bạn.",
+        ));
+    }
+    if req.status == AssignmentStatus::Collected {
+        return Err(ApiError::invalid_input(
+            "An assignment becomes collected when its response is uploaded.",
+            "Phiếu chuyển sang 'đã thu' khi câu trả lời được gửi lên.",
+        )
+        .with_details(serde_json::json!({ "field": "status" })));
+    }
+    state
+        .store
+        .set_assignment_status(id, req.status, caller.user.id)
+        .await?;
+    Ok(Json(StatusResult {
+        id,
+        status: req.status,
+    }))
+}
+
+/// `POST /api/v1/responses/batch` (surveyor): stores many responses; body may be gzip.
+///
+/// Request-level problems: body over [`MAX_BATCH_BYTES`] (on the wire or decoded) `413.2`,
+/// more than [`MAX_BATCH_RECORDS`] records `413.1`, malformed JSON `400.1`; nothing is
+/// stored then. Otherwise one acknowledgement per record, in order: `invalid` (hash, form,
+/// assignment or answers; with reason and per-item issues), else what storage reports.
+pub async fn upload_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<UploadResult>> {
+    require(&caller.user, &[Role::Surveyor])?;
+    let bytes = read_body(&headers, body, MAX_BATCH_BYTES).await?;
+    let batch: UploadBatch = parse_json(&bytes)?;
+    drop(bytes);
+    if batch.records.len() > MAX_BATCH_RECORDS {
+        return Err(ApiError::new(
+            ProblemCode::BatchTooManyRecords,
+            format!(
+                "{} records in one batch; send at most {MAX_BATCH_RECORDS}.",
+                batch.records.len()
+            ),
+            format!(
+                "Gửi {} bản ghi một lần; tối đa {MAX_BATCH_RECORDS}.",
+                batch.records.len()
+            ),
+        )
+        .with_details(serde_json::json!({
+            "records": batch.records.len(),
+            "max_records": MAX_BATCH_RECORDS,
+        })));
+    }
+
+    let mut assignments: HashMap<Uuid, Option<(Assignment, Option<Uuid>)>> = HashMap::new();
+    let mut acks: Vec<RecordAck> = Vec::with_capacity(batch.records.len());
+    let mut valid: Vec<(Response, String)> = Vec::new();
+    let mut valid_positions: Vec<usize> = Vec::new();
+    for record in batch.records {
+        let unseen = record
+            .response
+            .assignment_id
+            .filter(|aid| !assignments.contains_key(aid));
+        if let Some(aid) = unseen {
+            let found = state.store.assignment(aid).await?;
+            assignments.insert(aid, found);
+        }
+        let assignment = record
+            .response
+            .assignment_id
+            .and_then(|aid| assignments.get(&aid).and_then(Option::as_ref));
+        let mut ack = RecordAck {
+            id: record.response.id,
+            revision: record.response.revision,
+            status: AckStatus::Invalid,
+            reason: None,
+            issues: Vec::new(),
+        };
+        match check_record(&state.forms, &record, caller.user.id, assignment) {
+            Ok(()) => {
+                valid_positions.push(acks.len());
+                valid.push((record.response, record.content_hash.to_ascii_lowercase()));
+            }
+            Err(rejection) => {
+                ack.reason = Some(rejection.reason);
+                ack.issues = rejection.issues;
+            }
+        }
+        acks.push(ack);
+    }
+
+    if !valid.is_empty() {
+        let outcomes = state
+            .store
+            .ingest(&valid, caller.user.id, caller.device_id)
+            .await?;
+        if outcomes.len() != valid.len() {
+            tracing::error!(
+                sent = valid.len(),
+                got = outcomes.len(),
+                "storage answered a different number of outcomes"
+            );
+            return Err(ApiError::internal());
+        }
+        for (pos, outcome) in valid_positions.into_iter().zip(outcomes) {
+            let ack = &mut acks[pos];
+            ack.status = outcome.status;
+            if outcome.status == AckStatus::Conflict {
+                ack.reason =
+                    Some("this id and revision are already stored with different content".into());
+            }
+        }
+    }
+    let count = |s: AckStatus| acks.iter().filter(|a| a.status == s).count();
+    tracing::info!(
+        user_id = %caller.user.id,
+        records = acks.len(),
+        accepted = count(AckStatus::Accepted),
+        duplicate = count(AckStatus::Duplicate),
+        conflict = count(AckStatus::Conflict),
+        invalid = count(AckStatus::Invalid),
+        "batch"
+    );
+    Ok(Json(UploadResult { acks }))
+}

@@ -1,0 +1,24 @@
+//! SIPAS Field central server (library part; the binary is `sipas-server`).
+//!
+//! * [`app`]: shared state and the `/api/v1` router;
+//! * [`auth`], [`problem`], [`extract`]: tokens and roles, problem answers, request reading;
+//! * [`handlers`]: one module per API area;
+//! * [`sample_frame`], [`validation`], [`index_export`]: sample import, upload checks, index CSV;
+//! * [`storage`]: the [`storage::ServerStore`] trait and its SQLite / PostgreSQL backends.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod extract;
+pub mod forms;
+pub mod handlers;
+pub mod index_export;
+pub mod problem;
+pub mod ratelimit;
+pub mod sample_frame;
+pub mod storage;
+pub mod validation;
+
+pub use app::{AppState, router};

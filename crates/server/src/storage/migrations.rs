@@ -1,0 +1,118 @@
+//! Embedded schema migrations of both backends: numbered SQL files under
+//! `crates/server/migrations/{sqlite,postgres}/`, applied in order, each in the same
+//! transaction as its row in `schema_migrations`.
+//!
+//! A migration file is never edited after it has landed — servers have already applied it.
+//! Every schema change is a new file `NNNN_name.sql` per backend plus one entry below.
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Number of the file (`0001_init.sql` → 1); versions are consecutive from 1.
+    pub version: u32,
+    /// Name part of the file (`init`).
+    pub name: &'static str,
+    /// The SQL it runs.
+    pub sql: &'static str,
+}
+
+/// SQLite migrations, oldest first.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+}];
+
+/// PostgreSQL migrations, oldest first.
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../migrations/postgres/0001_init.sql"),
+}];
+
+/// Creates the migration bookkeeping table of a SQLite database (run before reading it).
+pub(crate) const SQLITE_BOOTSTRAP: &str = "
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY NOT NULL,  -- number of the migration file (0001 -> 1)
+    name       TEXT NOT NULL,                 -- name part of the file, e.g. 'init'
+    applied_at TEXT NOT NULL                  -- when it was applied (RFC 3339 UTC)
+) STRICT;";
+
+/// Creates the migration bookkeeping table of a PostgreSQL database (run before reading it).
+pub(crate) const POSTGRES_BOOTSTRAP: &str = "
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,           -- number of the migration file (0001 -> 1)
+    name       TEXT NOT NULL,                 -- name part of the file, e.g. 'init'
+    applied_at TIMESTAMPTZ NOT NULL           -- when it was applied
+);";
+
+/// The schema version a list of migrations creates.
+pub fn latest_version(migrations: &[Migration]) -> u32 {
+    migrations.last().map_or(0, |m| m.version)
+}
+
+/// Error text for a database whose schema is newer than this build understands.
+pub(crate) fn newer_schema(found: u32, supported: u32) -> String {
+    format!(
+        "database schema version {found} is newer than this server supports ({supported}); \
+         upgrade the server"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn versions_are_consecutive_from_one_and_named_in_the_file() {
+        for list in [SQLITE, POSTGRES] {
+            for (i, m) in list.iter().enumerate() {
+                assert_eq!(
+                    m.version as usize,
+                    i + 1,
+                    "migration {} out of order",
+                    m.name
+                );
+                assert!(
+                    m.sql
+                        .starts_with(&format!("-- {:04}_{}", m.version, m.name))
+                );
+            }
+        }
+        assert_eq!(latest_version(SQLITE), latest_version(POSTGRES));
+    }
+
+    /// Landed migrations must never change: a server that already applied the old text
+    /// would silently differ from a fresh install. If this fails, revert your edit and put
+    /// the change in a new migration file.
+    #[test]
+    fn landed_migrations_are_frozen() {
+        const FROZEN: &[(&str, u32, &str)] = &[
+            (
+                "sqlite",
+                1,
+                "7889f45c73c74a531ecd85e39e55b65b9ef46108f02eb312fe9c4b784dbb55d9",
+            ),
+            (
+                "postgres",
+                1,
+                "317d9392454cc1daadea7a3e7de536fa7d52748689360a93ce5a9dc07511b55b",
+            ),
+        ];
+        for (backend, version, hash) in FROZEN {
+            let list = if *backend == "sqlite" {
+                SQLITE
+            } else {
+                POSTGRES
+            };
+            let m = &list[*version as usize - 1];
+            let actual = hex::encode(Sha256::digest(m.sql.as_bytes()));
+            assert_eq!(
+                &actual, hash,
+                "{backend} migration {:04}_{} was edited",
+                m.version, m.name
+            );
+        }
+    }
+}

@@ -1,0 +1,1068 @@
+//! PostgreSQL backend (deadpool-postgres pool, no TLS to the database). Same semantics as the
+//! SQLite backend. Every write transaction that hands out a change-sequence value or appends to
+//! the audit log first locks the single `change_seq` row, as late as possible, and holds it to
+//! commit: those values therefore become visible in the order they were handed out, so a pull
+//! cursor or an audit reader never skips a row that commits late.
+use super::codec::{decision_parse, decision_str, revision_entity};
+use super::migrations::{self, POSTGRES, POSTGRES_BOOTSTRAP};
+use super::{AuditEntry, IngestOutcome, NewUser, Progress, SampleRow, ServerStore, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction,
+};
+use sipas_core::questionnaire::FormKey;
+use sipas_core::response::Response;
+use sipas_protocol::roles::Role;
+use sipas_protocol::wire::{
+    AckStatus, Assignment, AssignmentStatus, Contact, ReviewDecision, Round, UserInfo,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+use uuid::Uuid;
+
+/// Connections in the pool.
+const POOL_SIZE: usize = 16;
+/// Advisory lock key taken while migrating (two servers starting at once apply them once).
+const MIGRATION_LOCK: i64 = 0x5149_5041_5346_0001;
+
+/// The PostgreSQL store. Cheap to clone (a pool handle).
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // Code and message only: a DETAIL line may quote row values.
+        match e.as_db_error() {
+            Some(db) => {
+                StoreError::Backend(format!("postgres: {} ({})", db.message(), db.code().code()))
+            }
+            None => StoreError::Backend(format!("postgres: {e}")),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Backend(format!("postgres pool: {other}")),
+        }
+    }
+}
+
+fn unique_as(what: impl FnOnce() -> String) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            StoreError::AlreadyExists(what())
+        } else {
+            e.into()
+        }
+    }
+}
+
+fn bad(what: String) -> StoreError {
+    StoreError::Backend(format!("unexpected stored value: {what}"))
+}
+
+fn rev(revision: u32) -> Result<i32, StoreError> {
+    i32::try_from(revision)
+        .map_err(|_| StoreError::Backend(format!("revision {revision} too large")))
+}
+
+fn rev_of(row: &Row, idx: usize) -> Result<u32, StoreError> {
+    let r: i32 = row.try_get(idx)?;
+    u32::try_from(r).map_err(|_| bad(format!("revision {r}")))
+}
+
+fn count(row: &Row, idx: usize) -> Result<u64, StoreError> {
+    let n: i64 = row.try_get(idx)?;
+    u64::try_from(n).map_err(|_| bad(format!("count {n}")))
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`), checks the connection and
+    /// applies the missing migrations in one transaction.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Backend("postgres: invalid connection URL".to_owned()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let supported = migrations::latest_version(POSTGRES);
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(POSTGRES_BOOTSTRAP).await?;
+        let found: i32 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        let found = u32::try_from(found).map_err(|_| bad(format!("schema version {found}")))?;
+        if found > supported {
+            return Err(StoreError::Backend(migrations::newer_schema(
+                found, supported,
+            )));
+        }
+        for m in POSTGRES.iter().filter(|m| m.version > found) {
+            tx.batch_execute(m.sql).await?;
+            let version = i32::try_from(m.version).map_err(|_| bad("migration".into()))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())",
+                &[&version, &m.name],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A consistent read-only snapshot (REPEATABLE READ) for queries that return a cursor.
+    async fn snapshot<'a>(
+        client: &'a mut deadpool_postgres::Object,
+    ) -> Result<Transaction<'a>, StoreError> {
+        Ok(client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?)
+    }
+}
+
+// --- shared statements -----------------------------------------------------------------------
+
+/// Takes the ordering lock (the `change_seq` row) until commit. Idempotent in a transaction.
+async fn lock_order(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached("SELECT value FROM change_seq WHERE id = 1 FOR UPDATE")
+        .await?;
+    tx.query_one(&stmt, &[]).await?;
+    Ok(())
+}
+
+/// Hands out the next change-sequence value (and takes the ordering lock).
+async fn next_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    let stmt = tx
+        .prepare_cached("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
+        .await?;
+    Ok(tx.query_one(&stmt, &[]).await?.try_get(0)?)
+}
+
+async fn current_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    let stmt = tx
+        .prepare_cached("SELECT value FROM change_seq WHERE id = 1")
+        .await?;
+    Ok(tx.query_one(&stmt, &[]).await?.try_get(0)?)
+}
+
+/// One audit row to append.
+struct AuditRow {
+    actor: Option<Uuid>,
+    action: String,
+    entity_id: Option<String>,
+}
+
+impl AuditRow {
+    fn new(actor: Option<Uuid>, action: impl Into<String>, entity_id: Option<String>) -> Self {
+        AuditRow {
+            actor,
+            action: action.into(),
+            entity_id,
+        }
+    }
+}
+
+/// Appends audit rows in order (takes the ordering lock first). Call it last, before commit.
+async fn append_audit(tx: &Transaction<'_>, rows: Vec<AuditRow>) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    lock_order(tx).await?;
+    let (mut actors, mut actions, mut entities) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
+    for r in rows {
+        actors.push(r.actor);
+        actions.push(r.action);
+        entities.push(r.entity_id);
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (at, actor, action, entity_id) \
+             SELECT $1, t.actor, t.action, t.entity_id \
+             FROM unnest($2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY \
+                  AS t(actor, action, entity_id, ord) \
+             ORDER BY t.ord",
+        )
+        .await?;
+    tx.execute(&stmt, &[&Utc::now(), &actors, &actions, &entities])
+        .await?;
+    Ok(())
+}
+
+const USER_COLS: &str = "u.id, u.username, u.display_name, u.role";
+
+fn user_from(row: &Row, at: usize) -> Result<UserInfo, StoreError> {
+    let role: String = row.try_get(at + 3)?;
+    Ok(UserInfo {
+        id: row.try_get(at)?,
+        username: row.try_get(at + 1)?,
+        display_name: row.try_get(at + 2)?,
+        role: Role::parse(&role).ok_or_else(|| bad(format!("role {role:?}")))?,
+    })
+}
+
+async fn user_in<C: GenericClient>(c: &C, id: Uuid) -> Result<Option<UserInfo>, StoreError> {
+    let stmt = c
+        .prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
+        .await?;
+    c.query_opt(&stmt, &[&id])
+        .await?
+        .map(|r| user_from(&r, 0))
+        .transpose()
+}
+
+async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached("SELECT 1 FROM users WHERE id = $1")
+        .await?;
+    match tx.query_opt(&stmt, &[&id]).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound {
+            what: "user",
+            id: id.to_string(),
+        }),
+    }
+}
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
+     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id \
+     FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
+
+fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
+    let name: Option<String> = row.try_get(8)?;
+    let contact = match name {
+        Some(name) => Some(Contact {
+            name,
+            address: row.try_get(9)?,
+            phone: row.try_get(10)?,
+        }),
+        None => None,
+    };
+    let status: String = row.try_get(7)?;
+    Ok((
+        Assignment {
+            id: row.try_get(0)?,
+            round_id: row.try_get(1)?,
+            form: FormKey {
+                form_id: row.try_get(2)?,
+                version: row.try_get(3)?,
+            },
+            unit_code: row.try_get(4)?,
+            procedure: row.try_get(5)?,
+            agency: row.try_get(6)?,
+            contact,
+            status: AssignmentStatus::parse(&status)
+                .ok_or_else(|| bad(format!("status {status:?}")))?,
+        },
+        row.try_get(11)?,
+    ))
+}
+
+fn round_from(row: &Row) -> Result<Round, StoreError> {
+    Ok(Round {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        form: FormKey {
+            form_id: row.try_get(2)?,
+            version: row.try_get(3)?,
+        },
+        starts_on: row.try_get(4)?,
+        ends_on: row.try_get(5)?,
+    })
+}
+
+#[async_trait]
+impl ServerStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<UserInfo, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let info = UserInfo {
+            id: Uuid::now_v7(),
+            username: user.username,
+            display_name: user.display_name,
+            role: user.role,
+        };
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO users (id, username, display_name, role, password_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &info.id,
+                &info.username,
+                &info.display_name,
+                &info.role.as_str(),
+                &user.password_hash,
+                &Utc::now(),
+            ],
+        )
+        .await
+        .map_err(unique_as(|| format!("user {}", info.username)))?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                None,
+                "user.created",
+                Some(info.id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    async fn user_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<(UserInfo, Option<String>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.username = $1"
+            ))
+            .await?;
+        match client.query_opt(&stmt, &[&username]).await? {
+            Some(r) => Ok(Some((user_from(&r, 0)?, r.try_get(4)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserInfo>, StoreError> {
+        let client = self.pool.get().await?;
+        user_in(&client, id).await
+    }
+
+    async fn create_enrolment_code(
+        &self,
+        code_hash: &str,
+        user_id: Uuid,
+        expires_at: DateTime<Utc>,
+        issued_by: Uuid,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, user_id).await?;
+        ensure_user(&tx, issued_by).await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO enrolment_codes (code_hash, user_id, issued_by, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&code_hash, &user_id, &issued_by, &expires_at])
+            .await
+            .map_err(unique_as(|| "enrolment code".to_owned()))?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(issued_by),
+                "enrolment_code.issued",
+                Some(user_id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redeem_enrolment_code(
+        &self,
+        code_hash: &str,
+        device_id: Uuid,
+        device_name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserInfo>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The row lock makes a concurrent redeemer wait, then re-check `used_at IS NULL`.
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE enrolment_codes SET used_at = $1, device_id = $2 \
+                 WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 \
+                 RETURNING user_id",
+            )
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&now, &device_id, &code_hash]).await? else {
+            return Ok(None); // dropping the transaction rolls back nothing
+        };
+        let user_id: Uuid = row.try_get(0)?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[&device_id, &user_id, &device_name, &token_hash, &now],
+        )
+        .await
+        .map_err(unique_as(|| format!("device {device_id}")))?;
+        let user = user_in(&tx, user_id).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(user_id),
+                "device.enrolled",
+                Some(device_id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, user_id).await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&token_hash, &user_id, &expires_at])
+            .await
+            .map_err(unique_as(|| "session".to_owned()))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn user_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserInfo, Option<Uuid>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2"
+            ))
+            .await?;
+        if let Some(r) = client.query_opt(&stmt, &[&token_hash, &now]).await? {
+            return Ok(Some((user_from(&r, 0)?, None)));
+        }
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS}, d.id FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.token_hash = $1"
+            ))
+            .await?;
+        match client.query_opt(&stmt, &[&token_hash]).await? {
+            Some(r) => Ok(Some((user_from(&r, 0)?, Some(r.try_get(4)?)))),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_round(&self, round: &Round, actor: Uuid) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO rounds (id, name, form_id, form_version, starts_on, ends_on) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &round.id,
+                &round.name,
+                &round.form.form_id,
+                &round.form.version,
+                &round.starts_on,
+                &round.ends_on,
+            ],
+        )
+        .await
+        .map_err(unique_as(|| format!("round {}", round.id)))?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "round.created",
+                Some(round.id.clone()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn round(&self, id: &str) -> Result<Option<Round>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, name, form_id, form_version, starts_on, ends_on \
+                 FROM rounds WHERE id = $1",
+            )
+            .await?;
+        client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| round_from(&r))
+            .transpose()
+    }
+
+    async fn rounds(&self) -> Result<Vec<Round>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, name, form_id, form_version, starts_on, ends_on \
+                 FROM rounds ORDER BY starts_on, id",
+            )
+            .await?;
+        client
+            .query(&stmt, &[])
+            .await?
+            .iter()
+            .map(round_from)
+            .collect()
+    }
+
+    async fn import_sample(
+        &self,
+        round_id: &str,
+        rows: &[SampleRow],
+        actor: Uuid,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached("SELECT 1 FROM rounds WHERE id = $1")
+            .await?;
+        if tx.query_opt(&stmt, &[&round_id]).await?.is_none() {
+            return Err(StoreError::NotFound {
+                what: "round",
+                id: round_id.to_owned(),
+            });
+        }
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let seq = next_seq(&tx).await?;
+        let ins = tx
+            .prepare_cached(
+                "INSERT INTO assignments \
+                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq) \
+                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6) ON CONFLICT (id) DO NOTHING",
+            )
+            .await?;
+        let contact = tx
+            .prepare_cached(
+                "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        let mut inserted = 0u64;
+        for row in rows {
+            let n = tx
+                .execute(
+                    &ins,
+                    &[
+                        &row.id,
+                        &round_id,
+                        &row.unit_code,
+                        &row.procedure,
+                        &row.agency,
+                        &seq,
+                    ],
+                )
+                .await?;
+            if n == 1 {
+                tx.execute(
+                    &contact,
+                    &[
+                        &row.id,
+                        &row.contact.name,
+                        &row.contact.address,
+                        &row.contact.phone,
+                    ],
+                )
+                .await?;
+                inserted += 1;
+            }
+        }
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "sample.imported",
+                Some(round_id.to_owned()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn assign(
+        &self,
+        assignment_ids: &[Uuid],
+        surveyor: Uuid,
+        actor: Uuid,
+    ) -> Result<u64, StoreError> {
+        let ids: BTreeSet<Uuid> = assignment_ids.iter().copied().collect();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, surveyor).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let seq = next_seq(&tx).await?;
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE assignments SET surveyor_id = $1, change_seq = $2 WHERE id = $3",
+            )
+            .await?;
+        let mut audit = Vec::new();
+        for id in ids {
+            if tx.execute(&stmt, &[&surveyor, &seq, &id]).await? == 1 {
+                audit.push(AuditRow::new(
+                    Some(actor),
+                    "assignment.assigned",
+                    Some(id.to_string()),
+                ));
+            }
+        }
+        let updated = audit.len() as u64;
+        append_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn assignment(&self, id: Uuid) -> Result<Option<(Assignment, Option<Uuid>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"))
+            .await?;
+        client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| assignment_from(&r))
+            .transpose()
+    }
+
+    async fn set_assignment_status(
+        &self,
+        id: Uuid,
+        status: AssignmentStatus,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let seq = next_seq(&tx).await?;
+        let stmt = tx
+            .prepare_cached("UPDATE assignments SET status = $1, change_seq = $2 WHERE id = $3")
+            .await?;
+        if tx.execute(&stmt, &[&status.as_str(), &seq, &id]).await? == 0 {
+            return Err(StoreError::NotFound {
+                what: "assignment",
+                id: id.to_string(),
+            });
+        }
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                format!("assignment.{}", status.as_str()),
+                Some(id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn assignments_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<Assignment>, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let high = current_seq(&tx).await?;
+        let after = if cursor > high { 0 } else { cursor };
+        let stmt = tx
+            .prepare_cached(&format!(
+                "{ASSIGNMENT_SELECT} WHERE a.surveyor_id = $1 AND a.change_seq > $2 \
+                 ORDER BY a.change_seq, a.id"
+            ))
+            .await?;
+        let list = tx
+            .query(&stmt, &[&surveyor, &after])
+            .await?
+            .iter()
+            .map(|r| assignment_from(r).map(|(a, _)| a))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await?;
+        Ok((list, high))
+    }
+
+    async fn decisions_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<ReviewDecision>, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let high = current_seq(&tx).await?;
+        let after = if cursor > high { 0 } else { cursor };
+        let stmt = tx
+            .prepare_cached(
+                "SELECT response_id, revision, decision, comment, item_comments_json, decided_at \
+                 FROM review_decisions WHERE surveyor_id = $1 AND seq > $2 ORDER BY seq",
+            )
+            .await?;
+        let mut list = Vec::new();
+        for r in tx.query(&stmt, &[&surveyor, &after]).await? {
+            let decision: String = r.try_get(2)?;
+            let Json(item_comments) = r.try_get::<_, Json<BTreeMap<String, String>>>(4)?;
+            list.push(ReviewDecision {
+                response_id: r.try_get(0)?,
+                revision: rev_of(&r, 1)?,
+                decision: decision_parse(&decision)
+                    .ok_or_else(|| bad(format!("decision {decision:?}")))?,
+                comment: r.try_get(3)?,
+                item_comments,
+                decided_at: r.try_get(5)?,
+            });
+        }
+        tx.commit().await?;
+        Ok((list, high))
+    }
+
+    async fn ingest(
+        &self,
+        records: &[(Response, String)],
+        submitted_by: Uuid,
+        device_id: Option<Uuid>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let now = Utc::now();
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
+                 assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (id, revision) DO NOTHING",
+            )
+            .await?;
+        let stored_hash = tx
+            .prepare_cached("SELECT content_hash FROM responses WHERE id = $1 AND revision = $2")
+            .await?;
+        let mut outcomes = Vec::with_capacity(records.len());
+        let mut collected: Vec<Uuid> = Vec::new();
+        let mut audit = Vec::new();
+        for (response, hash) in records {
+            let revision = rev(response.revision)?;
+            // A concurrent insert of the same key waits here for the other transaction and
+            // then does nothing; the stored hash read below is the committed one.
+            let n = tx
+                .execute(
+                    &insert,
+                    &[
+                        &response.id,
+                        &revision,
+                        &response.round_id,
+                        &response.unit_code,
+                        &response.form.form_id,
+                        &response.form.version,
+                        &response.assignment_id,
+                        hash,
+                        &Json(response),
+                        &submitted_by,
+                        &device_id,
+                        &now,
+                    ],
+                )
+                .await?;
+            let entity = revision_entity(response.id, response.revision);
+            let status = if n == 1 {
+                if let Some(a) = response.assignment_id {
+                    collected.push(a);
+                }
+                audit.push(AuditRow::new(
+                    Some(submitted_by),
+                    "response.accepted",
+                    Some(entity),
+                ));
+                AckStatus::Accepted
+            } else {
+                let existing: String = tx
+                    .query_one(&stored_hash, &[&response.id, &revision])
+                    .await?
+                    .try_get(0)?;
+                if existing == *hash {
+                    AckStatus::Duplicate
+                } else {
+                    audit.push(AuditRow::new(
+                        Some(submitted_by),
+                        "response.conflict",
+                        Some(entity),
+                    ));
+                    AckStatus::Conflict
+                }
+            };
+            outcomes.push(IngestOutcome { status });
+        }
+        if !collected.is_empty() {
+            collected.sort();
+            collected.dedup();
+            let seq = next_seq(&tx).await?;
+            let mark = tx
+                .prepare_cached(
+                    "UPDATE assignments SET status = 'collected', change_seq = $1 \
+                     WHERE id = ANY($2) AND status <> 'collected'",
+                )
+                .await?;
+            tx.execute(&mark, &[&seq, &collected]).await?;
+        }
+        append_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn responses_for_round(&self, round_id: &str) -> Result<Vec<Response>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT r.body_json FROM responses r \
+                 WHERE r.round_id = $1 \
+                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
+                   AND COALESCE((SELECT d.decision FROM review_decisions d \
+                                 WHERE d.response_id = r.id AND d.revision = r.revision \
+                                 ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected' \
+                 ORDER BY r.id",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&round_id])
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get::<_, Json<Response>>(0)?.0))
+            .collect()
+    }
+
+    async fn response(
+        &self,
+        id: Uuid,
+        revision: u32,
+    ) -> Result<Option<(Response, Uuid)>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT body_json, submitted_by FROM responses WHERE id = $1 AND revision = $2",
+            )
+            .await?;
+        match client.query_opt(&stmt, &[&id, &rev(revision)?]).await? {
+            Some(r) => Ok(Some((r.try_get::<_, Json<Response>>(0)?.0, r.try_get(1)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn response_count(&self) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached("SELECT COUNT(*) FROM responses")
+            .await?;
+        count(&client.query_one(&stmt, &[]).await?, 0)
+    }
+
+    async fn record_decision(
+        &self,
+        decision: &ReviewDecision,
+        reviewer: Uuid,
+    ) -> Result<(), StoreError> {
+        let d = decision;
+        let revision = rev(d.revision)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached("SELECT submitted_by FROM responses WHERE id = $1 AND revision = $2")
+            .await?;
+        let entity = revision_entity(d.response_id, d.revision);
+        let Some(row) = tx.query_opt(&stmt, &[&d.response_id, &revision]).await? else {
+            return Err(StoreError::NotFound {
+                what: "response",
+                id: entity,
+            });
+        };
+        let surveyor: Uuid = row.try_get(0)?;
+        let seq = next_seq(&tx).await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO review_decisions (seq, response_id, revision, decision, comment, \
+                 item_comments_json, decided_at, reviewer, surveyor_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &seq,
+                &d.response_id,
+                &revision,
+                &decision_str(d.decision),
+                &d.comment,
+                &Json(&d.item_comments),
+                &d.decided_at,
+                &reviewer,
+                &surveyor,
+            ],
+        )
+        .await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(reviewer),
+                format!("review.{}", decision_str(d.decision)),
+                Some(entity),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn progress(&self, round_id: &str) -> Result<BTreeMap<Uuid, Progress>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let mut out: BTreeMap<Uuid, Progress> = BTreeMap::new();
+        let stmt = tx
+            .prepare_cached(
+                "SELECT surveyor_id, COUNT(*), \
+                        COUNT(*) FILTER (WHERE status = 'collected'), \
+                        COUNT(*) FILTER (WHERE status IN ('absent', 'refused', 'moved', 'invalid')) \
+                 FROM assignments WHERE round_id = $1 AND surveyor_id IS NOT NULL \
+                 GROUP BY surveyor_id",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&round_id]).await? {
+            let p = out.entry(r.try_get(0)?).or_default();
+            p.assigned = count(&r, 1)?;
+            p.collected = count(&r, 2)?;
+            p.non_response = count(&r, 3)?;
+        }
+        let stmt = tx
+            .prepare_cached(
+                "SELECT s, COUNT(DISTINCT id) FROM ( \
+                     SELECT r.id AS id, a.surveyor_id AS s FROM responses r \
+                     JOIN assignments a ON a.id = r.assignment_id \
+                     WHERE r.round_id = $1 AND a.surveyor_id IS NOT NULL \
+                     UNION \
+                     SELECT r.id, r.submitted_by FROM responses r WHERE r.round_id = $1) t \
+                 GROUP BY s",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&round_id]).await? {
+            out.entry(r.try_get(0)?).or_default().synced = count(&r, 1)?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn audit(
+        &self,
+        actor: Option<Uuid>,
+        action: &str,
+        entity_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(actor, action, entity_id.map(str::to_owned))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_entries(
+        &self,
+        since_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, at, actor, action, entity_id FROM audit_log \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&since_seq, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    entity_id: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}

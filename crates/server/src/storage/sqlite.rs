@@ -1,0 +1,1072 @@
+//! SQLite backend: one file, WAL journal, `synchronous = FULL` (an acknowledged write survives
+//! a SIGKILL or a power cut). All writes go through one writer connection behind a mutex, each
+//! in one `BEGIN IMMEDIATE` transaction; reads use a small pool of read-only connections and
+//! see a consistent snapshot. Blocking work runs on tokio's blocking pool.
+use super::codec::{decision_parse, decision_str, revision_entity};
+use super::migrations::{self, SQLITE, SQLITE_BOOTSTRAP};
+use super::{AuditEntry, IngestOutcome, NewUser, Progress, SampleRow, ServerStore, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::types::Type;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{ErrorCode, params};
+use serde::de::DeserializeOwned;
+use sipas_core::questionnaire::FormKey;
+use sipas_core::response::Response;
+use sipas_protocol::roles::Role;
+use sipas_protocol::wire::{
+    AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a connection waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 4;
+/// Prepared statements cached per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// The SQLite store. Cheap to clone (shared inside).
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(format!("sqlite: {e}"))
+    }
+}
+
+/// A value read from the database that the code cannot interpret.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected stored value: {0}")]
+struct BadValue(String);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the writer rolled its transaction back (Transaction's Drop), so
+    // the connection is still usable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and brings its schema up to
+    /// date in one transaction. Blocking: call it before serving or from a blocking task.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let name = path.to_string_lossy();
+        if name.trim().is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+            // Readers open the file separately, so an in-memory database cannot work.
+            return Err(StoreError::Backend(
+                "sqlite: the server needs a database file path, not an in-memory database"
+                    .to_owned(),
+            ));
+        }
+        let mut writer = Connection::open(&path)?;
+        configure(&writer)?;
+        // WAL persists in the file; FULL makes every commit durable before it returns.
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "sqlite: could not switch {} to WAL (journal_mode is {mode})",
+                path.display()
+            )));
+        }
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the writer connection and commits it.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = lock(&inner.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot) on a read connection.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let reused = lock(&inner.readers).pop();
+            let mut conn = match reused {
+                Some(c) => c,
+                None => open_reader(&inner.path)?,
+            };
+            let out = {
+                let tx = conn.transaction()?;
+                f(&tx)
+                // dropping the read transaction rolls it back: nothing to keep
+            };
+            let mut idle = lock(&inner.readers);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("storage task failed: {e}"))
+}
+
+/// Settings every connection needs.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+/// Applies the missing migrations in one transaction, each recorded in `schema_migrations`.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let supported = migrations::latest_version(SQLITE);
+    // IMMEDIATE: two processes opening the same new file cannot both create the schema.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SQLITE_BOOTSTRAP)?;
+    let found: u32 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    if found > supported {
+        return Err(StoreError::Backend(migrations::newer_schema(
+            found, supported,
+        )));
+    }
+    let applied_at = ts(&Utc::now());
+    for m in SQLITE.iter().filter(|m| m.version > found) {
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, applied_at],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+// --- value conversions ---------------------------------------------------------------------
+
+/// Stored timestamp form: RFC 3339 UTC with microseconds (sorts and compares as text; the
+/// same precision PostgreSQL keeps).
+fn ts(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn bad(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
+}
+
+fn col_uuid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let s: String = row.get(idx)?;
+    Uuid::parse_str(&s).map_err(|e| bad(idx, e))
+}
+
+fn col_opt_uuid(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Uuid>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| bad(idx, e)))
+        .transpose()
+}
+
+fn col_ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s: String = row.get(idx)?;
+    DateTime::parse_from_rfc3339(&s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| bad(idx, e))
+}
+
+fn col_date(row: &Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
+    let s: String = row.get(idx)?;
+    s.parse::<NaiveDate>().map_err(|e| bad(idx, e))
+}
+
+fn col_json<T: DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(idx)?;
+    serde_json::from_str(&s).map_err(|e| bad(idx, e))
+}
+
+fn col_role(row: &Row<'_>, idx: usize) -> rusqlite::Result<Role> {
+    let s: String = row.get(idx)?;
+    Role::parse(&s).ok_or_else(|| bad(idx, BadValue(format!("role {s:?}"))))
+}
+
+fn col_status(row: &Row<'_>, idx: usize) -> rusqlite::Result<AssignmentStatus> {
+    let s: String = row.get(idx)?;
+    AssignmentStatus::parse(&s).ok_or_else(|| bad(idx, BadValue(format!("status {s:?}"))))
+}
+
+fn col_decision(row: &Row<'_>, idx: usize) -> rusqlite::Result<Decision> {
+    let s: String = row.get(idx)?;
+    decision_parse(&s).ok_or_else(|| bad(idx, BadValue(format!("decision {s:?}"))))
+}
+
+/// Whether `e` is a UNIQUE / PRIMARY KEY violation.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == ErrorCode::ConstraintViolation
+            && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}
+
+/// Maps a unique violation to `AlreadyExists(what)`, anything else to `Backend`.
+fn unique_as(what: impl FnOnce() -> String) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::AlreadyExists(what())
+        } else {
+            e.into()
+        }
+    }
+}
+
+// --- shared statements -----------------------------------------------------------------------
+
+const USER_COLS: &str = "u.id, u.username, u.display_name, u.role";
+
+fn user_from(row: &Row<'_>, at: usize) -> rusqlite::Result<UserInfo> {
+    Ok(UserInfo {
+        id: col_uuid(row, at)?,
+        username: row.get(at + 1)?,
+        display_name: row.get(at + 2)?,
+        role: col_role(row, at + 3)?,
+    })
+}
+
+fn user_in(tx: &Transaction<'_>, id: Uuid) -> Result<Option<UserInfo>, StoreError> {
+    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row([id.to_string()], |r| user_from(r, 0))
+        .optional()?)
+}
+
+fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
+    let found = tx
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+        .exists([id.to_string()])?;
+    if found {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound {
+            what: "user",
+            id: id.to_string(),
+        })
+    }
+}
+
+/// Hands out the next value of the global change sequence.
+fn next_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    Ok(tx
+        .prepare_cached("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The change sequence's current value (high-water mark of a read snapshot).
+fn current_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT value FROM change_seq WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
+}
+
+fn audit_in(
+    tx: &Transaction<'_>,
+    at: &str,
+    actor: Option<Uuid>,
+    action: &str,
+    entity_id: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, entity_id) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![at, actor.map(|a| a.to_string()), action, entity_id])?;
+    Ok(())
+}
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
+     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id \
+     FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
+
+fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)> {
+    let name: Option<String> = row.get(8)?;
+    let contact = match name {
+        Some(name) => Some(Contact {
+            name,
+            address: row.get(9)?,
+            phone: row.get(10)?,
+        }),
+        None => None,
+    };
+    Ok((
+        Assignment {
+            id: col_uuid(row, 0)?,
+            round_id: row.get(1)?,
+            form: FormKey {
+                form_id: row.get(2)?,
+                version: row.get(3)?,
+            },
+            unit_code: row.get(4)?,
+            procedure: row.get(5)?,
+            agency: row.get(6)?,
+            contact,
+            status: col_status(row, 7)?,
+        },
+        col_opt_uuid(row, 11)?,
+    ))
+}
+
+fn round_from(row: &Row<'_>) -> rusqlite::Result<Round> {
+    Ok(Round {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        form: FormKey {
+            form_id: row.get(2)?,
+            version: row.get(3)?,
+        },
+        starts_on: col_date(row, 4)?,
+        ends_on: col_date(row, 5)?,
+    })
+}
+
+#[async_trait]
+impl ServerStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<UserInfo, StoreError> {
+        self.write(move |tx| {
+            let info = UserInfo {
+                id: Uuid::now_v7(),
+                username: user.username,
+                display_name: user.display_name,
+                role: user.role,
+            };
+            let now = ts(&Utc::now());
+            tx.prepare_cached(
+                "INSERT INTO users (id, username, display_name, role, password_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                info.id.to_string(),
+                info.username,
+                info.display_name,
+                info.role.as_str(),
+                user.password_hash,
+                now
+            ])
+            .map_err(unique_as(|| format!("user {}", info.username)))?;
+            audit_in(tx, &now, None, "user.created", Some(&info.id.to_string()))?;
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn user_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<(UserInfo, Option<String>)>, StoreError> {
+        let username = username.to_owned();
+        self.read(move |tx| {
+            let sql =
+                format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.username = ?1");
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([username], |r| Ok((user_from(r, 0)?, r.get(4)?)))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<UserInfo>, StoreError> {
+        self.read(move |tx| user_in(tx, id)).await
+    }
+
+    async fn create_enrolment_code(
+        &self,
+        code_hash: &str,
+        user_id: Uuid,
+        expires_at: DateTime<Utc>,
+        issued_by: Uuid,
+    ) -> Result<(), StoreError> {
+        let code_hash = code_hash.to_owned();
+        self.write(move |tx| {
+            ensure_user(tx, user_id)?;
+            ensure_user(tx, issued_by)?;
+            tx.prepare_cached(
+                "INSERT INTO enrolment_codes (code_hash, user_id, issued_by, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                code_hash,
+                user_id.to_string(),
+                issued_by.to_string(),
+                ts(&expires_at)
+            ])
+            .map_err(unique_as(|| "enrolment code".to_owned()))?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(issued_by),
+                "enrolment_code.issued",
+                Some(&user_id.to_string()),
+            )
+        })
+        .await
+    }
+
+    async fn redeem_enrolment_code(
+        &self,
+        code_hash: &str,
+        device_id: Uuid,
+        device_name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserInfo>, StoreError> {
+        let (code_hash, device_name, token_hash) = (
+            code_hash.to_owned(),
+            device_name.to_owned(),
+            token_hash.to_owned(),
+        );
+        self.write(move |tx| {
+            let now = ts(&now);
+            let user_id = tx
+                .prepare_cached(
+                    "UPDATE enrolment_codes SET used_at = ?1, device_id = ?2 \
+                     WHERE code_hash = ?3 AND used_at IS NULL AND expires_at > ?1 \
+                     RETURNING user_id",
+                )?
+                .query_row(params![now, device_id.to_string(), code_hash], |r| {
+                    col_uuid(r, 0)
+                })
+                .optional()?;
+            let Some(user_id) = user_id else {
+                return Ok(None);
+            };
+            tx.prepare_cached(
+                "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                device_id.to_string(),
+                user_id.to_string(),
+                device_name,
+                token_hash,
+                now
+            ])
+            .map_err(unique_as(|| format!("device {device_id}")))?;
+            audit_in(
+                tx,
+                &now,
+                Some(user_id),
+                "device.enrolled",
+                Some(&device_id.to_string()),
+            )?;
+            user_in(tx, user_id)
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            ensure_user(tx, user_id)?;
+            tx.prepare_cached(
+                "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![token_hash, user_id.to_string(), ts(&expires_at)])
+            .map_err(unique_as(|| "session".to_owned()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserInfo, Option<Uuid>)>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+            );
+            let session = tx
+                .prepare_cached(&sql)?
+                .query_row(params![token_hash, ts(&now)], |r| user_from(r, 0))
+                .optional()?;
+            if let Some(user) = session {
+                return Ok(Some((user, None)));
+            }
+            let sql = format!(
+                "SELECT {USER_COLS}, d.id FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.token_hash = ?1"
+            );
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([token_hash], |r| {
+                    Ok((user_from(r, 0)?, Some(col_uuid(r, 4)?)))
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn create_round(&self, round: &Round, actor: Uuid) -> Result<(), StoreError> {
+        let round = round.clone();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO rounds (id, name, form_id, form_version, starts_on, ends_on) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                round.id,
+                round.name,
+                round.form.form_id,
+                round.form.version,
+                round.starts_on.to_string(),
+                round.ends_on.to_string()
+            ])
+            .map_err(unique_as(|| format!("round {}", round.id)))?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "round.created",
+                Some(&round.id),
+            )
+        })
+        .await
+    }
+
+    async fn round(&self, id: &str) -> Result<Option<Round>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT id, name, form_id, form_version, starts_on, ends_on \
+                     FROM rounds WHERE id = ?1",
+                )?
+                .query_row([id], round_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn rounds(&self) -> Result<Vec<Round>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, name, form_id, form_version, starts_on, ends_on \
+                 FROM rounds ORDER BY starts_on, id",
+            )?;
+            let rows = stmt.query_map([], round_from)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn import_sample(
+        &self,
+        round_id: &str,
+        rows: &[SampleRow],
+        actor: Uuid,
+    ) -> Result<u64, StoreError> {
+        let round_id = round_id.to_owned();
+        let rows = rows.to_vec();
+        self.write(move |tx| {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM rounds WHERE id = ?1")?
+                .exists([&round_id])?;
+            if !exists {
+                return Err(StoreError::NotFound {
+                    what: "round",
+                    id: round_id,
+                });
+            }
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let seq = next_seq(tx)?;
+            let mut inserted = 0u64;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO assignments \
+                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6) ON CONFLICT (id) DO NOTHING",
+            )?;
+            let mut contact = tx.prepare_cached(
+                "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for row in &rows {
+                let id = row.id.to_string();
+                let n = ins.execute(params![
+                    id,
+                    round_id,
+                    row.unit_code,
+                    row.procedure,
+                    row.agency,
+                    seq
+                ])?;
+                if n == 1 {
+                    contact.execute(params![
+                        id,
+                        row.contact.name,
+                        row.contact.address,
+                        row.contact.phone
+                    ])?;
+                    inserted += 1;
+                }
+            }
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "sample.imported",
+                Some(&round_id),
+            )?;
+            Ok(inserted)
+        })
+        .await
+    }
+
+    async fn assign(
+        &self,
+        assignment_ids: &[Uuid],
+        surveyor: Uuid,
+        actor: Uuid,
+    ) -> Result<u64, StoreError> {
+        let ids: BTreeSet<Uuid> = assignment_ids.iter().copied().collect();
+        self.write(move |tx| {
+            ensure_user(tx, surveyor)?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            let seq = next_seq(tx)?;
+            let now = ts(&Utc::now());
+            let mut updated = 0u64;
+            for id in ids {
+                let id = id.to_string();
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE assignments SET surveyor_id = ?1, change_seq = ?2 WHERE id = ?3",
+                    )?
+                    .execute(params![surveyor.to_string(), seq, id])?;
+                if n == 1 {
+                    updated += 1;
+                    audit_in(tx, &now, Some(actor), "assignment.assigned", Some(&id))?;
+                }
+            }
+            Ok(updated)
+        })
+        .await
+    }
+
+    async fn assignment(&self, id: Uuid) -> Result<Option<(Assignment, Option<Uuid>)>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!("{ASSIGNMENT_SELECT} WHERE a.id = ?1");
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], assignment_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn set_assignment_status(
+        &self,
+        id: Uuid,
+        status: AssignmentStatus,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let seq = next_seq(tx)?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE assignments SET status = ?1, change_seq = ?2 WHERE id = ?3",
+                )?
+                .execute(params![status.as_str(), seq, id.to_string()])?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    what: "assignment",
+                    id: id.to_string(),
+                });
+            }
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                &format!("assignment.{}", status.as_str()),
+                Some(&id.to_string()),
+            )
+        })
+        .await
+    }
+
+    async fn assignments_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<Assignment>, i64), StoreError> {
+        self.read(move |tx| {
+            let high = current_seq(tx)?;
+            let after = if cursor > high { 0 } else { cursor };
+            let sql = format!(
+                "{ASSIGNMENT_SELECT} WHERE a.surveyor_id = ?1 AND a.change_seq > ?2 \
+                 ORDER BY a.change_seq, a.id"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![surveyor.to_string(), after], |r| {
+                assignment_from(r).map(|(a, _)| a)
+            })?;
+            Ok((rows.collect::<Result<Vec<_>, _>>()?, high))
+        })
+        .await
+    }
+
+    async fn decisions_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<ReviewDecision>, i64), StoreError> {
+        self.read(move |tx| {
+            let high = current_seq(tx)?;
+            let after = if cursor > high { 0 } else { cursor };
+            let mut stmt = tx.prepare_cached(
+                "SELECT response_id, revision, decision, comment, item_comments_json, decided_at \
+                 FROM review_decisions WHERE surveyor_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![surveyor.to_string(), after], |r| {
+                Ok(ReviewDecision {
+                    response_id: col_uuid(r, 0)?,
+                    revision: r.get(1)?,
+                    decision: col_decision(r, 2)?,
+                    comment: r.get(3)?,
+                    item_comments: col_json(r, 4)?,
+                    decided_at: col_ts(r, 5)?,
+                })
+            })?;
+            Ok((rows.collect::<Result<Vec<_>, _>>()?, high))
+        })
+        .await
+    }
+
+    async fn ingest(
+        &self,
+        records: &[(Response, String)],
+        submitted_by: Uuid,
+        device_id: Option<Uuid>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let records = records.to_vec();
+        self.write(move |tx| {
+            let now = ts(&Utc::now());
+            let submitter = submitted_by.to_string();
+            let device = device_id.map(|d| d.to_string());
+            let mut outcomes = Vec::with_capacity(records.len());
+            let mut collected: BTreeSet<Uuid> = BTreeSet::new();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
+                 assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 ON CONFLICT (id, revision) DO NOTHING",
+            )?;
+            let mut stored_hash = tx.prepare_cached(
+                "SELECT content_hash FROM responses WHERE id = ?1 AND revision = ?2",
+            )?;
+            for (response, hash) in &records {
+                let body = serde_json::to_string(response)
+                    .map_err(|e| StoreError::Backend(format!("encoding a response: {e}")))?;
+                let id = response.id.to_string();
+                let n = insert.execute(params![
+                    id,
+                    response.revision,
+                    response.round_id,
+                    response.unit_code,
+                    response.form.form_id,
+                    response.form.version,
+                    response.assignment_id.map(|a| a.to_string()),
+                    hash,
+                    body,
+                    submitter,
+                    device,
+                    now
+                ])?;
+                let entity = revision_entity(response.id, response.revision);
+                let status = if n == 1 {
+                    if let Some(a) = response.assignment_id {
+                        collected.insert(a);
+                    }
+                    audit_in(
+                        tx,
+                        &now,
+                        Some(submitted_by),
+                        "response.accepted",
+                        Some(&entity),
+                    )?;
+                    AckStatus::Accepted
+                } else {
+                    let existing: String =
+                        stored_hash.query_row(params![id, response.revision], |r| r.get(0))?;
+                    if existing == *hash {
+                        AckStatus::Duplicate
+                    } else {
+                        audit_in(
+                            tx,
+                            &now,
+                            Some(submitted_by),
+                            "response.conflict",
+                            Some(&entity),
+                        )?;
+                        AckStatus::Conflict
+                    }
+                };
+                outcomes.push(IngestOutcome { status });
+            }
+            if !collected.is_empty() {
+                let seq = next_seq(tx)?;
+                let mut mark = tx.prepare_cached(
+                    "UPDATE assignments SET status = 'collected', change_seq = ?1 \
+                     WHERE id = ?2 AND status <> 'collected'",
+                )?;
+                for a in collected {
+                    mark.execute(params![seq, a.to_string()])?;
+                }
+            }
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn responses_for_round(&self, round_id: &str) -> Result<Vec<Response>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT r.body_json FROM responses r \
+                 WHERE r.round_id = ?1 \
+                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
+                   AND COALESCE((SELECT d.decision FROM review_decisions d \
+                                 WHERE d.response_id = r.id AND d.revision = r.revision \
+                                 ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected' \
+                 ORDER BY r.id",
+            )?;
+            let rows = stmt.query_map([round_id], |r| col_json::<Response>(r, 0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn response(
+        &self,
+        id: Uuid,
+        revision: u32,
+    ) -> Result<Option<(Response, Uuid)>, StoreError> {
+        self.read(move |tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT body_json, submitted_by FROM responses WHERE id = ?1 AND revision = ?2",
+                )?
+                .query_row(params![id.to_string(), revision], |r| {
+                    Ok((col_json(r, 0)?, col_uuid(r, 1)?))
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn response_count(&self) -> Result<u64, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT COUNT(*) FROM responses")?
+                .query_row([], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn record_decision(
+        &self,
+        decision: &ReviewDecision,
+        reviewer: Uuid,
+    ) -> Result<(), StoreError> {
+        let d = decision.clone();
+        self.write(move |tx| {
+            let id = d.response_id.to_string();
+            let surveyor = tx
+                .prepare_cached(
+                    "SELECT submitted_by FROM responses WHERE id = ?1 AND revision = ?2",
+                )?
+                .query_row(params![id, d.revision], |r| col_uuid(r, 0))
+                .optional()?;
+            let entity = revision_entity(d.response_id, d.revision);
+            let Some(surveyor) = surveyor else {
+                return Err(StoreError::NotFound {
+                    what: "response",
+                    id: entity,
+                });
+            };
+            let seq = next_seq(tx)?;
+            let comments = serde_json::to_string(&d.item_comments)
+                .map_err(|e| StoreError::Backend(format!("encoding item comments: {e}")))?;
+            tx.prepare_cached(
+                "INSERT INTO review_decisions (seq, response_id, revision, decision, comment, \
+                 item_comments_json, decided_at, reviewer, surveyor_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                seq,
+                id,
+                d.revision,
+                decision_str(d.decision),
+                d.comment,
+                comments,
+                ts(&d.decided_at),
+                reviewer.to_string(),
+                surveyor.to_string()
+            ])?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(reviewer),
+                &format!("review.{}", decision_str(d.decision)),
+                Some(&entity),
+            )
+        })
+        .await
+    }
+
+    async fn progress(&self, round_id: &str) -> Result<BTreeMap<Uuid, Progress>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut out: BTreeMap<Uuid, Progress> = BTreeMap::new();
+            let mut stmt = tx.prepare_cached(
+                "SELECT surveyor_id, COUNT(*), \
+                        SUM(status = 'collected'), \
+                        SUM(status IN ('absent', 'refused', 'moved', 'invalid')) \
+                 FROM assignments WHERE round_id = ?1 AND surveyor_id IS NOT NULL \
+                 GROUP BY surveyor_id",
+            )?;
+            let mut rows = stmt.query([&round_id])?;
+            while let Some(r) = rows.next()? {
+                let p = out.entry(col_uuid(r, 0)?).or_default();
+                p.assigned = r.get(1)?;
+                p.collected = r.get(2)?;
+                p.non_response = r.get(3)?;
+            }
+            let mut stmt = tx.prepare_cached(
+                "SELECT s, COUNT(DISTINCT id) FROM ( \
+                     SELECT r.id AS id, a.surveyor_id AS s FROM responses r \
+                     JOIN assignments a ON a.id = r.assignment_id \
+                     WHERE r.round_id = ?1 AND a.surveyor_id IS NOT NULL \
+                     UNION \
+                     SELECT r.id, r.submitted_by FROM responses r WHERE r.round_id = ?1) \
+                 GROUP BY s",
+            )?;
+            let mut rows = stmt.query([&round_id])?;
+            while let Some(r) = rows.next()? {
+                out.entry(col_uuid(r, 0)?).or_default().synced = r.get(1)?;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn audit(
+        &self,
+        actor: Option<Uuid>,
+        action: &str,
+        entity_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let action = action.to_owned();
+        let entity_id = entity_id.map(str::to_owned);
+        self.write(move |tx| audit_in(tx, &ts(&Utc::now()), actor, &action, entity_id.as_deref()))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        since_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, at, actor, action, entity_id FROM audit_log \
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![since_seq, limit], |r| {
+                Ok(AuditEntry {
+                    seq: r.get(0)?,
+                    at: col_ts(r, 1)?,
+                    actor: col_opt_uuid(r, 2)?,
+                    action: r.get(3)?,
+                    entity_id: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}

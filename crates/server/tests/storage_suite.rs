@@ -1,0 +1,1280 @@
+//! The storage test suite: every test runs against SQLite (a temporary file) and PostgreSQL
+//! (a fresh database per test, created from `SIPAS_TEST_DATABASE_URL` and dropped afterwards;
+//! skipped when the variable is unset, except under CI where that is an error).
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sipas_core::answer::AnswerValue;
+use sipas_core::questionnaire::FormKey;
+use sipas_core::response::{Paradata, Response};
+use sipas_protocol::roles::Role;
+use sipas_protocol::wire::{
+    AckStatus, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
+};
+use sipas_server::storage::{
+    NewUser, PgStore, Progress, SampleRow, ServerStore, SqliteStore, StoreError, open_store,
+};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use uuid::Uuid;
+
+// --- harness ---------------------------------------------------------------------------------
+
+/// Where a test's database lives, to reopen it or reach it without the store.
+enum Db {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// What every test gets: the store under test and its database.
+struct Ctx {
+    store: Arc<dyn ServerStore>,
+    db: Db,
+}
+
+impl Ctx {
+    /// Drops the store and opens the same database again (through `open_store`).
+    async fn reopen(self) -> Ctx {
+        let Ctx { store, db } = self;
+        drop(store); // nothing may depend on the old store staying open
+        let target = match &db {
+            Db::Sqlite(p) => p.to_str().expect("utf-8 temp path").to_owned(),
+            Db::Postgres(url) => url.clone(),
+        };
+        Ctx {
+            store: open_store(&target).await.expect("reopen the store"),
+            db,
+        }
+    }
+
+    /// Runs one statement directly on the database (bypassing the store).
+    async fn raw_exec(&self, sql: &str) -> Result<u64, String> {
+        match &self.db {
+            Db::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                conn.execute(sql, [])
+                    .map(|n| n as u64)
+                    .map_err(|e| e.to_string())
+            }
+            Db::Postgres(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                client.execute(sql, &[]).await.map_err(|e| {
+                    e.as_db_error()
+                        .map(|d| d.message().to_owned())
+                        .unwrap_or_else(|| e.to_string())
+                })
+            }
+        }
+    }
+}
+
+async fn run_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("server.sqlite");
+    let store = SqliteStore::open(&path).expect("open sqlite store");
+    test(Ctx {
+        store: Arc::new(store),
+        db: Db::Sqlite(path),
+    })
+    .await;
+}
+
+/// The PostgreSQL admin URL, or `None` (after saying so) when PostgreSQL tests are skipped.
+fn pg_admin_url() -> Option<String> {
+    match std::env::var("SIPAS_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "SIPAS_TEST_DATABASE_URL is not set but CI is: the PostgreSQL storage tests must run \
+             in CI (start it with scripts/start-postgres.sh and export the URL it prints)"
+        ),
+        _ => {
+            println!("skipping postgres: SIPAS_TEST_DATABASE_URL not set");
+            None
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db` (keeps any `?query`).
+fn with_dbname(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    let mut out = format!("{}/{db}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+async fn run_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(admin_url) = pg_admin_url() else {
+        return;
+    };
+    let (admin, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to SIPAS_TEST_DATABASE_URL");
+    tokio::spawn(conn);
+    let name = format!("sipas_test_{}", Uuid::now_v7().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let url = with_dbname(&admin_url, &name);
+    let outcome = match PgStore::connect(&url).await {
+        // A task, so that a failing test still lets us drop its database below.
+        Ok(store) => tokio::spawn(test(Ctx {
+            store: Arc::new(store),
+            db: Db::Postgres(url),
+        }))
+        .await
+        .map_err(|e| match e.try_into_panic() {
+            Ok(panic) => panic,
+            Err(e) => Box::new(format!("test task failed: {e}")),
+        }),
+        Err(e) => Err(
+            Box::new(format!("connect PgStore to the test database: {e}"))
+                as Box<dyn std::any::Any + Send>,
+        ),
+    };
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop test database");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Runs each named test function against both backends.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::run_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::run_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    users_sessions_and_token_expiry,
+    enrolment_code_works_once_and_not_after_expiry,
+    concurrent_redeem_only_one_wins,
+    rounds_create_list_and_unique,
+    sample_import_keeps_contacts_apart,
+    assign_and_assignment_cursor,
+    ingest_accepted_duplicate_conflict,
+    concurrent_duplicate_ingest_stores_once,
+    responses_for_round_latest_unrejected_revision,
+    decisions_and_pull_cursor,
+    progress_counts_per_surveyor,
+    audit_log_is_append_only,
+    reopen_keeps_everything,
+    bulk_ingest_stores_every_record_once,
+);
+
+// --- fixtures --------------------------------------------------------------------------------
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test timestamp")
+        .with_timezone(&Utc)
+}
+
+fn form() -> FormKey {
+    FormKey {
+        form_id: "sipas-6-groups".into(),
+        version: "2026.1".into(),
+    }
+}
+
+fn round(id: &str) -> Round {
+    Round {
+        id: id.into(),
+        name: format!("Vòng {id}"),
+        form: form(),
+        starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        ends_on: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+    }
+}
+
+async fn user(store: &dyn ServerStore, username: &str, role: Role) -> UserInfo {
+    store
+        .create_user(NewUser {
+            username: username.into(),
+            display_name: format!("Người dùng {username}"),
+            role,
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        })
+        .await
+        .expect("create user")
+}
+
+fn sample(n: usize, unit: &str) -> Vec<SampleRow> {
+    (0..n)
+        .map(|i| SampleRow {
+            id: Uuid::now_v7(),
+            unit_code: unit.into(),
+            procedure: format!("Thủ tục {i}"),
+            agency: (i % 2 == 0).then(|| "UBND phường".to_owned()),
+            contact: Contact {
+                name: format!("Nguyễn Văn Mẫu {i}"),
+                address: format!("{i} phố Hàng Bạc, Hoàn Kiếm"),
+                phone: (i % 2 == 1).then(|| format!("09123456{i:02}")),
+            },
+        })
+        .collect()
+}
+
+fn response(round_id: &str, assignment: Option<Uuid>, rating: i64) -> Response {
+    Response {
+        id: Uuid::now_v7(),
+        revision: 1,
+        form: form(),
+        assignment_id: assignment,
+        round_id: round_id.into(),
+        unit_code: "00004".into(),
+        answers: [
+            ("C1_1".to_string(), AnswerValue::Int(rating)),
+            ("C1_2".to_string(), AnswerValue::Int(3)),
+        ]
+        .into(),
+        started_at: t("2026-11-20T08:00:00Z"),
+        completed_at: t("2026-11-20T08:12:30Z"),
+        paradata: Paradata::default(),
+    }
+}
+
+fn revised(r: &Response, revision: u32, rating: i64) -> Response {
+    let mut next = r.clone();
+    next.revision = revision;
+    next.answers.insert("C1_1".into(), AnswerValue::Int(rating));
+    next
+}
+
+fn rec(r: &Response) -> (Response, String) {
+    (r.clone(), r.content_hash())
+}
+
+fn statuses(outcomes: &[sipas_server::storage::IngestOutcome]) -> Vec<AckStatus> {
+    outcomes.iter().map(|o| o.status).collect()
+}
+
+fn decision(r: &Response, d: Decision, at: &str) -> ReviewDecision {
+    ReviewDecision {
+        response_id: r.id,
+        revision: r.revision,
+        decision: d,
+        comment: Some("Kiểm tra lại câu C1_1".into()),
+        item_comments: [("C1_1".to_string(), "Điểm không khớp ghi chú".to_string())].into(),
+        decided_at: t(at),
+    }
+}
+
+/// Sets up a round with `n` sampled respondents; returns (supervisor, round id, rows).
+async fn round_with_sample(
+    store: &dyn ServerStore,
+    n: usize,
+) -> (UserInfo, String, Vec<SampleRow>) {
+    let sup = user(store, "giamsat", Role::Supervisor).await;
+    store
+        .create_round(&round("2026-HN-1"), sup.id)
+        .await
+        .unwrap();
+    let rows = sample(n, "00004");
+    assert_eq!(
+        store
+            .import_sample("2026-HN-1", &rows, sup.id)
+            .await
+            .unwrap(),
+        n as u64
+    );
+    (sup, "2026-HN-1".into(), rows)
+}
+
+// --- tests -----------------------------------------------------------------------------------
+
+async fn users_sessions_and_token_expiry(ctx: Ctx) {
+    let s = &*ctx.store;
+    let admin = user(s, "admin", Role::Admin).await;
+    let dtv = user(s, "dtv01", Role::Surveyor).await;
+    assert_eq!(dtv.role, Role::Surveyor);
+    assert_eq!(dtv.id.get_version_num(), 7);
+
+    let dup = s
+        .create_user(NewUser {
+            username: "dtv01".into(),
+            display_name: "Khác".into(),
+            role: Role::Monitor,
+            password_hash: None,
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");
+
+    let (found, hash) = s.user_by_username("admin").await.unwrap().unwrap();
+    assert_eq!(found, admin);
+    assert!(hash.unwrap().starts_with("$argon2id$"));
+    assert!(s.user_by_username("nobody").await.unwrap().is_none());
+    assert_eq!(s.user_by_id(dtv.id).await.unwrap(), Some(dtv.clone()));
+    assert_eq!(s.user_by_id(Uuid::now_v7()).await.unwrap(), None);
+
+    let expires = t("2026-11-20T10:00:00Z");
+    s.create_session("session-hash-1", admin.id, expires)
+        .await
+        .unwrap();
+    let before = t("2026-11-20T09:59:59Z");
+    assert_eq!(
+        s.user_by_token_hash("session-hash-1", before)
+            .await
+            .unwrap(),
+        Some((admin.clone(), None))
+    );
+    assert_eq!(
+        s.user_by_token_hash("session-hash-1", expires)
+            .await
+            .unwrap(),
+        None,
+        "a session is dead at its expiry instant"
+    );
+    assert_eq!(
+        s.user_by_token_hash("session-hash-1", expires + Duration::hours(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.user_by_token_hash("unknown", before).await.unwrap(), None);
+    let dup = s.create_session("session-hash-1", dtv.id, expires).await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");
+    let missing = s
+        .create_session("session-hash-2", Uuid::now_v7(), expires)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { what: "user", .. })),
+        "{missing:?}"
+    );
+}
+
+async fn enrolment_code_works_once_and_not_after_expiry(ctx: Ctx) {
+    let s = &*ctx.store;
+    let sup = user(s, "giamsat", Role::Supervisor).await;
+    let dtv = user(s, "dtv01", Role::Surveyor).await;
+    let now = t("2026-11-20T08:00:00Z");
+
+    // Expired code: never works.
+    s.create_enrolment_code("code-expired", dtv.id, now, sup.id)
+        .await
+        .unwrap();
+    let dev_a = Uuid::now_v7();
+    assert_eq!(
+        s.redeem_enrolment_code("code-expired", dev_a, "Máy A", "token-a", now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.user_by_token_hash("token-a", now).await.unwrap(), None);
+
+    // Valid code: works once.
+    s.create_enrolment_code("code-1", dtv.id, now + Duration::hours(1), sup.id)
+        .await
+        .unwrap();
+    let dup = s
+        .create_enrolment_code("code-1", dtv.id, now + Duration::hours(1), sup.id)
+        .await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");
+    assert_eq!(
+        s.redeem_enrolment_code("code-1", dev_a, "Máy A", "token-a", now)
+            .await
+            .unwrap(),
+        Some(dtv.clone())
+    );
+    assert_eq!(
+        s.user_by_token_hash("token-a", now + Duration::days(400))
+            .await
+            .unwrap(),
+        Some((dtv.clone(), Some(dev_a))),
+        "device tokens do not expire"
+    );
+    let dev_b = Uuid::now_v7();
+    assert_eq!(
+        s.redeem_enrolment_code("code-1", dev_b, "Máy B", "token-b", now)
+            .await
+            .unwrap(),
+        None,
+        "a code works exactly once"
+    );
+    assert_eq!(s.user_by_token_hash("token-b", now).await.unwrap(), None);
+    assert_eq!(
+        s.redeem_enrolment_code("no-such-code", dev_b, "Máy B", "token-b", now)
+            .await
+            .unwrap(),
+        None
+    );
+    let missing = s
+        .create_enrolment_code("code-2", Uuid::now_v7(), now, sup.id)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { what: "user", .. })),
+        "{missing:?}"
+    );
+
+    let actions: Vec<String> = s
+        .audit_entries(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"enrolment_code.issued".to_owned()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| *a == "device.enrolled").count(),
+        1,
+        "{actions:?}"
+    );
+}
+
+async fn concurrent_redeem_only_one_wins(ctx: Ctx) {
+    let s = ctx.store.clone();
+    let sup = user(&*s, "giamsat", Role::Supervisor).await;
+    let dtv = user(&*s, "dtv01", Role::Surveyor).await;
+    let now = t("2026-11-20T08:00:00Z");
+    s.create_enrolment_code("code-race", dtv.id, now + Duration::hours(1), sup.id)
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let device = Uuid::now_v7();
+                let won = s
+                    .redeem_enrolment_code(
+                        "code-race",
+                        device,
+                        &format!("Máy {i}"),
+                        &format!("token-{i}"),
+                        now,
+                    )
+                    .await
+                    .expect("redeem");
+                (i, won)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (i, won) = task.await.unwrap();
+        if let Some(u) = won {
+            assert_eq!(u, dtv);
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one redeemer wins: {winners:?}");
+    for i in 0..8 {
+        let found = s
+            .user_by_token_hash(&format!("token-{i}"), now)
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), winners.contains(&i), "token-{i}");
+    }
+}
+
+async fn rounds_create_list_and_unique(ctx: Ctx) {
+    let s = &*ctx.store;
+    let sup = user(s, "giamsat", Role::Supervisor).await;
+    assert!(s.rounds().await.unwrap().is_empty());
+    let mut later = round("2027-HN-1");
+    later.starts_on = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    later.ends_on = NaiveDate::from_ymd_opt(2027, 3, 31).unwrap();
+    s.create_round(&later, sup.id).await.unwrap();
+    s.create_round(&round("2026-HN-1"), sup.id).await.unwrap();
+    let dup = s.create_round(&round("2026-HN-1"), sup.id).await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");
+    assert_eq!(
+        s.round("2026-HN-1").await.unwrap(),
+        Some(round("2026-HN-1"))
+    );
+    assert_eq!(s.round("nope").await.unwrap(), None);
+    assert_eq!(s.rounds().await.unwrap(), vec![round("2026-HN-1"), later]);
+}
+
+async fn sample_import_keeps_contacts_apart(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 3).await;
+    for row in &rows {
+        let (a, surveyor) = s.assignment(row.id).await.unwrap().expect("imported");
+        assert_eq!(surveyor, None);
+        assert_eq!(a.id, row.id);
+        assert_eq!(a.round_id, round_id);
+        assert_eq!(a.form, form());
+        assert_eq!(a.unit_code, row.unit_code);
+        assert_eq!(a.procedure, row.procedure);
+        assert_eq!(a.agency, row.agency);
+        assert_eq!(a.status, AssignmentStatus::NotVisited);
+        assert_eq!(a.contact.as_ref(), Some(&row.contact));
+    }
+    assert_eq!(s.assignment(Uuid::now_v7()).await.unwrap(), None);
+
+    // Re-importing is idempotent: only new rows count.
+    let mut again = rows.clone();
+    again.extend(sample(1, "00007"));
+    assert_eq!(s.import_sample(&round_id, &again, sup.id).await.unwrap(), 1);
+    let missing = s.import_sample("no-round", &rows, sup.id).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { what: "round", .. })),
+        "{missing:?}"
+    );
+
+    // Personal data never reaches the audit log.
+    for e in s.audit_entries(0, 1000).await.unwrap() {
+        let text = format!("{} {}", e.action, e.entity_id.unwrap_or_default());
+        for row in &again {
+            assert!(!text.contains(&row.contact.name), "{text}");
+            assert!(!text.contains(&row.contact.address), "{text}");
+            if let Some(phone) = &row.contact.phone {
+                assert!(!text.contains(phone.as_str()), "{text}");
+            }
+        }
+    }
+}
+
+async fn assign_and_assignment_cursor(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, _round_id, rows) = round_with_sample(s, 4).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let b = user(s, "dtv-b", Role::Surveyor).await;
+
+    let (none, c0) = s.assignments_since(a.id, 0).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(
+        s.assign(&[rows[0].id, rows[1].id, rows[0].id], a.id, sup.id)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(s.assign(&[rows[2].id], b.id, sup.id).await.unwrap(), 1);
+    assert_eq!(
+        s.assign(&[rows[3].id, Uuid::now_v7()], b.id, sup.id)
+            .await
+            .unwrap(),
+        1,
+        "unknown ids are skipped"
+    );
+    let missing = s.assign(&[rows[3].id], Uuid::now_v7(), sup.id).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { what: "user", .. })),
+        "{missing:?}"
+    );
+    assert_eq!(
+        s.assignment(rows[0].id).await.unwrap().unwrap().1,
+        Some(a.id)
+    );
+
+    let (mine, c1) = s.assignments_since(a.id, c0).await.unwrap();
+    assert!(c1 > c0);
+    let mut ids: Vec<Uuid> = mine.iter().map(|x| x.id).collect();
+    ids.sort();
+    let mut want = vec![rows[0].id, rows[1].id];
+    want.sort();
+    assert_eq!(ids, want, "only A's assignments");
+    assert!(
+        mine.iter().all(|x| x.contact.is_some()),
+        "contacts go to the assigned surveyor"
+    );
+
+    // Nothing new after the cursor.
+    let (nothing, c2) = s.assignments_since(a.id, c1).await.unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(c2, c1);
+
+    // Re-assigning and status changes bump the cursor; only the changed one comes back.
+    s.assign(&[rows[1].id], a.id, sup.id).await.unwrap();
+    let (changed, c3) = s.assignments_since(a.id, c1).await.unwrap();
+    assert_eq!(
+        changed.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![rows[1].id]
+    );
+    assert!(c3 > c1);
+    s.set_assignment_status(rows[0].id, AssignmentStatus::Refused, a.id)
+        .await
+        .unwrap();
+    let (changed, c4) = s.assignments_since(a.id, c3).await.unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].id, rows[0].id);
+    assert_eq!(changed[0].status, AssignmentStatus::Refused);
+    assert!(c4 > c3);
+    let missing = s
+        .set_assignment_status(Uuid::now_v7(), AssignmentStatus::Absent, a.id)
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                what: "assignment",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+
+    // B's cursor moves independently and never sees A's assignments.
+    let (theirs, _) = s.assignments_since(b.id, 0).await.unwrap();
+    assert_eq!(theirs.len(), 2);
+    assert!(
+        theirs
+            .iter()
+            .all(|x| x.id == rows[2].id || x.id == rows[3].id)
+    );
+
+    // A cursor from the future (server reset) starts over.
+    let (all, c5) = s.assignments_since(a.id, c4 + 1000).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(c5, c4);
+}
+
+async fn ingest_accepted_duplicate_conflict(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 2).await;
+    let dtv = user(s, "dtv01", Role::Surveyor).await;
+    s.assign(&[rows[0].id, rows[1].id], dtv.id, sup.id)
+        .await
+        .unwrap();
+    let (_, cursor) = s.assignments_since(dtv.id, 0).await.unwrap();
+
+    let r1 = response(&round_id, Some(rows[0].id), 4);
+    let out = s.ingest(&[rec(&r1)], dtv.id, None).await.unwrap();
+    assert_eq!(statuses(&out), vec![AckStatus::Accepted]);
+    assert_eq!(
+        s.response(r1.id, 1).await.unwrap(),
+        Some((r1.clone(), dtv.id))
+    );
+    assert_eq!(s.response(r1.id, 2).await.unwrap(), None);
+    let (a, _) = s.assignment(rows[0].id).await.unwrap().unwrap();
+    assert_eq!(a.status, AssignmentStatus::Collected);
+    let (changed, cursor2) = s.assignments_since(dtv.id, cursor).await.unwrap();
+    assert_eq!(
+        changed.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![rows[0].id]
+    );
+
+    // Same record again (a retried upload): Duplicate, stored once.
+    let out = s.ingest(&[rec(&r1)], dtv.id, None).await.unwrap();
+    assert_eq!(statuses(&out), vec![AckStatus::Duplicate]);
+    assert_eq!(s.response_count().await.unwrap(), 1);
+    let (nothing, _) = s.assignments_since(dtv.id, cursor2).await.unwrap();
+    assert!(nothing.is_empty(), "a duplicate changes nothing");
+
+    // Same id and revision, other content: Conflict, nothing changed.
+    let other = revised(&r1, 1, 1);
+    let out = s
+        .ingest(&[(other.clone(), other.content_hash())], dtv.id, None)
+        .await
+        .unwrap();
+    assert_eq!(statuses(&out), vec![AckStatus::Conflict]);
+    assert_eq!(
+        s.response(r1.id, 1).await.unwrap(),
+        Some((r1.clone(), dtv.id))
+    );
+    assert_eq!(s.response_count().await.unwrap(), 1);
+
+    // One batch: new, new twice, new + conflicting twin, revision 2 of r1.
+    let r2 = response(&round_id, Some(rows[1].id), 5);
+    let r3 = response(&round_id, None, 2);
+    let r3_twin = revised(&r3, 1, 5);
+    let r1v2 = revised(&r1, 2, 5);
+    let batch = vec![
+        rec(&r2),
+        rec(&r2),
+        rec(&r3),
+        rec(&r3_twin),
+        rec(&r1v2),
+        rec(&r1),
+    ];
+    let device = Uuid::now_v7();
+    let out = s.ingest(&batch, dtv.id, Some(device)).await.unwrap();
+    assert_eq!(
+        statuses(&out),
+        vec![
+            AckStatus::Accepted,
+            AckStatus::Duplicate,
+            AckStatus::Accepted,
+            AckStatus::Conflict,
+            AckStatus::Accepted,
+            AckStatus::Duplicate,
+        ]
+    );
+    assert_eq!(s.response_count().await.unwrap(), 4);
+    assert_eq!(
+        s.response(r3.id, 1).await.unwrap(),
+        Some((r3.clone(), dtv.id))
+    );
+    assert_eq!(s.response(r1.id, 2).await.unwrap(), Some((r1v2, dtv.id)));
+    assert_eq!(
+        s.assignment(rows[1].id).await.unwrap().unwrap().0.status,
+        AssignmentStatus::Collected
+    );
+    assert!(s.ingest(&[], dtv.id, None).await.unwrap().is_empty());
+
+    let audit = s.audit_entries(0, 1000).await.unwrap();
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("response.accepted"), 4);
+    assert_eq!(count("response.conflict"), 2);
+}
+
+async fn concurrent_duplicate_ingest_stores_once(ctx: Ctx) {
+    let s = ctx.store.clone();
+    let (_sup, round_id, _rows) = round_with_sample(&*s, 1).await;
+    let dtv = user(&*s, "dtv01", Role::Surveyor).await;
+    let shared = response(&round_id, None, 4);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            let batch: Vec<_> = (0..20)
+                .map(|_| rec(&response(&round_id, None, 3)))
+                .chain([rec(&shared)])
+                .collect();
+            tokio::spawn(async move { s.ingest(&batch, dtv.id, None).await.expect("ingest") })
+        })
+        .collect();
+    let mut shared_statuses = Vec::new();
+    for task in tasks {
+        let out = task.await.unwrap();
+        assert!(out[..20].iter().all(|o| o.status == AckStatus::Accepted));
+        shared_statuses.push(out[20].status);
+    }
+    assert_eq!(
+        shared_statuses
+            .iter()
+            .filter(|s| **s == AckStatus::Accepted)
+            .count(),
+        1,
+        "{shared_statuses:?}"
+    );
+    assert!(shared_statuses.iter().all(|s| s.is_delivered()));
+    assert_eq!(s.response_count().await.unwrap(), 8 * 20 + 1);
+}
+
+async fn responses_for_round_latest_unrejected_revision(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, _rows) = round_with_sample(s, 1).await;
+    s.create_round(&round("2026-HN-2"), sup.id).await.unwrap();
+    let dtv = user(s, "dtv01", Role::Surveyor).await;
+
+    let a1 = response(&round_id, None, 4);
+    let a2 = revised(&a1, 2, 5);
+    let b1 = response(&round_id, None, 3);
+    let c1 = response(&round_id, None, 2);
+    let elsewhere = response("2026-HN-2", None, 1);
+    s.ingest(
+        &[rec(&a1), rec(&a2), rec(&b1), rec(&c1), rec(&elsewhere)],
+        dtv.id,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.responses_for_round(&round_id).await.unwrap(),
+        vec![a2.clone(), b1.clone(), c1.clone()],
+        "latest revision of each id, this round only, oldest id first"
+    );
+
+    // Rejecting the latest revision takes the response out; an older rejection does not.
+    s.record_decision(
+        &decision(&a1, Decision::Rejected, "2026-11-21T09:00:00Z"),
+        sup.id,
+    )
+    .await
+    .unwrap();
+    s.record_decision(
+        &decision(&b1, Decision::Rejected, "2026-11-21T09:00:00Z"),
+        sup.id,
+    )
+    .await
+    .unwrap();
+    s.record_decision(
+        &decision(&c1, Decision::Approved, "2026-11-21T09:00:00Z"),
+        sup.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.responses_for_round(&round_id).await.unwrap(),
+        vec![a2.clone(), c1.clone()]
+    );
+
+    // Resubmitted as revision 2: back in.
+    let b2 = revised(&b1, 2, 4);
+    s.ingest(&[rec(&b2)], dtv.id, None).await.unwrap();
+    assert_eq!(
+        s.responses_for_round(&round_id).await.unwrap(),
+        vec![a2.clone(), b2.clone(), c1.clone()]
+    );
+
+    // The latest decision on a revision counts: reject after approve removes, approve again restores.
+    s.record_decision(
+        &decision(&c1, Decision::Rejected, "2026-11-22T09:00:00Z"),
+        sup.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.responses_for_round(&round_id).await.unwrap(),
+        vec![a2.clone(), b2.clone()]
+    );
+    s.record_decision(
+        &decision(&c1, Decision::Approved, "2026-11-23T09:00:00Z"),
+        sup.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.responses_for_round(&round_id).await.unwrap(),
+        vec![a2, b2, c1]
+    );
+    assert_eq!(
+        s.responses_for_round("2026-HN-2").await.unwrap(),
+        vec![elsewhere]
+    );
+    assert!(s.responses_for_round("none").await.unwrap().is_empty());
+}
+
+async fn decisions_and_pull_cursor(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 2).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let b = user(s, "dtv-b", Role::Surveyor).await;
+    s.assign(&[rows[0].id], a.id, sup.id).await.unwrap();
+    let ra = response(&round_id, Some(rows[0].id), 4);
+    let rb = response(&round_id, None, 3);
+    s.ingest(&[rec(&ra)], a.id, None).await.unwrap();
+    s.ingest(&[rec(&rb)], b.id, None).await.unwrap();
+
+    let (none, c0) = s.decisions_since(a.id, 0).await.unwrap();
+    assert!(none.is_empty());
+    let rejected = decision(&ra, Decision::Rejected, "2026-11-21T09:30:15Z");
+    s.record_decision(&rejected, sup.id).await.unwrap();
+    let mut approved_b = decision(&rb, Decision::Approved, "2026-11-21T09:31:00Z");
+    approved_b.comment = None;
+    approved_b.item_comments.clear();
+    s.record_decision(&approved_b, sup.id).await.unwrap();
+
+    let (mine, c1) = s.decisions_since(a.id, c0).await.unwrap();
+    assert_eq!(mine, vec![rejected.clone()], "only A's, all fields kept");
+    assert!(c1 > c0);
+    let (theirs, _) = s.decisions_since(b.id, 0).await.unwrap();
+    assert_eq!(theirs, vec![approved_b]);
+    let (nothing, c2) = s.decisions_since(a.id, c1).await.unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(c2, c1);
+
+    let missing = s
+        .record_decision(
+            &decision(
+                &revised(&ra, 7, 1),
+                Decision::Approved,
+                "2026-11-21T10:00:00Z",
+            ),
+            sup.id,
+        )
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                what: "response",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+
+    // One cursor for both kinds: everything since 0, then nothing, then only the new decision.
+    let (assignments, decisions, p1) = s.pull_since(a.id, 0).await.unwrap();
+    assert_eq!(assignments.len(), 1);
+    assert_eq!(decisions, vec![rejected.clone()]);
+    let (assignments, decisions, p2) = s.pull_since(a.id, p1).await.unwrap();
+    assert!(assignments.is_empty() && decisions.is_empty());
+    assert_eq!(p2, p1);
+    let ra2 = revised(&ra, 2, 5);
+    s.ingest(&[rec(&ra2)], a.id, None).await.unwrap();
+    let approved = decision(&ra2, Decision::Approved, "2026-11-22T08:00:00Z");
+    s.record_decision(&approved, sup.id).await.unwrap();
+    let (assignments, decisions, p3) = s.pull_since(a.id, p2).await.unwrap();
+    assert!(
+        assignments.is_empty(),
+        "already collected: no assignment change"
+    );
+    assert_eq!(decisions, vec![approved]);
+    assert!(p3 > p2);
+}
+
+async fn progress_counts_per_surveyor(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 6).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let b = user(s, "dtv-b", Role::Surveyor).await;
+    let c = user(s, "dtv-c", Role::Surveyor).await;
+    s.assign(
+        &[rows[0].id, rows[1].id, rows[2].id, rows[3].id],
+        a.id,
+        sup.id,
+    )
+    .await
+    .unwrap();
+    s.assign(&[rows[4].id, rows[5].id], b.id, sup.id)
+        .await
+        .unwrap();
+    s.set_assignment_status(rows[2].id, AssignmentStatus::Refused, a.id)
+        .await
+        .unwrap();
+    s.set_assignment_status(rows[3].id, AssignmentStatus::FormDelivered, a.id)
+        .await
+        .unwrap();
+    s.set_assignment_status(rows[5].id, AssignmentStatus::Moved, b.id)
+        .await
+        .unwrap();
+
+    let r0 = response(&round_id, Some(rows[0].id), 4);
+    let r1 = response(&round_id, Some(rows[1].id), 5);
+    s.ingest(&[rec(&r0), rec(&revised(&r0, 2, 3)), rec(&r1)], a.id, None)
+        .await
+        .unwrap();
+    // C collects B's assignment (counts for both) and one ad hoc response.
+    let r4 = response(&round_id, Some(rows[4].id), 2);
+    let adhoc = response(&round_id, None, 1);
+    s.ingest(&[rec(&r4), rec(&adhoc)], c.id, None)
+        .await
+        .unwrap();
+    // Another round's response does not count.
+    s.create_round(&round("2026-HN-2"), sup.id).await.unwrap();
+    s.ingest(&[rec(&response("2026-HN-2", None, 1))], a.id, None)
+        .await
+        .unwrap();
+
+    let p = s.progress(&round_id).await.unwrap();
+    assert_eq!(
+        p,
+        BTreeMap::from([
+            (
+                a.id,
+                Progress {
+                    assigned: 4,
+                    collected: 2,
+                    non_response: 1,
+                    synced: 2
+                }
+            ),
+            (
+                b.id,
+                Progress {
+                    assigned: 2,
+                    collected: 1,
+                    non_response: 1,
+                    synced: 1
+                }
+            ),
+            (
+                c.id,
+                Progress {
+                    assigned: 0,
+                    collected: 0,
+                    non_response: 0,
+                    synced: 2
+                }
+            ),
+        ])
+    );
+    assert!(s.progress("none").await.unwrap().is_empty());
+}
+
+async fn audit_log_is_append_only(ctx: Ctx) {
+    let s = &*ctx.store;
+    let admin = user(s, "admin", Role::Admin).await;
+    s.audit(Some(admin.id), "user.login", None).await.unwrap();
+    s.audit(None, "system.backup", Some("backup-2026-11-20"))
+        .await
+        .unwrap();
+    let all = s.audit_entries(0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["user.created", "user.login", "system.backup"]
+    );
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(all[1].actor, Some(admin.id));
+    assert_eq!(all[2].entity_id.as_deref(), Some("backup-2026-11-20"));
+    assert!(all.iter().all(|e| e.at <= Utc::now()));
+    let tail = s.audit_entries(all[0].seq, 1).await.unwrap();
+    assert_eq!(tail, vec![all[1].clone()]);
+
+    let update = ctx.raw_exec("UPDATE audit_log SET action = 'forged'").await;
+    assert!(
+        update.as_ref().is_err_and(|e| e.contains("append-only")),
+        "{update:?}"
+    );
+    let delete = ctx.raw_exec("DELETE FROM audit_log").await;
+    assert!(
+        delete.as_ref().is_err_and(|e| e.contains("append-only")),
+        "{delete:?}"
+    );
+    if let Db::Postgres(_) = ctx.db {
+        let truncate = ctx.raw_exec("TRUNCATE audit_log").await;
+        assert!(
+            truncate.as_ref().is_err_and(|e| e.contains("append-only")),
+            "{truncate:?}"
+        );
+    }
+    assert_eq!(s.audit_entries(0, 100).await.unwrap(), all);
+}
+
+async fn reopen_keeps_everything(ctx: Ctx) {
+    let backend = ctx.store.backend();
+    let (sup, round_id, rows) = round_with_sample(&*ctx.store, 2).await;
+    let dtv = user(&*ctx.store, "dtv01", Role::Surveyor).await;
+    ctx.store
+        .assign(&[rows[0].id], dtv.id, sup.id)
+        .await
+        .unwrap();
+    let now = t("2026-11-20T08:00:00Z");
+    ctx.store
+        .create_session("sess", sup.id, now + Duration::hours(8))
+        .await
+        .unwrap();
+    let r = response(&round_id, Some(rows[0].id), 4);
+    ctx.store.ingest(&[rec(&r)], dtv.id, None).await.unwrap();
+    let d = decision(&r, Decision::Approved, "2026-11-21T08:00:00Z");
+    ctx.store.record_decision(&d, sup.id).await.unwrap();
+    let (_, _, cursor) = ctx.store.pull_since(dtv.id, 0).await.unwrap();
+    let audit = ctx.store.audit_entries(0, 1000).await.unwrap();
+
+    let ctx = ctx.reopen().await;
+    let s = &*ctx.store;
+    assert_eq!(s.backend(), backend);
+    assert_eq!(s.user_by_username("dtv01").await.unwrap().unwrap().0, dtv);
+    assert_eq!(
+        s.user_by_token_hash("sess", now).await.unwrap(),
+        Some((sup.clone(), None))
+    );
+    assert_eq!(s.rounds().await.unwrap(), vec![round(&round_id)]);
+    let (a, surveyor) = s.assignment(rows[0].id).await.unwrap().unwrap();
+    assert_eq!(surveyor, Some(dtv.id));
+    assert_eq!(a.contact.as_ref(), Some(&rows[0].contact));
+    assert_eq!(a.status, AssignmentStatus::Collected);
+    assert_eq!(
+        s.response(r.id, 1).await.unwrap(),
+        Some((r.clone(), dtv.id))
+    );
+    assert_eq!(
+        s.responses_for_round(&round_id).await.unwrap(),
+        vec![r.clone()]
+    );
+    assert_eq!(s.decisions_since(dtv.id, 0).await.unwrap().0, vec![d]);
+    let (assignments, decisions, again) = s.pull_since(dtv.id, cursor).await.unwrap();
+    assert!(assignments.is_empty() && decisions.is_empty());
+    assert_eq!(again, cursor, "the change sequence survives a restart");
+    assert_eq!(s.audit_entries(0, 1000).await.unwrap(), audit);
+    // A retried upload after the restart is still a duplicate.
+    let out = s.ingest(&[rec(&r)], dtv.id, None).await.unwrap();
+    assert_eq!(statuses(&out), vec![AckStatus::Duplicate]);
+
+    // Later writes continue the sequences.
+    s.assign(&[rows[1].id], dtv.id, sup.id).await.unwrap();
+    let (changed, next) = s.assignments_since(dtv.id, cursor).await.unwrap();
+    assert_eq!(changed.len(), 1);
+    assert!(next > cursor);
+    s.audit(None, "after.reopen", None).await.unwrap();
+    let last = s.audit_entries(0, 1000).await.unwrap();
+    assert!(last.last().unwrap().seq > audit.last().unwrap().seq);
+}
+
+async fn bulk_ingest_stores_every_record_once(ctx: Ctx) {
+    const BATCHES: usize = 20;
+    const PER_BATCH: usize = 250;
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, BATCHES * PER_BATCH).await;
+    let dtv = user(s, "dtv01", Role::Surveyor).await;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    assert_eq!(
+        s.assign(&ids, dtv.id, sup.id).await.unwrap(),
+        ids.len() as u64
+    );
+    let batches: Vec<Vec<(Response, String)>> = rows
+        .chunks(PER_BATCH)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|row| rec(&response(&round_id, Some(row.id), 4)))
+                .collect()
+        })
+        .collect();
+    for batch in &batches {
+        let out = s.ingest(batch, dtv.id, Some(Uuid::now_v7())).await.unwrap();
+        assert!(out.iter().all(|o| o.status == AckStatus::Accepted));
+    }
+    // Throughput is measured by the ingest benchmark (BENCHMARKS.md), not here.
+    assert_eq!(
+        s.response_count().await.unwrap(),
+        (BATCHES * PER_BATCH) as u64
+    );
+    let p = s.progress(&round_id).await.unwrap();
+    assert_eq!(p[&dtv.id].collected, (BATCHES * PER_BATCH) as u64);
+    assert_eq!(p[&dtv.id].synced, (BATCHES * PER_BATCH) as u64);
+}
+
+// --- backend-specific --------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_is_wal_and_migrations_are_recorded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.sqlite");
+    for _ in 0..3 {
+        let store = open_store(path.to_str().unwrap()).await.unwrap();
+        assert_eq!(store.backend(), "sqlite");
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let applied: Vec<(u32, String)> = conn
+        .prepare("SELECT version, name FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(applied, vec![(1, "init".to_owned())]);
+}
+
+#[tokio::test]
+async fn sqlite_refuses_in_memory_databases() {
+    for name in ["", ":memory:"] {
+        let err = open_store(name).await.err().expect("refused");
+        assert!(err.to_string().contains("file path"), "{err}");
+    }
+}
+
+/// Environment variable naming the database file the crash child writes to.
+const CRASH_CHILD_DB: &str = "SIPAS_STORAGE_CRASH_CHILD_DB";
+
+/// Child half of [`sqlite_acknowledged_ingest_survives_sigkill`]: ingests batches and prints
+/// the ids of each acknowledged batch until it is killed. Does nothing when run normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by sqlite_acknowledged_ingest_survives_sigkill as a child process"]
+async fn crash_child_ingests_until_killed() {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(CRASH_CHILD_DB) else {
+        return;
+    };
+    let s = SqliteStore::open(&path).expect("child opens store");
+    let (_sup, round_id, _rows) = round_with_sample(&s, 1).await;
+    let dtv = user(&s, "dtv01", Role::Surveyor).await;
+    println!("READY");
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let batch: Vec<_> = (0..25)
+            .map(|_| rec(&response(&round_id, None, 4)))
+            .collect();
+        let out = s.ingest(&batch, dtv.id, None).await.expect("child ingest");
+        assert!(out.iter().all(|o| o.status == AckStatus::Accepted));
+        let mut stdout = std::io::stdout().lock();
+        for (r, _) in &batch {
+            writeln!(stdout, "ACK {}", r.id).unwrap();
+        }
+        stdout.flush().unwrap();
+    }
+}
+
+/// Every record acknowledged by `ingest` is on disk: SIGKILL the writer mid-stream, reopen,
+/// and find all acknowledged responses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_acknowledged_ingest_survives_sigkill() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.sqlite");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child_ingests_until_killed",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CRASH_CHILD_DB, &path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().unwrap();
+    let mut acked = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("ACK ") {
+            acked.push(Uuid::parse_str(id).unwrap());
+            if acked.len() >= 1000 {
+                break;
+            }
+        }
+    }
+    child.kill().expect("SIGKILL the child"); // SIGKILL on Unix
+    child.wait().unwrap();
+    assert!(
+        acked.len() >= 1000,
+        "child stopped early after {} acks",
+        acked.len()
+    );
+
+    let s = open_store(path.to_str().unwrap()).await.unwrap();
+    for id in &acked {
+        assert!(
+            s.response(*id, 1).await.unwrap().is_some(),
+            "acknowledged response {id} lost"
+        );
+    }
+    assert!(s.response_count().await.unwrap() >= acked.len() as u64);
+}
+
+#[test]
+fn test_database_url_keeps_credentials_and_query() {
+    assert_eq!(
+        with_dbname("postgres://sipas:sipas@127.0.0.1:5432/postgres", "x"),
+        "postgres://sipas:sipas@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_dbname("postgresql://u@h/db?sslmode=disable", "x"),
+        "postgresql://u@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_dbname("postgres://u@h:5432", "x"),
+        "postgres://u@h:5432/x"
+    );
+}
