@@ -65,13 +65,16 @@ fn migrations_apply_once_and_reopen_is_idempotent() {
     let (_dir, path) = temp_db();
     for _ in 0..3 {
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 1);
+        assert_eq!(
+            s.schema_version().unwrap(),
+            sipas_store::migrations::latest_version()
+        );
     }
     let raw = Connection::open(&path).unwrap();
     let rows: i64 = raw
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(rows, sipas_store::migrations::MIGRATIONS.len() as i64);
     let version: u32 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();

@@ -21,11 +21,18 @@ pub struct Migration {
 }
 
 /// All migrations, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "pull_cursor",
+        sql: include_str!("../migrations/0002_pull_cursor.sql"),
+    },
+];
 
 /// The schema version this code creates and understands.
 pub fn latest_version() -> u32 {
@@ -80,15 +87,47 @@ mod tests {
         }
     }
 
+    /// A file created by the first release (schema 1) is upgraded in place, keeping its data.
+    #[test]
+    fn version_1_file_is_upgraded_keeping_its_sync_log() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].sql).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'init', 'x')",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute("UPDATE sync_log SET last_error = 'offline'", [])
+            .unwrap();
+        apply(&mut conn).unwrap();
+        let (err, cursor): (Option<String>, i64) = conn
+            .query_row("SELECT last_error, pull_cursor FROM sync_log", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((err.as_deref(), cursor), (Some("offline"), 0));
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, latest_version());
+    }
+
     /// Landed migrations must never change: a device that already applied the old text
     /// would silently differ from a fresh install. If this fails, revert your edit and put
     /// the change in a new migration file.
     #[test]
     fn landed_migrations_are_frozen() {
-        const FROZEN: &[(u32, &str)] = &[(
-            1,
-            "68b7cab148785b865a9fc6af1e2274ccd5bd6f07eb0acf65c8dbfa88cd6cdba8",
-        )];
+        const FROZEN: &[(u32, &str)] = &[
+            (
+                1,
+                "68b7cab148785b865a9fc6af1e2274ccd5bd6f07eb0acf65c8dbfa88cd6cdba8",
+            ),
+            (
+                2,
+                "dc694a5d90dc58ffb73de075f2335eee6a6fcd11733fc759e1f590b55593b0d6",
+            ),
+        ];
         for (version, hash) in FROZEN {
             let m = &MIGRATIONS[*version as usize - 1];
             let actual = hex::encode(Sha256::digest(m.sql.as_bytes()));

@@ -145,7 +145,11 @@ mod tests {
                 .unwrap()
                 .collect::<rusqlite::Result<_>>()
                 .unwrap();
-            assert_eq!(rows, vec![(1, "init".to_string())]);
+            let expected: Vec<(u32, String)> = migrations::MIGRATIONS
+                .iter()
+                .map(|m| (m.version, m.name.to_string()))
+                .collect();
+            assert_eq!(rows, expected);
         }
     }
 

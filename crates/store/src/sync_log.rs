@@ -56,6 +56,35 @@ impl Store {
             )
         })
     }
+
+    /// The pull cursor saved by the last applied pull (0: never pulled).
+    pub fn pull_cursor(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT pull_cursor FROM sync_log WHERE id = 1", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Saves the cursor of a pull whose content has been applied, for the next pull.
+    /// Negative values are stored as 0 (pull everything again; applying a pull is idempotent).
+    pub fn set_pull_cursor(&mut self, cursor: i64) -> Result<()> {
+        let cursor = cursor.max(0);
+        self.write(|tx, actor| {
+            tx.execute(
+                "UPDATE sync_log SET pull_cursor = ?1 WHERE id = 1",
+                params![cursor],
+            )?;
+            audit::append(
+                tx,
+                actor,
+                "sync_log.set_pull_cursor",
+                "sync_log",
+                "1",
+                serde_json::json!({ "cursor": cursor }),
+            )
+        })
+    }
 }
 
 #[cfg(test)]
@@ -77,5 +106,22 @@ mod tests {
             s.set_sync_log(&log).unwrap();
         }
         assert_eq!(t.open().get_sync_log().unwrap(), log);
+    }
+
+    #[test]
+    fn pull_cursor_starts_at_zero_and_survives_reopen() {
+        let t = TempStore::new();
+        {
+            let mut s = t.open();
+            assert_eq!(s.pull_cursor().unwrap(), 0);
+            s.set_pull_cursor(42).unwrap();
+            s.set_pull_cursor(-5).unwrap();
+            assert_eq!(s.pull_cursor().unwrap(), 0);
+            s.set_pull_cursor(43).unwrap();
+        }
+        let s = t.open();
+        assert_eq!(s.pull_cursor().unwrap(), 43);
+        // The sync log itself is untouched by the cursor.
+        assert_eq!(s.get_sync_log().unwrap(), SyncLog::default());
     }
 }

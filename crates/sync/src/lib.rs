@@ -1,0 +1,28 @@
+//! SIPAS Field device sync: moves completed answers from the device's local store to the
+//! central server and brings assignments and review decisions back.
+//!
+//! * [`client`]: [`ApiClient`], the HTTP client of the `/api/v1` API (gzip uploads,
+//!   per-request timeout, numbered problems mapped to [`SyncError::Server`]);
+//! * [`engine`]: [`Syncer`], which drains the outbox of a [`sipas_store::Store`] batch by
+//!   batch and marks a record synced only on the server's explicit acknowledgement;
+//! * [`pull`]: applying a [`sipas_protocol::wire::PullResponse`] to the store and keeping
+//!   the pull cursor;
+//! * [`SyncStatus`]: counts and last outcome for the app's sync screen.
+//!
+//! Guarantees: uploads are at-least-once and the server deduplicates by id, revision and
+//! content hash, so a lost reply, a crash or a cut connection at any point never loses or
+//! duplicates an answer: the next sync resends what was not acknowledged. Nothing here logs
+//! answers, contact data or tokens.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod engine;
+mod error;
+pub mod pull;
+mod status;
+
+pub use client::ApiClient;
+pub use engine::{PushReport, SyncConfig, SyncReport, Syncer};
+pub use error::SyncError;
+pub use pull::{PullReport, apply_pull};
+pub use status::{SyncStatus, sync_status};

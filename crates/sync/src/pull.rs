@@ -1,0 +1,234 @@
+//! Applying a pull (`GET /api/v1/pull`) to the local store: assignments with their contacts,
+//! review decisions, and the cursor for the next pull.
+//!
+//! Applying is idempotent (upserts and status updates), and the cursor is saved last, so a
+//! crash halfway simply means the same changes are pulled and applied again next time.
+use chrono::Utc;
+use serde::Serialize;
+use sipas_protocol::wire::{self, AssignmentStatus, Decision, PullResponse, ReviewDecision};
+use sipas_store::{Assignment, Contact, ResponseStatus, Store, StoreError};
+
+/// What one pull changed on the device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PullReport {
+    /// Assignments inserted or updated.
+    pub assignments: usize,
+    /// Review decisions recorded on stored responses.
+    pub decisions: usize,
+    /// Decisions about response revisions not stored on this device (ignored).
+    pub decisions_skipped: usize,
+    /// The cursor saved for the next pull.
+    pub cursor: i64,
+}
+
+/// Applies a pull to the store and saves its cursor.
+///
+/// * Assignments are upserted with their contact data (kept apart from answers). A field
+///   outcome recorded on the device (e.g. `collected` after completing the interview, or
+///   `absent`) is kept while the server still reports `not_visited`, because the device's
+///   news may simply not have reached the server yet; any other server status wins.
+/// * A `rejected` decision sets the response revision's status to `rejected` and stores the
+///   decision (comment and per-question comments) as its review comment, so the app can show
+///   it and reopen the response as a new revision with [`Store::edit_response`]. An
+///   `approved` decision sets the status `accepted` the same way.
+/// * Decisions about revisions this device does not hold are counted and skipped.
+pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, StoreError> {
+    let mut report = PullReport::default();
+    for a in &pull.assignments {
+        apply_assignment(store, a)?;
+        report.assignments += 1;
+    }
+    for d in &pull.decisions {
+        if apply_decision(store, d)? {
+            report.decisions += 1;
+        } else {
+            report.decisions_skipped += 1;
+        }
+    }
+    let cursor = pull.cursor.max(0);
+    store.set_pull_cursor(cursor)?;
+    report.cursor = cursor;
+    Ok(report)
+}
+
+fn apply_assignment(store: &mut Store, a: &wire::Assignment) -> Result<(), StoreError> {
+    let local = store.get_assignment(a.id)?;
+    let (status, status_note) = match local {
+        Some(l) if a.status == AssignmentStatus::NotVisited => (l.status, l.status_note),
+        Some(l) if l.status == a.status => (a.status, l.status_note),
+        _ => (a.status, None),
+    };
+    let assignment = Assignment {
+        id: a.id,
+        round_id: a.round_id.clone(),
+        unit_code: a.unit_code.clone(),
+        form: a.form.clone(),
+        procedure: a.procedure.clone(),
+        status,
+        status_note,
+        updated_at: Utc::now(),
+    };
+    let contact = a.contact.as_ref().map(|c| Contact {
+        respondent_name: Some(c.name.clone()),
+        address: Some(c.address.clone()),
+        phone: c.phone.clone(),
+    });
+    store.upsert_assignment(&assignment, contact.as_ref())
+}
+
+/// Records one decision; `false` when the revision is not on this device.
+fn apply_decision(store: &mut Store, d: &ReviewDecision) -> Result<bool, StoreError> {
+    if store.get_response(d.response_id, d.revision)?.is_none() {
+        return Ok(false);
+    }
+    let status = match d.decision {
+        Decision::Rejected => ResponseStatus::Rejected,
+        Decision::Approved => ResponseStatus::Accepted,
+    };
+    let review = serde_json::to_value(d).map_err(|e| StoreError::Corrupt {
+        what: format!(
+            "review decision on {} revision {}",
+            d.response_id, d.revision
+        ),
+        detail: e.to_string(),
+    })?;
+    store.set_response_status(d.response_id, d.revision, status, Some(&review))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use sipas_core::questionnaire::FormKey;
+    use sipas_core::response::{Paradata, Response};
+    use sipas_protocol::wire::Contact as WireContact;
+    use std::collections::BTreeMap;
+    use uuid::Uuid;
+
+    fn form() -> FormKey {
+        FormKey {
+            form_id: "sipas-6-groups".into(),
+            version: "2026.1".into(),
+        }
+    }
+
+    fn wire_assignment(status: AssignmentStatus) -> wire::Assignment {
+        wire::Assignment {
+            id: Uuid::from_u128(7),
+            round_id: "R1".into(),
+            form: form(),
+            unit_code: "00004".into(),
+            procedure: "Cấp giấy khai sinh".into(),
+            agency: None,
+            contact: Some(WireContact {
+                name: "Nguyễn Văn A".into(),
+                address: "1 Tràng Tiền".into(),
+                phone: None,
+            }),
+            status,
+        }
+    }
+
+    fn response(id: u128) -> Response {
+        let t = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        Response {
+            id: Uuid::from_u128(id),
+            revision: 1,
+            form: form(),
+            assignment_id: None,
+            round_id: "R1".into(),
+            unit_code: "00004".into(),
+            answers: BTreeMap::new(),
+            started_at: t,
+            completed_at: t,
+            paradata: Paradata::default(),
+        }
+    }
+
+    fn pull(assignments: Vec<wire::Assignment>, decisions: Vec<ReviewDecision>) -> PullResponse {
+        PullResponse {
+            assignments,
+            decisions,
+            cursor: 12,
+        }
+    }
+
+    #[test]
+    fn assignments_and_contacts_are_upserted_and_local_outcomes_kept() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = wire_assignment(AssignmentStatus::NotVisited);
+        let r = apply_pull(&mut s, &pull(vec![a.clone()], vec![])).unwrap();
+        assert_eq!((r.assignments, r.cursor), (1, 12));
+        assert_eq!(s.pull_cursor().unwrap(), 12);
+        let c = s.get_contact(a.id).unwrap().unwrap();
+        assert_eq!(c.respondent_name.as_deref(), Some("Nguyễn Văn A"));
+
+        // Local outcome not yet known to the server: kept.
+        s.set_assignment_status(a.id, AssignmentStatus::Absent, Some("đi vắng"), "sv")
+            .unwrap();
+        apply_pull(&mut s, &pull(vec![a.clone()], vec![])).unwrap();
+        let got = s.get_assignment(a.id).unwrap().unwrap();
+        assert_eq!(got.status, AssignmentStatus::Absent);
+        assert_eq!(got.status_note.as_deref(), Some("đi vắng"));
+
+        // The server's news wins.
+        apply_pull(
+            &mut s,
+            &pull(vec![wire_assignment(AssignmentStatus::Collected)], vec![]),
+        )
+        .unwrap();
+        let got = s.get_assignment(a.id).unwrap().unwrap();
+        assert_eq!(
+            (got.status, got.status_note),
+            (AssignmentStatus::Collected, None)
+        );
+    }
+
+    #[test]
+    fn decisions_set_status_and_comment_and_unknown_ones_are_skipped() {
+        let mut s = Store::open_in_memory().unwrap();
+        let rejected = response(1);
+        let approved = response(2);
+        s.insert_response(&rejected, ResponseStatus::Synced)
+            .unwrap();
+        s.insert_response(&approved, ResponseStatus::Synced)
+            .unwrap();
+        let decision = |id: u128, decision| ReviewDecision {
+            response_id: Uuid::from_u128(id),
+            revision: 1,
+            decision,
+            comment: Some("Kiểm tra lại câu G1_2".into()),
+            item_comments: [("G1_2".to_string(), "Mâu thuẫn".to_string())].into(),
+            decided_at: Utc::now(),
+        };
+        let r = apply_pull(
+            &mut s,
+            &pull(
+                vec![],
+                vec![
+                    decision(1, Decision::Rejected),
+                    decision(2, Decision::Approved),
+                    decision(3, Decision::Rejected),
+                ],
+            ),
+        )
+        .unwrap();
+        assert_eq!((r.decisions, r.decisions_skipped), (2, 1));
+        let got = s.get_response(rejected.id, 1).unwrap().unwrap();
+        assert_eq!(got.status, ResponseStatus::Rejected);
+        let review = got.review_comment.unwrap();
+        assert_eq!(review["comment"], "Kiểm tra lại câu G1_2");
+        assert_eq!(review["item_comments"]["G1_2"], "Mâu thuẫn");
+        assert_eq!(
+            s.get_response(approved.id, 1).unwrap().unwrap().status,
+            ResponseStatus::Accepted
+        );
+        // The rejected response can be reopened as revision 2.
+        let draft = s.edit_response(rejected.id).unwrap();
+        let r2 = s.complete_draft(draft.id, Utc::now()).unwrap();
+        assert_eq!(r2.revision, 2);
+    }
+}

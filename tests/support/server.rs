@@ -1,0 +1,377 @@
+//! Runs the real `sipas-server` binary for integration tests, on SQLite or PostgreSQL.
+//!
+//! * The binary is `<target>/debug/sipas-server`, found next to the running test executable
+//!   (`target/debug/deps/<test>` → `target/debug`), or `$SIPAS_SERVER_BIN`. If it is missing
+//!   or older than the server's sources it is built with `cargo build -p sipas-server`
+//!   (`scripts/test.sh` builds the workspace beforehand, so that is a no-op there).
+//! * SQLite: a file in a temporary directory. PostgreSQL: a fresh database per server, created
+//!   through `$SIPAS_TEST_DATABASE_URL` (e.g. `postgres://sipas:sipas@127.0.0.1:5432/postgres`)
+//!   and dropped afterwards. Without that variable PostgreSQL tests are skipped with a message,
+//!   or fail when `$CI` is set.
+//! * The server listens on a random loopback port; its stderr goes to a log file that is
+//!   printed when start-up fails. It is SIGKILLed on drop.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// Password of the bootstrap admin (`admin`).
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+/// Username of the bootstrap admin.
+pub const ADMIN: &str = "admin";
+
+/// The storage backend of a test server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// Path of the `sipas-server` binary, building it if it is missing.
+pub fn server_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("SIPAS_SERVER_BIN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("path of the test executable");
+        let mut dir = exe
+            .parent()
+            .expect("test executable has a directory")
+            .to_path_buf();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        let bin = dir.join(format!("sipas-server{}", std::env::consts::EXE_SUFFIX));
+        let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sources = ["crates/server", "crates/core", "crates/protocol", "schemas"]
+            .iter()
+            .filter_map(|d| newest_mtime(&root.join(d)))
+            .max();
+        let stale = match (built, sources) {
+            (None, _) => true,
+            (Some(b), Some(s)) => s > b,
+            (Some(_), None) => false,
+        };
+        if stale {
+            eprintln!("building sipas-server (missing or older than its sources)");
+            let cargo = std::env::var("CARGO")
+                .ok()
+                .or(option_env!("CARGO").map(String::from))
+                .unwrap_or_else(|| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "sipas-server"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("running cargo build -p sipas-server");
+            assert!(
+                status.success() && bin.exists(),
+                "could not build sipas-server; run `cargo build -p sipas-server` first"
+            );
+        }
+        bin
+    })
+    .clone()
+}
+
+/// The newest modification time of any file under `dir`.
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// The PostgreSQL admin URL for tests, or `None` (after a message) when PostgreSQL tests
+/// should be skipped. Panics when `$CI` is set and the URL is missing.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("SIPAS_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("SIPAS_TEST_DATABASE_URL must be set in CI (see scripts/start-postgres.sh)")
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED: PostgreSQL test; set SIPAS_TEST_DATABASE_URL \
+                 (bash scripts/start-postgres.sh prints it) to run it"
+            );
+            None
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{db}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Runs `f` with a PostgreSQL client on its own thread and runtime (callable from sync code
+/// and from inside a Tokio runtime alike).
+pub fn with_pg<T: Send + 'static>(
+    url: &str,
+    f: impl FnOnce(tokio_postgres::Client) -> std::pin::Pin<Box<dyn Future<Output = T> + Send>>
+    + Send
+    + 'static,
+) -> T {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to PostgreSQL for tests: {e}"));
+            let task = tokio::spawn(conn);
+            let out = f(client).await;
+            task.abort();
+            out
+        })
+    })
+    .join()
+    .expect("PostgreSQL helper thread")
+}
+
+/// Where a test server keeps its data.
+enum Data {
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl Data {
+    fn database_arg(&self) -> String {
+        match self {
+            Data::Sqlite { path } => path.display().to_string(),
+            Data::Postgres { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// A handle that can SIGKILL the server from another task or thread.
+#[derive(Clone)]
+pub struct Killer(Arc<Mutex<Option<Child>>>);
+
+impl Killer {
+    /// SIGKILLs the server (if running) and reaps it. Returns whether it was running.
+    pub fn kill(&self) -> bool {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.take() {
+            Some(mut child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A running `sipas-server` process.
+pub struct TestServer {
+    child: Arc<Mutex<Option<Child>>>,
+    /// Base URL, e.g. `http://127.0.0.1:41234` (changes on restart).
+    pub url: String,
+    /// Storage backend.
+    pub backend: Backend,
+    data: Data,
+    dir: TempDir,
+    starts: u32,
+}
+
+impl TestServer {
+    /// Starts a server on a new, empty database; `None` when the backend is unavailable
+    /// (PostgreSQL without `$SIPAS_TEST_DATABASE_URL`, outside CI).
+    pub fn start(backend: Backend) -> Option<TestServer> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = match backend {
+            Backend::Sqlite => Data::Sqlite {
+                path: dir.path().join("server.db"),
+            },
+            Backend::Postgres => {
+                let admin_url = pg_admin_url()?;
+                let name = format!("sipas_test_{}", uuid::Uuid::now_v7().simple());
+                let sql = format!("CREATE DATABASE {name}");
+                with_pg(&admin_url, move |c| {
+                    Box::pin(async move {
+                        c.batch_execute(&sql)
+                            .await
+                            .unwrap_or_else(|e| panic!("creating the test database: {e}"))
+                    })
+                });
+                let url = with_database(&admin_url, &name);
+                Data::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                }
+            }
+        };
+        let mut server = TestServer {
+            child: Arc::new(Mutex::new(None)),
+            url: String::new(),
+            backend,
+            data,
+            dir,
+            starts: 0,
+        };
+        server.spawn();
+        Some(server)
+    }
+
+    /// The `--database` argument (SQLite path or PostgreSQL URL).
+    pub fn database(&self) -> String {
+        self.data.database_arg()
+    }
+
+    /// The SQLite file, for SQLite servers.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.data {
+            Data::Sqlite { path } => Some(path),
+            Data::Postgres { .. } => None,
+        }
+    }
+
+    /// A temporary directory living as long as the server (for device stores etc.).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A handle to SIGKILL the server from elsewhere.
+    pub fn killer(&self) -> Killer {
+        Killer(self.child.clone())
+    }
+
+    /// SIGKILLs the server now.
+    pub fn kill(&self) {
+        self.killer().kill();
+    }
+
+    /// Kills the server if it is running and starts it again on the same database (on a new
+    /// port: see [`TestServer::url`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        self.starts += 1;
+        let log_path = self.dir.path().join(format!("server-{}.log", self.starts));
+        let log = std::fs::File::create(&log_path).expect("server log file");
+        let mut child = Command::new(server_binary())
+            .args(["--database", &self.database()])
+            .args(["--listen", "127.0.0.1:0", "--bootstrap-admin", ADMIN])
+            .env("SIPAS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", server_binary().display()));
+        let stdout = child.stdout.take().expect("server stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("sipas-server listening on ") {
+                    let _ = tx.send(rest.trim().to_string());
+                    break;
+                }
+            }
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => {
+                self.url = url;
+                *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut text = String::new();
+                if let Ok(mut f) = std::fs::File::open(&log_path) {
+                    let _ = f.read_to_string(&mut text);
+                }
+                panic!(
+                    "sipas-server did not report 'listening on' (database {:?} backend); log:\n{text}",
+                    self.backend
+                );
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+        if let Data::Postgres {
+            admin_url, name, ..
+        } = &self.data
+        {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let url = admin_url.clone();
+            // Best effort: a leftover test database is harmless.
+            let _ = std::panic::catch_unwind(move || {
+                with_pg(&url, move |c| {
+                    Box::pin(async move {
+                        let _ = c.batch_execute(&sql).await;
+                    })
+                })
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:5432/postgres", "t1"),
+            "postgres://u:p@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/postgres?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
+    }
+}
