@@ -14,6 +14,11 @@ pub struct EnrolRequest {
     pub code: String,
     /// A name for the device, e.g. "Máy tính bảng BĐ Hoàn Kiếm 3".
     pub device_name: String,
+    /// The device's Ed25519 public key (32 bytes, standard base64), with which it signs
+    /// offline hand-over files (see [`crate::handover`]). Optional: a device without one
+    /// cannot hand over files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// Answer to [`EnrolRequest`]: the device's bearer token (shown once, stored by the app).
@@ -242,4 +247,84 @@ pub struct PullResponse {
     pub decisions: Vec<ReviewDecision>,
     /// Cursor to send next time.
     pub cursor: i64,
+}
+
+// --- spot checks (phúc tra) ------------------------------------------------------------------
+
+pub use sipas_core::answer::Answers;
+pub use sipas_core::questionnaire::{ChoiceOption, ItemType, Scale};
+
+/// State of a spot-check task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting for the monitor's visit.
+    Open,
+    /// Findings submitted (final).
+    Done,
+}
+
+/// A key item a monitor re-asks, with what is needed to render and check the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyItem {
+    /// Item code (answers are keyed by it).
+    pub code: String,
+    /// Question text in Vietnamese.
+    pub label_vi: String,
+    /// Answer type.
+    #[serde(rename = "type")]
+    pub item_type: ItemType,
+    /// Options of choice items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ChoiceOption>,
+    /// Scale of rating items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
+    /// Lower bound of integer items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// Upper bound of integer items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    /// Longest text answer, characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+}
+
+/// `GET /api/v1/monitor/tasks`: one re-check visit of the calling monitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorTask {
+    /// Task id.
+    pub task_id: Uuid,
+    /// Response re-checked.
+    pub response_id: Uuid,
+    /// Round.
+    pub round_id: String,
+    /// Administrative unit code.
+    pub unit_code: String,
+    /// Administrative procedure the respondent used (from the sample frame).
+    #[serde(default)]
+    pub procedure: Option<String>,
+    /// Items to re-ask, in form order.
+    pub key_items: Vec<KeyItem>,
+    /// Whom to visit. Personal data: only for the assigned monitor, only while the task is
+    /// open (`null` once done), never logged.
+    #[serde(default)]
+    pub contact: Option<Contact>,
+    /// Open or done.
+    pub state: TaskState,
+}
+
+/// `POST /api/v1/monitor/tasks/{task_id}/result`: what the monitor found. Final once stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotCheckFindings {
+    /// Whether the monitor met the respondent.
+    pub visit_happened: bool,
+    /// Answers to the key items, keyed by item code (ignored when the visit did not happen).
+    #[serde(default)]
+    pub answers: Answers,
+    /// Free-text note.
+    #[serde(default)]
+    pub note: Option<String>,
 }

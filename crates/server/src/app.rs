@@ -51,12 +51,14 @@ impl std::fmt::Debug for AppState {
 
 /// The HTTP API under `/api/v1` (see the handler modules for each endpoint's roles).
 pub fn router(state: AppState) -> Router {
-    use handlers::{audit, index, review, rounds, session, sync, users};
+    use handlers::{
+        audit, handover, index, reports, review, rounds, session, spot_checks, sync, users,
+    };
     let api = Router::new()
         .route("/login", post(session::login))
         .route("/enrol", post(session::enrol))
         .route("/me", get(session::me))
-        .route("/users", post(users::create_user))
+        .route("/users", post(users::create_user).get(users::list_users))
         .route("/enrolment-codes", post(users::create_enrolment_code))
         .route(
             "/rounds",
@@ -66,13 +68,33 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{id}/assign", post(rounds::assign))
         .route("/rounds/{id}/progress", get(rounds::progress))
         .route("/rounds/{id}/index", get(index::round_index))
+        .route("/rounds/{id}/report", get(reports::round_report))
+        .route(
+            "/rounds/{id}/spot-checks",
+            post(spot_checks::draw).get(spot_checks::list),
+        )
+        .route(
+            "/rounds/{id}/discrepancies",
+            get(spot_checks::discrepancies),
+        )
+        .route("/spot-checks/{id}/assign", post(spot_checks::assign))
+        .route("/monitor/tasks", get(spot_checks::monitor_tasks))
+        .route(
+            "/monitor/tasks/{id}/result",
+            post(spot_checks::submit_result),
+        )
+        .route("/review/queue", get(review::queue))
+        .route("/handover", post(handover::import))
         .route("/pull", get(sync::pull))
         .route("/assignments/{id}/status", post(sync::set_status))
         .route("/responses/batch", post(sync::upload_batch))
+        .route("/responses/{id}/{revision}", get(review::response_detail))
         .route("/responses/{id}/{revision}/decision", post(review::decide))
         .route("/audit", get(audit::entries));
     Router::new()
         .nest(sipas_protocol::API_PREFIX, api)
+        // The web dashboard (static, embedded): /dashboard/, and / redirects there.
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         // Request lines carry method, path (ids only) and status; never headers or bodies.
         .layer(

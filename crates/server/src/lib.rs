@@ -3,13 +3,15 @@
 //! * [`app`]: shared state and the `/api/v1` router;
 //! * [`auth`], [`problem`], [`extract`]: tokens and roles, problem answers, request reading;
 //! * [`handlers`]: one module per API area;
-//! * [`sample_frame`], [`validation`], [`index_export`]: sample import, upload checks, index CSV;
+//! * [`sample_frame`], [`validation`], [`index_export`], [`report_export`]: sample import,
+//!   upload checks, index CSV, report workbook;
 //! * [`storage`]: the [`storage::ServerStore`] trait and its SQLite / PostgreSQL backends.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod auth;
 pub mod clock;
+pub mod dashboard;
 pub mod demo;
 pub mod extract;
 pub mod forms;
@@ -17,6 +19,7 @@ pub mod handlers;
 pub mod index_export;
 pub mod problem;
 pub mod ratelimit;
+pub mod report_export;
 pub mod sample_frame;
 pub mod storage;
 pub mod validation;

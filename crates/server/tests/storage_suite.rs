@@ -3,14 +3,17 @@
 //! skipped when the variable is unset, except under CI where that is an error).
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sipas_core::answer::AnswerValue;
+use sipas_core::quality::QualityFlag;
 use sipas_core::questionnaire::FormKey;
+use sipas_core::recheck::{ItemAgreement, ReCheckResult};
 use sipas_core::response::{Paradata, Response};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
     AckStatus, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
 };
 use sipas_server::storage::{
-    NewUser, PgStore, Progress, SampleRow, ServerStore, SqliteStore, StoreError, open_store,
+    DeviceInfo, FindingOutcome, NewFinding, NewSpotCheckTask, NewUser, PgStore, Progress,
+    SampleRow, ServerStore, SqliteStore, StoreError, open_store,
 };
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -199,6 +202,12 @@ suite!(
     audit_log_is_append_only,
     reopen_keeps_everything,
     bulk_ingest_stores_every_record_once,
+    users_by_role_and_device_keys,
+    progress_per_unit,
+    review_items_decisions_and_report_responses,
+    spot_check_tasks_assignment_and_final_findings,
+    concurrent_findings_only_one_is_stored,
+    handover_ingest_is_one_audited_transaction,
 );
 
 // --- fixtures --------------------------------------------------------------------------------
@@ -1149,6 +1158,518 @@ async fn bulk_ingest_stores_every_record_once(ctx: Ctx) {
     assert_eq!(p[&dtv.id].synced, (BATCHES * PER_BATCH) as u64);
 }
 
+// --- review, spot checks, hand-over ----------------------------------------------------------
+
+async fn users_by_role_and_device_keys(ctx: Ctx) {
+    let s = &*ctx.store;
+    let sup = user(s, "giamsat", Role::Supervisor).await;
+    let b = user(s, "dtv-b", Role::Surveyor).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let m = user(s, "mttq", Role::Monitor).await;
+    assert_eq!(
+        s.users(Some(Role::Surveyor)).await.unwrap(),
+        vec![a.clone(), b.clone()],
+        "sorted by username"
+    );
+    assert_eq!(s.users(Some(Role::Monitor)).await.unwrap(), vec![m.clone()]);
+    assert!(s.users(Some(Role::Admin)).await.unwrap().is_empty());
+    assert_eq!(
+        s.users(None).await.unwrap(),
+        vec![a.clone(), b.clone(), sup.clone(), m.clone()]
+    );
+
+    let now = t("2026-11-20T08:00:00Z");
+    s.create_enrolment_code("code-a", a.id, now + Duration::hours(1), sup.id)
+        .await
+        .unwrap();
+    s.create_enrolment_code("code-b", b.id, now + Duration::hours(1), sup.id)
+        .await
+        .unwrap();
+    let (dev_a, dev_b) = (Uuid::now_v7(), Uuid::now_v7());
+    let key = "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=";
+    assert_eq!(
+        s.redeem_enrolment_code_with_key("code-a", dev_a, "Máy A", "tok-a", Some(key), now)
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        s.redeem_enrolment_code("code-b", dev_b, "Máy B", "tok-b", now)
+            .await
+            .unwrap(),
+        Some(b.clone())
+    );
+    assert_eq!(
+        s.device(dev_a).await.unwrap(),
+        Some(DeviceInfo {
+            id: dev_a,
+            user: a.clone(),
+            public_key: Some(key.to_owned())
+        })
+    );
+    assert_eq!(s.device(dev_b).await.unwrap().unwrap().public_key, None);
+    assert_eq!(s.device(Uuid::now_v7()).await.unwrap(), None);
+    // A used code does not enrol another device, key or not.
+    assert_eq!(
+        s.redeem_enrolment_code_with_key("code-a", Uuid::now_v7(), "X", "tok-x", Some(key), now)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn progress_per_unit(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 3).await; // unit 00004
+    let more = sample(3, "00007");
+    s.import_sample(&round_id, &more, sup.id).await.unwrap();
+    let idle = sample(1, "00010");
+    s.import_sample(&round_id, &idle, sup.id).await.unwrap();
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    s.assign(&[rows[0].id, rows[1].id, more[0].id], a.id, sup.id)
+        .await
+        .unwrap();
+    s.set_assignment_status(rows[1].id, AssignmentStatus::Absent, a.id)
+        .await
+        .unwrap();
+    let r0 = response(&round_id, Some(rows[0].id), 4);
+    let mut r7 = response(&round_id, Some(more[0].id), 5);
+    r7.unit_code = "00007".into();
+    s.ingest(&[rec(&r0), rec(&revised(&r0, 2, 2)), rec(&r7)], a.id, None)
+        .await
+        .unwrap();
+    let p = s.progress_by_unit(&round_id).await.unwrap();
+    let row = |assigned, collected, non_response, synced| Progress {
+        assigned,
+        collected,
+        non_response,
+        synced,
+    };
+    assert_eq!(
+        p,
+        BTreeMap::from([
+            ("00004".to_owned(), row(2, 1, 1, 1)),
+            ("00007".to_owned(), row(1, 1, 0, 1)),
+            ("00010".to_owned(), row(0, 0, 0, 0)),
+        ])
+    );
+    assert!(s.progress_by_unit("none").await.unwrap().is_empty());
+}
+
+async fn review_items_decisions_and_report_responses(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 3).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    s.assign(&ids, a.id, sup.id).await.unwrap();
+    let r0 = response(&round_id, Some(rows[0].id), 4);
+    let r1 = response(&round_id, Some(rows[1].id), 5);
+    let r2 = response(&round_id, Some(rows[2].id), 3);
+    s.ingest(&[rec(&r0), rec(&r1), rec(&r2)], a.id, None)
+        .await
+        .unwrap();
+    // r0: rejected at 1, resubmitted as 2 (pending); r1 approved; r2 rejected.
+    let d0 = decision(&r0, Decision::Rejected, "2026-11-21T08:00:00Z");
+    s.record_decision(&d0, sup.id).await.unwrap();
+    let r0b = revised(&r0, 2, 5);
+    s.ingest(&[rec(&r0b)], a.id, None).await.unwrap();
+    let d1a = decision(&r1, Decision::Rejected, "2026-11-21T09:00:00Z");
+    let d1b = decision(&r1, Decision::Approved, "2026-11-21T10:00:00Z");
+    s.record_decision(&d1a, sup.id).await.unwrap();
+    s.record_decision(&d1b, sup.id).await.unwrap();
+    let d2 = decision(&r2, Decision::Rejected, "2026-11-21T11:00:00Z");
+    s.record_decision(&d2, sup.id).await.unwrap();
+
+    let items = s.review_items(&round_id).await.unwrap();
+    let brief: Vec<_> = items
+        .iter()
+        .map(|i| {
+            (
+                i.response.id,
+                i.response.revision,
+                i.surveyor_id,
+                i.decision,
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (r0.id, 2, a.id, None),
+        (r1.id, 1, a.id, Some(Decision::Approved)),
+        (r2.id, 1, a.id, Some(Decision::Rejected)),
+    ];
+    expected.sort_by_key(|e| e.0);
+    assert_eq!(brief, expected);
+    assert_eq!(
+        items
+            .iter()
+            .find(|i| i.response.id == r0.id)
+            .unwrap()
+            .response,
+        r0b
+    );
+    assert!(items.iter().all(|i| i.received_at <= Utc::now()));
+    assert!(s.review_items("none").await.unwrap().is_empty());
+
+    let history = s.decisions_for(r1.id, 1).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].decision, d1a);
+    assert_eq!(history[1].decision, d1b);
+    assert!(history.iter().all(|d| d.reviewer_id == sup.id));
+    assert!(s.decisions_for(r0.id, 2).await.unwrap().is_empty());
+
+    let (included, as_of) = s.report_responses(&round_id).await.unwrap();
+    let mut want = vec![r0b.clone(), r1.clone()];
+    want.sort_by_key(|r| r.id);
+    assert_eq!(included, want);
+    assert_eq!(included, s.responses_for_round(&round_id).await.unwrap());
+    let latest = items.iter().map(|i| i.received_at).max().unwrap();
+    assert_eq!(as_of, Some(latest));
+    assert_eq!(s.report_responses("none").await.unwrap(), (vec![], None));
+}
+
+/// A round with one surveyor's `n` responses, their spot-check tasks (not stored yet) and a
+/// monitor: (supervisor, surveyor, monitor, round id, rows, responses, tasks).
+async fn spot_check_setup(
+    s: &dyn ServerStore,
+    n: usize,
+) -> (
+    UserInfo,
+    UserInfo,
+    UserInfo,
+    String,
+    Vec<SampleRow>,
+    Vec<Response>,
+    Vec<NewSpotCheckTask>,
+) {
+    let (sup, round_id, rows) = round_with_sample(s, n).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let m = user(s, "mttq", Role::Monitor).await;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    s.assign(&ids, a.id, sup.id).await.unwrap();
+    let responses: Vec<Response> = rows
+        .iter()
+        .map(|r| response(&round_id, Some(r.id), 4))
+        .collect();
+    let recs: Vec<_> = responses.iter().map(rec).collect();
+    s.ingest(&recs, a.id, None).await.unwrap();
+    let tasks = responses
+        .iter()
+        .enumerate()
+        .map(|(i, r)| NewSpotCheckTask {
+            id: Uuid::now_v7(),
+            round_id: round_id.clone(),
+            response_id: r.id,
+            revision: 1,
+            surveyor_id: a.id,
+            assignment_id: r.assignment_id,
+            unit_code: r.unit_code.clone(),
+            flagged: i == 0,
+            quality_flags: if i == 0 {
+                vec![QualityFlag::TooFast {
+                    seconds: 30.0,
+                    expected_min: 120.0,
+                }]
+            } else {
+                vec![]
+            },
+            key_items: vec!["A1".into(), "C1_1".into()],
+            seed: u64::MAX - 1,
+        })
+        .collect();
+    (sup, a, m, round_id, rows, responses, tasks)
+}
+
+fn recheck_result(response_id: Uuid, agrees: bool) -> ReCheckResult {
+    ReCheckResult {
+        response_id,
+        visit_happened: true,
+        items: vec![ItemAgreement {
+            code: "C1_1".into(),
+            original: Some(AnswerValue::Int(4)),
+            recheck: Some(AnswerValue::Int(if agrees { 4 } else { 2 })),
+            agrees: Some(agrees),
+        }],
+        agreement_rate: Some(if agrees { 1.0 } else { 0.0 }),
+    }
+}
+
+fn finding(task: Uuid, monitor: Uuid, response_id: Uuid, agrees: bool) -> NewFinding {
+    NewFinding {
+        task_id: task,
+        monitor_id: monitor,
+        visit_happened: true,
+        answers: [(
+            "C1_1".to_string(),
+            AnswerValue::Int(if agrees { 4 } else { 2 }),
+        )]
+        .into(),
+        note: Some("Gặp trực tiếp người trả lời".into()),
+        result: recheck_result(response_id, agrees),
+        submitted_at: t("2026-11-25T09:30:00Z"),
+    }
+}
+
+async fn spot_check_tasks_assignment_and_final_findings(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, a, m, round_id, rows, responses, tasks) = spot_check_setup(s, 3).await;
+    let other = user(s, "ccb", Role::Monitor).await;
+    let audit_before = s.audit_entries(0, 10_000).await.unwrap().len();
+
+    assert_eq!(
+        s.create_spot_check_tasks(&tasks[..2], sup.id)
+            .await
+            .unwrap(),
+        2
+    );
+    // Again, plus a new one, with fresh task ids for the same responses: only the new one.
+    let mut again = tasks.clone();
+    for t in &mut again[..2] {
+        t.id = Uuid::now_v7();
+    }
+    assert_eq!(s.create_spot_check_tasks(&again, sup.id).await.unwrap(), 1);
+    let listed = s.spot_check_tasks(&round_id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.task.clone()).collect::<Vec<_>>(),
+        tasks,
+        "stored as created, by task id"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|t| t.monitor_id.is_none() && t.result.is_none())
+    );
+    assert_eq!(listed[0].task.seed, u64::MAX - 1, "u64 seeds survive");
+    assert_eq!(listed[0].task.quality_flags.len(), 1);
+    assert!(s.spot_check_tasks("none").await.unwrap().is_empty());
+    let actions: Vec<String> = s.audit_entries(0, 10_000).await.unwrap()[audit_before..]
+        .iter()
+        .map(|e| e.action.clone())
+        .collect();
+    assert_eq!(actions, vec!["spot_check.created"; 3]);
+
+    let t0 = tasks[0].id;
+    assert_eq!(s.spot_check_task(t0).await.unwrap().unwrap(), listed[0]);
+    assert_eq!(
+        s.spot_check_task_for_response(responses[1].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .task
+            .id,
+        tasks[1].id
+    );
+    assert_eq!(s.spot_check_task(Uuid::now_v7()).await.unwrap(), None);
+
+    // Assign t0 to `other`, then re-assign to `m`; t1 to `m` too.
+    assert!(s.assign_spot_check(t0, other.id, sup.id).await.unwrap());
+    assert!(s.assign_spot_check(t0, m.id, sup.id).await.unwrap());
+    assert!(
+        s.assign_spot_check(tasks[1].id, m.id, sup.id)
+            .await
+            .unwrap()
+    );
+    let missing = s.assign_spot_check(Uuid::now_v7(), m.id, sup.id).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let nobody = s.assign_spot_check(t0, Uuid::now_v7(), sup.id).await;
+    assert!(
+        matches!(nobody, Err(StoreError::NotFound { what: "user", .. })),
+        "{nobody:?}"
+    );
+
+    let mine = s.monitor_tasks(m.id).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].task.task, tasks[0]);
+    assert_eq!(mine[0].task.monitor_id, Some(m.id));
+    assert_eq!(mine[0].form, form());
+    assert_eq!(mine[0].contact.as_ref(), Some(&rows[0].contact));
+    assert_eq!(
+        mine[0].procedure.as_deref(),
+        Some(rows[0].procedure.as_str())
+    );
+    assert!(s.monitor_tasks(other.id).await.unwrap().is_empty());
+    assert!(s.monitor_tasks(a.id).await.unwrap().is_empty());
+
+    // Findings: only by the assigned monitor, once.
+    let f = finding(t0, m.id, responses[0].id, false);
+    let wrong = NewFinding {
+        monitor_id: other.id,
+        ..f.clone()
+    };
+    assert_eq!(
+        s.record_finding(&wrong).await.unwrap(),
+        FindingOutcome::NotAssigned
+    );
+    let unassigned = finding(tasks[2].id, m.id, responses[2].id, true);
+    assert_eq!(
+        s.record_finding(&unassigned).await.unwrap(),
+        FindingOutcome::NotAssigned
+    );
+    assert_eq!(
+        s.record_finding(&f).await.unwrap(),
+        FindingOutcome::Recorded
+    );
+    let second = finding(t0, m.id, responses[0].id, true);
+    assert_eq!(
+        s.record_finding(&second).await.unwrap(),
+        FindingOutcome::AlreadyFinal
+    );
+    let missing = s
+        .record_finding(&finding(Uuid::now_v7(), m.id, responses[0].id, true))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let done = s.spot_check_task(t0).await.unwrap().unwrap();
+    assert_eq!(done.result, Some(f.result.clone()));
+    // A done task cannot be re-assigned.
+    assert!(!s.assign_spot_check(t0, other.id, sup.id).await.unwrap());
+    assert_eq!(
+        s.spot_check_task(t0).await.unwrap().unwrap().monitor_id,
+        Some(m.id)
+    );
+    let last = s.audit_entries(0, 10_000).await.unwrap();
+    let last = last.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor, last.entity_id.clone()),
+        ("spot_check.finding", Some(m.id), Some(t0.to_string()))
+    );
+
+    // Findings are immutable at the database level.
+    for sql in [
+        "UPDATE spot_check_findings SET visit_happened = false",
+        "UPDATE spot_check_findings SET note = 'sửa'",
+        "DELETE FROM spot_check_findings",
+    ] {
+        let r = ctx.raw_exec(sql).await;
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("final")),
+            "{sql}: {r:?}"
+        );
+    }
+    if let Db::Postgres(_) = ctx.db {
+        let r = ctx.raw_exec("TRUNCATE spot_check_findings CASCADE").await;
+        assert!(r.as_ref().is_err_and(|e| e.contains("final")), "{r:?}");
+    }
+    assert_eq!(
+        s.spot_check_task(t0).await.unwrap().unwrap().result,
+        Some(f.result)
+    );
+}
+
+async fn concurrent_findings_only_one_is_stored(ctx: Ctx) {
+    let s = ctx.store.clone();
+    let (sup, _a, m, _round_id, _rows, responses, tasks) = spot_check_setup(&*s, 1).await;
+    s.create_spot_check_tasks(&tasks, sup.id).await.unwrap();
+    s.assign_spot_check(tasks[0].id, m.id, sup.id)
+        .await
+        .unwrap();
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        let f = finding(tasks[0].id, m.id, responses[0].id, i % 2 == 0);
+        handles.push(tokio::spawn(
+            async move { s.record_finding(&f).await.unwrap() },
+        ));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == FindingOutcome::Recorded)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, FindingOutcome::Recorded | FindingOutcome::AlreadyFinal))
+    );
+    let findings = s
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "spot_check.finding")
+        .count();
+    assert_eq!(findings, 1);
+}
+
+async fn handover_ingest_is_one_audited_transaction(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 2).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    s.assign(&[rows[0].id, rows[1].id], a.id, sup.id)
+        .await
+        .unwrap();
+    let device = Uuid::now_v7();
+    let r0 = response(&round_id, Some(rows[0].id), 4);
+    let r1 = response(&round_id, Some(rows[1].id), 5);
+    let before = s.audit_entries(0, 10_000).await.unwrap().len();
+    let out = s
+        .ingest_handover(&[rec(&r0), rec(&r1)], a.id, device, sup.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&out),
+        vec![AckStatus::Accepted, AckStatus::Accepted]
+    );
+    assert_eq!(
+        s.response(r0.id, 1).await.unwrap(),
+        Some((r0.clone(), a.id))
+    );
+    assert_eq!(
+        s.assignment(rows[0].id).await.unwrap().unwrap().0.status,
+        AssignmentStatus::Collected
+    );
+    let again = s
+        .ingest_handover(&[rec(&r0), rec(&r1)], a.id, device, sup.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&again),
+        vec![AckStatus::Duplicate, AckStatus::Duplicate]
+    );
+    // Even an import that stores nothing new is recorded.
+    let empty = s.ingest_handover(&[], a.id, device, sup.id).await.unwrap();
+    assert!(empty.is_empty());
+    let entries: Vec<_> = s.audit_entries(0, 10_000).await.unwrap()[before..]
+        .iter()
+        .map(|e| (e.action.clone(), e.actor, e.entity_id.clone()))
+        .collect();
+    let imported = (
+        "handover.imported".to_owned(),
+        Some(sup.id),
+        Some(device.to_string()),
+    );
+    assert_eq!(
+        entries,
+        vec![
+            (
+                "response.accepted".to_owned(),
+                Some(a.id),
+                Some(format!("{}/1", r0.id))
+            ),
+            (
+                "response.accepted".to_owned(),
+                Some(a.id),
+                Some(format!("{}/1", r1.id))
+            ),
+            imported.clone(),
+            imported.clone(),
+            imported,
+        ]
+    );
+    assert_eq!(s.response_count().await.unwrap(), 2);
+}
+
 // --- backend-specific --------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1171,7 +1692,56 @@ async fn sqlite_file_is_wal_and_migrations_are_recorded_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied, vec![(1, "init".to_owned())]);
+    assert_eq!(
+        applied,
+        vec![
+            (1, "init".to_owned()),
+            (2, "review_spot_checks_handover".to_owned())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_database_of_version_1_is_upgraded_in_place() {
+    use sipas_server::storage::migrations::SQLITE;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.sqlite");
+    let (user_id, device_id) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(SQLITE[0].sql).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, \
+             name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT; \
+             INSERT INTO schema_migrations VALUES (1, 'init', '2026-01-01T00:00:00.000000Z');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO users (id, username, display_name, role, created_at) \
+             VALUES (?1, 'dtv01', 'Điều tra viên', 'surveyor', '2026-01-01T00:00:00.000000Z')",
+            [user_id.to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) \
+             VALUES (?1, ?2, 'Máy cũ', 'tok', '2026-01-01T00:00:00.000000Z')",
+            [device_id.to_string(), user_id.to_string()],
+        )
+        .unwrap();
+    }
+    let store = open_store(path.to_str().unwrap()).await.unwrap();
+    let device = store.device(device_id).await.unwrap().unwrap();
+    assert_eq!((device.user.id, device.public_key), (user_id, None));
+    assert!(store.spot_check_tasks("R").await.unwrap().is_empty());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let versions: Vec<u32> = conn
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(versions, vec![1, 2]);
 }
 
 #[tokio::test]

@@ -1,17 +1,26 @@
-//! Supervisor review: `POST /responses/{id}/{revision}/decision`.
+//! Supervisor review: `GET /review/queue`, `GET /responses/{id}/{revision}` and
+//! `POST /responses/{id}/{revision}/decision`.
 use crate::app::AppState;
-use crate::auth::{Caller, require};
-use crate::extract::{ApiPath, read_json};
+use crate::auth::{Caller, out_of_scope, require};
+use crate::extract::{ApiPath, ApiQuery, read_json};
+use crate::handlers::rounds::existing_round;
 use crate::problem::{ApiError, ApiResult};
+use crate::storage::DecisionRecord;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sipas_core::answer::AnswerValue;
+use sipas_core::quality::{QualityConfig, QualityFlag, quality_flags};
+use sipas_core::questionnaire::{ItemType, Questionnaire};
+use sipas_core::relevance::relevant_items;
+use sipas_core::response::Response;
 use sipas_core::text::nfc;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{Decision, ReviewDecision};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Longest comment, characters.
@@ -98,4 +107,255 @@ pub async fn decide(
         .await?;
     tracing::info!(actor = %caller.user.id, response_id = %id, revision, decision = ?req.decision, "review decision");
     Ok((StatusCode::CREATED, Json(decision)))
+}
+
+/// Query of `GET /api/v1/review/queue`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueueQuery {
+    /// The round (required).
+    #[serde(default)]
+    pub round_id: Option<String>,
+    /// `pending` (default), `approved`, `rejected` or `all`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// One response in the review queue: its latest revision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueItem {
+    /// Response id.
+    pub response_id: Uuid,
+    /// Latest revision.
+    pub revision: u32,
+    /// Surveyor who submitted it.
+    pub surveyor_id: Uuid,
+    /// The surveyor's display name (`null` if the user is gone).
+    pub surveyor_name: Option<String>,
+    /// Administrative unit code.
+    pub unit_code: String,
+    /// When the surveyor completed it.
+    pub completed_at: DateTime<Utc>,
+    /// Data-quality flags (a prompt to look, not a verdict).
+    pub quality_flags: Vec<QualityFlag>,
+    /// Latest decision on this revision (`null`: pending).
+    pub decision: Option<Decision>,
+}
+
+/// The flags of `response` under the default thresholds (none if its form is unknown).
+pub fn flags_of(state: &AppState, response: &Response) -> Vec<QualityFlag> {
+    state
+        .forms
+        .get(&response.form)
+        .map(|form| quality_flags(&form, response, &QualityConfig::default()))
+        .unwrap_or_default()
+}
+
+/// Display names of the given users (absent users are left out).
+pub async fn display_names(
+    state: &AppState,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> ApiResult<HashMap<Uuid, String>> {
+    let mut names = HashMap::new();
+    for id in ids.into_iter().collect::<BTreeSet<_>>() {
+        if let Some(u) = state.store.user_by_id(id).await? {
+            names.insert(id, u.display_name);
+        }
+    }
+    Ok(names)
+}
+
+/// `GET /api/v1/review/queue?round_id=R&state=pending|approved|rejected|all` (supervisor):
+/// the latest revision of each response of the round with its quality flags and decision;
+/// `pending` (the default) lists those without a decision on their latest revision.
+pub async fn queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<QueueItem>>> {
+    require(&caller.user, &[Role::Supervisor])?;
+    let q = query.get()?;
+    let Some(round_id) = q.round_id else {
+        return Err(ApiError::invalid_input(
+            "round_id is required.",
+            "Cần chọn đợt khảo sát (round_id).",
+        )
+        .with_details(serde_json::json!({ "field": "round_id" })));
+    };
+    let wanted = match q.state.as_deref() {
+        None | Some("pending") => |d: Option<Decision>| d.is_none(),
+        Some("approved") => |d: Option<Decision>| d == Some(Decision::Approved),
+        Some("rejected") => |d: Option<Decision>| d == Some(Decision::Rejected),
+        Some("all") => |_: Option<Decision>| true,
+        Some(_) => {
+            return Err(ApiError::invalid_input(
+                "state must be pending, approved, rejected or all.",
+                "Trạng thái phải là pending, approved, rejected hoặc all.",
+            )
+            .with_details(serde_json::json!({ "field": "state" })));
+        }
+    };
+    existing_round(&state, &round_id).await?;
+    let items: Vec<_> = state
+        .store
+        .review_items(&round_id)
+        .await?
+        .into_iter()
+        .filter(|i| wanted(i.decision))
+        .collect();
+    let names = display_names(&state, items.iter().map(|i| i.surveyor_id)).await?;
+    let queue = items
+        .into_iter()
+        .map(|i| QueueItem {
+            quality_flags: flags_of(&state, &i.response),
+            response_id: i.response.id,
+            revision: i.response.revision,
+            surveyor_id: i.surveyor_id,
+            surveyor_name: names.get(&i.surveyor_id).cloned(),
+            unit_code: i.response.unit_code,
+            completed_at: i.response.completed_at,
+            decision: i.decision,
+        })
+        .collect();
+    Ok(Json(queue))
+}
+
+/// One question of a response as shown to a reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DetailItem {
+    /// Item code.
+    pub code: String,
+    /// Code of its group.
+    pub group_code: String,
+    /// Question text in Vietnamese.
+    pub label_vi: String,
+    /// The stored answer (`null`: not answered).
+    pub answer: Option<AnswerValue>,
+    /// The answer as Vietnamese text: option labels, "4 – Hài lòng" for ratings; empty when
+    /// not answered.
+    pub display_vi: String,
+}
+
+/// Answer of `GET /api/v1/responses/{id}/{revision}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponseDetail {
+    /// The response revision.
+    pub response: Response,
+    /// Surveyor who submitted it.
+    pub surveyor_id: Uuid,
+    /// Title of its questionnaire in Vietnamese.
+    pub form_title: String,
+    /// Every relevant or answered question, in form order.
+    pub items: Vec<DetailItem>,
+    /// Data-quality flags.
+    pub quality_flags: Vec<QualityFlag>,
+    /// Decisions on this revision, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+}
+
+/// The answer of `code` as Vietnamese text.
+pub fn display_vi(form: &Questionnaire, code: &str, value: &AnswerValue) -> String {
+    let Some(item) = form.item(code) else {
+        return plain(value);
+    };
+    let option = |v: &str| {
+        item.options
+            .iter()
+            .find(|o| o.value == v)
+            .map_or_else(|| v.to_owned(), |o| o.label.vi.clone())
+    };
+    match (item.item_type, value) {
+        (ItemType::Rating, AnswerValue::Int(v)) => {
+            let scale = item.scale.as_ref().and_then(|s| form.scales.get(s));
+            let point = scale.and_then(|s| {
+                s.points
+                    .iter()
+                    .chain(s.no_answer.iter())
+                    .find(|p| p.value == *v)
+            });
+            match point {
+                Some(p) => format!("{v} – {}", p.label.vi),
+                None => v.to_string(),
+            }
+        }
+        (ItemType::SingleChoice, AnswerValue::Text(v)) => option(v),
+        (ItemType::MultiChoice, AnswerValue::Codes(vs)) => {
+            vs.iter().map(|v| option(v)).collect::<Vec<_>>().join("; ")
+        }
+        _ => plain(value),
+    }
+}
+
+fn plain(value: &AnswerValue) -> String {
+    match value {
+        AnswerValue::Int(v) => v.to_string(),
+        AnswerValue::Text(s) => s.clone(),
+        AnswerValue::Codes(cs) => cs.join("; "),
+    }
+}
+
+/// `GET /api/v1/responses/{id}/{revision}` (supervisor; a monitor only for the response of
+/// one of its own spot-check tasks, else `403.2`): the revision with its questions labelled,
+/// quality flags and review decisions.
+pub async fn response_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<(Uuid, u32)>,
+) -> ApiResult<Json<ResponseDetail>> {
+    require(&caller.user, &[Role::Supervisor, Role::Monitor])?;
+    let (id, revision) = path.get()?;
+    if caller.user.role == Role::Monitor {
+        let task = state.store.spot_check_task_for_response(id).await?;
+        let mine = task
+            .is_some_and(|t| t.monitor_id == Some(caller.user.id) && t.task.revision == revision);
+        if !mine {
+            return Err(out_of_scope(
+                "This response is not part of one of your spot-check tasks.",
+                "Phiếu này không thuộc nhiệm vụ phúc tra của bạn.",
+            ));
+        }
+    }
+    let (response, surveyor_id) = state
+        .store
+        .response(id, revision)
+        .await?
+        .ok_or_else(|| ApiError::not_found("response", &format!("{id}/{revision}")))?;
+    let decisions = state.store.decisions_for(id, revision).await?;
+    let form = state.forms.get(&response.form);
+    let (form_title, items) = match &form {
+        Some(form) => {
+            let relevant: BTreeSet<&str> = relevant_items(form, &response.answers)
+                .into_iter()
+                .map(|(_, i)| i.code.as_str())
+                .collect();
+            let items = form
+                .items()
+                .filter(|(_, i)| {
+                    relevant.contains(i.code.as_str()) || response.answers.contains_key(&i.code)
+                })
+                .map(|(g, i)| {
+                    let answer = response.answers.get(&i.code).cloned();
+                    DetailItem {
+                        display_vi: answer
+                            .as_ref()
+                            .map(|a| display_vi(form, &i.code, a))
+                            .unwrap_or_default(),
+                        code: i.code.clone(),
+                        group_code: g.code.clone(),
+                        label_vi: i.label.vi.clone(),
+                        answer,
+                    }
+                })
+                .collect();
+            (form.title.vi.clone(), items)
+        }
+        None => (response.form.to_string(), Vec::new()),
+    };
+    Ok(Json(ResponseDetail {
+        quality_flags: flags_of(&state, &response),
+        response,
+        surveyor_id,
+        form_title,
+        items,
+        decisions,
+    }))
 }

@@ -1,8 +1,8 @@
 //! Rounds and their sample frames: `POST/GET /rounds`, `POST /rounds/{id}/sample` (CSV or
-//! XLSX), `POST /rounds/{id}/assign`, `GET /rounds/{id}/progress`.
+//! XLSX), `POST /rounds/{id}/assign`, `GET /rounds/{id}/progress?by=surveyor|unit`.
 use crate::app::AppState;
 use crate::auth::{Caller, require};
-use crate::extract::{ApiPath, read_body, read_json};
+use crate::extract::{ApiPath, ApiQuery, read_body, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::sample_frame::{self, FrameRow, SampleError};
 use crate::storage::{Progress, SampleRow};
@@ -10,6 +10,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sipas_core::response::new_id;
 use sipas_core::text::nfc;
@@ -278,15 +279,60 @@ pub async fn assign(
     Ok(Json(AssignResult { assigned }))
 }
 
-/// `GET /api/v1/rounds/{id}/progress` (supervisor, admin): counts per surveyor.
+/// Query of `GET /rounds/{id}/progress`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProgressQuery {
+    /// `surveyor` (default) or `unit`.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// Progress of one administrative unit (`GET /rounds/{id}/progress?by=unit`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitProgress {
+    /// Administrative unit code.
+    pub unit_code: String,
+    /// Counts (see [`crate::storage::ServerStore::progress_by_unit`]).
+    #[serde(flatten)]
+    pub progress: Progress,
+}
+
+/// `GET /api/v1/rounds/{id}/progress?by=surveyor|unit` (supervisor, admin): counts per
+/// surveyor ([`ProgressReport`], the default) or per administrative unit (a list of
+/// [`UnitProgress`], by unit code).
 pub async fn progress(
     State(state): State<AppState>,
     caller: Caller,
     path: ApiPath<String>,
-) -> ApiResult<Json<ProgressReport>> {
+    query: ApiQuery<ProgressQuery>,
+) -> ApiResult<Response> {
     require(&caller.user, PLANNERS)?;
     let round_id = path.get()?;
+    let by_unit = match query.get()?.by.as_deref() {
+        None | Some("surveyor") => false,
+        Some("unit") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_input(
+                "by must be surveyor or unit.",
+                "Tham số by phải là surveyor hoặc unit.",
+            )
+            .with_details(serde_json::json!({ "field": "by" })));
+        }
+    };
     existing_round(&state, &round_id).await?;
+    if by_unit {
+        let units: Vec<UnitProgress> = state
+            .store
+            .progress_by_unit(&round_id)
+            .await?
+            .into_iter()
+            .map(|(unit_code, progress)| UnitProgress {
+                unit_code,
+                progress,
+            })
+            .collect();
+        return Ok(Json(units).into_response());
+    }
     let by_surveyor = state.store.progress(&round_id).await?;
     let mut total = Progress::default();
     let mut surveyors = Vec::with_capacity(by_surveyor.len());
@@ -307,5 +353,6 @@ pub async fn progress(
         round_id,
         total,
         surveyors,
-    }))
+    })
+    .into_response())
 }

@@ -8,8 +8,10 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use base64::Engine;
 use sipas_core::response::new_id;
 use sipas_core::text::nfc;
+use sipas_protocol::handover::parse_public_key;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::wire::{EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, UserInfo};
 
@@ -96,7 +98,9 @@ pub async fn login(
     Ok(Json(LoginResponse { token, user }))
 }
 
-/// `POST /api/v1/enrol` (anyone with a code): one-time code → device token (`401.2`).
+/// `POST /api/v1/enrol` (anyone with a code): one-time code → device token (`401.2`). An
+/// optional `public_key` (Ed25519, standard base64; `400.3` if invalid) is kept with the
+/// device to verify its offline hand-over files.
 pub async fn enrol(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -112,6 +116,20 @@ pub async fn enrol(
         )
         .with_details(serde_json::json!({ "field": "device_name" })));
     }
+    let public_key = match req.public_key.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(key) => {
+            // Stored in canonical form: the 32 bytes re-encoded.
+            let parsed = parse_public_key(key).map_err(|_| {
+                ApiError::invalid_input(
+                    "public_key must be an Ed25519 public key: 32 bytes in standard base64.",
+                    "Khoá công khai của thiết bị không hợp lệ (Ed25519, 32 byte, base64).",
+                )
+                .with_details(serde_json::json!({ "field": "public_key" }))
+            })?;
+            Some(base64::engine::general_purpose::STANDARD.encode(parsed.as_bytes()))
+        }
+    };
     let code = auth::normalise_code(&req.code);
     if code.len() != auth::CODE_LENGTH {
         return Err(bad_code());
@@ -120,11 +138,12 @@ pub async fn enrol(
     let token = auth::new_token();
     let user = state
         .store
-        .redeem_enrolment_code(
+        .redeem_enrolment_code_with_key(
             &auth::secret_hash(&code),
             device_id,
             &device_name,
             &auth::secret_hash(&token),
+            public_key.as_deref(),
             state.clock.now(),
         )
         .await?

@@ -14,7 +14,8 @@ use sipas_core::response::Response;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, PullResponse, RecordAck, UploadBatch, UploadResult,
+    AckStatus, Assignment, AssignmentStatus, PullResponse, RecordAck, UploadBatch, UploadRecord,
+    UploadResult,
 };
 use sipas_protocol::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
 use std::collections::HashMap;
@@ -119,8 +120,7 @@ pub async fn set_status(
 ///
 /// Request-level problems: body over [`MAX_BATCH_BYTES`] (on the wire or decoded) `413.2`,
 /// more than [`MAX_BATCH_RECORDS`] records `413.1`, malformed JSON `400.1`; nothing is
-/// stored then. Otherwise one acknowledgement per record, in order: `invalid` (hash, form,
-/// assignment or answers; with reason and per-item issues), else what storage reports.
+/// stored then. Otherwise see [`process_batch`].
 pub async fn upload_batch(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,29 +131,75 @@ pub async fn upload_batch(
     let bytes = read_body(&headers, body, MAX_BATCH_BYTES).await?;
     let batch: UploadBatch = parse_json(&bytes)?;
     drop(bytes);
-    if batch.records.len() > MAX_BATCH_RECORDS {
+    let submitter = Submitter::Device {
+        user: caller.user.id,
+        device: caller.device_id,
+    };
+    Ok(Json(process_batch(&state, batch.records, submitter).await?))
+}
+
+/// For whom, and through what, a batch is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitter {
+    /// Uploaded by the surveyor (through an enrolled device, or a session).
+    Device {
+        /// The surveyor.
+        user: Uuid,
+        /// The device, for device tokens.
+        device: Option<Uuid>,
+    },
+    /// A signed hand-over file of a device, imported by a supervisor.
+    Handover {
+        /// The device's surveyor.
+        user: Uuid,
+        /// The device that signed the file.
+        device: Uuid,
+        /// The supervisor importing it.
+        imported_by: Uuid,
+    },
+}
+
+impl Submitter {
+    fn user(self) -> Uuid {
+        match self {
+            Submitter::Device { user, .. } | Submitter::Handover { user, .. } => user,
+        }
+    }
+}
+
+/// Checks and stores the records of a batch for `submitter`: `413.1` for more than
+/// [`MAX_BATCH_RECORDS`] records (nothing stored); otherwise one acknowledgement per record,
+/// in order: `invalid` (hash, form, assignment or answers; with reason and per-item issues),
+/// else what storage reports.
+pub async fn process_batch(
+    state: &AppState,
+    records: Vec<UploadRecord>,
+    submitter: Submitter,
+) -> ApiResult<UploadResult> {
+    let surveyor = submitter.user();
+    if records.len() > MAX_BATCH_RECORDS {
         return Err(ApiError::new(
             ProblemCode::BatchTooManyRecords,
             format!(
                 "{} records in one batch; send at most {MAX_BATCH_RECORDS}.",
-                batch.records.len()
+                records.len()
             ),
             format!(
                 "Gửi {} bản ghi một lần; tối đa {MAX_BATCH_RECORDS}.",
-                batch.records.len()
+                records.len()
             ),
         )
         .with_details(serde_json::json!({
-            "records": batch.records.len(),
+            "records": records.len(),
             "max_records": MAX_BATCH_RECORDS,
         })));
     }
 
     let mut assignments: HashMap<Uuid, Option<(Assignment, Option<Uuid>)>> = HashMap::new();
-    let mut acks: Vec<RecordAck> = Vec::with_capacity(batch.records.len());
+    let mut acks: Vec<RecordAck> = Vec::with_capacity(records.len());
     let mut valid: Vec<(Response, String)> = Vec::new();
     let mut valid_positions: Vec<usize> = Vec::new();
-    for record in batch.records {
+    for record in records {
         let unseen = record
             .response
             .assignment_id
@@ -173,7 +219,7 @@ pub async fn upload_batch(
             reason: None,
             issues: Vec::new(),
         };
-        match check_record(&state.forms, &record, caller.user.id, assignment) {
+        match check_record(&state.forms, &record, surveyor, assignment) {
             Ok(()) => {
                 valid_positions.push(acks.len());
                 valid.push((record.response, record.content_hash.to_ascii_lowercase()));
@@ -186,31 +232,41 @@ pub async fn upload_batch(
         acks.push(ack);
     }
 
-    if !valid.is_empty() {
-        let outcomes = state
-            .store
-            .ingest(&valid, caller.user.id, caller.device_id)
-            .await?;
-        if outcomes.len() != valid.len() {
-            tracing::error!(
-                sent = valid.len(),
-                got = outcomes.len(),
-                "storage answered a different number of outcomes"
-            );
-            return Err(ApiError::internal());
+    let outcomes = match submitter {
+        Submitter::Device { .. } if valid.is_empty() => Vec::new(),
+        Submitter::Device { user, device } => state.store.ingest(&valid, user, device).await?,
+        // Always stored, so that every import leaves its audit entry.
+        Submitter::Handover {
+            user,
+            device,
+            imported_by,
+        } => {
+            state
+                .store
+                .ingest_handover(&valid, user, device, imported_by)
+                .await?
         }
-        for (pos, outcome) in valid_positions.into_iter().zip(outcomes) {
-            let ack = &mut acks[pos];
-            ack.status = outcome.status;
-            if outcome.status == AckStatus::Conflict {
-                ack.reason =
-                    Some("this id and revision are already stored with different content".into());
-            }
+    };
+    if outcomes.len() != valid.len() {
+        tracing::error!(
+            sent = valid.len(),
+            got = outcomes.len(),
+            "storage answered a different number of outcomes"
+        );
+        return Err(ApiError::internal());
+    }
+    for (pos, outcome) in valid_positions.into_iter().zip(outcomes) {
+        let ack = &mut acks[pos];
+        ack.status = outcome.status;
+        if outcome.status == AckStatus::Conflict {
+            ack.reason =
+                Some("this id and revision are already stored with different content".into());
         }
     }
     let count = |s: AckStatus| acks.iter().filter(|a| a.status == s).count();
     tracing::info!(
-        user_id = %caller.user.id,
+        user_id = %surveyor,
+        handover = matches!(submitter, Submitter::Handover { .. }),
         records = acks.len(),
         accepted = count(AckStatus::Accepted),
         duplicate = count(AckStatus::Duplicate),
@@ -218,5 +274,5 @@ pub async fn upload_batch(
         invalid = count(AckStatus::Invalid),
         "batch"
     );
-    Ok(Json(UploadResult { acks }))
+    Ok(UploadResult { acks })
 }

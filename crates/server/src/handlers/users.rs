@@ -1,8 +1,8 @@
-//! Users and device enrolment codes: `POST /users` (admin) and `POST /enrolment-codes`
-//! (supervisor, admin).
+//! Users and device enrolment codes: `POST /users` (admin), `GET /users` (supervisor, admin)
+//! and `POST /enrolment-codes` (supervisor, admin).
 use crate::app::AppState;
 use crate::auth::{self, Caller, require};
-use crate::extract::read_json;
+use crate::extract::{ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::storage::NewUser;
 use axum::Json;
@@ -113,6 +113,26 @@ pub async fn create_checked_user(state: &AppState, req: CreateUserRequest) -> Ap
             password_hash,
         })
         .await?)
+}
+
+/// Query of `GET /api/v1/users`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct UsersQuery {
+    /// Only users of this role (default: every role).
+    #[serde(default)]
+    pub role: Option<Role>,
+}
+
+/// `GET /api/v1/users?role=surveyor|monitor|supervisor|admin` (supervisor, admin): users
+/// (id, username, display name, role), sorted by username.
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: ApiQuery<UsersQuery>,
+) -> ApiResult<Json<Vec<UserInfo>>> {
+    require(&caller.user, &[Role::Supervisor, Role::Admin])?;
+    let q = query.get()?;
+    Ok(Json(state.store.users(q.role).await?))
 }
 
 /// `POST /api/v1/users` (admin): creates a user (`409.1` if the username exists).

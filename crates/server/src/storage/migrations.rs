@@ -17,18 +17,32 @@ pub struct Migration {
 }
 
 /// SQLite migrations, oldest first.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "review_spot_checks_handover",
+        sql: include_str!("../../migrations/sqlite/0002_review_spot_checks_handover.sql"),
+    },
+];
 
 /// PostgreSQL migrations, oldest first.
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "review_spot_checks_handover",
+        sql: include_str!("../../migrations/postgres/0002_review_spot_checks_handover.sql"),
+    },
+];
 
 /// Creates the migration bookkeeping table of a SQLite database (run before reading it).
 pub(crate) const SQLITE_BOOTSTRAP: &str = "
@@ -98,6 +112,16 @@ mod tests {
                 "postgres",
                 1,
                 "317d9392454cc1daadea7a3e7de536fa7d52748689360a93ce5a9dc07511b55b",
+            ),
+            (
+                "sqlite",
+                2,
+                "2817acb64562be1dd2e5f90b8d7d3091ba9d19cee2275ead5bb135a678e39144",
+            ),
+            (
+                "postgres",
+                2,
+                "97f392938eace64b47629744919ae5373c76d2c44c8ef7b3fbc80a4db5f19dfa",
             ),
         ];
         for (backend, version, hash) in FROZEN {

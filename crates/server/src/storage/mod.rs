@@ -3,10 +3,14 @@
 //! test suite. Migrations live in `migrations/{sqlite,postgres}/` and are never edited.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sipas_core::answer::Answers;
+use sipas_core::quality::QualityFlag;
+use sipas_core::questionnaire::FormKey;
+use sipas_core::recheck::ReCheckResult;
 use sipas_core::response::Response;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, Contact, ReviewDecision, Round, UserInfo,
+    AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -117,6 +121,123 @@ pub struct AuditEntry {
     pub entity_id: Option<String>,
 }
 
+/// An enrolled device with its user and hand-over signing key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceInfo {
+    /// Device id.
+    pub id: Uuid,
+    /// The user the device acts for.
+    pub user: UserInfo,
+    /// Ed25519 public key (standard base64) given at enrolment, if any.
+    pub public_key: Option<String>,
+}
+
+/// The latest revision of a response with its review state (the review queue).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewItem {
+    /// The latest revision.
+    pub response: Response,
+    /// Who submitted that revision.
+    pub surveyor_id: Uuid,
+    /// When the server stored it.
+    pub received_at: DateTime<Utc>,
+    /// The latest decision on that revision (`None`: pending).
+    pub decision: Option<Decision>,
+}
+
+/// A recorded review decision with the reviewer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DecisionRecord {
+    /// The decision as the device receives it.
+    #[serde(flatten)]
+    pub decision: ReviewDecision,
+    /// The supervisor who decided.
+    pub reviewer_id: Uuid,
+}
+
+/// A spot-check (phúc tra) task to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSpotCheckTask {
+    /// Task id (UUIDv7).
+    pub id: Uuid,
+    /// Round.
+    pub round_id: String,
+    /// Response drawn (at most one task per response).
+    pub response_id: Uuid,
+    /// Its latest revision when drawn.
+    pub revision: u32,
+    /// Surveyor who submitted it.
+    pub surveyor_id: Uuid,
+    /// Its assignment (where the contact is).
+    pub assignment_id: Option<Uuid>,
+    /// Administrative unit code.
+    pub unit_code: String,
+    /// Whether it had quality flags when drawn.
+    pub flagged: bool,
+    /// Those flags.
+    pub quality_flags: Vec<QualityFlag>,
+    /// Item codes the monitor re-asks.
+    pub key_items: Vec<String>,
+    /// Seed of the draw.
+    pub seed: u64,
+}
+
+/// A stored spot-check task, with the comparison result once the monitor reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpotCheckTask {
+    /// What was created.
+    pub task: NewSpotCheckTask,
+    /// Monitor who visits (`None`: not assigned yet).
+    pub monitor_id: Option<Uuid>,
+    /// When drawn.
+    pub created_at: DateTime<Utc>,
+    /// The comparison of the monitor's finding with the response (`Some`: done, final).
+    pub result: Option<ReCheckResult>,
+}
+
+/// A monitor's task with what the visit needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorTaskRow {
+    /// The task.
+    pub task: SpotCheckTask,
+    /// Questionnaire of the task's round.
+    pub form: FormKey,
+    /// Administrative procedure from the sample frame (if the assignment exists).
+    pub procedure: Option<String>,
+    /// The respondent's contact (if the assignment has one).
+    pub contact: Option<Contact>,
+}
+
+/// A monitor's finding on a re-check visit (written once, never changed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFinding {
+    /// Task.
+    pub task_id: Uuid,
+    /// Monitor who visited (must be the task's monitor).
+    pub monitor_id: Uuid,
+    /// Whether the monitor met the respondent.
+    pub visit_happened: bool,
+    /// Re-asked key answers.
+    pub answers: Answers,
+    /// The monitor's note.
+    pub note: Option<String>,
+    /// The comparison with the original response.
+    pub result: ReCheckResult,
+    /// When submitted.
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// Outcome of [`ServerStore::record_finding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingOutcome {
+    /// Stored now.
+    Recorded,
+    /// The task already has findings; nothing changed.
+    AlreadyFinal,
+    /// The task is not (or no longer) assigned to this monitor; nothing changed.
+    NotAssigned,
+}
+
 /// The server's storage. Every write happens in one transaction together with its audit entry.
 ///
 /// Pull cursors: assignments and review decisions share one global, only-growing change
@@ -157,7 +278,32 @@ pub trait ServerStore: Send + Sync + 'static {
         device_name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+    ) -> Result<Option<UserInfo>, StoreError> {
+        self.redeem_enrolment_code_with_key(
+            code_hash,
+            device_id,
+            device_name,
+            token_hash,
+            None,
+            now,
+        )
+        .await
+    }
+    /// [`ServerStore::redeem_enrolment_code`], also keeping the device's hand-over signing
+    /// key (Ed25519 public key, standard base64), if given.
+    async fn redeem_enrolment_code_with_key(
+        &self,
+        code_hash: &str,
+        device_id: Uuid,
+        device_name: &str,
+        token_hash: &str,
+        public_key: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<Option<UserInfo>, StoreError>;
+    /// An enrolled device with its user and signing key.
+    async fn device(&self, id: Uuid) -> Result<Option<DeviceInfo>, StoreError>;
+    /// Users, of one role or all, sorted by username.
+    async fn users(&self, role: Option<Role>) -> Result<Vec<UserInfo>, StoreError>;
     /// Stores a session / device token hash for a user (login).
     async fn create_session(
         &self,
@@ -260,6 +406,74 @@ pub trait ServerStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Progress of a round per surveyor (by user id).
     async fn progress(&self, round_id: &str) -> Result<BTreeMap<Uuid, Progress>, StoreError>;
+    /// Progress of a round per administrative unit code: `assigned` counts the unit's
+    /// assignments given to a surveyor, `collected` / `non_response` its assignments by status,
+    /// `synced` the distinct responses stored for the round and unit. Units with sampled rows
+    /// but nothing assigned appear with zeros.
+    async fn progress_by_unit(
+        &self,
+        round_id: &str,
+    ) -> Result<BTreeMap<String, Progress>, StoreError>;
+
+    // --- review -------------------------------------------------------------------------
+    /// The latest revision of every response of a round with its submitter, reception time
+    /// and latest decision on that revision, oldest id first.
+    async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError>;
+    /// Every decision recorded on a response revision, oldest first.
+    async fn decisions_for(
+        &self,
+        response_id: Uuid,
+        revision: u32,
+    ) -> Result<Vec<DecisionRecord>, StoreError>;
+    /// [`ServerStore::responses_for_round`] from one snapshot, with the latest reception time
+    /// among them (`None` when there is none): the "data as of" stamp of reports.
+    async fn report_responses(
+        &self,
+        round_id: &str,
+    ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError>;
+
+    // --- spot checks (phúc tra) ---------------------------------------------------------
+    /// Creates tasks in one transaction, skipping responses that already have a task (any
+    /// round). Returns the number created; each has an audit entry.
+    async fn create_spot_check_tasks(
+        &self,
+        tasks: &[NewSpotCheckTask],
+        actor: Uuid,
+    ) -> Result<u64, StoreError>;
+    /// Tasks of a round, by task id.
+    async fn spot_check_tasks(&self, round_id: &str) -> Result<Vec<SpotCheckTask>, StoreError>;
+    /// A task by id.
+    async fn spot_check_task(&self, id: Uuid) -> Result<Option<SpotCheckTask>, StoreError>;
+    /// The task on a response, if any.
+    async fn spot_check_task_for_response(
+        &self,
+        response_id: Uuid,
+    ) -> Result<Option<SpotCheckTask>, StoreError>;
+    /// Gives a task to a monitor. `Ok(false)` (nothing changed) when the task already has
+    /// findings; `NotFound` for an unknown task or user.
+    async fn assign_spot_check(
+        &self,
+        task_id: Uuid,
+        monitor_id: Uuid,
+        actor: Uuid,
+    ) -> Result<bool, StoreError>;
+    /// The tasks of a monitor with their round's form, procedure and contact, by task id.
+    async fn monitor_tasks(&self, monitor_id: Uuid) -> Result<Vec<MonitorTaskRow>, StoreError>;
+    /// Stores a monitor's finding with its audit entry, if the task is assigned to that
+    /// monitor and has none yet. Findings can never be changed or deleted (database triggers).
+    async fn record_finding(&self, finding: &NewFinding) -> Result<FindingOutcome, StoreError>;
+
+    // --- offline hand-over ----------------------------------------------------------------
+    /// [`ServerStore::ingest`] of a verified hand-over file of `device_id` (acting for
+    /// `submitted_by`), imported by `imported_by`; one transaction, with a
+    /// `handover.imported` audit entry.
+    async fn ingest_handover(
+        &self,
+        records: &[(Response, String)],
+        submitted_by: Uuid,
+        device_id: Uuid,
+        imported_by: Uuid,
+    ) -> Result<Vec<IngestOutcome>, StoreError>;
 
     // --- audit --------------------------------------------------------------------------
     /// Appends an audit entry outside other writes (e.g. login).

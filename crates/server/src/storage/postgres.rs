@@ -5,17 +5,23 @@
 //! cursor or an audit reader never skips a row that commits late.
 use super::codec::{decision_parse, decision_str, revision_entity};
 use super::migrations::{self, POSTGRES, POSTGRES_BOOTSTRAP};
-use super::{AuditEntry, IngestOutcome, NewUser, Progress, SampleRow, ServerStore, StoreError};
+use super::{
+    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, IngestOutcome, MonitorTaskRow,
+    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore,
+    SpotCheckTask, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction,
 };
+use sipas_core::quality::QualityFlag;
 use sipas_core::questionnaire::FormKey;
+use sipas_core::recheck::ReCheckResult;
 use sipas_core::response::Response;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, Contact, ReviewDecision, Round, UserInfo,
+    AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::error::SqlState;
@@ -315,6 +321,136 @@ fn round_from(row: &Row) -> Result<Round, StoreError> {
     })
 }
 
+/// Stores validated responses (see [`ServerStore::ingest`]) inside `tx`, adding their audit
+/// rows to `audit` (appended by the caller before commit).
+async fn ingest_in(
+    tx: &Transaction<'_>,
+    records: &[(Response, String)],
+    submitted_by: Uuid,
+    device_id: Option<Uuid>,
+    audit: &mut Vec<AuditRow>,
+) -> Result<Vec<IngestOutcome>, StoreError> {
+    let now = Utc::now();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
+             assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (id, revision) DO NOTHING",
+        )
+        .await?;
+    let stored_hash = tx
+        .prepare_cached("SELECT content_hash FROM responses WHERE id = $1 AND revision = $2")
+        .await?;
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut collected: Vec<Uuid> = Vec::new();
+    for (response, hash) in records {
+        let revision = rev(response.revision)?;
+        // A concurrent insert of the same key waits here for the other transaction and
+        // then does nothing; the stored hash read below is the committed one.
+        let n = tx
+            .execute(
+                &insert,
+                &[
+                    &response.id,
+                    &revision,
+                    &response.round_id,
+                    &response.unit_code,
+                    &response.form.form_id,
+                    &response.form.version,
+                    &response.assignment_id,
+                    hash,
+                    &Json(response),
+                    &submitted_by,
+                    &device_id,
+                    &now,
+                ],
+            )
+            .await?;
+        let entity = revision_entity(response.id, response.revision);
+        let status = if n == 1 {
+            if let Some(a) = response.assignment_id {
+                collected.push(a);
+            }
+            audit.push(AuditRow::new(
+                Some(submitted_by),
+                "response.accepted",
+                Some(entity),
+            ));
+            AckStatus::Accepted
+        } else {
+            let existing: String = tx
+                .query_one(&stored_hash, &[&response.id, &revision])
+                .await?
+                .try_get(0)?;
+            if existing == *hash {
+                AckStatus::Duplicate
+            } else {
+                audit.push(AuditRow::new(
+                    Some(submitted_by),
+                    "response.conflict",
+                    Some(entity),
+                ));
+                AckStatus::Conflict
+            }
+        };
+        outcomes.push(IngestOutcome { status });
+    }
+    if !collected.is_empty() {
+        collected.sort();
+        collected.dedup();
+        let seq = next_seq(tx).await?;
+        let mark = tx
+            .prepare_cached(
+                "UPDATE assignments SET status = 'collected', change_seq = $1 \
+                 WHERE id = ANY($2) AND status <> 'collected'",
+            )
+            .await?;
+        tx.execute(&mark, &[&seq, &collected]).await?;
+    }
+    Ok(outcomes)
+}
+
+const TASK_COLS: &str = "t.id, t.round_id, t.response_id, t.revision, t.surveyor_id, \
+     t.assignment_id, t.unit_code, t.flagged, t.quality_flags_json, t.key_items_json, t.seed, \
+     t.monitor_id, t.created_at, f.result_json";
+
+const TASK_FROM: &str = "spot_check_tasks t LEFT JOIN spot_check_findings f ON f.task_id = t.id";
+
+/// A task from the [`TASK_COLS`] columns starting at index 0.
+fn task_from(row: &Row) -> Result<SpotCheckTask, StoreError> {
+    let seed: String = row.try_get(10)?;
+    let seed = seed
+        .parse::<u64>()
+        .map_err(|_| bad(format!("seed {seed:?}")))?;
+    let result: Option<Json<ReCheckResult>> = row.try_get(13)?;
+    let Json(quality_flags) = row.try_get::<_, Json<Vec<QualityFlag>>>(8)?;
+    let Json(key_items) = row.try_get::<_, Json<Vec<String>>>(9)?;
+    Ok(SpotCheckTask {
+        task: NewSpotCheckTask {
+            id: row.try_get(0)?,
+            round_id: row.try_get(1)?,
+            response_id: row.try_get(2)?,
+            revision: rev_of(row, 3)?,
+            surveyor_id: row.try_get(4)?,
+            assignment_id: row.try_get(5)?,
+            unit_code: row.try_get(6)?,
+            flagged: row.try_get(7)?,
+            quality_flags,
+            key_items,
+            seed,
+        },
+        monitor_id: row.try_get(11)?,
+        created_at: row.try_get(12)?,
+        result: result.map(|Json(r)| r),
+    })
+}
+
+fn decision_of(row: &Row, idx: usize) -> Result<Decision, StoreError> {
+    let d: String = row.try_get(idx)?;
+    decision_parse(&d).ok_or_else(|| bad(format!("decision {d:?}")))
+}
+
 #[async_trait]
 impl ServerStore for PgStore {
     fn backend(&self) -> &'static str {
@@ -416,12 +552,13 @@ impl ServerStore for PgStore {
         Ok(())
     }
 
-    async fn redeem_enrolment_code(
+    async fn redeem_enrolment_code_with_key(
         &self,
         code_hash: &str,
         device_id: Uuid,
         device_name: &str,
         token_hash: &str,
+        public_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<UserInfo>, StoreError> {
         let mut client = self.pool.get().await?;
@@ -440,13 +577,20 @@ impl ServerStore for PgStore {
         let user_id: Uuid = row.try_get(0)?;
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at, public_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .await?;
         tx.execute(
             &stmt,
-            &[&device_id, &user_id, &device_name, &token_hash, &now],
+            &[
+                &device_id,
+                &user_id,
+                &device_name,
+                &token_hash,
+                &now,
+                &public_key,
+            ],
         )
         .await
         .map_err(unique_as(|| format!("device {device_id}")))?;
@@ -798,85 +942,8 @@ impl ServerStore for PgStore {
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let now = Utc::now();
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
-                 assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (id, revision) DO NOTHING",
-            )
-            .await?;
-        let stored_hash = tx
-            .prepare_cached("SELECT content_hash FROM responses WHERE id = $1 AND revision = $2")
-            .await?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        let mut collected: Vec<Uuid> = Vec::new();
         let mut audit = Vec::new();
-        for (response, hash) in records {
-            let revision = rev(response.revision)?;
-            // A concurrent insert of the same key waits here for the other transaction and
-            // then does nothing; the stored hash read below is the committed one.
-            let n = tx
-                .execute(
-                    &insert,
-                    &[
-                        &response.id,
-                        &revision,
-                        &response.round_id,
-                        &response.unit_code,
-                        &response.form.form_id,
-                        &response.form.version,
-                        &response.assignment_id,
-                        hash,
-                        &Json(response),
-                        &submitted_by,
-                        &device_id,
-                        &now,
-                    ],
-                )
-                .await?;
-            let entity = revision_entity(response.id, response.revision);
-            let status = if n == 1 {
-                if let Some(a) = response.assignment_id {
-                    collected.push(a);
-                }
-                audit.push(AuditRow::new(
-                    Some(submitted_by),
-                    "response.accepted",
-                    Some(entity),
-                ));
-                AckStatus::Accepted
-            } else {
-                let existing: String = tx
-                    .query_one(&stored_hash, &[&response.id, &revision])
-                    .await?
-                    .try_get(0)?;
-                if existing == *hash {
-                    AckStatus::Duplicate
-                } else {
-                    audit.push(AuditRow::new(
-                        Some(submitted_by),
-                        "response.conflict",
-                        Some(entity),
-                    ));
-                    AckStatus::Conflict
-                }
-            };
-            outcomes.push(IngestOutcome { status });
-        }
-        if !collected.is_empty() {
-            collected.sort();
-            collected.dedup();
-            let seq = next_seq(&tx).await?;
-            let mark = tx
-                .prepare_cached(
-                    "UPDATE assignments SET status = 'collected', change_seq = $1 \
-                     WHERE id = ANY($2) AND status <> 'collected'",
-                )
-                .await?;
-            tx.execute(&mark, &[&seq, &collected]).await?;
-        }
+        let outcomes = ingest_in(&tx, records, submitted_by, device_id, &mut audit).await?;
         append_audit(&tx, audit).await?;
         tx.commit().await?;
         Ok(outcomes)
@@ -1064,5 +1131,416 @@ impl ServerStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn device(&self, id: Uuid) -> Result<Option<DeviceInfo>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS}, d.public_key FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.id = $1"
+            ))
+            .await?;
+        match client.query_opt(&stmt, &[&id]).await? {
+            Some(r) => Ok(Some(DeviceInfo {
+                id,
+                user: user_from(&r, 0)?,
+                public_key: r.try_get(4)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<UserInfo>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users u WHERE ($1::text IS NULL OR u.role = $1) \
+                 ORDER BY u.username"
+            ))
+            .await?;
+        client
+            .query(&stmt, &[&role.map(Role::as_str)])
+            .await?
+            .iter()
+            .map(|r| user_from(r, 0))
+            .collect()
+    }
+
+    async fn progress_by_unit(
+        &self,
+        round_id: &str,
+    ) -> Result<BTreeMap<String, Progress>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let mut out: BTreeMap<String, Progress> = BTreeMap::new();
+        let stmt = tx
+            .prepare_cached(
+                "SELECT unit_code, COUNT(*) FILTER (WHERE surveyor_id IS NOT NULL), \
+                        COUNT(*) FILTER (WHERE status = 'collected'), \
+                        COUNT(*) FILTER (WHERE status IN ('absent', 'refused', 'moved', 'invalid')) \
+                 FROM assignments WHERE round_id = $1 GROUP BY unit_code",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&round_id]).await? {
+            let p = out.entry(r.try_get(0)?).or_default();
+            p.assigned = count(&r, 1)?;
+            p.collected = count(&r, 2)?;
+            p.non_response = count(&r, 3)?;
+        }
+        let stmt = tx
+            .prepare_cached(
+                "SELECT unit_code, COUNT(DISTINCT id) FROM responses WHERE round_id = $1 \
+                 GROUP BY unit_code",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&round_id]).await? {
+            out.entry(r.try_get(0)?).or_default().synced = count(&r, 1)?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT r.body_json, r.submitted_by, r.received_at, \
+                        (SELECT d.decision FROM review_decisions d \
+                         WHERE d.response_id = r.id AND d.revision = r.revision \
+                         ORDER BY d.seq DESC LIMIT 1) \
+                 FROM responses r \
+                 WHERE r.round_id = $1 \
+                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
+                 ORDER BY r.id",
+            )
+            .await?;
+        let mut out = Vec::new();
+        for r in client.query(&stmt, &[&round_id]).await? {
+            let decision: Option<String> = r.try_get(3)?;
+            out.push(ReviewItem {
+                response: r.try_get::<_, Json<Response>>(0)?.0,
+                surveyor_id: r.try_get(1)?,
+                received_at: r.try_get(2)?,
+                decision: match decision {
+                    Some(_) => Some(decision_of(&r, 3)?),
+                    None => None,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    async fn decisions_for(
+        &self,
+        response_id: Uuid,
+        revision: u32,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT response_id, revision, decision, comment, item_comments_json, \
+                        decided_at, reviewer \
+                 FROM review_decisions WHERE response_id = $1 AND revision = $2 ORDER BY seq",
+            )
+            .await?;
+        let mut out = Vec::new();
+        for r in client
+            .query(&stmt, &[&response_id, &rev(revision)?])
+            .await?
+        {
+            let Json(item_comments) = r.try_get::<_, Json<BTreeMap<String, String>>>(4)?;
+            out.push(DecisionRecord {
+                decision: ReviewDecision {
+                    response_id: r.try_get(0)?,
+                    revision: rev_of(&r, 1)?,
+                    decision: decision_of(&r, 2)?,
+                    comment: r.try_get(3)?,
+                    item_comments,
+                    decided_at: r.try_get(5)?,
+                },
+                reviewer_id: r.try_get(6)?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn report_responses(
+        &self,
+        round_id: &str,
+    ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT r.body_json, r.received_at FROM responses r \
+                 WHERE r.round_id = $1 \
+                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
+                   AND COALESCE((SELECT d.decision FROM review_decisions d \
+                                 WHERE d.response_id = r.id AND d.revision = r.revision \
+                                 ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected' \
+                 ORDER BY r.id",
+            )
+            .await?;
+        let (mut responses, mut latest) = (Vec::new(), None::<DateTime<Utc>>);
+        for r in client.query(&stmt, &[&round_id]).await? {
+            responses.push(r.try_get::<_, Json<Response>>(0)?.0);
+            let at: DateTime<Utc> = r.try_get(1)?;
+            latest = Some(latest.map_or(at, |l| l.max(at)));
+        }
+        Ok((responses, latest))
+    }
+
+    async fn create_spot_check_tasks(
+        &self,
+        tasks: &[NewSpotCheckTask],
+        actor: Uuid,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO spot_check_tasks (id, round_id, response_id, revision, \
+                 surveyor_id, assignment_id, unit_code, flagged, quality_flags_json, \
+                 key_items_json, seed, monitor_id, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13) \
+                 ON CONFLICT (response_id) DO NOTHING",
+            )
+            .await?;
+        let now = Utc::now();
+        let mut audit = Vec::new();
+        for t in tasks {
+            let n = tx
+                .execute(
+                    &stmt,
+                    &[
+                        &t.id,
+                        &t.round_id,
+                        &t.response_id,
+                        &rev(t.revision)?,
+                        &t.surveyor_id,
+                        &t.assignment_id,
+                        &t.unit_code,
+                        &t.flagged,
+                        &Json(&t.quality_flags),
+                        &Json(&t.key_items),
+                        &t.seed.to_string(),
+                        &now,
+                        &actor,
+                    ],
+                )
+                .await?;
+            if n == 1 {
+                audit.push(AuditRow::new(
+                    Some(actor),
+                    "spot_check.created",
+                    Some(t.id.to_string()),
+                ));
+            }
+        }
+        let created = audit.len() as u64;
+        append_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn spot_check_tasks(&self, round_id: &str) -> Result<Vec<SpotCheckTask>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.round_id = $1 ORDER BY t.id"
+            ))
+            .await?;
+        client
+            .query(&stmt, &[&round_id])
+            .await?
+            .iter()
+            .map(task_from)
+            .collect()
+    }
+
+    async fn spot_check_task(&self, id: Uuid) -> Result<Option<SpotCheckTask>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.id = $1"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| task_from(&r))
+            .transpose()
+    }
+
+    async fn spot_check_task_for_response(
+        &self,
+        response_id: Uuid,
+    ) -> Result<Option<SpotCheckTask>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.response_id = $1"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&response_id])
+            .await?
+            .map(|r| task_from(&r))
+            .transpose()
+    }
+
+    async fn assign_spot_check(
+        &self,
+        task_id: Uuid,
+        monitor_id: Uuid,
+        actor: Uuid,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // FOR UPDATE: a finding recorded concurrently waits, or is seen below.
+        let stmt = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM spot_check_findings f WHERE f.task_id = t.id) \
+                 FROM spot_check_tasks t WHERE t.id = $1 FOR UPDATE",
+            )
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&task_id]).await? else {
+            return Err(StoreError::NotFound {
+                what: "spot-check task",
+                id: task_id.to_string(),
+            });
+        };
+        ensure_user(&tx, monitor_id).await?;
+        let done: bool = row.try_get(0)?;
+        if done {
+            return Ok(false);
+        }
+        let stmt = tx
+            .prepare_cached("UPDATE spot_check_tasks SET monitor_id = $1 WHERE id = $2")
+            .await?;
+        tx.execute(&stmt, &[&monitor_id, &task_id]).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "spot_check.assigned",
+                Some(task_id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn monitor_tasks(&self, monitor_id: Uuid) -> Result<Vec<MonitorTaskRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLS}, rd.form_id, rd.form_version, a.procedure, \
+                        c.name, c.address, c.phone \
+                 FROM {TASK_FROM} JOIN rounds rd ON rd.id = t.round_id \
+                 LEFT JOIN assignments a ON a.id = t.assignment_id \
+                 LEFT JOIN sample_contacts c ON c.assignment_id = t.assignment_id \
+                 WHERE t.monitor_id = $1 ORDER BY t.id"
+            ))
+            .await?;
+        let mut out = Vec::new();
+        for r in client.query(&stmt, &[&monitor_id]).await? {
+            let name: Option<String> = r.try_get(17)?;
+            let contact = match name {
+                Some(name) => Some(Contact {
+                    name,
+                    address: r.try_get(18)?,
+                    phone: r.try_get(19)?,
+                }),
+                None => None,
+            };
+            out.push(MonitorTaskRow {
+                task: task_from(&r)?,
+                form: FormKey {
+                    form_id: r.try_get(14)?,
+                    version: r.try_get(15)?,
+                },
+                procedure: r.try_get(16)?,
+                contact,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn record_finding(&self, finding: &NewFinding) -> Result<FindingOutcome, StoreError> {
+        let f = finding;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The task row lock orders this against a concurrent re-assignment or finding.
+        let stmt = tx
+            .prepare_cached("SELECT monitor_id FROM spot_check_tasks WHERE id = $1 FOR UPDATE")
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&f.task_id]).await? else {
+            return Err(StoreError::NotFound {
+                what: "spot-check task",
+                id: f.task_id.to_string(),
+            });
+        };
+        let monitor: Option<Uuid> = row.try_get(0)?;
+        if monitor != Some(f.monitor_id) {
+            return Ok(FindingOutcome::NotAssigned);
+        }
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO spot_check_findings (task_id, monitor_id, visit_happened, \
+                 answers_json, note, result_json, submitted_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_id) DO NOTHING",
+            )
+            .await?;
+        let n = tx
+            .execute(
+                &stmt,
+                &[
+                    &f.task_id,
+                    &f.monitor_id,
+                    &f.visit_happened,
+                    &Json(&f.answers),
+                    &f.note,
+                    &Json(&f.result),
+                    &f.submitted_at,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(FindingOutcome::AlreadyFinal);
+        }
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(f.monitor_id),
+                "spot_check.finding",
+                Some(f.task_id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(FindingOutcome::Recorded)
+    }
+
+    async fn ingest_handover(
+        &self,
+        records: &[(Response, String)],
+        submitted_by: Uuid,
+        device_id: Uuid,
+        imported_by: Uuid,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let mut audit = Vec::new();
+        let outcomes = ingest_in(&tx, records, submitted_by, Some(device_id), &mut audit).await?;
+        audit.push(AuditRow::new(
+            Some(imported_by),
+            "handover.imported",
+            Some(device_id.to_string()),
+        ));
+        append_audit(&tx, audit).await?;
+        tx.commit().await?;
+        Ok(outcomes)
     }
 }

@@ -4,7 +4,11 @@
 //! see a consistent snapshot. Blocking work runs on tokio's blocking pool.
 use super::codec::{decision_parse, decision_str, revision_entity};
 use super::migrations::{self, SQLITE, SQLITE_BOOTSTRAP};
-use super::{AuditEntry, IngestOutcome, NewUser, Progress, SampleRow, ServerStore, StoreError};
+use super::{
+    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, IngestOutcome, MonitorTaskRow,
+    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore,
+    SpotCheckTask, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::Type;
@@ -388,6 +392,133 @@ fn round_from(row: &Row<'_>) -> rusqlite::Result<Round> {
     })
 }
 
+/// Stores validated responses (see [`ServerStore::ingest`]) inside `tx`.
+fn ingest_in(
+    tx: &Transaction<'_>,
+    records: &[(Response, String)],
+    submitted_by: Uuid,
+    device_id: Option<Uuid>,
+) -> Result<Vec<IngestOutcome>, StoreError> {
+    let now = ts(&Utc::now());
+    let submitter = submitted_by.to_string();
+    let device = device_id.map(|d| d.to_string());
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut collected: BTreeSet<Uuid> = BTreeSet::new();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
+             assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             ON CONFLICT (id, revision) DO NOTHING",
+    )?;
+    let mut stored_hash =
+        tx.prepare_cached("SELECT content_hash FROM responses WHERE id = ?1 AND revision = ?2")?;
+    for (response, hash) in records {
+        let body = serde_json::to_string(response)
+            .map_err(|e| StoreError::Backend(format!("encoding a response: {e}")))?;
+        let id = response.id.to_string();
+        let n = insert.execute(params![
+            id,
+            response.revision,
+            response.round_id,
+            response.unit_code,
+            response.form.form_id,
+            response.form.version,
+            response.assignment_id.map(|a| a.to_string()),
+            hash,
+            body,
+            submitter,
+            device,
+            now
+        ])?;
+        let entity = revision_entity(response.id, response.revision);
+        let status = if n == 1 {
+            if let Some(a) = response.assignment_id {
+                collected.insert(a);
+            }
+            audit_in(
+                tx,
+                &now,
+                Some(submitted_by),
+                "response.accepted",
+                Some(&entity),
+            )?;
+            AckStatus::Accepted
+        } else {
+            let existing: String =
+                stored_hash.query_row(params![id, response.revision], |r| r.get(0))?;
+            if existing == *hash {
+                AckStatus::Duplicate
+            } else {
+                audit_in(
+                    tx,
+                    &now,
+                    Some(submitted_by),
+                    "response.conflict",
+                    Some(&entity),
+                )?;
+                AckStatus::Conflict
+            }
+        };
+        outcomes.push(IngestOutcome { status });
+    }
+    if !collected.is_empty() {
+        let seq = next_seq(tx)?;
+        let mut mark = tx.prepare_cached(
+            "UPDATE assignments SET status = 'collected', change_seq = ?1 \
+                 WHERE id = ?2 AND status <> 'collected'",
+        )?;
+        for a in collected {
+            mark.execute(params![seq, a.to_string()])?;
+        }
+    }
+    Ok(outcomes)
+}
+
+const TASK_COLS: &str = "t.id, t.round_id, t.response_id, t.revision, t.surveyor_id, \
+     t.assignment_id, t.unit_code, t.flagged, t.quality_flags_json, t.key_items_json, t.seed, \
+     t.monitor_id, t.created_at, f.result_json";
+
+const TASK_FROM: &str = "spot_check_tasks t LEFT JOIN spot_check_findings f ON f.task_id = t.id";
+
+/// A task from the [`TASK_COLS`] columns starting at index 0.
+fn task_from(row: &Row<'_>) -> rusqlite::Result<SpotCheckTask> {
+    let seed: String = row.get(10)?;
+    let seed = seed.parse::<u64>().map_err(|e| bad(10, e))?;
+    let result: Option<String> = row.get(13)?;
+    let result = result
+        .map(|s| serde_json::from_str(&s).map_err(|e| bad(13, e)))
+        .transpose()?;
+    Ok(SpotCheckTask {
+        task: NewSpotCheckTask {
+            id: col_uuid(row, 0)?,
+            round_id: row.get(1)?,
+            response_id: col_uuid(row, 2)?,
+            revision: row.get(3)?,
+            surveyor_id: col_uuid(row, 4)?,
+            assignment_id: col_opt_uuid(row, 5)?,
+            unit_code: row.get(6)?,
+            flagged: row.get(7)?,
+            quality_flags: col_json(row, 8)?,
+            key_items: col_json(row, 9)?,
+            seed,
+        },
+        monitor_id: col_opt_uuid(row, 11)?,
+        created_at: col_ts(row, 12)?,
+        result,
+    })
+}
+
+fn json_text<T: serde::Serialize>(v: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding {what}: {e}")))
+}
+
+/// SQL filter of the latest revision of each response, not rejected (as `responses_for_round`).
+const LATEST_UNREJECTED: &str = "r.round_id = ?1 \
+       AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
+       AND COALESCE((SELECT d.decision FROM review_decisions d \
+                     WHERE d.response_id = r.id AND d.revision = r.revision \
+                     ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected'";
+
 #[async_trait]
 impl ServerStore for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -475,12 +606,13 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn redeem_enrolment_code(
+    async fn redeem_enrolment_code_with_key(
         &self,
         code_hash: &str,
         device_id: Uuid,
         device_name: &str,
         token_hash: &str,
+        public_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<UserInfo>, StoreError> {
         let (code_hash, device_name, token_hash) = (
@@ -488,6 +620,7 @@ impl ServerStore for SqliteStore {
             device_name.to_owned(),
             token_hash.to_owned(),
         );
+        let public_key = public_key.map(str::to_owned);
         self.write(move |tx| {
             let now = ts(&now);
             let user_id = tx
@@ -504,15 +637,16 @@ impl ServerStore for SqliteStore {
                 return Ok(None);
             };
             tx.prepare_cached(
-                "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at, public_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 device_id.to_string(),
                 user_id.to_string(),
                 device_name,
                 token_hash,
-                now
+                now,
+                public_key
             ])
             .map_err(unique_as(|| format!("device {device_id}")))?;
             audit_in(
@@ -823,83 +957,8 @@ impl ServerStore for SqliteStore {
         device_id: Option<Uuid>,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let records = records.to_vec();
-        self.write(move |tx| {
-            let now = ts(&Utc::now());
-            let submitter = submitted_by.to_string();
-            let device = device_id.map(|d| d.to_string());
-            let mut outcomes = Vec::with_capacity(records.len());
-            let mut collected: BTreeSet<Uuid> = BTreeSet::new();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
-                 assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-                 ON CONFLICT (id, revision) DO NOTHING",
-            )?;
-            let mut stored_hash = tx.prepare_cached(
-                "SELECT content_hash FROM responses WHERE id = ?1 AND revision = ?2",
-            )?;
-            for (response, hash) in &records {
-                let body = serde_json::to_string(response)
-                    .map_err(|e| StoreError::Backend(format!("encoding a response: {e}")))?;
-                let id = response.id.to_string();
-                let n = insert.execute(params![
-                    id,
-                    response.revision,
-                    response.round_id,
-                    response.unit_code,
-                    response.form.form_id,
-                    response.form.version,
-                    response.assignment_id.map(|a| a.to_string()),
-                    hash,
-                    body,
-                    submitter,
-                    device,
-                    now
-                ])?;
-                let entity = revision_entity(response.id, response.revision);
-                let status = if n == 1 {
-                    if let Some(a) = response.assignment_id {
-                        collected.insert(a);
-                    }
-                    audit_in(
-                        tx,
-                        &now,
-                        Some(submitted_by),
-                        "response.accepted",
-                        Some(&entity),
-                    )?;
-                    AckStatus::Accepted
-                } else {
-                    let existing: String =
-                        stored_hash.query_row(params![id, response.revision], |r| r.get(0))?;
-                    if existing == *hash {
-                        AckStatus::Duplicate
-                    } else {
-                        audit_in(
-                            tx,
-                            &now,
-                            Some(submitted_by),
-                            "response.conflict",
-                            Some(&entity),
-                        )?;
-                        AckStatus::Conflict
-                    }
-                };
-                outcomes.push(IngestOutcome { status });
-            }
-            if !collected.is_empty() {
-                let seq = next_seq(tx)?;
-                let mut mark = tx.prepare_cached(
-                    "UPDATE assignments SET status = 'collected', change_seq = ?1 \
-                     WHERE id = ?2 AND status <> 'collected'",
-                )?;
-                for a in collected {
-                    mark.execute(params![seq, a.to_string()])?;
-                }
-            }
-            Ok(outcomes)
-        })
-        .await
+        self.write(move |tx| ingest_in(tx, &records, submitted_by, device_id))
+            .await
     }
 
     async fn responses_for_round(&self, round_id: &str) -> Result<Vec<Response>, StoreError> {
@@ -1066,6 +1125,392 @@ impl ServerStore for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn device(&self, id: Uuid) -> Result<Option<DeviceInfo>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT {USER_COLS}, d.public_key FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.id = ?1"
+            );
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], |r| {
+                    Ok(DeviceInfo {
+                        id,
+                        user: user_from(r, 0)?,
+                        public_key: r.get(4)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<UserInfo>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users u WHERE (?1 IS NULL OR u.role = ?1) \
+                 ORDER BY u.username"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map([role.map(Role::as_str)], |r| user_from(r, 0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn progress_by_unit(
+        &self,
+        round_id: &str,
+    ) -> Result<BTreeMap<String, Progress>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut out: BTreeMap<String, Progress> = BTreeMap::new();
+            let mut stmt = tx.prepare_cached(
+                "SELECT unit_code, SUM(surveyor_id IS NOT NULL), \
+                        SUM(status = 'collected'), \
+                        SUM(status IN ('absent', 'refused', 'moved', 'invalid')) \
+                 FROM assignments WHERE round_id = ?1 GROUP BY unit_code",
+            )?;
+            let mut rows = stmt.query([&round_id])?;
+            while let Some(r) = rows.next()? {
+                let p = out.entry(r.get(0)?).or_default();
+                p.assigned = r.get(1)?;
+                p.collected = r.get(2)?;
+                p.non_response = r.get(3)?;
+            }
+            let mut stmt = tx.prepare_cached(
+                "SELECT unit_code, COUNT(DISTINCT id) FROM responses WHERE round_id = ?1 \
+                 GROUP BY unit_code",
+            )?;
+            let mut rows = stmt.query([&round_id])?;
+            while let Some(r) = rows.next()? {
+                out.entry(r.get(0)?).or_default().synced = r.get(1)?;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT r.body_json, r.submitted_by, r.received_at, \
+                        (SELECT d.decision FROM review_decisions d \
+                         WHERE d.response_id = r.id AND d.revision = r.revision \
+                         ORDER BY d.seq DESC LIMIT 1) \
+                 FROM responses r \
+                 WHERE r.round_id = ?1 \
+                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
+                 ORDER BY r.id",
+            )?;
+            let rows = stmt.query_map([round_id], |r| {
+                let decision: Option<String> = r.get(3)?;
+                Ok(ReviewItem {
+                    response: col_json(r, 0)?,
+                    surveyor_id: col_uuid(r, 1)?,
+                    received_at: col_ts(r, 2)?,
+                    decision: match decision {
+                        Some(_) => Some(col_decision(r, 3)?),
+                        None => None,
+                    },
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn decisions_for(
+        &self,
+        response_id: Uuid,
+        revision: u32,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT response_id, revision, decision, comment, item_comments_json, \
+                        decided_at, reviewer \
+                 FROM review_decisions WHERE response_id = ?1 AND revision = ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![response_id.to_string(), revision], |r| {
+                Ok(DecisionRecord {
+                    decision: ReviewDecision {
+                        response_id: col_uuid(r, 0)?,
+                        revision: r.get(1)?,
+                        decision: col_decision(r, 2)?,
+                        comment: r.get(3)?,
+                        item_comments: col_json(r, 4)?,
+                        decided_at: col_ts(r, 5)?,
+                    },
+                    reviewer_id: col_uuid(r, 6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn report_responses(
+        &self,
+        round_id: &str,
+    ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT r.body_json, r.received_at FROM responses r \
+                 WHERE {LATEST_UNREJECTED} ORDER BY r.id"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let mut rows = stmt.query([round_id])?;
+            let (mut responses, mut latest) = (Vec::new(), None::<DateTime<Utc>>);
+            while let Some(r) = rows.next()? {
+                responses.push(col_json::<Response>(r, 0)?);
+                let at = col_ts(r, 1)?;
+                latest = Some(latest.map_or(at, |l| l.max(at)));
+            }
+            Ok((responses, latest))
+        })
+        .await
+    }
+
+    async fn create_spot_check_tasks(
+        &self,
+        tasks: &[NewSpotCheckTask],
+        actor: Uuid,
+    ) -> Result<u64, StoreError> {
+        let tasks = tasks.to_vec();
+        self.write(move |tx| {
+            let now = ts(&Utc::now());
+            let mut created = 0u64;
+            for t in &tasks {
+                let n = tx
+                    .prepare_cached(
+                        "INSERT INTO spot_check_tasks (id, round_id, response_id, revision, \
+                         surveyor_id, assignment_id, unit_code, flagged, quality_flags_json, \
+                         key_items_json, seed, monitor_id, created_at, created_by) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?13) \
+                         ON CONFLICT (response_id) DO NOTHING",
+                    )?
+                    .execute(params![
+                        t.id.to_string(),
+                        t.round_id,
+                        t.response_id.to_string(),
+                        t.revision,
+                        t.surveyor_id.to_string(),
+                        t.assignment_id.map(|a| a.to_string()),
+                        t.unit_code,
+                        t.flagged,
+                        json_text(&t.quality_flags, "quality flags")?,
+                        json_text(&t.key_items, "key items")?,
+                        t.seed.to_string(),
+                        now,
+                        actor.to_string()
+                    ])?;
+                if n == 1 {
+                    created += 1;
+                    audit_in(
+                        tx,
+                        &now,
+                        Some(actor),
+                        "spot_check.created",
+                        Some(&t.id.to_string()),
+                    )?;
+                }
+            }
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn spot_check_tasks(&self, round_id: &str) -> Result<Vec<SpotCheckTask>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let sql =
+                format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.round_id = ?1 ORDER BY t.id");
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map([round_id], task_from)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn spot_check_task(&self, id: Uuid) -> Result<Option<SpotCheckTask>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.id = ?1");
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], task_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn spot_check_task_for_response(
+        &self,
+        response_id: Uuid,
+    ) -> Result<Option<SpotCheckTask>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.response_id = ?1");
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([response_id.to_string()], task_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn assign_spot_check(
+        &self,
+        task_id: Uuid,
+        monitor_id: Uuid,
+        actor: Uuid,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let id = task_id.to_string();
+            let done: Option<bool> = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM spot_check_findings f WHERE f.task_id = t.id) \
+                     FROM spot_check_tasks t WHERE t.id = ?1",
+                )?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            let Some(done) = done else {
+                return Err(StoreError::NotFound {
+                    what: "spot-check task",
+                    id,
+                });
+            };
+            ensure_user(tx, monitor_id)?;
+            if done {
+                return Ok(false);
+            }
+            tx.prepare_cached("UPDATE spot_check_tasks SET monitor_id = ?1 WHERE id = ?2")?
+                .execute(params![monitor_id.to_string(), id])?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "spot_check.assigned",
+                Some(&id),
+            )?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn monitor_tasks(&self, monitor_id: Uuid) -> Result<Vec<MonitorTaskRow>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT {TASK_COLS}, rd.form_id, rd.form_version, a.procedure, \
+                        c.name, c.address, c.phone \
+                 FROM {TASK_FROM} JOIN rounds rd ON rd.id = t.round_id \
+                 LEFT JOIN assignments a ON a.id = t.assignment_id \
+                 LEFT JOIN sample_contacts c ON c.assignment_id = t.assignment_id \
+                 WHERE t.monitor_id = ?1 ORDER BY t.id"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map([monitor_id.to_string()], |r| {
+                let name: Option<String> = r.get(17)?;
+                let contact = match name {
+                    Some(name) => Some(Contact {
+                        name,
+                        address: r.get(18)?,
+                        phone: r.get(19)?,
+                    }),
+                    None => None,
+                };
+                Ok(MonitorTaskRow {
+                    task: task_from(r)?,
+                    form: FormKey {
+                        form_id: r.get(14)?,
+                        version: r.get(15)?,
+                    },
+                    procedure: r.get(16)?,
+                    contact,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn record_finding(&self, finding: &NewFinding) -> Result<FindingOutcome, StoreError> {
+        let f = finding.clone();
+        self.write(move |tx| {
+            let id = f.task_id.to_string();
+            let monitor: Option<Option<String>> = tx
+                .prepare_cached("SELECT monitor_id FROM spot_check_tasks WHERE id = ?1")?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            let Some(monitor) = monitor else {
+                return Err(StoreError::NotFound {
+                    what: "spot-check task",
+                    id,
+                });
+            };
+            if monitor != Some(f.monitor_id.to_string()) {
+                return Ok(FindingOutcome::NotAssigned);
+            }
+            let done = tx
+                .prepare_cached("SELECT 1 FROM spot_check_findings WHERE task_id = ?1")?
+                .exists([&id])?;
+            if done {
+                return Ok(FindingOutcome::AlreadyFinal);
+            }
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO spot_check_findings (task_id, monitor_id, visit_happened, \
+                     answers_json, note, result_json, submitted_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    id,
+                    f.monitor_id.to_string(),
+                    f.visit_happened,
+                    json_text(&f.answers, "answers")?,
+                    f.note,
+                    json_text(&f.result, "re-check result")?,
+                    ts(&f.submitted_at)
+                ]);
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(FindingOutcome::AlreadyFinal),
+                Err(e) => return Err(e.into()),
+            }
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(f.monitor_id),
+                "spot_check.finding",
+                Some(&id),
+            )?;
+            Ok(FindingOutcome::Recorded)
+        })
+        .await
+    }
+
+    async fn ingest_handover(
+        &self,
+        records: &[(Response, String)],
+        submitted_by: Uuid,
+        device_id: Uuid,
+        imported_by: Uuid,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let records = records.to_vec();
+        self.write(move |tx| {
+            let outcomes = ingest_in(tx, &records, submitted_by, Some(device_id))?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(imported_by),
+                "handover.imported",
+                Some(&device_id.to_string()),
+            )?;
+            Ok(outcomes)
         })
         .await
     }

@@ -1,0 +1,133 @@
+//! Shaped SIPAS reports: `GET /rounds/{id}/report?format=json|csv|xlsx&min_n=10&aggregation=…`.
+use crate::app::AppState;
+use crate::auth::{Caller, require};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::handlers::rounds::{XLSX_CONTENT_TYPE, existing_round};
+use crate::problem::{ApiError, ApiResult};
+use crate::report_export::report_xlsx;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sipas_core::index::{Aggregation, IndexConfig, compute_index};
+use sipas_core::report::{ReportConfig, ReportStamp, shape_report, to_csv};
+use sipas_protocol::problem::ProblemCode;
+use sipas_protocol::roles::Role;
+
+/// Largest `min_n` accepted.
+pub const MAX_MIN_N: usize = 1_000_000;
+
+/// Query of the report endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportQuery {
+    /// `json` (default), `csv` or `xlsx`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Values with a base below this are suppressed (default 10; 0 suppresses nothing).
+    #[serde(default)]
+    pub min_n: Option<usize>,
+    /// `mean_of_criteria` (default) or `pooled`.
+    #[serde(default)]
+    pub aggregation: Option<Aggregation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+/// `GET /api/v1/rounds/{id}/report` (supervisor, admin, monitor): the round's SIPAS index
+/// shaped into labelled rows ([`sipas_core::report::shape_report`]) with small cells
+/// suppressed, over the latest non-rejected revision of each response. Stamped with the
+/// questionnaire version, the aggregation rule, the data time (latest reception among the
+/// included responses; the generation time when there are none) and the generation time.
+/// JSON is the [`sipas_core::report::Report`]; CSV ([`to_csv`]) and XLSX
+/// ([`report_xlsx`]) are attachments with Vietnamese headers.
+pub async fn round_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<String>,
+    query: ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    require(
+        &caller.user,
+        &[Role::Supervisor, Role::Admin, Role::Monitor],
+    )?;
+    let round_id = path.get()?;
+    let q = query.get()?;
+    let format = match q.format.as_deref() {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("xlsx") => Format::Xlsx,
+        Some(_) => {
+            return Err(ApiError::invalid_input(
+                "format must be json, csv or xlsx.",
+                "Định dạng phải là json, csv hoặc xlsx.",
+            )
+            .with_details(serde_json::json!({ "field": "format" })));
+        }
+    };
+    let min_n = q.min_n.unwrap_or(ReportConfig::default().min_n);
+    if min_n > MAX_MIN_N {
+        return Err(ApiError::invalid_input(
+            format!("min_n must be at most {MAX_MIN_N}."),
+            format!("Ngưỡng ẩn ô (min_n) không quá {MAX_MIN_N}."),
+        )
+        .with_details(serde_json::json!({ "field": "min_n" })));
+    }
+    let round = existing_round(&state, &round_id).await?;
+    let form = state.forms.get(&round.form).ok_or_else(|| {
+        ApiError::new(
+            ProblemCode::UnknownForm,
+            format!("Unknown questionnaire {}.", round.form),
+            format!("Không có bảng hỏi {}.", round.form),
+        )
+    })?;
+    let (responses, data_as_of) = state.store.report_responses(&round_id).await?;
+    let config = IndexConfig {
+        aggregation: q.aggregation.unwrap_or_default(),
+        ..IndexConfig::default()
+    };
+    let index = compute_index(&form, &responses, config).map_err(|e| {
+        tracing::error!(round_id = %round_id, error = %e, "index computation failed");
+        ApiError::internal()
+    })?;
+    let now = state.clock.now();
+    let stamp = ReportStamp::for_index(&index, data_as_of.unwrap_or(now), now);
+    let report = shape_report(&form, &index, &ReportConfig { min_n }, stamp).map_err(|e| {
+        tracing::error!(round_id = %round_id, error = %e, "report shaping failed");
+        ApiError::internal()
+    })?;
+    let attachment = |ext: &str| format!("attachment; filename=\"sipas-report-{round_id}.{ext}\"");
+    match format {
+        Format::Json => Ok(Json(report).into_response()),
+        Format::Csv => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, attachment("csv")),
+            ],
+            to_csv(&report),
+        )
+            .into_response()),
+        Format::Xlsx => {
+            let bytes = tokio::task::spawn_blocking(move || report_xlsx(&report))
+                .await
+                .map_err(|_| ApiError::internal())?
+                .map_err(|e| {
+                    tracing::error!(error = %e, "report XLSX failed");
+                    ApiError::internal()
+                })?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, XLSX_CONTENT_TYPE.to_owned()),
+                    (header::CONTENT_DISPOSITION, attachment("xlsx")),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+    }
+}
