@@ -1,0 +1,120 @@
+//! Ingest throughput benchmark (not a test): responses/s accepted by the real `sipas-server`
+//! binary over HTTP (gzip batches of 250, per-record acks), on embedded SQLite and on
+//! PostgreSQL, against the raw SQLite insert rate measured on the same machine in the same run
+//! (the ceiling: same durability settings, same row size, no HTTP, no validation).
+//!
+//! Run with `bash scripts/bench.sh` (builds the release server first). Set
+//! `SIPAS_TEST_DATABASE_URL` for the PostgreSQL figure. `SIPAS_BENCH_N` sets the number of
+//! responses (default 10,000).
+#[path = "../tests/support/fixture.rs"]
+#[allow(dead_code, unused_imports)]
+mod fixture;
+#[path = "../tests/support/server.rs"]
+#[allow(dead_code, unused_imports)]
+mod server;
+
+use fixture::{enrol_device, response_for, seed_people, seed_round};
+use server::{Backend, TestServer};
+use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord};
+use std::time::Instant;
+
+const BATCH: usize = 250;
+
+fn main() {
+    let n: usize = std::env::var("SIPAS_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    let sample = response_for("BENCH", uuid::Uuid::now_v7(), 0);
+    let row_bytes = serde_json::to_vec(&sample).unwrap().len();
+    println!("responses: {n}, batch: {BATCH}, response JSON: {row_bytes} bytes");
+
+    let raw = raw_sqlite_rate(n, row_bytes);
+    println!("raw SQLite insert (WAL, synchronous=FULL, {BATCH}/tx): {raw:.0} rows/s  [ceiling]");
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        match rt.block_on(http_ingest_rate(backend, n)) {
+            Some(rate) => println!(
+                "sipas-server HTTP ingest on {backend:?}: {rate:.0} responses/s  ({:.2} x ceiling)",
+                rate / raw
+            ),
+            None => println!("sipas-server HTTP ingest on {backend:?}: skipped (no database URL)"),
+        }
+    }
+}
+
+/// Inserts `n` rows of `row_bytes` JSON into a fresh SQLite file, `BATCH` rows per transaction.
+fn raw_sqlite_rate(n: usize, row_bytes: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE r (id TEXT NOT NULL, revision INTEGER NOT NULL, hash TEXT NOT NULL,
+                         body TEXT NOT NULL, PRIMARY KEY (id, revision))",
+    )
+    .unwrap();
+    let body = "x".repeat(row_bytes);
+    let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let start = Instant::now();
+    let mut conn = conn;
+    for chunk in ids.chunks(BATCH) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO r (id, revision, hash, body) VALUES (?1, 1, ?2, ?3)")
+                .unwrap();
+            for id in chunk {
+                st.execute(rusqlite::params![id, id, body]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Uploads `n` valid responses to a fresh real server; returns accepted responses per second
+/// of upload time (seeding excluded).
+async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
+    let server = TestServer::start(backend)?;
+    let people = seed_people(&server).await;
+    let assignments = seed_round(&people, "BENCH", n).await;
+    let device = enrol_device(&server, &people).await;
+    let batches: Vec<UploadBatch> = assignments
+        .chunks(BATCH)
+        .enumerate()
+        .map(|(b, chunk)| UploadBatch {
+            records: chunk
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let response = response_for("BENCH", *a, (b * BATCH + i) as u64);
+                    let content_hash = response.content_hash();
+                    UploadRecord {
+                        response,
+                        content_hash,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let start = Instant::now();
+    let mut accepted = 0usize;
+    for batch in &batches {
+        let result = device.upload(batch).await.expect("upload");
+        accepted += result
+            .acks
+            .iter()
+            .filter(|a| a.status == AckStatus::Accepted)
+            .count();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(accepted, n, "every response accepted exactly once");
+    Some(n as f64 / secs)
+}
