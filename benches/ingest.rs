@@ -7,10 +7,10 @@
 //! `SIPAS_TEST_DATABASE_URL` for the PostgreSQL figure. `SIPAS_BENCH_N` sets the number of
 //! responses (default 10,000).
 #[path = "../tests/support/fixture.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod fixture;
 #[path = "../tests/support/server.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod server;
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
