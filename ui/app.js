@@ -1,76 +1,615 @@
-// SIPAS Field UI. Talks to the Rust side only through Tauri commands.
+// SIPAS Field UI. Talks to the Rust side only through Tauri commands; every answer is saved
+// the moment it changes, so closing the app never loses an answer.
 (function () {
   'use strict';
   const I18N = window.SIPAS_I18N;
-  let lang = localStorage.getItem('sipas.lang') || 'vi';
-  let forms = [];
+  const R = window.SIPAS_RELEVANCE;
+  const F = window.SIPAS_FORM;
+  let lang = localStorage.getItem('sipas.lang') === 'en' ? 'en' : 'vi';
 
   const t = (key, ...args) => {
-    const v = (I18N[lang] && I18N[lang][key]) ?? I18N.vi[key];
+    const v = (I18N[lang] && I18N[lang][key]) ?? I18N.vi[key] ?? key;
     return typeof v === 'function' ? v(...args) : v;
   };
   const label = (l) => (lang === 'en' && l && l.en) ? l.en : (l ? l.vi : '');
-  const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args);
+  const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args || {});
   const $ = (id) => document.getElementById(id);
+  const errText = (e) => (e && e.message) ? e.message : String(e);
+  const fmtTime = (iso) => {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' });
+  };
+  const issueText = (issue) => issue ? (lang === 'en' && issue.message.en ? issue.message.en : issue.message.vi) : '';
+
+  const OUTCOMES = ['absent', 'refused', 'moved', 'invalid', 'form_delivered', 'not_visited'];
+  const STATUSES = ['not_visited', 'form_delivered', 'collected', 'absent', 'refused', 'moved', 'invalid'];
+  const SCREENS = ['assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol'];
+
+  const S = {
+    screen: 'loading',
+    forms: [],
+    formCache: new Map(),
+    // The interview on screen.
+    form: null, draft: null, answers: {}, group: null, section: null,
+    lastMark: 0, saveChain: Promise.resolve(), pending: 0, saveError: null,
+    timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
+    review: null, gps: null, note: null,
+    syncTimer: null,
+  };
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'for') e.setAttribute(k, v === true ? '' : v);
+      else e[k] = v;
+    }
+    for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
+    return e;
+  }
+
+  function showError(e) {
+    const p = $('global-error');
+    if (!e) { p.hidden = true; p.textContent = ''; return; }
+    p.textContent = t('common.error', errText(e));
+    p.hidden = false;
+  }
+
+  // ---------------------------------------------------------------- screens
+  function show(name, { focus = true } = {}) {
+    if (S.screen === 'form' && name !== 'form') flushTimers();
+    S.screen = name;
+    document.body.dataset.screen = name;
+    for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
+    for (const b of document.querySelectorAll('[data-nav]')) {
+      if (b.dataset.nav === name) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+    }
+    if (S.syncTimer) { clearInterval(S.syncTimer); S.syncTimer = null; }
+    if (name === 'sync') S.syncTimer = setInterval(() => renderSync().catch(() => {}), 5000);
+    if (focus) {
+      const h = $(`screen-${name}`).querySelector('h2[tabindex], h3[tabindex]');
+      if (h) h.focus({ preventScroll: true });
+      window.scrollTo(0, 0);
+    }
+  }
+
+  async function navigate(name) {
+    showError(null);
+    try {
+      if (name === 'assignments') await renderAssignments();
+      if (name === 'responses') await renderResponses();
+      if (name === 'sync') await renderSync();
+      show(name);
+    } catch (e) { showError(e); }
+  }
 
   function applyStatic() {
     document.documentElement.lang = lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-    $('lang-toggle').textContent = lang === 'vi' ? 'EN' : 'VI';
+    document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
+    document.querySelectorAll('[data-i18n-aria]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.i18nAria)); });
+    $('lang-toggle').lang = lang === 'vi' ? 'en' : 'vi';
+    const sel = $('status-filter');
+    const cur = sel.value || 'open';
+    sel.replaceChildren(
+      el('option', { value: '', text: t('assign.filter.all') }),
+      el('option', { value: 'open', text: t('assign.filter.open') }),
+      ...STATUSES.map((s) => el('option', { value: s, text: t(`status.${s}`) })),
+    );
+    sel.value = cur;
+    const fsel = $('free-form');
+    const fcur = fsel.value;
+    fsel.replaceChildren(...S.forms.map((f) => el('option', {
+      value: `${f.form_id}@${f.version}`, text: `${lang === 'en' && f.title_en ? f.title_en : f.title_vi} (${f.form_id}@${f.version})`,
+    })));
+    if (fcur) fsel.value = fcur;
+    if (!$('free-round').value) $('free-round').value = t('free.round.default');
   }
 
-  function renderForms() {
-    const ul = $('forms');
-    ul.replaceChildren();
-    for (const f of forms) {
-      const li = document.createElement('li');
-      li.className = 'card';
-      li.dataset.formId = f.form_id;
-      const h = document.createElement('h3');
-      h.textContent = lang === 'en' && f.title_en ? f.title_en : f.title_vi;
-      const p = document.createElement('p');
-      p.textContent = `${f.form_id}@${f.version} · ${t('forms.items', f.groups, f.items)}`;
-      li.append(h, p);
-      li.addEventListener('click', () => openForm(f));
-      ul.append(li);
+  // ---------------------------------------------------------------- assignments
+  async function renderAssignments() {
+    const [drafts, list] = await Promise.all([
+      invoke('list_drafts'),
+      invoke('list_assignments', { search: $('search').value, status: $('status-filter').value }),
+    ]);
+    const dl = $('drafts-list');
+    dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id },
+      el('h3', { text: label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
+      el('p', { class: 'muted', text: `${t('form.meta', d.round_id, d.unit_code)} · ${t('drafts.item', d.answered)}` }),
+      el('p', { class: 'muted', text: t('drafts.updated', fmtTime(d.updated_at)) }),
+      actionButton(t('drafts.resume'), 'primary', async () => openDraft(await invoke('get_draft', { draft_id: d.id }))),
+    )));
+    $('drafts-block').hidden = drafts.length === 0;
+
+    const ul = $('assignments-list');
+    ul.replaceChildren(...list.map(assignmentCard));
+    let message = t('assign.count', list.length);
+    if (!list.length) {
+      const any = (await invoke('list_assignments', { search: '', status: '' })).length > 0;
+      message = any ? t('assign.none_match') : t('assign.empty');
+      if (!any) $('free-interview').open = true;
     }
-    $('status').textContent = t('forms.count', forms.length);
+    $('assignments-status').textContent = message;
   }
 
-  async function openForm(f) {
-    const form = await invoke('get_form', { formId: f.form_id, version: f.version });
-    $('form-title').textContent = label(form.title);
-    const ol = $('groups');
-    ol.replaceChildren();
-    for (const g of form.groups) {
-      const li = document.createElement('li');
-      li.textContent = `${label(g.title)} (${t('group.items', g.items.length)})`;
-      ol.append(li);
+  function actionButton(text, cls, fn) {
+    const b = el('button', { type: 'button', class: cls || '', text });
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try { showError(null); await fn(); } catch (e) { showError(e); } finally { b.disabled = false; }
+    });
+    return b;
+  }
+
+  function assignmentCard(a) {
+    const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
+    li.append(
+      el('h3', { text: a.procedure }),
+      el('p', { class: 'muted', text: `${label(a.form_title) || a.form.form_id} · ${t('assign.unit', a.unit_code, a.round_id)}` }),
+      el('p', {}, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) })),
+    );
+    if (a.status_note) li.append(el('p', { class: 'note', text: a.status_note }));
+    const c = a.contact;
+    if (c && (c.respondent_name || c.address || c.phone)) {
+      const box = el('div', { class: 'contact', 'aria-label': t('assign.contact'), role: 'group' });
+      if (c.respondent_name) box.append(el('p', { class: 'contact-name', text: c.respondent_name }));
+      if (c.address) box.append(el('p', { text: c.address }));
+      if (c.phone) box.append(el('p', {}, el('a', { href: `tel:${c.phone.replace(/[^0-9+]/g, '')}`, class: 'tel', text: t('assign.call', c.phone) })));
+      li.append(box);
     }
-    $('forms-section').hidden = true;
-    $('form-detail').hidden = false;
+    const actions = el('div', { class: 'actions' });
+    if (a.status !== 'collected') {
+      const startBtn = actionButton(a.draft_id ? t('assign.continue') : t('assign.start'), 'primary', async () => {
+        await openDraft(await invoke('start_draft', { request: { assignment_id: a.id } }));
+      });
+      startBtn.dataset.action = 'start';
+      actions.append(startBtn);
+      const outcomeBtn = el('button', { type: 'button', text: t('assign.outcome'), 'aria-expanded': 'false', 'data-action': 'outcome' });
+      const form = outcomeForm(a, () => { form.hidden = true; outcomeBtn.setAttribute('aria-expanded', 'false'); });
+      outcomeBtn.addEventListener('click', () => {
+        form.hidden = !form.hidden;
+        outcomeBtn.setAttribute('aria-expanded', String(!form.hidden));
+      });
+      actions.append(outcomeBtn);
+      li.append(actions, form);
+    }
+    return li;
   }
 
-  async function load() {
+  function outcomeForm(a, close) {
+    const form = el('form', { class: 'outcome', hidden: true });
+    const fs = el('fieldset', {}, el('legend', { text: t('assign.outcome.legend') }));
+    for (const o of OUTCOMES) {
+      const id = `out-${a.id}-${o}`;
+      fs.append(el('label', { class: 'choice', for: id },
+        el('input', { type: 'radio', name: `out-${a.id}`, id, value: o, checked: a.status === o, required: true }),
+        el('span', { text: t(`status.${o}`) })));
+    }
+    const noteId = `note-${a.id}`;
+    const note = el('textarea', { id: noteId, rows: 2, maxLength: 500, value: a.status_note || '' });
+    const msg = el('p', { role: 'status' });
+    const cancel = el('button', { type: 'button', text: t('common.cancel') });
+    cancel.addEventListener('click', close);
+    form.append(fs, el('div', { class: 'field' }, el('label', { for: noteId, text: t('assign.note') }), note),
+      el('div', { class: 'actions' }, cancel, el('button', { type: 'submit', class: 'primary', text: t('common.save') })), msg);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const chosen = form.querySelector('input[type=radio]:checked');
+      if (!chosen) return;
+      try {
+        await invoke('set_assignment_status', { assignment_id: a.id, status: chosen.value, note: note.value });
+        await renderAssignments();
+        $('assignments-status').textContent = t('assign.saved');
+      } catch (e) { msg.textContent = t('common.error', errText(e)); }
+    });
+    return form;
+  }
+
+  // ---------------------------------------------------------------- interview
+  async function getForm(key) {
+    const k = `${key.form_id}@${key.version}`;
+    if (!S.formCache.has(k)) S.formCache.set(k, await invoke('get_form', { form_id: key.form_id, version: key.version }));
+    return S.formCache.get(k);
+  }
+
+  function groupOf(code) {
+    for (const g of S.form.groups) if (g.items.some((i) => i.code === code)) return g;
+    return null;
+  }
+
+  async function openDraft(draft, { focusItem, note } = {}) {
+    S.form = await getForm(draft.form);
+    S.note = note === undefined || note === null ? null : String(note);
+    S.draft = draft;
+    S.answers = { ...draft.answers };
+    S.lastSent = new Map();
+    S.invalid = new Set();
+    S.saveError = null;
+    S.savedAt = null;
+    S.gps = null;
+    const steps = F.stepGroups(S.form, S.answers);
+    const focusGroup = focusItem ? groupOf(focusItem) : null;
+    let target = focusGroup || (draft.current_group && S.form.groups.find((g) => g.code === draft.current_group));
+    if (target && !steps.includes(target)) target = nextStepAfter(target.code) || prevStepBefore(target.code);
+    showStep((target || steps[0] || S.form.groups[0]).code, focusGroup ? focusItem : undefined);
+  }
+
+  function stepIndexInForm(code) { return S.form.groups.findIndex((g) => g.code === code); }
+  function nextStepAfter(code) {
+    const i = stepIndexInForm(code);
+    return F.stepGroups(S.form, S.answers).find((g) => stepIndexInForm(g.code) > i) || null;
+  }
+  function prevStepBefore(code) {
+    const i = stepIndexInForm(code);
+    return F.stepGroups(S.form, S.answers).filter((g) => stepIndexInForm(g.code) < i).pop() || null;
+  }
+
+  function showStep(code, focusItem) {
+    flushTimers();
+    const group = S.form.groups.find((g) => g.code === code);
+    S.group = code;
+    S.invalid.clear(); // refused values are not kept when the step is drawn again
+    $('form-title').textContent = label(S.form.title);
+    $('form-meta').textContent = t('form.meta', S.draft.round_id, S.draft.unit_code)
+      + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
+    const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
+    S.section = F.renderStep(group, ctx);
+    $('step-container').replaceChildren(S.section);
+    refreshVisibility();
+    updateSaveState();
+    show('form', { focus: false });
+    S.lastMark = performance.now();
+    if (S.draft.current_group !== code) {
+      S.draft.current_group = code;
+      const draftId = S.draft.id;
+      S.saveChain = S.saveChain.then(() => invoke('set_current_group', { draft_id: draftId, group: code })).catch(showError);
+    }
+    const target = focusItem && S.section.querySelector(`[data-item="${CSS.escape(focusItem)}"]`);
+    if (target) {
+      target.scrollIntoView({ block: 'center' });
+      const input = target.querySelector('input, textarea, button');
+      if (input) input.focus({ preventScroll: true });
+    } else {
+      window.scrollTo(0, 0);
+      S.section.querySelector('h3').focus({ preventScroll: true });
+    }
+  }
+
+  function refreshVisibility() {
+    if (!S.section) return;
+    F.applyVisibility(S.section, F.visibleItems(S.form, S.answers));
+    const steps = F.stepGroups(S.form, S.answers);
+    const here = stepIndexInForm(S.group);
+    const pos = steps.filter((g) => stepIndexInForm(g.code) < here).length + 1;
+    const total = Math.max(steps.length, pos);
+    $('step-indicator').textContent = t('form.step', pos, total);
+    $('step-indicator').dataset.pos = pos;
+    $('step-indicator').dataset.total = total;
+    $('progress-bar').style.width = `${Math.round((100 * pos) / total)}%`;
+    $('prev').disabled = !prevStepBefore(S.group);
+    $('next').textContent = nextStepAfter(S.group) ? t('form.next') : t('form.to_review');
+    $('discard-draft').hidden = !!S.draft.assignment_id;
+  }
+
+  function updateSaveState() {
+    const p = $('save-state');
+    let state = 'saved';
+    if (S.pending > 0) state = 'saving';
+    else if (S.saveError) state = 'error';
+    else if (S.invalid.size > 0) state = 'invalid';
+    else if (!S.savedAt) state = 'idle';
+    p.dataset.state = state;
+    p.textContent = {
+      saving: t('save.saving'),
+      error: t('save.error', S.saveError),
+      invalid: t('save.invalid'),
+      saved: S.savedAt ? t('save.saved_at', S.savedAt.toLocaleTimeString(lang === 'vi' ? 'vi-VN' : 'en-GB')) : t('save.saved'),
+      idle: '',
+    }[state];
+  }
+
+  function onAnswer(code, value, opts) {
+    clearTimeout(S.timers.get(code));
+    S.timers.delete(code);
+    if (opts.debounce) {
+      S.timers.set(code, setTimeout(() => { S.timers.delete(code); queueSave(code, value); }, 700));
+      return;
+    }
+    queueSave(code, value);
+  }
+
+  function flushTimers() {
+    for (const [code, timer] of S.timers) {
+      clearTimeout(timer);
+      const input = S.section && S.section.querySelector(`[data-item="${CSS.escape(code)}"] input, [data-item="${CSS.escape(code)}"] textarea`);
+      if (input) queueSave(code, input.value === '' ? null : input.value);
+    }
+    S.timers.clear();
+  }
+
+  function queueSave(code, value) {
+    const key = JSON.stringify(value ?? null);
+    if (S.lastSent.get(code) === key) return S.saveChain;
+    S.lastSent.set(code, key);
+    const now = performance.now();
+    const ms = Math.max(0, Math.round(now - S.lastMark));
+    S.lastMark = now;
+    S.pending += 1;
+    updateSaveState();
+    const draftId = S.draft.id;
+    S.saveChain = S.saveChain.then(async () => {
+      try {
+        const res = await invoke('save_answer', { draft_id: draftId, item_code: code, value: value ?? null, item_ms: ms });
+        if (!S.draft || S.draft.id !== draftId) return;
+        if (res.saved) {
+          if (res.value === null || res.value === undefined) delete S.answers[code]; else S.answers[code] = res.value;
+          S.invalid.delete(code);
+          S.saveError = null;
+          S.savedAt = new Date();
+          if (S.section) F.showIssue(S.section, code, '');
+        } else {
+          S.lastSent.delete(code);
+          if (S.section && S.section.querySelector(`[data-item="${CSS.escape(code)}"]`)) {
+            S.invalid.add(code);
+            F.showIssue(S.section, code, issueText(res.issue));
+          } else {
+            showError(`${code}: ${issueText(res.issue)}`);
+          }
+        }
+        refreshVisibility();
+      } catch (e) {
+        S.lastSent.delete(code);
+        S.saveError = errText(e);
+      } finally {
+        S.pending -= 1;
+        updateSaveState();
+      }
+    });
+    return S.saveChain;
+  }
+
+  // ---------------------------------------------------------------- review and submit
+  function requestGps() {
+    // Optional: only when the platform offers it; never waited for, never required.
+    if (!('geolocation' in navigator)) return;
     try {
-      forms = await invoke('list_forms');
-      renderForms();
+      navigator.geolocation.getCurrentPosition(
+        (p) => { S.gps = { lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: p.coords.accuracy }; },
+        () => {},
+        { enableHighAccuracy: true, timeout: 15000, maximumAge: 120000 },
+      );
+    } catch (_) { /* no location on this device */ }
+  }
+
+  async function openReview() {
+    flushTimers();
+    await S.saveChain;
+    // Answers to questions that no longer apply (e.g. after changing B8) would block the
+    // submission: remove them, exactly as the Rust check would report them.
+    const relevant = new Set(R.relevantItems(S.form, S.answers).map((x) => x.item.code));
+    const stale = Object.keys(S.answers).filter((c) => !relevant.has(c) && R.valueIsAnswered(S.answers[c]));
+    for (const c of stale) queueSave(c, null);
+    await S.saveChain;
+    $('review-cleared').hidden = stale.length === 0;
+    $('review-cleared').textContent = stale.length ? t('review.cleared', stale.length) : '';
+    S.review = await invoke('review', { draft_id: S.draft.id });
+    renderReview();
+    $('submit-status').textContent = '';
+    show('review');
+    requestGps();
+  }
+
+  function renderReview() {
+    const issues = S.review || [];
+    const issueCodes = new Set(issues.map((i) => i.item_code));
+    const itemLine = (code, message) => {
+      const g = groupOf(code);
+      const item = S.form.groups.flatMap((x) => x.items).find((i) => i.code === code);
+      const li = el('li', { 'data-review-item': code },
+        el('span', { class: 'q-code', text: code }), ' ',
+        el('span', { text: t('review.item', g ? label(g.title) : '', item ? label(item.label) : code) }));
+      if (message) li.append(el('span', { class: 'issue-text', text: message }));
+      if (g) {
+        const b = el('button', { type: 'button', class: 'link', text: t('review.goto'), 'data-goto': code });
+        b.addEventListener('click', () => showStep(g.code, code));
+        li.append(b);
+      }
+      return li;
+    };
+    $('issues-list').replaceChildren(...issues.map((i) => itemLine(i.item_code, issueText(i))));
+    $('review-issues').hidden = issues.length === 0;
+    const vis = F.visibleItems(S.form, S.answers);
+    const unanswered = [...vis].filter((c) => !R.valueIsAnswered(S.answers[c]) && !issueCodes.has(c));
+    $('unanswered-list').replaceChildren(...unanswered.map((c) => itemLine(c, '')));
+    $('review-unanswered').hidden = unanswered.length === 0;
+    $('review-summary').textContent = issues.length ? t('review.bad', issues.length) : t('review.ok');
+    $('review-summary').dataset.issues = issues.length;
+    $('submit').disabled = issues.length > 0;
+  }
+
+  async function submit() {
+    $('submit').disabled = true;
+    $('submit-status').textContent = t('review.submitting');
+    try {
+      await S.saveChain;
+      const res = await invoke('submit', { draft_id: S.draft.id, gps: S.gps });
+      if (res.submitted) {
+        S.draft = null; S.form = null; S.section = null; S.review = null;
+        $('submit-status').textContent = '';
+        show('done');
+      } else {
+        S.review = res.issues;
+        renderReview();
+        $('submit-status').textContent = '';
+      }
     } catch (e) {
-      $('status').textContent = t('forms.error', e);
+      $('submit-status').textContent = t('common.error', errText(e));
+      $('submit').disabled = false;
     }
+  }
+
+  // ---------------------------------------------------------------- submitted responses
+  function reviewComment(rc) {
+    if (rc === null || rc === undefined) return null;
+    const box = el('div', { class: 'review-comment' }, el('h4', { text: t('resp.review') }));
+    if (typeof rc === 'string') { box.append(el('p', { text: rc })); return box; }
+    const general = rc.comment || rc.message || rc.text;
+    if (general) box.append(el('p', { text: String(general) }));
+    const items = rc.item_comments || {};
+    const keys = Object.keys(items);
+    if (keys.length) box.append(el('ul', {}, ...keys.map((k) => el('li', { text: t('resp.item_comment', k, items[k]) }))));
+    if (!general && !keys.length) box.append(el('p', { text: JSON.stringify(rc) }));
+    return box;
+  }
+
+  async function renderResponses() {
+    const list = await invoke('list_responses');
+    $('responses-list').replaceChildren(...list.map((r) => {
+      const li = el('li', { class: 'card', 'data-response': r.id, 'data-status': r.status },
+        el('h3', { text: label(r.form_title) || `${r.form.form_id}@${r.form.version}` }),
+        el('p', { class: 'muted', text: `${t('form.meta', r.round_id, r.unit_code)} · ${t('resp.revision', r.revision)}` }),
+        el('p', { class: 'muted', text: t('resp.completed', fmtTime(r.completed_at)) }),
+        el('p', {}, el('span', { class: `badge rstatus-${r.status}`, text: t(`rstatus.${r.status}`) }),
+          r.outbox_state ? el('span', { class: 'muted', text: ` · ${t(`outbox.${r.outbox_state}`)}` }) : null),
+      );
+      if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
+      if (r.status === 'rejected') {
+        const rc = reviewComment(r.review_comment);
+        if (rc) li.append(rc);
+        li.append(el('div', { class: 'actions', 'data-action': 'reopen' }, actionButton(r.reopened ? t('resp.continue') : t('resp.reopen'), 'primary',
+          async () => {
+            // Open the correction at the first question the supervisor commented on.
+            const codes = Object.keys((r.review_comment && r.review_comment.item_comments) || {});
+            const general = (r.review_comment && r.review_comment.comment) || '';
+            await openDraft(await invoke('reopen_response', { response_id: r.id }), { focusItem: codes[0], note: general });
+          })));
+      }
+      return li;
+    }));
+    $('responses-status').textContent = list.length ? '' : t('resp.empty');
+  }
+
+  // ---------------------------------------------------------------- sync and enrolment
+  function renderSyncStatus(st) {
+    const waiting = st.counts.pending + st.counts.in_flight;
+    $('sync-pending').textContent = waiting ? t('sync.pending', waiting) : t('sync.pending.none');
+    if (st.counts.rejected) $('sync-pending').textContent += ` · ${t('sync.rejected', st.counts.rejected)}`;
+    $('sync-pending').dataset.pending = waiting;
+    $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');
+    $('sync-last-error').textContent = st.log.last_error
+      ? `${fmtTime(st.log.last_error_at)}: ${st.log.last_error}` : t('common.none');
+    $('sync-enrolment').textContent = st.enrolled
+      ? t('sync.enrolled', st.server_url || '') + (st.user ? ` · ${t('sync.user', st.user)}` : '')
+      : t('sync.not_enrolled');
+    $('open-enrol').textContent = st.enrolled ? t('sync.reenrol') : t('sync.enrol');
+    $('sync-auto').hidden = !st.enrolled;
+  }
+
+  async function renderSync() {
+    renderSyncStatus(await invoke('sync_status'));
+  }
+
+  async function syncNow() {
+    const b = $('sync-now');
+    b.disabled = true;
+    $('sync-result').textContent = t('sync.running');
+    try {
+      renderSyncStatus(await invoke('sync_now'));
+      $('sync-result').textContent = t('sync.done');
+    } catch (e) {
+      $('sync-result').textContent = t('common.error', errText(e));
+      await renderSync().catch(() => {});
+    } finally { b.disabled = false; }
+  }
+
+  async function enrol(ev) {
+    ev.preventDefault();
+    const b = $('enrol-submit');
+    b.disabled = true;
+    $('enrol-result').textContent = t('enrol.running');
+    try {
+      await invoke('enrol', { server_url: $('enrol-url').value, code: $('enrol-code').value, device_name: $('enrol-device').value || null });
+      $('enrol-code').value = '';
+      $('enrol-result').textContent = t('enrol.ok');
+      await navigate('sync');
+    } catch (e) {
+      $('enrol-result').textContent = t('common.error', errText(e));
+    } finally { b.disabled = false; }
+  }
+
+  // ---------------------------------------------------------------- wiring
+  function rerender() {
+    applyStatic();
+    if (S.screen === 'form' && S.draft) showStep(S.group);
+    else if (S.screen === 'review' && S.draft) renderReview();
+    else if (['assignments', 'responses', 'sync'].includes(S.screen)) navigate(S.screen);
   }
 
   $('lang-toggle').addEventListener('click', () => {
     lang = lang === 'vi' ? 'en' : 'vi';
     localStorage.setItem('sipas.lang', lang);
-    applyStatic();
-    renderForms();
+    rerender();
   });
-  $('back').addEventListener('click', () => {
-    $('form-detail').hidden = true;
-    $('forms-section').hidden = false;
+  for (const b of document.querySelectorAll('[data-nav]')) b.addEventListener('click', () => navigate(b.dataset.nav));
+  let searchTimer = null;
+  $('search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => renderAssignments().catch(showError), 250);
   });
+  $('status-filter').addEventListener('change', () => renderAssignments().catch(showError));
+  $('free-form-el').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const [formId, version] = $('free-form').value.split('@');
+    try {
+      showError(null);
+      openDraft(await invoke('start_draft', { request: {
+        form_id: formId, version, round_id: $('free-round').value, unit_code: $('free-unit').value,
+      } }));
+    } catch (e) { showError(e); }
+  });
+  $('prev').addEventListener('click', () => { const g = prevStepBefore(S.group); if (g) showStep(g.code); });
+  $('next').addEventListener('click', async () => {
+    flushTimers();
+    const g = nextStepAfter(S.group);
+    if (g) showStep(g.code); else await openReview().catch(showError);
+  });
+  $('to-review').addEventListener('click', () => openReview().catch(showError));
+  $('leave-form').addEventListener('click', () => navigate('assignments'));
+  $('discard-draft').addEventListener('click', async () => {
+    if (!window.confirm(t('form.discard.confirm'))) return;
+    try {
+      await S.saveChain;
+      await invoke('discard_draft', { draft_id: S.draft.id });
+      S.draft = null; S.section = null;
+      await navigate('assignments');
+    } catch (e) { showError(e); }
+  });
+  $('back-to-form').addEventListener('click', () => showStep(S.group));
+  $('submit').addEventListener('click', submit);
+  $('done-list').addEventListener('click', () => navigate('assignments'));
+  $('done-sync').addEventListener('click', () => navigate('sync'));
+  $('sync-now').addEventListener('click', syncNow);
+  $('open-enrol').addEventListener('click', () => { $('enrol-result').textContent = ''; show('enrol'); });
+  $('enrol-back').addEventListener('click', () => navigate('sync'));
+  $('enrol-form').addEventListener('submit', enrol);
+  window.addEventListener('pagehide', flushTimers);
 
-  applyStatic();
-  load();
+  async function start() {
+    applyStatic();
+    try {
+      S.forms = await invoke('list_forms');
+      applyStatic();
+      // Reopening the app lands on the interview that was open (the most recently saved).
+      const drafts = await invoke('list_drafts');
+      if (drafts.length) await openDraft(await invoke('get_draft', { draft_id: drafts[0].id }));
+      else await navigate('assignments');
+    } catch (e) {
+      showError(e);
+      show('assignments');
+    }
+    document.body.dataset.ready = 'true';
+  }
+  start();
 })();

@@ -1,71 +1,52 @@
 //! SIPAS Field surveyor app: a thin Tauri shell. Every command delegates to `sipas-core`
 //! (questionnaires, validation) or `sipas-store` (local SQLite); no domain logic lives here.
+//!
+//! The store file is `$SIPAS_DB` when set, else `<app data dir>/sipas-field.db`.
 #![forbid(unsafe_code)]
 
-use serde::Serialize;
-use sipas_core::questionnaire::Questionnaire;
+pub mod commands;
+pub mod state;
 
-/// Summary of one questionnaire shipped with the app, for the form picker.
-#[derive(Debug, Serialize)]
-pub struct FormSummary {
-    /// Form identifier.
-    pub form_id: String,
-    /// Form version.
-    pub version: String,
-    /// Vietnamese title.
-    pub title_vi: String,
-    /// English title, if any.
-    pub title_en: Option<String>,
-    /// Number of groups (steps).
-    pub groups: usize,
-    /// Number of items.
-    pub items: usize,
-}
+use state::{AppState, DB_ENV, DB_FILE};
+use std::path::PathBuf;
+use tauri::Manager;
 
-/// Lists the questionnaires built into this app.
-#[tauri::command]
-fn list_forms() -> Result<Vec<FormSummary>, String> {
-    let forms = sipas_core::builtin::builtin_forms().map_err(|e| e.to_string())?;
-    Ok(forms.iter().map(summary).collect())
-}
-
-/// Returns one built-in questionnaire definition (the renderer is driven by it).
-#[tauri::command]
-fn get_form(form_id: String, version: String) -> Result<Questionnaire, String> {
-    sipas_core::builtin::builtin_forms()
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|f| f.form_id == form_id && f.version == version)
-        .ok_or_else(|| format!("Không tìm thấy phiếu {form_id}@{version} / form not found"))
-}
-
-fn summary(f: &Questionnaire) -> FormSummary {
-    FormSummary {
-        form_id: f.form_id.clone(),
-        version: f.version.clone(),
-        title_vi: f.title.vi.clone(),
-        title_en: f.title.en.clone(),
-        groups: f.groups.len(),
-        items: f.items().count(),
+/// Where the store file lives for this run.
+fn db_path(app: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    if let Some(p) = std::env::var_os(DB_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
     }
+    Ok(app.path().app_data_dir()?.join(DB_FILE))
 }
 
 /// Starts the app.
 pub fn run() {
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![list_forms, get_form])
+        .setup(|app| {
+            let path = db_path(app.handle())?;
+            app.manage(AppState::open(&path));
+            tauri::async_runtime::spawn(commands::sync::auto_sync(app.handle().clone()));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::forms::list_forms,
+            commands::forms::get_form,
+            commands::assignments::list_assignments,
+            commands::assignments::set_assignment_status,
+            commands::drafts::start_draft,
+            commands::drafts::list_drafts,
+            commands::drafts::get_draft,
+            commands::drafts::save_answer,
+            commands::drafts::set_current_group,
+            commands::drafts::discard_draft,
+            commands::responses::review,
+            commands::responses::submit,
+            commands::responses::list_responses,
+            commands::responses::reopen_response,
+            commands::sync::sync_status,
+            commands::sync::enrol,
+            commands::sync::sync_now,
+        ])
         .run(tauri::generate_context!())
         .expect("error while running SIPAS Field");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_forms_are_listed() {
-        let forms = list_forms().expect("built-in forms load");
-        assert!(forms.iter().any(|f| f.form_id == "sipas-6-groups"));
-        assert!(forms.iter().all(|f| f.items > 0));
-    }
 }

@@ -1,0 +1,394 @@
+//! Interviews in progress: starting, resuming and autosaving drafts.
+use crate::state::{AppState, CmdResult, store_err};
+use serde::{Deserialize, Serialize};
+use sipas_core::answer::AnswerValue;
+use sipas_core::answer_validation::{AnswerIssue, IssueKind, normalize_value, validate_answer};
+use sipas_core::questionnaire::{FormKey, Label};
+use sipas_core::relevance::value_is_answered;
+use sipas_core::text::nfc;
+use sipas_store::{Draft, NewDraft};
+use tauri::State;
+use uuid::Uuid;
+
+/// Longest time credited to one answer, so a device left open overnight does not distort
+/// the timing paradata (30 minutes).
+const MAX_ITEM_MS: u64 = 30 * 60 * 1000;
+
+/// How to start an interview: for an assignment (its form, round and unit are used), or a
+/// free-standing (test) interview naming them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StartDraft {
+    /// Assignment to interview.
+    #[serde(default)]
+    pub assignment_id: Option<Uuid>,
+    /// Questionnaire id (free-standing interviews).
+    #[serde(default)]
+    pub form_id: Option<String>,
+    /// Questionnaire version (free-standing interviews).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Survey round (free-standing interviews).
+    #[serde(default)]
+    pub round_id: Option<String>,
+    /// Administrative unit code (free-standing interviews).
+    #[serde(default)]
+    pub unit_code: Option<String>,
+}
+
+/// A draft in the "continue" list (no answer values).
+#[derive(Debug, Serialize)]
+pub struct DraftSummary {
+    /// Draft (future response) id.
+    pub id: Uuid,
+    /// Assignment, if any.
+    pub assignment_id: Option<Uuid>,
+    /// Questionnaire.
+    pub form: FormKey,
+    /// Its title, if built in.
+    pub form_title: Option<Label>,
+    /// Survey round.
+    pub round_id: String,
+    /// Unit code.
+    pub unit_code: String,
+    /// Number of answered items.
+    pub answered: usize,
+    /// Step the surveyor was on.
+    pub current_group: Option<String>,
+    /// Started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Last autosave.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Result of autosaving one answer.
+#[derive(Debug, Serialize)]
+pub struct SaveOutcome {
+    /// Whether the answer is now stored (false: `issue` says why not; nothing changed).
+    pub saved: bool,
+    /// The stored value after normalisation (`None`: the answer was cleared).
+    pub value: Option<AnswerValue>,
+    /// Why the answer was refused.
+    pub issue: Option<AnswerIssue>,
+}
+
+/// Starts an interview, or returns the open draft of that assignment.
+#[tauri::command(rename_all = "snake_case")]
+pub fn start_draft(state: State<'_, AppState>, request: StartDraft) -> CmdResult<Draft> {
+    start_in(&state, &request)
+}
+
+/// Drafts in progress, most recently saved first.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_drafts(state: State<'_, AppState>) -> CmdResult<Vec<DraftSummary>> {
+    list_in(&state)
+}
+
+/// One draft with its answers, to resume it.
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_draft(state: State<'_, AppState>, draft_id: Uuid) -> CmdResult<Draft> {
+    get_in(&state, draft_id)
+}
+
+/// Autosaves one answer (`value` null or blank clears it). The value is NFC-normalised and
+/// checked first; an invalid answer is not saved and its issue is returned instead.
+#[tauri::command(rename_all = "snake_case")]
+pub fn save_answer(
+    state: State<'_, AppState>,
+    draft_id: Uuid,
+    item_code: String,
+    value: Option<serde_json::Value>,
+    item_ms: Option<u64>,
+) -> CmdResult<SaveOutcome> {
+    save_in(&state, draft_id, &item_code, value, item_ms)
+}
+
+/// Remembers the step (group) the surveyor is on, so the app reopens there.
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_current_group(
+    state: State<'_, AppState>,
+    draft_id: Uuid,
+    group: Option<String>,
+) -> CmdResult<()> {
+    set_group_in(&state, draft_id, group.as_deref())
+}
+
+/// Deletes a draft (an abandoned interview).
+#[tauri::command(rename_all = "snake_case")]
+pub fn discard_draft(state: State<'_, AppState>, draft_id: Uuid) -> CmdResult<()> {
+    state.store()?.discard_draft(draft_id).map_err(store_err)
+}
+
+pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
+    let mut store = state.store()?;
+    let new = match req.assignment_id {
+        Some(aid) => {
+            let existing = store
+                .list_drafts()
+                .map_err(store_err)?
+                .into_iter()
+                .find(|d| d.assignment_id == Some(aid));
+            if let Some(d) = existing {
+                return Ok(d);
+            }
+            let a = store
+                .get_assignment(aid)
+                .map_err(store_err)?
+                .ok_or_else(|| {
+                    format!("Không tìm thấy phiếu được giao / assignment {aid} not found")
+                })?;
+            NewDraft {
+                assignment_id: Some(aid),
+                form: a.form,
+                round_id: a.round_id,
+                unit_code: a.unit_code,
+            }
+        }
+        None => {
+            let field = |v: &Option<String>, vi: &str, en: &str| {
+                v.as_deref()
+                    .map(|s| nfc(s.trim()))
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| format!("Thiếu {vi} / {en} is missing"))
+            };
+            NewDraft {
+                assignment_id: None,
+                form: FormKey {
+                    form_id: field(&req.form_id, "mã phiếu", "form id")?,
+                    version: field(&req.version, "phiên bản phiếu", "form version")?,
+                },
+                round_id: field(&req.round_id, "đợt khảo sát", "survey round")?,
+                unit_code: field(&req.unit_code, "mã đơn vị", "unit code")?,
+            }
+        }
+    };
+    state.form(&new.form)?;
+    let id = store.create_draft(&new).map_err(store_err)?;
+    store
+        .get_draft(id)
+        .map_err(store_err)?
+        .ok_or_else(|| format!("draft {id} vanished"))
+}
+
+pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<DraftSummary>> {
+    let store = state.store()?;
+    let mut drafts = store.list_drafts().map_err(store_err)?;
+    drafts.sort_by_key(|d| std::cmp::Reverse(d.updated_at));
+    Ok(drafts
+        .into_iter()
+        .map(|d| DraftSummary {
+            form_title: state.form(&d.form).ok().map(|f| f.title.clone()),
+            answered: d.answers.values().filter(|v| value_is_answered(v)).count(),
+            id: d.id,
+            assignment_id: d.assignment_id,
+            form: d.form,
+            round_id: d.round_id,
+            unit_code: d.unit_code,
+            current_group: d.current_group,
+            started_at: d.started_at,
+            updated_at: d.updated_at,
+        })
+        .collect())
+}
+
+pub(crate) fn get_in(state: &AppState, id: Uuid) -> CmdResult<Draft> {
+    state
+        .store()?
+        .get_draft(id)
+        .map_err(store_err)?
+        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {id} not found"))
+}
+
+pub(crate) fn save_in(
+    state: &AppState,
+    draft_id: Uuid,
+    item_code: &str,
+    value: Option<serde_json::Value>,
+    item_ms: Option<u64>,
+) -> CmdResult<SaveOutcome> {
+    let mut store = state.store()?;
+    let draft = store
+        .get_draft(draft_id)
+        .map_err(store_err)?
+        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+    let form = state.form(&draft.form)?;
+    let value = match value.filter(|v| !v.is_null()) {
+        None => None,
+        Some(json) => match serde_json::from_value::<AnswerValue>(json) {
+            Ok(mut v) => {
+                normalize_value(&mut v);
+                Some(v).filter(value_is_answered)
+            }
+            Err(_) => {
+                return Ok(refused(AnswerIssue {
+                    item_code: item_code.to_string(),
+                    kind: IssueKind::WrongType,
+                    message: Label {
+                        vi: "Câu trả lời không đúng kiểu (cần số nguyên, văn bản hoặc danh sách lựa chọn).".into(),
+                        en: Some("Wrong answer type (expected a whole number, text or a list of options).".into()),
+                    },
+                }));
+            }
+        },
+    };
+    let check = match &value {
+        Some(v) => validate_answer(form, item_code, v),
+        // Clearing is always allowed, but only for items of this form.
+        None => form
+            .item(item_code)
+            .map(|_| ())
+            .ok_or_else(|| validate_answer(form, item_code, &AnswerValue::Int(0)).unwrap_err()),
+    };
+    if let Err(issue) = check {
+        return Ok(refused(issue));
+    }
+    store
+        .save_answer(
+            draft_id,
+            item_code,
+            value.clone(),
+            item_ms.map(|ms| ms.min(MAX_ITEM_MS)),
+        )
+        .map_err(store_err)?;
+    Ok(SaveOutcome {
+        saved: true,
+        value,
+        issue: None,
+    })
+}
+
+fn refused(issue: AnswerIssue) -> SaveOutcome {
+    SaveOutcome {
+        saved: false,
+        value: None,
+        issue: Some(issue),
+    }
+}
+
+pub(crate) fn set_group_in(state: &AppState, draft_id: Uuid, group: Option<&str>) -> CmdResult<()> {
+    let mut store = state.store()?;
+    let draft = store
+        .get_draft(draft_id)
+        .map_err(store_err)?
+        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+    if let Some(g) = group
+        && state.form(&draft.form)?.group(g).is_none()
+    {
+        return Err(format!(
+            "Nhóm {g} không có trong phiếu / group {g} is not in this form"
+        ));
+    }
+    store.set_current_group(draft_id, group).map_err(store_err)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::state::test_state;
+    use serde_json::json;
+
+    pub(crate) fn free_draft(state: &AppState) -> Draft {
+        start_in(
+            state,
+            &StartDraft {
+                form_id: Some("sipas-6-groups".into()),
+                version: Some("2026.1".into()),
+                round_id: Some("thu-nghiem".into()),
+                unit_code: Some("00004".into()),
+                ..StartDraft::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn free_standing_draft_needs_known_form_and_fields() {
+        let state = test_state();
+        let d = free_draft(&state);
+        assert_eq!(d.form.form_id, "sipas-6-groups");
+        let mut bad = StartDraft {
+            form_id: Some("sipas-6-groups".into()),
+            version: Some("9.9".into()),
+            round_id: Some("r".into()),
+            unit_code: Some("u".into()),
+            ..StartDraft::default()
+        };
+        assert!(
+            start_in(&state, &bad)
+                .unwrap_err()
+                .contains("sipas-6-groups@9.9")
+        );
+        bad.version = Some("2026.1".into());
+        bad.unit_code = Some("  ".into());
+        assert!(start_in(&state, &bad).unwrap_err().contains("unit code"));
+        assert_eq!(list_in(&state).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn invalid_answers_are_refused_with_the_vietnamese_message_and_not_saved() {
+        let state = test_state();
+        let d = free_draft(&state);
+        let out = save_in(&state, d.id, "A2", Some(json!(17)), Some(1000)).unwrap();
+        assert!(!out.saved);
+        let issue = out.issue.unwrap();
+        assert_eq!(issue.kind, IssueKind::OutOfRange);
+        assert_eq!(issue.message.vi, "Người trả lời phải từ 18 tuổi trở lên");
+        assert!(get_in(&state, d.id).unwrap().answers.is_empty());
+
+        let out = save_in(&state, d.id, "A2", Some(json!(30)), Some(2500)).unwrap();
+        assert!(out.saved && out.issue.is_none());
+        let out = save_in(&state, d.id, "A2", Some(json!(30.5)), None).unwrap();
+        assert_eq!(out.issue.unwrap().kind, IssueKind::WrongType);
+        let out = save_in(&state, d.id, "NOPE", None, None).unwrap();
+        assert_eq!(out.issue.unwrap().kind, IssueKind::UnknownItem);
+
+        let draft = get_in(&state, d.id).unwrap();
+        assert_eq!(draft.answers["A2"], AnswerValue::Int(30));
+        assert_eq!(
+            draft.paradata.item_ms["A2"], 2500,
+            "refused saves add no time"
+        );
+    }
+
+    #[test]
+    fn text_is_nfc_normalised_and_blank_clears() {
+        let state = test_state();
+        let d = free_draft(&state);
+        let out = save_in(
+            &state,
+            d.id,
+            "B1",
+            Some(json!("  \u{110}a\u{0306}ng ky\u{0301} khai sinh ")),
+            Some(u64::MAX),
+        )
+        .unwrap();
+        assert_eq!(
+            out.value,
+            Some(AnswerValue::Text("Đăng ký khai sinh".into()))
+        );
+        let draft = get_in(&state, d.id).unwrap();
+        assert_eq!(
+            draft.answers["B1"],
+            AnswerValue::Text("Đăng ký khai sinh".into())
+        );
+        assert_eq!(draft.paradata.item_ms["B1"], MAX_ITEM_MS);
+        let out = save_in(&state, d.id, "B1", Some(json!("   ")), None).unwrap();
+        assert!(out.saved && out.value.is_none());
+        assert!(get_in(&state, d.id).unwrap().answers.is_empty());
+    }
+
+    #[test]
+    fn current_group_is_checked_and_kept() {
+        let state = test_state();
+        let d = free_draft(&state);
+        set_group_in(&state, d.id, Some("G3")).unwrap();
+        assert!(set_group_in(&state, d.id, Some("ZZ")).is_err());
+        assert_eq!(
+            get_in(&state, d.id).unwrap().current_group.as_deref(),
+            Some("G3")
+        );
+        assert_eq!(
+            list_in(&state).unwrap()[0].current_group.as_deref(),
+            Some("G3")
+        );
+    }
+}

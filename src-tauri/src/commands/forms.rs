@@ -1,0 +1,82 @@
+//! Questionnaires built into the app.
+use crate::state::{AppState, CmdResult};
+use serde::Serialize;
+use sipas_core::questionnaire::{FormKey, Questionnaire};
+use tauri::State;
+
+/// Summary of one questionnaire shipped with the app, for the form picker.
+#[derive(Debug, Serialize)]
+pub struct FormSummary {
+    /// Form identifier.
+    pub form_id: String,
+    /// Form version.
+    pub version: String,
+    /// Vietnamese title.
+    pub title_vi: String,
+    /// English title, if any.
+    pub title_en: Option<String>,
+    /// Number of groups (steps).
+    pub groups: usize,
+    /// Number of items.
+    pub items: usize,
+}
+
+/// Lists the questionnaires built into this app.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_forms(state: State<'_, AppState>) -> CmdResult<Vec<FormSummary>> {
+    Ok(list_forms_in(&state))
+}
+
+/// Returns one built-in questionnaire definition (the renderer is driven by it).
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_form(
+    state: State<'_, AppState>,
+    form_id: String,
+    version: String,
+) -> CmdResult<Questionnaire> {
+    state.form(&FormKey { form_id, version }).cloned()
+}
+
+pub(crate) fn list_forms_in(state: &AppState) -> Vec<FormSummary> {
+    state.forms().iter().map(summary).collect()
+}
+
+fn summary(f: &Questionnaire) -> FormSummary {
+    FormSummary {
+        form_id: f.form_id.clone(),
+        version: f.version.clone(),
+        title_vi: f.title.vi.clone(),
+        title_en: f.title.en.clone(),
+        groups: f.groups.len(),
+        items: f.items().count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::test_state;
+
+    #[test]
+    fn builtin_forms_are_listed_and_found() {
+        let state = test_state();
+        let forms = list_forms_in(&state);
+        assert!(forms.iter().any(|f| f.form_id == "sipas-6-groups"));
+        assert!(forms.iter().all(|f| f.items > 0 && f.groups > 0));
+        let key = FormKey {
+            form_id: "sipas-6-groups".into(),
+            version: "2026.1".into(),
+        };
+        assert_eq!(state.form(&key).unwrap().groups.len(), 10);
+        let missing = FormKey {
+            form_id: "sipas-6-groups".into(),
+            version: "0.0".into(),
+        };
+        assert!(
+            state
+                .form(&missing)
+                .unwrap_err()
+                .contains("sipas-6-groups@0.0")
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! The Tauri commands, one module per area. Each command only calls `sipas-core` /
+//! `sipas-store`; the `*_in` functions hold the (testable) body over an [`crate::state::AppState`].
+pub mod assignments;
+pub mod drafts;
+pub mod forms;
+pub mod responses;
+pub mod sync;

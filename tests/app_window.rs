@@ -1,0 +1,527 @@
+//! End-to-end test of the real SIPAS Field window (debug binary, WebKitGTK, WebDriver):
+//! a free-standing interview of `sipas-6-groups` filled through the UI, with a range error,
+//! skip logic, the app closed mid-form and reopened on the same step, then review, submit and
+//! the Sync screen. Finally the SQLite file is checked directly.
+//!
+//! Needs an X display (`xvfb-run -a cargo test`), `WebKitWebDriver` (Debian package
+//! webkit2gtk-driver) and `cargo build -p sipas-field` first.
+#[path = "support/fixture.rs"]
+mod fixture;
+#[path = "support/server.rs"]
+mod server;
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use fantoccini::Client;
+use fantoccini::key::Key;
+use rusqlite::Connection;
+use serde_json::Value;
+use server::{Backend, TestServer};
+use std::time::Instant;
+use webdriver::{
+    Driver, app_binary, artifacts_dir, click, display_available, js, screenshot, visible, wait_js,
+    wait_text,
+};
+
+/// Types `text` into the input of item `code` (after clearing it) and leaves it with Tab,
+/// which fires `change` and so the autosave.
+async fn type_answer(c: &Client, code: &str, text: &str) {
+    let input = visible(c, &format!("#q-{code}")).await;
+    input.clear().await.expect("clear");
+    input
+        .send_keys(&format!("{text}{}", char::from(Key::Tab)))
+        .await
+        .expect("type");
+}
+
+/// Chooses an option of a single- or multi-choice item by clicking its label.
+async fn choose(c: &Client, code: &str, value: &str) {
+    click(c, &format!("label[for=\"q-{code}-{value}\"]")).await;
+}
+
+/// Presses a rating button.
+async fn rate(c: &Client, code: &str, value: i64) {
+    click(
+        c,
+        &format!("[data-item=\"{code}\"] button[data-value=\"{value}\"]"),
+    )
+    .await;
+}
+
+/// Waits until every answer given so far is stored.
+async fn saved(c: &Client) {
+    wait_js(
+        c,
+        "document.getElementById('save-state').dataset.state === 'saved'",
+        "answers saved",
+    )
+    .await;
+}
+
+async fn on_step(c: &Client, group: &str, indicator: &str) {
+    visible(c, &format!("[data-step=\"{group}\"]")).await;
+    wait_text(c, "#step-indicator", indicator).await;
+}
+
+async fn next(c: &Client, group: &str, indicator: &str) {
+    click(c, "#next").await;
+    on_step(c, group, indicator).await;
+}
+
+async fn rating_checked(c: &Client, code: &str) -> Value {
+    js(
+        c,
+        &format!(
+            "(document.querySelector('[data-item=\"{code}\"] [aria-checked=\"true\"]')||{{}}).dataset?.value ?? null"
+        ),
+    )
+    .await
+}
+
+async fn app_ready(c: &Client) {
+    wait_js(c, "document.body.dataset.ready === 'true'", "app started").await;
+}
+
+/// One real window at a time: the tests share two cores with the rest of the suite.
+static WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Sets the value of an input and fires `input` (as typing would).
+async fn set_input(c: &Client, id: &str, value: &str) {
+    let v = serde_json::to_string(value).expect("json");
+    js(
+        c,
+        &format!(
+            "(()=>{{const e=document.getElementById('{id}');e.value={v};e.dispatchEvent(new Event('input'));return true;}})()"
+        ),
+    )
+    .await;
+}
+
+/// At phone width (360 px) nothing scrolls sideways and every visible control is a 44 px
+/// touch target; saves a screenshot, then restores the window.
+async fn phone_width_check(c: &Client, shot: &std::path::Path) {
+    let (w, h) = c.get_window_size().await.expect("window size");
+    c.set_window_size(360, 740).await.expect("resize to 360 px");
+    wait_js(c, "window.innerWidth <= 360", "360 px viewport").await;
+    assert_eq!(
+        js(
+            c,
+            "document.documentElement.scrollWidth <= window.innerWidth"
+        )
+        .await,
+        Value::Bool(true),
+        "horizontal overflow at 360 px"
+    );
+    let small = js(
+        c,
+        "[...document.querySelectorAll('button, input, select, textarea, label.choice')]
+           .filter(e => e.getClientRects().length && !e.closest('[hidden]'))
+           .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
+           .filter(e => !(e.type === 'radio' || e.type === 'checkbox'))
+           .map(e => e.id || e.textContent.trim().slice(0, 30))",
+    )
+    .await;
+    assert_eq!(small, serde_json::json!([]), "touch targets under 44 px");
+    screenshot(c, shot).await;
+    c.set_window_size(w as u32, h as u32)
+        .await
+        .expect("restore window size");
+}
+
+async fn count(c: &Client, css: &str) -> usize {
+    let q = serde_json::to_string(css).expect("css");
+    js(c, &format!("document.querySelectorAll({q}).length"))
+        .await
+        .as_u64()
+        .map_or(0, |n| n as usize)
+}
+
+/// Answers only what sipas-6-groups requires (B8 = "khong", so 9 steps), from step A to the
+/// review screen.
+async fn fill_required(c: &Client) {
+    on_step(c, "A", "Bước 1/9").await;
+    type_answer(c, "A2", "45").await;
+    next(c, "B", "Bước 2/9").await;
+    type_answer(c, "B1", "Cấp giấy khai sinh").await;
+    choose(c, "B8", "khong").await;
+    let steps: [(&str, &str, &[&str]); 5] = [
+        ("G1", "Bước 3/9", &["G1_1", "G1_2", "G1_3", "G1_4", "G1_5"]),
+        ("G2", "Bước 4/9", &["G2_1", "G2_2", "G2_3", "G2_4"]),
+        ("G3", "Bước 5/9", &["G3_1", "G3_2", "G3_3", "G3_4", "G3_5"]),
+        ("G4", "Bước 6/9", &["G4_1", "G4_2", "G4_3", "G4_4"]),
+        ("G6", "Bước 7/9", &["G6_1"]),
+    ];
+    for (group, indicator, items) in steps {
+        next(c, group, indicator).await;
+        for code in items {
+            rate(c, code, 4).await;
+        }
+    }
+    next(c, "E", "Bước 8/9").await;
+    next(c, "F", "Bước 9/9").await;
+    saved(c).await;
+    click(c, "#next").await;
+    visible(c, "#screen-review").await;
+}
+
+/// Review without issues, submit, and open the Sync screen.
+async fn submit_and_open_sync(c: &Client) {
+    wait_js(
+        c,
+        "document.getElementById('review-summary').dataset.issues === '0'",
+        "review without issues",
+    )
+    .await;
+    click(c, "#submit").await;
+    visible(c, "#screen-done").await;
+    click(c, "#done-sync").await;
+    wait_text(c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
+}
+
+async fn sync_now(c: &Client) {
+    js(
+        c,
+        "(document.getElementById('sync-result').textContent = '')",
+    )
+    .await;
+    click(c, "#sync-now").await;
+    wait_text(c, "#sync-result", "Đồng bộ xong").await;
+}
+
+#[tokio::test]
+async fn interview_survives_restart_and_is_queued_for_sync() {
+    if !display_available("app_window") {
+        return;
+    }
+    let _one_window = WINDOW.lock().await;
+    let started = Instant::now();
+    let binary = app_binary();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("app.db");
+    let shots = artifacts_dir();
+    let driver = Driver::start(&[("SIPAS_DB", db.clone().into_os_string())]);
+
+    // ---- first run: start a free-standing interview and fill the first steps
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    visible(&c, "#screen-assignments").await;
+    // With no assignments on the device the free-standing interview panel is open.
+    wait_js(
+        &c,
+        "document.getElementById('free-interview').open",
+        "free interview panel open",
+    )
+    .await;
+    js(
+        &c,
+        "(document.getElementById('free-form').value = 'sipas-6-groups@2026.1')",
+    )
+    .await;
+    click(&c, "#start-free").await;
+    // G5 is asked only when B8 = "co"; B8 is not answered yet, so 9 steps.
+    on_step(&c, "A", "Bước 1/9").await;
+
+    choose(&c, "A1", "nam").await;
+    type_answer(&c, "A2", "17").await;
+    wait_text(
+        &c,
+        "[data-issue-for=\"A2\"]",
+        "Người trả lời phải từ 18 tuổi trở lên",
+    )
+    .await;
+    wait_js(
+        &c,
+        "document.getElementById('save-state').dataset.state === 'invalid'",
+        "17 refused",
+    )
+    .await;
+    type_answer(&c, "A2", "30").await;
+    saved(&c).await;
+    wait_js(
+        &c,
+        "document.querySelector('[data-issue-for=\"A2\"]').hidden",
+        "range message gone",
+    )
+    .await;
+    // "Khác (ghi rõ)" reveals A3_other; choosing Kinh hides it again.
+    choose(&c, "A3", "khac").await;
+    visible(&c, "[data-item=\"A3_other\"]").await;
+    choose(&c, "A3", "kinh").await;
+    wait_js(
+        &c,
+        "document.querySelector('[data-item=\"A3_other\"]').hidden",
+        "A3_other hidden",
+    )
+    .await;
+    saved(&c).await;
+
+    next(&c, "B", "Bước 2/9").await;
+    type_answer(&c, "B1", "Đăng ký khai sinh").await;
+    choose(&c, "B8", "co").await;
+    saved(&c).await;
+    wait_text(&c, "#step-indicator", "Bước 2/10").await;
+    // Skip logic: no feedback given (B8 = khong) → group G5 is not a step any more.
+    choose(&c, "B8", "khong").await;
+    saved(&c).await;
+    wait_text(&c, "#step-indicator", "Bước 2/9").await;
+
+    next(&c, "G1", "Bước 3/9").await;
+    for code in ["G1_1", "G1_2", "G1_3", "G1_4", "G1_5"] {
+        rate(&c, code, 4).await;
+    }
+    saved(&c).await;
+    next(&c, "G2", "Bước 4/9").await;
+    rate(&c, "G2_1", 5).await;
+    rate(&c, "G2_2", 3).await;
+    saved(&c).await;
+    screenshot(&c, &shots.join("app-form.png")).await;
+    phone_width_check(&c, &shots.join("app-form-360.png")).await;
+
+    // ---- close the app mid-form, then start it again on the same file
+    c.close().await.expect("end the session (closes the app)");
+    driver.wait_apps_gone();
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    on_step(&c, "G2", "Bước 4/9").await;
+    assert_eq!(rating_checked(&c, "G2_1").await, Value::from("5"));
+    assert_eq!(rating_checked(&c, "G2_2").await, Value::from("3"));
+    assert_eq!(rating_checked(&c, "G2_3").await, Value::Null);
+    // Earlier steps kept their answers too.
+    click(&c, "#prev").await;
+    on_step(&c, "G1", "Bước 3/9").await;
+    assert_eq!(rating_checked(&c, "G1_5").await, Value::from("4"));
+    click(&c, "#prev").await;
+    on_step(&c, "B", "Bước 2/9").await;
+    assert_eq!(
+        js(&c, "document.getElementById('q-B8-khong').checked").await,
+        Value::Bool(true)
+    );
+    click(&c, "#prev").await;
+    on_step(&c, "A", "Bước 1/9").await;
+    assert_eq!(
+        js(&c, "document.getElementById('q-A2').value").await,
+        Value::from("30")
+    );
+    next(&c, "B", "Bước 2/9").await;
+    next(&c, "G1", "Bước 3/9").await;
+    next(&c, "G2", "Bước 4/9").await;
+
+    // ---- finish the questionnaire
+    rate(&c, "G2_3", 4).await;
+    rate(&c, "G2_4", 4).await;
+    next(&c, "G3", "Bước 5/9").await;
+    for code in ["G3_1", "G3_2", "G3_3", "G3_4", "G3_5"] {
+        rate(&c, code, 5).await;
+    }
+    next(&c, "G4", "Bước 6/9").await;
+    for code in ["G4_1", "G4_2", "G4_3", "G4_4"] {
+        rate(&c, code, 4).await;
+    }
+    next(&c, "G6", "Bước 7/9").await; // G5 skipped
+    rate(&c, "G6_1", 9).await; // "Không trả lời"
+    next(&c, "E", "Bước 8/9").await;
+    choose(&c, "E1", "thong_tin").await;
+    choose(&c, "E1", "khong_co").await; // exclusive: unticks the other option
+    assert_eq!(
+        js(&c, "document.getElementById('q-E1-thong_tin').checked").await,
+        Value::Bool(false)
+    );
+    next(&c, "F", "Bước 9/9").await;
+    type_answer(&c, "F1", "Cán bộ nhiệt tình.").await;
+    saved(&c).await;
+
+    // ---- review (also in English) and submit
+    click(&c, "#next").await;
+    visible(&c, "#screen-review").await;
+    click(&c, "#lang-toggle").await;
+    wait_text(&c, "#review-h", "Review before submitting").await;
+    wait_text(&c, "#submit", "Submit").await;
+    click(&c, "#lang-toggle").await;
+    wait_text(&c, "#review-h", "Xem lại trước khi nộp").await;
+    wait_js(
+        &c,
+        "document.getElementById('review-summary').dataset.issues === '0'",
+        "review without issues",
+    )
+    .await;
+    click(&c, "#submit").await;
+    visible(&c, "#screen-done").await;
+    click(&c, "#done-sync").await;
+    wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
+    screenshot(&c, &shots.join("app-sync.png")).await;
+    c.close().await.expect("end the session");
+    driver.wait_apps_gone();
+    drop(driver);
+
+    // ---- the file holds one response and one pending upload, and no draft
+    let conn = Connection::open(&db).expect("open app.db");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(count("SELECT COUNT(*) FROM responses"), 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM outbox WHERE state = 'pending'"),
+        1
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM outbox"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM drafts"), 0);
+    let answers: String = conn
+        .query_row("SELECT answers_json FROM responses", [], |r| r.get(0))
+        .expect("answers");
+    let answers: Value = serde_json::from_str(&answers).expect("answers json");
+    assert_eq!(answers["A2"], Value::from(30));
+    assert_eq!(answers["B1"], Value::from("Đăng ký khai sinh"));
+    assert_eq!(answers["E1"], serde_json::json!(["khong_co"]));
+    assert_eq!(answers["G6_1"], Value::from(9));
+    assert!(answers.get("G5_1").is_none(), "G5 was skipped");
+    eprintln!(
+        "app_window: passed in {:.1} s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        shots.display()
+    );
+}
+
+/// Enrolment with a real `sipas-server`, pulling assignments, recording a non-response
+/// outcome, interviewing an assignment, syncing it, and correcting it after the supervisor
+/// sends it back (revision 2 reaches the server).
+#[tokio::test]
+async fn enrol_sync_and_correct_a_rejected_response() {
+    if !display_available("app_window") {
+        return;
+    }
+    let _one_window = WINDOW.lock().await;
+    let started = Instant::now();
+    let binary = app_binary();
+    let shots = artifacts_dir();
+    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let people = fixture::seed_people(&server).await;
+    let round = "2026-HN-E2E";
+    let ids = fixture::seed_round(&people, round, 2).await;
+    let code = fixture::enrolment_code(&people).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("app.db");
+    let driver = Driver::start(&[("SIPAS_DB", db.clone().into_os_string())]);
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    wait_text(&c, "#assignments-status", "Chưa có danh sách phỏng vấn").await;
+
+    // ---- enrol with the one-time code, then pull the assignments
+    click(&c, "[data-nav=\"sync\"]").await;
+    wait_text(&c, "#sync-enrolment", "chưa đăng ký").await;
+    click(&c, "#open-enrol").await;
+    set_input(&c, "enrol-url", &server.url).await;
+    set_input(&c, "enrol-code", &code).await;
+    click(&c, "#enrol-submit").await;
+    wait_text(&c, "#sync-enrolment", &server.url).await;
+    sync_now(&c).await;
+    click(&c, "[data-nav=\"assignments\"]").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('[data-assignment]').length === 2",
+        "2 assignments pulled",
+    )
+    .await;
+    // Search without accents finds the respondent by name.
+    set_input(&c, "search", "nguoi tra loi 1").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('[data-assignment]').length === 1",
+        "search narrows to 1",
+    )
+    .await;
+    set_input(&c, "search", "").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('[data-assignment]').length === 2",
+        "search cleared",
+    )
+    .await;
+
+    // ---- a non-response outcome with a note
+    let (absent, interviewed) = (ids[0], ids[1]);
+    let card = |id: uuid::Uuid| format!("[data-assignment=\"{id}\"]");
+    click(&c, &format!("{} [data-action=\"outcome\"]", card(absent))).await;
+    click(&c, &format!("label[for=\"out-{absent}-absent\"]")).await;
+    set_input(&c, &format!("note-{absent}"), "Hẹn quay lại chiều mai").await;
+    click(
+        &c,
+        &format!("{} form.outcome button[type=\"submit\"]", card(absent)),
+    )
+    .await;
+    // The default filter shows only unfinished assignments; "all" shows the outcome.
+    wait_js(
+        &c,
+        "document.querySelectorAll('[data-assignment]').length === 1",
+        "absent one leaves the open list",
+    )
+    .await;
+    js(
+        &c,
+        "(()=>{const s=document.getElementById('status-filter');s.value='';s.dispatchEvent(new Event('change'));return true;})()",
+    )
+    .await;
+    visible(&c, &format!("{}[data-status=\"absent\"]", card(absent))).await;
+    wait_text(&c, &card(absent), "Hẹn quay lại chiều mai").await;
+    screenshot(&c, &shots.join("app-assignments.png")).await;
+
+    // ---- interview the other assignment, submit and sync it
+    click(
+        &c,
+        &format!("{} [data-action=\"start\"]", card(interviewed)),
+    )
+    .await;
+    wait_text(&c, "#form-meta", round).await;
+    fill_required(&c).await;
+    submit_and_open_sync(&c).await;
+    sync_now(&c).await;
+    wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
+    let on_server = fixture::server_records(&server, round);
+    assert_eq!(on_server.len(), 1, "{on_server:?}");
+    let (response_id, revision, _) = on_server.iter().next().cloned().expect("one record");
+    assert_eq!(revision, 1);
+    assert_eq!(count(&c, "[data-assignment]").await, 2);
+
+    // ---- the supervisor sends it back; the correction becomes revision 2
+    let _: serde_json::Value = people
+        .supervisor
+        .post_json(
+            &format!("/responses/{response_id}/1/decision"),
+            &serde_json::json!({
+                "decision": "rejected",
+                "comment": "Hỏi lại câu G2_1",
+                "item_comments": { "G2_1": "Người trả lời nói nhầm mức" }
+            }),
+        )
+        .await
+        .expect("supervisor rejects");
+    sync_now(&c).await;
+    click(&c, "[data-nav=\"responses\"]").await;
+    let rcard = format!("[data-response=\"{response_id}\"]");
+    visible(&c, &format!("{rcard}[data-status=\"rejected\"]")).await;
+    wait_text(&c, &rcard, "Người trả lời nói nhầm mức").await;
+    wait_text(&c, &rcard, "Hỏi lại câu G2_1").await;
+    screenshot(&c, &shots.join("app-rejected.png")).await;
+    click(&c, &format!("{rcard} [data-action=\"reopen\"] button")).await;
+    on_step(&c, "G2", "Bước 4/9").await; // opens at the commented question
+    assert_eq!(rating_checked(&c, "G2_1").await, Value::from("4"));
+    rate(&c, "G2_1", 2).await;
+    saved(&c).await;
+    click(&c, "#to-review").await;
+    visible(&c, "#screen-review").await;
+    submit_and_open_sync(&c).await;
+    sync_now(&c).await;
+    wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
+    let revisions: Vec<u32> = fixture::server_records(&server, round)
+        .into_iter()
+        .filter(|(id, _, _)| *id == response_id)
+        .map(|(_, rev, _)| rev)
+        .collect();
+    assert_eq!(revisions, vec![1, 2]);
+    click(&c, "[data-nav=\"responses\"]").await;
+    visible(&c, &format!("{rcard}[data-status=\"synced\"]")).await;
+    wait_text(&c, &rcard, "Bản 2").await;
+    c.close().await.expect("end the session");
+    driver.wait_apps_gone();
+    eprintln!(
+        "app_window (sync): passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
