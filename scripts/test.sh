@@ -24,4 +24,7 @@ stage "cargo test"
 export SIPAS_ARTIFACTS="${SIPAS_ARTIFACTS:-$PWD/artifacts}"; mkdir -p "$SIPAS_ARTIFACTS"
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked
 
+stage "dashboard in headless Chromium (playwright-core, real server)"
+node --test tests-ui/
+
 stage "done"

@@ -62,6 +62,12 @@
     return el;
   }
 
+  /** Replaces the children of `el` (null / false children are skipped, arrays flattened). */
+  function fill(el, ...children) {
+    el.replaceChildren();
+    return append(el, children);
+  }
+
   function append(el, children) {
     for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
@@ -364,7 +370,7 @@
     drawFlash();
     const view = document.getElementById('view');
     if (route.roles && !route.roles.includes(user.role)) {
-      view.replaceChildren(h('p', { class: 'error', testid: 'forbidden-page' }, t('common.forbidden_page')));
+      fill(view, h('p', { class: 'error', testid: 'forbidden-page' }, t('common.forbidden_page')));
       return;
     }
     view.replaceChildren();
@@ -372,7 +378,7 @@
     Promise.resolve(route.page(ctx, ...params)).catch((e) => {
       if (e instanceof ApiError && e.handled) return;
       console.error(e);
-      if (ctx.alive()) view.replaceChildren(errorBox(e, 'page-error'));
+      if (ctx.alive()) fill(view, errorBox(e, 'page-error'));
     });
   }
 
@@ -430,7 +436,7 @@
       h('td', null, h('a', { href: `#/rounds/${enc(r.id)}`, testid: 'round-link' }, r.name)),
       h('td', { class: 'mono hide-narrow' }, formKey(r.form)),
       h('td', null, t('rounds.period', fmtDate(r.starts_on), fmtDate(r.ends_on)))));
-    ctx.view.replaceChildren(h('h2', null, t('rounds.heading')),
+    fill(ctx.view, h('h2', null, t('rounds.heading')),
       rounds.length === 0
         ? h('p', { class: 'muted', testid: 'rounds-empty' }, t('rounds.empty'))
         : table('rounds-table', [t('rounds.id'), t('rounds.name'), { text: t('rounds.form'), class: 'hide-narrow' }, t('rounds.dates')], rows));
@@ -498,7 +504,7 @@
     }));
     const total = bySurveyor && bySurveyor.total ? progressCounts(bySurveyor.total) : sumCounts(sRows);
     const uTotal = byUnit && byUnit.total ? progressCounts(byUnit.total) : sumCounts(uRows);
-    ctx.view.replaceChildren(...head,
+    fill(ctx.view, ...head,
       h('p', { class: 'info', testid: 'progress-summary' }, t('overview.summary', fmtNum(total.collected), fmtNum(total.assigned), fmtNum(total.non_response))),
       h('h3', null, t('overview.by_surveyor')),
       sRows.length ? progressTable('progress-surveyor', t('overview.surveyor'), sRows, total) : h('p', { class: 'muted' }, t('common.none')),
@@ -543,7 +549,7 @@
       location.hash = `#/rounds/${enc(roundId)}/review?state=${enc(select.value)}`;
     });
     const head = [roundNav(roundId, 'review'), h('h2', null, `${t('review.heading')}: ${round.name}`),
-      h('div', { class: 'form-row' }, h('div', { class: 'field' }, h('label', { for: 'review-state' }, t('review.state')), select))];
+      h('div', { class: 'form-row narrow' }, h('div', { class: 'field' }, h('label', { for: 'review-state' }, t('review.state')), select))];
     ctx.view.append(...head, loading());
     const data = await api(`/review/queue${qs({ round_id: roundId, state })}`);
     if (!ctx.alive()) return;
@@ -563,7 +569,7 @@
           : h('span', { class: 'muted' }, t('review.no_flags'))),
         h('td', null, stateBadge(st)));
     });
-    ctx.view.replaceChildren(...head,
+    fill(ctx.view, ...head,
       h('p', { class: 'muted', testid: 'review-count' }, t('review.count', entries.length)),
       entries.length === 0
         ? h('p', { class: 'muted', testid: 'review-empty' }, t('review.empty'))
@@ -632,13 +638,14 @@
     const meta = h('dl', { class: 'meta panel', testid: 'detail-meta' },
       [
         ['detail.round', roundId],
+        ['detail.form', data.form_title ? `${data.form_title} (${formKey(response.form)})` : formKey(response.form)],
         ['detail.unit', response.unit_code],
         ['detail.surveyor', surveyorName(data)],
         ['detail.revision', String(response.revision ?? revision)],
         ['detail.started', fmtDateTime(started)],
         ['detail.completed', fmtDateTime(completed)],
         ['detail.duration', minutes === null ? t('common.dash') : t('detail.minutes', fmtNum(minutes, 1))],
-      ].map(([k, v]) => h('div', null, h('dt', null, t(k)), h('dd', null, v || t('common.dash')))),
+      ].map(([k, v]) => h('div', { class: k === 'detail.form' ? 'wide' : null }, h('dt', null, t(k)), h('dd', null, v || t('common.dash')))),
       h('div', null, h('dt', null, t('detail.state')), h('dd', null, stateBadge(state))));
     const flagBox = h('section', { class: 'panel', testid: 'detail-flags' }, h('h3', null, t('detail.flags')),
       flags.length ? h('ul', { class: 'flags' }, flags.map((f) => h('li', { testid: 'detail-flag' }, flagText(f)))) : h('p', { class: 'muted' }, t('detail.no_flags')));
@@ -737,7 +744,7 @@
       result,
       h('div', { class: 'actions' }, approve, reject));
 
-    ctx.view.replaceChildren(roundNav(roundId, 'review'), back,
+    fill(ctx.view, roundNav(roundId, 'review'), back,
       h('h2', null, `${t('detail.heading')} ${shortId(response.id || responseId)}`),
       meta, flagBox, decisionInfo, itemsSection, decisionBox);
   }
@@ -819,10 +826,10 @@
               if (!ctx.alive()) return;
               await loadTasks();
               const row = tasksBox.querySelector(`tr[data-task-id="${CSS.escape(String(id))}"] [data-testid="assign-message"]`);
-              if (row) row.replaceChildren(h('span', { class: 'notice small' }, t('spot.assigned_ok')));
+              if (row) fill(row, h('span', { class: 'notice small' }, t('spot.assigned_ok')));
             } catch (e) {
               if (e.handled || !ctx.alive()) return;
-              msg.replaceChildren(errorBox(e, 'assign-error'));
+              fill(msg, errorBox(e, 'assign-error'));
               btn.disabled = false;
             }
           });
@@ -840,7 +847,7 @@
           cell,
           h('td', null, statusBadge(status)));
       });
-      tasksBox.replaceChildren(h('h3', null, t('spot.tasks')),
+      fill(tasksBox, h('h3', null, t('spot.tasks')),
         tasks.length === 0 ? h('p', { class: 'muted', testid: 'spot-tasks-empty' }, t('spot.tasks_empty'))
           : table('spot-tasks', [t('spot.task'), t('spot.response'), t('spot.surveyor'), t('spot.unit'), t('spot.monitor'), t('spot.status')], rows));
     };
@@ -860,7 +867,7 @@
           h('td', { class: 'num', testid: 'discrepancy-rate' }, d.rate === null || d.rate === undefined ? t('common.dash') : `${fmtNum(100 * d.rate, 1)}%`),
           h('td', null, flagged ? h('span', { class: 'badge flag', testid: 'discrepancy-flag' }, t('spot.flagged')) : t('common.no')));
       });
-      discBox.replaceChildren(h('h3', null, t('spot.discrepancies')),
+      fill(discBox, h('h3', null, t('spot.discrepancies')),
         h('p', { class: 'muted small' }, t('spot.disc_intro'), threshold !== undefined ? [' ', t('spot.threshold', fmtNum(100 * threshold, 0))] : null),
         list.length === 0 ? h('p', { class: 'muted', testid: 'discrepancy-empty' }, t('spot.disc_empty'))
           : table('discrepancy-table', [t('spot.surveyor'), { text: t('spot.checked'), class: 'num' }, { text: t('spot.discrepant'), class: 'num' },
@@ -901,8 +908,8 @@
     const results = await Promise.allSettled([loadTasks(), loadDiscrepancies()]);
     if (!ctx.alive()) return;
     const [tr, dr] = results;
-    if (tr.status === 'rejected' && !tr.reason.handled) tasksBox.replaceChildren(h('h3', null, t('spot.tasks')), errorBox(tr.reason));
-    if (dr.status === 'rejected' && !dr.reason.handled) discBox.replaceChildren(h('h3', null, t('spot.discrepancies')), errorBox(dr.reason));
+    if (tr.status === 'rejected' && !tr.reason.handled) fill(tasksBox, h('h3', null, t('spot.tasks')), errorBox(tr.reason));
+    if (dr.status === 'rejected' && !dr.reason.handled) fill(discBox, h('h3', null, t('spot.discrepancies')), errorBox(dr.reason));
   }
 
   // --- monitor: my tasks ---
@@ -1062,7 +1069,7 @@
       const tasks = listOf(data, 'tasks', 'items');
       drawFlash();
       if (flash) flash = null;
-      ctx.view.replaceChildren(...heading,
+      fill(ctx.view, ...heading,
         tasks.length === 0 ? h('p', { class: 'muted', testid: 'monitor-empty' }, t('monitor.empty'))
           : h('ul', { class: 'cards', testid: 'monitor-tasks' }, tasks.map((task, i) => taskCard(ctx, task, i, load))));
     };
@@ -1104,7 +1111,7 @@
       h('td', { class: 'hide-narrow' }, I18N.vi[`report.level.${row.level}`] ? t(`report.level.${row.level}`) : row.level),
       h('td', { class: 'num', testid: 'cell-n' }, fmtNum(row.valid_n)),
       cell(row, row.pct_satisfied, 1, '%', 'cell-pct'),
-      cell(row, row.mean, 2, '', 'cell-mean'))));
+      cell(row, row.mean, 2, '', 'cell-mean'))), { class: 'report-table' });
   }
 
   function filenameFrom(res, fallback) {
@@ -1116,7 +1123,7 @@
   }
 
   async function download(path, fallbackName, status) {
-    status.replaceChildren(h('span', { class: 'muted small' }, t('report.downloading')));
+    fill(status, h('span', { class: 'muted small' }, t('report.downloading')));
     try {
       const res = await api(path, { raw: true, accept: '*/*' });
       const blob = await res.blob();
@@ -1127,10 +1134,10 @@
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60000);
-      status.replaceChildren(h('span', { class: 'notice small', testid: 'download-done' }, t('report.downloaded', name)));
+      fill(status, h('span', { class: 'notice small', testid: 'download-done' }, t('report.downloaded', name)));
     } catch (e) {
       if (e.handled) return;
-      status.replaceChildren(errorBox(e, 'download-error'));
+      fill(status, errorBox(e, 'download-error'));
     }
   }
 
@@ -1200,9 +1207,12 @@
       return h('section', { class: 'panel unit-report', testid: 'report-unit', dataset: { unit: u } },
         h('h3', null, u === ALL_UNITS ? t('report.all_units') : (urows[0].unit_name ? `${t('report.unit', u)} · ${urows[0].unit_name}` : t('report.unit', u))),
         chart(summary),
-        reportTable([...summary, ...criteria]));
+        reportTable(summary),
+        criteria.length ? h('details', { class: 'criteria', testid: 'criteria-details' },
+          h('summary', null, t('report.criteria', criteria.length)),
+          reportTable(criteria)) : null);
     });
-    ctx.view.replaceChildren(...head.filter(Boolean), stampBox,
+    fill(ctx.view, ...head.filter(Boolean), stampBox,
       ...(rows.length === 0 ? [h('p', { class: 'muted', testid: 'report-empty' }, t('report.empty'))] : sections));
   }
 
