@@ -1505,6 +1505,8 @@ async fn unknown_paths_are_problems_too() {
     let h = Harness::new().await;
     let r = h.get("/api/v1/nothing-here", None).await;
     assert_eq!(r.problem(), "404.1");
-    let r = h.get("/", None).await;
+    let r = h.get("/api/v1", None).await;
+    assert_eq!(r.problem(), "404.1");
+    let r = h.get("/no-such-page", None).await;
     assert_eq!(r.problem(), "404.1");
 }
