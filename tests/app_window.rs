@@ -525,3 +525,85 @@ async fn enrol_sync_and_correct_a_rejected_response() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The offline story of the issue: enrol against a real local server, pull the assignment,
+/// lose the server, fill and submit the six-group form offline, restart the app and find the
+/// response still queued, bring the server back on the same address, and watch the app's
+/// automatic sync deliver it and the server's index count it.
+#[tokio::test]
+async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
+    if !display_available("app_window") {
+        return;
+    }
+    let _one_window = WINDOW.lock().await;
+    let started = Instant::now();
+    let binary = app_binary();
+    let mut server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let people = fixture::seed_people(&server).await;
+    let round = "2026-HN-OFFLINE";
+    let ids = fixture::seed_round(&people, round, 1).await;
+    let code = fixture::enrolment_code(&people).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("app.db");
+    let driver = Driver::start(&[
+        ("SIPAS_DB", db.clone().into_os_string()),
+        ("SIPAS_AUTO_SYNC_SECS", "2".into()),
+    ]);
+
+    // ---- online: enrol and pull the assignment
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    click(&c, "[data-nav=\"sync\"]").await;
+    click(&c, "#open-enrol").await;
+    set_input(&c, "enrol-url", &server.url).await;
+    set_input(&c, "enrol-code", &code).await;
+    click(&c, "#enrol-submit").await;
+    wait_text(&c, "#sync-enrolment", &server.url).await;
+    sync_now(&c).await;
+
+    // ---- offline: the server is gone; interview and submit anyway
+    server.kill();
+    click(&c, "[data-nav=\"assignments\"]").await;
+    let card = format!("[data-assignment=\"{}\"]", ids[0]);
+    click(&c, &format!("{card} [data-action=\"start\"]")).await;
+    wait_text(&c, "#form-meta", round).await;
+    fill_required(&c).await;
+    submit_and_open_sync(&c).await;
+    // The automatic sync fails and says so; the record stays queued.
+    wait_js(
+        &c,
+        "document.getElementById('sync-last-error').textContent.trim().length > 0 \
+         && !/Không có/.test(document.getElementById('sync-last-error').textContent)",
+        "the failed automatic sync is shown as the last error",
+    )
+    .await;
+    wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
+    c.close().await.expect("end the session (closes the app)");
+
+    // ---- the app restarts, still offline: the response is still queued
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    click(&c, "[data-nav=\"sync\"]").await;
+    wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
+    let queued: i64 = Connection::open(&db)
+        .expect("open app db")
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count outbox");
+    assert_eq!(queued, 1, "one response waits in the outbox");
+    screenshot(&c, &artifacts_dir().join("app-sync-offline.png")).await;
+
+    // ---- the server comes back: automatic sync delivers it, the index counts it
+    server.restart_same_address();
+    wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
+    assert_eq!(fixture::server_records(&server, round).len(), 1);
+    assert_eq!(fixture::index_respondents(&people, round).await, 1);
+    c.close().await.expect("end the session");
+    eprintln!(
+        "offline scenario finished in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}

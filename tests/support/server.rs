@@ -211,6 +211,8 @@ pub struct TestServer {
     data: Data,
     dir: TempDir,
     starts: u32,
+    /// `--listen` argument of the next start.
+    listen: String,
 }
 
 impl TestServer {
@@ -248,6 +250,7 @@ impl TestServer {
             data,
             dir,
             starts: 0,
+            listen: "127.0.0.1:0".into(),
         };
         server.spawn();
         Some(server)
@@ -288,13 +291,25 @@ impl TestServer {
         self.spawn();
     }
 
+    /// Kills the server if it is running and starts it again on the same database and the
+    /// same address, as a server coming back after an outage does.
+    pub fn restart_same_address(&mut self) {
+        self.kill();
+        self.listen = self
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        self.spawn();
+    }
+
     fn spawn(&mut self) {
         self.starts += 1;
         let log_path = self.dir.path().join(format!("server-{}.log", self.starts));
         let log = std::fs::File::create(&log_path).expect("server log file");
         let mut child = Command::new(server_binary())
             .args(["--database", &self.database()])
-            .args(["--listen", "127.0.0.1:0", "--bootstrap-admin", ADMIN])
+            .args(["--listen", &self.listen, "--bootstrap-admin", ADMIN])
             .env("SIPAS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

@@ -212,12 +212,18 @@ pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     status_in(&state)
 }
 
-/// Tries a sync every [`AUTO_SYNC_EVERY`] while the app runs (only when enrolled). Failures
-/// are recorded in the sync log by the engine and shown on the Sync screen.
+/// Tries a sync every [`AUTO_SYNC_EVERY`] (or `$SIPAS_AUTO_SYNC_SECS` seconds) while the app
+/// runs (only when enrolled), so queued answers leave as soon as the server is reachable again.
+/// Failures are recorded in the sync log by the engine and shown on the Sync screen.
 pub async fn auto_sync(app: tauri::AppHandle) {
     use tauri::Manager;
+    let every = std::env::var("SIPAS_AUTO_SYNC_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(AUTO_SYNC_EVERY, Duration::from_secs);
     loop {
-        tokio::time::sleep(AUTO_SYNC_EVERY).await;
+        tokio::time::sleep(every).await;
         let state = app.state::<AppState>();
         let _ = state.sync().sync_once().await;
     }
