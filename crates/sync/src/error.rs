@@ -7,8 +7,9 @@ use sipas_store::StoreError;
 pub enum SyncError {
     /// No connection to the server, the connection broke, or no reply in time.
     #[error(
-        "server unreachable ({detail}): check the network and try again later; your answers \
-         are safe on this device"
+        "Không kết nối được máy chủ: kiểm tra mạng rồi thử lại sau; câu trả lời vẫn an toàn \
+         trên thiết bị. / server unreachable ({detail}): check the network and try again \
+         later; your answers are safe on this device"
     )]
     Unreachable {
         /// What failed (connection refused, reset, timed out …); never contains tokens.
@@ -24,8 +25,10 @@ pub enum SyncError {
 
     /// The server answered with an error status but no problem body (e.g. a proxy's page).
     #[error(
-        "the server answered HTTP {status} without details: try again later, and tell your \
-         supervisor if it persists; your answers are safe on this device"
+        "Máy chủ trả lỗi HTTP {status}: thử lại sau, báo giám sát viên nếu vẫn lỗi; câu trả \
+         lời vẫn an toàn trên thiết bị. / the server answered HTTP {status} without details: \
+         try again later, and tell your supervisor if it persists; your answers are safe on \
+         this device"
     )]
     HttpStatus {
         /// HTTP status code.
@@ -44,15 +47,17 @@ pub enum SyncError {
 
     /// The call needs a device token and none is set.
     #[error(
-        "this device is not enrolled: enter the enrolment code from your supervisor before \
+        "Thiết bị chưa đăng ký: nhập mã đăng ký do giám sát viên cấp trước khi đồng bộ. / \
+         this device is not enrolled: enter the enrolment code from your supervisor before \
          syncing"
     )]
     NotEnrolled,
 
     /// Some records were sent but the server did not acknowledge them.
     #[error(
-        "{pending} answer(s) were not acknowledged by the server yet; they stay on this device \
-         and will be sent again"
+        "{pending} bản ghi chưa được máy chủ xác nhận; chúng vẫn ở trên thiết bị và sẽ được gửi \
+         lại. / {pending} answer(s) were not acknowledged by the server yet; they stay on this \
+         device and will be sent again"
     )]
     Unacknowledged {
         /// Records still waiting in the outbox.
@@ -60,7 +65,9 @@ pub enum SyncError {
     },
 
     /// Retries ran out (attempts or deadline); the last error says why.
-    #[error("sync gave up after {attempts} attempt(s): {last}")]
+    #[error(
+        "Đồng bộ dừng sau {attempts} lần thử / sync gave up after {attempts} attempt(s): {last}"
+    )]
     GaveUp {
         /// Attempts made.
         attempts: u32,
