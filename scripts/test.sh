@@ -27,4 +27,15 @@ xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked
 stage "dashboard in headless Chromium (playwright-core, real server)"
 node --test tests-ui/
 
+if [ "${SIPAS_SKIP_DEB:-0}" != 1 ]; then
+  stage ".deb package (release build; AppImage cannot be built here)"
+  npx tauri build --bundles deb
+  DEB=$(ls -t target/release/bundle/deb/*.deb | head -n 1)
+  INFO=$(dpkg-deb --info "$DEB"); CONTENTS=$(dpkg-deb --contents "$DEB")
+  grep -q "Package: sipas-field" <<<"$INFO"
+  grep -q "usr/bin/sipas-field" <<<"$CONTENTS"
+  echo "built $DEB ($(stat -c %s "$DEB") bytes)"
+  cp "$DEB" "$SIPAS_ARTIFACTS/"
+fi
+
 stage "done"
