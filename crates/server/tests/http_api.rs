@@ -1,8 +1,8 @@
 //! HTTP API tests: the axum router driven with `tower::ServiceExt::oneshot` over a real
 //! SQLite store in a temporary file.
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use chrono::Utc;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -25,56 +25,15 @@ use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
+#[path = "support/reply.rs"]
+mod reply;
+use reply::Reply;
+
 const ROUND: &str = "2026-HN-1";
 const CSV: &str = "text/csv";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 // --- harness ---------------------------------------------------------------------------------
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json<T: serde::de::DeserializeOwned>(&self) -> T {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not the expected JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    fn value(&self) -> Value {
-        self.json()
-    }
-
-    /// The problem code, checking that the status matches it.
-    fn problem(&self) -> String {
-        let v = self.value();
-        let code = v["code"].as_str().expect("a problem body").to_owned();
-        assert_eq!(
-            code.split('.').next().unwrap(),
-            self.status.as_str(),
-            "status and code agree: {v}"
-        );
-        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(v["message_vi"].as_str().is_some_and(|m| !m.is_empty()));
-        code
-    }
-
-    fn expect(self, status: StatusCode) -> Reply {
-        assert_eq!(
-            self.status,
-            status,
-            "body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-        self
-    }
-}
 
 struct Harness {
     app: Router,

@@ -1,0 +1,51 @@
+//! Shared by the HTTP tests: one reply of the router, with JSON and problem helpers.
+#![allow(dead_code)]
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+/// One reply of the router.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not the expected JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn value(&self) -> Value {
+        self.json()
+    }
+
+    /// The problem code, checking that the status matches it.
+    pub fn problem(&self) -> String {
+        let v = self.value();
+        let code = v["code"].as_str().expect("a problem body").to_owned();
+        assert_eq!(
+            code.split('.').next().unwrap(),
+            self.status.as_str(),
+            "status and code agree: {v}"
+        );
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(v["message_vi"].as_str().is_some_and(|m| !m.is_empty()));
+        code
+    }
+
+    pub fn expect(self, status: StatusCode) -> Reply {
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+}
