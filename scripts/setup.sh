@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev file curl
+  # SQLCipher (encrypted device store) builds a vendored OpenSSL: needs perl and make
+  perl make
   # Tauri 2 / WebKitGTK (see shared/reference/TAURI-ON-THIS-MACHINE.md)
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   # real-window tests under Xvfb, driven over WebDriver; browser tests of the dashboard

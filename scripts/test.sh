@@ -22,7 +22,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 stage "cargo test"
 export SIPAS_ARTIFACTS="${SIPAS_ARTIFACTS:-$PWD/artifacts}"; mkdir -p "$SIPAS_ARTIFACTS"
+# Server (and app) logs of this run only: tests/support/server.rs writes them here.
+rm -rf "$SIPAS_ARTIFACTS/logs"; mkdir -p "$SIPAS_ARTIFACTS/logs"
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked
+
+stage "no personal data in logs"
+bash scripts/check-logs.sh
 
 stage "dashboard in headless Chromium (playwright-core, real server)"
 node --test tests-ui/

@@ -62,8 +62,13 @@ fn read_line(out: &mut BufReader<ChildStdout>) -> Option<String> {
     (n > 0 && line.ends_with('\n')).then(|| line.trim_end().to_string())
 }
 
-fn spawn(path: &Path, seed: usize) -> (Child, BufReader<ChildStdout>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crash-writer"))
+/// Starts the writer on `path`, encrypted with `pin` when given.
+fn spawn(path: &Path, seed: usize, pin: Option<&str>) -> (Child, BufReader<ChildStdout>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crash-writer"));
+    if let Some(pin) = pin {
+        cmd.env("SIPAS_CRASH_WRITER_PIN", pin);
+    }
+    let mut child = cmd
         .arg(path)
         .arg(seed.to_string())
         .stdout(Stdio::piped())
@@ -77,8 +82,12 @@ fn spawn(path: &Path, seed: usize) -> (Child, BufReader<ChildStdout>) {
 
 /// Checks the reopened file against everything the child reported, plus the invariants
 /// that only hold if every transaction was all-or-nothing.
-fn verify(path: &Path, reported: &Reported, cycles_done: usize) {
-    let store = Store::open(path).expect("reopen after kill");
+fn verify(path: &Path, reported: &Reported, cycles_done: usize, pin: Option<&str>) {
+    let store = match pin {
+        Some(pin) => Store::open_encrypted(path, pin),
+        None => Store::open(path),
+    }
+    .expect("reopen after kill");
     assert_eq!(store.integrity_check().unwrap(), "ok");
     assert_eq!(store.journal_mode().unwrap(), "wal");
 
@@ -154,14 +163,26 @@ fn verify(path: &Path, reported: &Reported, cycles_done: usize) {
 
 #[test]
 fn killed_writer_never_loses_or_half_writes() {
+    run_cycles(&CYCLES, None);
+}
+
+/// The same on a store encrypted at rest (SQLCipher): encryption must not weaken durability.
+/// Fewer cycles, since every write also encrypts.
+#[test]
+fn killed_encrypted_writer_never_loses_or_half_writes() {
+    run_cycles(&CYCLES[..3], Some("246810"));
+}
+
+/// Runs the kill cycles on one fresh file, verifying after each.
+fn run_cycles(cycles: &[(usize, usize, u64)], pin: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.db");
     let mut reported = Reported::default();
     let started = Instant::now();
 
-    for (cycle, &(completions, extra_lines, pause_us)) in CYCLES.iter().enumerate() {
+    for (cycle, &(completions, extra_lines, pause_us)) in cycles.iter().enumerate() {
         let t0 = Instant::now();
-        let (mut child, mut out) = spawn(&path, cycle);
+        let (mut child, mut out) = spawn(&path, cycle, pin);
         let mut seen = 0;
         while seen < completions {
             let line = read_line(&mut out).expect("crash-writer stopped early");
@@ -186,13 +207,20 @@ fn killed_writer_never_loses_or_half_writes() {
             reported.apply(&line);
         }
         let writing = t0.elapsed();
-        verify(&path, &reported, cycle + 1);
+        verify(&path, &reported, cycle + 1, pin);
         eprintln!(
             "cycle {cycle}: {} responses reported so far, {} drafts open; \
              writing {writing:?}, verifying {:?}",
             reported.completed.len(),
             reported.in_progress.len(),
             t0.elapsed() - writing
+        );
+    }
+    if pin.is_some() {
+        let head = std::fs::read(&path).unwrap();
+        assert!(
+            !head.starts_with(b"SQLite format 3"),
+            "file is not encrypted"
         );
     }
     eprintln!("crash test total {:?}", started.elapsed());

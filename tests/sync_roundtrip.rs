@@ -75,7 +75,7 @@ async fn roundtrip(backend: Backend) {
         contact
             .respondent_name
             .unwrap()
-            .starts_with("Người trả lời")
+            .starts_with("Nguyễn Thị Bảo Mật")
     );
     let again = syncer.pull(&mut store).await.expect("second pull");
     assert_eq!(again.assignments, 0, "nothing changed since the cursor");

@@ -1,6 +1,7 @@
 //! Child process of `tests/store_crash.rs`: writes to a store file until it is killed.
 //!
-//! Usage: `crash-writer <store-file> [seed]`. Opens the store, prints `READY`, then loops
+//! Usage: `crash-writer <store-file> [seed]`. Opens the store (encrypted with the PIN in
+//! `$SIPAS_CRASH_WRITER_PIN` when that is set, as the app does), prints `READY`, then loops
 //! forever: create a draft, save several answers, complete it. After each write has
 //! *committed* it prints one line to stdout and flushes, so every line the parent reads
 //! is a promise that the write is durable:
@@ -29,7 +30,11 @@ fn main() -> anyhow::Result<()> {
         .next()
         .context("usage: crash-writer <store-file> [seed]")?;
     let seed: u64 = args.next().map_or(Ok(0), |s| s.parse())?;
-    let mut store = Store::open(&path).with_context(|| format!("opening {path}"))?;
+    let mut store = match std::env::var("SIPAS_CRASH_WRITER_PIN") {
+        Ok(pin) => Store::open_encrypted(&path, &pin),
+        Err(_) => Store::open(&path),
+    }
+    .with_context(|| format!("opening {path}"))?;
     store.set_actor("crash-writer");
     let new = NewDraft {
         assignment_id: None,

@@ -8,11 +8,15 @@
 //!   through `$SIPAS_TEST_DATABASE_URL` (e.g. `postgres://sipas:sipas@127.0.0.1:5432/postgres`)
 //!   and dropped afterwards. Without that variable PostgreSQL tests are skipped with a message,
 //!   or fail when `$CI` is set.
-//! * The server listens on a random loopback port; its stderr goes to a log file that is
+//! * The server listens on a random loopback port (plain HTTP, or HTTPS with
+//!   [`Options::args`] `--tls-cert`/`--tls-key`). It logs at `RUST_LOG=debug` (see
+//!   [`Options::rust_log`]); its stderr and stdout go to
+//!   `$SIPAS_ARTIFACTS/logs/server-<pid>.log` (default `<repo>/artifacts/logs`), kept after
+//!   the test so `scripts/check-logs.sh` can check that no personal data was logged, and
 //!   printed when start-up fails. It is SIGKILLed on drop.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -24,6 +28,42 @@ use tempfile::TempDir;
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
 /// Username of the bootstrap admin.
 pub const ADMIN: &str = "admin";
+
+/// Where test servers (and the app under test) write their logs:
+/// `$SIPAS_ARTIFACTS/logs`, default `<repo>/artifacts/logs`. Created if missing.
+pub fn log_dir() -> PathBuf {
+    let base = std::env::var_os("SIPAS_ARTIFACTS")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"));
+    let dir = base.join("logs");
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("creating the log directory {}: {e}", dir.display()));
+    dir
+}
+
+/// How a test server is started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `RUST_LOG` of the server (default `debug`: the log check sees everything the server
+    /// would ever print at that level).
+    pub rust_log: String,
+    /// Extra command-line arguments, e.g. `--tls-cert`, `--tls-key`.
+    pub args: Vec<String>,
+    /// The PEM certificate test clients must trust to reach an HTTPS server (its
+    /// self-signed certificate or CA); `fixture::client` applies it.
+    pub client_root_pem: Option<Vec<u8>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rust_log: "debug".into(),
+            args: Vec::new(),
+            client_root_pem: None,
+        }
+    }
+}
 
 /// The storage backend of a test server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,12 +253,20 @@ pub struct TestServer {
     starts: u32,
     /// `--listen` argument of the next start.
     listen: String,
+    options: Options,
+    /// Log file of every start, oldest first.
+    logs: Vec<PathBuf>,
 }
 
 impl TestServer {
     /// Starts a server on a new, empty database; `None` when the backend is unavailable
     /// (PostgreSQL without `$SIPAS_TEST_DATABASE_URL`, outside CI).
     pub fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with(backend, Options::default())
+    }
+
+    /// Like [`TestServer::start`], with other [`Options`].
+    pub fn start_with(backend: Backend, options: Options) -> Option<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = match backend {
             Backend::Sqlite => Data::Sqlite {
@@ -251,6 +299,8 @@ impl TestServer {
             dir,
             starts: 0,
             listen: "127.0.0.1:0".into(),
+            options,
+            logs: Vec::new(),
         };
         server.spawn();
         Some(server)
@@ -267,6 +317,25 @@ impl TestServer {
             Data::Sqlite { path } => Some(path),
             Data::Postgres { .. } => None,
         }
+    }
+
+    /// The PEM certificate clients must trust (HTTPS servers started with one).
+    pub fn client_root_pem(&self) -> Option<&[u8]> {
+        self.options.client_root_pem.as_deref()
+    }
+
+    /// The log files (stderr and stdout) of every start of this server, oldest first.
+    pub fn log_paths(&self) -> &[PathBuf] {
+        &self.logs
+    }
+
+    /// Everything this server has logged so far, over all its starts.
+    pub fn log_text(&self) -> String {
+        self.logs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// A temporary directory living as long as the server (for device stores etc.).
@@ -305,31 +374,46 @@ impl TestServer {
 
     fn spawn(&mut self) {
         self.starts += 1;
-        let log_path = self.dir.path().join(format!("server-{}.log", self.starts));
-        let log = std::fs::File::create(&log_path).expect("server log file");
+        // Named after the pid once it is known (renaming keeps the child's open handle).
+        let starting = log_dir().join(format!(
+            "server-starting-{}.log",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&starting)
+            .unwrap_or_else(|e| panic!("server log file {}: {e}", starting.display()));
         let mut child = Command::new(server_binary())
             .args(["--database", &self.database()])
             .args(["--listen", &self.listen, "--bootstrap-admin", ADMIN])
+            .args(&self.options.args)
             .env("SIPAS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &self.options.rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
+            .stderr(Stdio::from(log.try_clone().expect("server log handle")))
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", server_binary().display()));
+        let log_path = log_dir().join(format!("server-{}.log", child.id()));
+        std::fs::rename(&starting, &log_path).expect("naming the server log");
+        self.logs.push(log_path.clone());
         let stdout = child.stdout.take().expect("server stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut log = log;
             let mut lines = BufReader::new(stdout).lines();
+            let mut sent = false;
+            // Every stdout line goes to the log too; keep draining so the server never
+            // blocks on a full pipe.
             for line in lines.by_ref() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("sipas-server listening on ") {
+                let _ = writeln!(log, "{line}");
+                if !sent && let Some(rest) = line.strip_prefix("sipas-server listening on ") {
                     let _ = tx.send(rest.trim().to_string());
-                    break;
+                    sent = true;
                 }
             }
-            // Keep draining so the server never blocks on a full pipe.
-            for _ in lines {}
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(url) => {
@@ -344,8 +428,10 @@ impl TestServer {
                     let _ = f.read_to_string(&mut text);
                 }
                 panic!(
-                    "sipas-server did not report 'listening on' (database {:?} backend); log:\n{text}",
-                    self.backend
+                    "sipas-server did not report 'listening on' (database {:?} backend); log \
+                     {}:\n{text}",
+                    self.backend,
+                    log_path.display()
                 );
             }
         }

@@ -23,12 +23,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Argon2id parameters for new password hashes.
     pub password_params: argon2::Params,
-    /// Failed-login throttle.
+    /// Failed-login throttle (per username).
     pub login_limiter: Arc<FailureLimiter>,
+    /// Failed-enrolment throttle (per client IP address and per code tried).
+    pub enrol_limiter: Arc<FailureLimiter>,
 }
 
 impl AppState {
-    /// State with the system clock, default password parameters and login throttle.
+    /// State with the system clock, default password parameters, and the login and
+    /// enrolment throttles (10 failures per 15 minutes each).
     pub fn new(store: Arc<dyn ServerStore>, forms: FormRegistry) -> Self {
         AppState {
             store,
@@ -36,6 +39,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             password_params: crate::auth::default_password_params(),
             login_limiter: Arc::new(FailureLimiter::default()),
+            enrol_limiter: Arc::new(FailureLimiter::default()),
         }
     }
 }

@@ -76,6 +76,7 @@ pub async fn ensure_user(
             role,
             password: Some(password.to_owned()),
         },
+        None,
     )
     .await?;
     Ok((user, true))

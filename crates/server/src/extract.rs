@@ -6,9 +6,11 @@
 //! anything.
 use crate::problem::{ApiError, ApiResult};
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use axum::serve::IncomingStream;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use sipas_protocol::problem::ProblemCode;
@@ -37,25 +39,46 @@ fn too_large(limit: usize, decompressed: bool) -> ApiError {
     .with_details(serde_json::json!({ "limit_bytes": limit, "decompressed": decompressed }))
 }
 
+fn bad_encoding() -> ApiError {
+    ApiError::new(
+        ProblemCode::BadEncoding,
+        "Unsupported Content-Encoding; send the body plain or gzip-compressed.",
+        "Kiểu nén không được hỗ trợ; hãy gửi dữ liệu không nén hoặc nén gzip.",
+    )
+}
+
+/// Whether a `Content-Encoding` value means gzip (`Ok(true)`) or no compression
+/// (`Ok(false)`: absent, empty or `identity`); anything else is `400.4`.
+fn is_gzip(content_encoding: Option<&str>) -> ApiResult<bool> {
+    match content_encoding.map(|s| s.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(s) if s.is_empty() || s == "identity" => Ok(false),
+        Some(s) if s == "gzip" || s == "x-gzip" => Ok(true),
+        Some(_) => Err(bad_encoding()),
+    }
+}
+
+/// The `Content-Encoding` header as text (a value that is not visible ASCII becomes one that
+/// [`decode_body`] refuses with `400.4`).
+pub fn content_encoding(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+}
+
 /// Reads the whole body, at most `limit` bytes after decoding any `Content-Encoding: gzip`.
 ///
 /// * more than `limit` bytes on the wire or after decoding → `413.2`;
 /// * another content encoding or a corrupt gzip stream → `400.4`.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
-    let gzip = match headers.get(header::CONTENT_ENCODING) {
-        None => false,
-        Some(v) => match v.to_str().map(|s| s.trim().to_ascii_lowercase()) {
-            Ok(s) if s.is_empty() || s == "identity" => false,
-            Ok(s) if s == "gzip" || s == "x-gzip" => true,
-            _ => {
-                return Err(ApiError::new(
-                    ProblemCode::BadEncoding,
-                    "Unsupported Content-Encoding; send the body plain or gzip-compressed.",
-                    "Kiểu nén không được hỗ trợ; hãy gửi dữ liệu không nén hoặc nén gzip.",
-                ));
-            }
-        },
-    };
+    let raw = read_raw_body(headers, body, limit).await?;
+    decode_body(raw, content_encoding(headers), limit)
+}
+
+/// Reads the body as sent (still compressed), at most `limit` bytes (`413.2`). The content
+/// encoding is checked first, so an unsupported one (`400.4`) is refused before reading.
+pub async fn read_raw_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
+    is_gzip(content_encoding(headers))?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -63,8 +86,17 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResu
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit, false));
     }
-    let raw = read_limited(body, limit).await?;
-    if !gzip {
+    read_limited(body, limit).await
+}
+
+/// Decodes a body as sent with `content_encoding` (pure; no I/O): at most `limit` bytes
+/// before and after gzip decoding (`413.2`), an unsupported encoding or a corrupt or
+/// truncated gzip stream `400.4`.
+pub fn decode_body(raw: Bytes, content_encoding: Option<&str>, limit: usize) -> ApiResult<Bytes> {
+    if raw.len() > limit {
+        return Err(too_large(limit, false));
+    }
+    if !is_gzip(content_encoding)? {
         return Ok(raw);
     }
     let mut out = Vec::new();
@@ -121,6 +153,42 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 pub async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> ApiResult<T> {
     let bytes = read_body(headers, body, MAX_JSON_BYTES).await?;
     parse_json(&bytes)
+}
+
+/// The address of the connected client, as connection info of the plain and the TLS
+/// listener: serve with `router(..).into_make_service_with_connect_info::<PeerAddr>()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for PeerAddr {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for PeerAddr {
+    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+/// The IP address the request came from, when the server was started with [`PeerAddr`]
+/// connection info (as `sipas-server` is); `None` otherwise (e.g. in-process tests). Behind a reverse proxy this is the proxy's address. Used only for
+/// throttling, never logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<PeerAddr>>()
+                .map(|c| c.0.0.ip()),
+        ))
+    }
 }
 
 /// Path parameters, parsed lazily: [`ApiPath::get`] gives the value or `400.3` (e.g. not a

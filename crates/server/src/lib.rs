@@ -5,7 +5,8 @@
 //! * [`handlers`]: one module per API area;
 //! * [`sample_frame`], [`validation`], [`index_export`], [`report_export`]: sample import,
 //!   upload checks, index CSV, report workbook;
-//! * [`storage`]: the [`storage::ServerStore`] trait and its SQLite / PostgreSQL backends.
+//! * [`storage`]: the [`storage::ServerStore`] trait and its SQLite / PostgreSQL backends;
+//! * [`tls`]: HTTPS with rustls (`--tls-cert`, `--tls-key`).
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod ratelimit;
 pub mod report_export;
 pub mod sample_frame;
 pub mod storage;
+pub mod tls;
 pub mod validation;
 
 pub use app::{AppState, router};

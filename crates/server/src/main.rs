@@ -2,10 +2,11 @@
 //!
 //! ```text
 //! sipas-server [--database PATH|postgres://…] [--listen 127.0.0.1:8080]
-//!              [--bootstrap-admin NAME] [--demo]
+//!              [--tls-cert CERT.pem --tls-key KEY.pem] [--bootstrap-admin NAME] [--demo]
 //! ```
-//! After binding it prints exactly one line `sipas-server listening on http://ADDR` to
-//! stdout. Logs go to stderr (`RUST_LOG` filters them); they carry ids and counts only.
+//! After binding it prints exactly one line `sipas-server listening on http://ADDR` (or
+//! `https://ADDR` with `--tls-cert`/`--tls-key`) to stdout. Logs go to stderr (`RUST_LOG`
+//! filters them); they carry ids and counts only, never personal data or credentials.
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, bail};
@@ -13,10 +14,13 @@ use clap::Parser;
 use sipas_protocol::roles::Role;
 use sipas_server::app::{AppState, router};
 use sipas_server::demo::{ensure_user, seed_demo};
+use sipas_server::extract::PeerAddr;
 use sipas_server::forms::FormRegistry;
 use sipas_server::storage::open_store;
+use sipas_server::tls::{TlsListener, server_config};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// SIPAS Field central server: sync API, rounds, review and SIPAS index.
 #[derive(Debug, Parser)]
@@ -28,6 +32,14 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
+    /// --tls-key. Without both, plain HTTP (only behind a TLS-terminating proxy or on a
+    /// trusted network).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Create this admin user if missing; password from env SIPAS_ADMIN_PASSWORD.
     #[arg(long, value_name = "USERNAME")]
     bootstrap_admin: Option<String>,
@@ -41,10 +53,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .init();
     let args = Args::parse();
     // Check the bootstrap password before touching the database.
@@ -58,6 +67,12 @@ async fn main() -> anyhow::Result<()> {
             Some(password)
         }
         None => None,
+    };
+
+    // Check the certificate before touching the database, too.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server_config(cert, key)?),
+        _ => None,
     };
 
     let store = open_store(&args.database)
@@ -109,16 +124,46 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    writeln!(out, "sipas-server listening on http://{addr}")?;
-    out.flush()?;
-    drop(out);
-
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    // Client addresses reach the handlers for the enrolment throttle (never the logs).
+    let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
+    match tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config).context("starting TLS")?;
+            writeln!(out, "sipas-server listening on https://{addr}")?;
+            out.flush()?;
+            drop(out);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving")?;
+        }
+        None => {
+            writeln!(out, "sipas-server listening on http://{addr}")?;
+            out.flush()?;
+            drop(out);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving")?;
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The log filter: `RUST_LOG` (default `info`), except that libraries which would print
+/// query parameters or payloads at debug level are capped at `info` whatever `RUST_LOG`
+/// says: `tokio_postgres` logs every statement's parameters (names, addresses, phone
+/// numbers, token hashes) at debug. Logs carry no personal data, even with `RUST_LOG=trace`.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for capped in ["tokio_postgres=info", "postgres=info", "rustls=info"] {
+        if let Ok(directive) = capped.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// Resolves on ctrl-c or SIGTERM.

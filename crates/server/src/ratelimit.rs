@@ -1,5 +1,7 @@
-//! Throttling of password guessing: after too many failed logins for one username within a
-//! window, further attempts get `429.1` until the window has passed. In memory only.
+//! Throttling of guessing: after too many failed attempts for one key within a window,
+//! further attempts get `429.1` until the window has passed. In memory only (a restart
+//! forgets). Keys: the username for logins; the client IP address and the code tried (as a
+//! hash) for enrolments.
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,7 +15,7 @@ struct Window {
     failures: u32,
 }
 
-/// Counts failed attempts per key (a lower-cased username) in a fixed window.
+/// Counts failed attempts per key (lower-cased) in a fixed window.
 #[derive(Debug)]
 pub struct FailureLimiter {
     max_failures: u32,

@@ -242,6 +242,7 @@ async fn user(store: &dyn ServerStore, username: &str, role: Role) -> UserInfo {
             display_name: format!("Người dùng {username}"),
             role,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            created_by: None,
         })
         .await
         .expect("create user")
@@ -344,6 +345,7 @@ async fn users_sessions_and_token_expiry(ctx: Ctx) {
             display_name: "Khác".into(),
             role: Role::Monitor,
             password_hash: None,
+            created_by: None,
         })
         .await;
     assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");

@@ -3,6 +3,7 @@
 use crate::audit;
 use crate::codec;
 use crate::error::{Result, StoreError};
+use crate::status_outbox;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -100,22 +101,20 @@ pub(crate) fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
     )?)
 }
 
-/// Sets an assignment's status inside an open transaction and audits it.
+/// Sets an assignment's status inside an open transaction and audits it; returns the time
+/// written to `updated_at`. Does not queue the change for the server (see
+/// [`Store::set_assignment_status`]).
 pub(crate) fn set_status(
     conn: &Connection,
     id: Uuid,
     status: AssignmentStatus,
     note: Option<&str>,
     actor: &str,
-) -> Result<()> {
+) -> Result<DateTime<Utc>> {
+    let now = codec::now();
     let changed = conn.execute(
         "UPDATE assignments SET status = ?2, status_note = ?3, updated_at = ?4 WHERE id = ?1",
-        params![
-            id.to_string(),
-            status.as_str(),
-            note,
-            codec::ts(&codec::now())
-        ],
+        params![id.to_string(), status.as_str(), note, codec::ts(&now)],
     )?;
     if changed == 0 {
         return Err(StoreError::not_found("assignment", id));
@@ -128,7 +127,8 @@ pub(crate) fn set_status(
         &id.to_string(),
         // The note is free text and may name people: record only whether there is one.
         serde_json::json!({ "status": status.as_str(), "has_note": note.is_some() }),
-    )
+    )?;
+    Ok(now)
 }
 
 impl Store {
@@ -229,7 +229,11 @@ impl Store {
             .optional()?)
     }
 
-    /// Records the field outcome of an assignment, attributed to `actor` in the audit log.
+    /// Records the field outcome of an assignment, attributed to `actor` in the audit log,
+    /// and queues it for the server in the same transaction (the status outbox keeps the
+    /// latest change per assignment; see [`Store::pending_status_changes`]). `collected` is
+    /// not queued: the server derives it from the uploaded response. Statuses received from
+    /// the server are applied with [`Store::upsert_assignment`], which queues nothing.
     pub fn set_assignment_status(
         &mut self,
         id: Uuid,
@@ -237,7 +241,15 @@ impl Store {
         note: Option<&str>,
         actor: &str,
     ) -> Result<()> {
-        self.write(|tx, _| set_status(tx, id, status, note, actor))
+        self.write(|tx, _| {
+            let at = set_status(tx, id, status, note, actor)?;
+            if status == AssignmentStatus::Collected {
+                status_outbox::drop_pending(tx, id)?;
+            } else {
+                status_outbox::enqueue(tx, id, status, note, &at)?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sipas_core::answer::{AnswerValue, Answers};
 use sipas_core::questionnaire::FormKey;
-use sipas_core::response::{Paradata, new_id};
+use sipas_core::response::{GpsFix, Paradata, new_id};
 use uuid::Uuid;
 
 /// What is needed to start a draft.
@@ -115,6 +115,37 @@ pub(crate) fn load(conn: &Connection, id: Uuid) -> Result<Option<Draft>> {
     .optional()?
     .map(decode)
     .transpose()
+}
+
+/// Checks that a GPS fix is a possible position: finite, latitude in -90..=90, longitude in
+/// -180..=180 and accuracy of 0 m or more.
+fn check_fix(f: &GpsFix) -> Result<()> {
+    let problem = if !(f.lat.is_finite() && (-90.0..=90.0).contains(&f.lat)) {
+        Some(format!("latitude {} is out of range", f.lat))
+    } else if !(f.lon.is_finite() && (-180.0..=180.0).contains(&f.lon)) {
+        Some(format!("longitude {} is out of range", f.lon))
+    } else if !(f.accuracy_m.is_finite() && f.accuracy_m >= 0.0) {
+        Some(format!("accuracy {} m is not possible", f.accuracy_m))
+    } else {
+        None
+    };
+    match problem {
+        Some(detail) => Err(StoreError::InvalidGpsFix { detail }),
+        None => Ok(()),
+    }
+}
+
+/// A fix rounded to 1e-7 degree (about 1 cm) and accuracy to 0.01 m. Each value is then the
+/// `f64` nearest to a decimal of at most 12 significant digits, which serde_json writes with
+/// those digits and parses back exactly (its fast path: an integer below 2^53 scaled by an
+/// exact power of ten), so the stored JSON and the content hash stay stable.
+pub(crate) fn round_fix(f: GpsFix) -> GpsFix {
+    let round = |v: f64, scale: f64| (v * scale).round() / scale;
+    GpsFix {
+        lat: round(f.lat, 1e7),
+        lon: round(f.lon, 1e7),
+        accuracy_m: round(f.accuracy_m, 1e2),
+    }
 }
 
 /// Inserts a draft row; fails with [`StoreError::DraftExists`] if its id is taken.
@@ -270,6 +301,46 @@ impl Store {
         })
     }
 
+    /// Attaches a GPS fix to the draft's paradata (`None` removes a stored one), so the
+    /// response completed from it carries `paradata.gps`. Location is optional paradata:
+    /// nothing requires it. A fix outside the possible ranges (latitude -90..=90, longitude
+    /// -180..=180, accuracy ≥ 0 m, all finite) is refused with
+    /// [`StoreError::InvalidGpsFix`] and nothing changes. The audit entry records only
+    /// whether a fix is set, never the position.
+    ///
+    /// The fix is stored rounded to 7 decimal places of a degree (about 1 cm) and accuracy to
+    /// the centimetre: such numbers read back from JSON bit for bit, so what is stored is
+    /// exactly what was set and what the response's content hash covers on the device and on
+    /// the server. (A browser's 15–17-digit `f64`s often come back from serde_json's default
+    /// parser one unit in the last place off.)
+    pub fn set_draft_gps(&mut self, draft_id: Uuid, fix: Option<GpsFix>) -> Result<()> {
+        let fix = fix
+            .map(|f| check_fix(&f).map(|()| round_fix(f)))
+            .transpose()?;
+        self.write(|tx, actor| {
+            let mut d =
+                load(tx, draft_id)?.ok_or_else(|| StoreError::not_found("draft", draft_id))?;
+            d.paradata.gps = fix;
+            tx.execute(
+                "UPDATE drafts SET paradata_json = ?2, updated_at = ?3 WHERE response_id = ?1",
+                params![
+                    draft_id.to_string(),
+                    codec::to_json(&d.paradata, &format!("draft {draft_id}"))?,
+                    codec::ts(&codec::now()),
+                ],
+            )?;
+            // A position can identify a respondent's home: only its presence is audited.
+            audit::append(
+                tx,
+                actor,
+                "draft.set_gps",
+                "draft",
+                &draft_id.to_string(),
+                serde_json::json!({ "gps": fix.is_some() }),
+            )
+        })
+    }
+
     /// Remembers which group (step) the surveyor is on, so the app resumes there.
     pub fn set_current_group(&mut self, draft_id: Uuid, group: Option<&str>) -> Result<()> {
         self.write(|tx, actor| {
@@ -333,6 +404,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::test_support::{TempStore, assignment, new_draft};
+    use sipas_core::response::Response;
 
     #[test]
     fn autosave_round_trips_across_close_and_reopen() {
@@ -420,6 +492,136 @@ mod tests {
         s.upsert_assignment(&a, None).unwrap();
         let id = s.create_draft(&new_draft(Some(a.id))).unwrap();
         assert_eq!(s.get_draft(id).unwrap().unwrap().assignment_id, Some(a.id));
+    }
+
+    #[test]
+    fn gps_fix_is_stored_in_paradata_and_carried_into_the_response() {
+        let t = TempStore::new();
+        let fix = GpsFix {
+            lat: 21.028_511,
+            lon: 105.804_817,
+            accuracy_m: 12.5,
+        };
+        let id = {
+            let mut s = t.open();
+            let id = s.create_draft(&new_draft(None)).unwrap();
+            s.save_answer(id, "A1", Some(AnswerValue::Int(1)), Some(700))
+                .unwrap();
+            s.set_draft_gps(id, Some(fix)).unwrap();
+            id
+        };
+        let mut s = t.open();
+        let d = s.get_draft(id).unwrap().unwrap();
+        assert_eq!(d.paradata.gps, Some(fix));
+        assert_eq!(d.paradata.item_ms["A1"], 700, "timings are kept");
+        let last = s.audit_entries(0).unwrap().pop().unwrap();
+        assert_eq!(last.action, "draft.set_gps");
+        assert!(
+            !last.detail.to_string().contains("21.02"),
+            "{}",
+            last.detail
+        );
+
+        // Removing it, then setting it again (the boundary values are possible).
+        s.set_draft_gps(id, None).unwrap();
+        assert_eq!(s.get_draft(id).unwrap().unwrap().paradata.gps, None);
+        let edge = GpsFix {
+            lat: -90.0,
+            lon: 180.0,
+            accuracy_m: 0.0,
+        };
+        s.set_draft_gps(id, Some(edge)).unwrap();
+        let r = s.complete_draft(id, chrono::Utc::now()).unwrap();
+        assert_eq!(r.paradata.gps, Some(edge));
+        assert_eq!(s.get_response(id, 1).unwrap().unwrap().response, r);
+    }
+
+    /// Browser fixes carry 15–17 significant digits, and about one in ten such `f64`s comes
+    /// back from a JSON round trip through serde_json's default parser one unit in the last
+    /// place off. Rounded fixes come back exactly, and the content hash of the response stays
+    /// the same wherever the record is parsed again.
+    #[test]
+    fn rounded_fixes_survive_storage_and_keep_the_content_hash() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..300 {
+            let fix = GpsFix {
+                lat: next() * 180.0 - 90.0,
+                lon: next() * 360.0 - 180.0,
+                accuracy_m: next() * 2000.0,
+            };
+            let id = s.create_draft(&new_draft(None)).unwrap();
+            s.set_draft_gps(id, Some(fix)).unwrap();
+            let stored = s.get_draft(id).unwrap().unwrap().paradata.gps;
+            assert_eq!(stored, Some(round_fix(fix)), "read back bit for bit");
+            let r = s.complete_draft(id, chrono::Utc::now()).unwrap();
+            let gps = r.paradata.gps.unwrap();
+            assert!((gps.lat - fix.lat).abs() <= 0.5e-7, "{fix:?} {gps:?}");
+            assert!((gps.lon - fix.lon).abs() <= 0.5e-7, "{fix:?} {gps:?}");
+            assert!(
+                (gps.accuracy_m - fix.accuracy_m).abs() <= 0.005,
+                "{fix:?} {gps:?}"
+            );
+            let stored = s.get_response(id, 1).expect("hash verified on read");
+            assert_eq!(stored.unwrap().response, r);
+            // What the server does with an upload: parse the record and check its hash.
+            let wire: Response = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+            assert_eq!(wire.content_hash(), r.content_hash(), "{gps:?}");
+        }
+    }
+
+    #[test]
+    fn impossible_gps_fixes_are_refused_and_change_nothing() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = s.create_draft(&new_draft(None)).unwrap();
+        let good = GpsFix {
+            lat: 10.762_622,
+            lon: 106.660_172,
+            accuracy_m: 30.0,
+        };
+        s.set_draft_gps(id, Some(good)).unwrap();
+        let audit_len = s.audit_entries(0).unwrap().len();
+        let bad = [
+            (90.5, 0.0, 1.0, "latitude"),
+            (-91.0, 0.0, 1.0, "latitude"),
+            (f64::NAN, 0.0, 1.0, "latitude"),
+            (0.0, 180.1, 1.0, "longitude"),
+            (0.0, -200.0, 1.0, "longitude"),
+            (0.0, f64::INFINITY, 1.0, "longitude"),
+            (0.0, 0.0, -0.5, "accuracy"),
+            (0.0, 0.0, f64::NAN, "accuracy"),
+            (0.0, 0.0, f64::INFINITY, "accuracy"),
+        ];
+        for (lat, lon, accuracy_m, field) in bad {
+            let err = s
+                .set_draft_gps(
+                    id,
+                    Some(GpsFix {
+                        lat,
+                        lon,
+                        accuracy_m,
+                    }),
+                )
+                .unwrap_err();
+            assert!(
+                matches!(&err, StoreError::InvalidGpsFix { detail } if detail.contains(field)),
+                "{lat} {lon} {accuracy_m}: {err}"
+            );
+            assert!(err.to_string().contains("GPS fix was not saved"), "{err}");
+        }
+        assert_eq!(s.get_draft(id).unwrap().unwrap().paradata.gps, Some(good));
+        assert_eq!(s.audit_entries(0).unwrap().len(), audit_len);
+        let err = s.set_draft_gps(Uuid::now_v7(), Some(good)).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NotFound { what: "draft", .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -66,6 +66,17 @@ pub enum StoreError {
         id: Uuid,
     },
 
+    /// A GPS fix outside the possible ranges was offered for a draft; nothing was saved.
+    #[error(
+        "the GPS fix was not saved: {detail} (latitude must be -90 to 90, longitude -180 to \
+         180, accuracy 0 m or more); the answers are unaffected, retry the location or submit \
+         without it"
+    )]
+    InvalidGpsFix {
+        /// Which value is out of range.
+        detail: String,
+    },
+
     /// An outbox entry is not in a state that allows the requested change.
     #[error(
         "the upload of response {id} revision {revision} is {from} and cannot become {to}; \
@@ -92,6 +103,66 @@ pub enum StoreError {
         /// Journal mode SQLite reported.
         mode: String,
     },
+
+    /// The PIN / passphrase does not open the encrypted database. Nothing was changed.
+    #[error(
+        "Mã PIN không đúng. Dữ liệu vẫn an toàn; hãy thử lại. / Wrong PIN; your data is intact, try again."
+    )]
+    WrongPassphrase,
+
+    /// The salt file of an existing encrypted database is missing, so its key cannot be
+    /// derived.
+    #[error(
+        "Không tìm thấy tệp muối khoá {path} của cơ sở dữ liệu đã mã hoá; không xoá dữ liệu \
+         ứng dụng, hãy khôi phục tệp này từ bản sao lưu hoặc liên hệ hỗ trợ. / The key salt \
+         file {path} of this encrypted database is missing, so the database cannot be \
+         unlocked. Do not delete the app data: restore that file from a backup (it is stored \
+         next to the database) or contact support"
+    )]
+    SaltMissing {
+        /// The expected salt file.
+        path: String,
+    },
+
+    /// The salt file exists but does not hold exactly 16 bytes.
+    #[error(
+        "Tệp muối khoá {path} bị hỏng ({len} byte thay vì 16); hãy khôi phục từ bản sao lưu \
+         hoặc liên hệ hỗ trợ. / The key salt file {path} is damaged ({len} bytes instead of \
+         16); restore it from a backup or contact support"
+    )]
+    SaltInvalid {
+        /// The salt file.
+        path: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+
+    /// Reading or writing the salt file failed.
+    #[error(
+        "Không đọc/ghi được tệp muối khoá {path}: {source}. / The key salt file {path} could \
+         not be read or written: {source}; check free storage space and folder permissions, \
+         then retry"
+    )]
+    SaltFile {
+        /// The salt file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// An encrypted open or passphrase change was asked of a plain (unencrypted) database.
+    #[error(
+        "Cơ sở dữ liệu {path} chưa được mã hoá. / The database {path} is not encrypted; open \
+         it without a PIN, or convert it with Store::encrypt_plain_file first"
+    )]
+    NotEncrypted {
+        /// The database file.
+        path: String,
+    },
+
+    /// Argon2id refused its parameters (a programming error, not the passphrase's fault).
+    #[error("key derivation failed: {0}; report this to support")]
+    KeyDerivation(String),
 }
 
 impl StoreError {

@@ -6,21 +6,30 @@
 //! that also appends to the append-only audit log, so a crash leaves either the whole change or
 //! none of it.
 //!
-//! * assignments and their (separately kept) contacts — [`Assignment`], [`Contact`];
+//! * assignments and their (separately kept) contacts — [`Assignment`], [`Contact`]; contacts
+//!   are deleted once the spot-check window has passed ([`Store::purge_contacts`]);
 //! * drafts autosaved after every answer — [`Draft`];
 //! * completed responses and the upload queue — [`StoredResponse`], [`OutboxEntry`];
+//! * field outcomes waiting to be sent to the server — [`StatusChange`];
 //! * synchronisation outcome — [`SyncLog`]; audit trail — [`AuditEntry`];
 //! * administrative units with validity periods — [`UnitRecord`].
+//!
+//! On the surveyor's device the file is encrypted at rest with SQLCipher under a key derived
+//! from the surveyor's PIN ([`Store::open_encrypted`], [`encryption`]); [`Store::open`] opens
+//! plain files (server-side tools and tests).
 #![forbid(unsafe_code)]
 
 mod assignments;
 mod audit;
 mod codec;
 mod drafts;
+pub mod encryption;
 mod error;
 pub mod migrations;
 mod outbox;
 mod responses;
+mod retention;
+mod status_outbox;
 mod store;
 mod sync_log;
 mod units;
@@ -34,6 +43,8 @@ pub use drafts::{Draft, NewDraft};
 pub use error::{Result, StoreError};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxState};
 pub use responses::{InsertOutcome, ResponseStatus, StoredResponse};
-pub use store::Store;
+pub use retention::{CONTACT_RETENTION_DAYS, default_contact_retention};
+pub use status_outbox::{StatusChange, StatusOutboxCounts};
+pub use store::{DatabaseKey, Store};
 pub use sync_log::SyncLog;
 pub use units::UnitRecord;

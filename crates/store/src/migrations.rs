@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pull_cursor",
         sql: include_str!("../migrations/0002_pull_cursor.sql"),
     },
+    Migration {
+        version: 3,
+        name: "status_outbox",
+        sql: include_str!("../migrations/0003_status_outbox.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.
@@ -126,6 +131,10 @@ mod tests {
             (
                 2,
                 "dc694a5d90dc58ffb73de075f2335eee6a6fcd11733fc759e1f590b55593b0d6",
+            ),
+            (
+                3,
+                "ba22fce438c63638659a38547f2d5f13d6f09847577736210dfe467cf2464470",
             ),
         ];
         for (version, hash) in FROZEN {

@@ -10,6 +10,7 @@ use crate::codec;
 use crate::drafts;
 use crate::error::{Result, StoreError};
 use crate::outbox;
+use crate::status_outbox;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -211,9 +212,9 @@ fn insert(conn: &Connection, r: &Response, hash: &str, status: ResponseStatus) -
 impl Store {
     /// Completes a draft in ONE transaction: stores it as a response (revision 1, or the next
     /// revision when that id is already stored) with its content hash, queues it in the
-    /// outbox, deletes the draft and marks its assignment `collected`. After a crash either
-    /// all of that happened or none of it. Validating the answers against the form is the
-    /// caller's job.
+    /// outbox, deletes the draft and marks its assignment `collected` (dropping an outcome
+    /// recorded by hand that was still waiting to be sent). After a crash either all of that
+    /// happened or none of it. Validating the answers against the form is the caller's job.
     pub fn complete_draft(
         &mut self,
         draft_id: Uuid,
@@ -267,6 +268,9 @@ impl Store {
             match response.assignment_id {
                 Some(a) if assignments::exists(tx, a)? => {
                     assignments::set_status(tx, a, AssignmentStatus::Collected, None, actor)?;
+                    // The upload makes it collected on the server; an outcome recorded
+                    // before the interview must not be sent after it and undo that.
+                    status_outbox::drop_pending(tx, a)?;
                 }
                 _ => {}
             }

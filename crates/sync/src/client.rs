@@ -7,27 +7,47 @@
 //!   [`SyncError::HttpStatus`], and network failures and timeouts become
 //!   [`SyncError::Unreachable`].
 //!
+//! * HTTPS servers are verified against the operating system's trusted roots, plus any CA
+//!   or self-signed certificate added with [`ApiClient::with_root_certificate_pem`] (e.g. a
+//!   province's own server certificate).
+//!
 //! The bearer token is never printed: [`ApiClient`]'s `Debug` output redacts it.
 use crate::error::SyncError;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sipas_protocol::API_PREFIX;
 use sipas_protocol::problem::Problem;
 use sipas_protocol::wire::{
-    EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, PullResponse, UploadBatch,
-    UploadResult,
+    AssignmentStatus, EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, PullResponse,
+    UploadBatch, UploadResult,
 };
 use std::fmt;
 use std::io::Write;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// Timeout of one request (connect, send, receive) unless set otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for a TCP/TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Body of `POST /assignments/{id}/status`.
+#[derive(Debug, Serialize)]
+struct StatusBody {
+    status: AssignmentStatus,
+}
+
+/// The server's answer to [`ApiClient::set_assignment_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReply {
+    /// The assignment.
+    pub id: Uuid,
+    /// Its status on the server now.
+    pub status: AssignmentStatus,
+}
 
 /// Client of one SIPAS Field server, optionally holding a bearer token (device or session).
 #[derive(Clone)]
@@ -35,6 +55,8 @@ pub struct ApiClient {
     base_url: String,
     token: Option<String>,
     http: reqwest::Client,
+    timeout: Duration,
+    extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl fmt::Debug for ApiClient {
@@ -42,6 +64,7 @@ impl fmt::Debug for ApiClient {
         f.debug_struct("ApiClient")
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("extra_roots", &self.extra_roots.len())
             .finish_non_exhaustive()
     }
 }
@@ -71,20 +94,33 @@ impl ApiClient {
                     .into(),
             });
         }
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
-            .user_agent(concat!("sipas-field/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SyncError::Config {
-                detail: format!("HTTP client setup failed: {}", error_chain(&e)),
-            })?;
         Ok(ApiClient {
+            http: build_http(timeout, &[])?,
             base_url,
             token: None,
-            http,
+            timeout,
+            extra_roots: Vec::new(),
         })
+    }
+
+    /// The same client also trusting the CA or self-signed certificate(s) in `pem` (one or
+    /// more `CERTIFICATE` blocks) for HTTPS, in addition to the system's roots: for a server
+    /// whose certificate is not issued by a public CA. The server's host name must still
+    /// match the certificate. A `pem` without a certificate is [`SyncError::Config`].
+    pub fn with_root_certificate_pem(mut self, pem: &[u8]) -> Result<ApiClient, SyncError> {
+        let bad = |detail: String| SyncError::Config {
+            detail: format!(
+                "the server certificate to trust is not a PEM certificate ({detail}); use the \
+                 .pem / .crt file your supervisor gave you"
+            ),
+        };
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| bad(error_chain(&e)))?;
+        if certs.is_empty() {
+            return Err(bad("no CERTIFICATE block".into()));
+        }
+        self.extra_roots.extend(certs);
+        self.http = build_http(self.timeout, &self.extra_roots)?;
+        Ok(self)
     }
 
     /// The same client with a bearer token (as returned by [`ApiClient::enrol`]).
@@ -171,6 +207,19 @@ impl ApiClient {
         .await
     }
 
+    /// `POST /assignments/{id}/status`: reports a field outcome recorded on the device (the
+    /// server takes only the status, not the surveyor's note). `collected` is refused by the
+    /// server: it follows from the uploaded response.
+    pub async fn set_assignment_status(
+        &self,
+        id: Uuid,
+        status: AssignmentStatus,
+    ) -> Result<StatusReply, SyncError> {
+        self.require_token()?;
+        self.post_json(&format!("/assignments/{id}/status"), &StatusBody { status })
+            .await
+    }
+
     /// `GET` any API path (relative to `/api/v1`, query included) and decode its JSON reply.
     pub async fn get_json<R: DeserializeOwned>(&self, path: &str) -> Result<R, SyncError> {
         self.request_json(self.http.get(self.url(path))).await
@@ -245,6 +294,24 @@ impl ApiClient {
             Err(error_from_reply(status.as_u16(), &body))
         }
     }
+}
+
+/// The HTTP client: per-request `timeout`, rustls (`ring`) verifying against the system's
+/// roots plus `extra_roots`.
+fn build_http(
+    timeout: Duration,
+    extra_roots: &[reqwest::Certificate],
+) -> Result<reqwest::Client, SyncError> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+        .user_agent(concat!("sipas-field/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_merge(extra_roots.iter().cloned())
+        .build()
+        .map_err(|e| SyncError::Config {
+            detail: format!("HTTP client setup failed: {}", error_chain(&e)),
+        })
 }
 
 /// Serialises `value` as JSON and gzip-compresses it.
@@ -363,6 +430,12 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("very-secret-token"), "{dbg}");
         assert!(dbg.contains("redacted"));
+        let err = c
+            .clone()
+            .with_root_certificate_pem(b"not a certificate")
+            .unwrap_err();
+        assert!(matches!(err, SyncError::Config { .. }), "{err:?}");
+        assert!(err.to_string().contains("PEM"), "{err}");
     }
 
     /// One raw HTTP/1.1 exchange: the request (head, body) as received, and a canned reply.

@@ -9,7 +9,15 @@
 //!    `acked` (the response becomes `synced`), conflict or invalid → `rejected_invalid` with
 //!    the reason, no acknowledgement → back to `pending`;
 //! 4. on a failed upload (network, timeout, server error) the batch goes back to `pending`
-//!    with the error counted, and the pass stops with the error.
+//!    with the error counted, and the pass stops with the error;
+//! 5. after the responses, the field outcomes recorded on the device (the store's status
+//!    outbox, latest change per assignment) are sent one by one with
+//!    `POST /assignments/{id}/status` (status only: the server keeps no notes). A 2xx answer
+//!    marks the change delivered; a numbered 4xx problem (e.g. `403.2`, the assignment is no
+//!    longer the surveyor's) marks it refused for good with the reason, so it is not resent
+//!    forever; anything else (network, 5xx, 429, an invalid token) leaves it pending with the
+//!    error counted and stops the pass with the error. A change replaced on the device while
+//!    it was being sent stays pending for the next pass.
 //!
 //! A record is marked synced **only** on its explicit acknowledgement, and uploads are
 //! at-least-once (the server answers `duplicate` for a record it already has), so no
@@ -86,6 +94,10 @@ pub struct PushReport {
     pub unacknowledged: usize,
     /// Records found `in_flight` at the start (interrupted earlier) and queued again.
     pub requeued: usize,
+    /// Field outcomes the server took.
+    pub statuses_acked: usize,
+    /// Field outcomes the server refused for good (see the store's status outbox).
+    pub statuses_refused: usize,
 }
 
 impl std::ops::AddAssign for PushReport {
@@ -97,6 +109,8 @@ impl std::ops::AddAssign for PushReport {
         self.rejected += o.rejected;
         self.unacknowledged += o.unacknowledged;
         self.requeued += o.requeued;
+        self.statuses_acked += o.statuses_acked;
+        self.statuses_refused += o.statuses_refused;
     }
 }
 
@@ -180,6 +194,35 @@ impl Syncer {
             for batch in batches {
                 self.upload_batch(store, &batch, &mut records, report)
                     .await?;
+            }
+        }
+        self.push_statuses(store, report).await
+    }
+
+    /// Sends the pending field outcomes, oldest first (step 5 of the module docs).
+    async fn push_statuses(
+        &self,
+        store: &mut Store,
+        report: &mut PushReport,
+    ) -> Result<(), SyncError> {
+        // Snapshot: a change recorded during this pass waits for the next one.
+        for change in store.pending_status_changes(usize::MAX)? {
+            let (id, at) = (change.assignment_id, change.changed_at);
+            match self.client.set_assignment_status(id, change.status).await {
+                Ok(_) => {
+                    if store.mark_status_acked(id, at)? {
+                        report.statuses_acked += 1;
+                    }
+                }
+                Err(e) if refuses_change(&e) => {
+                    if store.mark_status_refused(id, at, &e.to_string())? {
+                        report.statuses_refused += 1;
+                    }
+                }
+                Err(e) => {
+                    store.mark_status_failed(id, at, &e.to_string())?;
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -284,11 +327,12 @@ impl Syncer {
         record_log(store, &log, outcome)
     }
 
-    /// Syncs until the outbox has nothing pending, retrying transient failures (network,
-    /// timeouts, 5xx, 429, unacknowledged records) with exponential backoff and jitter
-    /// ([`plan::backoff_delay`]) up to [`SyncConfig::max_attempts`] attempts and
-    /// [`SyncConfig::deadline`]. A failure that retrying cannot fix (e.g. the device token
-    /// was revoked) is returned at once; running out of attempts is [`SyncError::GaveUp`].
+    /// Syncs until nothing is pending (answers and field outcomes), retrying transient
+    /// failures (network, timeouts, 5xx, 429, unacknowledged records) with exponential
+    /// backoff and jitter ([`plan::backoff_delay`]) up to [`SyncConfig::max_attempts`]
+    /// attempts and [`SyncConfig::deadline`]. A failure that retrying cannot fix (e.g. the
+    /// device token was revoked) is returned at once; running out of attempts is
+    /// [`SyncError::GaveUp`].
     pub async fn run_until_drained(&self, store: &mut Store) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let mut total = SyncReport::default();
@@ -296,7 +340,8 @@ impl Syncer {
             total.attempts += 1;
             let failure = match self.sync_into(store, &mut total).await {
                 Ok(()) => {
-                    let pending = store.outbox_counts()?.pending;
+                    let pending =
+                        store.outbox_counts()?.pending + store.status_outbox_counts()?.pending;
                     if pending == 0 {
                         return Ok(total);
                     }
@@ -325,6 +370,20 @@ impl Syncer {
     }
 }
 
+/// Whether the server refused a status change for good: a numbered 4xx problem other than
+/// 401 (the token, not the change, is at fault), 408 and 429 (try again later). A 4xx
+/// without a problem body comes from something in between (a proxy), not from the server,
+/// so it is retried.
+fn refuses_change(e: &SyncError) -> bool {
+    match e {
+        SyncError::Server(p) => {
+            let status = p.status();
+            (400..500).contains(&status) && !matches!(status, 401 | 408 | 429)
+        }
+        _ => false,
+    }
+}
+
 /// Saves the sync log and returns `outcome`; a failure to save is returned only when the
 /// sync itself succeeded (the sync's own error is the more useful one).
 fn record_log<T>(
@@ -345,7 +404,8 @@ mod tests {
     use chrono::{DateTime, Utc};
     use sipas_core::questionnaire::FormKey;
     use sipas_core::response::{Paradata, Response};
-    use sipas_protocol::wire::{PullResponse, RecordAck, UploadResult};
+    use sipas_protocol::problem::ProblemCode;
+    use sipas_protocol::wire::{AssignmentStatus, PullResponse, RecordAck, UploadResult};
     use sipas_store::{OutboxState, ResponseStatus};
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
@@ -385,24 +445,51 @@ mod tests {
     /// What the fake server does with one upload: the acks to send, or `None` to hang up.
     type Script = Arc<dyn Fn(&UploadBatch) -> Option<Vec<RecordAck>> + Send + Sync>;
 
-    /// A tiny HTTP/1.1 server: uploads are answered by `script`, pulls with an empty pull.
-    /// Returns its base URL and the batches it received.
+    /// What the fake server does with one status change (assignment, JSON body): the HTTP
+    /// status and body to answer, or `None` to hang up.
+    type StatusScript =
+        Arc<dyn Fn(Uuid, &serde_json::Value) -> Option<(u16, String)> + Send + Sync>;
+
+    /// Status changes received by the fake server: (assignment, JSON body).
+    type SeenStatuses = Arc<Mutex<Vec<(Uuid, serde_json::Value)>>>;
+
+    /// What the fake server was given.
+    #[derive(Clone, Default)]
+    struct Seen {
+        batches: Arc<Mutex<Vec<UploadBatch>>>,
+        statuses: SeenStatuses,
+    }
+
+    /// A tiny HTTP/1.1 server: uploads are answered by `script`, pulls with an empty pull,
+    /// status changes with 200. Returns its base URL and the batches it received.
     async fn fake_server(script: Script) -> (String, Arc<Mutex<Vec<UploadBatch>>>) {
+        let ok: StatusScript = Arc::new(|id, body| {
+            Some((
+                200,
+                serde_json::json!({ "id": id, "status": body["status"] }).to_string(),
+            ))
+        });
+        let (url, seen) = fake_server_with(script, ok).await;
+        (url, seen.batches)
+    }
+
+    /// [`fake_server`] answering status changes with `statuses`.
+    async fn fake_server_with(script: Script, statuses: StatusScript) -> (String, Seen) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen = Seen::default();
         let seen2 = seen.clone();
         tokio::spawn(async move {
             loop {
                 let (sock, _) = listener.accept().await.unwrap();
-                let (script, seen) = (script.clone(), seen2.clone());
-                tokio::spawn(async move { handle(sock, script, seen).await });
+                let (script, statuses, seen) = (script.clone(), statuses.clone(), seen2.clone());
+                tokio::spawn(async move { handle(sock, script, statuses, seen).await });
             }
         });
         (url, seen)
     }
 
-    async fn handle(mut sock: TcpStream, script: Script, seen: Arc<Mutex<Vec<UploadBatch>>>) {
+    async fn handle(mut sock: TcpStream, script: Script, statuses: StatusScript, seen: Seen) {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 8192];
         loop {
@@ -428,15 +515,28 @@ mod tests {
                 }
             }
             let body: Vec<u8> = buf.drain(..head_end + len).skip(head_end).collect();
+            let mut code = 200;
             let reply = if head.starts_with("post /api/v1/responses/batch") {
                 let mut json = Vec::new();
                 std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut json)
                     .unwrap();
                 let batch: UploadBatch = serde_json::from_slice(&json).unwrap();
                 let acks = script(&batch);
-                seen.lock().unwrap().push(batch);
+                seen.batches.lock().unwrap().push(batch);
                 match acks {
                     Some(acks) => serde_json::to_string(&UploadResult { acks }).unwrap(),
+                    None => return, // hang up without a reply
+                }
+            } else if let Some(rest) = head.strip_prefix("post /api/v1/assignments/") {
+                let id = Uuid::parse_str(rest.split('/').next().unwrap()).unwrap();
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let answer = statuses(id, &json);
+                seen.statuses.lock().unwrap().push((id, json));
+                match answer {
+                    Some((status, reply)) => {
+                        code = status;
+                        reply
+                    }
                     None => return, // hang up without a reply
                 }
             } else {
@@ -448,7 +548,7 @@ mod tests {
                 .unwrap()
             };
             let out = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
+                "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
                 reply.len()
             );
             if sock.write_all(out.as_bytes()).await.is_err() {
@@ -620,6 +720,164 @@ mod tests {
         s.mark_in_flight(Uuid::from_u128(2), 1).unwrap();
         let r = syncer(&url, fast_config()).push(&mut s).await.unwrap();
         assert_eq!((r.requeued, r.acked), (1, 3));
+    }
+
+    /// A store with `n` assignments (not visited), returned with their ids in order.
+    fn store_with_assignments(n: u128) -> (Store, Vec<Uuid>) {
+        let mut s = Store::open_in_memory().unwrap();
+        let ids = (1..=n)
+            .map(|i| {
+                let a = sipas_store::Assignment {
+                    id: Uuid::from_u128(100 + i),
+                    round_id: "R1".into(),
+                    unit_code: "00004".into(),
+                    form: FormKey {
+                        form_id: "sipas-6-groups".into(),
+                        version: "2026.1".into(),
+                    },
+                    procedure: "Cấp giấy khai sinh".into(),
+                    status: AssignmentStatus::NotVisited,
+                    status_note: None,
+                    updated_at: Utc::now(),
+                };
+                s.upsert_assignment(&a, None).unwrap();
+                a.id
+            })
+            .collect();
+        (s, ids)
+    }
+
+    fn problem_reply(code: ProblemCode) -> Option<(u16, String)> {
+        let p = code.problem("refused", "từ chối");
+        Some((p.status(), serde_json::to_string(&p).unwrap()))
+    }
+
+    #[tokio::test]
+    async fn field_outcomes_are_sent_after_responses_and_refusals_do_not_loop() {
+        let (mut s, ids) = store_with_assignments(3);
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        s.insert_response(&response(1), ResponseStatus::Queued)
+            .unwrap();
+        s.set_assignment_status(a, AssignmentStatus::Refused, Some("Không muốn"), "sv")
+            .unwrap();
+        s.set_assignment_status(b, AssignmentStatus::Absent, None, "sv")
+            .unwrap();
+        s.set_assignment_status(c, AssignmentStatus::Moved, None, "sv")
+            .unwrap();
+        assert_eq!(crate::sync_status(&s).unwrap().statuses_pending, 3);
+
+        // a: taken; b: not the surveyor's any more (403.2); c: the first try gets no reply.
+        let c_calls = Arc::new(Mutex::new(0u32));
+        let statuses: StatusScript = Arc::new(move |id, body| {
+            if id == b {
+                return problem_reply(ProblemCode::OutOfScope);
+            }
+            if id == c {
+                let mut n = c_calls.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    return None;
+                }
+            }
+            Some((
+                200,
+                serde_json::json!({ "id": id, "status": body["status"] }).to_string(),
+            ))
+        });
+        let accept: Script = Arc::new(|batch: &UploadBatch| {
+            Some(
+                batch
+                    .records
+                    .iter()
+                    .map(|r| ack(r, AckStatus::Accepted))
+                    .collect(),
+            )
+        });
+        let (url, seen) = fake_server_with(accept, statuses).await;
+        let sy = syncer(&url, fast_config());
+
+        let err = sy.sync(&mut s).await.unwrap_err();
+        assert!(matches!(err, SyncError::Unreachable { .. }), "{err:?}");
+        assert_eq!(state(&s, 1), OutboxState::Acked, "responses go first");
+        let got = s.get_status_change(a).unwrap().unwrap();
+        assert!(!got.pending && !got.refused());
+        let got = s.get_status_change(b).unwrap().unwrap();
+        assert!(got.refused(), "{got:?}");
+        assert!(
+            got.last_error.as_deref().unwrap().contains("403.2"),
+            "{got:?}"
+        );
+        let got = s.get_status_change(c).unwrap().unwrap();
+        assert!(got.pending);
+        assert_eq!(got.attempts, 1);
+        assert_eq!(crate::sync_status(&s).unwrap().statuses_pending, 1);
+        assert!(!crate::sync_status(&s).unwrap().is_drained());
+        {
+            let sent = seen.statuses.lock().unwrap();
+            // Only the status travels: the note stays on the device.
+            assert_eq!(sent[0], (a, serde_json::json!({ "status": "refused" })));
+            assert_eq!(
+                sent.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+                [a, b, c],
+                "oldest change first"
+            );
+        }
+
+        // The next sync sends only c; the one after that sends nothing at all.
+        let r = sy.run_until_drained(&mut s).await.unwrap();
+        assert_eq!((r.push.statuses_acked, r.push.statuses_refused), (1, 0));
+        assert!(!s.get_status_change(c).unwrap().unwrap().pending);
+        let r = sy.sync(&mut s).await.unwrap();
+        assert_eq!(
+            (r.push.sent, r.push.statuses_acked, r.push.statuses_refused),
+            (0, 0, 0)
+        );
+        assert_eq!(seen.statuses.lock().unwrap().len(), 4);
+        assert!(crate::sync_status(&s).unwrap().is_drained());
+    }
+
+    #[tokio::test]
+    async fn a_rejected_token_or_a_busy_server_leaves_outcomes_pending() {
+        let (mut s, ids) = store_with_assignments(2);
+        s.set_assignment_status(ids[0], AssignmentStatus::Invalid, None, "sv")
+            .unwrap();
+        s.set_assignment_status(ids[1], AssignmentStatus::FormDelivered, None, "sv")
+            .unwrap();
+        let answers = Arc::new(Mutex::new(vec![
+            ProblemCode::Unauthenticated,
+            ProblemCode::RateLimited,
+            ProblemCode::Internal,
+        ]));
+        let statuses: StatusScript =
+            Arc::new(move |_, _| problem_reply(answers.lock().unwrap().remove(0)));
+        let (url, seen) =
+            fake_server_with(Arc::new(|_: &UploadBatch| Some(vec![])), statuses).await;
+        let sy = syncer(&url, fast_config());
+        for expected in [401, 429, 500] {
+            let err = sy.push(&mut s).await.unwrap_err();
+            assert_eq!(err.problem().map(|p| p.status()), Some(expected), "{err:?}");
+        }
+        // Each failure stopped the pass at the first change, which stays pending.
+        assert_eq!(seen.statuses.lock().unwrap().len(), 3);
+        let first = s.get_status_change(ids[0]).unwrap().unwrap();
+        assert!(first.pending && !first.refused());
+        assert_eq!(first.attempts, 3);
+        assert_eq!(s.status_outbox_counts().unwrap().pending, 2);
+    }
+
+    #[test]
+    fn only_numbered_4xx_problems_refuse_a_change_for_good() {
+        let server = |code: ProblemCode| SyncError::Server(code.problem("x", "x"));
+        assert!(refuses_change(&server(ProblemCode::OutOfScope)));
+        assert!(refuses_change(&server(ProblemCode::NotFound)));
+        assert!(refuses_change(&server(ProblemCode::InvalidInput)));
+        assert!(!refuses_change(&server(ProblemCode::Unauthenticated)));
+        assert!(!refuses_change(&server(ProblemCode::RateLimited)));
+        assert!(!refuses_change(&server(ProblemCode::Internal)));
+        assert!(!refuses_change(&SyncError::HttpStatus { status: 404 }));
+        assert!(!refuses_change(&SyncError::Unreachable {
+            detail: "reset".into()
+        }));
     }
 
     #[tokio::test]

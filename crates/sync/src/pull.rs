@@ -27,6 +27,9 @@ pub struct PullReport {
 ///   outcome recorded on the device (e.g. `collected` after completing the interview, or
 ///   `absent`) is kept while the server still reports `not_visited`, because the device's
 ///   news may simply not have reached the server yet; any other server status wins.
+///   Statuses applied here come from the server, so they are written with
+///   [`Store::upsert_assignment`], which does not queue them in the status outbox (only
+///   outcomes the surveyor records, [`Store::set_assignment_status`], are sent back).
 /// * A `rejected` decision sets the response revision's status to `rejected` and stores the
 ///   decision (comment and per-question comments) as its review comment, so the app can show
 ///   it and reopen the response as a new revision with [`Store::edit_response`]. An
@@ -165,6 +168,23 @@ mod tests {
         assert_eq!(s.pull_cursor().unwrap(), 12);
         let c = s.get_contact(a.id).unwrap().unwrap();
         assert_eq!(c.respondent_name.as_deref(), Some("Nguyễn Văn A"));
+        // Statuses from the server are never queued to be sent back to it.
+        apply_pull(
+            &mut s,
+            &pull(vec![wire_assignment(AssignmentStatus::Refused)], vec![]),
+        )
+        .unwrap();
+        assert_eq!(s.get_status_change(a.id).unwrap(), None);
+        apply_pull(&mut s, &pull(vec![a.clone()], vec![])).unwrap();
+        assert_eq!(s.get_status_change(a.id).unwrap(), None);
+        assert_eq!(
+            s.get_assignment(a.id).unwrap().unwrap().status,
+            AssignmentStatus::Refused,
+            "not_visited from the server does not undo a known outcome"
+        );
+        let mut reset = s.get_assignment(a.id).unwrap().unwrap();
+        reset.status = AssignmentStatus::NotVisited;
+        s.upsert_assignment(&reset, None).unwrap();
 
         // Local outcome not yet known to the server: kept.
         s.set_assignment_status(a.id, AssignmentStatus::Absent, Some("đi vắng"), "sv")
@@ -173,6 +193,8 @@ mod tests {
         let got = s.get_assignment(a.id).unwrap().unwrap();
         assert_eq!(got.status, AssignmentStatus::Absent);
         assert_eq!(got.status_note.as_deref(), Some("đi vắng"));
+        let queued = s.get_status_change(a.id).unwrap().unwrap();
+        assert!(queued.pending && queued.status == AssignmentStatus::Absent);
 
         // The server's news wins.
         apply_pull(

@@ -285,6 +285,9 @@ mod tests {
         assert_eq!(list_in(&state, None, Some("refused")).unwrap().len(), 1);
         let v = set_status_in(&state, b, "form_delivered", Some("   ")).unwrap();
         assert_eq!(v.assignment.status_note, None);
+        // Both outcomes wait for the next sync to reach the server.
+        let queued = state.store().unwrap().status_outbox_counts().unwrap();
+        assert_eq!(queued.pending, 2);
         assert!(set_status_in(&state, a, "collected", None).is_err());
         assert!(set_status_in(&state, a, "absent", Some(&"x".repeat(501))).is_err());
         assert!(set_status_in(&state, Uuid::now_v7(), "absent", None).is_err());

@@ -128,11 +128,18 @@ pub(crate) fn submit_in(
             gps_recorded: false,
         });
     }
-    // A fix is checked, but the store cannot yet attach it to a draft's paradata
-    // (`sipas_store::Store` has no call for it), so it is not recorded: see `gps_recorded`.
-    let _fix: Option<GpsFix> = gps.and_then(checked_fix);
-    let response = state
-        .store()?
+    // Location is optional paradata: an implausible reading is dropped and never blocks the
+    // submission. Without a new fix, one kept from an earlier revision stays.
+    let fix: Option<GpsFix> = gps.and_then(checked_fix);
+    // One lock for both writes, so nothing else runs between attaching the fix and
+    // completing the draft.
+    let mut store = state.store()?;
+    if let Some(fix) = fix {
+        store
+            .set_draft_gps(draft_id, Some(fix))
+            .map_err(store_err)?;
+    }
+    let response = store
         .complete_draft(draft_id, chrono::Utc::now())
         .map_err(store_err)?;
     Ok(SubmitOutcome {
@@ -285,7 +292,22 @@ mod tests {
         };
         let out = submit_in(&state, d.id, Some(gps)).unwrap();
         assert!(out.submitted);
+        assert!(out.gps_recorded, "the fix is stored with the response");
         assert_eq!((out.response_id, out.revision), (Some(d.id), Some(1)));
+        let stored = state
+            .store()
+            .unwrap()
+            .get_response(d.id, 1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.response.paradata.gps,
+            Some(GpsFix {
+                lat: 21.03,
+                lon: 105.85,
+                accuracy_m: 12.0
+            })
+        );
         let listed = list_in(&state).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].status, ResponseStatus::Queued);
@@ -299,7 +321,8 @@ mod tests {
         let state = test_state();
         let d = free_draft(&state);
         fill(&state, d.id);
-        submit_in(&state, d.id, None).unwrap();
+        let out = submit_in(&state, d.id, None).unwrap();
+        assert!(out.submitted && !out.gps_recorded, "GPS is never required");
         assert!(
             reopen_in(&state, d.id).is_err(),
             "a queued response cannot be edited"
@@ -328,7 +351,14 @@ mod tests {
         );
         assert!(list_in(&state).unwrap()[0].reopened);
         save_in(&state, d.id, "G2_1", Some(json!(2)), None).unwrap();
-        let out = submit_in(&state, d.id, None).unwrap();
+        // An impossible reading is dropped: the correction is submitted without a fix.
+        let bad = GpsInput {
+            lat: 95.0,
+            lon: 105.85,
+            accuracy_m: 10.0,
+        };
+        let out = submit_in(&state, d.id, Some(bad)).unwrap();
+        assert!(out.submitted && !out.gps_recorded);
         assert_eq!(out.revision, Some(2));
         let view = &list_in(&state).unwrap()[0];
         assert_eq!((view.revision, view.status), (2, ResponseStatus::Queued));

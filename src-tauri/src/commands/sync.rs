@@ -25,6 +25,8 @@ const MAX_DEVICE_NAME: usize = 100;
 pub struct SyncStatus {
     /// Outbox entries by state (`pending` = records waiting to be sent).
     pub counts: OutboxCounts,
+    /// Field outcomes (absent, refused, …) recorded on this device and not yet sent.
+    pub statuses_pending: u64,
     /// Last success / failure.
     pub log: SyncLog,
     /// Whether this device has been enrolled with a server.
@@ -245,6 +247,7 @@ pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
     let store = state.store()?;
     Ok(SyncStatus {
         counts: store.outbox_counts().map_err(store_err)?,
+        statuses_pending: store.status_outbox_counts().map_err(store_err)?.pending,
         log: store.get_sync_log().map_err(store_err)?,
         enrolled: enrolment.is_some(),
         server_url: enrolment.as_ref().map(|e| e.server_url.clone()),
@@ -261,7 +264,7 @@ mod tests {
     #[test]
     fn empty_store_has_nothing_waiting_and_is_not_enrolled() {
         let s = status_in(&test_state()).unwrap();
-        assert_eq!(s.counts, OutboxCounts::default());
+        assert_eq!((s.counts, s.statuses_pending), (OutboxCounts::default(), 0));
         assert!(!s.enrolled && s.log.last_success_at.is_none());
     }
 

@@ -2,7 +2,7 @@
 //! device token) and `GET /me`.
 use crate::app::AppState;
 use crate::auth::{self, Caller};
-use crate::extract::read_json;
+use crate::extract::{ClientIp, read_json};
 use crate::problem::{ApiError, ApiResult};
 use axum::Json;
 use axum::body::Body;
@@ -33,6 +33,16 @@ fn bad_code() -> ApiError {
         ProblemCode::BadEnrolmentCode,
         "The enrolment code is unknown, already used or expired; ask your supervisor for a new one.",
         "Mã kích hoạt không đúng, đã dùng hoặc đã hết hạn; hãy xin giám sát viên mã mới.",
+    )
+}
+
+fn too_many_enrolments() -> ApiError {
+    ApiError::new(
+        ProblemCode::RateLimited,
+        "Too many wrong enrolment codes; wait 15 minutes and try again, or ask your \
+         supervisor for a new code.",
+        "Nhập sai mã kích hoạt quá nhiều lần; vui lòng đợi 15 phút rồi thử lại hoặc xin giám \
+         sát viên mã mới.",
     )
 }
 
@@ -101,12 +111,35 @@ pub async fn login(
 /// `POST /api/v1/enrol` (anyone with a code): one-time code → device token (`401.2`). An
 /// optional `public_key` (Ed25519, standard base64; `400.3` if invalid) is kept with the
 /// device to verify its offline hand-over files.
+///
+/// Throttled: after 10 wrong codes within 15 minutes from one client IP address, or for one
+/// code (from any address), further attempts get `429.1` until the window has passed, even
+/// with a valid code. The code is keyed by its hash; neither key is logged.
 pub async fn enrol(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<EnrolResponse>> {
     let req: EnrolRequest = read_json(&headers, body).await?;
+    let now = state.clock.now();
+    let ip_key = format!(
+        "ip:{}",
+        ip.map_or_else(|| "unknown".into(), |ip| ip.to_string())
+    );
+    let code = auth::normalise_code(&req.code);
+    let code_key = format!("code:{}", auth::secret_hash(&code));
+    let limiter = &state.enrol_limiter;
+    if !limiter.allowed(&ip_key, now) || !limiter.allowed(&code_key, now) {
+        tracing::info!("enrolment throttled");
+        return Err(too_many_enrolments());
+    }
+    let refused = || {
+        limiter.record_failure(&ip_key, now);
+        limiter.record_failure(&code_key, now);
+        tracing::info!("enrolment refused");
+        bad_code()
+    };
     let device_name = nfc(req.device_name.trim());
     let chars = device_name.chars().count();
     if chars == 0 || chars > MAX_DEVICE_NAME_CHARS {
@@ -130,9 +163,8 @@ pub async fn enrol(
             Some(base64::engine::general_purpose::STANDARD.encode(parsed.as_bytes()))
         }
     };
-    let code = auth::normalise_code(&req.code);
     if code.len() != auth::CODE_LENGTH {
-        return Err(bad_code());
+        return Err(refused());
     }
     let device_id = new_id();
     let token = auth::new_token();
@@ -144,13 +176,11 @@ pub async fn enrol(
             &device_name,
             &auth::secret_hash(&token),
             public_key.as_deref(),
-            state.clock.now(),
+            now,
         )
         .await?
-        .ok_or_else(|| {
-            tracing::info!("enrolment refused");
-            bad_code()
-        })?;
+        .ok_or_else(refused)?;
+    limiter.reset(&code_key);
     tracing::info!(user_id = %user.id, device_id = %device_id, "device enrolled");
     Ok(Json(EnrolResponse {
         device_id,

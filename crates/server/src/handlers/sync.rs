@@ -2,16 +2,19 @@
 //! `POST /responses/batch`.
 use crate::app::AppState;
 use crate::auth::{Caller, out_of_scope, require};
-use crate::extract::{ApiPath, ApiQuery, parse_json, read_body, read_json};
+use crate::extract::{
+    ApiPath, ApiQuery, content_encoding, decode_body, parse_json, read_json, read_raw_body,
+};
 use crate::problem::{ApiError, ApiResult};
 use crate::validation::check_record;
 use axum::Json;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use sipas_core::response::Response;
-use sipas_protocol::problem::ProblemCode;
+use sipas_protocol::problem::{Problem, ProblemCode};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
     AckStatus, Assignment, AssignmentStatus, PullResponse, RecordAck, UploadBatch, UploadRecord,
@@ -128,14 +131,26 @@ pub async fn upload_batch(
     body: Body,
 ) -> ApiResult<Json<UploadResult>> {
     require(&caller.user, &[Role::Surveyor])?;
-    let bytes = read_body(&headers, body, MAX_BATCH_BYTES).await?;
-    let batch: UploadBatch = parse_json(&bytes)?;
-    drop(bytes);
+    let raw = read_raw_body(&headers, body, MAX_BATCH_BYTES).await?;
+    let batch = decode_batch(raw, content_encoding(&headers))?;
     let submitter = Submitter::Device {
         user: caller.user.id,
         device: caller.device_id,
     };
     Ok(Json(process_batch(&state, batch.records, submitter).await?))
+}
+
+/// Decodes the body of `POST /responses/batch` as received (pure: no I/O, no storage), with
+/// its `Content-Encoding` header. The upload handler calls exactly this; it never panics,
+/// whatever the bytes (property-tested).
+///
+/// Errors, each a [`Problem`]: more than [`MAX_BATCH_BYTES`] before or after gzip decoding
+/// `413.2`; an encoding other than none / `identity` / `gzip`, or a corrupt or truncated
+/// gzip stream, `400.4`; not JSON, or not the shape of an [`UploadBatch`], `400.1`. The
+/// record count (`413.1`) and each record's content are checked later by [`process_batch`].
+pub fn decode_batch(raw: Bytes, content_encoding: Option<&str>) -> Result<UploadBatch, Problem> {
+    let bytes = decode_body(raw, content_encoding, MAX_BATCH_BYTES).map_err(|e| e.0)?;
+    parse_json(&bytes).map_err(|e| e.0)
 }
 
 /// For whom, and through what, a batch is stored.

@@ -86,8 +86,13 @@ pub fn check_new_user(req: &CreateUserRequest) -> ApiResult<(String, String)> {
     Ok((username, display_name))
 }
 
-/// Creates a user after [`check_new_user`], hashing its password off the async runtime.
-pub async fn create_checked_user(state: &AppState, req: CreateUserRequest) -> ApiResult<UserInfo> {
+/// Creates a user after [`check_new_user`], hashing its password off the async runtime;
+/// `created_by` is recorded as the actor of the `user.created` audit entry.
+pub async fn create_checked_user(
+    state: &AppState,
+    req: CreateUserRequest,
+    created_by: Option<uuid::Uuid>,
+) -> ApiResult<UserInfo> {
     let (username, display_name) = check_new_user(&req)?;
     let password_hash = match req.password {
         Some(password) => {
@@ -111,6 +116,7 @@ pub async fn create_checked_user(state: &AppState, req: CreateUserRequest) -> Ap
             display_name,
             role: req.role,
             password_hash,
+            created_by,
         })
         .await?)
 }
@@ -144,7 +150,7 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<UserInfo>)> {
     require(&caller.user, &[Role::Admin])?;
     let req: CreateUserRequest = read_json(&headers, body).await?;
-    let user = create_checked_user(&state, req).await?;
+    let user = create_checked_user(&state, req, Some(caller.user.id)).await?;
     tracing::info!(actor = %caller.user.id, user_id = %user.id, role = user.role.as_str(), "user created");
     Ok((StatusCode::CREATED, Json(user)))
 }

@@ -69,6 +69,9 @@ pub struct NewUser {
     pub role: Role,
     /// Password hash (PHC string) for dashboard users; devices use tokens instead.
     pub password_hash: Option<String>,
+    /// Who creates the user (the audit entry's actor); `None` for the bootstrap admin and
+    /// the demo seed.
+    pub created_by: Option<Uuid>,
 }
 
 /// A sampled respondent to import into a round (one row of the sample frame).

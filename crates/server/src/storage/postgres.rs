@@ -488,7 +488,7 @@ impl ServerStore for PgStore {
         append_audit(
             &tx,
             vec![AuditRow::new(
-                None,
+                user.created_by,
                 "user.created",
                 Some(info.id.to_string()),
             )],

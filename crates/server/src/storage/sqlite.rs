@@ -547,7 +547,13 @@ impl ServerStore for SqliteStore {
                 now
             ])
             .map_err(unique_as(|| format!("user {}", info.username)))?;
-            audit_in(tx, &now, None, "user.created", Some(&info.id.to_string()))?;
+            audit_in(
+                tx,
+                &now,
+                user.created_by,
+                "user.created",
+                Some(&info.id.to_string()),
+            )?;
             Ok(info)
         })
         .await
