@@ -164,6 +164,20 @@ impl Store {
         rows.into_iter().map(decode).collect()
     }
 
+    /// Up to `limit` entries the server has not confirmed yet (`pending` or `in_flight`), in
+    /// the order they were queued: what an offline hand-over file carries. Read-only.
+    pub fn undelivered_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state IN ('pending', 'in_flight')
+             ORDER BY enqueued_at, rowid LIMIT ?1"
+        ))?;
+        let rows = stmt
+            .query_map([limit], raw)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(decode).collect()
+    }
+
     /// The outbox entry of one response revision, if any.
     pub fn get_outbox(&self, id: Uuid, revision: u32) -> Result<Option<OutboxEntry>> {
         load(self.conn(), id, revision)
@@ -397,6 +411,31 @@ mod tests {
             }
         );
         assert_eq!(s.pending_outbox(10).unwrap()[0].response_id, b);
+    }
+
+    #[test]
+    fn undelivered_entries_are_pending_and_in_flight_in_queue_order() {
+        let (t, ids) = store_with(4);
+        let mut s = t.open();
+        s.mark_in_flight(ids[1], 1).unwrap();
+        s.mark_acked(ids[2], 1).unwrap();
+        let got: Vec<(Uuid, OutboxState)> = s
+            .undelivered_outbox(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.response_id, e.state))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (ids[0], OutboxState::Pending),
+                (ids[1], OutboxState::InFlight),
+                (ids[3], OutboxState::Pending),
+            ]
+        );
+        assert_eq!(s.undelivered_outbox(2).unwrap().len(), 2);
+        s.mark_rejected_invalid(ids[3], 1, "invalid").unwrap();
+        assert_eq!(s.undelivered_outbox(10).unwrap().len(), 2);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //!   batch and marks a record synced only on the server's explicit acknowledgement;
 //! * [`pull`]: applying a [`sipas_protocol::wire::PullResponse`] to the store and keeping
 //!   the pull cursor;
-//! * [`SyncStatus`]: counts and last outcome for the app's sync screen.
+//! * [`SyncStatus`]: counts and last outcome for the app's sync screen;
+//! * [`handover`]: offline hand-over: the device's signing identity, signed export files of
+//!   the unsent answers (read-only on the outbox) and applying the server's import result.
 //!
 //! Guarantees: uploads are at-least-once and the server deduplicates by id, revision and
 //! content hash, so a lost reply, a crash or a cut connection at any point never loses or
@@ -18,11 +20,17 @@
 pub mod client;
 pub mod engine;
 mod error;
+pub mod handover;
 pub mod pull;
 mod status;
 
 pub use client::ApiClient;
 pub use engine::{PushReport, SyncConfig, SyncReport, Syncer};
 pub use error::SyncError;
+pub use handover::{
+    DeviceIdentity, HandoverApplyReport, HandoverExport, HandoverFileError, HandoverReply,
+    IdentityEnrolment, apply_handover_acks, apply_handover_reply, enrol_with_identity,
+    export_handover, export_handover_files, write_handover_file,
+};
 pub use pull::{PullReport, apply_pull};
 pub use status::{SyncStatus, sync_status};
