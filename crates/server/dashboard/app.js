@@ -177,6 +177,10 @@
     if (opts.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.body);
+    } else if (opts.bytes !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      if (opts.encoding) headers['Content-Encoding'] = opts.encoding;
+      body = opts.bytes;
     }
     let res;
     try {
@@ -301,6 +305,7 @@
     if (!user) return;
     const links = [];
     if (PLANNERS.includes(user.role)) links.push(['rounds', '#/rounds', 'nav.rounds']);
+    if (user.role === 'supervisor') links.push(['handover', '#/handover', 'nav.handover']);
     if (user.role === 'monitor') links.push(['monitor', '#/monitor', 'nav.monitor']);
     for (const [id, href, key] of links) {
       nav.append(h('a', {
@@ -320,6 +325,7 @@
     { re: /^\/responses\/([^/]+)\/(\d+)$/, page: pageDetail, roles: PLANNERS, section: 'rounds' },
     { re: /^\/rounds\/([^/]+)\/spot-checks$/, page: pageSpotChecks, roles: PLANNERS, section: 'rounds' },
     { re: /^\/rounds\/([^/]+)\/report$/, page: pageReport, roles: [...PLANNERS, 'monitor'], section: 'rounds' },
+    { re: /^\/handover$/, page: pageHandover, roles: ['supervisor'], section: 'handover' },
     { re: /^\/monitor$/, page: pageMonitor, roles: ['monitor'], section: 'monitor' },
     { re: /^\/surveyor$/, page: pageSurveyor, roles: ['surveyor'], section: 'surveyor' },
   ];
@@ -440,6 +446,42 @@
       rounds.length === 0
         ? h('p', { class: 'muted', testid: 'rounds-empty' }, t('rounds.empty'))
         : table('rounds-table', [t('rounds.id'), t('rounds.name'), { text: t('rounds.form'), class: 'hide-narrow' }, t('rounds.dates')], rows));
+  }
+
+  // --- offline hand-over: import a surveyor device's signed batch file ---
+
+  function pageHandover(ctx) {
+    const input = h('input', { type: 'file', id: 'handover-file', testid: 'handover-file', accept: '.json,.gz,application/json' });
+    const result = h('div', { testid: 'handover-result', 'aria-live': 'polite' });
+    const button = h('button', { type: 'submit', class: 'primary', testid: 'handover-submit' }, t('handover.submit'));
+    const form = h('form', {
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const file = input.files && input.files[0];
+        if (!file) { fill(result, h('p', { class: 'error', role: 'alert' }, t('handover.choose'))); return; }
+        button.disabled = true;
+        fill(result, loading());
+        try {
+          const bytes = await file.arrayBuffer();
+          const reply = await api('/handover', { method: 'POST', bytes, encoding: /\.gz$/i.test(file.name) ? 'gzip' : undefined });
+          const acks = listOf(reply, 'acks');
+          const count = (st) => acks.filter((a) => a.status === st).length;
+          const blob = new Blob([JSON.stringify(reply)], { type: 'application/json' });
+          const name = `${file.name.replace(/(\.json)?(\.gz)?$/i, '')}.ketqua.json`;
+          fill(result,
+            h('p', { class: 'notice', testid: 'handover-summary' },
+              t('handover.summary', count('accepted'), count('duplicate'), count('conflict'), count('invalid'))),
+            h('p', null, t('handover.return_hint')),
+            h('a', { href: URL.createObjectURL(blob), download: name, testid: 'handover-reply' }, t('handover.download', name)));
+        } catch (e) {
+          fill(result, errorBox(e, 'handover-error'));
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h('label', { for: 'handover-file' }, t('handover.file')), input, button);
+    fill(ctx.view, h('h2', null, t('handover.heading')), h('p', { class: 'muted' }, t('handover.intro')), form, result);
   }
 
   // --- round overview: progress per surveyor and per unit ---
