@@ -1,7 +1,9 @@
 //! End-to-end test of the real SIPAS Field window (debug binary, WebKitGTK, WebDriver):
 //! a free-standing interview of `sipas-6-groups` filled through the UI, with a range error,
 //! skip logic, the app closed mid-form and reopened on the same step, then review, submit and
-//! the Sync screen. Finally the SQLite file is checked directly.
+//! the Sync screen. Every session starts on the Unlock screen: the PIN is created on the first
+//! run and entered after each restart (a wrong one keeps the app locked). Finally the
+//! encrypted store file is checked directly, with the PIN, and raw (no plain personal data).
 //!
 //! Needs an X display (`xvfb-run -a cargo test`), `WebKitWebDriver` (Debian package
 //! webkit2gtk-driver) and `cargo build -p sipas-field` first.
@@ -14,9 +16,10 @@ mod webdriver;
 
 use fantoccini::Client;
 use fantoccini::key::Key;
-use rusqlite::Connection;
 use serde_json::Value;
-use server::{Backend, TestServer};
+use server::{Backend, Options, TestServer};
+use sipas_store::Store;
+use std::path::Path;
 use std::time::Instant;
 use webdriver::{
     Driver, app_binary, artifacts_dir, click, display_available, js, screenshot, visible, wait_js,
@@ -80,6 +83,137 @@ async fn rating_checked(c: &Client, code: &str) -> Value {
 
 async fn app_ready(c: &Client) {
     wait_js(c, "document.body.dataset.ready === 'true'", "app started").await;
+}
+
+/// The PIN the tests create. It must never appear in the app's log.
+const PIN: &str = "246813";
+/// The PIN the first scenario changes it to.
+const NEW_PIN: &str = "Mã 135790";
+
+/// Types `text` into the input `#id` after clearing it.
+async fn type_into(c: &Client, id: &str, text: &str) {
+    let input = visible(c, &format!("#{id}")).await;
+    input.clear().await.expect("clear");
+    input.send_keys(text).await.expect("type");
+}
+
+/// Waits until the app is unlocked and has opened its first screen.
+async fn unlocked(c: &Client) {
+    wait_js(
+        c,
+        "document.body.dataset.locked === 'false' && document.body.dataset.ready === 'true'",
+        "app unlocked",
+    )
+    .await;
+}
+
+/// The error the Rust side gives a command while the app is locked (`"allowed"` if it ran).
+async fn command_while_locked(c: &Client) -> String {
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         window.__TAURI__.core.invoke('list_drafts').then(() => done('allowed'), (e) => done(String(e)));",
+        vec![],
+    )
+    .await
+    .expect("invoke list_drafts")
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// First run: the "Tạo mã PIN" screen. With `checks`, a too short PIN and two different
+/// PINs are refused first, in Vietnamese; `shot` saves the screen.
+async fn create_pin(c: &Client, checks: bool, shot: Option<&Path>) {
+    visible(c, "#screen-unlock").await;
+    wait_text(c, "#unlock-h", "Tạo mã PIN").await;
+    if checks {
+        assert_eq!(
+            js(
+                c,
+                "getComputedStyle(document.querySelector('.main-nav')).display"
+            )
+            .await,
+            Value::from("none"),
+            "no navigation while locked"
+        );
+        assert!(command_while_locked(c).await.contains("Ứng dụng đang khóa"));
+        type_into(c, "unlock-pin", "12345").await;
+        type_into(c, "unlock-confirm", "12345").await;
+        click(c, "#unlock-submit").await;
+        wait_text(
+            c,
+            "#unlock-error",
+            "Mã PIN phải có ít nhất 6 chữ số hoặc ký tự",
+        )
+        .await;
+        type_into(c, "unlock-pin", PIN).await;
+        type_into(c, "unlock-confirm", "246831").await;
+        click(c, "#unlock-submit").await;
+        wait_text(c, "#unlock-error", "Hai lần nhập mã PIN không khớp").await;
+        if let Some(shot) = shot {
+            screenshot(c, shot).await;
+        }
+    }
+    type_into(c, "unlock-pin", PIN).await;
+    type_into(c, "unlock-confirm", PIN).await;
+    click(c, "#unlock-submit").await;
+    unlocked(c).await;
+}
+
+/// A later run: the "Nhập mã PIN" screen (one field), unlocked with `pin`.
+async fn enter_pin(c: &Client, pin: &str) {
+    visible(c, "#screen-unlock").await;
+    wait_text(c, "#unlock-h", "Nhập mã PIN").await;
+    assert_eq!(
+        js(c, "document.getElementById('unlock-confirm-field').hidden").await,
+        Value::Bool(true)
+    );
+    type_into(c, "unlock-pin", pin).await;
+    click(c, "#unlock-submit").await;
+}
+
+/// A wrong PIN is refused and the app stays locked (the commands too).
+async fn wrong_pin_stays_locked(c: &Client, shot: Option<&Path>) {
+    enter_pin(c, "999999").await;
+    wait_text(c, "#unlock-error", "Mã PIN không đúng").await;
+    assert_eq!(
+        js(c, "document.body.dataset.locked").await,
+        Value::from("true")
+    );
+    visible(c, "#screen-unlock").await;
+    assert!(command_while_locked(c).await.contains("Ứng dụng đang khóa"));
+    if let Some(shot) = shot {
+        screenshot(c, shot).await;
+    }
+}
+
+/// The bytes of the store file and its write-ahead log.
+fn raw_store_bytes(db: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(db).expect("read the store file");
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    bytes.extend(std::fs::read(wal).unwrap_or_default());
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The app's log says `expected` and holds no PIN and no fixture personal data.
+fn check_app_log(driver: &Driver, expected: &[&str], secrets: &[&str]) {
+    let log = driver.app_log_text();
+    for line in expected {
+        assert!(log.contains(line), "app log lacks {line:?}:\n{log}");
+    }
+    for secret in secrets.iter().chain(&[PIN]).chain(&fixture::PII_MARKERS) {
+        assert!(
+            !log.contains(secret),
+            "the app log holds a secret or personal data"
+        );
+    }
 }
 
 /// One real window at a time: the tests share two cores with the rest of the suite.
@@ -204,6 +338,7 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     // ---- first run: start a free-standing interview and fill the first steps
     let c = driver.session(&binary).await;
     app_ready(&c).await;
+    create_pin(&c, true, Some(&shots.join("app-unlock-create.png"))).await;
     visible(&c, "#screen-assignments").await;
     // With no assignments on the device the free-standing interview panel is open.
     wait_js(
@@ -282,6 +417,9 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     driver.wait_apps_gone();
     let c = driver.session(&binary).await;
     app_ready(&c).await;
+    wrong_pin_stays_locked(&c, Some(&shots.join("app-unlock-wrong.png"))).await;
+    enter_pin(&c, PIN).await;
+    unlocked(&c).await;
     on_step(&c, "G2", "Bước 4/9").await;
     assert_eq!(rating_checked(&c, "G2_1").await, Value::from("5"));
     assert_eq!(rating_checked(&c, "G2_2").await, Value::from("3"));
@@ -349,24 +487,85 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     click(&c, "#done-sync").await;
     wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
     screenshot(&c, &shots.join("app-sync.png")).await;
+
+    // ---- "Khóa" closes the store and returns to the Unlock screen; the PIN opens it again
+    click(&c, "#lock-btn").await;
+    app_ready(&c).await;
+    visible(&c, "#screen-unlock").await;
+    assert!(
+        command_while_locked(&c)
+            .await
+            .contains("Ứng dụng đang khóa")
+    );
+    enter_pin(&c, PIN).await;
+    unlocked(&c).await;
+    visible(&c, "#screen-assignments").await;
+
+    // ---- change the PIN (Sync screen): the current one is checked, the data stays
+    click(&c, "[data-nav=\"sync\"]").await;
+    click(&c, "#open-pin").await;
+    type_into(&c, "pin-old", "999999").await;
+    type_into(&c, "pin-new", NEW_PIN).await;
+    type_into(&c, "pin-confirm", NEW_PIN).await;
+    click(&c, "#pin-submit").await;
+    wait_text(&c, "#pin-error", "Mã PIN không đúng").await;
+    type_into(&c, "pin-old", PIN).await;
+    type_into(&c, "pin-new", NEW_PIN).await;
+    type_into(&c, "pin-confirm", NEW_PIN).await;
+    click(&c, "#pin-submit").await;
+    wait_text(&c, "#pin-status", "Đã đổi mã PIN").await;
+    click(&c, "#lock-btn").await;
+    visible(&c, "#screen-unlock").await;
+    enter_pin(&c, PIN).await;
+    wait_text(&c, "#unlock-error", "Mã PIN không đúng").await;
+    enter_pin(&c, NEW_PIN).await;
+    unlocked(&c).await;
+    click(&c, "[data-nav=\"sync\"]").await;
+    wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
     c.close().await.expect("end the session");
     driver.wait_apps_gone();
+    check_app_log(
+        &driver,
+        &[
+            "new encrypted store created and unlocked",
+            "unlock failed: wrong PIN",
+            "store unlocked",
+            "sipas-field: locked",
+            "PIN change failed: wrong PIN",
+            "PIN changed",
+        ],
+        &["Đăng ký khai sinh", "Cán bộ nhiệt tình", NEW_PIN, "135790"],
+    );
     drop(driver);
 
-    // ---- the file holds one response and one pending upload, and no draft
-    let conn = Connection::open(&db).expect("open app.db");
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
-    assert_eq!(count("SELECT COUNT(*) FROM responses"), 1);
-    assert_eq!(
-        count("SELECT COUNT(*) FROM outbox WHERE state = 'pending'"),
-        1
+    // ---- the file is encrypted: no answer in its bytes, and SQLite cannot read it
+    let raw = raw_store_bytes(&db);
+    assert!(!raw.starts_with(b"SQLite format 3"), "plain SQLite header");
+    for text in ["Đăng ký khai sinh", "Cán bộ nhiệt tình"] {
+        assert!(!contains(&raw, text), "answer text in the raw store file");
+    }
+    assert!(Store::open(&db).is_err(), "opened without the PIN");
+
+    // ---- with the (new) PIN: one response and one pending upload, and no draft
+    assert!(
+        Store::open_encrypted(&db, PIN).is_err(),
+        "the old PIN still opens it"
     );
-    assert_eq!(count("SELECT COUNT(*) FROM outbox"), 1);
-    assert_eq!(count("SELECT COUNT(*) FROM drafts"), 0);
-    let answers: String = conn
-        .query_row("SELECT answers_json FROM responses", [], |r| r.get(0))
-        .expect("answers");
-    let answers: Value = serde_json::from_str(&answers).expect("answers json");
+    let store = Store::open_encrypted(&db, NEW_PIN).expect("open app.db with the PIN");
+    let counts = store.outbox_counts().expect("outbox counts");
+    assert_eq!(
+        (
+            counts.pending,
+            counts.in_flight,
+            counts.acked,
+            counts.rejected
+        ),
+        (1, 0, 0, 0)
+    );
+    assert!(store.list_drafts().expect("drafts").is_empty());
+    let responses = store.list_responses().expect("responses");
+    assert_eq!(responses.len(), 1);
+    let answers = serde_json::to_value(&responses[0].response.answers).expect("answers json");
     assert_eq!(answers["A2"], Value::from(30));
     assert_eq!(answers["B1"], Value::from("Đăng ký khai sinh"));
     assert_eq!(answers["E1"], serde_json::json!(["khong_co"]));
@@ -391,7 +590,19 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     let started = Instant::now();
     let binary = app_binary();
     let shots = artifacts_dir();
-    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    // HTTPS with a self-signed certificate, which the surveyor pastes at enrolment.
+    let certs = tempfile::tempdir().expect("tempdir");
+    let (cert, key, pem) = self_signed(certs.path());
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options {
+            args: vec!["--tls-cert".into(), cert, "--tls-key".into(), key],
+            client_root_pem: Some(pem.clone().into_bytes()),
+            ..Options::default()
+        },
+    )
+    .expect("SQLite test server");
+    assert!(server.url.starts_with("https://"), "{}", server.url);
     let people = fixture::seed_people(&server).await;
     let round = "2026-HN-E2E";
     let ids = fixture::seed_round(&people, round, 2).await;
@@ -401,16 +612,31 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     let driver = Driver::start(&[("SIPAS_DB", db.clone().into_os_string())]);
     let c = driver.session(&binary).await;
     app_ready(&c).await;
+    create_pin(&c, false, None).await;
     wait_text(&c, "#assignments-status", "Chưa có danh sách phỏng vấn").await;
 
-    // ---- enrol with the one-time code, then pull the assignments
+    // ---- enrol with the one-time code, then pull the assignments. The server's certificate
+    // is self-signed: without it, or with something else pasted, enrolment fails.
     click(&c, "[data-nav=\"sync\"]").await;
     wait_text(&c, "#sync-enrolment", "chưa đăng ký").await;
     click(&c, "#open-enrol").await;
     set_input(&c, "enrol-url", &server.url).await;
     set_input(&c, "enrol-code", &code).await;
     click(&c, "#enrol-submit").await;
+    wait_text(
+        &c,
+        "#enrol-result",
+        "Máy chủ dùng chứng chỉ chưa được tin cậy",
+    )
+    .await;
+    set_input(&c, "enrol-cert", "không phải chứng chỉ").await;
+    click(&c, "#enrol-submit").await;
+    wait_text(&c, "#enrol-result", "Chứng chỉ máy chủ không dùng được").await;
+    set_input(&c, "enrol-cert", &pem).await;
+    screenshot(&c, &shots.join("app-enrol-certificate.png")).await;
+    click(&c, "#enrol-submit").await;
     wait_text(&c, "#sync-enrolment", &server.url).await;
+    wait_text(&c, "#sync-enrolment", "chứng chỉ máy chủ").await;
     sync_now(&c).await;
     click(&c, "[data-nav=\"assignments\"]").await;
     wait_js(
@@ -420,7 +646,7 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     )
     .await;
     // Search without accents finds the respondent by name.
-    set_input(&c, "search", "nguoi tra loi 1").await;
+    set_input(&c, "search", "bao mat 1").await;
     wait_js(
         &c,
         "document.querySelectorAll('[data-assignment]').length === 1",
@@ -520,6 +746,49 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     wait_text(&c, &rcard, "Bản 2").await;
     c.close().await.expect("end the session");
     driver.wait_apps_gone();
+
+    // ---- the respondents' contacts are on the device, but only encrypted
+    let raw = raw_store_bytes(&db);
+    for i in 0..2 {
+        for pii in [
+            fixture::contact_name(i),
+            fixture::contact_address(i),
+            fixture::contact_phone(i),
+        ] {
+            assert!(!contains(&raw, &pii), "contact data in the raw store file");
+        }
+    }
+    let store = Store::open_encrypted(&db, PIN).expect("open app.db with the PIN");
+    let contact = store
+        .get_contact(interviewed)
+        .expect("read contact")
+        .expect("contact kept during the spot-check window");
+    assert!(
+        [fixture::contact_name(0), fixture::contact_name(1)]
+            .contains(contact.respondent_name.as_ref().expect("name")),
+        "the contact is readable with the PIN"
+    );
+    drop(store);
+    let enrolment =
+        std::fs::read_to_string(tmp.path().join("app.enrolment.json")).expect("enrolment file");
+    let token = serde_json::from_str::<Value>(&enrolment).expect("enrolment json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("app.server-cert.pem")).expect("saved cert"),
+        pem.trim()
+    );
+    check_app_log(
+        &driver,
+        &[
+            "enrolment failed: server certificate not trusted",
+            "enrolled (server certificate given: true)",
+            "sync ok: sent 1, acked 1",
+            "contacts purged 0",
+        ],
+        &[&token, &code],
+    );
     eprintln!(
         "app_window (sync): passed in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -553,6 +822,7 @@ async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
     // ---- online: enrol and pull the assignment
     let c = driver.session(&binary).await;
     app_ready(&c).await;
+    create_pin(&c, false, None).await;
     click(&c, "[data-nav=\"sync\"]").await;
     click(&c, "#open-enrol").await;
     set_input(&c, "enrol-url", &server.url).await;
@@ -579,21 +849,32 @@ async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
     .await;
     wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
     c.close().await.expect("end the session (closes the app)");
+    driver.wait_apps_gone();
+    // The store is read only while the app is closed: with the current sipas-store, another
+    // process opening the file while the app has it open is not safe (see state.rs,
+    // `claim_instance`).
+    let queued = Store::open_encrypted(&db, PIN)
+        .expect("open app db with the PIN")
+        .outbox_counts()
+        .expect("count outbox")
+        .pending;
+    assert_eq!(queued, 1, "one response waits in the outbox");
 
-    // ---- the app restarts, still offline: the response is still queued
+    // ---- the app restarts, still offline: locked until the PIN (no automatic sync runs
+    // while it is locked), then the response is still queued
     let c = driver.session(&binary).await;
     app_ready(&c).await;
+    let failed_syncs = driver.app_log_text().matches("sync failed").count();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(
+        driver.app_log_text().matches("sync failed").count(),
+        failed_syncs,
+        "no sync while locked"
+    );
+    enter_pin(&c, PIN).await;
+    unlocked(&c).await;
     click(&c, "[data-nav=\"sync\"]").await;
     wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
-    let queued: i64 = Connection::open(&db)
-        .expect("open app db")
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count outbox");
-    assert_eq!(queued, 1, "one response waits in the outbox");
     screenshot(&c, &artifacts_dir().join("app-sync-offline.png")).await;
 
     // ---- the server comes back: automatic sync delivers it, the index counts it
@@ -602,8 +883,26 @@ async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
     assert_eq!(fixture::server_records(&server, round).len(), 1);
     assert_eq!(fixture::index_respondents(&people, round).await, 1);
     c.close().await.expect("end the session");
+    check_app_log(&driver, &["sync failed: ", "sync ok: sent 1"], &[&code]);
     eprintln!(
         "offline scenario finished in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written to `dir`:
+/// `(cert path, key path, cert PEM)`.
+fn self_signed(dir: &Path) -> (String, String, String) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("certificate");
+    let cert_pem = ck.cert.pem();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, &cert_pem).expect("write cert");
+    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
+    (
+        cert.display().to_string(),
+        key.display().to_string(),
+        cert_pem,
+    )
 }

@@ -24,7 +24,7 @@
 
   const OUTCOMES = ['absent', 'refused', 'moved', 'invalid', 'form_delivered', 'not_visited'];
   const STATUSES = ['not_visited', 'form_delivered', 'collected', 'absent', 'refused', 'moved', 'invalid'];
-  const SCREENS = ['assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol'];
+  const SCREENS = ['unlock', 'assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol', 'pin'];
 
   const S = {
     screen: 'loading',
@@ -36,6 +36,8 @@
     timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
     review: null, gps: null, note: null,
     syncTimer: null,
+    // Which unlock screen applies (from lock_status) while the app is locked.
+    lock: null,
   };
 
   function el(tag, attrs, ...children) {
@@ -502,6 +504,7 @@
       ? `${fmtTime(st.log.last_error_at)}: ${st.log.last_error}` : t('common.none');
     $('sync-enrolment').textContent = st.enrolled
       ? t('sync.enrolled', st.server_url || '') + (st.user ? ` · ${t('sync.user', st.user)}` : '')
+        + (st.custom_certificate ? ` · ${t('sync.cert')}` : '')
       : t('sync.not_enrolled');
     $('open-enrol').textContent = st.enrolled ? t('sync.reenrol') : t('sync.enrol');
     $('sync-auto').hidden = !st.enrolled;
@@ -530,7 +533,10 @@
     b.disabled = true;
     $('enrol-result').textContent = t('enrol.running');
     try {
-      await invoke('enrol', { server_url: $('enrol-url').value, code: $('enrol-code').value, device_name: $('enrol-device').value || null });
+      await invoke('enrol', {
+        server_url: $('enrol-url').value, code: $('enrol-code').value,
+        device_name: $('enrol-device').value || null, certificate: $('enrol-cert').value.trim() || null,
+      });
       $('enrol-code').value = '';
       $('enrol-result').textContent = t('enrol.ok');
       await navigate('sync');
@@ -539,10 +545,120 @@
     } finally { b.disabled = false; }
   }
 
+  // ---------------------------------------------------------------- PIN: unlock, lock, change
+  // The PIN stays in its input only until the command returns; it is never kept in S.
+  const pinLength = (pin) => [...pin.trim()].length;
+
+  // Checks a PIN being created (the Rust side checks again): null when fine, else the message.
+  function newPinProblem(pin, confirm, min) {
+    if (pinLength(pin) < min) return t('pin.too_short', min);
+    if (pin.normalize('NFC') !== confirm.normalize('NFC')) return t('pin.mismatch');
+    return null;
+  }
+
+  function setPinError(id, text) {
+    $(id).textContent = text || '';
+    $(id).hidden = !text;
+  }
+
+  function renderUnlock() {
+    const st = S.lock || { new_pin: false, converts_plain: false, min_pin_chars: 6 };
+    const min = st.min_pin_chars;
+    $('unlock-h').textContent = st.new_pin ? t('unlock.create.heading') : t('unlock.enter.heading');
+    $('unlock-intro').textContent = st.converts_plain ? t('unlock.convert.intro', min)
+      : st.new_pin ? t('unlock.create.intro', min) : t('unlock.enter.intro');
+    $('unlock-pin-label').textContent = st.new_pin ? t('unlock.new_pin', min) : t('unlock.pin');
+    $('unlock-pin').autocomplete = st.new_pin ? 'new-password' : 'current-password';
+    $('unlock-confirm-field').hidden = !st.new_pin;
+    $('unlock-submit').textContent = st.new_pin ? t('unlock.submit.create') : t('unlock.submit.enter');
+    document.body.dataset.pinMode = st.new_pin ? 'create' : 'enter';
+  }
+
+  function showUnlock(st) {
+    S.lock = st;
+    document.body.dataset.locked = 'true';
+    renderUnlock();
+    setPinError('unlock-error', '');
+    $('unlock-status').textContent = '';
+    show('unlock', { focus: false });
+    $('unlock-pin').focus();
+  }
+
+  async function unlock(ev) {
+    ev.preventDefault();
+    const st = S.lock || {};
+    const pin = $('unlock-pin').value;
+    const confirm = $('unlock-confirm').value;
+    const problem = st.new_pin ? newPinProblem(pin, confirm, st.min_pin_chars) : (pin ? null : t('pin.empty'));
+    if (problem) {
+      setPinError('unlock-error', problem);
+      $(st.new_pin && pinLength(pin) >= st.min_pin_chars ? 'unlock-confirm' : 'unlock-pin').focus();
+      return;
+    }
+    const b = $('unlock-submit');
+    b.disabled = true;
+    setPinError('unlock-error', '');
+    $('unlock-status').textContent = t('unlock.running');
+    try {
+      await invoke('unlock', { pin, confirm: st.new_pin ? confirm : null });
+    } catch (e) {
+      $('unlock-status').textContent = '';
+      setPinError('unlock-error', errText(e));
+      $('unlock-pin').value = '';
+      $('unlock-confirm').value = '';
+      $('unlock-pin').focus();
+      b.disabled = false;
+      return;
+    }
+    $('unlock-pin').value = '';
+    $('unlock-confirm').value = '';
+    $('unlock-status').textContent = '';
+    b.disabled = false;
+    S.lock = null;
+    document.body.dataset.ready = 'false';
+    await enterApp();
+    document.body.dataset.ready = 'true';
+  }
+
+  async function lockApp() {
+    // Every answer typed so far is saved first; then the store is closed and the page is
+    // reloaded, so no personal data stays on screen or in memory.
+    if (S.screen === 'form') flushTimers();
+    try { await S.saveChain; } catch (_) { /* shown where it happened */ }
+    try {
+      await invoke('lock');
+    } catch (e) { showError(e); return; }
+    window.location.reload();
+  }
+
+  async function changePin(ev) {
+    ev.preventDefault();
+    const oldPin = $('pin-old').value;
+    const newPin = $('pin-new').value;
+    const confirm = $('pin-confirm').value;
+    const problem = oldPin ? newPinProblem(newPin, confirm, 6) : t('pin.empty');
+    if (problem) { setPinError('pin-error', problem); return; }
+    const b = $('pin-submit');
+    b.disabled = true;
+    setPinError('pin-error', '');
+    $('pin-status').textContent = t('pin.change.running');
+    try {
+      await invoke('change_pin', { old_pin: oldPin, new_pin: newPin, confirm });
+      $('pin-status').textContent = t('pin.change.ok');
+    } catch (e) {
+      $('pin-status').textContent = '';
+      setPinError('pin-error', errText(e));
+    } finally {
+      for (const id of ['pin-old', 'pin-new', 'pin-confirm']) $(id).value = '';
+      b.disabled = false;
+    }
+  }
+
   // ---------------------------------------------------------------- wiring
   function rerender() {
     applyStatic();
-    if (S.screen === 'form' && S.draft) showStep(S.group);
+    if (S.screen === 'unlock') renderUnlock();
+    else if (S.screen === 'form' && S.draft) showStep(S.group);
     else if (S.screen === 'review' && S.draft) renderReview();
     else if (['assignments', 'responses', 'sync'].includes(S.screen)) navigate(S.screen);
   }
@@ -594,20 +710,41 @@
   $('open-enrol').addEventListener('click', () => { $('enrol-result').textContent = ''; show('enrol'); });
   $('enrol-back').addEventListener('click', () => navigate('sync'));
   $('enrol-form').addEventListener('submit', enrol);
+  $('unlock-form').addEventListener('submit', unlock);
+  $('lock-btn').addEventListener('click', lockApp);
+  $('open-pin').addEventListener('click', () => {
+    setPinError('pin-error', '');
+    $('pin-status').textContent = '';
+    show('pin');
+  });
+  $('pin-back').addEventListener('click', () => navigate('sync'));
+  $('pin-form').addEventListener('submit', changePin);
   window.addEventListener('pagehide', flushTimers);
 
-  async function start() {
-    applyStatic();
+  // The app after unlocking: reopening it lands on the interview that was open (the most
+  // recently saved), else on the list.
+  async function enterApp() {
+    document.body.dataset.locked = 'false';
     try {
       S.forms = await invoke('list_forms');
       applyStatic();
-      // Reopening the app lands on the interview that was open (the most recently saved).
       const drafts = await invoke('list_drafts');
       if (drafts.length) await openDraft(await invoke('get_draft', { draft_id: drafts[0].id }));
       else await navigate('assignments');
     } catch (e) {
       showError(e);
       show('assignments');
+    }
+  }
+
+  async function start() {
+    applyStatic();
+    try {
+      const st = await invoke('lock_status');
+      if (st.unlocked) await enterApp();
+      else showUnlock(st);
+    } catch (e) {
+      showError(e);
     }
     document.body.dataset.ready = 'true';
   }

@@ -1,9 +1,12 @@
 //! SIPAS Field surveyor app: a thin Tauri shell. Every command delegates to `sipas-core`
 //! (questionnaires, validation) or `sipas-store` (local SQLite); no domain logic lives here.
 //!
-//! The store file is `$SIPAS_DB` when set, else `<app data dir>/sipas-field.db`.
+//! The store file is `$SIPAS_DB` when set, else `<app data dir>/sipas-field.db`; it is
+//! encrypted and opened only once the surveyor enters the PIN (commands::unlock). The app's
+//! own log goes to `$SIPAS_LOG_FILE` when set (applog).
 #![forbid(unsafe_code)]
 
+pub mod applog;
 pub mod commands;
 pub mod state;
 
@@ -24,11 +27,16 @@ pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
             let path = db_path(app.handle())?;
-            app.manage(AppState::open(&path));
+            applog::info(format!("started, version {}", env!("CARGO_PKG_VERSION")));
+            app.manage(AppState::locked(&path));
             tauri::async_runtime::spawn(commands::sync::auto_sync(app.handle().clone()));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
+            commands::unlock::lock_status,
+            commands::unlock::unlock,
+            commands::unlock::lock,
+            commands::unlock::change_pin,
             commands::forms::list_forms,
             commands::forms::get_form,
             commands::assignments::list_assignments,

@@ -1,7 +1,9 @@
-//! Managed state of the app: the local store behind a mutex and the built-in questionnaires.
+//! Managed state of the app: the local store (encrypted, opened only once the surveyor
+//! enters the PIN) behind a mutex, and the built-in questionnaires.
 use crate::commands::sync::SyncService;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
-use sipas_store::Store;
+use sipas_store::{DatabaseKey, Store};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,45 +16,77 @@ pub const DB_ENV: &str = "SIPAS_DB";
 /// File name of the store inside the app data folder.
 pub const DB_FILE: &str = "sipas-field.db";
 
+/// What every command but the unlock ones answers while the store is closed.
+pub const LOCKED: &str = "Ứng dụng đang khóa: hãy nhập mã PIN để mở khóa / \
+                          the app is locked: enter your PIN to unlock it";
+
+/// What unlocking answers when another copy of the app holds the store.
+pub const ALREADY_RUNNING: &str = "SIPAS Field đang mở ở một cửa sổ khác trên máy này: hãy dùng \
+                                   cửa sổ đó, hoặc đóng nó rồi mở khóa lại / SIPAS Field is \
+                                   already open in another window on this device: use that \
+                                   window, or close it and unlock again";
+
 /// Everything the commands share.
 pub struct AppState {
-    /// The open store, or why it could not be opened (shown by every command that needs it).
-    store: Result<Mutex<Store>, String>,
+    /// The open store; `None` while the app is locked (at start and after "Khóa").
+    store: Mutex<Option<Store>>,
     /// The questionnaires shipped with the app, loaded once.
     forms: Vec<Questionnaire>,
     /// Where the store file lives (`None` for an in-memory store).
     db_path: Option<PathBuf>,
-    /// Enrolment and the sync engine.
+    /// Enrolment, the sync engine and the database key it opens its connection with.
     sync: SyncService,
+    /// The lock file `<db>.lock`, held (exclusively) from the first unlock until the app
+    /// exits, so a second copy of the app cannot open the same store.
+    instance: Mutex<Option<std::fs::File>>,
+}
+
+/// The store of an unlocked app, held for one command.
+pub struct StoreGuard<'a>(MutexGuard<'a, Option<Store>>);
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.0
+            .as_ref()
+            .expect("a StoreGuard is only made over an open store")
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.0
+            .as_mut()
+            .expect("a StoreGuard is only made over an open store")
+    }
 }
 
 impl AppState {
-    /// Opens the store file at `path` (creating it and its folder when needed).
-    pub fn open(path: &Path) -> AppState {
-        let store = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .map_err(|e| e.to_string())
-            .and_then(|()| Store::open(path).map_err(|e| e.to_string()))
-            .map(Mutex::new)
-            .map_err(|e| {
-                format!(
-                    "Không mở được cơ sở dữ liệu trên máy / could not open the local database: {e}"
-                )
-            });
-        AppState::with_store(store, Some(path.to_path_buf()))
+    /// A locked app over the store file at `path`: nothing is opened until [`AppState::unlock`].
+    pub fn locked(path: &Path) -> AppState {
+        AppState::build(None, Some(path.to_path_buf()))
     }
 
-    /// State over an already opened store (tests use an in-memory one).
-    pub fn with_store(store: Result<Mutex<Store>, String>, db_path: Option<PathBuf>) -> AppState {
+    /// An unlocked app over an already opened store (tests use an in-memory one).
+    pub fn with_store(store: Store, db_path: Option<PathBuf>) -> AppState {
+        AppState::build(Some(store), db_path)
+    }
+
+    fn build(store: Option<Store>, db_path: Option<PathBuf>) -> AppState {
         let forms = sipas_core::builtin::builtin_forms().unwrap_or_default();
         AppState {
-            store,
+            store: Mutex::new(store),
             forms,
             sync: SyncService::new(db_path.clone()),
             db_path,
+            instance: Mutex::new(None),
         }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Store>> {
+        // A panic while holding the lock cannot leave a half-written change (every write is
+        // one SQLite transaction), so a poisoned lock is safe to keep using.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The built-in questionnaires.
@@ -73,12 +107,103 @@ impl AppState {
             })
     }
 
-    /// Locks the store for one command.
-    pub fn store(&self) -> CmdResult<MutexGuard<'_, Store>> {
-        let m = self.store.as_ref().map_err(Clone::clone)?;
-        // A panic while holding the lock cannot leave a half-written change (every write is
-        // one SQLite transaction), so a poisoned lock is safe to keep using.
-        Ok(m.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Locks the store for one command; [`LOCKED`] while the app is locked.
+    pub fn store(&self) -> CmdResult<StoreGuard<'_>> {
+        let slot = self.slot();
+        if slot.is_none() {
+            return Err(LOCKED.into());
+        }
+        Ok(StoreGuard(slot))
+    }
+
+    /// Whether the store is open.
+    pub fn is_unlocked(&self) -> bool {
+        self.slot().is_some()
+    }
+
+    /// [`LOCKED`] unless the store is open (for commands that do not read it).
+    pub fn ensure_unlocked(&self) -> CmdResult<()> {
+        if self.is_unlocked() {
+            Ok(())
+        } else {
+            Err(LOCKED.into())
+        }
+    }
+
+    /// Keeps the store opened with the PIN and its key (for the sync engine's connection).
+    pub fn unlock(&self, store: Store, key: DatabaseKey) {
+        *self.slot() = Some(store);
+        self.sync.set_key(Some(key));
+    }
+
+    /// Makes sure no other copy of the app on this device uses the store file: takes an
+    /// exclusive lock on `<db>.lock` (kept until the app exits).
+    ///
+    /// Two copies must not share the file: the encrypted store's open checks the file header
+    /// with an ordinary open/close, which cancels SQLite's POSIX locks of the connections this
+    /// process already has, so another process closing the file would delete the write-ahead
+    /// log they still use.
+    pub fn claim_instance(&self) -> CmdResult<()> {
+        let Some(path) = self.db_path.as_ref() else {
+            return Ok(());
+        };
+        let mut held = self.instance.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_some() {
+            return Ok(());
+        }
+        let lock_path = path.with_extension("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                format!(
+                    "Không tạo được tệp khóa {} / could not create the lock file: {e}",
+                    lock_path.display()
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                *held = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(ALREADY_RUNNING.into()),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!(
+                "Không khóa được tệp {} / could not lock the file: {e}",
+                lock_path.display()
+            )),
+        }
+    }
+
+    /// Closes the store and opens it again with `open`, holding the store's mutex meanwhile
+    /// (no command sees it closed, and no connection of this process stays open while the
+    /// file is opened again). On failure the app is locked.
+    pub fn reopen(
+        &self,
+        open: impl FnOnce() -> sipas_store::Result<(Store, DatabaseKey)>,
+    ) -> sipas_store::Result<()> {
+        let mut slot = self.slot();
+        drop(slot.take());
+        match open() {
+            Ok((store, key)) => {
+                *slot = Some(store);
+                self.sync.set_key(Some(key));
+                Ok(())
+            }
+            Err(e) => {
+                self.sync.set_key(None);
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes the store and forgets the key: every command but unlocking fails until the
+    /// PIN is entered again.
+    pub fn lock(&self) {
+        self.sync.set_key(None);
+        self.sync.close_engine();
+        drop(self.slot().take());
     }
 
     /// Enrolment and the sync engine.
@@ -99,10 +224,5 @@ pub fn store_err(e: sipas_store::StoreError) -> String {
 
 #[cfg(test)]
 pub(crate) fn test_state() -> AppState {
-    AppState::with_store(
-        Ok(Mutex::new(
-            Store::open_in_memory().expect("in-memory store"),
-        )),
-        None,
-    )
+    AppState::with_store(Store::open_in_memory().expect("in-memory store"), None)
 }

@@ -1,7 +1,9 @@
 //! Driving the real SIPAS Field window: Debian's `WebKitWebDriver` started on a free port with
 //! `TAURI_WEBVIEW_AUTOMATION=true`, launching the debug binary through the
 //! `webkitgtk:browserOptions` capability, and a few polling helpers on top of fantoccini.
-//! (See shared/reference/TAURI-ON-THIS-MACHINE.md, section 4.)
+//! (See shared/reference/TAURI-ON-THIS-MACHINE.md, section 4.) The app writes its own log to
+//! `$SIPAS_ARTIFACTS/logs/app-<pid>-<n>.log` (`SIPAS_LOG_FILE`), which
+//! `scripts/check-logs.sh` checks for personal data.
 #![allow(dead_code)]
 
 use fantoccini::elements::Element;
@@ -12,6 +14,7 @@ use std::ffi::OsString;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long any single wait may take before the test fails.
@@ -64,12 +67,22 @@ pub fn artifacts_dir() -> PathBuf {
 pub struct Driver {
     child: Child,
     port: u16,
+    log: PathBuf,
 }
 
 impl Driver {
     /// Starts `WebKitWebDriver` on a free local port. `env` is added to its environment, which
-    /// it passes on to the app it launches (e.g. `SIPAS_DB`).
+    /// it passes on to the app it launches (e.g. `SIPAS_DB`), together with `SIPAS_LOG_FILE`
+    /// ([`Driver::app_log`]).
     pub fn start(env: &[(&str, OsString)]) -> Driver {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let logs = artifacts_dir().join("logs");
+        std::fs::create_dir_all(&logs).expect("create the log directory");
+        let log = logs.join(format!(
+            "app-{}-{}.log",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -78,6 +91,7 @@ impl Driver {
         cmd.arg(format!("--port={port}"))
             .arg("--host=127.0.0.1")
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("SIPAS_LOG_FILE", &log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -89,7 +103,7 @@ impl Driver {
                 "cannot start WebKitWebDriver ({e}); install webkit2gtk-driver (scripts/setup.sh)"
             )
         });
-        let driver = Driver { child, port };
+        let driver = Driver { child, port, log };
         let deadline = Instant::now() + WAIT;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -99,6 +113,16 @@ impl Driver {
             std::thread::sleep(Duration::from_millis(50));
         }
         driver
+    }
+
+    /// The log file of the apps this driver launches (it may not exist before they log).
+    pub fn app_log(&self) -> &Path {
+        &self.log
+    }
+
+    /// The app's log so far (empty if it has written nothing).
+    pub fn app_log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Opens a session, which launches the app `binary` in a new window.

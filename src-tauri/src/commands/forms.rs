@@ -24,6 +24,7 @@ pub struct FormSummary {
 /// Lists the questionnaires built into this app.
 #[tauri::command(rename_all = "snake_case")]
 pub fn list_forms(state: State<'_, AppState>) -> CmdResult<Vec<FormSummary>> {
+    state.ensure_unlocked()?;
     Ok(list_forms_in(&state))
 }
 
@@ -34,6 +35,7 @@ pub fn get_form(
     form_id: String,
     version: String,
 ) -> CmdResult<Questionnaire> {
+    state.ensure_unlocked()?;
     state.form(&FormKey { form_id, version }).cloned()
 }
 

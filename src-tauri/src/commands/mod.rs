@@ -5,3 +5,4 @@ pub mod drafts;
 pub mod forms;
 pub mod responses;
 pub mod sync;
+pub mod unlock;

@@ -2,15 +2,23 @@
 //!
 //! The sync engine works on its own connection to the store file (SQLite WAL lets it write
 //! between the app's short transactions), so a slow network never holds the lock the UI
-//! needs to autosave answers. The device token lives in `<db file>.enrolment.json`
-//! (owner-only permissions) and is never logged or sent to the UI.
-use crate::state::{AppState, CmdResult, store_err};
+//! needs to autosave answers. That connection is opened with the key derived from the PIN
+//! at unlock ([`Store::open_with_key`]); while the app is locked nothing syncs. The device
+//! token lives in `<db file>.enrolment.json` (owner-only permissions) and is never logged or
+//! sent to the UI. A server certificate to trust (for a server with a self-signed
+//! certificate) is kept beside it in `<db file>.server-cert.pem`.
+//!
+//! After every successful sync the contact data past the spot-check window is deleted
+//! ([`Store::purge_contacts`]).
+use crate::applog;
+use crate::state::{AppState, CmdResult, LOCKED, store_err};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_protocol::wire::UserInfo;
-use sipas_store::{OutboxCounts, Store, SyncLog};
-use sipas_sync::{ApiClient, SyncConfig, SyncError, Syncer};
+use sipas_store::{DatabaseKey, OutboxCounts, Store, SyncLog, default_contact_retention};
+use sipas_sync::{ApiClient, SyncConfig, SyncError, SyncReport, Syncer};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 use tauri::State;
 
@@ -37,6 +45,8 @@ pub struct SyncStatus {
     pub user: Option<String>,
     /// Whether this build can sync (false only without a store file).
     pub sync_available: bool,
+    /// Whether a server certificate given at enrolment is trusted for sync.
+    pub custom_certificate: bool,
 }
 
 /// The device's enrolment, as saved on disk.
@@ -54,10 +64,12 @@ pub struct Enrolment {
     pub enrolled_at: DateTime<Utc>,
 }
 
-/// The sync side of the app state: where the enrolment is kept and the sync engine's own
-/// connection to the store (one sync at a time).
+/// The sync side of the app state: where the enrolment is kept, the key of the unlocked
+/// store and the sync engine's own connection to it (one sync at a time).
 pub struct SyncService {
     db_path: Option<PathBuf>,
+    /// The database key while the app is unlocked.
+    key: Mutex<Option<DatabaseKey>>,
     engine: tokio::sync::Mutex<Option<Store>>,
 }
 
@@ -66,6 +78,7 @@ impl SyncService {
     pub fn new(db_path: Option<PathBuf>) -> SyncService {
         SyncService {
             db_path,
+            key: Mutex::new(None),
             engine: tokio::sync::Mutex::new(None),
         }
     }
@@ -74,6 +87,93 @@ impl SyncService {
         self.db_path
             .as_ref()
             .map(|p| p.with_extension("enrolment.json"))
+    }
+
+    fn certificate_path(&self) -> Option<PathBuf> {
+        self.db_path
+            .as_ref()
+            .map(|p| p.with_extension("server-cert.pem"))
+    }
+
+    /// The key of the unlocked store (`None`: locked).
+    fn key(&self) -> Option<DatabaseKey> {
+        self.key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sets (unlock) or forgets (lock) the database key.
+    pub(crate) fn set_key(&self, key: Option<DatabaseKey>) {
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key;
+    }
+
+    /// Closes the engine's connection now if no sync is running; a running sync closes it
+    /// when it ends, as the key is gone.
+    pub(crate) fn close_engine(&self) {
+        if let Ok(mut engine) = self.engine.try_lock() {
+            *engine = None;
+        }
+    }
+
+    /// Waits for a running sync to end and closes the engine's connection, keeping the
+    /// engine busy (so no sync starts) while the returned guard lives.
+    pub(crate) async fn pause(&self) -> tokio::sync::MutexGuard<'_, Option<Store>> {
+        let mut engine = self.engine.lock().await;
+        *engine = None;
+        engine
+    }
+
+    /// The server certificate saved at enrolment, if any.
+    fn certificate(&self) -> CmdResult<Option<Vec<u8>>> {
+        let Some(path) = self.certificate_path() else {
+            return Ok(None);
+        };
+        match std::fs::read(&path) {
+            Ok(pem) => Ok(Some(pem)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!(
+                "Không đọc được chứng chỉ máy chủ đã lưu / could not read the saved server \
+                 certificate {}: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    /// Keeps the certificate an enrolment succeeded with (or removes an old one).
+    fn save_certificate(&self, pem: Option<&[u8]>) -> CmdResult<()> {
+        let Some(path) = self.certificate_path() else {
+            return Ok(());
+        };
+        let failed = |err: std::io::Error| {
+            format!(
+                "Không lưu được chứng chỉ máy chủ / could not save the server certificate: {err}"
+            )
+        };
+        match pem {
+            Some(pem) => write_private(&path, pem).map_err(failed),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(failed(e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// A client of `server_url` trusting `pem` (else the saved certificate) besides the
+    /// system's roots.
+    fn client(&self, server_url: &str, pem: Option<&[u8]>) -> CmdResult<ApiClient> {
+        let client = ApiClient::new(server_url).map_err(|e| sync_message(&e))?;
+        let saved;
+        let pem = match pem {
+            Some(pem) => Some(pem),
+            None => {
+                saved = self.certificate()?;
+                saved.as_deref()
+            }
+        };
+        match pem {
+            Some(pem) => client
+                .with_root_certificate_pem(pem)
+                .map_err(|e| certificate_message(&e)),
+            None => Ok(client),
+        }
     }
 
     /// The saved enrolment, if any (an unreadable file counts as not enrolled).
@@ -92,29 +192,140 @@ impl SyncService {
         })
     }
 
-    /// One sync (push then pull) if the device is enrolled; `Ok(false)` when it is not.
-    /// The outcome is recorded in the store's sync log by the engine.
+    /// One sync (push then pull) if the device is enrolled; `Ok(false)` when it is not,
+    /// [`LOCKED`] while the app is locked. The outcome is recorded in the store's sync log
+    /// by the engine; after a successful sync the contact data past the spot-check window
+    /// is deleted.
     pub async fn sync_once(&self) -> Result<bool, String> {
         let Some(enrolment) = self.enrolment() else {
             return Ok(false);
         };
         let db = self.db_path.as_ref().ok_or(NO_FILE)?;
         let mut engine = self.engine.lock().await;
+        // Read after the engine is free: a PIN change in between replaces the key.
+        let key = self.key().ok_or(LOCKED)?;
+        let out = self.sync_with(&mut engine, db, &key, enrolment).await;
+        drop(key);
+        if self.key().is_none() {
+            // Locked while syncing: close the connection now.
+            *engine = None;
+        }
+        out
+    }
+
+    async fn sync_with(
+        &self,
+        engine: &mut Option<Store>,
+        db: &Path,
+        key: &DatabaseKey,
+        enrolment: Enrolment,
+    ) -> Result<bool, String> {
         if engine.is_none() {
-            let mut store = Store::open(db).map_err(store_err)?;
+            let mut store = Store::open_with_key(db, key).map_err(|e| {
+                applog::warn(format!(
+                    "sync: the store did not open ({})",
+                    store_error_kind(&e)
+                ));
+                store_err(e)
+            })?;
             store.set_actor("sync");
             *engine = Some(store);
         }
         let store = engine.as_mut().ok_or(NO_FILE)?;
-        let client = ApiClient::new(&enrolment.server_url)
-            .map_err(|e| sync_message(&e))?
+        let client = self
+            .client(&enrolment.server_url, None)
+            .inspect_err(|_| applog::warn("sync: the server certificate or address is not usable"))?
             .with_token(enrolment.token);
-        Syncer::new(client, SyncConfig::default())
-            .sync(store)
-            .await
-            .map(|_| true)
-            .map_err(|e| sync_message(&e))
+        match Syncer::new(client, SyncConfig::default()).sync(store).await {
+            Ok(report) => {
+                let purged = store.purge_contacts(Utc::now(), default_contact_retention());
+                applog::info(sync_summary(&report, &purged));
+                Ok(true)
+            }
+            Err(e) => {
+                applog::warn(format!("sync failed: {}", sync_error_kind(&e)));
+                Err(sync_message(&e))
+            }
+        }
     }
+}
+
+/// The log line of a successful sync: counts only.
+fn sync_summary(r: &SyncReport, purged: &sipas_store::Result<usize>) -> String {
+    let purged = match purged {
+        Ok(n) => n.to_string(),
+        Err(e) => format!("failed ({})", store_error_kind(e)),
+    };
+    format!(
+        "sync ok: sent {}, acked {}, duplicates {}, rejected {}, unacknowledged {}, outcomes \
+         acked {}; pulled {} assignments, {} decisions; contacts purged {purged}",
+        r.push.sent,
+        r.push.acked,
+        r.push.duplicates,
+        r.push.rejected,
+        r.push.unacknowledged,
+        r.push.statuses_acked,
+        r.pull.assignments,
+        r.pull.decisions,
+    )
+}
+
+/// Whether a connection failed because the server's TLS certificate is not trusted.
+fn certificate_refused(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("certificate") || d.contains("unknownissuer")
+}
+
+/// What kind of sync failure `e` is, for the log: no server text, no details.
+pub(crate) fn sync_error_kind(e: &SyncError) -> String {
+    match e {
+        SyncError::Unreachable { detail } if certificate_refused(detail) => {
+            "server certificate not trusted".into()
+        }
+        SyncError::Unreachable { .. } => "server unreachable".into(),
+        SyncError::Server(p) => format!("server problem {}", p.code),
+        SyncError::HttpStatus { status } => format!("HTTP {status}"),
+        SyncError::BadReply { .. } => "unreadable reply".into(),
+        SyncError::NotEnrolled => "not enrolled".into(),
+        SyncError::Unacknowledged { pending } => format!("{pending} records unacknowledged"),
+        SyncError::GaveUp { attempts, last } => {
+            format!(
+                "gave up after {attempts} attempts: {}",
+                sync_error_kind(last)
+            )
+        }
+        SyncError::Config { .. } => "misconfigured client".into(),
+        SyncError::Encode { .. } => "upload could not be encoded".into(),
+        SyncError::Store(e) => format!("local store: {}", store_error_kind(e)),
+    }
+}
+
+/// What kind of store failure `e` is, for the log.
+pub(crate) fn store_error_kind(e: &sipas_store::StoreError) -> &'static str {
+    use sipas_store::StoreError as E;
+    match e {
+        E::Sqlite(_) => "sqlite error",
+        E::NotFound { .. } => "not found",
+        E::Conflict { .. } => "conflict",
+        E::NewerSchema { .. } => "newer schema",
+        E::Corrupt { .. } => "corrupt value",
+        E::WrongPassphrase => "wrong PIN",
+        E::SaltMissing { .. } => "salt file missing",
+        E::SaltInvalid { .. } => "salt file damaged",
+        E::SaltFile { .. } => "salt file unreadable",
+        E::NotEncrypted { .. } => "not encrypted",
+        E::KeyDerivation(_) => "key derivation",
+        E::WalUnavailable { .. } => "WAL unavailable",
+        _ => "other",
+    }
+}
+
+/// A server certificate that could not be used: Vietnamese first, then the detail.
+fn certificate_message(e: &SyncError) -> String {
+    format!(
+        "Chứng chỉ máy chủ không dùng được: hãy dán nguyên nội dung tệp .pem/.crt do giám sát \
+         viên cung cấp (từ -----BEGIN CERTIFICATE----- đến -----END CERTIFICATE-----). / {e}"
+    )
 }
 
 const NO_FILE: &str = "Ứng dụng đang chạy không có tệp dữ liệu nên không thể đồng bộ / \
@@ -141,6 +352,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// A sync error for the surveyor: Vietnamese first, then the engine's English detail.
 pub fn sync_message(e: &SyncError) -> String {
     let vi = match e {
+        SyncError::Unreachable { detail } if certificate_refused(detail) => {
+            "Máy chủ dùng chứng chỉ chưa được tin cậy. Nếu giám sát viên đã cấp chứng chỉ máy chủ \
+             (tệp .pem/.crt), hãy dán nó vào ô Chứng chỉ máy chủ khi đăng ký thiết bị."
+                .to_string()
+        }
         SyncError::Unreachable { .. } => {
             "Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại; câu trả lời vẫn an toàn trên máy."
                 .to_string()
@@ -165,14 +381,21 @@ pub fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     status_in(&state)
 }
 
-/// Enrols this device with a server using a one-time code from the supervisor.
+/// Enrols this device with a server using a one-time code from the supervisor. `certificate`
+/// (PEM) is trusted in addition to the system's roots, for a server with a self-signed
+/// certificate; it is kept for later syncs.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn enrol(
     state: State<'_, AppState>,
     server_url: String,
     code: String,
     device_name: Option<String>,
+    certificate: Option<String>,
 ) -> CmdResult<SyncStatus> {
+    state.ensure_unlocked()?;
+    let certificate = certificate
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
     let code = code.trim();
     if code.is_empty() {
         return Err("Hãy nhập mã đăng ký / enter the enrolment code".into());
@@ -186,11 +409,21 @@ pub async fn enrol(
             "Tên thiết bị quá dài (tối đa {MAX_DEVICE_NAME} ký tự) / device name too long"
         ));
     }
-    let mut client = ApiClient::new(&server_url).map_err(|e| sync_message(&e))?;
-    let reply = client
-        .enrol(code, &device_name)
-        .await
-        .map_err(|e| sync_message(&e))?;
+    let pem = certificate.as_ref().map(|c| c.as_bytes());
+    // Only the certificate given now counts (not one saved at an earlier enrolment).
+    let mut client = match pem {
+        Some(pem) => state.sync().client(&server_url, Some(pem))?,
+        None => ApiClient::new(&server_url).map_err(|e| sync_message(&e))?,
+    };
+    let reply = client.enrol(code, &device_name).await.map_err(|e| {
+        applog::warn(format!("enrolment failed: {}", sync_error_kind(&e)));
+        sync_message(&e)
+    })?;
+    state.sync().save_certificate(pem)?;
+    applog::info(format!(
+        "enrolled (server certificate given: {})",
+        pem.is_some()
+    ));
     state.sync().save_enrolment(&Enrolment {
         server_url: client.base_url().to_string(),
         token: reply.token,
@@ -204,6 +437,7 @@ pub async fn enrol(
 /// Sends the waiting records and fetches assignments and review decisions now.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
+    state.ensure_unlocked()?;
     if !state.sync().sync_once().await? {
         return Err(
             "Thiết bị chưa đăng ký với máy chủ: hãy đăng ký trước khi đồng bộ / \
@@ -227,6 +461,9 @@ pub async fn auto_sync(app: tauri::AppHandle) {
     loop {
         tokio::time::sleep(every).await;
         let state = app.state::<AppState>();
+        if !state.is_unlocked() {
+            continue;
+        }
         let _ = state.sync().sync_once().await;
     }
 }
@@ -253,6 +490,7 @@ pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
         server_url: enrolment.as_ref().map(|e| e.server_url.clone()),
         user: enrolment.map(|e| e.user.display_name),
         sync_available: state.db_path().is_some(),
+        custom_certificate: state.sync().certificate_path().is_some_and(|p| p.is_file()),
     })
 }
 
@@ -273,17 +511,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let svc = SyncService::new(Some(dir.path().join("app.db")));
         assert!(svc.enrolment().is_none());
-        let e = Enrolment {
-            server_url: "https://sipas.example.vn".into(),
-            token: "secret-token".into(),
-            device_id: uuid::Uuid::now_v7(),
-            user: serde_json::from_value(serde_json::json!({
-                "id": uuid::Uuid::now_v7(), "username": "dtv01",
-                "display_name": "Điều tra viên 01", "role": "surveyor"
-            }))
-            .unwrap(),
-            enrolled_at: Utc::now(),
-        };
+        let e = enrolment();
         svc.save_enrolment(&e).unwrap();
         let path = dir.path().join("app.enrolment.json");
         #[cfg(unix)]
@@ -297,6 +525,60 @@ mod tests {
             (back.token.as_str(), back.device_id),
             ("secret-token", e.device_id)
         );
+    }
+
+    fn enrolment() -> Enrolment {
+        Enrolment {
+            server_url: "https://sipas.example.vn".into(),
+            token: "secret-token".into(),
+            device_id: uuid::Uuid::now_v7(),
+            user: serde_json::from_value(serde_json::json!({
+                "id": uuid::Uuid::now_v7(), "username": "dtv01",
+                "display_name": "Điều tra viên 01", "role": "surveyor"
+            }))
+            .unwrap(),
+            enrolled_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_enrolled_device_does_not_sync_while_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = SyncService::new(Some(dir.path().join("app.db")));
+        svc.save_enrolment(&enrolment()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(svc.sync_once()), Err(LOCKED.to_string()));
+    }
+
+    #[test]
+    fn the_server_certificate_is_checked_kept_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = SyncService::new(Some(dir.path().join("app.db")));
+        let url = "https://127.0.0.1:8443";
+        assert!(svc.client(url, None).is_ok());
+        let err = svc.client(url, Some(b"not a certificate")).unwrap_err();
+        assert!(
+            err.starts_with("Chứng chỉ máy chủ không dùng được"),
+            "{err}"
+        );
+        svc.save_certificate(Some(
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ))
+        .unwrap();
+        let path = dir.path().join("app.server-cert.pem");
+        assert!(path.is_file());
+        // A damaged saved certificate is reported when syncing, not ignored.
+        let err = svc.client(url, None).unwrap_err();
+        assert!(
+            err.starts_with("Chứng chỉ máy chủ không dùng được"),
+            "{err}"
+        );
+        svc.save_certificate(None).unwrap();
+        assert!(!path.exists());
+        svc.save_certificate(None).unwrap();
     }
 
     #[test]
@@ -314,5 +596,25 @@ mod tests {
         assert!(msg.starts_with("Không kết nối được máy chủ"), "{msg}");
         let msg = sync_message(&SyncError::Config { detail: "x".into() });
         assert!(msg.contains("https://"), "{msg}");
+        let untrusted = SyncError::Unreachable {
+            detail: "client error (Connect): invalid peer certificate: UnknownIssuer".into(),
+        };
+        let msg = sync_message(&untrusted);
+        assert!(
+            msg.starts_with("Máy chủ dùng chứng chỉ chưa được tin cậy"),
+            "{msg}"
+        );
+        assert_eq!(
+            sync_error_kind(&untrusted),
+            "server certificate not trusted"
+        );
+        let gave_up = SyncError::GaveUp {
+            attempts: 3,
+            last: Box::new(SyncError::HttpStatus { status: 503 }),
+        };
+        assert_eq!(
+            sync_error_kind(&gave_up),
+            "gave up after 3 attempts: HTTP 503"
+        );
     }
 }
