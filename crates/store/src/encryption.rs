@@ -139,12 +139,24 @@ pub(crate) fn has_data(path: &Path) -> Result<bool> {
     }
 }
 
-/// Whether the file starts with the header of a plain (unencrypted) SQLite database.
+/// Whether the file is a plain (unencrypted) SQLite database.
+///
+/// Asked through SQLite itself (an unkeyed connection that only reads the schema; no create flag), never by
+/// opening the file with `std::fs::File`: on POSIX, closing *any* descriptor of a file drops
+/// every lock this process holds on it, so a plain read of the header while another
+/// connection is open would silently break that connection's locking.
 pub(crate) fn is_plain_sqlite(path: &Path) -> bool {
-    let mut header = [0u8; 16];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
-        .is_ok_and(|()| &header == b"SQLite format 3\0")
+    use rusqlite::OpenFlags;
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return false;
+    };
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok()
 }
 
 /// Reads a salt file; `Ok(None)` when it does not exist.
