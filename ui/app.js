@@ -512,6 +512,43 @@
 
   async function renderSync() {
     renderSyncStatus(await invoke('sync_status'));
+    if (!$('handover-dir').value) {
+      try {
+        const dir = await invoke('handover_default_dir');
+        if (!$('handover-dir').value) $('handover-dir').value = dir;
+      } catch (_) { /* typed by hand */ }
+    }
+  }
+
+  async function exportHandover(ev) {
+    ev.preventDefault();
+    const b = $('handover-export');
+    const out = $('handover-export-result');
+    b.disabled = true;
+    out.textContent = t('handover.exporting');
+    try {
+      const r = await invoke('export_handover', { dir: $('handover-dir').value });
+      out.textContent = t('handover.exported', r.records, r.files.join(', '));
+    } catch (e) {
+      out.textContent = t('common.error', errText(e));
+    } finally { b.disabled = false; }
+  }
+
+  async function applyHandover(ev) {
+    ev.preventDefault();
+    const b = $('handover-apply');
+    const out = $('handover-apply-result');
+    const path = $('handover-reply').value.trim();
+    if (!path) { out.textContent = t('handover.reply.empty'); return; }
+    b.disabled = true;
+    out.textContent = t('handover.applying');
+    try {
+      const r = await invoke('apply_handover_result', { path });
+      renderSyncStatus(r.status);
+      out.textContent = t('handover.applied', r.report);
+    } catch (e) {
+      out.textContent = t('common.error', errText(e));
+    } finally { b.disabled = false; }
   }
 
   async function syncNow() {
@@ -707,6 +744,8 @@
   $('done-list').addEventListener('click', () => navigate('assignments'));
   $('done-sync').addEventListener('click', () => navigate('sync'));
   $('sync-now').addEventListener('click', syncNow);
+  $('handover-export-form').addEventListener('submit', exportHandover);
+  $('handover-apply-form').addEventListener('submit', applyHandover);
   $('open-enrol').addEventListener('click', () => { $('enrol-result').textContent = ''; show('enrol'); });
   $('enrol-back').addEventListener('click', () => navigate('sync'));
   $('enrol-form').addEventListener('submit', enrol);

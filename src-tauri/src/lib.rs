@@ -54,6 +54,9 @@ pub fn run() {
             commands::sync::sync_status,
             commands::sync::enrol,
             commands::sync::sync_now,
+            commands::sync::handover_default_dir,
+            commands::sync::export_handover,
+            commands::sync::apply_handover_result,
         ])
         .run(tauri::generate_context!())
         .expect("error while running SIPAS Field");

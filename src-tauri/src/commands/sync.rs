@@ -16,7 +16,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_protocol::wire::UserInfo;
 use sipas_store::{DatabaseKey, OutboxCounts, Store, SyncLog, default_contact_retention};
-use sipas_sync::{ApiClient, SyncConfig, SyncError, SyncReport, Syncer};
+use sipas_sync::handover::handover_file_name;
+use sipas_sync::{
+    ApiClient, DeviceIdentity, HandoverApplyReport, SyncConfig, SyncError, SyncReport, Syncer,
+    apply_handover_reply, enrol_with_identity, export_handover_files, write_handover_file,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -49,8 +53,8 @@ pub struct SyncStatus {
     pub custom_certificate: bool,
 }
 
-/// The device's enrolment, as saved on disk.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The device's enrolment, as saved on disk. `Debug` hides the token and the signing key.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Enrolment {
     /// Server address (without `/api/v1`).
     pub server_url: String,
@@ -62,7 +66,56 @@ pub struct Enrolment {
     pub user: UserInfo,
     /// When it was enrolled.
     pub enrolled_at: DateTime<Utc>,
+    /// The device's Ed25519 signing key for hand-over files (secret, standard base64);
+    /// `None` for a device enrolled before hand-over files existed.
+    #[serde(default)]
+    pub signing_key: Option<String>,
 }
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("server_url", &self.server_url)
+            .field("token", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .field("user", &self.user.username)
+            .field("enrolled_at", &self.enrolled_at)
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// What [`export_handover`] wrote.
+#[derive(Debug, Serialize)]
+pub struct HandoverExported {
+    /// The files written, in order (import them all).
+    pub files: Vec<String>,
+    /// Answers in them.
+    pub records: usize,
+}
+
+/// What [`apply_handover_result`] did, and the Sync screen afterwards.
+#[derive(Debug, Serialize)]
+pub struct HandoverApplied {
+    /// Counts of what changed.
+    pub report: HandoverApplyReport,
+    /// The Sync screen.
+    pub status: SyncStatus,
+}
+
+/// Largest import result file read, in bytes.
+const MAX_REPLY_FILE: u64 = 16 * 1024 * 1024;
+
+/// The error of a device enrolled without a signing key.
+const NO_SIGNING_KEY: &str = "Thiết bị này được đăng ký khi chưa hỗ trợ tệp bàn giao nên chưa có \
+                              khoá ký: hãy đăng ký lại thiết bị bằng mã mới của giám sát viên \
+                              (hoặc đồng bộ qua mạng); câu trả lời vẫn an toàn trên máy. / this \
+                              device was enrolled before hand-over files existed and has no \
+                              signing key: enrol it again with a new code from your supervisor \
+                              (or sync over the network); your answers are safe on this device";
 
 /// The sync side of the app state: where the enrolment is kept, the key of the unlocked
 /// store and the sync engine's own connection to it (one sync at a time).
@@ -220,18 +273,7 @@ impl SyncService {
         key: &DatabaseKey,
         enrolment: Enrolment,
     ) -> Result<bool, String> {
-        if engine.is_none() {
-            let mut store = Store::open_with_key(db, key).map_err(|e| {
-                applog::warn(format!(
-                    "sync: the store did not open ({})",
-                    store_error_kind(&e)
-                ));
-                store_err(e)
-            })?;
-            store.set_actor("sync");
-            *engine = Some(store);
-        }
-        let store = engine.as_mut().ok_or(NO_FILE)?;
+        let store = open_engine(engine, db, key)?;
         let client = self
             .client(&enrolment.server_url, None)
             .inspect_err(|_| applog::warn("sync: the server certificate or address is not usable"))?
@@ -248,6 +290,45 @@ impl SyncService {
             }
         }
     }
+}
+
+impl SyncService {
+    /// Runs `f` on the sync engine's connection (opened if needed), so it never races a
+    /// network sync. [`LOCKED`] while the app is locked.
+    async fn with_engine<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let db = self.db_path.as_ref().ok_or(NO_FILE)?;
+        let mut engine = self.engine.lock().await;
+        let key = self.key().ok_or(LOCKED)?;
+        let out = open_engine(&mut engine, db, &key).and_then(f);
+        drop(key);
+        if self.key().is_none() {
+            *engine = None;
+        }
+        out
+    }
+}
+
+/// The engine's connection, opened with `key` if it is not open yet.
+fn open_engine<'a>(
+    engine: &'a mut Option<Store>,
+    db: &Path,
+    key: &DatabaseKey,
+) -> Result<&'a mut Store, String> {
+    if engine.is_none() {
+        let mut store = Store::open_with_key(db, key).map_err(|e| {
+            applog::warn(format!(
+                "sync: the store did not open ({})",
+                store_error_kind(&e)
+            ));
+            store_err(e)
+        })?;
+        store.set_actor("sync");
+        *engine = Some(store);
+    }
+    engine.as_mut().ok_or_else(|| NO_FILE.to_string())
 }
 
 /// The log line of a successful sync: counts only.
@@ -415,24 +496,145 @@ pub async fn enrol(
         Some(pem) => state.sync().client(&server_url, Some(pem))?,
         None => ApiClient::new(&server_url).map_err(|e| sync_message(&e))?,
     };
-    let reply = client.enrol(code, &device_name).await.map_err(|e| {
-        applog::warn(format!("enrolment failed: {}", sync_error_kind(&e)));
-        sync_message(&e)
-    })?;
+    let enrolled = enrol_with_identity(&mut client, code, &device_name)
+        .await
+        .map_err(|e| {
+            applog::warn(format!("enrolment failed: {}", sync_error_kind(&e)));
+            sync_message(&e)
+        })?;
     state.sync().save_certificate(pem)?;
     applog::info(format!(
         "enrolled (server certificate given: {})",
         pem.is_some()
     ));
+    let reply = enrolled.response;
     state.sync().save_enrolment(&Enrolment {
         server_url: client.base_url().to_string(),
         token: reply.token,
         device_id: reply.device_id,
         user: reply.user,
         enrolled_at: Utc::now(),
+        signing_key: Some(enrolled.identity.secret_key_base64().to_string()),
     })?;
     status_in(&state)
 }
+
+/// Where hand-over files go by default: the Downloads folder, else the home folder.
+#[tauri::command(rename_all = "snake_case")]
+pub fn handover_default_dir(app: tauri::AppHandle) -> CmdResult<String> {
+    use tauri::Manager;
+    let path = app.path();
+    path.download_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .or_else(|| path.home_dir().ok())
+        .map(|d| d.display().to_string())
+        .ok_or_else(|| "Không tìm thấy thư mục mặc định / no default folder".to_string())
+}
+
+/// Writes the answers not yet confirmed by the server into signed hand-over files in `dir`
+/// (several when they do not fit in one). Nothing changes on the device: the answers stay
+/// waiting until the server confirms them (a network sync or [`apply_handover_result`]).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_handover(
+    state: State<'_, AppState>,
+    dir: String,
+) -> CmdResult<HandoverExported> {
+    state.ensure_unlocked()?;
+    let enrolment = state.sync().enrolment().ok_or(NOT_ENROLLED)?;
+    let dir = PathBuf::from(dir.trim());
+    if dir.as_os_str().is_empty() || !dir.is_dir() {
+        return Err(format!(
+            "Thư mục {} không tồn tại: hãy nhập một thư mục có sẵn (ví dụ thẻ nhớ hoặc USB) / \
+             the folder {} does not exist: enter an existing folder",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    let secret = zeroize::Zeroizing::new(enrolment.signing_key.clone().ok_or(NO_SIGNING_KEY)?);
+    let identity = DeviceIdentity::load(enrolment.device_id, &secret).map_err(|e| e.to_string())?;
+    let at = Utc::now();
+    let parts = state
+        .sync()
+        .with_engine(|store| export_handover_files(store, &identity, at).map_err(|e| e.to_string()))
+        .await?;
+    let many = parts.len() > 1;
+    let mut out = HandoverExported {
+        files: Vec::new(),
+        records: 0,
+    };
+    for (i, part) in parts.iter().enumerate() {
+        let path = dir.join(handover_file_name(
+            enrolment.device_id,
+            at,
+            many.then_some(i + 1),
+        ));
+        write_handover_file(&path, &part.bytes).map_err(|e| {
+            applog::warn("hand-over export: a file could not be written");
+            e.to_string()
+        })?;
+        out.files.push(path.display().to_string());
+        out.records += part.records;
+    }
+    applog::info(format!(
+        "hand-over export: {} records in {} files",
+        out.records,
+        out.files.len()
+    ));
+    Ok(out)
+}
+
+/// Applies the import result the supervisor brought back (the server's reply to the
+/// hand-over file, plain or gzip) to the outbox, on the sync engine's connection.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn apply_handover_result(
+    state: State<'_, AppState>,
+    path: String,
+) -> CmdResult<HandoverApplied> {
+    use std::io::Read;
+    state.ensure_unlocked()?;
+    let enrolment = state.sync().enrolment().ok_or(NOT_ENROLLED)?;
+    let path = PathBuf::from(path.trim());
+    let unreadable = |e: std::io::Error| {
+        format!(
+            "Không đọc được tệp {}: hãy kiểm tra đường dẫn / could not read the file {}: {e}",
+            path.display(),
+            path.display()
+        )
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .map_err(unreadable)?
+        .take(MAX_REPLY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_REPLY_FILE {
+        return Err(
+            "Tệp kết quả quá lớn, không phải tệp kết quả nhập / the file is too large to be an \
+             import result"
+                .into(),
+        );
+    }
+    let report = state
+        .sync()
+        .with_engine(|store| {
+            apply_handover_reply(store, enrolment.device_id, &bytes).map_err(|e| e.to_string())
+        })
+        .await
+        .inspect_err(|_| applog::warn("hand-over result: not applied"))?;
+    applog::info(format!(
+        "hand-over result applied: acked {}, duplicates {}, rejected {}, already settled {}, \
+         unknown {}",
+        report.acked, report.duplicates, report.rejected, report.already_settled, report.unknown
+    ));
+    Ok(HandoverApplied {
+        report,
+        status: status_in(&state)?,
+    })
+}
+
+const NOT_ENROLLED: &str = "Thiết bị chưa đăng ký với máy chủ: hãy đăng ký trước / \
+                            this device is not enrolled yet";
 
 /// Sends the waiting records and fetches assignments and review decisions now.
 #[tauri::command(rename_all = "snake_case")]
@@ -527,6 +729,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_old_enrolment_has_no_signing_key_and_debug_hides_secrets() {
+        let mut e = enrolment();
+        let mut json = serde_json::to_value(&e).unwrap();
+        json.as_object_mut().unwrap().remove("signing_key");
+        let old: Enrolment = serde_json::from_value(json).unwrap();
+        assert!(old.signing_key.is_none());
+        assert!(NO_SIGNING_KEY.contains("enrol it again"));
+        e.signing_key = Some("c2VjcmV0LWtleQ==".into());
+        let dbg = format!("{e:?}");
+        assert!(
+            !dbg.contains("secret-token") && !dbg.contains("c2VjcmV0LWtleQ=="),
+            "{dbg}"
+        );
+    }
+
     fn enrolment() -> Enrolment {
         Enrolment {
             server_url: "https://sipas.example.vn".into(),
@@ -538,6 +756,7 @@ mod tests {
             }))
             .unwrap(),
             enrolled_at: Utc::now(),
+            signing_key: None,
         }
     }
 
