@@ -795,19 +795,29 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     );
 }
 
-/// The offline story of the issue: enrol against a real local server, pull the assignment,
-/// lose the server, fill and submit the six-group form offline, restart the app and find the
-/// response still queued, bring the server back on the same address, and watch the app's
-/// automatic sync deliver it and the server's index count it.
-#[tokio::test]
-async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
-    if !display_available("app_window") {
-        return;
-    }
-    let _one_window = WINDOW.lock().await;
+/// What the two offline scenarios share when they part ways: the app enrolled and unlocked,
+/// restarted after an offline submit, with the response still queued and the server down.
+struct OfflineQueued {
+    _window: tokio::sync::MutexGuard<'static, ()>,
+    started: Instant,
+    server: TestServer,
+    people: fixture::People,
+    round: &'static str,
+    code: String,
+    tmp: tempfile::TempDir,
+    db: std::path::PathBuf,
+    driver: Driver,
+    c: Client,
+}
+
+/// Enrol against a real local server, pull the assignment, lose the server, fill and submit
+/// the six-group form offline, restart the app (locked: no sync until the PIN) and find the
+/// response still queued.
+async fn offline_response_queued_after_restart() -> OfflineQueued {
+    let window = WINDOW.lock().await;
     let started = Instant::now();
     let binary = app_binary();
-    let mut server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
     let people = fixture::seed_people(&server).await;
     let round = "2026-HN-OFFLINE";
     let ids = fixture::seed_round(&people, round, 1).await;
@@ -876,6 +886,41 @@ async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
     click(&c, "[data-nav=\"sync\"]").await;
     wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
     screenshot(&c, &artifacts_dir().join("app-sync-offline.png")).await;
+    OfflineQueued {
+        _window: window,
+        started,
+        server,
+        people,
+        round,
+        code,
+        tmp,
+        db,
+        driver,
+        c,
+    }
+}
+
+/// The offline story of the issue: enrol against a real local server, pull the assignment,
+/// lose the server, fill and submit the six-group form offline, restart the app and find the
+/// response still queued, bring the server back on the same address, and watch the app's
+/// automatic sync deliver it and the server's index count it.
+#[tokio::test]
+async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
+    if !display_available("app_window") {
+        return;
+    }
+    let OfflineQueued {
+        _window,
+        started,
+        mut server,
+        people,
+        round,
+        code,
+        tmp: _tmp,
+        db: _,
+        driver,
+        c,
+    } = offline_response_queued_after_restart().await;
 
     // ---- the server comes back: automatic sync delivers it, the index counts it
     server.restart_same_address();
@@ -899,78 +944,18 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
     if !display_available("app_window") {
         return;
     }
-    let _one_window = WINDOW.lock().await;
-    let started = Instant::now();
-    let binary = app_binary();
-    let mut server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
-    let people = fixture::seed_people(&server).await;
-    let round = "2026-HN-OFFLINE";
-    let ids = fixture::seed_round(&people, round, 1).await;
-    let code = fixture::enrolment_code(&people).await;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let db = tmp.path().join("app.db");
-    let driver = Driver::start(&[
-        ("SIPAS_DB", db.clone().into_os_string()),
-        ("SIPAS_AUTO_SYNC_SECS", "2".into()),
-    ]);
-
-    // ---- online: enrol and pull the assignment
-    let c = driver.session(&binary).await;
-    app_ready(&c).await;
-    create_pin(&c, false, None).await;
-    click(&c, "[data-nav=\"sync\"]").await;
-    click(&c, "#open-enrol").await;
-    set_input(&c, "enrol-url", &server.url).await;
-    set_input(&c, "enrol-code", &code).await;
-    click(&c, "#enrol-submit").await;
-    wait_text(&c, "#sync-enrolment", &server.url).await;
-    sync_now(&c).await;
-
-    // ---- offline: the server is gone; interview and submit anyway
-    server.kill();
-    click(&c, "[data-nav=\"assignments\"]").await;
-    let card = format!("[data-assignment=\"{}\"]", ids[0]);
-    click(&c, &format!("{card} [data-action=\"start\"]")).await;
-    wait_text(&c, "#form-meta", round).await;
-    fill_required(&c).await;
-    submit_and_open_sync(&c).await;
-    // The automatic sync fails and says so; the record stays queued.
-    wait_js(
-        &c,
-        "document.getElementById('sync-last-error').textContent.trim().length > 0 \
-         && !/Không có/.test(document.getElementById('sync-last-error').textContent)",
-        "the failed automatic sync is shown as the last error",
-    )
-    .await;
-    wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
-    c.close().await.expect("end the session (closes the app)");
-    driver.wait_apps_gone();
-    // The store is read only while the app is closed: with the current sipas-store, another
-    // process opening the file while the app has it open is not safe (see state.rs,
-    // `claim_instance`).
-    let queued = Store::open_encrypted(&db, PIN)
-        .expect("open app db with the PIN")
-        .outbox_counts()
-        .expect("count outbox")
-        .pending;
-    assert_eq!(queued, 1, "one response waits in the outbox");
-
-    // ---- the app restarts, still offline: locked until the PIN (no automatic sync runs
-    // while it is locked), then the response is still queued
-    let c = driver.session(&binary).await;
-    app_ready(&c).await;
-    let failed_syncs = driver.app_log_text().matches("sync failed").count();
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    assert_eq!(
-        driver.app_log_text().matches("sync failed").count(),
-        failed_syncs,
-        "no sync while locked"
-    );
-    enter_pin(&c, PIN).await;
-    unlocked(&c).await;
-    click(&c, "[data-nav=\"sync\"]").await;
-    wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
-    screenshot(&c, &artifacts_dir().join("app-sync-offline.png")).await;
+    let OfflineQueued {
+        _window,
+        started,
+        mut server,
+        people,
+        round,
+        code,
+        tmp,
+        db,
+        driver,
+        c,
+    } = offline_response_queued_after_restart().await;
 
     // ---- still offline for the device: export a signed hand-over file from the Sync screen
     let handover_dir = tmp.path().join("usb");
