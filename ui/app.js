@@ -24,7 +24,7 @@
 
   const OUTCOMES = ['absent', 'refused', 'moved', 'invalid', 'form_delivered', 'not_visited'];
   const STATUSES = ['not_visited', 'form_delivered', 'collected', 'absent', 'refused', 'moved', 'invalid'];
-  const SCREENS = ['unlock', 'assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol', 'pin'];
+  const SCREENS = ['unlock', 'assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol', 'pin', 'monitor'];
 
   const S = {
     screen: 'loading',
@@ -36,6 +36,8 @@
     timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
     review: null, gps: null, note: null,
     syncTimer: null,
+    // Spot checks: the monitor's tasks (memory only) and the findings sent from this window.
+    monitorTasks: [], monitorSent: new Map(),
     // Which unlock screen applies (from lock_status) while the app is locked.
     lock: null,
   };
@@ -84,6 +86,7 @@
       if (name === 'assignments') await renderAssignments();
       if (name === 'responses') await renderResponses();
       if (name === 'sync') await renderSync();
+      if (name === 'monitor') await renderMonitor();
       show(name);
     } catch (e) { showError(e); }
   }
@@ -587,6 +590,189 @@
   const pinLength = (pin) => [...pin.trim()].length;
 
   // Checks a PIN being created (the Rust side checks again): null when fine, else the message.
+
+  // ---------------------------------------------------------------- spot checks (MTTQ)
+  const itemLabel = (it) => (lang === 'en' && it.label && it.label.en) ? it.label.en : (it.label_vi || label(it.label) || it.code);
+
+  async function renderMonitor() {
+    const st = await invoke('monitor_status');
+    $('monitor-login-form').hidden = st.signed_in;
+    $('monitor-session').hidden = !st.signed_in;
+    if (!st.signed_in) {
+      if (!$('monitor-url').value && st.server_url) $('monitor-url').value = st.server_url;
+      S.monitorTasks = [];
+      $('monitor-tasks').replaceChildren();
+      return;
+    }
+    $('monitor-user').textContent = t('monitor.signed_in', st.user || '', st.server_url || '');
+    $('monitor-status').textContent = t('common.loading');
+    try {
+      S.monitorTasks = await invoke('monitor_tasks');
+    } catch (e) {
+      $('monitor-status').textContent = errText(e);
+      const again = await invoke('monitor_status');
+      if (!again.signed_in) { $('monitor-login-form').hidden = false; $('monitor-session').hidden = true; }
+      return;
+    }
+    drawMonitorTasks();
+  }
+
+  function drawMonitorTasks() {
+    const tasks = S.monitorTasks || [];
+    $('monitor-status').textContent = tasks.length ? t('monitor.count', tasks.length) : t('monitor.empty');
+    $('monitor-tasks').replaceChildren(...tasks.map((task, i) => monitorCard(task, i)));
+  }
+
+  function keyInput(task, it) {
+    const id = `m-${task.task_id}-${it.code}`;
+    if (it.type === 'rating' && it.scale) {
+      const points = [...(it.scale.points || [])];
+      if (it.scale.no_answer) points.push({ ...it.scale.no_answer, na: true });
+      const box = el('div', { class: 'rating', role: 'radiogroup', 'aria-label': itemLabel(it), 'data-kind': 'rating' });
+      for (const p of points) {
+        const b = el('button', { type: 'button', class: `rate${p.na ? ' na' : ''}`, role: 'radio', 'aria-checked': 'false', 'data-value': String(p.value) },
+          el('span', { class: 'rate-num', text: p.na ? '' : String(p.value) }), el('span', { class: 'rate-label', text: label(p.label) }));
+        b.addEventListener('click', () => {
+          for (const o of box.querySelectorAll('button')) o.setAttribute('aria-checked', o === b ? 'true' : 'false');
+          box.dataset.answer = String(p.value);
+        });
+        box.append(b);
+      }
+      box.read = () => (box.dataset.answer === undefined ? undefined : Number(box.dataset.answer));
+      return box;
+    }
+    if ((it.type === 'single_choice' || it.type === 'multi_choice') && Array.isArray(it.options)) {
+      const multi = it.type === 'multi_choice';
+      const box = el('div', { role: multi ? 'group' : 'radiogroup', 'aria-label': itemLabel(it) });
+      for (const o of it.options) {
+        const oid = `${id}-${o.value}`;
+        box.append(el('label', { class: 'choice', for: oid },
+          el('input', { type: multi ? 'checkbox' : 'radio', id: oid, name: id, value: String(o.value) }), label(o.label)));
+      }
+      box.read = () => {
+        const on = [...box.querySelectorAll('input:checked')].map((x) => x.value);
+        if (multi) return on.length ? on : undefined;
+        return on.length ? on[0] : undefined;
+      };
+      return box;
+    }
+    const integer = it.type === 'integer';
+    const input = el('input', { id, type: integer ? 'number' : 'text', inputMode: integer ? 'numeric' : undefined, min: it.min, max: it.max, maxLength: it.max_length, autocomplete: 'off' });
+    input.read = () => {
+      const v = input.value.trim();
+      if (!v) return undefined;
+      return integer ? Number(v) : v;
+    };
+    return input;
+  }
+
+  function contactBlock(task) {
+    const c = task.contact;
+    if (!c) return null;
+    return el('dl', { class: 'facts monitor-contact', 'data-contact': '' },
+      el('dt', { text: t('monitor.contact') }), el('dd', { text: c.name || '' }),
+      el('dt', { text: t('monitor.address') }), el('dd', { text: c.address || '' }),
+      el('dt', { text: t('monitor.phone') }), el('dd', { text: c.phone || '' }));
+  }
+
+  function monitorCard(task, index) {
+    const sent = S.monitorSent.get(task.task_id);
+    const done = Boolean(sent) || task.state === 'done';
+    const card = el('li', { class: `card${done ? ' done' : ''}`, 'data-task': task.task_id, 'data-done': String(done) },
+      el('h3', { text: t('monitor.task', index + 1) }),
+      el('p', { class: 'muted', text: [task.round_id ? `${t('monitor.round')} ${task.round_id}` : null,
+        `${t('monitor.unit')} ${task.unit_code || ''}`, task.procedure ? `${t('monitor.procedure')}: ${task.procedure}` : null].filter(Boolean).join(' · ') }),
+      done ? null : contactBlock(task));
+    if (done) {
+      const rate = sent && sent.result ? sent.result.agreement_rate : null;
+      card.append(el('p', { class: 'monitor-done', 'data-role': 'done', text: t('monitor.done') }),
+        sent ? el('p', { 'data-role': 'agreement', text: rate === null || rate === undefined ? t('monitor.agreement_none') : t('monitor.agreement', Math.round(rate * 1000) / 10) }) : null,
+        el('p', { class: 'muted', text: t('monitor.final') }));
+      return card;
+    }
+    const p = `m-${task.task_id}`;
+    const yes = el('input', { type: 'radio', id: `${p}-visit-yes`, name: `${p}-visit`, value: 'yes' });
+    const no = el('input', { type: 'radio', id: `${p}-visit-no`, name: `${p}-visit`, value: 'no' });
+    const items = (task.key_items || []).map((it) => [it, keyInput(task, it)]);
+    const keys = el('fieldset', { class: 'key-items' }, el('legend', { text: t('monitor.key_items') }),
+      ...items.map(([it, input]) => el('div', { class: 'field item', 'data-item': it.code },
+        el(input.tagName === 'INPUT' ? 'label' : 'span', { class: 'label', for: input.tagName === 'INPUT' ? input.id : null, text: `${it.code}. ${itemLabel(it)}` }), input)));
+    const toggle = () => { keys.disabled = no.checked; };
+    yes.addEventListener('change', toggle);
+    no.addEventListener('change', toggle);
+    const note = el('textarea', { id: `${p}-note`, rows: 2, maxLength: 2000, placeholder: t('monitor.note_ph') });
+    const msg = el('p', { class: 'error', role: 'alert', hidden: true, 'data-role': 'error' });
+    const submitBtn = el('button', { type: 'submit', class: 'primary', text: t('monitor.submit') });
+    const form = el('form', { class: 'monitor-form', novalidate: true },
+      el('fieldset', null, el('legend', { text: t('monitor.visit') }),
+        el('label', { class: 'choice', for: yes.id }, yes, t('monitor.visit_yes')),
+        el('label', { class: 'choice', for: no.id }, no, t('monitor.visit_no'))),
+      keys,
+      el('div', { class: 'field' }, el('label', { for: note.id, text: t('monitor.note') }), note),
+      msg, submitBtn);
+    const fail = (text) => { msg.textContent = text; msg.hidden = false; };
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      msg.hidden = true;
+      if (!yes.checked && !no.checked) { fail(t('monitor.need_visit')); return; }
+      const answers = {};
+      if (yes.checked) {
+        for (const [it, input] of items) {
+          const v = input.read();
+          if (v !== undefined && !(typeof v === 'number' && Number.isNaN(v))) answers[it.code] = v;
+        }
+        if (items.length && Object.keys(answers).length === 0) { fail(t('monitor.need_answers')); return; }
+      }
+      submitBtn.disabled = true;
+      try {
+        const reply = await invoke('monitor_submit', {
+          task_id: task.task_id, visit_happened: yes.checked, answers, note: note.value.trim() || null,
+        });
+        S.monitorSent.set(task.task_id, reply);
+        const i = S.monitorTasks.findIndex((x) => x.task_id === task.task_id);
+        // The contact is not kept once the findings are in.
+        if (i >= 0) S.monitorTasks[i] = { ...task, contact: null, state: 'done' };
+        drawMonitorTasks();
+        const doneCard = document.querySelector(`[data-task="${task.task_id}"] [data-role="done"]`);
+        if (doneCard) doneCard.scrollIntoView({ block: 'nearest' });
+      } catch (e) {
+        fail(errText(e));
+        submitBtn.disabled = false;
+      }
+    });
+    card.append(form);
+    return card;
+  }
+
+  async function monitorLogin(ev) {
+    ev.preventDefault();
+    setPinError('monitor-login-error', '');
+    const url = $('monitor-url').value.trim();
+    const username = $('monitor-username').value.trim();
+    const password = $('monitor-password').value;
+    if (!url || !username || !password) { setPinError('monitor-login-error', t('monitor.missing')); return; }
+    const b = $('monitor-login');
+    b.disabled = true;
+    try {
+      await invoke('monitor_login', { server_url: url, username, password });
+      $('monitor-password').value = '';
+      await renderMonitor();
+    } catch (e) {
+      setPinError('monitor-login-error', errText(e));
+    } finally {
+      b.disabled = false;
+    }
+  }
+
+  async function monitorLogout() {
+    try {
+      await invoke('monitor_logout');
+    } catch (e) { showError(e); }
+    S.monitorTasks = [];
+    S.monitorSent.clear();
+    await navigate('monitor');
+  }
+
   function newPinProblem(pin, confirm, min) {
     if (pinLength(pin) < min) return t('pin.too_short', min);
     if (pin.normalize('NFC') !== confirm.normalize('NFC')) return t('pin.mismatch');
@@ -698,6 +884,7 @@
     else if (S.screen === 'form' && S.draft) showStep(S.group);
     else if (S.screen === 'review' && S.draft) renderReview();
     else if (['assignments', 'responses', 'sync'].includes(S.screen)) navigate(S.screen);
+    else if (S.screen === 'monitor') drawMonitorTasks();
   }
 
   $('lang-toggle').addEventListener('click', () => {
@@ -758,6 +945,9 @@
   });
   $('pin-back').addEventListener('click', () => navigate('sync'));
   $('pin-form').addEventListener('submit', changePin);
+  $('monitor-login-form').addEventListener('submit', monitorLogin);
+  $('monitor-logout').addEventListener('click', monitorLogout);
+  $('monitor-refresh').addEventListener('click', () => navigate('monitor'));
   window.addEventListener('pagehide', flushTimers);
 
   // The app after unlocking: reopening it lands on the interview that was open (the most

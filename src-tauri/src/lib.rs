@@ -57,6 +57,11 @@ pub fn run() {
             commands::sync::handover_default_dir,
             commands::sync::export_handover,
             commands::sync::apply_handover_result,
+            commands::monitor::monitor_status,
+            commands::monitor::monitor_login,
+            commands::monitor::monitor_tasks,
+            commands::monitor::monitor_submit,
+            commands::monitor::monitor_logout,
         ])
         .run(tauri::generate_context!())
         .expect("error while running SIPAS Field");

@@ -1,5 +1,6 @@
 //! Managed state of the app: the local store (encrypted, opened only once the surveyor
 //! enters the PIN) behind a mutex, and the built-in questionnaires.
+use crate::commands::monitor::MonitorSession;
 use crate::commands::sync::SyncService;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_store::{DatabaseKey, Store};
@@ -39,6 +40,8 @@ pub struct AppState {
     /// The lock file `<db>.lock`, held (exclusively) from the first unlock until the app
     /// exits, so a second copy of the app cannot open the same store.
     instance: Mutex<Option<std::fs::File>>,
+    /// The signed-in spot-check monitor (memory only; forgotten on lock).
+    monitor: MonitorSession,
 }
 
 /// The store of an unlocked app, held for one command.
@@ -80,6 +83,7 @@ impl AppState {
             sync: SyncService::new(db_path.clone()),
             db_path,
             instance: Mutex::new(None),
+            monitor: MonitorSession::default(),
         }
     }
 
@@ -201,9 +205,15 @@ impl AppState {
     /// Closes the store and forgets the key: every command but unlocking fails until the
     /// PIN is entered again.
     pub fn lock(&self) {
+        self.monitor.clear();
         self.sync.set_key(None);
         self.sync.close_engine();
         drop(self.slot().take());
+    }
+
+    /// The spot-check monitor's session.
+    pub fn monitor(&self) -> &MonitorSession {
+        &self.monitor
     }
 
     /// Enrolment and the sync engine.

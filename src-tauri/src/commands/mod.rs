@@ -3,6 +3,7 @@
 pub mod assignments;
 pub mod drafts;
 pub mod forms;
+pub mod monitor;
 pub mod responses;
 pub mod sync;
 pub mod unlock;

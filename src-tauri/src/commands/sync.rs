@@ -211,7 +211,7 @@ impl SyncService {
 
     /// A client of `server_url` trusting `pem` (else the saved certificate) besides the
     /// system's roots.
-    fn client(&self, server_url: &str, pem: Option<&[u8]>) -> CmdResult<ApiClient> {
+    pub(crate) fn client(&self, server_url: &str, pem: Option<&[u8]>) -> CmdResult<ApiClient> {
         let client = ApiClient::new(server_url).map_err(|e| sync_message(&e))?;
         let saved;
         let pem = match pem {
