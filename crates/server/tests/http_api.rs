@@ -2,9 +2,8 @@
 //! SQLite store in a temporary file.
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use chrono::Utc;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sipas_core::answer::{AnswerValue, Answers};
 use sipas_core::response::{Paradata, Response, new_id};
@@ -22,7 +21,6 @@ use sipas_server::storage::{Progress, ServerStore, open_store};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 #[path = "support/reply.rs"]
@@ -70,27 +68,7 @@ impl Harness {
         headers: &[(header::HeaderName, &str)],
         body: impl Into<Body>,
     ) -> Reply {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.header(k, *v);
-        }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(body.into()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply::send(&self.app, method, uri, token, headers, body.into()).await
     }
 
     async fn get(&self, uri: &str, token: Option<&str>) -> Reply {

@@ -3,10 +3,9 @@
 //! temporary file.
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, Utc};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sipas_core::answer::{AnswerValue, Answers};
 use sipas_core::response::{Paradata, Response, new_id};
@@ -23,7 +22,6 @@ use sipas_server::storage::{ServerStore, open_store};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 #[path = "support/reply.rs"]
@@ -75,27 +73,7 @@ impl World {
         headers: &[(header::HeaderName, &str)],
         body: impl Into<Body>,
     ) -> Reply {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.header(k, *v);
-        }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(body.into()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply::send(&self.app, method, uri, token, headers, body.into()).await
     }
 
     async fn get(&self, uri: &str, who: &Actor) -> Reply {

@@ -1,8 +1,39 @@
 //! Shared by the HTTP tests: one reply of the router, with JSON and problem helpers.
 #![allow(dead_code)]
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
 use serde_json::Value;
+use tower::ServiceExt;
+
+/// Sends one request through the router (bearer `token` and extra `headers` if given) and
+/// collects the whole reply.
+pub async fn send(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    headers: &[(header::HeaderName, &str)],
+    body: Body,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(k, *v);
+    }
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
 
 /// One reply of the router.
 pub struct Reply {
