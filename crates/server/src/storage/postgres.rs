@@ -97,6 +97,25 @@ fn count(row: &Row, idx: usize) -> Result<u64, StoreError> {
 }
 
 impl PgStore {
+    /// The spot-check task whose `column` (a fixed column name, never user input) is `id`.
+    async fn task_where(
+        &self,
+        column: &'static str,
+        id: Uuid,
+    ) -> Result<Option<SpotCheckTask>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLS} FROM {TASK_FROM} WHERE {column} = $1"
+            ))
+            .await?;
+        client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| task_from(&r))
+            .transpose()
+    }
+
     /// Connects to `url` (`postgres://user:pass@host:port/db`), checks the connection and
     /// applies the missing migrations in one transaction.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -1359,34 +1378,14 @@ impl ServerStore for PgStore {
     }
 
     async fn spot_check_task(&self, id: Uuid) -> Result<Option<SpotCheckTask>, StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.id = $1"
-            ))
-            .await?;
-        client
-            .query_opt(&stmt, &[&id])
-            .await?
-            .map(|r| task_from(&r))
-            .transpose()
+        self.task_where("t.id", id).await
     }
 
     async fn spot_check_task_for_response(
         &self,
         response_id: Uuid,
     ) -> Result<Option<SpotCheckTask>, StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.response_id = $1"
-            ))
-            .await?;
-        client
-            .query_opt(&stmt, &[&response_id])
-            .await?
-            .map(|r| task_from(&r))
-            .transpose()
+        self.task_where("t.response_id", response_id).await
     }
 
     async fn assign_spot_check(

@@ -128,6 +128,22 @@ impl SqliteStore {
         .map_err(join_error)?
     }
 
+    /// The spot-check task whose `column` (a fixed column name, never user input) is `id`.
+    async fn task_where(
+        &self,
+        column: &'static str,
+        id: Uuid,
+    ) -> Result<Option<SpotCheckTask>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE {column} = ?1");
+            Ok(tx
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], task_from)
+                .optional()?)
+        })
+        .await
+    }
+
     /// Runs `f` in one read transaction (a consistent snapshot) on a read connection.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -1345,28 +1361,14 @@ impl ServerStore for SqliteStore {
     }
 
     async fn spot_check_task(&self, id: Uuid) -> Result<Option<SpotCheckTask>, StoreError> {
-        self.read(move |tx| {
-            let sql = format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.id = ?1");
-            Ok(tx
-                .prepare_cached(&sql)?
-                .query_row([id.to_string()], task_from)
-                .optional()?)
-        })
-        .await
+        self.task_where("t.id", id).await
     }
 
     async fn spot_check_task_for_response(
         &self,
         response_id: Uuid,
     ) -> Result<Option<SpotCheckTask>, StoreError> {
-        self.read(move |tx| {
-            let sql = format!("SELECT {TASK_COLS} FROM {TASK_FROM} WHERE t.response_id = ?1");
-            Ok(tx
-                .prepare_cached(&sql)?
-                .query_row([response_id.to_string()], task_from)
-                .optional()?)
-        })
-        .await
+        self.task_where("t.response_id", response_id).await
     }
 
     async fn assign_spot_check(
