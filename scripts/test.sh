@@ -8,8 +8,14 @@ stage "setup"
 bash scripts/setup.sh
 
 stage "PostgreSQL (the server's tests run on SQLite and on PostgreSQL)"
-eval "$(bash scripts/start-postgres.sh | tail -n 1)"
+# Stop here when PostgreSQL does not start: without it the PostgreSQL tests would be skipped.
+PG_LINE=$(bash scripts/start-postgres.sh | tail -n 1) || { echo "test: PostgreSQL did not start" >&2; exit 1; }
+case "$PG_LINE" in
+  "export SIPAS_TEST_DATABASE_URL="*) eval "$PG_LINE" ;;
+  *) echo "test: scripts/start-postgres.sh printed no database URL: $PG_LINE" >&2; exit 1 ;;
+esac
 export SIPAS_TEST_DATABASE_URL
+export SIPAS_REQUIRE_POSTGRES=1
 
 stage "rustfmt"
 cargo fmt --all -- --check

@@ -164,6 +164,8 @@ mod tests {
             revision: 1,
             status,
             reason: Some("r".into()),
+            reason_code: None,
+            quarantine_id: None,
             issues: vec![],
         };
         let ops = operations_for_acks(

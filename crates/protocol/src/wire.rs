@@ -194,12 +194,108 @@ pub struct RecordAck {
     pub revision: u32,
     /// Outcome.
     pub status: AckStatus,
-    /// Why, for conflict / invalid.
+    /// Why, for conflict / invalid / a stale duplicate (English, for logs and developers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why, as a stable code the device turns into a message ([`AckReason::message_vi`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<AckReason>,
+    /// For `invalid`: the id of the quarantine entry that keeps the refused record on the
+    /// server (never counted; a supervisor accepts or dismisses it). Once a device sees it,
+    /// the server has the record and the device need not resend it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_id: Option<Uuid>,
     /// Invalid answers, item by item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<AnswerProblem>,
+}
+
+/// Why a record was not simply accepted: the `reason_code` of a [`RecordAck`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckReason {
+    // --- invalid (kept in quarantine, never counted) ---
+    /// The record could not be read (not the shape of a response record).
+    Malformed,
+    /// The content hash does not match the canonical form of the response.
+    HashMismatch,
+    /// The revision is 0.
+    BadRevision,
+    /// The form version is unknown to the server.
+    UnknownForm,
+    /// One or more answers are invalid (see `issues`).
+    InvalidAnswers,
+    /// The response names no assignment and its round allows no interview outside the sample.
+    NoAssignment,
+    /// The assignment is not (or no longer) the surveyor's.
+    NotYourAssignment,
+    /// Round, unit or form differ from the assignment's.
+    AssignmentMismatch,
+    /// `completed_at` is implausible: over 24 h ahead of the server, before the round's start
+    /// minus one day, or before `started_at`.
+    Clock,
+    // --- conflict (nothing changed) ---
+    /// This id and revision are stored with other content.
+    ContentDiffers,
+    /// The response id is bound to another round, assignment, surveyor or unit.
+    BoundElsewhere,
+    /// The assignment already has another (not voided) response.
+    AssignmentHasResponse,
+    /// The latest revision is approved: no new revision is taken.
+    AlreadyApproved,
+    /// The revision skips a number (only latest + 1 is taken).
+    RevisionGap,
+    /// The response was voided by a supervisor.
+    Voided,
+    // --- duplicate ---
+    /// A lower revision than the one stored, arriving late: ignored, the newer one stays.
+    Stale,
+}
+
+impl AckReason {
+    /// Plain Vietnamese for the surveyor: what happened and what to do.
+    pub fn message_vi(self) -> &'static str {
+        match self {
+            AckReason::Malformed => "Máy chủ không đọc được phiếu này. Phiếu được giữ lại trên máy chủ để giám sát viên xem; hãy báo giám sát viên.",
+            AckReason::HashMismatch => "Nội dung phiếu bị thay đổi trên đường truyền. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên.",
+            AckReason::BadRevision => "Số lần sửa của phiếu không hợp lệ. Hãy báo giám sát viên.",
+            AckReason::UnknownForm => "Máy chủ không có phiên bản bảng hỏi của phiếu này. Hãy báo giám sát viên.",
+            AckReason::InvalidAnswers => "Một số câu trả lời không hợp lệ. Hãy mở phiếu, sửa các câu được đánh dấu rồi gửi lại.",
+            AckReason::NoAssignment => "Đợt khảo sát này không nhận phiếu ngoài danh sách mẫu. Hãy báo giám sát viên.",
+            AckReason::NotYourAssignment => "Phiếu này đã được giao cho người khác. Phiếu được giữ lại trên máy chủ để giám sát viên xử lý.",
+            AckReason::AssignmentMismatch => "Đợt, đơn vị hoặc bảng hỏi của phiếu không khớp với phiếu được giao. Hãy báo giám sát viên.",
+            AckReason::Clock => "Thời gian hoàn thành phiếu không hợp lý (đồng hồ của máy có thể sai). Hãy kiểm tra ngày giờ của máy và báo giám sát viên.",
+            AckReason::ContentDiffers => "Máy chủ đã có lần gửi này với nội dung khác. Hãy báo giám sát viên.",
+            AckReason::BoundElsewhere => "Mã phiếu này đã thuộc về một cuộc phỏng vấn khác. Hãy báo giám sát viên.",
+            AckReason::AssignmentHasResponse => "Người được chọn mẫu này đã có một phiếu trên máy chủ. Chỉ giám sát viên mới có thể hủy phiếu cũ để phỏng vấn lại.",
+            AckReason::AlreadyApproved => "Phiếu đã được duyệt nên không thể sửa nữa.",
+            AckReason::RevisionGap => "Máy chủ chưa nhận lần sửa trước của phiếu này. Hãy đồng bộ lại.",
+            AckReason::Voided => "Giám sát viên đã hủy phiếu này.",
+            AckReason::Stale => "Máy chủ đã có bản mới hơn của phiếu này.",
+        }
+    }
+
+    /// The same in English.
+    pub fn message_en(self) -> &'static str {
+        match self {
+            AckReason::Malformed => "The server could not read this record. It is kept on the server for a supervisor; tell your supervisor.",
+            AckReason::HashMismatch => "The record changed in transit (content hash mismatch). It is kept on the server; tell your supervisor.",
+            AckReason::BadRevision => "The record's revision number is not valid. Tell your supervisor.",
+            AckReason::UnknownForm => "The server does not have this record's questionnaire version. Tell your supervisor.",
+            AckReason::InvalidAnswers => "Some answers are not valid. Open the record, fix the marked questions and send it again.",
+            AckReason::NoAssignment => "This round takes no interviews outside the sample. Tell your supervisor.",
+            AckReason::NotYourAssignment => "This interview was given to someone else. The record is kept on the server for a supervisor.",
+            AckReason::AssignmentMismatch => "The record's round, unit or questionnaire differ from its assignment. Tell your supervisor.",
+            AckReason::Clock => "The completion time is implausible (the device clock may be wrong). Check the device's date and time and tell your supervisor.",
+            AckReason::ContentDiffers => "The server already has this revision with other content. Tell your supervisor.",
+            AckReason::BoundElsewhere => "This record id already belongs to another interview. Tell your supervisor.",
+            AckReason::AssignmentHasResponse => "This sampled person already has a record on the server. Only a supervisor can void it to allow a re-interview.",
+            AckReason::AlreadyApproved => "The record is approved and can no longer be changed.",
+            AckReason::RevisionGap => "The server has not received the previous revision of this record. Sync again.",
+            AckReason::Voided => "A supervisor voided this record.",
+            AckReason::Stale => "The server already has a newer revision of this record.",
+        }
+    }
 }
 
 /// Answer to [`UploadBatch`]: one ack per record, in the order sent.
@@ -245,6 +341,10 @@ pub struct PullResponse {
     pub assignments: Vec<Assignment>,
     /// Review decisions since the cursor.
     pub decisions: Vec<ReviewDecision>,
+    /// Assignments taken away from this surveyor since the cursor (moved to someone else):
+    /// the device deletes their contacts and shows them as withdrawn (drafts kept, read-only).
+    #[serde(default)]
+    pub withdrawn: Vec<Uuid>,
     /// Cursor to send next time.
     pub cursor: i64,
 }

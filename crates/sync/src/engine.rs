@@ -543,6 +543,7 @@ mod tests {
                 serde_json::to_string(&PullResponse {
                     assignments: vec![],
                     decisions: vec![],
+                    withdrawn: vec![],
                     cursor: 5,
                 })
                 .unwrap()
@@ -563,6 +564,8 @@ mod tests {
             revision: r.response.revision,
             status,
             reason: (status == AckStatus::Conflict).then(|| "different content".into()),
+            reason_code: None,
+            quarantine_id: None,
             issues: vec![],
         }
     }

@@ -654,6 +654,8 @@ mod tests {
             revision: 1,
             status,
             reason: None,
+            reason_code: None,
+            quarantine_id: None,
             issues: Vec::new(),
         }
     }

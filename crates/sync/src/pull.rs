@@ -155,6 +155,7 @@ mod tests {
         PullResponse {
             assignments,
             decisions,
+            withdrawn: Vec::new(),
             cursor: 12,
         }
     }

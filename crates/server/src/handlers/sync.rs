@@ -76,6 +76,7 @@ pub async fn pull(
     Ok(Json(PullResponse {
         assignments,
         decisions,
+        withdrawn: Vec::new(),
         cursor,
     }))
 }
@@ -232,6 +233,8 @@ pub async fn process_batch(
             revision: record.response.revision,
             status: AckStatus::Invalid,
             reason: None,
+            reason_code: None,
+            quarantine_id: None,
             issues: Vec::new(),
         };
         match check_record(&state.forms, &record, surveyor, assignment) {
