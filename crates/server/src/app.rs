@@ -56,7 +56,8 @@ impl std::fmt::Debug for AppState {
 /// The HTTP API under `/api/v1` (see the handler modules for each endpoint's roles).
 pub fn router(state: AppState) -> Router {
     use handlers::{
-        audit, handover, index, reports, review, rounds, session, spot_checks, sync, users,
+        audit, handover, index, quarantine, reports, review, rounds, session, spot_checks, sync,
+        users,
     };
     let api = Router::new()
         .route("/login", post(session::login))
@@ -92,7 +93,11 @@ pub fn router(state: AppState) -> Router {
         .route("/pull", get(sync::pull))
         .route("/assignments/{id}/status", post(sync::set_status))
         .route("/responses/batch", post(sync::upload_batch))
+        .route("/responses/{id}/void", post(quarantine::void))
         .route("/responses/{id}/{revision}", get(review::response_detail))
+        .route("/quarantine", get(quarantine::list))
+        .route("/quarantine/{id}/accept", post(quarantine::accept))
+        .route("/quarantine/{id}/dismiss", post(quarantine::dismiss))
         .route("/responses/{id}/{revision}/decision", post(review::decide))
         .route("/audit", get(audit::entries));
     Router::new()

@@ -12,7 +12,8 @@ use sipas_core::questionnaire::FormKey;
 use sipas_core::response::{Paradata, Response};
 use sipas_protocol::problem::Problem;
 use sipas_protocol::wire::{UploadBatch, UploadRecord};
-use sipas_server::handlers::sync::decode_batch;
+use sipas_server::handlers::sync::{RawBatch, decode_batch};
+use sipas_server::validation::Incoming;
 use std::io::Write;
 use uuid::Uuid;
 
@@ -61,9 +62,16 @@ fn batch() -> UploadBatch {
 }
 
 /// The documented outcome: a batch, or one of the documented problems with messages.
-fn check(result: Result<UploadBatch, Problem>) -> Result<Option<UploadBatch>, TestCaseError> {
+fn check(result: Result<RawBatch, Problem>) -> Result<Option<RawBatch>, TestCaseError> {
     match result {
-        Ok(b) => Ok(Some(b)),
+        Ok(b) => {
+            // Every record then decodes on its own, to a record or a `malformed` refusal,
+            // without panicking.
+            for r in &b.records {
+                let _ = Incoming::decode(r.get());
+            }
+            Ok(Some(b))
+        }
         Err(p) => {
             prop_assert!(DOCUMENTED.contains(&p.code.as_str()), "undocumented {p:?}");
             prop_assert!(!p.message.is_empty() && !p.message_vi.is_empty());
@@ -145,17 +153,31 @@ proptest! {
     }
 }
 
+/// The records of a decoded batch, each decoded on its own.
+fn typed(b: RawBatch) -> UploadBatch {
+    UploadBatch {
+        records: b
+            .records
+            .iter()
+            .map(|r| Incoming::decode(r.get()).record.expect("a valid record"))
+            .collect(),
+    }
+}
+
 #[test]
 fn valid_batches_decode_plain_and_gzip() {
     let b = batch();
     let json = serde_json::to_vec(&b).unwrap();
-    assert_eq!(decode_batch(Bytes::from(json.clone()), None).unwrap(), b);
     assert_eq!(
-        decode_batch(Bytes::from(json.clone()), Some(" identity ")).unwrap(),
+        typed(decode_batch(Bytes::from(json.clone()), None).unwrap()),
         b
     );
     assert_eq!(
-        decode_batch(Bytes::from(gzip(&json)), Some("GZIP")).unwrap(),
+        typed(decode_batch(Bytes::from(json.clone()), Some(" identity ")).unwrap()),
+        b
+    );
+    assert_eq!(
+        typed(decode_batch(Bytes::from(gzip(&json)), Some("GZIP")).unwrap()),
         b
     );
     assert_eq!(

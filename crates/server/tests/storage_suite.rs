@@ -93,10 +93,14 @@ where
 fn pg_admin_url() -> Option<String> {
     match std::env::var("SIPAS_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() => panic!(
-            "SIPAS_TEST_DATABASE_URL is not set but CI (or SIPAS_REQUIRE_POSTGRES) is: the PostgreSQL storage tests must run \
+        _ if std::env::var_os("CI").is_some()
+            || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() =>
+        {
+            panic!(
+                "SIPAS_TEST_DATABASE_URL is not set but CI (or SIPAS_REQUIRE_POSTGRES) is: the PostgreSQL storage tests must run \
              in CI (start it with scripts/start-postgres.sh and export the URL it prints)"
-        ),
+            )
+        }
         _ => {
             println!("skipping postgres: SIPAS_TEST_DATABASE_URL not set");
             None
@@ -1604,6 +1608,39 @@ async fn concurrent_findings_only_one_is_stored(ctx: Ctx) {
     assert_eq!(findings, 1);
 }
 
+/// Stores `records` as a verified hand-over file of `device` imported by `importer`.
+async fn ingest_handover(
+    s: &dyn ServerStore,
+    records: &[(Response, String)],
+    user: Uuid,
+    device: Uuid,
+    importer: Uuid,
+) -> Vec<sipas_server::storage::IngestOutcome> {
+    use sipas_server::ingest::{Checked, IngestBatch, Source};
+    let batch = IngestBatch {
+        items: records
+            .iter()
+            .map(|(response, hash)| Checked::Valid {
+                response: response.clone(),
+                hash: hash.clone(),
+            })
+            .collect(),
+        source: Source {
+            surveyor: user,
+            device: Some(device),
+            handover_importer: Some(importer),
+        },
+        received_at: Utc::now(),
+        override_by: None,
+    };
+    s.ingest_batch(&batch)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| sipas_server::storage::IngestOutcome { status: a.status })
+        .collect()
+}
+
 async fn handover_ingest_is_one_audited_transaction(ctx: Ctx) {
     let s = &*ctx.store;
     let (sup, round_id, rows) = round_with_sample(s, 2).await;
@@ -1615,10 +1652,7 @@ async fn handover_ingest_is_one_audited_transaction(ctx: Ctx) {
     let r0 = response(&round_id, Some(rows[0].id), 4);
     let r1 = response(&round_id, Some(rows[1].id), 5);
     let before = s.audit_entries(0, 10_000).await.unwrap().len();
-    let out = s
-        .ingest_handover(&[rec(&r0), rec(&r1)], a.id, device, sup.id)
-        .await
-        .unwrap();
+    let out = ingest_handover(s, &[rec(&r0), rec(&r1)], a.id, device, sup.id).await;
     assert_eq!(
         statuses(&out),
         vec![AckStatus::Accepted, AckStatus::Accepted]
@@ -1631,16 +1665,13 @@ async fn handover_ingest_is_one_audited_transaction(ctx: Ctx) {
         s.assignment(rows[0].id).await.unwrap().unwrap().0.status,
         AssignmentStatus::Collected
     );
-    let again = s
-        .ingest_handover(&[rec(&r0), rec(&r1)], a.id, device, sup.id)
-        .await
-        .unwrap();
+    let again = ingest_handover(s, &[rec(&r0), rec(&r1)], a.id, device, sup.id).await;
     assert_eq!(
         statuses(&again),
         vec![AckStatus::Duplicate, AckStatus::Duplicate]
     );
     // Even an import that stores nothing new is recorded.
-    let empty = s.ingest_handover(&[], a.id, device, sup.id).await.unwrap();
+    let empty = ingest_handover(s, &[], a.id, device, sup.id).await;
     assert!(empty.is_empty());
     let entries: Vec<_> = s.audit_entries(0, 10_000).await.unwrap()[before..]
         .iter()

@@ -5,6 +5,7 @@ use crate::auth::{Caller, require};
 use crate::extract::read_body;
 use crate::handlers::sync::{Submitter, process_batch};
 use crate::problem::{ApiError, ApiResult};
+use crate::validation::Incoming;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -104,7 +105,8 @@ pub async fn import(
         device: device_id,
         imported_by: caller.user.id,
     };
-    let result = process_batch(&state, file.records, submitter).await?;
+    let records = file.records.into_iter().map(Incoming::decoded).collect();
+    let result = process_batch(&state, records, submitter).await?;
     tracing::info!(actor = %caller.user.id, device_id = %device_id, records = result.acks.len(), "hand-over imported");
     Ok(Json(HandoverResult {
         device_id,

@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod handover;
 pub mod index;
+pub mod quarantine;
 pub mod reports;
 pub mod review;
 pub mod rounds;

@@ -5,23 +5,20 @@ use crate::auth::{Caller, out_of_scope, require};
 use crate::extract::{
     ApiPath, ApiQuery, content_encoding, decode_body, parse_json, read_json, read_raw_body,
 };
+use crate::ingest::{IngestBatch, Source};
 use crate::problem::{ApiError, ApiResult};
-use crate::validation::check_record;
+use crate::validation::{Incoming, check};
 use axum::Json;
 use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use sipas_core::response::Response;
+use serde_json::value::RawValue;
 use sipas_protocol::problem::{Problem, ProblemCode};
 use sipas_protocol::roles::Role;
-use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, PullResponse, RecordAck, UploadBatch, UploadRecord,
-    UploadResult,
-};
+use sipas_protocol::wire::{AckStatus, AssignmentStatus, PullResponse, UploadResult};
 use sipas_protocol::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// `GET /api/v1/pull` query.
@@ -138,7 +135,20 @@ pub async fn upload_batch(
         user: caller.user.id,
         device: caller.device_id,
     };
-    Ok(Json(process_batch(&state, batch.records, submitter).await?))
+    let records = batch
+        .records
+        .iter()
+        .map(|raw| Incoming::decode(raw.get()))
+        .collect();
+    Ok(Json(process_batch(&state, records, submitter).await?))
+}
+
+/// The envelope of `POST /responses/batch`: the records are kept as raw JSON and decoded one
+/// by one ([`Incoming::decode`]), so one malformed record is refused on its own.
+#[derive(Debug, Deserialize)]
+pub struct RawBatch {
+    /// The records, undecoded.
+    pub records: Vec<Box<RawValue>>,
 }
 
 /// Decodes the body of `POST /responses/batch` as received (pure: no I/O, no storage), with
@@ -147,9 +157,10 @@ pub async fn upload_batch(
 ///
 /// Errors, each a [`Problem`]: more than [`MAX_BATCH_BYTES`] before or after gzip decoding
 /// `413.2`; an encoding other than none / `identity` / `gzip`, or a corrupt or truncated
-/// gzip stream, `400.4`; not JSON, or not the shape of an [`UploadBatch`], `400.1`. The
-/// record count (`413.1`) and each record's content are checked later by [`process_batch`].
-pub fn decode_batch(raw: Bytes, content_encoding: Option<&str>) -> Result<UploadBatch, Problem> {
+/// gzip stream, `400.4`; not JSON, or not an object with a `records` array, `400.1`. The
+/// record count (`413.1`) and each record's content are checked later by [`process_batch`]:
+/// a record that is not a response record is acknowledged `invalid` (`malformed`) alone.
+pub fn decode_batch(raw: Bytes, content_encoding: Option<&str>) -> Result<RawBatch, Problem> {
     let bytes = decode_body(raw, content_encoding, MAX_BATCH_BYTES).map_err(|e| e.0)?;
     parse_json(&bytes).map_err(|e| e.0)
 }
@@ -176,23 +187,35 @@ pub enum Submitter {
 }
 
 impl Submitter {
-    fn user(self) -> Uuid {
+    fn source(self) -> Source {
         match self {
-            Submitter::Device { user, .. } | Submitter::Handover { user, .. } => user,
+            Submitter::Device { user, device } => Source {
+                surveyor: user,
+                device,
+                handover_importer: None,
+            },
+            Submitter::Handover {
+                user,
+                device,
+                imported_by,
+            } => Source {
+                surveyor: user,
+                device: Some(device),
+                handover_importer: Some(imported_by),
+            },
         }
     }
 }
 
 /// Checks and stores the records of a batch for `submitter`: `413.1` for more than
 /// [`MAX_BATCH_RECORDS`] records (nothing stored); otherwise one acknowledgement per record,
-/// in order: `invalid` (hash, form, assignment or answers; with reason and per-item issues),
-/// else what storage reports.
+/// in order, decided by the stateless checks ([`check`]) and then the ingest rules
+/// ([`crate::ingest`]) in one storage transaction.
 pub async fn process_batch(
     state: &AppState,
-    records: Vec<UploadRecord>,
+    records: Vec<Incoming>,
     submitter: Submitter,
 ) -> ApiResult<UploadResult> {
-    let surveyor = submitter.user();
     if records.len() > MAX_BATCH_RECORDS {
         return Err(ApiError::new(
             ProblemCode::BatchTooManyRecords,
@@ -210,81 +233,34 @@ pub async fn process_batch(
             "max_records": MAX_BATCH_RECORDS,
         })));
     }
-
-    let mut assignments: HashMap<Uuid, Option<(Assignment, Option<Uuid>)>> = HashMap::new();
-    let mut acks: Vec<RecordAck> = Vec::with_capacity(records.len());
-    let mut valid: Vec<(Response, String)> = Vec::new();
-    let mut valid_positions: Vec<usize> = Vec::new();
-    for record in records {
-        let unseen = record
-            .response
-            .assignment_id
-            .filter(|aid| !assignments.contains_key(aid));
-        if let Some(aid) = unseen {
-            let found = state.store.assignment(aid).await?;
-            assignments.insert(aid, found);
-        }
-        let assignment = record
-            .response
-            .assignment_id
-            .and_then(|aid| assignments.get(&aid).and_then(Option::as_ref));
-        let mut ack = RecordAck {
-            id: record.response.id,
-            revision: record.response.revision,
-            status: AckStatus::Invalid,
-            reason: None,
-            reason_code: None,
-            quarantine_id: None,
-            issues: Vec::new(),
-        };
-        match check_record(&state.forms, &record, surveyor, assignment) {
-            Ok(()) => {
-                valid_positions.push(acks.len());
-                valid.push((record.response, record.content_hash.to_ascii_lowercase()));
-            }
-            Err(rejection) => {
-                ack.reason = Some(rejection.reason);
-                ack.issues = rejection.issues;
-            }
-        }
-        acks.push(ack);
-    }
-
-    let outcomes = match submitter {
-        Submitter::Device { .. } if valid.is_empty() => Vec::new(),
-        Submitter::Device { user, device } => state.store.ingest(&valid, user, device).await?,
-        // Always stored, so that every import leaves its audit entry.
-        Submitter::Handover {
-            user,
-            device,
-            imported_by,
-        } => {
-            state
-                .store
-                .ingest_handover(&valid, user, device, imported_by)
-                .await?
-        }
+    let now = state.clock.now();
+    let batch = IngestBatch {
+        items: records
+            .into_iter()
+            .map(|r| check(&state.forms, r, now))
+            .collect(),
+        source: submitter.source(),
+        received_at: now,
+        override_by: None,
     };
-    if outcomes.len() != valid.len() {
+    let acks = if batch.items.is_empty() && batch.source.handover_importer.is_none() {
+        Vec::new()
+    } else {
+        // Always stored for a hand-over, so that every import leaves its audit entry.
+        state.store.ingest_batch(&batch).await?
+    };
+    if acks.len() != batch.items.len() {
         tracing::error!(
-            sent = valid.len(),
-            got = outcomes.len(),
-            "storage answered a different number of outcomes"
+            sent = batch.items.len(),
+            got = acks.len(),
+            "storage answered a different number of acknowledgements"
         );
         return Err(ApiError::internal());
     }
-    for (pos, outcome) in valid_positions.into_iter().zip(outcomes) {
-        let ack = &mut acks[pos];
-        ack.status = outcome.status;
-        if outcome.status == AckStatus::Conflict {
-            ack.reason =
-                Some("this id and revision are already stored with different content".into());
-        }
-    }
     let count = |s: AckStatus| acks.iter().filter(|a| a.status == s).count();
     tracing::info!(
-        user_id = %surveyor,
-        handover = matches!(submitter, Submitter::Handover { .. }),
+        user_id = %batch.source.surveyor,
+        handover = batch.source.handover_importer.is_some(),
         records = acks.len(),
         accepted = count(AckStatus::Accepted),
         duplicate = count(AckStatus::Duplicate),

@@ -1,6 +1,7 @@
 //! Server storage: one trait, [`ServerStore`], with an embedded SQLite backend (default, one
 //! file, zero configuration) and a PostgreSQL backend (national scale). Both run the same
 //! test suite. Migrations live in `migrations/{sqlite,postgres}/` and are never edited.
+use crate::ingest::{Checked, IngestBatch, QuarantineEntry, Resolved, Source, Voided};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sipas_core::answer::Answers;
@@ -9,6 +10,7 @@ use sipas_core::questionnaire::FormKey;
 use sipas_core::recheck::ReCheckResult;
 use sipas_core::response::Response;
 use sipas_protocol::roles::Role;
+use sipas_protocol::wire::RecordAck;
 use sipas_protocol::wire::{
     AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
 };
@@ -19,6 +21,7 @@ use uuid::Uuid;
 mod codec;
 pub mod migrations;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 pub use postgres::PgStore;
@@ -379,15 +382,77 @@ pub trait ServerStore: Send + Sync + 'static {
     }
 
     // --- responses ----------------------------------------------------------------------
-    /// Stores validated responses in one transaction: per record Accepted (new),
-    /// Duplicate (same id+revision+hash) or Conflict (same id+revision, other hash; nothing
-    /// changed). Accepted records mark their assignment `collected`.
+    /// Stores a batch in one transaction: loads the [`IngestContext`] (locking the batch's
+    /// response and assignment ids in sorted order where the backend has row locks), asks
+    /// [`crate::ingest::plan`] for the acknowledgements and operations, and executes them.
+    /// Backends make no decision of their own.
+    async fn ingest_batch(&self, batch: &IngestBatch) -> Result<Vec<RecordAck>, StoreError>;
+    /// [`ServerStore::ingest_batch`] of records that passed the stateless checks, from
+    /// `submitted_by` (tests and tools).
     async fn ingest(
         &self,
         records: &[(Response, String)],
         submitted_by: Uuid,
         device_id: Option<Uuid>,
-    ) -> Result<Vec<IngestOutcome>, StoreError>;
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let batch = IngestBatch {
+            items: records
+                .iter()
+                .map(|(response, hash)| Checked::Valid {
+                    response: response.clone(),
+                    hash: hash.clone(),
+                })
+                .collect(),
+            source: Source {
+                surveyor: submitted_by,
+                device: device_id,
+                handover_importer: None,
+            },
+            received_at: Utc::now(),
+            override_by: None,
+        };
+        Ok(self
+            .ingest_batch(&batch)
+            .await?
+            .into_iter()
+            .map(|a| IngestOutcome { status: a.status })
+            .collect())
+    }
+    /// Quarantined records, newest first: of one round or all, open ones only or all.
+    async fn quarantine_entries(
+        &self,
+        round_id: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<QuarantineEntry>, StoreError>;
+    /// One quarantine entry.
+    async fn quarantine_entry(&self, id: Uuid) -> Result<Option<QuarantineEntry>, StoreError>;
+    /// Accepts a quarantined record (already re-checked statelessly by the caller) through
+    /// the ingest rules with the owner and clock checks waived ([`crate::ingest::acceptance_batch`]);
+    /// resolves the entry when the record is accepted or already stored. One transaction.
+    async fn accept_quarantined(
+        &self,
+        id: Uuid,
+        batch: &IngestBatch,
+        note: Option<&str>,
+    ) -> Result<Resolved, StoreError>;
+    /// Dismisses a quarantined record (stays kept, marked dismissed). One transaction.
+    async fn dismiss_quarantined(
+        &self,
+        id: Uuid,
+        supervisor: Uuid,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Resolved, StoreError>;
+    /// Voids a response: it leaves the index, review queue and progress; its assignment goes
+    /// back to `not_visited` (new change cursor) so a re-interview under a new id is taken.
+    /// `NotFound` for an unknown response.
+    async fn void_response(
+        &self,
+        id: Uuid,
+        supervisor: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Voided, StoreError>;
     /// The latest revision of every response of a round (for the index), oldest id first,
     /// leaving out responses whose latest decision on that revision is `rejected` (they are
     /// out until resubmitted as a new revision).
@@ -465,18 +530,6 @@ pub trait ServerStore: Send + Sync + 'static {
     /// Stores a monitor's finding with its audit entry, if the task is assigned to that
     /// monitor and has none yet. Findings can never be changed or deleted (database triggers).
     async fn record_finding(&self, finding: &NewFinding) -> Result<FindingOutcome, StoreError>;
-
-    // --- offline hand-over ----------------------------------------------------------------
-    /// [`ServerStore::ingest`] of a verified hand-over file of `device_id` (acting for
-    /// `submitted_by`), imported by `imported_by`; one transaction, with a
-    /// `handover.imported` audit entry.
-    async fn ingest_handover(
-        &self,
-        records: &[(Response, String)],
-        submitted_by: Uuid,
-        device_id: Uuid,
-        imported_by: Uuid,
-    ) -> Result<Vec<IngestOutcome>, StoreError>;
 
     // --- audit --------------------------------------------------------------------------
     /// Appends an audit entry outside other writes (e.g. login).

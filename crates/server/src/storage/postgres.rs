@@ -3,12 +3,19 @@
 //! the audit log first locks the single `change_seq` row, as late as possible, and holds it to
 //! commit: those values therefore become visible in the order they were handed out, so a pull
 //! cursor or an audit reader never skips a row that commits late.
-use super::codec::{decision_parse, decision_str, revision_entity};
+use super::codec::{
+    decision_parse, decision_str, reason_code_parse, reason_code_str, revision_entity,
+};
 use super::migrations::{self, POSTGRES, POSTGRES_BOOTSTRAP};
+use super::sql;
 use super::{
-    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, IngestOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore,
-    SpotCheckTask, StoreError,
+    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, MonitorTaskRow, NewFinding,
+    NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore, SpotCheckTask,
+    StoreError,
+};
+use crate::ingest::{
+    self, Binding, Checked, IngestBatch, IngestContext, Op, QuarantineEntry, Resolved,
+    StoredAssignment, StoredResponse, Voided,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,7 +28,7 @@ use sipas_core::recheck::ReCheckResult;
 use sipas_core::response::Response;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
+    Assignment, AssignmentStatus, Contact, Decision, RecordAck, ReviewDecision, Round, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::error::SqlState;
@@ -340,94 +347,324 @@ fn round_from(row: &Row) -> Result<Round, StoreError> {
     })
 }
 
-/// Stores validated responses (see [`ServerStore::ingest`]) inside `tx`, adding their audit
-/// rows to `audit` (appended by the caller before commit).
-async fn ingest_in(
-    tx: &Transaction<'_>,
-    records: &[(Response, String)],
-    submitted_by: Uuid,
-    device_id: Option<Uuid>,
-    audit: &mut Vec<AuditRow>,
-) -> Result<Vec<IngestOutcome>, StoreError> {
-    let now = Utc::now();
-    let insert = tx
+/// Advisory-lock key of a response or assignment id (both halves folded; a collision only
+/// serialises two batches more than needed).
+fn lock_key(id: Uuid) -> i64 {
+    let (hi, lo) = id.as_u64_pair();
+    (hi ^ lo) as i64
+}
+
+/// Takes the batch's advisory locks, sorted: every ingest locks its response and assignment
+/// ids in one global order before touching a row, so two batches holding the same new
+/// records in any order wait for each other instead of deadlocking.
+async fn lock_batch(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), StoreError> {
+    let mut keys: Vec<i64> = batch
+        .response_ids()
+        .into_iter()
+        .chain(batch.assignment_ids())
+        .map(lock_key)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
         .prepare_cached(
-            "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
-             assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (id, revision) DO NOTHING",
+            "SELECT pg_advisory_xact_lock(s.k) FROM \
+             (SELECT t.k FROM unnest($1::bigint[]) WITH ORDINALITY AS t(k, o) ORDER BY t.o) s",
         )
         .await?;
-    let stored_hash = tx
-        .prepare_cached("SELECT content_hash FROM responses WHERE id = $1 AND revision = $2")
-        .await?;
-    let mut outcomes = Vec::with_capacity(records.len());
-    let mut collected: Vec<Uuid> = Vec::new();
-    for (response, hash) in records {
-        let revision = rev(response.revision)?;
-        // A concurrent insert of the same key waits here for the other transaction and
-        // then does nothing; the stored hash read below is the committed one.
-        let n = tx
-            .execute(
-                &insert,
-                &[
-                    &response.id,
-                    &revision,
-                    &response.round_id,
-                    &response.unit_code,
-                    &response.form.form_id,
-                    &response.form.version,
-                    &response.assignment_id,
-                    hash,
-                    &Json(response),
-                    &submitted_by,
-                    &device_id,
-                    &now,
-                ],
+    tx.query(&stmt, &[&keys]).await?;
+    Ok(())
+}
+
+/// Loads what the ingest rules read about `batch` (see [`IngestContext`]) inside `tx`, after
+/// [`lock_batch`].
+async fn ingest_context(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch,
+) -> Result<IngestContext, StoreError> {
+    let mut ctx = IngestContext::default();
+    let ids = batch.response_ids();
+    if !ids.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "SELECT response_id, round_id, assignment_id, surveyor_id, unit_code, \
+                 voided_at IS NOT NULL FROM response_bindings WHERE response_id = ANY($1)",
             )
             .await?;
-        let entity = revision_entity(response.id, response.revision);
-        let status = if n == 1 {
-            if let Some(a) = response.assignment_id {
-                collected.push(a);
+        for r in tx.query(&stmt, &[&ids]).await? {
+            ctx.responses.insert(
+                r.try_get(0)?,
+                StoredResponse {
+                    binding: Binding {
+                        round_id: r.try_get(1)?,
+                        assignment_id: r.try_get(2)?,
+                        surveyor_id: r.try_get(3)?,
+                        unit_code: r.try_get(4)?,
+                    },
+                    revisions: BTreeMap::new(),
+                    latest_decision: None,
+                    voided: r.try_get(5)?,
+                },
+            );
+        }
+        let stmt = tx
+            .prepare_cached("SELECT id, revision, content_hash FROM responses WHERE id = ANY($1)")
+            .await?;
+        for r in tx.query(&stmt, &[&ids]).await? {
+            let id: Uuid = r.try_get(0)?;
+            if let Some(stored) = ctx.responses.get_mut(&id) {
+                stored.revisions.insert(rev_of(&r, 1)?, r.try_get(2)?);
             }
-            audit.push(AuditRow::new(
-                Some(submitted_by),
-                "response.accepted",
-                Some(entity),
-            ));
-            AckStatus::Accepted
-        } else {
-            let existing: String = tx
-                .query_one(&stored_hash, &[&response.id, &revision])
-                .await?
-                .try_get(0)?;
-            if existing == *hash {
-                AckStatus::Duplicate
-            } else {
-                audit.push(AuditRow::new(
-                    Some(submitted_by),
-                    "response.conflict",
-                    Some(entity),
-                ));
-                AckStatus::Conflict
+        }
+        let stmt = tx
+            .prepare_cached(
+                "SELECT DISTINCT ON (response_id, revision) response_id, revision, decision \
+                 FROM review_decisions WHERE response_id = ANY($1) \
+                 ORDER BY response_id, revision, seq DESC",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&ids]).await? {
+            let id: Uuid = r.try_get(0)?;
+            let revision = rev_of(&r, 1)?;
+            if let Some(stored) = ctx.responses.get_mut(&id)
+                && stored.revisions.keys().next_back() == Some(&revision)
+            {
+                stored.latest_decision = Some(decision_of(&r, 2)?);
             }
-        };
-        outcomes.push(IngestOutcome { status });
+        }
+    }
+    let assignment_ids = batch.assignment_ids();
+    if !assignment_ids.is_empty() {
+        let stmt = tx
+            .prepare_cached(&format!("{ASSIGNMENT_SELECT} WHERE a.id = ANY($1)"))
+            .await?;
+        for r in tx.query(&stmt, &[&assignment_ids]).await? {
+            let (assignment, owner) = assignment_from(&r)?;
+            ctx.assignments.insert(
+                assignment.id,
+                StoredAssignment {
+                    assignment,
+                    owner,
+                    response_id: None,
+                },
+            );
+        }
+        let stmt = tx
+            .prepare_cached(
+                "SELECT assignment_id, response_id FROM response_bindings \
+                 WHERE assignment_id = ANY($1) AND voided_at IS NULL",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&assignment_ids]).await? {
+            let aid: Uuid = r.try_get(0)?;
+            if let Some(a) = ctx.assignments.get_mut(&aid) {
+                a.response_id = Some(r.try_get(1)?);
+            }
+        }
+    }
+    let rounds = batch.round_ids();
+    if !rounds.is_empty() {
+        let stmt = tx
+            .prepare_cached("SELECT id, starts_on FROM rounds WHERE id = ANY($1)")
+            .await?;
+        for r in tx.query(&stmt, &[&rounds]).await? {
+            ctx.round_starts.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+    }
+    let refused = batch.refused_keys();
+    if !refused.is_empty() {
+        let refused_ids: Vec<Uuid> = refused.iter().map(|(id, _)| *id).collect();
+        let stmt = tx
+            .prepare_cached(
+                "SELECT id, response_id, revision, record_sha FROM quarantine \
+                 WHERE response_id = ANY($1) AND resolution IS NULL",
+            )
+            .await?;
+        for r in tx.query(&stmt, &[&refused_ids]).await? {
+            ctx.quarantined.insert(
+                (r.try_get(1)?, rev_of(&r, 2)?, r.try_get(3)?),
+                r.try_get(0)?,
+            );
+        }
+    }
+    Ok(ctx)
+}
+
+/// Executes the planned writes of `batch` inside `tx` (audit entries last, in order).
+async fn execute_ops(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch,
+    ops: &[Op],
+) -> Result<(), StoreError> {
+    let now = batch.received_at;
+    let mut audit = Vec::new();
+    let mut collected = Vec::new();
+    for op in ops {
+        match op {
+            Op::Bind {
+                response_id,
+                binding,
+            } => {
+                let stmt = tx.prepare_cached(sql::INSERT_BINDING).await?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        response_id,
+                        &binding.round_id,
+                        &binding.assignment_id,
+                        &binding.surveyor_id,
+                        &binding.unit_code,
+                        &now,
+                    ],
+                )
+                .await?;
+            }
+            Op::InsertRevision { item } => {
+                let Some(Checked::Valid { response, hash }) = batch.items.get(*item) else {
+                    return Err(StoreError::Backend(
+                        "planned revision is not a valid item".into(),
+                    ));
+                };
+                let stmt = tx.prepare_cached(sql::INSERT_REVISION).await?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        &response.id,
+                        &rev(response.revision)?,
+                        &response.round_id,
+                        &response.unit_code,
+                        &response.form.form_id,
+                        &response.form.version,
+                        &response.assignment_id,
+                        hash,
+                        &Json(response),
+                        &batch.source.surveyor,
+                        &batch.source.device,
+                        &now,
+                    ],
+                )
+                .await?;
+            }
+            Op::MarkCollected { assignment_id } => collected.push(*assignment_id),
+            Op::Quarantine {
+                id,
+                refusal,
+                surveyor,
+                device,
+            } => {
+                let issues = serde_json::to_string(&refusal.issues)
+                    .map_err(|e| StoreError::Backend(format!("encoding answer issues: {e}")))?;
+                let stmt = tx.prepare_cached(sql::INSERT_QUARANTINE).await?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        id,
+                        &refusal.id,
+                        &rev_i32(refusal.revision),
+                        &refusal.record_sha(),
+                        &refusal.round_id,
+                        &refusal.unit_code,
+                        &refusal.assignment_id,
+                        surveyor,
+                        device,
+                        &reason_code_str(refusal.reason),
+                        &refusal.detail,
+                        &issues,
+                        &refusal.record_json,
+                        &now,
+                    ],
+                )
+                .await?;
+            }
+            Op::Audit {
+                actor,
+                action,
+                entity,
+            } => audit.push(AuditRow::new(*actor, *action, entity.clone())),
+        }
     }
     if !collected.is_empty() {
-        collected.sort();
-        collected.dedup();
+        // Sorted (the plan lists them so): row locks in one order across batches.
         let seq = next_seq(tx).await?;
-        let mark = tx
-            .prepare_cached(
-                "UPDATE assignments SET status = 'collected', change_seq = $1 \
-                 WHERE id = ANY($2) AND status <> 'collected'",
-            )
-            .await?;
-        tx.execute(&mark, &[&seq, &collected]).await?;
+        let stmt = tx.prepare_cached(sql::MARK_COLLECTED).await?;
+        for a in &collected {
+            tx.execute(&stmt, &[&seq, a]).await?;
+        }
     }
-    Ok(outcomes)
+    append_audit(tx, audit).await
+}
+
+/// A revision read from an untrusted record, clamped into the column's range.
+fn rev_i32(revision: u32) -> i32 {
+    i32::try_from(revision).unwrap_or(i32::MAX)
+}
+
+/// Whether a failed transaction may simply be run again: a deadlock or serialization
+/// failure reported by PostgreSQL (code in the message, see `From<tokio_postgres::Error>`).
+fn retryable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Backend(m) if m.ends_with("(40P01)") || m.ends_with("(40001)"))
+}
+
+/// Attempts at a write transaction that PostgreSQL aborted as a deadlock victim.
+const WRITE_ATTEMPTS: usize = 5;
+
+fn quarantine_from(r: &Row) -> Result<QuarantineEntry, StoreError> {
+    let code: String = r.try_get(8)?;
+    let issues: String = r.try_get(10)?;
+    Ok(QuarantineEntry {
+        id: r.try_get(0)?,
+        response_id: r.try_get(1)?,
+        revision: u32::try_from(r.try_get::<_, i32>(2)?).unwrap_or(0),
+        round_id: r.try_get(3)?,
+        unit_code: r.try_get(4)?,
+        assignment_id: r.try_get(5)?,
+        surveyor_id: r.try_get(6)?,
+        device_id: r.try_get(7)?,
+        reason_code: reason_code_parse(&code).ok_or_else(|| bad(format!("reason {code:?}")))?,
+        reason: r.try_get(9)?,
+        issues: serde_json::from_str(&issues).map_err(|e| bad(format!("issues: {e}")))?,
+        received_at: r.try_get(11)?,
+        resolution: r.try_get(12)?,
+        resolved_by: r.try_get(13)?,
+        resolved_at: r.try_get(14)?,
+        resolution_note: r.try_get(15)?,
+        record_json: r.try_get(16)?,
+    })
+}
+
+async fn quarantine_entry_in(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<QuarantineEntry>, StoreError> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {} FROM quarantine WHERE id = $1{lock}",
+            sql::QUARANTINE_COLS
+        ))
+        .await?;
+    tx.query_opt(&stmt, &[&id])
+        .await?
+        .map(|r| quarantine_from(&r))
+        .transpose()
+}
+
+async fn resolve_in(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    resolution: &str,
+    supervisor: Uuid,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let stmt = tx.prepare_cached(sql::RESOLVE_QUARANTINE).await?;
+    tx.execute(&stmt, &[&resolution, &supervisor, &now, &note, &id])
+        .await?;
+    Ok(())
 }
 
 const TASK_COLS: &str = "t.id, t.round_id, t.response_id, t.revision, t.surveyor_id, \
@@ -953,40 +1190,177 @@ impl ServerStore for PgStore {
         Ok((list, high))
     }
 
-    async fn ingest(
+    async fn ingest_batch(&self, batch: &IngestBatch) -> Result<Vec<RecordAck>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let mut client = self.pool.get().await?;
+            let result = async {
+                let tx = client.transaction().await?;
+                lock_batch(&tx, batch).await?;
+                let mut ctx = ingest_context(&tx, batch).await?;
+                let plan = ingest::plan(batch, &mut ctx, Uuid::now_v7);
+                execute_ops(&tx, batch, &plan.ops).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(plan.acks)
+            }
+            .await;
+            match result {
+                Err(e) if retryable(&e) && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, "ingest transaction retried after a deadlock");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn quarantine_entries(
         &self,
-        records: &[(Response, String)],
-        submitted_by: Uuid,
-        device_id: Option<Uuid>,
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        round_id: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<QuarantineEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {} FROM quarantine \
+                 WHERE ($1::text IS NULL OR round_id = $1) AND (NOT $2 OR resolution IS NULL) \
+                 ORDER BY received_at DESC, id DESC",
+                sql::QUARANTINE_COLS
+            ))
+            .await?;
+        client
+            .query(&stmt, &[&round_id, &open_only])
+            .await?
+            .iter()
+            .map(quarantine_from)
+            .collect()
+    }
+
+    async fn quarantine_entry(&self, id: Uuid) -> Result<Option<QuarantineEntry>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let mut audit = Vec::new();
-        let outcomes = ingest_in(&tx, records, submitted_by, device_id, &mut audit).await?;
-        append_audit(&tx, audit).await?;
+        let entry = quarantine_entry_in(&tx, id, false).await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(entry)
+    }
+
+    async fn accept_quarantined(
+        &self,
+        id: Uuid,
+        batch: &IngestBatch,
+        note: Option<&str>,
+    ) -> Result<Resolved, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        lock_batch(&tx, batch).await?;
+        let Some(entry) = quarantine_entry_in(&tx, id, true).await? else {
+            return Err(StoreError::NotFound {
+                what: "quarantine entry",
+                id: id.to_string(),
+            });
+        };
+        if entry.resolution.is_some() {
+            return Ok(Resolved::AlreadyResolved);
+        }
+        let mut ctx = ingest_context(&tx, batch).await?;
+        let plan = ingest::plan(batch, &mut ctx, Uuid::now_v7);
+        let ack =
+            plan.acks.into_iter().next().ok_or_else(|| {
+                StoreError::Backend("an acceptance batch holds one record".into())
+            })?;
+        if !ack.status.is_delivered() {
+            return Ok(Resolved::Refused(ack));
+        }
+        let supervisor = batch.override_by.unwrap_or(batch.source.surveyor);
+        resolve_in(&tx, id, "accepted", supervisor, note, batch.received_at).await?;
+        let mut ops = plan.ops;
+        ops.push(Op::Audit {
+            actor: Some(supervisor),
+            action: ingest::action::QUARANTINE_ACCEPTED,
+            entity: Some(id.to_string()),
+        });
+        execute_ops(&tx, batch, &ops).await?;
+        tx.commit().await?;
+        Ok(Resolved::Done(Some(ack)))
+    }
+
+    async fn dismiss_quarantined(
+        &self,
+        id: Uuid,
+        supervisor: Uuid,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Resolved, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let Some(entry) = quarantine_entry_in(&tx, id, true).await? else {
+            return Err(StoreError::NotFound {
+                what: "quarantine entry",
+                id: id.to_string(),
+            });
+        };
+        if entry.resolution.is_some() {
+            return Ok(Resolved::AlreadyResolved);
+        }
+        resolve_in(&tx, id, "dismissed", supervisor, note, now).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(supervisor),
+                ingest::action::QUARANTINE_DISMISSED,
+                Some(id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Resolved::Done(None))
+    }
+
+    async fn void_response(
+        &self,
+        id: Uuid,
+        supervisor: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Voided, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(&format!("{} FOR UPDATE", sql::BINDING_OF))
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&id]).await? else {
+            return Err(StoreError::NotFound {
+                what: "response",
+                id: id.to_string(),
+            });
+        };
+        let assignment: Option<Uuid> = row.try_get(0)?;
+        if row.try_get::<_, bool>(1)? {
+            return Ok(Voided::AlreadyVoided);
+        }
+        let stmt = tx.prepare_cached(sql::VOID_BINDING).await?;
+        tx.execute(&stmt, &[&now, &supervisor, &reason, &id])
+            .await?;
+        if let Some(a) = assignment {
+            let seq = next_seq(&tx).await?;
+            let stmt = tx.prepare_cached(sql::REOPEN_ASSIGNMENT).await?;
+            tx.execute(&stmt, &[&seq, &a]).await?;
+        }
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(supervisor),
+                ingest::action::VOIDED,
+                Some(id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Voided::Done)
     }
 
     async fn responses_for_round(&self, round_id: &str) -> Result<Vec<Response>, StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT r.body_json FROM responses r \
-                 WHERE r.round_id = $1 \
-                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
-                   AND COALESCE((SELECT d.decision FROM review_decisions d \
-                                 WHERE d.response_id = r.id AND d.revision = r.revision \
-                                 ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected' \
-                 ORDER BY r.id",
-            )
-            .await?;
-        client
-            .query(&stmt, &[&round_id])
-            .await?
-            .iter()
-            .map(|r| Ok(r.try_get::<_, Json<Response>>(0)?.0))
-            .collect()
+        Ok(self.report_responses(round_id).await?.0)
     }
 
     async fn response(
@@ -1089,17 +1463,7 @@ impl ServerStore for PgStore {
             p.collected = count(&r, 2)?;
             p.non_response = count(&r, 3)?;
         }
-        let stmt = tx
-            .prepare_cached(
-                "SELECT s, COUNT(DISTINCT id) FROM ( \
-                     SELECT r.id AS id, a.surveyor_id AS s FROM responses r \
-                     JOIN assignments a ON a.id = r.assignment_id \
-                     WHERE r.round_id = $1 AND a.surveyor_id IS NOT NULL \
-                     UNION \
-                     SELECT r.id, r.submitted_by FROM responses r WHERE r.round_id = $1) t \
-                 GROUP BY s",
-            )
-            .await?;
+        let stmt = tx.prepare_cached(sql::SYNCED_BY_SURVEYOR).await?;
         for r in tx.query(&stmt, &[&round_id]).await? {
             out.entry(r.try_get(0)?).or_default().synced = count(&r, 1)?;
         }
@@ -1207,12 +1571,7 @@ impl ServerStore for PgStore {
             p.collected = count(&r, 2)?;
             p.non_response = count(&r, 3)?;
         }
-        let stmt = tx
-            .prepare_cached(
-                "SELECT unit_code, COUNT(DISTINCT id) FROM responses WHERE round_id = $1 \
-                 GROUP BY unit_code",
-            )
-            .await?;
+        let stmt = tx.prepare_cached(sql::SYNCED_BY_UNIT).await?;
         for r in tx.query(&stmt, &[&round_id]).await? {
             out.entry(r.try_get(0)?).or_default().synced = count(&r, 1)?;
         }
@@ -1222,18 +1581,7 @@ impl ServerStore for PgStore {
 
     async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT r.body_json, r.submitted_by, r.received_at, \
-                        (SELECT d.decision FROM review_decisions d \
-                         WHERE d.response_id = r.id AND d.revision = r.revision \
-                         ORDER BY d.seq DESC LIMIT 1) \
-                 FROM responses r \
-                 WHERE r.round_id = $1 \
-                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
-                 ORDER BY r.id",
-            )
-            .await?;
+        let stmt = client.prepare_cached(sql::REVIEW_QUEUE).await?;
         let mut out = Vec::new();
         for r in client.query(&stmt, &[&round_id]).await? {
             let decision: Option<String> = r.try_get(3)?;
@@ -1289,17 +1637,7 @@ impl ServerStore for PgStore {
         round_id: &str,
     ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT r.body_json, r.received_at FROM responses r \
-                 WHERE r.round_id = $1 \
-                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
-                   AND COALESCE((SELECT d.decision FROM review_decisions d \
-                                 WHERE d.response_id = r.id AND d.revision = r.revision \
-                                 ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected' \
-                 ORDER BY r.id",
-            )
-            .await?;
+        let stmt = client.prepare_cached(sql::COUNTED_RESPONSES).await?;
         let (mut responses, mut latest) = (Vec::new(), None::<DateTime<Utc>>);
         for r in client.query(&stmt, &[&round_id]).await? {
             responses.push(r.try_get::<_, Json<Response>>(0)?.0);
@@ -1520,26 +1858,5 @@ impl ServerStore for PgStore {
         .await?;
         tx.commit().await?;
         Ok(FindingOutcome::Recorded)
-    }
-
-    async fn ingest_handover(
-        &self,
-        records: &[(Response, String)],
-        submitted_by: Uuid,
-        device_id: Uuid,
-        imported_by: Uuid,
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let mut audit = Vec::new();
-        let outcomes = ingest_in(&tx, records, submitted_by, Some(device_id), &mut audit).await?;
-        audit.push(AuditRow::new(
-            Some(imported_by),
-            "handover.imported",
-            Some(device_id.to_string()),
-        ));
-        append_audit(&tx, audit).await?;
-        tx.commit().await?;
-        Ok(outcomes)
     }
 }

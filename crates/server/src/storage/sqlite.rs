@@ -3,11 +3,17 @@
 //! in one `BEGIN IMMEDIATE` transaction; reads use a small pool of read-only connections and
 //! see a consistent snapshot. Blocking work runs on tokio's blocking pool.
 use super::codec::{decision_parse, decision_str, revision_entity};
+use super::codec::{reason_code_parse, reason_code_str};
 use super::migrations::{self, SQLITE, SQLITE_BOOTSTRAP};
+use super::sql;
 use super::{
-    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, IngestOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore,
-    SpotCheckTask, StoreError,
+    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, MonitorTaskRow, NewFinding,
+    NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore, SpotCheckTask,
+    StoreError,
+};
+use crate::ingest::{
+    self, Binding, Checked, IngestBatch, IngestContext, Op, Plan, QuarantineEntry, Resolved,
+    StoredAssignment, StoredResponse, Voided,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,7 +25,7 @@ use sipas_core::questionnaire::FormKey;
 use sipas_core::response::Response;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
+    Assignment, AssignmentStatus, Contact, Decision, RecordAck, ReviewDecision, Round, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -408,86 +414,249 @@ fn round_from(row: &Row<'_>) -> rusqlite::Result<Round> {
     })
 }
 
-/// Stores validated responses (see [`ServerStore::ingest`]) inside `tx`.
-fn ingest_in(
-    tx: &Transaction<'_>,
-    records: &[(Response, String)],
-    submitted_by: Uuid,
-    device_id: Option<Uuid>,
-) -> Result<Vec<IngestOutcome>, StoreError> {
-    let now = ts(&Utc::now());
-    let submitter = submitted_by.to_string();
-    let device = device_id.map(|d| d.to_string());
-    let mut outcomes = Vec::with_capacity(records.len());
-    let mut collected: BTreeSet<Uuid> = BTreeSet::new();
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO responses (id, revision, round_id, unit_code, form_id, form_version, \
-             assignment_id, content_hash, body_json, submitted_by, device_id, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-             ON CONFLICT (id, revision) DO NOTHING",
+/// Loads what the ingest rules read about `batch` (see [`IngestContext`]) inside `tx`.
+/// SQLite has one writer at a time, so no row locks are needed.
+fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestContext, StoreError> {
+    let mut ctx = IngestContext::default();
+    let mut binding = tx.prepare_cached(
+        "SELECT round_id, assignment_id, surveyor_id, unit_code, voided_at IS NOT NULL \
+         FROM response_bindings WHERE response_id = ?1",
     )?;
-    let mut stored_hash =
-        tx.prepare_cached("SELECT content_hash FROM responses WHERE id = ?1 AND revision = ?2")?;
-    for (response, hash) in records {
-        let body = serde_json::to_string(response)
-            .map_err(|e| StoreError::Backend(format!("encoding a response: {e}")))?;
-        let id = response.id.to_string();
-        let n = insert.execute(params![
-            id,
-            response.revision,
-            response.round_id,
-            response.unit_code,
-            response.form.form_id,
-            response.form.version,
-            response.assignment_id.map(|a| a.to_string()),
-            hash,
-            body,
-            submitter,
-            device,
-            now
-        ])?;
-        let entity = revision_entity(response.id, response.revision);
-        let status = if n == 1 {
-            if let Some(a) = response.assignment_id {
-                collected.insert(a);
-            }
-            audit_in(
-                tx,
-                &now,
-                Some(submitted_by),
-                "response.accepted",
-                Some(&entity),
-            )?;
-            AckStatus::Accepted
-        } else {
-            let existing: String =
-                stored_hash.query_row(params![id, response.revision], |r| r.get(0))?;
-            if existing == *hash {
-                AckStatus::Duplicate
-            } else {
-                audit_in(
-                    tx,
-                    &now,
-                    Some(submitted_by),
-                    "response.conflict",
-                    Some(&entity),
-                )?;
-                AckStatus::Conflict
-            }
+    let mut revisions =
+        tx.prepare_cached("SELECT revision, content_hash FROM responses WHERE id = ?1")?;
+    let mut decision = tx.prepare_cached(
+        "SELECT decision FROM review_decisions WHERE response_id = ?1 AND revision = ?2 \
+         ORDER BY seq DESC LIMIT 1",
+    )?;
+    for id in batch.response_ids() {
+        let key = id.to_string();
+        let bound = binding
+            .query_row([&key], |r| {
+                Ok((
+                    Binding {
+                        round_id: r.get(0)?,
+                        assignment_id: col_opt_uuid(r, 1)?,
+                        surveyor_id: col_uuid(r, 2)?,
+                        unit_code: r.get(3)?,
+                    },
+                    r.get::<_, bool>(4)?,
+                ))
+            })
+            .optional()?;
+        let Some((bound, voided)) = bound else {
+            continue;
         };
-        outcomes.push(IngestOutcome { status });
+        let revs = revisions
+            .query_map([&key], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        let latest_decision = match revs.keys().next_back() {
+            Some(latest) => decision
+                .query_row(params![key, latest], |r| col_decision(r, 0))
+                .optional()?,
+            None => None,
+        };
+        ctx.responses.insert(
+            id,
+            StoredResponse {
+                binding: bound,
+                revisions: revs,
+                latest_decision,
+                voided,
+            },
+        );
     }
-    if !collected.is_empty() {
-        let seq = next_seq(tx)?;
-        let mut mark = tx.prepare_cached(
-            "UPDATE assignments SET status = 'collected', change_seq = ?1 \
-                 WHERE id = ?2 AND status <> 'collected'",
-        )?;
-        for a in collected {
-            mark.execute(params![seq, a.to_string()])?;
+    let mut assignment = tx.prepare_cached(&format!("{ASSIGNMENT_SELECT} WHERE a.id = ?1"))?;
+    let mut current = tx.prepare_cached(
+        "SELECT response_id FROM response_bindings \
+         WHERE assignment_id = ?1 AND voided_at IS NULL LIMIT 1",
+    )?;
+    for id in batch.assignment_ids() {
+        let key = id.to_string();
+        let Some((found, owner)) = assignment.query_row([&key], assignment_from).optional()? else {
+            continue;
+        };
+        let response_id = current.query_row([&key], |r| col_uuid(r, 0)).optional()?;
+        ctx.assignments.insert(
+            id,
+            StoredAssignment {
+                assignment: found,
+                owner,
+                response_id,
+            },
+        );
+    }
+    let mut start = tx.prepare_cached("SELECT starts_on FROM rounds WHERE id = ?1")?;
+    for round in batch.round_ids() {
+        if let Some(day) = start.query_row([&round], |r| col_date(r, 0)).optional()? {
+            ctx.round_starts.insert(round, day);
         }
     }
-    Ok(outcomes)
+    let mut open = tx.prepare_cached(
+        "SELECT id, record_sha FROM quarantine \
+         WHERE response_id = ?1 AND revision = ?2 AND resolution IS NULL",
+    )?;
+    for (id, revision) in batch.refused_keys() {
+        let rows = open.query_map(params![id.to_string(), revision], |r| {
+            Ok((col_uuid(r, 0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (entry, sha) = row?;
+            ctx.quarantined.insert((id, revision, sha), entry);
+        }
+    }
+    Ok(ctx)
+}
+
+/// Executes the planned writes of `batch` inside `tx`.
+fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<(), StoreError> {
+    let now = ts(&batch.received_at);
+    let mut seq: Option<i64> = None;
+    for op in ops {
+        match op {
+            Op::Bind {
+                response_id,
+                binding,
+            } => {
+                tx.prepare_cached(sql::INSERT_BINDING)?.execute(params![
+                    response_id.to_string(),
+                    binding.round_id,
+                    binding.assignment_id.map(|a| a.to_string()),
+                    binding.surveyor_id.to_string(),
+                    binding.unit_code,
+                    now
+                ])?;
+            }
+            Op::InsertRevision { item } => {
+                let Some(Checked::Valid { response, hash }) = batch.items.get(*item) else {
+                    return Err(StoreError::Backend(
+                        "planned revision is not a valid item".into(),
+                    ));
+                };
+                let body = json_text(response, "a response")?;
+                tx.prepare_cached(sql::INSERT_REVISION)?.execute(params![
+                    response.id.to_string(),
+                    response.revision,
+                    response.round_id,
+                    response.unit_code,
+                    response.form.form_id,
+                    response.form.version,
+                    response.assignment_id.map(|a| a.to_string()),
+                    hash,
+                    body,
+                    batch.source.surveyor.to_string(),
+                    batch.source.device.map(|d| d.to_string()),
+                    now
+                ])?;
+            }
+            Op::MarkCollected { assignment_id } => {
+                let value = match seq {
+                    Some(v) => v,
+                    None => *seq.insert(next_seq(tx)?),
+                };
+                tx.prepare_cached(sql::MARK_COLLECTED)?
+                    .execute(params![value, assignment_id.to_string()])?;
+            }
+            Op::Quarantine {
+                id,
+                refusal,
+                surveyor,
+                device,
+            } => {
+                tx.prepare_cached(sql::INSERT_QUARANTINE)?.execute(params![
+                    id.to_string(),
+                    refusal.id.to_string(),
+                    refusal.revision,
+                    refusal.record_sha(),
+                    refusal.round_id,
+                    refusal.unit_code,
+                    refusal.assignment_id.map(|a| a.to_string()),
+                    surveyor.to_string(),
+                    device.map(|d| d.to_string()),
+                    reason_code_str(refusal.reason),
+                    refusal.detail,
+                    json_text(&refusal.issues, "answer issues")?,
+                    refusal.record_json,
+                    now
+                ])?;
+            }
+            Op::Audit {
+                actor,
+                action,
+                entity,
+            } => audit_in(tx, &now, *actor, action, entity.as_deref())?,
+        }
+    }
+    Ok(())
+}
+
+/// [`ServerStore::ingest_batch`] inside `tx`: context, plan, execution.
+fn ingest_batch_in(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<Plan, StoreError> {
+    let mut ctx = ingest_context(tx, batch)?;
+    let plan = ingest::plan(batch, &mut ctx, Uuid::now_v7);
+    execute_ops(tx, batch, &plan.ops)?;
+    Ok(plan)
+}
+
+fn quarantine_from(row: &Row<'_>) -> rusqlite::Result<QuarantineEntry> {
+    let code: String = row.get(8)?;
+    let resolved_at: Option<String> = row.get(14)?;
+    Ok(QuarantineEntry {
+        id: col_uuid(row, 0)?,
+        response_id: col_uuid(row, 1)?,
+        revision: row.get(2)?,
+        round_id: row.get(3)?,
+        unit_code: row.get(4)?,
+        assignment_id: col_opt_uuid(row, 5)?,
+        surveyor_id: col_uuid(row, 6)?,
+        device_id: col_opt_uuid(row, 7)?,
+        reason_code: reason_code_parse(&code)
+            .ok_or_else(|| bad(8, StoreError::Backend(format!("reason code {code:?}"))))?,
+        reason: row.get(9)?,
+        issues: col_json(row, 10)?,
+        received_at: col_ts(row, 11)?,
+        resolution: row.get(12)?,
+        resolved_by: col_opt_uuid(row, 13)?,
+        resolved_at: match resolved_at {
+            Some(_) => Some(col_ts(row, 14)?),
+            None => None,
+        },
+        resolution_note: row.get(15)?,
+        record_json: row.get(16)?,
+    })
+}
+
+fn quarantine_entry_in(
+    tx: &Transaction<'_>,
+    id: Uuid,
+) -> Result<Option<QuarantineEntry>, StoreError> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT {} FROM quarantine WHERE id = $1",
+            sql::QUARANTINE_COLS
+        ))?
+        .query_row([id.to_string()], quarantine_from)
+        .optional()?)
+}
+
+fn resolve_in(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    resolution: &str,
+    supervisor: Uuid,
+    note: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(sql::RESOLVE_QUARANTINE)?
+        .execute(params![
+            resolution,
+            supervisor.to_string(),
+            now,
+            note,
+            id.to_string()
+        ])?;
+    Ok(())
 }
 
 const TASK_COLS: &str = "t.id, t.round_id, t.response_id, t.revision, t.surveyor_id, \
@@ -527,13 +696,6 @@ fn task_from(row: &Row<'_>) -> rusqlite::Result<SpotCheckTask> {
 fn json_text<T: serde::Serialize>(v: &T, what: &str) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding {what}: {e}")))
 }
-
-/// SQL filter of the latest revision of each response, not rejected (as `responses_for_round`).
-const LATEST_UNREJECTED: &str = "r.round_id = ?1 \
-       AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
-       AND COALESCE((SELECT d.decision FROM review_decisions d \
-                     WHERE d.response_id = r.id AND d.revision = r.revision \
-                     ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected'";
 
 #[async_trait]
 impl ServerStore for SqliteStore {
@@ -972,33 +1134,159 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn ingest(
-        &self,
-        records: &[(Response, String)],
-        submitted_by: Uuid,
-        device_id: Option<Uuid>,
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
-        let records = records.to_vec();
-        self.write(move |tx| ingest_in(tx, &records, submitted_by, device_id))
+    async fn ingest_batch(&self, batch: &IngestBatch) -> Result<Vec<RecordAck>, StoreError> {
+        let batch = batch.clone();
+        self.write(move |tx| Ok(ingest_batch_in(tx, &batch)?.acks))
             .await
     }
 
-    async fn responses_for_round(&self, round_id: &str) -> Result<Vec<Response>, StoreError> {
-        let round_id = round_id.to_owned();
+    async fn quarantine_entries(
+        &self,
+        round_id: Option<&str>,
+        open_only: bool,
+    ) -> Result<Vec<QuarantineEntry>, StoreError> {
+        let round_id = round_id.map(str::to_owned);
         self.read(move |tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT r.body_json FROM responses r \
-                 WHERE r.round_id = ?1 \
-                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
-                   AND COALESCE((SELECT d.decision FROM review_decisions d \
-                                 WHERE d.response_id = r.id AND d.revision = r.revision \
-                                 ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected' \
-                 ORDER BY r.id",
-            )?;
-            let rows = stmt.query_map([round_id], |r| col_json::<Response>(r, 0))?;
+            let sql = format!(
+                "SELECT {} FROM quarantine \
+                 WHERE ($1 IS NULL OR round_id = $1) AND (NOT $2 OR resolution IS NULL) \
+                 ORDER BY received_at DESC, id DESC",
+                sql::QUARANTINE_COLS
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![round_id, open_only], quarantine_from)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
+    }
+
+    async fn quarantine_entry(&self, id: Uuid) -> Result<Option<QuarantineEntry>, StoreError> {
+        self.read(move |tx| quarantine_entry_in(tx, id)).await
+    }
+
+    async fn accept_quarantined(
+        &self,
+        id: Uuid,
+        batch: &IngestBatch,
+        note: Option<&str>,
+    ) -> Result<Resolved, StoreError> {
+        let batch = batch.clone();
+        let note = note.map(str::to_owned);
+        self.write(move |tx| {
+            let Some(entry) = quarantine_entry_in(tx, id)? else {
+                return Err(StoreError::NotFound {
+                    what: "quarantine entry",
+                    id: id.to_string(),
+                });
+            };
+            if entry.resolution.is_some() {
+                return Ok(Resolved::AlreadyResolved);
+            }
+            let mut ctx = ingest_context(tx, &batch)?;
+            let plan = ingest::plan(&batch, &mut ctx, Uuid::now_v7);
+            let ack = plan.acks.into_iter().next().ok_or_else(|| {
+                StoreError::Backend("an acceptance batch holds one record".into())
+            })?;
+            if !ack.status.is_delivered() {
+                return Ok(Resolved::Refused(ack));
+            }
+            execute_ops(tx, &batch, &plan.ops)?;
+            let supervisor = batch.override_by.unwrap_or(batch.source.surveyor);
+            let now = ts(&batch.received_at);
+            resolve_in(tx, id, "accepted", supervisor, note.as_deref(), &now)?;
+            audit_in(
+                tx,
+                &now,
+                Some(supervisor),
+                ingest::action::QUARANTINE_ACCEPTED,
+                Some(&id.to_string()),
+            )?;
+            Ok(Resolved::Done(Some(ack)))
+        })
+        .await
+    }
+
+    async fn dismiss_quarantined(
+        &self,
+        id: Uuid,
+        supervisor: Uuid,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Resolved, StoreError> {
+        let note = note.map(str::to_owned);
+        self.write(move |tx| {
+            let Some(entry) = quarantine_entry_in(tx, id)? else {
+                return Err(StoreError::NotFound {
+                    what: "quarantine entry",
+                    id: id.to_string(),
+                });
+            };
+            if entry.resolution.is_some() {
+                return Ok(Resolved::AlreadyResolved);
+            }
+            let now = ts(&now);
+            resolve_in(tx, id, "dismissed", supervisor, note.as_deref(), &now)?;
+            audit_in(
+                tx,
+                &now,
+                Some(supervisor),
+                ingest::action::QUARANTINE_DISMISSED,
+                Some(&id.to_string()),
+            )?;
+            Ok(Resolved::Done(None))
+        })
+        .await
+    }
+
+    async fn void_response(
+        &self,
+        id: Uuid,
+        supervisor: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Voided, StoreError> {
+        let reason = reason.to_owned();
+        self.write(move |tx| {
+            let key = id.to_string();
+            let found = tx
+                .prepare_cached(sql::BINDING_OF)?
+                .query_row([&key], |r| Ok((col_opt_uuid(r, 0)?, r.get::<_, bool>(1)?)))
+                .optional()?;
+            let Some((assignment, voided)) = found else {
+                return Err(StoreError::NotFound {
+                    what: "response",
+                    id: key,
+                });
+            };
+            if voided {
+                return Ok(Voided::AlreadyVoided);
+            }
+            let now = ts(&now);
+            tx.prepare_cached(sql::VOID_BINDING)?.execute(params![
+                now,
+                supervisor.to_string(),
+                reason,
+                key
+            ])?;
+            if let Some(a) = assignment {
+                let seq = next_seq(tx)?;
+                tx.prepare_cached(sql::REOPEN_ASSIGNMENT)?
+                    .execute(params![seq, a.to_string()])?;
+            }
+            audit_in(
+                tx,
+                &now,
+                Some(supervisor),
+                ingest::action::VOIDED,
+                Some(&key),
+            )?;
+            Ok(Voided::Done)
+        })
+        .await
+    }
+
+    async fn responses_for_round(&self, round_id: &str) -> Result<Vec<Response>, StoreError> {
+        Ok(self.report_responses(round_id).await?.0)
     }
 
     async fn response(
@@ -1097,15 +1385,7 @@ impl ServerStore for SqliteStore {
                 p.collected = r.get(2)?;
                 p.non_response = r.get(3)?;
             }
-            let mut stmt = tx.prepare_cached(
-                "SELECT s, COUNT(DISTINCT id) FROM ( \
-                     SELECT r.id AS id, a.surveyor_id AS s FROM responses r \
-                     JOIN assignments a ON a.id = r.assignment_id \
-                     WHERE r.round_id = ?1 AND a.surveyor_id IS NOT NULL \
-                     UNION \
-                     SELECT r.id, r.submitted_by FROM responses r WHERE r.round_id = ?1) \
-                 GROUP BY s",
-            )?;
+            let mut stmt = tx.prepare_cached(sql::SYNCED_BY_SURVEYOR)?;
             let mut rows = stmt.query([&round_id])?;
             while let Some(r) = rows.next()? {
                 out.entry(col_uuid(r, 0)?).or_default().synced = r.get(1)?;
@@ -1204,10 +1484,7 @@ impl ServerStore for SqliteStore {
                 p.collected = r.get(2)?;
                 p.non_response = r.get(3)?;
             }
-            let mut stmt = tx.prepare_cached(
-                "SELECT unit_code, COUNT(DISTINCT id) FROM responses WHERE round_id = ?1 \
-                 GROUP BY unit_code",
-            )?;
+            let mut stmt = tx.prepare_cached(sql::SYNCED_BY_UNIT)?;
             let mut rows = stmt.query([&round_id])?;
             while let Some(r) = rows.next()? {
                 out.entry(r.get(0)?).or_default().synced = r.get(1)?;
@@ -1220,16 +1497,7 @@ impl ServerStore for SqliteStore {
     async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
         let round_id = round_id.to_owned();
         self.read(move |tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT r.body_json, r.submitted_by, r.received_at, \
-                        (SELECT d.decision FROM review_decisions d \
-                         WHERE d.response_id = r.id AND d.revision = r.revision \
-                         ORDER BY d.seq DESC LIMIT 1) \
-                 FROM responses r \
-                 WHERE r.round_id = ?1 \
-                   AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = r.id) \
-                 ORDER BY r.id",
-            )?;
+            let mut stmt = tx.prepare_cached(sql::REVIEW_QUEUE)?;
             let rows = stmt.query_map([round_id], |r| {
                 let decision: Option<String> = r.get(3)?;
                 Ok(ReviewItem {
@@ -1282,11 +1550,7 @@ impl ServerStore for SqliteStore {
     ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError> {
         let round_id = round_id.to_owned();
         self.read(move |tx| {
-            let sql = format!(
-                "SELECT r.body_json, r.received_at FROM responses r \
-                 WHERE {LATEST_UNREJECTED} ORDER BY r.id"
-            );
-            let mut stmt = tx.prepare_cached(&sql)?;
+            let mut stmt = tx.prepare_cached(sql::COUNTED_RESPONSES)?;
             let mut rows = stmt.query([round_id])?;
             let (mut responses, mut latest) = (Vec::new(), None::<DateTime<Utc>>);
             while let Some(r) = rows.next()? {
@@ -1497,28 +1761,6 @@ impl ServerStore for SqliteStore {
                 Some(&id),
             )?;
             Ok(FindingOutcome::Recorded)
-        })
-        .await
-    }
-
-    async fn ingest_handover(
-        &self,
-        records: &[(Response, String)],
-        submitted_by: Uuid,
-        device_id: Uuid,
-        imported_by: Uuid,
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
-        let records = records.to_vec();
-        self.write(move |tx| {
-            let outcomes = ingest_in(tx, &records, submitted_by, Some(device_id))?;
-            audit_in(
-                tx,
-                &ts(&Utc::now()),
-                Some(imported_by),
-                "handover.imported",
-                Some(&device_id.to_string()),
-            )?;
-            Ok(outcomes)
         })
         .await
     }

@@ -1,0 +1,721 @@
+//! What a response is: the server's ingest rules, in one place for both storage backends.
+//!
+//! Sync follows a pure *diff → operations → execution* shape:
+//! 1. the handler decodes each record on its own and runs the stateless checks
+//!    ([`crate::validation`]): hash, form, answers, clock against the server's "now";
+//! 2. the storage backend opens one transaction, takes its locks in a fixed order and loads an
+//!    [`IngestContext`] (what is stored about the responses, assignments and rounds the batch
+//!    names);
+//! 3. [`plan`] decides — purely — one acknowledgement per record and the [`Op`]s to write;
+//! 4. the backend executes the operations in the same transaction.
+//!
+//! Backends therefore make no accept / duplicate / conflict / quarantine decision: they read
+//! and write. The rules (each documented in API.md, "Ingest rules"):
+//! - a response id is **bound** at its first acceptance to its round, assignment, surveyor and
+//!   unit; a later revision naming another → `conflict` (`bound_elsewhere`);
+//! - **one response per assignment**: a second id for an assignment whose response is not
+//!   voided → `conflict` (`assignment_has_response`);
+//! - a new revision is taken only as latest + 1 (`revision_gap` otherwise) and only while the
+//!   latest is pending or rejected (`already_approved`); a lower revision arriving late is a
+//!   `duplicate` (`stale`) and replaces nothing; a voided response takes no new revision
+//!   (`voided`);
+//! - every record refused as `invalid` is kept in **quarantine** (never counted) and the ack
+//!   names the entry;
+//! - **clock**: `completed_at` before the round's first day minus one day → `invalid` (`clock`)
+//!   (the checks against the server's clock and `started_at` are stateless, in validation).
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+use sipas_core::response::Response;
+use sipas_protocol::wire::{
+    AckReason, AckStatus, AnswerProblem, Assignment, Decision, RecordAck, UploadRecord,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use uuid::Uuid;
+
+/// Audit action names written by ingest, review of quarantine and voiding.
+pub mod action {
+    /// A response revision was stored.
+    pub const ACCEPTED: &str = "response.accepted";
+    /// A record was refused as a conflict (nothing changed).
+    pub const CONFLICT: &str = "response.conflict";
+    /// A record was refused as invalid and kept in quarantine.
+    pub const QUARANTINED: &str = "response.quarantined";
+    /// A supervisor voided a response (it leaves the index; the assignment may be re-interviewed).
+    pub const VOIDED: &str = "response.voided";
+    /// A supervisor accepted a quarantined record.
+    pub const QUARANTINE_ACCEPTED: &str = "quarantine.accepted";
+    /// A supervisor dismissed a quarantined record.
+    pub const QUARANTINE_DISMISSED: &str = "quarantine.dismissed";
+    /// A signed hand-over file was imported.
+    pub const HANDOVER_IMPORTED: &str = "handover.imported";
+}
+
+/// How far before the round's first day a `completed_at` may lie.
+pub const CLOCK_BEFORE_ROUND: Duration = Duration::days(1);
+/// How far after the server's clock a `completed_at` may lie.
+pub const CLOCK_AHEAD: Duration = Duration::hours(24);
+
+/// One record of a batch after decoding and the stateless checks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Checked {
+    /// Passed the stateless checks; the rules decide.
+    Valid {
+        /// The response.
+        response: Response,
+        /// Its content hash (lower-case hex).
+        hash: String,
+    },
+    /// Refused before storage: kept in quarantine with the reason.
+    Refused(Refusal),
+}
+
+impl Checked {
+    /// Id and revision as far as they are known (nil and 0 for an unreadable record).
+    pub fn key(&self) -> (Uuid, u32) {
+        match self {
+            Checked::Valid { response, .. } => (response.id, response.revision),
+            Checked::Refused(r) => (r.id, r.revision),
+        }
+    }
+}
+
+/// A record refused as invalid, with what quarantine keeps of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// Response id as read from the record (nil when unreadable).
+    pub id: Uuid,
+    /// Revision as read (0 when unreadable).
+    pub revision: u32,
+    /// Why.
+    pub reason: AckReason,
+    /// Why, in English, with detail (never personal data).
+    pub detail: String,
+    /// Invalid answers.
+    pub issues: Vec<AnswerProblem>,
+    /// The record as received (JSON text).
+    pub record_json: String,
+    /// Round, unit and assignment named by the record, when readable.
+    pub round_id: Option<String>,
+    /// Unit code named by the record.
+    pub unit_code: Option<String>,
+    /// Assignment named by the record.
+    pub assignment_id: Option<Uuid>,
+}
+
+impl Refusal {
+    /// SHA-256 (hex) of the record text: the same record resent is one quarantine entry.
+    pub fn record_sha(&self) -> String {
+        hex::encode(Sha256::digest(self.record_json.as_bytes()))
+    }
+}
+
+/// Who stores a batch, and through what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// The surveyor the records are from.
+    pub surveyor: Uuid,
+    /// The device (device tokens and hand-over files).
+    pub device: Option<Uuid>,
+    /// The supervisor importing a signed hand-over file, if that is how it came.
+    pub handover_importer: Option<Uuid>,
+}
+
+/// A batch to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestBatch {
+    /// The records, in the order received.
+    pub items: Vec<Checked>,
+    /// From whom.
+    pub source: Source,
+    /// The server's clock at reception.
+    pub received_at: DateTime<Utc>,
+    /// Set when a supervisor accepts a quarantined record: the assignment-owner check is
+    /// waived (the record was refused because the assignment moved), nothing else is.
+    pub override_by: Option<Uuid>,
+}
+
+/// How a response is bound at its first acceptance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// Round.
+    pub round_id: String,
+    /// Assignment (sampled respondent).
+    pub assignment_id: Option<Uuid>,
+    /// Surveyor who submitted it.
+    pub surveyor_id: Uuid,
+    /// Administrative unit code.
+    pub unit_code: String,
+}
+
+impl Binding {
+    fn of(response: &Response, surveyor: Uuid) -> Self {
+        Binding {
+            round_id: response.round_id.clone(),
+            assignment_id: response.assignment_id,
+            surveyor_id: surveyor,
+            unit_code: response.unit_code.clone(),
+        }
+    }
+}
+
+/// What is stored about one response id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResponse {
+    /// Its binding.
+    pub binding: Binding,
+    /// Stored revisions with their content hashes.
+    pub revisions: BTreeMap<u32, String>,
+    /// The latest decision on the latest revision (`None`: pending).
+    pub latest_decision: Option<Decision>,
+    /// Voided by a supervisor.
+    pub voided: bool,
+}
+
+impl StoredResponse {
+    fn latest(&self) -> u32 {
+        self.revisions.keys().next_back().copied().unwrap_or(0)
+    }
+}
+
+/// What is stored about one assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAssignment {
+    /// The assignment (round, form, unit).
+    pub assignment: Assignment,
+    /// Its surveyor.
+    pub owner: Option<Uuid>,
+    /// Its response, if one is bound and not voided.
+    pub response_id: Option<Uuid>,
+}
+
+/// Everything the rules read, loaded by the backend inside the write transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestContext {
+    /// Stored responses among the batch's ids.
+    pub responses: HashMap<Uuid, StoredResponse>,
+    /// Assignments the batch names.
+    pub assignments: HashMap<Uuid, StoredAssignment>,
+    /// First day of each round the batch names.
+    pub round_starts: HashMap<String, NaiveDate>,
+    /// Open quarantine entries of the batch's (id, revision, record hash).
+    pub quarantined: HashMap<(Uuid, u32, String), Uuid>,
+}
+
+impl IngestBatch {
+    /// Response ids of the batch, sorted (the order backends lock them in).
+    pub fn response_ids(&self) -> Vec<Uuid> {
+        let set: BTreeSet<Uuid> = self
+            .items
+            .iter()
+            .map(|c| c.key().0)
+            .filter(|id| !id.is_nil())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Assignment ids named by valid records, sorted.
+    pub fn assignment_ids(&self) -> Vec<Uuid> {
+        let set: BTreeSet<Uuid> = self
+            .items
+            .iter()
+            .filter_map(|c| match c {
+                Checked::Valid { response, .. } => response.assignment_id,
+                Checked::Refused(_) => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Round ids named by valid records, sorted.
+    pub fn round_ids(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .items
+            .iter()
+            .filter_map(|c| match c {
+                Checked::Valid { response, .. } => Some(response.round_id.clone()),
+                Checked::Refused(_) => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// (id, revision) of the refused records, for looking up their quarantine entries.
+    pub fn refused_keys(&self) -> Vec<(Uuid, u32)> {
+        self.items
+            .iter()
+            .filter_map(|c| match c {
+                Checked::Refused(r) => Some((r.id, r.revision)),
+                Checked::Valid { .. } => None,
+            })
+            .collect()
+    }
+}
+
+/// One write the backend executes, in order, inside the transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Bind a new response id.
+    Bind {
+        /// Response id.
+        response_id: Uuid,
+        /// Its binding.
+        binding: Binding,
+    },
+    /// Store a response revision (item index into the batch).
+    InsertRevision {
+        /// Index of the record in [`IngestBatch::items`].
+        item: usize,
+    },
+    /// Mark an assignment `collected` (bumps its change cursor).
+    MarkCollected {
+        /// The assignment.
+        assignment_id: Uuid,
+    },
+    /// Keep a refused record in quarantine.
+    Quarantine {
+        /// New entry id.
+        id: Uuid,
+        /// Its reason and content.
+        refusal: Refusal,
+        /// Surveyor.
+        surveyor: Uuid,
+        /// Device.
+        device: Option<Uuid>,
+    },
+    /// Append an audit entry.
+    Audit {
+        /// Who.
+        actor: Option<Uuid>,
+        /// What ([`action`]).
+        action: &'static str,
+        /// Entity id.
+        entity: Option<String>,
+    },
+}
+
+/// The decisions on a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// One acknowledgement per record, in order.
+    pub acks: Vec<RecordAck>,
+    /// What to write, in order.
+    pub ops: Vec<Op>,
+}
+
+/// Entity id of a response revision in audit entries: `<uuid>/<revision>`.
+pub fn revision_entity(id: Uuid, revision: u32) -> String {
+    format!("{id}/{revision}")
+}
+
+fn ack(id: Uuid, revision: u32, status: AckStatus) -> RecordAck {
+    RecordAck {
+        id,
+        revision,
+        status,
+        reason: None,
+        reason_code: None,
+        quarantine_id: None,
+        issues: Vec::new(),
+    }
+}
+
+/// Decides every record of `batch` against `ctx` (updated as the batch goes, so later records
+/// see earlier ones) and lists the writes. `new_id` makes quarantine entry ids.
+pub fn plan(batch: &IngestBatch, ctx: &mut IngestContext, new_id: impl FnMut() -> Uuid) -> Plan {
+    let mut planner = Planner {
+        batch,
+        ctx,
+        new_id,
+        ops: Vec::new(),
+        collected: BTreeSet::new(),
+    };
+    let mut acks = Vec::with_capacity(batch.items.len());
+    for (i, item) in batch.items.iter().enumerate() {
+        let a = match item {
+            Checked::Refused(refusal) => planner.quarantine(refusal.clone()),
+            Checked::Valid { response, hash } => planner.decide(i, response, hash),
+        };
+        acks.push(a);
+    }
+    let Planner {
+        mut ops, collected, ..
+    } = planner;
+    ops.extend(
+        collected
+            .into_iter()
+            .map(|assignment_id| Op::MarkCollected { assignment_id }),
+    );
+    if let Some(importer) = batch.source.handover_importer {
+        ops.push(Op::Audit {
+            actor: Some(importer),
+            action: action::HANDOVER_IMPORTED,
+            entity: batch.source.device.map(|d| d.to_string()),
+        });
+    }
+    Plan { acks, ops }
+}
+
+struct Planner<'a, F> {
+    batch: &'a IngestBatch,
+    ctx: &'a mut IngestContext,
+    new_id: F,
+    ops: Vec<Op>,
+    collected: BTreeSet<Uuid>,
+}
+
+impl<F: FnMut() -> Uuid> Planner<'_, F> {
+    fn actor(&self) -> Option<Uuid> {
+        Some(self.batch.override_by.unwrap_or(self.batch.source.surveyor))
+    }
+
+    fn quarantine(&mut self, refusal: Refusal) -> RecordAck {
+        let mut a = ack(refusal.id, refusal.revision, AckStatus::Invalid);
+        a.reason = Some(refusal.detail.clone());
+        a.reason_code = Some(refusal.reason);
+        a.issues = refusal.issues.clone();
+        let key = (refusal.id, refusal.revision, refusal.record_sha());
+        let id = match self.ctx.quarantined.get(&key) {
+            Some(existing) => *existing,
+            None => {
+                let id = (self.new_id)();
+                self.ctx.quarantined.insert(key, id);
+                self.ops.push(Op::Audit {
+                    actor: self.actor(),
+                    action: action::QUARANTINED,
+                    entity: Some(id.to_string()),
+                });
+                self.ops.push(Op::Quarantine {
+                    id,
+                    refusal,
+                    surveyor: self.batch.source.surveyor,
+                    device: self.batch.source.device,
+                });
+                id
+            }
+        };
+        a.quarantine_id = Some(id);
+        a
+    }
+
+    fn refuse(
+        &mut self,
+        response: &Response,
+        hash: &str,
+        reason: AckReason,
+        detail: String,
+    ) -> RecordAck {
+        // Kept as the record was sent (an upload record), so that it can be re-checked.
+        let record_json = serde_json::to_string(&UploadRecord {
+            response: response.clone(),
+            content_hash: hash.to_owned(),
+        })
+        .unwrap_or_default();
+        self.quarantine(Refusal {
+            id: response.id,
+            revision: response.revision,
+            reason,
+            detail,
+            issues: Vec::new(),
+            record_json,
+            round_id: Some(response.round_id.clone()),
+            unit_code: Some(response.unit_code.clone()),
+            assignment_id: response.assignment_id,
+        })
+    }
+
+    fn conflict(&mut self, response: &Response, reason: AckReason, detail: String) -> RecordAck {
+        self.ops.push(Op::Audit {
+            actor: self.actor(),
+            action: action::CONFLICT,
+            entity: Some(revision_entity(response.id, response.revision)),
+        });
+        let mut a = ack(response.id, response.revision, AckStatus::Conflict);
+        a.reason = Some(detail);
+        a.reason_code = Some(reason);
+        a
+    }
+
+    /// Checks that need stored state about the assignment and round; `None` when they pass.
+    fn assignment_problem(&self, r: &Response) -> Option<(AckReason, String)> {
+        let Some(aid) = r.assignment_id else {
+            return Some((
+                AckReason::NoAssignment,
+                "response names no assignment and its round takes none outside the sample".into(),
+            ));
+        };
+        let Some(stored) = self.ctx.assignments.get(&aid) else {
+            return Some((
+                AckReason::NotYourAssignment,
+                "not your assignment (unknown assignment)".into(),
+            ));
+        };
+        if self.batch.override_by.is_none() && stored.owner != Some(self.batch.source.surveyor) {
+            return Some((AckReason::NotYourAssignment, "not your assignment".into()));
+        }
+        let a = &stored.assignment;
+        if a.round_id != r.round_id {
+            return Some((
+                AckReason::AssignmentMismatch,
+                "round does not match the assignment's round".into(),
+            ));
+        }
+        if a.form != r.form {
+            return Some((
+                AckReason::AssignmentMismatch,
+                format!("form {} is not the round's form {}", r.form, a.form),
+            ));
+        }
+        if a.unit_code != r.unit_code {
+            return Some((
+                AckReason::AssignmentMismatch,
+                "unit code does not match the assignment's unit".into(),
+            ));
+        }
+        let start = self
+            .ctx
+            .round_starts
+            .get(&r.round_id)
+            .filter(|_| self.batch.override_by.is_none());
+        if let Some(start) = start {
+            let earliest = start
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc() - CLOCK_BEFORE_ROUND);
+            if earliest.is_some_and(|e| r.completed_at < e) {
+                return Some((
+                    AckReason::Clock,
+                    format!(
+                        "completed_at {} is more than one day before the round starts ({start})",
+                        r.completed_at.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    fn decide(&mut self, item: usize, r: &Response, hash: &str) -> RecordAck {
+        let surveyor = self.batch.source.surveyor;
+        if let Some(stored) = self.ctx.responses.get(&r.id) {
+            // A revision already stored: duplicate or conflict, whatever else changed since.
+            if let Some(stored_hash) = stored.revisions.get(&r.revision) {
+                if stored_hash == hash {
+                    return ack(r.id, r.revision, AckStatus::Duplicate);
+                }
+                return self.conflict(
+                    r,
+                    AckReason::ContentDiffers,
+                    "this id and revision are already stored with different content".into(),
+                );
+            }
+            let latest = stored.latest();
+            if r.revision < latest {
+                let mut a = ack(r.id, r.revision, AckStatus::Duplicate);
+                a.reason = Some(format!("stale: revision {latest} is already stored"));
+                a.reason_code = Some(AckReason::Stale);
+                return a;
+            }
+            let binding = Binding::of(r, stored.binding.surveyor_id);
+            let (voided, bound, decision) = (
+                stored.voided,
+                stored.binding.clone(),
+                stored.latest_decision,
+            );
+            if bound != binding || bound.surveyor_id != surveyor {
+                return self.conflict(
+                    r,
+                    AckReason::BoundElsewhere,
+                    "this response id is bound to another round, assignment, surveyor or unit"
+                        .into(),
+                );
+            }
+            if voided {
+                return self.conflict(r, AckReason::Voided, "the response was voided".into());
+            }
+            if decision == Some(Decision::Approved) {
+                return self.conflict(
+                    r,
+                    AckReason::AlreadyApproved,
+                    format!("revision {latest} is approved: no new revision is taken"),
+                );
+            }
+            if r.revision != latest + 1 {
+                return self.conflict(
+                    r,
+                    AckReason::RevisionGap,
+                    format!(
+                        "revision {} after {latest}: send {}",
+                        r.revision,
+                        latest + 1
+                    ),
+                );
+            }
+            if let Some((reason, detail)) = self.assignment_problem(r) {
+                return self.refuse(r, hash, reason, detail);
+            }
+            return self.accept(item, r, hash, None);
+        }
+        // A new response id.
+        if let Some((reason, detail)) = self.assignment_problem(r) {
+            return self.refuse(r, hash, reason, detail);
+        }
+        if r.revision != 1 {
+            return self.conflict(
+                r,
+                AckReason::RevisionGap,
+                format!(
+                    "revision {} of a response the server does not have: send 1",
+                    r.revision
+                ),
+            );
+        }
+        let aid = r.assignment_id;
+        if let Some(other) = aid
+            .and_then(|a| self.ctx.assignments.get(&a))
+            .and_then(|a| a.response_id)
+        {
+            return self.conflict(
+                r,
+                AckReason::AssignmentHasResponse,
+                format!("assignment already has response {other}"),
+            );
+        }
+        self.accept(item, r, hash, Some(Binding::of(r, surveyor)))
+    }
+
+    fn accept(
+        &mut self,
+        item: usize,
+        r: &Response,
+        hash: &str,
+        new_binding: Option<Binding>,
+    ) -> RecordAck {
+        if let Some(binding) = new_binding {
+            self.ops.push(Op::Bind {
+                response_id: r.id,
+                binding: binding.clone(),
+            });
+            if let Some(a) = r
+                .assignment_id
+                .and_then(|a| self.ctx.assignments.get_mut(&a))
+            {
+                a.response_id = Some(r.id);
+            }
+            self.ctx.responses.insert(
+                r.id,
+                StoredResponse {
+                    binding,
+                    revisions: BTreeMap::new(),
+                    latest_decision: None,
+                    voided: false,
+                },
+            );
+        }
+        if let Some(stored) = self.ctx.responses.get_mut(&r.id) {
+            stored.revisions.insert(r.revision, hash.to_owned());
+            stored.latest_decision = None;
+        }
+        self.ops.push(Op::InsertRevision { item });
+        self.ops.push(Op::Audit {
+            actor: self.actor(),
+            action: action::ACCEPTED,
+            entity: Some(revision_entity(r.id, r.revision)),
+        });
+        if let Some(a) = r.assignment_id {
+            self.collected.insert(a);
+        }
+        ack(r.id, r.revision, AckStatus::Accepted)
+    }
+}
+
+/// A quarantined record as supervisors see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QuarantineEntry {
+    /// Entry id.
+    pub id: Uuid,
+    /// Response id as read (nil: unreadable).
+    pub response_id: Uuid,
+    /// Revision as read.
+    pub revision: u32,
+    /// Round named by the record.
+    pub round_id: Option<String>,
+    /// Unit named by the record.
+    pub unit_code: Option<String>,
+    /// Assignment named by the record.
+    pub assignment_id: Option<Uuid>,
+    /// Surveyor.
+    pub surveyor_id: Uuid,
+    /// Device.
+    pub device_id: Option<Uuid>,
+    /// Why (code).
+    pub reason_code: AckReason,
+    /// Why (English detail).
+    pub reason: String,
+    /// Invalid answers.
+    pub issues: Vec<AnswerProblem>,
+    /// When received.
+    pub received_at: DateTime<Utc>,
+    /// `accepted` / `dismissed`; `None` while open.
+    pub resolution: Option<String>,
+    /// Who resolved it.
+    pub resolved_by: Option<Uuid>,
+    /// When.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The supervisor's note.
+    pub resolution_note: Option<String>,
+    /// The record as received.
+    #[serde(skip)]
+    pub record_json: String,
+}
+
+impl QuarantineEntry {
+    /// Whether a supervisor may accept it: only records refused for where they belong
+    /// (assignment moved, clock) — a record whose content cannot be trusted or read
+    /// (hash, form, answers, unreadable) can only be dismissed.
+    pub fn acceptable(&self) -> bool {
+        matches!(
+            self.reason_code,
+            AckReason::NotYourAssignment | AckReason::Clock
+        )
+    }
+}
+
+/// Result of resolving a quarantine entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    /// Done; for an acceptance, the record's ack (accepted or duplicate).
+    Done(Option<RecordAck>),
+    /// The entry is already resolved; nothing changed.
+    AlreadyResolved,
+    /// The rules refuse the record even with the owner and clock checks waived; nothing changed.
+    Refused(RecordAck),
+}
+
+/// Result of voiding a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voided {
+    /// Voided now.
+    Done,
+    /// It was already voided; nothing changed.
+    AlreadyVoided,
+}
+
+/// The stored state of a quarantine resolution's record as an ingest batch of one, with the
+/// owner check waived (`override_by`).
+pub fn acceptance_batch(
+    entry: &QuarantineEntry,
+    response: Response,
+    hash: String,
+    supervisor: Uuid,
+    now: DateTime<Utc>,
+) -> IngestBatch {
+    IngestBatch {
+        items: vec![Checked::Valid { response, hash }],
+        source: Source {
+            surveyor: entry.surveyor_id,
+            device: entry.device_id,
+            handover_importer: None,
+        },
+        received_at: now,
+        override_by: Some(supervisor),
+    }
+}

@@ -1,0 +1,67 @@
+//! SQL text both backends run unchanged. Parameters are written `$1`, `$2`, … and MUST first
+//! appear in that order: PostgreSQL reads them as positional, SQLite as named parameters
+//! numbered by first appearance, so the same positional values bind the same on both only
+//! then.
+
+/// The current responses of round `$1` that count in the index: the `current_responses`
+/// view (latest revision of every bound, not voided response) less those whose latest
+/// decision is `rejected`; with reception time.
+pub(crate) const COUNTED_RESPONSES: &str = "SELECT r.body_json, r.received_at \
+     FROM current_responses r \
+     WHERE r.round_id = $1 AND COALESCE(r.decision, '') <> 'rejected' ORDER BY r.id";
+
+/// The review queue of round `$1`: every current response with its surveyor, reception time
+/// and latest decision.
+pub(crate) const REVIEW_QUEUE: &str = "SELECT r.body_json, r.surveyor_id, r.received_at, \
+     r.decision FROM current_responses r WHERE r.round_id = $1 ORDER BY r.id";
+
+/// Current responses of round `$1` per surveyor (progress `synced`).
+pub(crate) const SYNCED_BY_SURVEYOR: &str = "SELECT surveyor_id, COUNT(*) FROM current_responses WHERE round_id = $1 \
+     GROUP BY surveyor_id";
+
+/// Current responses of round `$1` per unit (progress `synced`).
+pub(crate) const SYNCED_BY_UNIT: &str =
+    "SELECT unit_code, COUNT(*) FROM current_responses WHERE round_id = $1 GROUP BY unit_code";
+
+/// Binds a new response: `$1` id, `$2` round, `$3` assignment, `$4` surveyor, `$5` unit,
+/// `$6` time.
+pub(crate) const INSERT_BINDING: &str = "INSERT INTO response_bindings \
+     (response_id, round_id, assignment_id, surveyor_id, unit_code, bound_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Stores a response revision (12 parameters, in column order).
+pub(crate) const INSERT_REVISION: &str = "INSERT INTO responses (id, revision, round_id, \
+     unit_code, form_id, form_version, assignment_id, content_hash, body_json, submitted_by, \
+     device_id, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Marks assignment `$2` collected with change cursor `$1`.
+pub(crate) const MARK_COLLECTED: &str = "UPDATE assignments \
+     SET status = 'collected', change_seq = $1 WHERE id = $2 AND status <> 'collected'";
+
+/// Keeps a refused record (14 parameters, in column order).
+pub(crate) const INSERT_QUARANTINE: &str = "INSERT INTO quarantine (id, response_id, revision, \
+     record_sha, round_id, unit_code, assignment_id, submitted_by, device_id, reason_code, \
+     reason, issues_json, record_json, received_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// Columns of a quarantine entry, in the order both backends' row readers expect.
+pub(crate) const QUARANTINE_COLS: &str = "id, response_id, revision, round_id, unit_code, \
+     assignment_id, submitted_by, device_id, reason_code, reason, issues_json, received_at, \
+     resolution, resolved_by, resolved_at, resolution_note, record_json";
+
+/// Resolves a quarantine entry: `$1` resolution, `$2` supervisor, `$3` time, `$4` note,
+/// `$5` entry id.
+pub(crate) const RESOLVE_QUARANTINE: &str = "UPDATE quarantine SET resolution = $1, \
+     resolved_by = $2, resolved_at = $3, resolution_note = $4 WHERE id = $5";
+
+/// Voids a response: `$1` time, `$2` supervisor, `$3` reason, `$4` response id.
+pub(crate) const VOID_BINDING: &str = "UPDATE response_bindings \
+     SET voided_at = $1, voided_by = $2, void_reason = $3 WHERE response_id = $4";
+
+/// Puts a voided response's assignment `$2` back to `not_visited` with change cursor `$1`.
+pub(crate) const REOPEN_ASSIGNMENT: &str = "UPDATE assignments \
+     SET status = 'not_visited', change_seq = $1 WHERE id = $2 AND status = 'collected'";
+
+/// Assignment and voided flag of response `$1`.
+pub(crate) const BINDING_OF: &str = "SELECT assignment_id, voided_at IS NOT NULL \
+     FROM response_bindings WHERE response_id = $1";
