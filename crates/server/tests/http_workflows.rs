@@ -1478,12 +1478,15 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
-    // A signed file with a fresh response of surveyor1 (re-using an assignment: a new id).
+    // A signed file with a new revision of a pending response of surveyor1 (one response
+    // per assignment: a new id for a collected assignment would be a conflict).
     let key = signing_key();
     let device = enrol(&w, &w.surveyor, Some(&key)).await;
-    let fresh = response_for(&w.assignment(w.mine[0]).await, answers(3), false);
+    let mut fresh = mine[1].clone();
+    fresh.revision = 2;
+    fresh.answers = answers(3);
     let file = sign_batch(&key, device.device_id, Utc::now(), vec![record(&fresh)]).unwrap();
-    assert_ne!(fresh.id, mine[0].id);
+    assert_ne!(fresh.answers, mine[1].answers);
 
     let j = |v: Value| serde_json::to_vec(&v).unwrap();
     let endpoints = vec![
@@ -1687,5 +1690,5 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing() {
         .find(|t| t.task.id.to_string() == task)
         .unwrap();
     assert!(done.result.as_ref().is_some_and(|r| !r.visit_happened));
-    assert!(w.store.response(fresh.id, 1).await.unwrap().is_some());
+    assert!(w.store.response(fresh.id, 2).await.unwrap().is_some());
 }

@@ -334,6 +334,22 @@ async fn round_with_sample(
     (sup, "2026-HN-1".into(), rows)
 }
 
+/// Imports `n` sampled respondents into `round_id` and assigns them to `surveyor` (every
+/// response names an assignment of its surveyor: the ingest rules refuse others).
+async fn assigned(
+    store: &dyn ServerStore,
+    round_id: &str,
+    sup: Uuid,
+    surveyor: Uuid,
+    n: usize,
+) -> Vec<Uuid> {
+    let rows = sample(n, "00004");
+    store.import_sample(round_id, &rows, sup).await.unwrap();
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    store.assign(&ids, surveyor, sup).await.unwrap();
+    ids
+}
+
 // --- tests -----------------------------------------------------------------------------------
 
 async fn users_sessions_and_token_expiry(ctx: Ctx) {
@@ -723,7 +739,11 @@ async fn ingest_accepted_duplicate_conflict(ctx: Ctx) {
 
     // One batch: new, new twice, new + conflicting twin, revision 2 of r1.
     let r2 = response(&round_id, Some(rows[1].id), 5);
-    let r3 = response(&round_id, None, 2);
+    let r3 = response(
+        &round_id,
+        Some(assigned(s, &round_id, sup.id, dtv.id, 1).await[0]),
+        2,
+    );
     let r3_twin = revised(&r3, 1, 5);
     let r1v2 = revised(&r1, 2, 5);
     let batch = vec![
@@ -767,14 +787,16 @@ async fn ingest_accepted_duplicate_conflict(ctx: Ctx) {
 
 async fn concurrent_duplicate_ingest_stores_once(ctx: Ctx) {
     let s = ctx.store.clone();
-    let (_sup, round_id, _rows) = round_with_sample(&*s, 1).await;
+    let (sup, round_id, _rows) = round_with_sample(&*s, 1).await;
     let dtv = user(&*s, "dtv01", Role::Surveyor).await;
-    let shared = response(&round_id, None, 4);
+    let ids = assigned(&*s, &round_id, sup.id, dtv.id, 8 * 20 + 1).await;
+    let shared = response(&round_id, Some(ids[8 * 20]), 4);
     let tasks: Vec<_> = (0..8)
-        .map(|_| {
+        .map(|t| {
             let s = s.clone();
-            let batch: Vec<_> = (0..20)
-                .map(|_| rec(&response(&round_id, None, 3)))
+            let batch: Vec<_> = ids[t * 20..(t + 1) * 20]
+                .iter()
+                .map(|a| rec(&response(&round_id, Some(*a), 3)))
                 .chain([rec(&shared)])
                 .collect();
             tokio::spawn(async move { s.ingest(&batch, dtv.id, None).await.expect("ingest") })
@@ -803,12 +825,14 @@ async fn responses_for_round_latest_unrejected_revision(ctx: Ctx) {
     let (sup, round_id, _rows) = round_with_sample(s, 1).await;
     s.create_round(&round("2026-HN-2"), sup.id).await.unwrap();
     let dtv = user(s, "dtv01", Role::Surveyor).await;
+    let ids = assigned(s, &round_id, sup.id, dtv.id, 3).await;
+    let other = assigned(s, "2026-HN-2", sup.id, dtv.id, 1).await;
 
-    let a1 = response(&round_id, None, 4);
+    let a1 = response(&round_id, Some(ids[0]), 4);
     let a2 = revised(&a1, 2, 5);
-    let b1 = response(&round_id, None, 3);
-    let c1 = response(&round_id, None, 2);
-    let elsewhere = response("2026-HN-2", None, 1);
+    let b1 = response(&round_id, Some(ids[1]), 3);
+    let c1 = response(&round_id, Some(ids[2]), 2);
+    let elsewhere = response("2026-HN-2", Some(other[0]), 1);
     s.ingest(
         &[rec(&a1), rec(&a2), rec(&b1), rec(&c1), rec(&elsewhere)],
         dtv.id,
@@ -888,8 +912,9 @@ async fn decisions_and_pull_cursor(ctx: Ctx) {
     let a = user(s, "dtv-a", Role::Surveyor).await;
     let b = user(s, "dtv-b", Role::Surveyor).await;
     s.assign(&[rows[0].id], a.id, sup.id).await.unwrap();
+    s.assign(&[rows[1].id], b.id, sup.id).await.unwrap();
     let ra = response(&round_id, Some(rows[0].id), 4);
-    let rb = response(&round_id, None, 3);
+    let rb = response(&round_id, Some(rows[1].id), 3);
     s.ingest(&[rec(&ra)], a.id, None).await.unwrap();
     s.ingest(&[rec(&rb)], b.id, None).await.unwrap();
 
@@ -983,17 +1008,23 @@ async fn progress_counts_per_surveyor(ctx: Ctx) {
     s.ingest(&[rec(&r0), rec(&revised(&r0, 2, 3)), rec(&r1)], a.id, None)
         .await
         .unwrap();
-    // C collects B's assignment (counts for both) and one ad hoc response.
+    // B collects its assignment; C's upload of B's other assignment is refused (not C's),
+    // so it counts for nobody.
     let r4 = response(&round_id, Some(rows[4].id), 2);
-    let adhoc = response(&round_id, None, 1);
-    s.ingest(&[rec(&r4), rec(&adhoc)], c.id, None)
-        .await
-        .unwrap();
+    s.ingest(&[rec(&r4)], b.id, None).await.unwrap();
+    let taken = response(&round_id, Some(rows[5].id), 1);
+    let out = s.ingest(&[rec(&taken)], c.id, None).await.unwrap();
+    assert_eq!(statuses(&out), vec![AckStatus::Invalid]);
     // Another round's response does not count.
     s.create_round(&round("2026-HN-2"), sup.id).await.unwrap();
-    s.ingest(&[rec(&response("2026-HN-2", None, 1))], a.id, None)
-        .await
-        .unwrap();
+    let elsewhere = assigned(s, "2026-HN-2", sup.id, a.id, 1).await;
+    s.ingest(
+        &[rec(&response("2026-HN-2", Some(elsewhere[0]), 1))],
+        a.id,
+        None,
+    )
+    .await
+    .unwrap();
 
     let p = s.progress(&round_id).await.unwrap();
     assert_eq!(
@@ -1015,15 +1046,6 @@ async fn progress_counts_per_surveyor(ctx: Ctx) {
                     collected: 1,
                     non_response: 1,
                     synced: 1
-                }
-            ),
-            (
-                c.id,
-                Progress {
-                    assigned: 0,
-                    collected: 0,
-                    non_response: 0,
-                    synced: 2
                 }
             ),
         ])
@@ -1725,9 +1747,14 @@ async fn sqlite_file_is_wal_and_migrations_are_recorded_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
+    let shipped: Vec<(u32, String)> = sipas_server::storage::migrations::SQLITE
+        .iter()
+        .map(|m| (m.version, m.name.to_owned()))
+        .collect();
+    assert_eq!(applied, shipped);
     assert_eq!(
-        applied,
-        vec![
+        &applied[..2],
+        &[
             (1, "init".to_owned()),
             (2, "review_spot_checks_handover".to_owned())
         ]
@@ -1774,7 +1801,8 @@ async fn sqlite_database_of_version_1_is_upgraded_in_place() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    let shipped: Vec<u32> = SQLITE.iter().map(|m| m.version).collect();
+    assert_eq!(versions, shipped, "every later migration applied in place");
 }
 
 #[tokio::test]
@@ -1798,13 +1826,15 @@ async fn crash_child_ingests_until_killed() {
         return;
     };
     let s = SqliteStore::open(&path).expect("child opens store");
-    let (_sup, round_id, _rows) = round_with_sample(&s, 1).await;
+    let (sup, round_id, _rows) = round_with_sample(&s, 1).await;
     let dtv = user(&s, "dtv01", Role::Surveyor).await;
     println!("READY");
     let started = std::time::Instant::now();
     while started.elapsed() < std::time::Duration::from_secs(60) {
-        let batch: Vec<_> = (0..25)
-            .map(|_| rec(&response(&round_id, None, 4)))
+        let ids = assigned(&s, &round_id, sup.id, dtv.id, 25).await;
+        let batch: Vec<_> = ids
+            .iter()
+            .map(|a| rec(&response(&round_id, Some(*a), 4)))
             .collect();
         let out = s.ingest(&batch, dtv.id, None).await.expect("child ingest");
         assert!(out.iter().all(|o| o.status == AckStatus::Accepted));

@@ -1,4 +1,4 @@
--- Ingest rules (issue 9): every response is bound to one interview, refused records are kept.
+-- 0003_ingest_rules: ingest rules (issue 9): every response is bound to one interview, refused records are kept.
 --
 -- response_bindings: what a response id is bound to at its first acceptance (round,
 -- assignment, surveyor, unit). Later revisions must name the same; a supervisor may void a
