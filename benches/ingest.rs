@@ -5,7 +5,7 @@
 //!
 //! Run with `bash scripts/bench.sh` (builds the release server first). Set
 //! `SIPAS_TEST_DATABASE_URL` for the PostgreSQL figure. `SIPAS_BENCH_N` sets the number of
-//! responses (default 10,000).
+//! responses (default 10,000); `SIPAS_BENCH_RUST_LOG` the server's log level (default `info`).
 #[path = "../tests/support/fixture.rs"]
 #[allow(unused_imports)]
 mod fixture;
@@ -14,7 +14,7 @@ mod fixture;
 mod server;
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
-use server::{Backend, TestServer};
+use server::{Backend, Options, TestServer};
 use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord};
 use std::time::Instant;
 
@@ -81,8 +81,20 @@ fn raw_sqlite_rate(n: usize, row_bytes: usize) -> f64 {
 
 /// Uploads `n` valid responses to a fresh real server; returns accepted responses per second
 /// of upload time (seeding excluded).
+///
+/// The server logs at `RUST_LOG=info`, its default in production. (Test servers log at
+/// `debug` for the personal-data log check; from commit 4c46daf until this was set, the
+/// benchmark inherited that and measured debug logging of every request: about half the
+/// throughput.)
 async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
-    let server = TestServer::start(backend)?;
+    let rust_log = std::env::var("SIPAS_BENCH_RUST_LOG").unwrap_or_else(|_| "info".into());
+    let server = TestServer::start_with(
+        backend,
+        Options {
+            rust_log,
+            ..Options::default()
+        },
+    )?;
     let people = seed_people(&server).await;
     let assignments = seed_round(&people, "BENCH", n).await;
     let device = enrol_device(&server, &people).await;

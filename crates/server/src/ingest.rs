@@ -719,3 +719,253 @@ pub fn acceptance_batch(
         override_by: Some(supervisor),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sipas_core::questionnaire::FormKey;
+    use sipas_protocol::wire::AssignmentStatus;
+
+    fn form() -> FormKey {
+        FormKey {
+            form_id: "sipas-6-groups".into(),
+            version: "2026.1".into(),
+        }
+    }
+
+    fn response(id: u128, revision: u32, assignment: u128) -> Response {
+        let t: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
+        Response {
+            id: Uuid::from_u128(id),
+            revision,
+            form: form(),
+            assignment_id: Some(Uuid::from_u128(assignment)),
+            round_id: "R".into(),
+            unit_code: "00004".into(),
+            answers: Default::default(),
+            started_at: t,
+            completed_at: t + Duration::minutes(10),
+            paradata: Default::default(),
+        }
+    }
+
+    fn valid(r: &Response) -> Checked {
+        Checked::Valid {
+            response: r.clone(),
+            hash: format!("h{}-{}", r.id.as_u128(), r.revision),
+        }
+    }
+
+    const A: u128 = 1;
+    const B: u128 = 2;
+
+    fn context(owner: u128) -> IngestContext {
+        let mut ctx = IngestContext::default();
+        for aid in [100, 101] {
+            ctx.assignments.insert(
+                Uuid::from_u128(aid),
+                StoredAssignment {
+                    assignment: Assignment {
+                        id: Uuid::from_u128(aid),
+                        round_id: "R".into(),
+                        form: form(),
+                        unit_code: "00004".into(),
+                        procedure: "Thủ tục".into(),
+                        agency: None,
+                        contact: None,
+                        status: AssignmentStatus::NotVisited,
+                    },
+                    owner: Some(Uuid::from_u128(owner)),
+                    response_id: None,
+                },
+            );
+        }
+        ctx.round_starts
+            .insert("R".into(), NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+        ctx
+    }
+
+    fn run(items: Vec<Checked>, surveyor: u128, ctx: &mut IngestContext) -> Plan {
+        let batch = IngestBatch {
+            items,
+            source: Source {
+                surveyor: Uuid::from_u128(surveyor),
+                device: None,
+                handover_importer: None,
+            },
+            received_at: "2026-11-20T09:00:00Z".parse().unwrap(),
+            override_by: None,
+        };
+        let mut n = 1000u128;
+        plan(&batch, ctx, || {
+            n += 1;
+            Uuid::from_u128(n)
+        })
+    }
+
+    fn codes(plan: &Plan) -> Vec<(AckStatus, Option<AckReason>)> {
+        plan.acks
+            .iter()
+            .map(|a| (a.status, a.reason_code))
+            .collect()
+    }
+
+    #[test]
+    fn one_batch_sees_its_own_earlier_records() {
+        let mut ctx = context(A);
+        let r1 = response(1, 1, 100);
+        let plan = run(
+            vec![
+                valid(&r1),
+                valid(&r1),
+                valid(&response(1, 2, 100)),
+                valid(&response(2, 1, 100)),
+                valid(&response(1, 4, 100)),
+            ],
+            A,
+            &mut ctx,
+        );
+        assert_eq!(
+            codes(&plan),
+            vec![
+                (AckStatus::Accepted, None),
+                (AckStatus::Duplicate, None),
+                (AckStatus::Accepted, None),
+                (AckStatus::Conflict, Some(AckReason::AssignmentHasResponse)),
+                (AckStatus::Conflict, Some(AckReason::RevisionGap)),
+            ]
+        );
+        let binds = plan
+            .ops
+            .iter()
+            .filter(|o| matches!(o, Op::Bind { .. }))
+            .count();
+        let inserts = plan
+            .ops
+            .iter()
+            .filter(|o| matches!(o, Op::InsertRevision { .. }))
+            .count();
+        assert_eq!((binds, inserts), (1, 2));
+        assert_eq!(
+            plan.ops.last(),
+            Some(&Op::MarkCollected {
+                assignment_id: Uuid::from_u128(100)
+            })
+        );
+    }
+
+    #[test]
+    fn another_surveyors_records_are_refused_and_quarantined_once() {
+        let mut ctx = context(A);
+        let first = run(vec![valid(&response(1, 1, 100))], A, &mut ctx);
+        assert_eq!(codes(&first), vec![(AckStatus::Accepted, None)]);
+        // B takes over A's id: conflict. B's own new id on A's assignment: quarantined.
+        let plan = run(
+            vec![
+                valid(&response(1, 2, 100)),
+                valid(&response(3, 1, 101)),
+                valid(&response(3, 1, 101)),
+            ],
+            B,
+            &mut ctx,
+        );
+        assert_eq!(
+            codes(&plan),
+            vec![
+                (AckStatus::Conflict, Some(AckReason::BoundElsewhere)),
+                (AckStatus::Invalid, Some(AckReason::NotYourAssignment)),
+                (AckStatus::Invalid, Some(AckReason::NotYourAssignment)),
+            ]
+        );
+        assert_eq!(plan.acks[1].quarantine_id, plan.acks[2].quarantine_id);
+        let kept = plan
+            .ops
+            .iter()
+            .filter(|o| matches!(o, Op::Quarantine { .. }))
+            .count();
+        assert_eq!(kept, 1, "the same record twice is one quarantine entry");
+    }
+
+    #[test]
+    fn approved_voided_and_stale_revisions() {
+        let mut ctx = context(A);
+        run(
+            vec![valid(&response(1, 1, 100)), valid(&response(1, 2, 100))],
+            A,
+            &mut ctx,
+        );
+        let stored = ctx.responses.get_mut(&Uuid::from_u128(1)).unwrap();
+        stored.latest_decision = Some(Decision::Approved);
+        let mut r1_other = response(1, 1, 100);
+        r1_other.unit_code = "00007".into();
+        let plan = run(
+            vec![
+                valid(&response(1, 3, 100)),
+                Checked::Valid {
+                    response: r1_other,
+                    hash: "other".into(),
+                },
+            ],
+            A,
+            &mut ctx,
+        );
+        assert_eq!(
+            codes(&plan),
+            vec![
+                (AckStatus::Conflict, Some(AckReason::AlreadyApproved)),
+                (AckStatus::Conflict, Some(AckReason::ContentDiffers)),
+            ]
+        );
+        // Revision 1 resent after 2 is stored: a duplicate, whatever came after.
+        let plan = run(vec![valid(&response(1, 1, 100))], A, &mut ctx);
+        assert_eq!(codes(&plan), vec![(AckStatus::Duplicate, None)]);
+        ctx.responses.get_mut(&Uuid::from_u128(1)).unwrap().voided = true;
+        ctx.responses
+            .get_mut(&Uuid::from_u128(1))
+            .unwrap()
+            .latest_decision = None;
+        let plan = run(vec![valid(&response(1, 3, 100))], A, &mut ctx);
+        assert_eq!(
+            codes(&plan),
+            vec![(AckStatus::Conflict, Some(AckReason::Voided))]
+        );
+    }
+
+    #[test]
+    fn clock_before_the_round_is_refused_unless_a_supervisor_accepts_it() {
+        let mut ctx = context(A);
+        let mut early = response(1, 1, 100);
+        early.started_at = "2026-10-01T08:00:00Z".parse().unwrap();
+        early.completed_at = "2026-10-01T08:10:00Z".parse().unwrap();
+        let plan = run(vec![valid(&early)], A, &mut ctx);
+        assert_eq!(
+            codes(&plan),
+            vec![(AckStatus::Invalid, Some(AckReason::Clock))]
+        );
+        // The day before the round starts is fine.
+        let mut eve = response(2, 1, 101);
+        eve.completed_at = "2026-10-31T08:10:00Z".parse().unwrap();
+        eve.started_at = eve.completed_at - Duration::minutes(5);
+        assert_eq!(
+            codes(&run(vec![valid(&eve)], A, &mut ctx)),
+            vec![(AckStatus::Accepted, None)]
+        );
+        let mut ctx = context(B);
+        let batch = IngestBatch {
+            items: vec![valid(&early)],
+            source: Source {
+                surveyor: Uuid::from_u128(A),
+                device: None,
+                handover_importer: None,
+            },
+            received_at: Utc::now(),
+            override_by: Some(Uuid::from_u128(9)),
+        };
+        let accepted = super::plan(&batch, &mut ctx, Uuid::now_v7);
+        assert_eq!(codes(&accepted), vec![(AckStatus::Accepted, None)]);
+        assert!(accepted.ops.iter().any(|o| matches!(
+            o,
+            Op::Bind { binding, .. } if binding.surveyor_id == Uuid::from_u128(A)
+        )));
+    }
+}

@@ -1513,6 +1513,20 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing() {
         },
         Endpoint {
             method: Method::GET,
+            path: format!("/api/v1/quarantine?round_id={ROUND}&all=true"),
+            content_type: JSON_CT,
+            body: vec![],
+            allowed: &[Role::Supervisor],
+        },
+        Endpoint {
+            method: Method::POST,
+            path: format!("/api/v1/responses/{}/void", mine[2].id),
+            content_type: JSON_CT,
+            body: j(json!({"reason": "Phỏng vấn lại"})),
+            allowed: &[Role::Supervisor],
+        },
+        Endpoint {
+            method: Method::GET,
             path: format!("/api/v1/responses/{task_response}/1"),
             content_type: JSON_CT,
             body: vec![],
