@@ -145,13 +145,6 @@ async fn malformed_uploads_get_their_problem_codes_and_store_nothing() {
     let cases: Vec<Case> = vec![
         ("not JSON", None, b"{\"records\": [".to_vec(), None, "400.1"),
         (
-            "wrong shape",
-            None,
-            br#"{"records": [{"response": {"id": 5}}]}"#.to_vec(),
-            None,
-            "400.1",
-        ),
-        (
             "not an object",
             None,
             br#"["records"]"#.to_vec(),
@@ -195,6 +188,23 @@ async fn malformed_uploads_get_their_problem_codes_and_store_nothing() {
             "{what} stored something"
         );
     }
+
+    // A record of the wrong shape inside a well-formed batch is refused on its own: the batch
+    // is answered, the record is `invalid` / `malformed`, kept in quarantine, nothing stored.
+    let (status, answer) = post_batch(
+        &addr,
+        &token,
+        None,
+        br#"{"records": [{"response": {"id": 5}}]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let acks: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(acks["acks"][0]["status"], "invalid");
+    assert_eq!(acks["acks"][0]["reason_code"], "malformed");
+    assert!(acks["acks"][0]["quarantine_id"].is_string());
+    assert_eq!(server_records(&server, round), stored);
 
     // More than the record limit: 413.1, nothing stored (the records are all valid).
     let many = UploadBatch {

@@ -1634,7 +1634,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing() {
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 30);
+    assert_eq!(refused, 36);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [
