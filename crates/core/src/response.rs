@@ -1,9 +1,9 @@
 //! The response record: one completed questionnaire, identified by a UUIDv7 and a revision.
 use crate::answer::Answers;
+use crate::canonical;
 use crate::questionnaire::FormKey;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -64,14 +64,75 @@ pub struct Response {
 }
 
 impl Response {
-    /// Hex SHA-256 of the canonical JSON of everything that identifies the content of this
-    /// revision (form, round, unit, assignment, answers, timestamps, paradata). Two records with
-    /// the same id and revision but different hashes are a conflict, never an overwrite.
+    /// The canonical JSON value of this revision (API.md, "Canonical form and content hash"):
+    /// every field of the model written out (an absent `assignment_id` or `paradata.gps` as
+    /// `null`) and both timestamps in the [`canonical::timestamp`] form. [`canonical::jcs`] of
+    /// it gives the bytes that are hashed and signed.
+    pub fn canonical_value(&self) -> serde_json::Value {
+        serde_json::to_value(CanonicalResponse::of(self)).expect("a Response always serialises")
+    }
+
+    /// The canonical bytes of this revision: RFC 8785 JCS of [`Response::canonical_value`].
+    pub fn canonical_json(&self) -> Vec<u8> {
+        canonical::jcs(&self.canonical_value())
+    }
+
+    /// Lowercase hex SHA-256 of [`Response::canonical_json`]: what identifies the content of
+    /// this revision (form, round, unit, assignment, answers, timestamps, paradata). Two records
+    /// with the same id and revision but different hashes are a conflict, never an overwrite.
     pub fn content_hash(&self) -> String {
-        // serde_json writes struct fields in declaration order and BTreeMaps sorted,
-        // so this serialisation is canonical for a given value.
+        canonical::sha256_hex(&self.canonical_json())
+    }
+
+    /// The hash rule of versions before the canonical form: SHA-256 of `serde_json`'s
+    /// serialisation of the record (declaration order, absent options left out). Only for
+    /// recognising hashes that older app versions stored or exported; never for new records.
+    pub fn legacy_content_hash(&self) -> String {
         let bytes = serde_json::to_vec(self).expect("a Response always serialises");
-        hex::encode(Sha256::digest(bytes))
+        canonical::sha256_hex(&bytes)
+    }
+}
+
+/// The response with every field present and canonical timestamps, for [`canonical::jcs`].
+/// Keep in step with [`Response`] (a test compares their field names).
+#[derive(Serialize)]
+struct CanonicalResponse<'a> {
+    id: &'a Uuid,
+    revision: u32,
+    form: &'a FormKey,
+    assignment_id: Option<&'a Uuid>,
+    round_id: &'a str,
+    unit_code: &'a str,
+    answers: &'a Answers,
+    started_at: String,
+    completed_at: String,
+    paradata: CanonicalParadata<'a>,
+}
+
+/// [`Paradata`] with every field present.
+#[derive(Serialize)]
+struct CanonicalParadata<'a> {
+    item_ms: &'a BTreeMap<String, u64>,
+    gps: Option<&'a GpsFix>,
+}
+
+impl<'a> CanonicalResponse<'a> {
+    fn of(r: &'a Response) -> Self {
+        CanonicalResponse {
+            id: &r.id,
+            revision: r.revision,
+            form: &r.form,
+            assignment_id: r.assignment_id.as_ref(),
+            round_id: &r.round_id,
+            unit_code: &r.unit_code,
+            answers: &r.answers,
+            started_at: canonical::timestamp(&r.started_at),
+            completed_at: canonical::timestamp(&r.completed_at),
+            paradata: CanonicalParadata {
+                item_ms: &r.paradata.item_ms,
+                gps: r.paradata.gps.as_ref(),
+            },
+        }
     }
 }
 
@@ -79,6 +140,7 @@ impl Response {
 mod tests {
     use super::*;
     use crate::answer::AnswerValue;
+    use sha2::Digest;
 
     fn sample() -> Response {
         let t = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
@@ -119,5 +181,53 @@ mod tests {
         changed.answers.insert("C1_1".into(), AnswerValue::Int(5));
         assert_ne!(changed.content_hash(), r.content_hash());
         assert_eq!(r.content_hash().len(), 64);
+    }
+    /// The canonical value names exactly the model's fields (so a new field cannot be left out
+    /// of the hash unnoticed) and writes absent options as `null`.
+    #[test]
+    fn canonical_value_has_every_field_of_the_model() {
+        let mut full = sample();
+        full.assignment_id = Some(new_id());
+        full.paradata.gps = Some(GpsFix {
+            lat: 21.0285,
+            lon: 105.8542,
+            accuracy_m: 12.5,
+        });
+        full.paradata.item_ms.insert("C1_1".into(), 1500);
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let model = serde_json::to_value(&full).unwrap();
+        let canon = full.canonical_value();
+        assert_eq!(keys(&canon), keys(&model));
+        for part in ["form", "paradata"] {
+            assert_eq!(keys(&canon[part]), keys(&model[part]), "{part}");
+        }
+        let bare = sample().canonical_value();
+        assert_eq!(keys(&bare), keys(&model));
+        assert_eq!(bare["assignment_id"], serde_json::Value::Null);
+        assert_eq!(
+            bare["paradata"],
+            serde_json::json!({"item_ms": {}, "gps": null})
+        );
+        assert_eq!(
+            String::from_utf8(full.canonical_json())
+                .unwrap()
+                .matches("\"gps\":{\"accuracy_m\":12.5,\"lat\":21.0285,\"lon\":105.8542}")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn legacy_hash_is_the_old_serialisation() {
+        let r = sample();
+        assert_eq!(
+            r.legacy_content_hash(),
+            hex::encode(sha2::Sha256::digest(serde_json::to_vec(&r).unwrap()))
+        );
+        assert_ne!(r.legacy_content_hash(), r.content_hash());
     }
 }
