@@ -6,6 +6,11 @@ use sipas_core::response::Response;
 use sipas_protocol::wire::{AnswerProblem, Assignment, UploadRecord};
 use uuid::Uuid;
 
+/// The reason of a record whose `content_hash` is not the server's: it names the rule, so a
+/// client author knows what to compute (API.md, "Canonical form and content hash").
+pub const CONTENT_HASH_MISMATCH: &str = "content hash mismatch: expected SHA-256 of the RFC 8785 \
+     canonical form, see API.md \"Canonical form and content hash\"";
+
 /// Why a record is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -48,7 +53,7 @@ pub fn check_record(
 ) -> Result<(), Rejection> {
     let r: &Response = &record.response;
     if r.content_hash() != record.content_hash.to_ascii_lowercase() {
-        return Err(Rejection::reason("content hash mismatch"));
+        return Err(Rejection::reason(CONTENT_HASH_MISMATCH));
     }
     if r.revision == 0 {
         return Err(Rejection::reason("revision must be 1 or more"));
