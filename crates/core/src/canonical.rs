@@ -162,6 +162,12 @@ pub fn ecmascript_number(v: f64) -> String {
 /// ECMAScript takes the one whose last digit is even. `v` is positive and finite.
 fn break_tie_to_even(v: f64, digits: &mut String) {
     let k = digits.len();
+    // A k-digit candidate lies half a unit of its last digit, at least 0.5·10^-k relative,
+    // from a tie value; it can only round-trip when that is below half the spacing of doubles
+    // (at most 2^-53 relative), i.e. for k >= 16. Shorter outputs cannot be ties (15: margin).
+    if k < 15 {
+        return;
+    }
     // Every double has a finite decimal expansion of at most 767 significant digits, so this
     // is the exact value.
     let exact = format!("{v:.800e}");
