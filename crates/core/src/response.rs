@@ -90,6 +90,15 @@ impl Response {
         canonical::sha256_hex(&self.canonical_json())
     }
 
+    /// Whether a hash kept from earlier (`stored`, any case) names this content: the current
+    /// [`Response::content_hash`], or the [`Response::legacy_content_hash`] that versions
+    /// before the canonical form stored. For comparing with stored rows, never for checking
+    /// what a client sends.
+    pub fn has_content_hash(&self, stored: &str) -> bool {
+        stored.eq_ignore_ascii_case(&self.content_hash())
+            || stored.eq_ignore_ascii_case(&self.legacy_content_hash())
+    }
+
     /// The hash rule of versions before the canonical form: SHA-256 of `serde_json`'s
     /// serialisation of the record (declaration order, absent options left out). Only for
     /// recognising hashes that older app versions stored or exported; never for new records.
@@ -357,5 +366,11 @@ mod tests {
             hex::encode(sha2::Sha256::digest(serde_json::to_vec(&r).unwrap()))
         );
         assert_ne!(r.legacy_content_hash(), r.content_hash());
+        assert!(r.has_content_hash(&r.content_hash()));
+        assert!(r.has_content_hash(&r.legacy_content_hash().to_uppercase()));
+        let mut other = r.clone();
+        other.revision = 2;
+        assert!(!r.has_content_hash(&other.content_hash()));
+        assert!(!r.has_content_hash(&other.legacy_content_hash()));
     }
 }

@@ -153,7 +153,7 @@ fn decode(r: RawResponse) -> Result<StoredResponse> {
     // Rows written before the canonical form (API.md "Canonical form and content hash") carry
     // the legacy hash; they are intact and read with the current one, so an old outbox entry
     // uploads (or exports) with the hash the server now expects.
-    if actual != r.content_hash && response.legacy_content_hash() != r.content_hash {
+    if !response.has_content_hash(&r.content_hash) {
         return Err(StoreError::corrupt(
             what,
             format!(
@@ -293,7 +293,7 @@ impl Store {
         let hash = response.content_hash();
         self.write(|tx, actor| {
             match stored_hash(tx, response.id, response.revision)? {
-                Some(h) if h == hash || h == response.legacy_content_hash() => {
+                Some(h) if response.has_content_hash(&h) => {
                     return Ok(InsertOutcome::Duplicate);
                 }
                 Some(_) => {
