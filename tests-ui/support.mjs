@@ -1,7 +1,8 @@
 // Shared helpers of the dashboard's browser tests (`node --test tests-ui/`).
 //
-// * startServer(): runs the real `target/debug/sipas-server --demo` on a free loopback port
-//   with a fresh SQLite file and reads the demo round, passwords and enrolment code it prints.
+// * startServer(): runs the real `target/debug/sipas-server --demo` (under `$CARGO_TARGET_DIR`
+//   when that is set; `$SIPAS_SERVER_BIN` overrides) on a free loopback port with a fresh
+//   SQLite file and reads the demo round, passwords and enrolment code it prints.
 //   Like tests/support/server.rs it runs the server at RUST_LOG=debug (unless RUST_LOG says
 //   otherwise) and writes its stderr and stdout to `$SIPAS_ARTIFACTS/logs/server-dashboard-
 //   <pid>.log`, kept after the test for `scripts/check-logs.sh`. Only the demo banner's
@@ -22,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const SERVER_BIN = process.env.SIPAS_SERVER_BIN || path.join(ROOT, 'target', 'debug', 'sipas-server');
+export const SERVER_BIN = process.env.SIPAS_SERVER_BIN
+  || path.join(process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target'), 'debug', 'sipas-server');
 export const CHROMIUM = process.env.SIPAS_CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(ROOT, process.env.SIPAS_ARTIFACTS || 'artifacts');
 export const LOG_DIR = path.join(ARTIFACTS, 'logs');
