@@ -3,9 +3,14 @@
 #
 # Checks every file under "$SIPAS_ARTIFACTS/logs" (default <repo>/artifacts/logs): the
 # sipas-server logs that tests/support/server.rs captures (server-<pid>.log, written at
-# RUST_LOG=debug or more) and the desktop app's logs (app-*.log) when present. Looks for:
+# RUST_LOG=debug or more), those of the dashboard tests' `--demo` servers that
+# tests-ui/support.mjs captures (server-dashboard-<pid>.log, also at debug) and the desktop
+# app's logs (app-*.log) when present. With SIPAS_REQUIRE_DASHBOARD_LOGS=1 (scripts/test.sh,
+# which runs this after the dashboard tests) a run without dashboard server logs fails.
+# Looks for:
 #   * the fixture's contact data (tests/support/fixture.rs): names "… Bảo Mật …",
-#     addresses "… Hàng Bạc", phones "0912345…";
+#     addresses "… Hàng Bạc", phones "0912345…"; the demo data's contacts
+#     (crates/server/src/demo.rs): addresses "Số … phố Demo" and the four invented names;
 #   * bearer tokens (43 characters of base64url) and "Bearer …" headers;
 #   * enrolment codes (10 characters of 2-9 and A-Z without I, L, O, with a digit and a letter);
 #   * JSON password fields.
@@ -27,6 +32,12 @@ if [ "$servers" -eq 0 ]; then
   exit 1
 fi
 
+dashboards=$(printf '%s\n' "${files[@]}" | grep -c '/server-dashboard-[^/]*\.log$' || true)
+if [ "${SIPAS_REQUIRE_DASHBOARD_LOGS:-0}" = 1 ] && [ "$dashboards" -eq 0 ]; then
+  echo "check-logs: no server-dashboard-*.log in $dir: the dashboard tests' server logs were not captured" >&2
+  exit 1
+fi
+
 found=0
 report() { # kind, grep output lines "file:line:..."
   local kind=$1
@@ -39,7 +50,8 @@ report() { # kind, grep output lines "file:line:..."
 }
 
 for f in "${files[@]}"; do
-  for needle in "Bảo Mật" "Hàng Bạc" "0912345"; do
+  for needle in "Bảo Mật" "Hàng Bạc" "0912345" "phố Demo" "Nguyễn Văn An" "Trần Thị Bình" \
+    "Lê Văn Cường" "Phạm Thị Dung"; do
     report "fixture personal data (\"$needle\")" < <(grep -HnF -- "$needle" "$f" || true)
   done
   report "bearer token (43 base64url characters)" \
@@ -55,4 +67,4 @@ if [ "$found" -ne 0 ]; then
   echo "check-logs: FAILED: personal data or credentials in the logs above ($dir)" >&2
   exit 1
 fi
-echo "check-logs: ${#files[@]} log files ($servers server), $lines lines: no personal data, tokens, codes or passwords"
+echo "check-logs: ${#files[@]} log files ($servers server, $dashboards of them dashboard), $lines lines: no personal data, tokens, codes or passwords"

@@ -1,7 +1,9 @@
 // Offline hand-over in the dashboard: a device without network exports a signed batch file;
 // the supervisor imports it on the "Nhận tệp bàn giao" page. Importing again stores nothing
-// new; a tampered file is refused. The file is signed here with Node's Ed25519 over the same
-// canonical JSON (sorted keys, no whitespace) the server verifies.
+// new; a tampered file is refused. The file is signed here with Node's Ed25519 over the
+// canonical bytes of API.md ("Canonical form and content hash") — the same rule as content
+// hashes: RFC 8785 JCS of {format, device_id, exported_at, records} with every response in its
+// canonical form — while the file itself keeps the client's own spelling (`.000Z` times).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -10,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   startServer, apiOk, api, login, buildAnswers, buildRecord, launchBrowser, uiLogin, saveFailure,
+  canonicalJson, canonicalResponse, canonicalTimestamp,
 } from './support.mjs';
 
 let server;
@@ -25,18 +28,14 @@ after(async () => {
   if (server) await server.stop();
 });
 
-function canonical(v) {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const keys = Object.keys(v).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 function signedFile(privateKey, deviceId, records) {
-  const body = { format: 'sipas-batch/1', device_id: deviceId, exported_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), records };
-  const signature = sign(null, Buffer.from(canonical(body)), privateKey).toString('base64');
+  const body = { format: 'sipas-batch/2', device_id: deviceId, exported_at: new Date().toISOString(), records };
+  const payload = {
+    ...body,
+    exported_at: canonicalTimestamp(body.exported_at),
+    records: records.map((r) => ({ content_hash: r.content_hash, response: canonicalResponse(r.response) })),
+  };
+  const signature = sign(null, Buffer.from(canonicalJson(payload), 'utf8'), privateKey).toString('base64');
   return { ...body, signature };
 }
 

@@ -12,10 +12,38 @@ import {
 let server;
 let browser;
 
+// Ratings 1–5, satisfied = 4 or 5 (scale sat5). Hand-computed figures the page must show
+// (default aggregation "mean of criteria": a group = the unweighted mean of its criteria, the
+// overall index = the unweighted mean of groups G1–G5; G6 is not in the overall index):
+//
+//   respondent        first criterion (j = 0)   other criteria (j >= 1)
+//   0 (unit 00070)    5                         5
+//   1 (unit 00070)    2                         2
+//   2 (unit 00073)    4                         4
+//   3 (unit 00073)    4                         3
+//
+// Whole round (4 respondents):
+//   first criterion:  5 2 4 4 → 3 of 4 satisfied = 75.0 %, mean 15/4 = 3.75
+//   other criteria:   5 2 4 3 → 2 of 4 satisfied = 50.0 %, mean 14/4 = 3.50
+//   G1, G3 (5 criteria): % = (75 + 4·50)/5 = 55.0,  mean = (3.75 + 4·3.5)/5 = 3.55
+//   G2, G4, G5 (4):      % = (75 + 3·50)/4 = 56.25, mean = (3.75 + 3·3.5)/4 = 3.5625
+//   G6 (1 criterion):    75.0 %, 3.75
+//   overall: % = (55 + 56.25 + 55 + 56.25 + 56.25)/5 = 278.75/5 = 55.75 → "55,8%"
+//            mean = (3.55 + 3.5625 + 3.55 + 3.5625 + 3.5625)/5 = 17.7875/5 = 3.5575 → "3,56"
+// Unit 00070 (5 and 2 everywhere): every criterion 1 of 2 = 50.0 %, mean 3.50; so every
+//   group and the overall index: 50.0 %, 3.50.
+// Unit 00073: first criterion 4 4 → 100 %, 4.00; others 4 3 → 50 %, 3.50;
+//   G1 = (100 + 4·50)/5 = 60.0 %, (4 + 4·3.5)/5 = 3.60; G2 = (100 + 3·50)/4 = 62.5 %;
+//   overall % = (60 + 62.5 + 60 + 62.5 + 62.5)/5 = 61.5 → "61,5%".
+const RATING = [() => 5, () => 2, () => 4, (j) => (j === 0 ? 4 : 3)];
+
 before(async () => {
   server = await startServer();
-  // Four interviews (two per unit) with varied ratings.
-  await seedResponses(server, (a, i) => ({ answers: buildAnswers({ rating: (code, j) => 1 + ((i + 2 * j) % 5) }) }));
+  // Four interviews through the real API, two per unit (seedResponses sorts the demo's
+  // assignments by unit, then id: respondents 0 and 1 are in unit 00070, 2 and 3 in 00073).
+  // Respondent i rates criterion j of every group (j = its place in the group, from 0) with
+  // RATING[i](j); every respondent answers B8 "co", so group G5 applies to all four.
+  await seedResponses(server, (a, i) => ({ answers: buildAnswers({ rating: (code, j) => RATING[i](j) }) }));
   browser = await launchBrowser({ viewport: { width: 1280, height: 900 } });
 });
 
@@ -52,13 +80,29 @@ test('reports: bars, suppression, stamp, downloads and a 360 px screenshot', asy
     assert.match(await total.locator('h3').textContent(), /Toàn đợt/);
     const overall = total.locator('[data-testid="report-row"][data-level="overall"]');
     assert.equal(await overall.getAttribute('data-suppressed'), 'false');
-    assert.match(await overall.getByTestId('cell-pct').textContent(), /^\d+,\d%$/);
-    assert.match(await overall.getByTestId('cell-mean').textContent(), /^\d,\d\d$/);
-    const g1 = total.locator('[data-testid="report-row"][data-code="G1"]');
-    assert.equal(await g1.getByTestId('cell-n').textContent(), '20');
     const c = total.locator('[data-testid="report-row"][data-code="G1_1"]');
     assert.equal(await c.getAttribute('data-level'), 'criterion');
-    assert.equal(await c.getByTestId('cell-n').textContent(), '4');
+    // The figures, against the hand-computed values above: [valid N, % satisfied, mean].
+    const shown = async (unit, selector) => {
+      const row = page.locator(`[data-testid="report-unit"][data-unit="${unit}"] [data-testid="report-row"]${selector}`);
+      return [await row.getByTestId('cell-n').textContent(), await row.getByTestId('cell-pct').textContent(),
+        await row.getByTestId('cell-mean').textContent()];
+    };
+    assert.deepEqual(await shown('*', '[data-code="G1_1"]'), ['4', '75,0%', '3,75']);
+    assert.deepEqual(await shown('*', '[data-code="G1_2"]'), ['4', '50,0%', '3,50']);
+    assert.deepEqual(await shown('*', '[data-code="G1"]'), ['20', '55,0%', '3,55']);
+    assert.deepEqual(await shown('*', '[data-code="G3"]'), ['20', '55,0%', '3,55']);
+    assert.deepEqual((await shown('*', '[data-code="G2"]')).slice(0, 2), ['16', '56,3%']);
+    assert.deepEqual(await shown('*', '[data-code="G6_1"]'), ['4', '75,0%', '3,75']);
+    assert.deepEqual((await shown('*', '[data-level="overall"]')).slice(1), ['55,8%', '3,56']);
+    assert.deepEqual((await shown('00070', '[data-level="overall"]')).slice(1), ['50,0%', '3,50']);
+    assert.deepEqual(await shown('00070', '[data-code="G1_1"]'), ['2', '50,0%', '3,50']);
+    assert.deepEqual(await shown('00073', '[data-code="G1_1"]'), ['2', '100,0%', '4,00']);
+    assert.deepEqual(await shown('00073', '[data-code="G1"]'), ['10', '60,0%', '3,60']);
+    assert.deepEqual((await shown('00073', '[data-code="G2"]')).slice(0, 2), ['8', '62,5%']);
+    assert.deepEqual((await shown('00073', '[data-level="overall"]')).slice(1, 2), ['61,5%']);
+    // The bar of the overall index says the same.
+    assert.equal(await total.locator('[data-testid="bar"][data-code="overall"] .bar-value').textContent(), '55,8%');
     // Bars: drawn with plain elements, width = % satisfied.
     const bars = total.getByTestId('bar');
     assert.ok(await bars.count() >= 6);

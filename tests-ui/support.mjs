@@ -1,7 +1,14 @@
 // Shared helpers of the dashboard's browser tests (`node --test tests-ui/`).
 //
-// * startServer(): runs the real `target/debug/sipas-server --demo` on a free loopback port
-//   with a fresh SQLite file and reads the demo round, passwords and enrolment code it prints.
+// * startServer(): runs the real `target/debug/sipas-server --demo` (under `$CARGO_TARGET_DIR`
+//   when that is set; `$SIPAS_SERVER_BIN` overrides) on a free loopback port with a fresh
+//   SQLite file and reads the demo round, passwords and enrolment code it prints.
+//   Like tests/support/server.rs it runs the server at RUST_LOG=debug (unless RUST_LOG says
+//   otherwise) and writes its stderr and stdout to `$SIPAS_ARTIFACTS/logs/server-dashboard-
+//   <pid>.log`, kept after the test for `scripts/check-logs.sh`. Only the demo banner's
+//   credentials (printed on purpose, for the operator) are masked there.
+// * canonicalJson() / canonicalResponse() / contentHash(): the canonical form of API.md
+//   ("Canonical form and content hash"), as a JavaScript client computes it.
 // * api(): plain HTTP calls (for set-up and for checking what the dashboard did).
 // * seedResponses(): enrols the demo surveyor's device, pulls its assignments and uploads one
 //   valid sipas-6-groups@2026.1 response per assignment, built from schemas/.
@@ -16,9 +23,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const SERVER_BIN = process.env.SIPAS_SERVER_BIN || path.join(ROOT, 'target', 'debug', 'sipas-server');
+export const SERVER_BIN = process.env.SIPAS_SERVER_BIN
+  || path.join(process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target'), 'debug', 'sipas-server');
 export const CHROMIUM = process.env.SIPAS_CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(ROOT, process.env.SIPAS_ARTIFACTS || 'artifacts');
+export const LOG_DIR = path.join(ARTIFACTS, 'logs');
 export const FORM = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'sipas-6-groups', '2026.1.json'), 'utf8'));
 
 const START_TIMEOUT_MS = 30_000;
@@ -34,10 +43,17 @@ export async function startServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipas-ui-'));
   const proc = spawn(SERVER_BIN, ['--demo', '--database', path.join(dir, 's.db'), '--listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'debug' },
   });
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const logPath = path.join(LOG_DIR, `server-dashboard-${proc.pid}.log`);
+  const log = fs.createWriteStream(logPath);
   const stderr = [];
-  proc.stderr.on('data', (d) => { stderr.push(d.toString()); if (stderr.length > 200) stderr.shift(); });
+  proc.stderr.on('data', (d) => {
+    log.write(d);
+    stderr.push(d.toString()); if (stderr.length > 200) stderr.shift();
+  });
+  const logClosed = new Promise((resolve) => proc.on('close', () => log.end(resolve)));
   const info = { passwords: {}, enrolmentCode: null, roundId: null, url: null };
   let exited = false;
   const exitPromise = new Promise((resolve) => proc.on('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
@@ -48,6 +64,7 @@ export async function startServer() {
     const timer = setTimeout(() => reject(new Error(`server did not start in time; stderr:\n${stderr.join('')}`)), START_TIMEOUT_MS);
     const rl = readline.createInterface({ input: proc.stdout });
     rl.on('line', (line) => {
+      log.write(`${maskBanner(line)}\n`);
       let m;
       if ((m = /^demo round: (\S+)$/.exec(line))) info.roundId = m[1];
       else if ((m = /^demo user: (\S+) \((\w+)\) password: (\S+)$/.exec(line))) info.passwords[m[1]] = m[3];
@@ -66,6 +83,7 @@ export async function startServer() {
 
   return {
     ...info,
+    logPath,
     output: () => stderr.join(''),
     async stop() {
       if (!exited) {
@@ -74,10 +92,21 @@ export async function startServer() {
         await exitPromise;
         clearTimeout(timer);
       }
+      await logClosed;
       process.removeListener('exit', killOnExit);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The `--demo` banner prints the demo passwords and enrolment code on stdout for the operator;
+ * the log file gets those lines with the secrets masked (everything else as printed).
+ */
+function maskBanner(line) {
+  return line
+    .replace(/^(demo user: \S+ \(\w+\) password: )\S+$/, '$1[masked by tests-ui/support.mjs]')
+    .replace(/^(demo enrolment code for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]');
 }
 
 /** An HTTP call; resolves { status, headers, json, text, bytes }. */
@@ -157,12 +186,49 @@ export function buildAnswers({ rating = () => 4, overrides = {} } = {}) {
   return answers;
 }
 
-const sorted = (obj) => Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-const rfc3339 = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * RFC 8785 (JCS) text of a JSON value: `JSON.stringify` already writes numbers and strings as
+ * JCS does; what it adds is the members of every object sorted by their UTF-16 code units
+ * (JavaScript's default string order) and no whitespace.
+ */
+export function canonicalJson(v) {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** A timestamp (millisecond precision or less) in canonical form: UTC, `Z`, no `.000`. */
+export function canonicalTimestamp(t) {
+  return new Date(t).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** A response with every field of the model present and canonical timestamps (API.md). */
+export function canonicalResponse(r) {
+  return {
+    id: r.id,
+    revision: r.revision,
+    form: { form_id: r.form.form_id, version: r.form.version },
+    assignment_id: r.assignment_id ?? null,
+    round_id: r.round_id,
+    unit_code: r.unit_code,
+    answers: r.answers,
+    started_at: canonicalTimestamp(r.started_at),
+    completed_at: canonicalTimestamp(r.completed_at),
+    paradata: { item_ms: r.paradata?.item_ms ?? {}, gps: r.paradata?.gps ?? null },
+  };
+}
+
+/** The content hash of a response: SHA-256 (hex) of its canonical bytes. */
+export function contentHash(response) {
+  return createHash('sha256').update(canonicalJson(canonicalResponse(response)), 'utf8').digest('hex');
+}
 
 /**
- * An upload record for `assignment`. The JSON key order follows the Rust struct (serde writes
- * declaration order, maps sorted), so the SHA-256 equals the server's recomputed content hash.
+ * An upload record for `assignment`. The response is written the way a browser client would
+ * (times from `toISOString()`, keys in any order); the hash follows API.md's canonical form.
  */
 export function buildRecord(assignment, answers, { seconds = 900, revision = 1, id = uuidv7() } = {}) {
   const completed = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
@@ -176,13 +242,12 @@ export function buildRecord(assignment, answers, { seconds = 900, revision = 1, 
     assignment_id: assignment.id,
     round_id: assignment.round_id,
     unit_code: assignment.unit_code,
-    answers: sorted(answers),
-    started_at: rfc3339(started),
-    completed_at: rfc3339(completed),
-    paradata: { item_ms: sorted(Object.fromEntries(codes.map((c) => [c, perItem]))) },
+    answers,
+    started_at: started.toISOString(),
+    completed_at: completed.toISOString(),
+    paradata: { item_ms: Object.fromEntries(codes.map((c) => [c, perItem])) },
   };
-  const content_hash = createHash('sha256').update(JSON.stringify(response)).digest('hex');
-  return { response, content_hash };
+  return { response, content_hash: contentHash(response) };
 }
 
 /**

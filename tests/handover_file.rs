@@ -11,12 +11,18 @@
 //! * `handover_without_reply_*`: the import result never reaches the device (one record was
 //!   even left `in_flight` by an interrupted sync); the next network sync gets `duplicate`
 //!   for all 5, the outbox drains, and the server has exactly the device's records.
+//! * `legacy_handover_file_*`: a `sipas-batch/1` file as an app version from before the
+//!   canonical form wrote it (signature over sorted-key JSON, content hashes of the old rule)
+//!   imports: 5 `accepted`, stored with their canonical hashes; again: 5 `duplicate`.
 #[path = "support/fixture.rs"]
 mod fixture;
 #[path = "support/server.rs"]
 mod server;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
+use ed25519_dalek::Signer;
 use fixture::{
     People, client, enrolment_code, interview, key, seed_people, seed_round, server_records,
 };
@@ -43,6 +49,16 @@ async fn handover_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handover_on_postgres() {
     handover(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_handover_file_on_sqlite() {
+    legacy_handover_file(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_handover_file_on_postgres() {
+    legacy_handover_file(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,4 +353,64 @@ async fn handover_without_reply(backend: Backend) {
         "handover without reply on {backend:?}: {:.1} s",
         t0.elapsed().as_secs_f64()
     );
+}
+
+async fn legacy_handover_file(backend: Backend) {
+    let Some(server) = TestServer::start(backend) else {
+        return;
+    };
+    let people = seed_people(&server).await;
+    seed_round(&people, ROUND, 8).await;
+    let mut device = enrol(&server, &people, "device-old").await;
+    let responses = interview(&mut device.store, INTERVIEWS);
+
+    // The file as the old app wrote it: `serde_json` (no `preserve_order`) writes a Value's
+    // keys sorted by their UTF-8 bytes and without whitespace, which was the old signing rule.
+    let records: Vec<serde_json::Value> = responses
+        .iter()
+        .map(|r| {
+            let old_hash = sha256_hex(&serde_json::to_vec(r).unwrap());
+            assert_ne!(old_hash, r.content_hash());
+            serde_json::json!({ "response": r, "content_hash": old_hash })
+        })
+        .collect();
+    let mut file = serde_json::json!({
+        "format": "sipas-batch/1",
+        "device_id": device.identity.device_id,
+        "exported_at": Utc::now(),
+        "records": records,
+    });
+    let signed = serde_json::to_vec(&file).unwrap();
+    let signature = device.identity.signing_key.sign(&signed);
+    file["signature"] = STANDARD.encode(signature.to_bytes()).into();
+    let bytes = serde_json::to_vec_pretty(&file).unwrap();
+
+    let reply = import(&people, &bytes).await.expect("legacy file imports");
+    assert_eq!(
+        statuses(&reply, &responses),
+        [AckStatus::Accepted; INTERVIEWS]
+    );
+    let expected: BTreeSet<_> = responses.iter().map(key).collect();
+    assert_eq!(server_records(&server, ROUND), expected, "canonical hashes");
+    let reply = import(&people, &bytes).await.expect("again");
+    assert_eq!(
+        statuses(&reply, &responses),
+        [AckStatus::Duplicate; INTERVIEWS]
+    );
+
+    // Tampering with a legacy file is refused like with a current one.
+    file["records"][0]["response"]["unit_code"] = "00007".into();
+    assert_bad_signature(
+        import(&people, &serde_json::to_vec(&file).unwrap())
+            .await
+            .unwrap_err(),
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -12,6 +12,7 @@ pub mod answer;
 pub mod answer_validation;
 pub mod assignment_status;
 pub mod builtin;
+pub mod canonical;
 pub mod form_loader;
 pub mod index;
 pub mod quality;

@@ -2,13 +2,13 @@
 //! batch file**; the supervisor imports it into the server (`POST /api/v1/handover`), which
 //! stores it exactly as if the device had uploaded it.
 //!
-//! # File format `sipas-batch/1`
+//! # File format `sipas-batch/2`
 //!
 //! A JSON object (the file may be gzip-compressed for transport):
 //!
 //! ```json
 //! {
-//!   "format": "sipas-batch/1",
+//!   "format": "sipas-batch/2",
 //!   "device_id": "0192…",
 //!   "exported_at": "2026-11-20T10:00:00Z",
 //!   "records": [ { "response": { … }, "content_hash": "…" } ],
@@ -17,11 +17,18 @@
 //! ```
 //!
 //! `records` are [`UploadRecord`]s as in `POST /responses/batch`. `signature` is the Ed25519
-//! signature, in standard base64 with padding, over the **canonical JSON bytes** of the object
-//! `{format, device_id, exported_at, records}` (the file without `signature`): UTF-8, no
-//! whitespace, the keys of every object sorted by their UTF-8 bytes, strings and numbers
-//! written as `serde_json` writes them ([`canonical_json`]). The verifier rebuilds those bytes
-//! from the JSON it received, so key order and whitespace in the file itself do not matter.
+//! signature, in standard base64 with padding, over the **canonical bytes** of the signed
+//! payload `{format, device_id, exported_at, records}` (the file without `signature`), by the
+//! same rule as content hashes (API.md "Canonical form and content hash"): RFC 8785 JCS of the
+//! payload as the typed model writes it, `exported_at` in canonical UTC form, and each
+//! `records[i]` as `{content_hash, response}` with the response in its canonical value
+//! (every field present, canonical timestamps) — [`signed_bytes`]. The verifier rebuilds those
+//! bytes from the file it parsed, so key order, whitespace, time-zone offsets and omitted
+//! defaults in the file itself do not matter.
+//!
+//! Files of the previous format `sipas-batch/1` (signed over the received JSON with keys sorted
+//! by UTF-8 bytes, content hashes by the legacy rule) are still read: [`parse_batch`] checks
+//! their signature by that rule and replaces each record's legacy hash by the current one.
 //!
 //! The device's key pair is made at enrolment ([`new_signing_key`]); its public key
 //! ([`public_key_base64`], 32 bytes in standard base64) goes to the server in
@@ -33,12 +40,16 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sipas_core::canonical;
 use uuid::Uuid;
 
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 /// The format tag of hand-over files this version writes and reads.
-pub const HANDOVER_FORMAT: &str = "sipas-batch/1";
+pub const HANDOVER_FORMAT: &str = "sipas-batch/2";
+
+/// The previous format tag, still read (signature over sorted-key JSON, legacy content hashes).
+pub const LEGACY_HANDOVER_FORMAT: &str = "sipas-batch/1";
 
 /// A signed hand-over file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +63,7 @@ pub struct HandoverFile {
     pub exported_at: DateTime<Utc>,
     /// The responses, as in an upload batch.
     pub records: Vec<UploadRecord>,
-    /// Ed25519 signature (standard base64) over the canonical JSON of the other four fields.
+    /// Ed25519 signature (standard base64) over [`signed_bytes`] of the other four fields.
     pub signature: String,
 }
 
@@ -62,7 +73,7 @@ pub enum HandoverError {
     /// Not JSON, or not the shape of a hand-over file.
     #[error("not a hand-over file: {0}")]
     Malformed(String),
-    /// The `format` is not [`HANDOVER_FORMAT`].
+    /// The `format` is neither [`HANDOVER_FORMAT`] nor [`LEGACY_HANDOVER_FORMAT`].
     #[error("unsupported hand-over format {0:?} (expected {HANDOVER_FORMAT})")]
     WrongFormat(String),
     /// The public key is not 32 bytes of standard base64 naming a valid Ed25519 point.
@@ -95,15 +106,41 @@ pub fn parse_public_key(b64: &str) -> Result<VerifyingKey, HandoverError> {
     VerifyingKey::from_bytes(&bytes).map_err(|_| HandoverError::BadPublicKey)
 }
 
-/// Canonical JSON bytes of `value`: no whitespace, object keys sorted by their UTF-8 bytes at
-/// every level, strings and numbers as `serde_json` writes them.
-pub fn canonical_json(value: &Value) -> Vec<u8> {
+/// The bytes a hand-over signature covers: RFC 8785 JCS ([`sipas_core::canonical::jcs`]) of
+/// `{format, device_id, exported_at, records}` with `exported_at` in canonical form and every
+/// response as its [`Response::canonical_value`](sipas_core::response::Response::canonical_value).
+pub fn signed_bytes(
+    format: &str,
+    device_id: Uuid,
+    exported_at: &DateTime<Utc>,
+    records: &[UploadRecord],
+) -> Vec<u8> {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "content_hash": r.content_hash,
+                "response": r.response.canonical_value(),
+            })
+        })
+        .collect();
+    canonical::jcs(&serde_json::json!({
+        "format": format,
+        "device_id": device_id,
+        "exported_at": canonical::timestamp(exported_at),
+        "records": records,
+    }))
+}
+
+/// `sipas-batch/1` signing rule: the received JSON with object keys sorted by their UTF-8
+/// bytes, no whitespace, strings and numbers as `serde_json` writes them.
+fn legacy_canonical_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    write_canonical(value, &mut out);
+    write_legacy(value, &mut out);
     out
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+fn write_legacy(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
@@ -113,9 +150,9 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_string(k, out);
+                out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
                 out.push(b':');
-                write_canonical(&map[k], out);
+                write_legacy(&map[k], out);
             }
             out.push(b'}');
         }
@@ -125,36 +162,24 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_canonical(v, out);
+                write_legacy(v, out);
             }
             out.push(b']');
         }
-        Value::String(s) => write_string(s, out),
-        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Null => out.extend_from_slice(b"null"),
+        other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
-    // Serialising a str into a Vec cannot fail.
-    if serde_json::to_writer(&mut *out, s).is_err() {
-        out.extend_from_slice(b"\"\"");
+/// The signed part of a `sipas-batch/1` file, from the JSON received.
+fn legacy_signed_part(map: &serde_json::Map<String, Value>) -> Result<Vec<u8>, HandoverError> {
+    let mut signed = serde_json::Map::new();
+    for name in ["format", "device_id", "exported_at", "records"] {
+        let v = map
+            .get(name)
+            .ok_or_else(|| HandoverError::Malformed(format!("missing field `{name}`")))?;
+        signed.insert(name.into(), v.clone());
     }
-}
-
-/// The four signed fields of a file, as JSON.
-fn signed_part(format: &Value, device_id: &Value, exported_at: &Value, records: &Value) -> Vec<u8> {
-    let mut map = serde_json::Map::new();
-    map.insert("format".into(), format.clone());
-    map.insert("device_id".into(), device_id.clone());
-    map.insert("exported_at".into(), exported_at.clone());
-    map.insert("records".into(), records.clone());
-    canonical_json(&Value::Object(map))
-}
-
-fn to_value<T: Serialize>(v: &T) -> Result<Value, HandoverError> {
-    serde_json::to_value(v).map_err(|e| HandoverError::Malformed(e.to_string()))
+    Ok(legacy_canonical_json(&Value::Object(signed)))
 }
 
 /// Signs `records` exported by `device_id` at `exported_at` with the device's `key`.
@@ -165,12 +190,7 @@ pub fn sign_batch(
     exported_at: DateTime<Utc>,
     records: Vec<UploadRecord>,
 ) -> Result<HandoverFile, HandoverError> {
-    let bytes = signed_part(
-        &Value::String(HANDOVER_FORMAT.into()),
-        &to_value(&device_id)?,
-        &to_value(&exported_at)?,
-        &to_value(&records)?,
-    );
+    let bytes = signed_bytes(HANDOVER_FORMAT, device_id, &exported_at, &records);
     let signature = key.sign(&bytes);
     Ok(HandoverFile {
         format: HANDOVER_FORMAT.into(),
@@ -192,32 +212,48 @@ pub struct ReceivedBatch {
 }
 
 /// Parses the bytes of a hand-over file (already gzip-decoded) and checks its format tag.
-/// The signature is checked by [`ReceivedBatch::verify`].
+/// The signature is checked by [`ReceivedBatch::verify`]. A `sipas-batch/1` file's records
+/// come back with their content hashes by the current rule where they matched the legacy one.
 pub fn parse_batch(bytes: &[u8]) -> Result<ReceivedBatch, HandoverError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| HandoverError::Malformed(e.to_string()))?;
     let Value::Object(map) = &value else {
         return Err(HandoverError::Malformed("not a JSON object".into()));
     };
-    let field = |name: &str| {
-        map.get(name)
-            .ok_or_else(|| HandoverError::Malformed(format!("missing field `{name}`")))
+    let format = map
+        .get("format")
+        .ok_or_else(|| HandoverError::Malformed("missing field `format`".into()))?;
+    let legacy = match format.as_str() {
+        Some(HANDOVER_FORMAT) => false,
+        Some(LEGACY_HANDOVER_FORMAT) => true,
+        Some(other) => return Err(HandoverError::WrongFormat(other.to_owned())),
+        None => return Err(HandoverError::WrongFormat(format.to_string())),
     };
-    let format = field("format")?;
-    if format.as_str() != Some(HANDOVER_FORMAT) {
-        return Err(HandoverError::WrongFormat(match format {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }));
-    }
-    let signed = signed_part(
-        format,
-        field("device_id")?,
-        field("exported_at")?,
-        field("records")?,
-    );
-    let file: HandoverFile =
+    let legacy_signed = if legacy {
+        Some(legacy_signed_part(map)?)
+    } else {
+        None
+    };
+    let mut file: HandoverFile =
         serde_json::from_value(value).map_err(|e| HandoverError::Malformed(e.to_string()))?;
+    let signed = match legacy_signed {
+        Some(bytes) => {
+            for r in &mut file.records {
+                if r.content_hash
+                    .eq_ignore_ascii_case(&r.response.legacy_content_hash())
+                {
+                    r.content_hash = r.response.content_hash();
+                }
+            }
+            bytes
+        }
+        None => signed_bytes(
+            &file.format,
+            file.device_id,
+            &file.exported_at,
+            &file.records,
+        ),
+    };
     Ok(ReceivedBatch { file, signed })
 }
 
@@ -374,9 +410,14 @@ mod tests {
         );
         // wrong format tag, missing or unknown fields
         assert!(matches!(
-            tampered(&|t| t["format"] = "sipas-batch/2".into()),
-            Err(HandoverError::WrongFormat(f)) if f == "sipas-batch/2"
+            tampered(&|t| t["format"] = "sipas-batch/3".into()),
+            Err(HandoverError::WrongFormat(f)) if f == "sipas-batch/3"
         ));
+        // claiming the legacy format does not switch to its signing rule unnoticed
+        assert_eq!(
+            tampered(&|t| t["format"] = LEGACY_HANDOVER_FORMAT.into()),
+            Err(HandoverError::BadSignature)
+        );
         assert!(matches!(
             tampered(&|t| {
                 t.as_object_mut().unwrap().remove("records");
@@ -393,14 +434,101 @@ mod tests {
         ));
     }
 
+    /// The signature covers the canonical bytes of the payload, with each response exactly in
+    /// the form its content hash is taken of.
     #[test]
-    fn canonical_json_sorts_keys_and_drops_whitespace() {
+    fn the_signature_covers_the_canonical_form_of_the_payload() {
+        let (key, bytes) = signed();
+        let file: HandoverFile = serde_json::from_slice(&bytes).unwrap();
+        let payload = signed_bytes(
+            HANDOVER_FORMAT,
+            file.device_id,
+            &file.exported_at,
+            &file.records,
+        );
+        let text = String::from_utf8(payload.clone()).unwrap();
+        assert!(text.starts_with(
+            "{\"device_id\":\"00000000-0000-0000-0000-000000000001\",\"exported_at\":\"2026-11-20T10:00:00Z\",\"format\":\"sipas-batch/2\",\"records\":[{\"content_hash\":\""
+        ));
+        for r in &file.records {
+            let response = String::from_utf8(r.response.canonical_json()).unwrap();
+            assert!(text.contains(&format!(
+                "{{\"content_hash\":\"{}\",\"response\":{response}}}",
+                r.content_hash
+            )));
+        }
+        let sig: [u8; 64] = STANDARD
+            .decode(&file.signature)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert!(
+            key.verifying_key()
+                .verify_strict(&payload, &Signature::from_bytes(&sig))
+                .is_ok()
+        );
+    }
+
+    /// The same content spelt differently (offsets instead of `Z`, defaults left out, upper-case
+    /// ids) still verifies; the signed bytes are those of the content, not of the spelling.
+    #[test]
+    fn offsets_and_omitted_defaults_do_not_matter() {
+        let (key, bytes) = signed();
+        let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+        v["exported_at"] = "2026-11-20T17:00:00+07:00".into();
+        v["device_id"] = "00000000-0000-0000-0000-000000000001".to_uppercase().into();
+        for r in v["records"].as_array_mut().unwrap() {
+            let resp = r["response"].as_object_mut().unwrap();
+            resp.remove("paradata");
+            resp["started_at"] = "2026-11-20T08:00:00.123456+00:00".into();
+        }
+        let file =
+            verify_batch(&serde_json::to_vec(&v).unwrap(), &public_key_base64(&key)).unwrap();
+        assert_eq!(file.records, vec![record(4), record(5)]);
+    }
+
+    /// A `sipas-batch/1` file made by an older app: signed over sorted-key JSON with legacy
+    /// content hashes. It verifies, and its records carry hashes by the current rule.
+    #[test]
+    fn legacy_files_verify_and_get_current_hashes() {
+        let key = SigningKey::from_bytes(&[42u8; 32]);
+        let records: Vec<Value> = [record(4), record(5)]
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "response": r.response,
+                    "content_hash": r.response.legacy_content_hash(),
+                })
+            })
+            .collect();
+        let mut v = serde_json::json!({
+            "format": LEGACY_HANDOVER_FORMAT,
+            "device_id": Uuid::from_u128(1),
+            "exported_at": "2026-11-20T10:00:00Z",
+            "records": records,
+        });
+        let sig = key.sign(&legacy_canonical_json(&v));
+        v["signature"] = STANDARD.encode(sig.to_bytes()).into();
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let file = verify_batch(&bytes, &public_key_base64(&key)).unwrap();
+        assert_eq!(file.format, LEGACY_HANDOVER_FORMAT);
+        assert_eq!(file.records, vec![record(4), record(5)]);
+        // Tampering with a legacy file is still detected.
+        v["records"][0]["response"]["answers"]["G1_1"] = 1.into();
+        assert_eq!(
+            verify_batch(&serde_json::to_vec(&v).unwrap(), &public_key_base64(&key)),
+            Err(HandoverError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn legacy_canonical_json_sorts_keys_by_utf8_and_drops_whitespace() {
         let v: Value = serde_json::from_str(
             r#"{ "b": [1, {"z": null, "a": true}], "a": "x\"é", "ä": 1.5, "A": -2 }"#,
         )
         .unwrap();
         assert_eq!(
-            String::from_utf8(canonical_json(&v)).unwrap(),
+            String::from_utf8(legacy_canonical_json(&v)).unwrap(),
             r#"{"A":-2,"a":"x\"é","b":[1,{"a":true,"z":null}],"ä":1.5}"#
         );
     }

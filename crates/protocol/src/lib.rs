@@ -4,7 +4,7 @@
 //! * [`wire`]: JSON request/response bodies of the HTTP API (`/api/v1/...`);
 //! * [`problem`]: numbered API problems (ODK Central style), e.g. `403.1`;
 //! * [`plan`]: the pure sync planner: outbox state → batches → acknowledgement → outbox operations;
-//! * [`handover`]: signed batch files for offline hand-over (`sipas-batch/1`).
+//! * [`handover`]: signed batch files for offline hand-over (`sipas-batch/2`).
 #![forbid(unsafe_code)]
 
 pub mod handover;

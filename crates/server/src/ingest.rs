@@ -498,7 +498,8 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
         if let Some(stored) = self.ctx.responses.get(&r.id) {
             // A revision already stored: duplicate or conflict, whatever else changed since.
             if let Some(stored_hash) = stored.revisions.get(&r.revision) {
-                if stored_hash == hash {
+                // Rows stored before the canonical hash rule keep their legacy hash.
+                if stored_hash == hash || r.has_content_hash(stored_hash) {
                     return ack(r.id, r.revision, AckStatus::Duplicate);
                 }
                 return self.conflict(

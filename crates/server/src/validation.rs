@@ -9,6 +9,11 @@ use sipas_core::response::Response;
 use sipas_protocol::wire::{AckReason, AnswerProblem, UploadRecord};
 use uuid::Uuid;
 
+/// The reason of a record whose `content_hash` is not the server's: it names the rule, so a
+/// client author knows what to compute (API.md, "Canonical form and content hash").
+pub const CONTENT_HASH_MISMATCH: &str = "content hash mismatch: expected SHA-256 of the RFC 8785 \
+     canonical form, see API.md \"Canonical form and content hash\"";
+
 /// An answer issue in wire form.
 pub fn answer_problem(issue: &AnswerIssue) -> AnswerProblem {
     let kind = serde_json::to_value(issue.kind)
@@ -102,7 +107,7 @@ pub fn check(forms: &FormRegistry, incoming: Incoming, now: DateTime<Utc>) -> Ch
     if r.content_hash() != hash {
         return refuse(
             AckReason::HashMismatch,
-            "content hash mismatch".into(),
+            CONTENT_HASH_MISMATCH.into(),
             Vec::new(),
         );
     }

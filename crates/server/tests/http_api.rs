@@ -870,7 +870,10 @@ async fn batch_accepts_deduplicates_conflicts_and_validates() {
     assert_eq!(result.acks[0].status, AckStatus::Invalid);
     assert_eq!(
         result.acks[0].reason.as_deref(),
-        Some("content hash mismatch")
+        Some(
+            "content hash mismatch: expected SHA-256 of the RFC 8785 canonical form, \
+             see API.md \"Canonical form and content hash\""
+        )
     );
     assert_eq!(result.acks[1].status, AckStatus::Invalid);
     assert!(

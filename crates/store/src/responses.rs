@@ -150,7 +150,10 @@ fn decode(r: RawResponse) -> Result<StoredResponse> {
         paradata: codec::from_json(&r.paradata, &format!("paradata of {what}"))?,
     };
     let actual = response.content_hash();
-    if actual != r.content_hash {
+    // Rows written before the canonical form (API.md "Canonical form and content hash") carry
+    // the legacy hash; they are intact and read with the current one, so an old outbox entry
+    // uploads (or exports) with the hash the server now expects.
+    if !response.has_content_hash(&r.content_hash) {
         return Err(StoreError::corrupt(
             what,
             format!(
@@ -161,7 +164,7 @@ fn decode(r: RawResponse) -> Result<StoredResponse> {
     }
     Ok(StoredResponse {
         response,
-        content_hash: r.content_hash,
+        content_hash: actual,
         status: ResponseStatus::from_code(&r.status)
             .ok_or_else(|| StoreError::corrupt(&what, format!("unknown status {:?}", r.status)))?,
         review_comment: r
@@ -290,7 +293,9 @@ impl Store {
         let hash = response.content_hash();
         self.write(|tx, actor| {
             match stored_hash(tx, response.id, response.revision)? {
-                Some(h) if h == hash => return Ok(InsertOutcome::Duplicate),
+                Some(h) if response.has_content_hash(&h) => {
+                    return Ok(InsertOutcome::Duplicate);
+                }
                 Some(_) => {
                     return Err(StoreError::Conflict {
                         id: response.id,
@@ -450,6 +455,47 @@ mod tests {
             .map(|e| e.action)
             .collect();
         assert!(actions.ends_with(&["response.complete".into(), "assignment.set_status".into()]));
+    }
+
+    /// A row stored by an app version before the canonical form holds the legacy hash: it
+    /// still reads (with the current hash, which is what the upload and the hand-over file
+    /// carry), the same content received again is a duplicate, and a tampered row is corrupt.
+    #[test]
+    fn rows_with_the_legacy_hash_read_with_the_current_one() {
+        let (t, _, d) = filled();
+        let r = t
+            .open()
+            .complete_draft(d, at("2026-11-20T09:30:00Z"))
+            .unwrap();
+        let legacy = r.legacy_content_hash();
+        assert_ne!(legacy, r.content_hash());
+        let mut s = t.open();
+        // What an older version wrote (the content trigger forbids changing it afterwards).
+        s.conn()
+            .execute_batch("DROP TRIGGER responses_content_immutable")
+            .unwrap();
+        s.conn()
+            .execute(
+                "UPDATE responses SET content_hash = ?1 WHERE id = ?2",
+                params![legacy, d.to_string()],
+            )
+            .unwrap();
+        let stored = s.get_response(d, 1).unwrap().unwrap();
+        assert_eq!(stored.content_hash, r.content_hash());
+        assert_eq!(
+            s.insert_response(&r, ResponseStatus::Queued).unwrap(),
+            InsertOutcome::Duplicate
+        );
+        s.conn()
+            .execute(
+                "UPDATE responses SET content_hash = ?1 WHERE id = ?2",
+                params!["0".repeat(64), d.to_string()],
+            )
+            .unwrap();
+        assert!(matches!(
+            s.get_response(d, 1),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]

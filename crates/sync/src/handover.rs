@@ -1,5 +1,5 @@
 //! Offline hand-over, device side: when there is no network, the surveyor's device exports
-//! its unsent answers as a **signed file** (`sipas-batch/1`, see
+//! its unsent answers as a **signed file** (`sipas-batch/2`, see
 //! [`sipas_protocol::handover`]) that a supervisor imports on the server
 //! (`POST /api/v1/handover`), with the same idempotency as a network upload.
 //!
@@ -264,7 +264,7 @@ pub async fn enrol_with_identity(
 /// One exported hand-over file. `Debug` shows its size, not its content (answers).
 #[derive(Clone, PartialEq, Eq)]
 pub struct HandoverExport {
-    /// The file's bytes: JSON (`sipas-batch/1`), not compressed.
+    /// The file's bytes: JSON (`sipas-batch/2`), not compressed.
     pub bytes: Vec<u8>,
     /// Records in it.
     pub records: usize,

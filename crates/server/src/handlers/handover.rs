@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_protocol::MAX_BATCH_BYTES;
-use sipas_protocol::handover::{HandoverError, parse_batch};
+use sipas_protocol::handover::{HANDOVER_FORMAT, HandoverError, parse_batch};
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::RecordAck;
@@ -54,8 +54,8 @@ pub async fn import(
     let bytes = read_body(&headers, body, MAX_BATCH_BYTES).await?;
     let received = parse_batch(&bytes).map_err(|e| match e {
         HandoverError::WrongFormat(f) => refused(
-            &format!("Unsupported hand-over file format {f:?}; expected sipas-batch/1."),
-            "Tệp bàn giao không đúng định dạng sipas-batch/1.",
+            &format!("Unsupported hand-over file format {f:?}; expected {HANDOVER_FORMAT}."),
+            &format!("Tệp bàn giao không đúng định dạng {HANDOVER_FORMAT}."),
             "format",
         ),
         other => ApiError::new(
