@@ -28,6 +28,11 @@ pub const SQLITE: &[Migration] = &[
         name: "review_spot_checks_handover",
         sql: include_str!("../../migrations/sqlite/0002_review_spot_checks_handover.sql"),
     },
+    Migration {
+        version: 4,
+        name: "revocation",
+        sql: include_str!("../../migrations/sqlite/0004_revocation.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -41,6 +46,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "review_spot_checks_handover",
         sql: include_str!("../../migrations/postgres/0002_review_spot_checks_handover.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "revocation",
+        sql: include_str!("../../migrations/postgres/0004_revocation.sql"),
     },
 ];
 
