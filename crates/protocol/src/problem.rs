@@ -41,6 +41,8 @@ pub enum ProblemCode {
     OutOfScope,
     /// 404.1 resource not found.
     NotFound,
+    /// 405.1 the path exists, but not for this method (see the `Allow` header).
+    MethodNotAllowed,
     /// 409.1 conflicting state (e.g. duplicate code).
     Conflict,
     /// 413.1 too many records in one batch.
@@ -69,6 +71,7 @@ impl ProblemCode {
             ForbiddenRole => (403, "403.1"),
             OutOfScope => (403, "403.2"),
             NotFound => (404, "404.1"),
+            MethodNotAllowed => (405, "405.1"),
             Conflict => (409, "409.1"),
             BatchTooManyRecords => (413, "413.1"),
             BodyTooLarge => (413, "413.2"),

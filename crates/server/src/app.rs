@@ -109,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         // The web dashboard (static, embedded): /dashboard/, and / redirects there.
         .merge(crate::dashboard::routes())
         .fallback(not_found)
+        // Problem bodies, OPTIONS and no-store for every /api/v1 answer.
+        .layer(axum::middleware::from_fn(crate::hygiene::api_answers))
         // Request lines carry method, path (ids only) and status; never headers or bodies.
         .layer(
             TraceLayer::new_for_http()

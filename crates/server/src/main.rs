@@ -125,7 +125,11 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Client addresses reach the handlers for the enrolment throttle (never the logs).
-    let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
+    let mut app = router(state);
+    if tls.is_some() {
+        app = app.layer(axum::middleware::from_fn(sipas_server::hygiene::hsts));
+    }
+    let app = app.into_make_service_with_connect_info::<PeerAddr>();
     match tls {
         Some(config) => {
             let listener = TlsListener::new(listener, config).context("starting TLS")?;
