@@ -12,6 +12,9 @@ use std::sync::Arc;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+/// Default of `--min-n-floor`: reports never show a value with a base below 10.
+pub const DEFAULT_MIN_N_FLOOR: usize = 10;
+
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -29,11 +32,14 @@ pub struct AppState {
     pub enrol_limiter: Arc<FailureLimiter>,
     /// When devices' sync times were last written.
     pub last_sync: Arc<crate::last_sync::LastSync>,
+    /// Smallest `min_n` any report is shaped with (`--min-n-floor`); a lower `min_n` asked
+    /// for is raised to it.
+    pub min_n_floor: usize,
 }
 
 impl AppState {
-    /// State with the system clock, default password parameters, and the login and
-    /// enrolment throttles (10 failures per 15 minutes each).
+    /// State with the system clock, default password parameters, the login and enrolment
+    /// throttles (see [`crate::ratelimit`]) and the default suppression floor.
     pub fn new(store: Arc<dyn ServerStore>, forms: FormRegistry) -> Self {
         AppState {
             store,
@@ -43,6 +49,7 @@ impl AppState {
             login_limiter: Arc::new(FailureLimiter::default()),
             enrol_limiter: Arc::new(FailureLimiter::default()),
             last_sync: Arc::default(),
+            min_n_floor: DEFAULT_MIN_N_FLOOR,
         }
     }
 }
