@@ -239,6 +239,15 @@ async fn revocation(backend: Backend) {
         false,
         "disabling twice changes nothing"
     );
+    // No new device for a disabled user.
+    let a = send(
+        &server.url,
+        Req::new("POST", "/api/v1/enrolment-codes")
+            .token(&sup)
+            .json(serde_json::json!({ "user_id": surveyor2.id })),
+    )
+    .await;
+    assert_eq!(a.problem(), "409.1");
 
     // Enable: sign-in works again, and the device that was not revoked works again; the
     // sessions ended by the disable stay ended.

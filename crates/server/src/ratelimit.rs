@@ -225,7 +225,7 @@ pub struct LoginKeys {
 }
 
 impl LoginKeys {
-    /// Keys for canonical user name `name` signing in from `address`.
+    /// Keys for user name `name` (canonical, or a hash of it) signing in from `address`.
     pub fn new(name: &str, address: Option<IpAddr>) -> Self {
         let address = address_text(address);
         LoginKeys {

@@ -71,7 +71,8 @@ pub async fn login(
     let req: LoginRequest = read_json(&headers, body).await?;
     let now = state.clock.now();
     let username = super::users::canonical_username(&req.username);
-    let keys = LoginKeys::new(&username, ip);
+    // Keyed by the name's hash: fixed-size keys whatever length was typed.
+    let keys = LoginKeys::new(&auth::secret_hash(&username), ip);
     let limiter = &state.login_limiter;
     let known = limiter.is_known(&keys.known, now);
     let attempt = limiter
