@@ -19,7 +19,8 @@
 //!   [`ENROL_PER_ADDRESS`] per client address, higher, so that one bad device behind a
 //!   post office's shared address does not block the others.
 //!
-//! Keys never reach a log or the audit log.
+//! A client address is an IPv4 address or an IPv6 /64 network. Keys never reach a log or the
+//! audit log.
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -207,8 +208,21 @@ impl FailureLimiter {
     }
 }
 
+/// The throttled unit of a client address: an IPv4 address, or the /64 network of an IPv6
+/// address (one subscriber usually holds a whole /64, so single IPv6 addresses are free to
+/// rotate).
 fn address_text(address: Option<IpAddr>) -> String {
-    address.map_or_else(|| "unknown".into(), |a| a.to_string())
+    match address {
+        None => "unknown".into(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// The keys of one sign-in attempt.
@@ -374,6 +388,18 @@ mod tests {
         let at_office = LoginKeys::new("admin", Some(office));
         assert!(l.reserve(&at_office.limits(true), t).is_ok());
         assert!(!l.is_known("admin|10.0.0.1", t + Duration::days(KNOWN_ADDRESS_DAYS)));
+    }
+
+    #[test]
+    fn ipv6_addresses_are_throttled_per_64_network() {
+        let a = EnrolKeys::new("h", Some("2001:db8:1:2:aaaa::1".parse().unwrap()));
+        let b = EnrolKeys::new("h", Some("2001:db8:1:2:bbbb::9".parse().unwrap()));
+        let c = EnrolKeys::new("h", Some("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(a.address, b.address);
+        assert_ne!(a.address, c.address);
+        let mapped = EnrolKeys::new("h", Some("::ffff:10.0.0.1".parse().unwrap()));
+        let v4 = EnrolKeys::new("h", Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(mapped.address, v4.address);
     }
 
     #[test]
