@@ -39,8 +39,21 @@ async function step(name, fn) {
 }
 
 async function logout(page) {
+  const token = await page.evaluate(() => sessionStorage.getItem('sipas.dashboard.token'));
+  assert.ok(token, 'signed in before logging out');
   await page.getByTestId('logout').click();
   await page.getByTestId('login-form').waitFor();
+  // The button ends the session on the server too: the old token soon answers 401.
+  const status = await page.evaluate(async (t) => {
+    let s = 0;
+    for (let i = 0; i < 50; i += 1) {
+      s = (await fetch('/api/v1/me', { headers: { Authorization: `Bearer ${t}` } })).status;
+      if (s === 401) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return s;
+  }, token);
+  assert.equal(status, 401, 'the logged-out token no longer works');
 }
 
 test('spot checks: draw, assign, monitor findings, discrepancies', async () => {

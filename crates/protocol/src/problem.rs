@@ -33,12 +33,16 @@ pub enum ProblemCode {
     BadEnrolmentCode,
     /// 401.3 wrong username or password.
     BadCredentials,
+    /// 401.4 right password, but the account is disabled.
+    AccountDisabled,
     /// 403.1 role not allowed for this action.
     ForbiddenRole,
     /// 403.2 outside the caller's scope (not its assignment / unit / task).
     OutOfScope,
     /// 404.1 resource not found.
     NotFound,
+    /// 405.1 the path exists, but not for this method (see the `Allow` header).
+    MethodNotAllowed,
     /// 409.1 conflicting state (e.g. duplicate code).
     Conflict,
     /// 413.1 too many records in one batch.
@@ -63,9 +67,11 @@ impl ProblemCode {
             Unauthenticated => (401, "401.1"),
             BadEnrolmentCode => (401, "401.2"),
             BadCredentials => (401, "401.3"),
+            AccountDisabled => (401, "401.4"),
             ForbiddenRole => (403, "403.1"),
             OutOfScope => (403, "403.2"),
             NotFound => (404, "404.1"),
+            MethodNotAllowed => (405, "405.1"),
             Conflict => (409, "409.1"),
             BatchTooManyRecords => (413, "413.1"),
             BodyTooLarge => (413, "413.2"),

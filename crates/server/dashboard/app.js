@@ -1268,6 +1268,12 @@
       render();
     });
     document.getElementById('logout').addEventListener('click', () => {
+      // End the session on the server too (best effort: the token is forgotten here anyway).
+      const token = session.token;
+      if (token) {
+        fetch(`${API}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, credentials: 'omit' })
+          .catch(() => { /* offline: the session expires on its own */ });
+      }
       session.clear();
       setFlash('notice', 'login.logged_out');
       location.hash = '#/login';

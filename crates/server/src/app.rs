@@ -12,6 +12,9 @@ use std::sync::Arc;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+/// Default of `--min-n-floor`: reports never show a value with a base below 10.
+pub const DEFAULT_MIN_N_FLOOR: usize = 10;
+
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -27,11 +30,16 @@ pub struct AppState {
     pub login_limiter: Arc<FailureLimiter>,
     /// Failed-enrolment throttle (per client IP address and per code tried).
     pub enrol_limiter: Arc<FailureLimiter>,
+    /// When devices' sync times were last written.
+    pub last_sync: Arc<crate::last_sync::LastSync>,
+    /// Smallest `min_n` any report is shaped with (`--min-n-floor`); a lower `min_n` asked
+    /// for is raised to it.
+    pub min_n_floor: usize,
 }
 
 impl AppState {
-    /// State with the system clock, default password parameters, and the login and
-    /// enrolment throttles (10 failures per 15 minutes each).
+    /// State with the system clock, default password parameters, the login and enrolment
+    /// throttles (see [`crate::ratelimit`]) and the default suppression floor.
     pub fn new(store: Arc<dyn ServerStore>, forms: FormRegistry) -> Self {
         AppState {
             store,
@@ -40,6 +48,8 @@ impl AppState {
             password_params: crate::auth::default_password_params(),
             login_limiter: Arc::new(FailureLimiter::default()),
             enrol_limiter: Arc::new(FailureLimiter::default()),
+            last_sync: Arc::default(),
+            min_n_floor: DEFAULT_MIN_N_FLOOR,
         }
     }
 }
@@ -56,8 +66,8 @@ impl std::fmt::Debug for AppState {
 /// The HTTP API under `/api/v1` (see the handler modules for each endpoint's roles).
 pub fn router(state: AppState) -> Router {
     use handlers::{
-        audit, handover, index, quarantine, reports, review, rounds, session, spot_checks, sync,
-        users,
+        audit, handover, index, quarantine, reports, review, revocation, rounds, session,
+        spot_checks, sync, users,
     };
     let api = Router::new()
         .route("/login", post(session::login))
@@ -99,12 +109,19 @@ pub fn router(state: AppState) -> Router {
         .route("/quarantine/{id}/accept", post(quarantine::accept))
         .route("/quarantine/{id}/dismiss", post(quarantine::dismiss))
         .route("/responses/{id}/{revision}/decision", post(review::decide))
-        .route("/audit", get(audit::entries));
+        .route("/audit", get(audit::entries))
+        .route("/logout", post(revocation::logout))
+        .route("/users/{id}/disable", post(revocation::disable_user))
+        .route("/users/{id}/enable", post(revocation::enable_user))
+        .route("/devices", get(revocation::list_devices))
+        .route("/devices/{id}/revoke", post(revocation::revoke_device));
     Router::new()
         .nest(sipas_protocol::API_PREFIX, api)
         // The web dashboard (static, embedded): /dashboard/, and / redirects there.
         .merge(crate::dashboard::routes())
         .fallback(not_found)
+        // Problem bodies, OPTIONS and no-store for every /api/v1 answer.
+        .layer(axum::middleware::from_fn(crate::hygiene::api_answers))
         // Request lines carry method, path (ids only) and status; never headers or bodies.
         .layer(
             TraceLayer::new_for_http()

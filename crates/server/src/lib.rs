@@ -6,7 +6,8 @@
 //! * [`sample_frame`], [`validation`], [`index_export`], [`report_export`]: sample import,
 //!   upload checks, index CSV, report workbook;
 //! * [`storage`]: the [`storage::ServerStore`] trait and its SQLite / PostgreSQL backends;
-//! * [`tls`]: HTTPS with rustls (`--tls-cert`, `--tls-key`).
+//! * [`tls`]: HTTPS with rustls (`--tls-cert`, `--tls-key`); [`hygiene`]: problem bodies,
+//!   `no-store` and HSTS on every answer.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -17,8 +18,10 @@ pub mod demo;
 pub mod extract;
 pub mod forms;
 pub mod handlers;
+pub mod hygiene;
 pub mod index_export;
 pub mod ingest;
+pub mod last_sync;
 pub mod problem;
 pub mod ratelimit;
 pub mod report_export;

@@ -3,6 +3,7 @@
 //! ```text
 //! sipas-server [--database PATH|postgres://…] [--listen 127.0.0.1:8080]
 //!              [--tls-cert CERT.pem --tls-key KEY.pem] [--bootstrap-admin NAME] [--demo]
+//!              [--min-n-floor 10]
 //! ```
 //! After binding it prints exactly one line `sipas-server listening on http://ADDR` (or
 //! `https://ADDR` with `--tls-cert`/`--tls-key`) to stdout. Logs go to stderr (`RUST_LOG`
@@ -46,6 +47,10 @@ struct Args {
     /// Seed demo users, a demo round with sample rows, and print an enrolment code.
     #[arg(long)]
     demo: bool,
+    /// Smallest `min_n` of any report: values with a smaller base are always suppressed, and
+    /// a lower `min_n` asked for is raised to this.
+    #[arg(long, env = "SIPAS_MIN_N_FLOOR", default_value_t = sipas_server::app::DEFAULT_MIN_N_FLOOR)]
+    min_n_floor: usize,
 }
 
 #[tokio::main]
@@ -79,7 +84,8 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("opening the database")?;
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
-    let state = AppState::new(store, forms);
+    let mut state = AppState::new(store, forms);
+    state.min_n_floor = args.min_n_floor;
     tracing::info!(backend = state.store.backend(), "store open");
 
     if let (Some(username), Some(password)) = (&args.bootstrap_admin, admin_password) {
@@ -125,7 +131,11 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Client addresses reach the handlers for the enrolment throttle (never the logs).
-    let app = router(state).into_make_service_with_connect_info::<PeerAddr>();
+    let mut app = router(state);
+    if tls.is_some() {
+        app = app.layer(axum::middleware::from_fn(sipas_server::hygiene::hsts));
+    }
+    let app = app.into_make_service_with_connect_info::<PeerAddr>();
     match tls {
         Some(config) => {
             let listener = TlsListener::new(listener, config).context("starting TLS")?;

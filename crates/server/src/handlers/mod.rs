@@ -5,6 +5,7 @@ pub mod index;
 pub mod quarantine;
 pub mod reports;
 pub mod review;
+pub mod revocation;
 pub mod rounds;
 pub mod session;
 pub mod spot_checks;

@@ -24,7 +24,8 @@ pub struct ReportQuery {
     /// `json` (default), `csv` or `xlsx`.
     #[serde(default)]
     pub format: Option<String>,
-    /// Values with a base below this are suppressed (default 10; 0 suppresses nothing).
+    /// Values with a base below this are suppressed (default 10). Raised to the server's
+    /// floor ([`AppState::min_n_floor`], default 10) when lower.
     #[serde(default)]
     pub min_n: Option<usize>,
     /// `mean_of_criteria` (default) or `pooled`.
@@ -41,7 +42,7 @@ enum Format {
 
 /// `GET /api/v1/rounds/{id}/report` (supervisor, admin, monitor): the round's SIPAS index
 /// shaped into labelled rows ([`sipas_core::report::shape_report`]) with small cells
-/// suppressed, over the latest non-rejected revision of each response. Stamped with the
+/// suppressed (`min_n` never below the server's floor, `--min-n-floor`), over the latest non-rejected revision of each response. Stamped with the
 /// questionnaire version, the aggregation rule, the data time (latest reception among the
 /// included responses; the generation time when there are none) and the generation time.
 /// JSON is the [`sipas_core::report::Report`]; CSV ([`to_csv`]) and XLSX
@@ -70,14 +71,16 @@ pub async fn round_report(
             .with_details(serde_json::json!({ "field": "format" })));
         }
     };
-    let min_n = q.min_n.unwrap_or(ReportConfig::default().min_n);
-    if min_n > MAX_MIN_N {
+    let requested = q.min_n.unwrap_or(ReportConfig::default().min_n);
+    if requested > MAX_MIN_N {
         return Err(ApiError::invalid_input(
             format!("min_n must be at most {MAX_MIN_N}."),
             format!("Ngưỡng ẩn ô (min_n) không quá {MAX_MIN_N}."),
         )
         .with_details(serde_json::json!({ "field": "min_n" })));
     }
+    // The server's floor wins over any lower value asked for (the report states `min_n`).
+    let min_n = requested.max(state.min_n_floor);
     let round = existing_round(&state, &round_id).await?;
     let form = state.forms.get(&round.form).ok_or_else(|| {
         ApiError::new(

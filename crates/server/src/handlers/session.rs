@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::auth::{self, Caller};
 use crate::extract::{ClientIp, read_json};
 use crate::problem::{ApiError, ApiResult};
+use crate::ratelimit::{EnrolKeys, LoginKeys};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -46,29 +47,43 @@ fn too_many_enrolments() -> ApiError {
     )
 }
 
-/// `POST /api/v1/login` (anyone): username and password → session token (`401.3`, `429.1`).
+fn too_many_logins() -> ApiError {
+    ApiError::new(
+        ProblemCode::RateLimited,
+        "Too many failed sign-in attempts; wait 15 minutes and try again.",
+        "Đăng nhập sai quá nhiều lần; vui lòng đợi 15 phút rồi thử lại.",
+    )
+}
+
+/// `POST /api/v1/login` (anyone): username and password → session token (`401.3`; `401.4`
+/// for a disabled account after the right password; `429.1`).
+///
+/// Throttled (see [`crate::ratelimit`]): the attempt is reserved before the password is
+/// checked, per user name and client address (10 failures / 15 min lock that pair), per name
+/// from everywhere (100, not applied where the user signed in lately) and per address (50).
+/// Failures are audited `login.failed` (entity: the user's id, or none for an unknown name).
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = read_json(&headers, body).await?;
     let now = state.clock.now();
-    if !state.login_limiter.allowed(&req.username, now) {
-        return Err(ApiError::new(
-            ProblemCode::RateLimited,
-            "Too many failed sign-in attempts; wait 15 minutes and try again.",
-            "Đăng nhập sai quá nhiều lần; vui lòng đợi 15 phút rồi thử lại.",
-        ));
-    }
-    let found = state
-        .store
-        .user_by_username(&super::users::canonical_username(&req.username))
-        .await?;
+    let username = super::users::canonical_username(&req.username);
+    // Keyed by the name's hash: fixed-size keys whatever length was typed.
+    let keys = LoginKeys::new(&auth::secret_hash(&username), ip);
+    let limiter = &state.login_limiter;
+    let known = limiter.is_known(&keys.known, now);
+    let attempt = limiter
+        .reserve(&keys.limits(known), now)
+        .map_err(|_| too_many_logins())?;
+    let found = state.store.user_by_username(&username).await?;
     let (user, phc) = match found {
         Some((user, Some(phc))) => (Some(user), phc),
+        Some((user, None)) => (Some(user), String::new()),
         // Unknown user or no password: spend the same effort as a real check.
-        _ => (None, String::new()),
+        None => (None, String::new()),
     };
     let params = state.password_params.clone();
     let password = req.password;
@@ -84,13 +99,31 @@ pub async fn login(
     .map_err(|_| ApiError::internal())?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => {
-            state.login_limiter.record_failure(&req.username, now);
+        (_, user) => {
+            attempt.failed();
+            let entity = user.map(|u| u.id.to_string());
+            state
+                .store
+                .audit(None, "login.failed", entity.as_deref())
+                .await?;
             tracing::info!("login failed");
             return Err(bad_credentials());
         }
     };
-    state.login_limiter.reset(&req.username);
+    attempt.succeeded(&[&keys.pair]);
+    if state.store.user_disabled(user.id).await? == Some(true) {
+        state
+            .store
+            .audit(Some(user.id), "login.disabled", Some(&user.id.to_string()))
+            .await?;
+        tracing::info!(user_id = %user.id, "login of a disabled user refused");
+        return Err(ApiError::new(
+            ProblemCode::AccountDisabled,
+            "This account is disabled; ask your administrator or supervisor.",
+            "Tài khoản này đã bị khoá; hãy liên hệ quản trị viên hoặc giám sát viên.",
+        ));
+    }
+    limiter.remember_known(&keys.known, now);
     let token = auth::new_token();
     state
         .store
@@ -112,9 +145,11 @@ pub async fn login(
 /// optional `public_key` (Ed25519, standard base64; `400.3` if invalid) is kept with the
 /// device to verify its offline hand-over files.
 ///
-/// Throttled: after 10 wrong codes within 15 minutes from one client IP address, or for one
-/// code (from any address), further attempts get `429.1` until the window has passed, even
-/// with a valid code. The code is keyed by its hash; neither key is logged.
+/// Throttled (see [`crate::ratelimit`]), the attempt reserved before the code is looked up:
+/// after 10 wrong tries of one code (from any address) or 30 wrong codes from one client
+/// address within 15 minutes, further attempts get `429.1` until the window has passed, even
+/// with a valid code. The code is keyed by its hash; neither key is logged. Refusals are
+/// audited `enrol.refused` (no entity; never the code).
 pub async fn enrol(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -123,23 +158,13 @@ pub async fn enrol(
 ) -> ApiResult<Json<EnrolResponse>> {
     let req: EnrolRequest = read_json(&headers, body).await?;
     let now = state.clock.now();
-    let ip_key = format!(
-        "ip:{}",
-        ip.map_or_else(|| "unknown".into(), |ip| ip.to_string())
-    );
     let code = auth::normalise_code(&req.code);
-    let code_key = format!("code:{}", auth::secret_hash(&code));
+    let keys = EnrolKeys::new(&auth::secret_hash(&code), ip);
     let limiter = &state.enrol_limiter;
-    if !limiter.allowed(&ip_key, now) || !limiter.allowed(&code_key, now) {
+    let attempt = limiter.reserve(&keys.limits(), now).map_err(|_| {
         tracing::info!("enrolment throttled");
-        return Err(too_many_enrolments());
-    }
-    let refused = || {
-        limiter.record_failure(&ip_key, now);
-        limiter.record_failure(&code_key, now);
-        tracing::info!("enrolment refused");
-        bad_code()
-    };
+        too_many_enrolments()
+    })?;
     let device_name = nfc(req.device_name.trim());
     let chars = device_name.chars().count();
     if chars == 0 || chars > MAX_DEVICE_NAME_CHARS {
@@ -163,24 +188,30 @@ pub async fn enrol(
             Some(base64::engine::general_purpose::STANDARD.encode(parsed.as_bytes()))
         }
     };
-    if code.len() != auth::CODE_LENGTH {
-        return Err(refused());
-    }
     let device_id = new_id();
     let token = auth::new_token();
-    let user = state
-        .store
-        .redeem_enrolment_code_with_key(
-            &auth::secret_hash(&code),
-            device_id,
-            &device_name,
-            &auth::secret_hash(&token),
-            public_key.as_deref(),
-            now,
-        )
-        .await?
-        .ok_or_else(refused)?;
-    limiter.reset(&code_key);
+    let user = if code.len() == auth::CODE_LENGTH {
+        state
+            .store
+            .redeem_enrolment_code_with_key(
+                &auth::secret_hash(&code),
+                device_id,
+                &device_name,
+                &auth::secret_hash(&token),
+                public_key.as_deref(),
+                now,
+            )
+            .await?
+    } else {
+        None
+    };
+    let Some(user) = user else {
+        attempt.failed();
+        state.store.audit(None, "enrol.refused", None).await?;
+        tracing::info!("enrolment refused");
+        return Err(bad_code());
+    };
+    attempt.succeeded(&[&keys.code]);
     tracing::info!(user_id = %user.id, device_id = %device_id, "device enrolled");
     Ok(Json(EnrolResponse {
         device_id,

@@ -63,6 +63,7 @@ pub async fn pull(
     }
     let (assignments, decisions, cursor) =
         state.store.pull_since(caller.user.id, query.cursor).await?;
+    super::revocation::record_sync(&state, &caller).await;
     tracing::debug!(
         user_id = %caller.user.id,
         assignments = assignments.len(),
@@ -131,6 +132,7 @@ pub async fn upload_batch(
     require(&caller.user, &[Role::Surveyor])?;
     let raw = read_raw_body(&headers, body, MAX_BATCH_BYTES).await?;
     let batch = decode_batch(raw, content_encoding(&headers))?;
+    super::revocation::record_sync(&state, &caller).await;
     let submitter = Submitter::Device {
         user: caller.user.id,
         device: caller.device_id,

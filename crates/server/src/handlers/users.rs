@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sipas_core::text::nfc;
+use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{EnrolmentCode, EnrolmentCodeRequest, UserInfo};
 
@@ -156,7 +157,8 @@ pub async fn create_user(
 }
 
 /// `POST /api/v1/enrolment-codes` (supervisor, admin): a one-time code for the device of a
-/// surveyor or monitor, valid `valid_minutes` (default 60, at most 7 days).
+/// surveyor or monitor, valid `valid_minutes` (default 60, at most 7 days); `409.1` for a
+/// disabled user.
 pub async fn create_enrolment_code(
     State(state): State<AppState>,
     caller: Caller,
@@ -178,6 +180,13 @@ pub async fn create_enrolment_code(
         .user_by_id(req.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user", &req.user_id.to_string()))?;
+    if state.store.user_disabled(user.id).await? == Some(true) {
+        return Err(ApiError::new(
+            ProblemCode::Conflict,
+            "This user is disabled; enable it before enrolling a device for it.",
+            "Người dùng này đã bị khoá; hãy mở khoá trước khi kích hoạt thiết bị.",
+        ));
+    }
     if !matches!(user.role, Role::Surveyor | Role::Monitor) {
         return Err(field_error(
             "user_id",

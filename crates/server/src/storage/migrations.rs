@@ -33,6 +33,11 @@ pub const SQLITE: &[Migration] = &[
         name: "ingest_rules",
         sql: include_str!("../../migrations/sqlite/0003_ingest_rules.sql"),
     },
+    Migration {
+        version: 4,
+        name: "revocation",
+        sql: include_str!("../../migrations/sqlite/0004_revocation.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -51,6 +56,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "ingest_rules",
         sql: include_str!("../../migrations/postgres/0003_ingest_rules.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "revocation",
+        sql: include_str!("../../migrations/postgres/0004_revocation.sql"),
     },
 ];
 
