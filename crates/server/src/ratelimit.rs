@@ -157,7 +157,10 @@ impl FailureLimiter {
             let window = self.window;
             state.windows.retain(|_, w| now - w.started < window);
         }
-        let live = |w: &Window| now - w.started < self.window && now >= w.started;
+        // A request that read the clock just before another one that opened the window is in
+        // that window too (`now` may be a little earlier than `started`); treating it as
+        // outside would restart the count and let extra attempts through.
+        let live = |w: &Window| now - w.started < self.window;
         for limit in limits {
             if let Some(w) = state.windows.get(&limit.key)
                 && live(w)
