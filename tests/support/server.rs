@@ -142,7 +142,9 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
 pub fn pg_admin_url() -> Option<String> {
     match std::env::var("SIPAS_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() => {
+        _ if std::env::var_os("CI").is_some()
+            || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() =>
+        {
             panic!("SIPAS_TEST_DATABASE_URL must be set in CI (see scripts/start-postgres.sh)")
         }
         _ => {

@@ -256,20 +256,44 @@ impl AckReason {
     /// Plain Vietnamese for the surveyor: what happened and what to do.
     pub fn message_vi(self) -> &'static str {
         match self {
-            AckReason::Malformed => "Máy chủ không đọc được phiếu này. Phiếu được giữ lại trên máy chủ để giám sát viên xem; hãy báo giám sát viên.",
-            AckReason::HashMismatch => "Nội dung phiếu bị thay đổi trên đường truyền. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên.",
+            AckReason::Malformed => {
+                "Máy chủ không đọc được phiếu này. Phiếu được giữ lại trên máy chủ để giám sát viên xem; hãy báo giám sát viên."
+            }
+            AckReason::HashMismatch => {
+                "Nội dung phiếu bị thay đổi trên đường truyền. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên."
+            }
             AckReason::BadRevision => "Số lần sửa của phiếu không hợp lệ. Hãy báo giám sát viên.",
-            AckReason::UnknownForm => "Máy chủ không có phiên bản bảng hỏi của phiếu này. Hãy báo giám sát viên.",
-            AckReason::InvalidAnswers => "Một số câu trả lời không hợp lệ. Hãy mở phiếu, sửa các câu được đánh dấu rồi gửi lại.",
-            AckReason::NoAssignment => "Đợt khảo sát này không nhận phiếu ngoài danh sách mẫu. Hãy báo giám sát viên.",
-            AckReason::NotYourAssignment => "Phiếu này đã được giao cho người khác. Phiếu được giữ lại trên máy chủ để giám sát viên xử lý.",
-            AckReason::AssignmentMismatch => "Đợt, đơn vị hoặc bảng hỏi của phiếu không khớp với phiếu được giao. Hãy báo giám sát viên.",
-            AckReason::Clock => "Thời gian hoàn thành phiếu không hợp lý (đồng hồ của máy có thể sai). Hãy kiểm tra ngày giờ của máy và báo giám sát viên.",
-            AckReason::ContentDiffers => "Máy chủ đã có lần gửi này với nội dung khác. Hãy báo giám sát viên.",
-            AckReason::BoundElsewhere => "Mã phiếu này đã thuộc về một cuộc phỏng vấn khác. Hãy báo giám sát viên.",
-            AckReason::AssignmentHasResponse => "Người được chọn mẫu này đã có một phiếu trên máy chủ. Chỉ giám sát viên mới có thể hủy phiếu cũ để phỏng vấn lại.",
+            AckReason::UnknownForm => {
+                "Máy chủ không có phiên bản bảng hỏi của phiếu này. Hãy báo giám sát viên."
+            }
+            AckReason::InvalidAnswers => {
+                "Một số câu trả lời không hợp lệ. Hãy mở phiếu, sửa các câu được đánh dấu rồi gửi lại."
+            }
+            AckReason::NoAssignment => {
+                "Đợt khảo sát này không nhận phiếu ngoài danh sách mẫu. Hãy báo giám sát viên."
+            }
+            AckReason::NotYourAssignment => {
+                "Phiếu này đã được giao cho người khác. Phiếu được giữ lại trên máy chủ để giám sát viên xử lý."
+            }
+            AckReason::AssignmentMismatch => {
+                "Đợt, đơn vị hoặc bảng hỏi của phiếu không khớp với phiếu được giao. Hãy báo giám sát viên."
+            }
+            AckReason::Clock => {
+                "Thời gian hoàn thành phiếu không hợp lý (đồng hồ của máy có thể sai). Hãy kiểm tra ngày giờ của máy và báo giám sát viên."
+            }
+            AckReason::ContentDiffers => {
+                "Máy chủ đã có lần gửi này với nội dung khác. Hãy báo giám sát viên."
+            }
+            AckReason::BoundElsewhere => {
+                "Mã phiếu này đã thuộc về một cuộc phỏng vấn khác. Hãy báo giám sát viên."
+            }
+            AckReason::AssignmentHasResponse => {
+                "Người được chọn mẫu này đã có một phiếu trên máy chủ. Chỉ giám sát viên mới có thể hủy phiếu cũ để phỏng vấn lại."
+            }
             AckReason::AlreadyApproved => "Phiếu đã được duyệt nên không thể sửa nữa.",
-            AckReason::RevisionGap => "Máy chủ chưa nhận lần sửa trước của phiếu này. Hãy đồng bộ lại.",
+            AckReason::RevisionGap => {
+                "Máy chủ chưa nhận lần sửa trước của phiếu này. Hãy đồng bộ lại."
+            }
             AckReason::Voided => "Giám sát viên đã hủy phiếu này.",
             AckReason::Stale => "Máy chủ đã có bản mới hơn của phiếu này.",
         }
@@ -278,20 +302,46 @@ impl AckReason {
     /// The same in English.
     pub fn message_en(self) -> &'static str {
         match self {
-            AckReason::Malformed => "The server could not read this record. It is kept on the server for a supervisor; tell your supervisor.",
-            AckReason::HashMismatch => "The record changed in transit (content hash mismatch). It is kept on the server; tell your supervisor.",
-            AckReason::BadRevision => "The record's revision number is not valid. Tell your supervisor.",
-            AckReason::UnknownForm => "The server does not have this record's questionnaire version. Tell your supervisor.",
-            AckReason::InvalidAnswers => "Some answers are not valid. Open the record, fix the marked questions and send it again.",
-            AckReason::NoAssignment => "This round takes no interviews outside the sample. Tell your supervisor.",
-            AckReason::NotYourAssignment => "This interview was given to someone else. The record is kept on the server for a supervisor.",
-            AckReason::AssignmentMismatch => "The record's round, unit or questionnaire differ from its assignment. Tell your supervisor.",
-            AckReason::Clock => "The completion time is implausible (the device clock may be wrong). Check the device's date and time and tell your supervisor.",
-            AckReason::ContentDiffers => "The server already has this revision with other content. Tell your supervisor.",
-            AckReason::BoundElsewhere => "This record id already belongs to another interview. Tell your supervisor.",
-            AckReason::AssignmentHasResponse => "This sampled person already has a record on the server. Only a supervisor can void it to allow a re-interview.",
+            AckReason::Malformed => {
+                "The server could not read this record. It is kept on the server for a supervisor; tell your supervisor."
+            }
+            AckReason::HashMismatch => {
+                "The record changed in transit (content hash mismatch). It is kept on the server; tell your supervisor."
+            }
+            AckReason::BadRevision => {
+                "The record's revision number is not valid. Tell your supervisor."
+            }
+            AckReason::UnknownForm => {
+                "The server does not have this record's questionnaire version. Tell your supervisor."
+            }
+            AckReason::InvalidAnswers => {
+                "Some answers are not valid. Open the record, fix the marked questions and send it again."
+            }
+            AckReason::NoAssignment => {
+                "This round takes no interviews outside the sample. Tell your supervisor."
+            }
+            AckReason::NotYourAssignment => {
+                "This interview was given to someone else. The record is kept on the server for a supervisor."
+            }
+            AckReason::AssignmentMismatch => {
+                "The record's round, unit or questionnaire differ from its assignment. Tell your supervisor."
+            }
+            AckReason::Clock => {
+                "The completion time is implausible (the device clock may be wrong). Check the device's date and time and tell your supervisor."
+            }
+            AckReason::ContentDiffers => {
+                "The server already has this revision with other content. Tell your supervisor."
+            }
+            AckReason::BoundElsewhere => {
+                "This record id already belongs to another interview. Tell your supervisor."
+            }
+            AckReason::AssignmentHasResponse => {
+                "This sampled person already has a record on the server. Only a supervisor can void it to allow a re-interview."
+            }
             AckReason::AlreadyApproved => "The record is approved and can no longer be changed.",
-            AckReason::RevisionGap => "The server has not received the previous revision of this record. Sync again.",
+            AckReason::RevisionGap => {
+                "The server has not received the previous revision of this record. Sync again."
+            }
             AckReason::Voided => "A supervisor voided this record.",
             AckReason::Stale => "The server already has a newer revision of this record.",
         }

@@ -93,10 +93,14 @@ where
 fn pg_admin_url() -> Option<String> {
     match std::env::var("SIPAS_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() => panic!(
-            "SIPAS_TEST_DATABASE_URL is not set but CI (or SIPAS_REQUIRE_POSTGRES) is: the PostgreSQL storage tests must run \
+        _ if std::env::var_os("CI").is_some()
+            || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() =>
+        {
+            panic!(
+                "SIPAS_TEST_DATABASE_URL is not set but CI (or SIPAS_REQUIRE_POSTGRES) is: the PostgreSQL storage tests must run \
              in CI (start it with scripts/start-postgres.sh and export the URL it prints)"
-        ),
+            )
+        }
         _ => {
             println!("skipping postgres: SIPAS_TEST_DATABASE_URL not set");
             None

@@ -28,6 +28,11 @@ pub const SQLITE: &[Migration] = &[
         name: "review_spot_checks_handover",
         sql: include_str!("../../migrations/sqlite/0002_review_spot_checks_handover.sql"),
     },
+    Migration {
+        version: 5,
+        name: "withdrawals",
+        sql: include_str!("../../migrations/sqlite/0005_withdrawals.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -41,6 +46,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "review_spot_checks_handover",
         sql: include_str!("../../migrations/postgres/0002_review_spot_checks_handover.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "withdrawals",
+        sql: include_str!("../../migrations/postgres/0005_withdrawals.sql"),
     },
 ];
 
