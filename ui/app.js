@@ -120,11 +120,13 @@
       invoke('list_assignments', { search: $('search').value, status: $('status-filter').value }),
     ]);
     const dl = $('drafts-list');
-    dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id },
+    dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id, 'data-withdrawn': d.withdrawn ? 'true' : null },
       el('h3', { text: label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
       el('p', { class: 'muted', text: `${t('form.meta', d.round_id, d.unit_code)} · ${t('drafts.item', d.answered)}` }),
       el('p', { class: 'muted', text: t('drafts.updated', fmtTime(d.updated_at)) }),
-      actionButton(t('drafts.resume'), 'primary', async () => openDraft(await invoke('get_draft', { draft_id: d.id }))),
+      // A draft of an assignment moved to someone else is kept, read-only: no resume.
+      d.withdrawn ? el('p', { class: 'note', text: t('drafts.withdrawn') })
+        : actionButton(t('drafts.resume'), 'primary', async () => openDraft(await invoke('get_draft', { draft_id: d.id }))),
     )));
     $('drafts-block').hidden = drafts.length === 0;
 
@@ -149,6 +151,14 @@
   }
 
   function assignmentCard(a) {
+    if (a.withdrawn) {
+      // Moved to another surveyor: no contact (deleted), no interview, no outcome.
+      return el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status, 'data-withdrawn': 'true' },
+        el('h3', { text: a.procedure }),
+        el('p', { class: 'muted', text: `${label(a.form_title) || a.form.form_id} · ${t('assign.unit', a.unit_code, a.round_id)}` }),
+        el('p', {}, el('span', { class: 'badge status-withdrawn', text: t('assign.withdrawn') })),
+        el('p', { class: 'note', text: t('assign.withdrawn.note') }));
+    }
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
@@ -479,7 +489,14 @@
         el('p', {}, el('span', { class: `badge rstatus-${r.status}`, text: t(`rstatus.${r.status}`) }),
           r.outbox_state ? el('span', { class: 'muted', text: ` · ${t(`outbox.${r.outbox_state}`)}` }) : null),
       );
-      if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
+      if (r.refusal) {
+        // The server's reason code, in the surveyor's language (not the server's English text).
+        li.dataset.refusal = r.refusal.code;
+        li.append(el('div', { class: 'note refusal', role: 'group', 'aria-label': t('resp.refused') },
+          el('p', {}, el('strong', { text: t('resp.refused') })),
+          el('p', { class: 'refusal-message', text: lang === 'en' ? r.refusal.message_en : r.refusal.message_vi }),
+          r.refusal.kept_on_server ? el('p', { text: t('resp.refused.kept') }) : null));
+      } else if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
       if (r.status === 'rejected') {
         const rc = reviewComment(r.review_comment);
         if (rc) li.append(rc);
@@ -510,7 +527,9 @@
         + (st.custom_certificate ? ` · ${t('sync.cert')}` : '')
       : t('sync.not_enrolled');
     $('open-enrol').textContent = st.enrolled ? t('sync.reenrol') : t('sync.enrol');
-    $('sync-auto').hidden = !st.enrolled;
+    $('sync-auto').hidden = !st.enrolled || st.revoked;
+    $('sync-revoked').hidden = !st.revoked;
+    document.body.dataset.revoked = st.revoked ? 'true' : 'false';
   }
 
   async function renderSync() {
@@ -564,6 +583,8 @@
     } catch (e) {
       $('sync-result').textContent = t('common.error', errText(e));
       await renderSync().catch(() => {});
+      // Revoked: say so plainly (the notice above tells what to do), no server text.
+      if (document.body.dataset.revoked === 'true') $('sync-result').textContent = t('sync.revoked');
     } finally { b.disabled = false; }
   }
 
@@ -957,7 +978,7 @@
     try {
       S.forms = await invoke('list_forms');
       applyStatic();
-      const drafts = await invoke('list_drafts');
+      const drafts = (await invoke('list_drafts')).filter((d) => !d.withdrawn);
       if (drafts.length) await openDraft(await invoke('get_draft', { draft_id: drafts[0].id }));
       else await navigate('assignments');
     } catch (e) {
