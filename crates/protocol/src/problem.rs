@@ -33,6 +33,8 @@ pub enum ProblemCode {
     BadEnrolmentCode,
     /// 401.3 wrong username or password.
     BadCredentials,
+    /// 401.4 right password, but the account is disabled.
+    AccountDisabled,
     /// 403.1 role not allowed for this action.
     ForbiddenRole,
     /// 403.2 outside the caller's scope (not its assignment / unit / task).
@@ -63,6 +65,7 @@ impl ProblemCode {
             Unauthenticated => (401, "401.1"),
             BadEnrolmentCode => (401, "401.2"),
             BadCredentials => (401, "401.3"),
+            AccountDisabled => (401, "401.4"),
             ForbiddenRole => (403, "403.1"),
             OutOfScope => (403, "403.2"),
             NotFound => (404, "404.1"),

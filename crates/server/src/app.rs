@@ -27,6 +27,8 @@ pub struct AppState {
     pub login_limiter: Arc<FailureLimiter>,
     /// Failed-enrolment throttle (per client IP address and per code tried).
     pub enrol_limiter: Arc<FailureLimiter>,
+    /// When devices' sync times were last written.
+    pub last_sync: Arc<crate::last_sync::LastSync>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             password_params: crate::auth::default_password_params(),
             login_limiter: Arc::new(FailureLimiter::default()),
             enrol_limiter: Arc::new(FailureLimiter::default()),
+            last_sync: Arc::default(),
         }
     }
 }
@@ -56,7 +59,8 @@ impl std::fmt::Debug for AppState {
 /// The HTTP API under `/api/v1` (see the handler modules for each endpoint's roles).
 pub fn router(state: AppState) -> Router {
     use handlers::{
-        audit, handover, index, reports, review, rounds, session, spot_checks, sync, users,
+        audit, handover, index, reports, review, revocation, rounds, session, spot_checks, sync,
+        users,
     };
     let api = Router::new()
         .route("/login", post(session::login))
@@ -94,7 +98,12 @@ pub fn router(state: AppState) -> Router {
         .route("/responses/batch", post(sync::upload_batch))
         .route("/responses/{id}/{revision}", get(review::response_detail))
         .route("/responses/{id}/{revision}/decision", post(review::decide))
-        .route("/audit", get(audit::entries));
+        .route("/audit", get(audit::entries))
+        .route("/logout", post(revocation::logout))
+        .route("/users/{id}/disable", post(revocation::disable_user))
+        .route("/users/{id}/enable", post(revocation::enable_user))
+        .route("/devices", get(revocation::list_devices))
+        .route("/devices/{id}/revoke", post(revocation::revoke_device));
     Router::new()
         .nest(sipas_protocol::API_PREFIX, api)
         // The web dashboard (static, embedded): /dashboard/, and / redirects there.

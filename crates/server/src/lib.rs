@@ -18,6 +18,7 @@ pub mod extract;
 pub mod forms;
 pub mod handlers;
 pub mod index_export;
+pub mod last_sync;
 pub mod problem;
 pub mod ratelimit;
 pub mod report_export;

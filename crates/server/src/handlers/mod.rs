@@ -4,6 +4,7 @@ pub mod handover;
 pub mod index;
 pub mod reports;
 pub mod review;
+pub mod revocation;
 pub mod rounds;
 pub mod session;
 pub mod spot_checks;

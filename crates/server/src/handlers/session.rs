@@ -91,6 +91,18 @@ pub async fn login(
         }
     };
     state.login_limiter.reset(&req.username);
+    if state.store.user_disabled(user.id).await? == Some(true) {
+        state
+            .store
+            .audit(Some(user.id), "login.disabled", Some(&user.id.to_string()))
+            .await?;
+        tracing::info!(user_id = %user.id, "login of a disabled user refused");
+        return Err(ApiError::new(
+            ProblemCode::AccountDisabled,
+            "This account is disabled; ask your administrator or supervisor.",
+            "Tài khoản này đã bị khoá; hãy liên hệ quản trị viên hoặc giám sát viên.",
+        ));
+    }
     let token = auth::new_token();
     state
         .store

@@ -73,6 +73,7 @@ pub async fn pull(
         .await?;
     // The smaller high-water mark: nothing written in between is skipped.
     let cursor = cursor.min(w_cursor);
+    super::revocation::record_sync(&state, &caller).await;
     tracing::debug!(
         user_id = %caller.user.id,
         assignments = assignments.len(),
@@ -142,6 +143,7 @@ pub async fn upload_batch(
     require(&caller.user, &[Role::Surveyor])?;
     let raw = read_raw_body(&headers, body, MAX_BATCH_BYTES).await?;
     let batch = decode_batch(raw, content_encoding(&headers))?;
+    super::revocation::record_sync(&state, &caller).await;
     let submitter = Submitter::Device {
         user: caller.user.id,
         device: caller.device_id,

@@ -29,6 +29,11 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0002_review_spot_checks_handover.sql"),
     },
     Migration {
+        version: 4,
+        name: "revocation",
+        sql: include_str!("../../migrations/sqlite/0004_revocation.sql"),
+    },
+    Migration {
         version: 5,
         name: "withdrawals",
         sql: include_str!("../../migrations/sqlite/0005_withdrawals.sql"),
@@ -46,6 +51,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "review_spot_checks_handover",
         sql: include_str!("../../migrations/postgres/0002_review_spot_checks_handover.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "revocation",
+        sql: include_str!("../../migrations/postgres/0004_revocation.sql"),
     },
     Migration {
         version: 5,

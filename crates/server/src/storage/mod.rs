@@ -244,6 +244,36 @@ pub enum FindingOutcome {
     NotAssigned,
 }
 
+/// An enrolled device as listed for supervisors and admins (`GET /devices`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceRecord {
+    /// Device id.
+    pub id: Uuid,
+    /// Name given at enrolment.
+    pub name: String,
+    /// The user the device acts for.
+    pub user_id: Uuid,
+    /// That user's login name.
+    pub username: String,
+    /// When the device enrolled.
+    pub enrolled_at: DateTime<Utc>,
+    /// When it last pulled or uploaded (to the minute; `None`: never).
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// When its token was revoked (`None`: the token works).
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What [`ServerStore::revoke_token`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokedToken {
+    /// A dashboard session (deleted).
+    Session,
+    /// A device token (the device is marked revoked).
+    Device(Uuid),
+    /// Nothing: no working session or device has that token.
+    None,
+}
+
 /// The server's storage. Every write happens in one transaction together with its audit entry.
 ///
 /// Pull cursors: assignments and review decisions share one global, only-growing change
@@ -317,7 +347,8 @@ pub trait ServerStore: Send + Sync + 'static {
         user_id: Uuid,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The user (and device id, for device tokens) behind a token hash, if valid at `now`.
+    /// The user (and device id, for device tokens) behind a token hash, if valid at `now`:
+    /// an unexpired session or an unrevoked device, of a user who is not disabled.
     async fn user_by_token_hash(
         &self,
         token_hash: &str,
@@ -507,4 +538,41 @@ pub trait ServerStore: Send + Sync + 'static {
         surveyor: Uuid,
         cursor: i64,
     ) -> Result<(Vec<Uuid>, i64), StoreError>;
+
+    // --- revocation -----------------------------------------------------------------------
+    /// Logout: deletes the session with `token_hash`, or marks the device holding it revoked
+    /// at `now`; audited as `session.logout` (entity: the user) or `device.revoked` (entity:
+    /// the device), with `actor` as actor.
+    async fn revoke_token(
+        &self,
+        token_hash: &str,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<RevokedToken, StoreError>;
+    /// Disables (`disabled`) or enables a user, audited `user.disabled` / `user.enabled`.
+    /// Disabling deletes every session of the user; its device tokens stop working while it
+    /// is disabled (see [`ServerStore::user_by_token_hash`]). Returns whether the state
+    /// changed (no audit entry when it did not); `NotFound` for an unknown user.
+    async fn set_user_disabled(
+        &self,
+        user_id: Uuid,
+        disabled: bool,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Whether a user is disabled (`None`: no such user).
+    async fn user_disabled(&self, user_id: Uuid) -> Result<Option<bool>, StoreError>;
+    /// Enrolled devices, of one user or of all, by enrolment time then id.
+    async fn devices(&self, user_id: Option<Uuid>) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// Revokes a device token at `now` (audited `device.revoked`); a device already revoked
+    /// keeps its first revocation time and gets no second entry. `NotFound` for an unknown
+    /// device. Returns the device as stored afterwards.
+    async fn revoke_device(
+        &self,
+        device_id: Uuid,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// Records that a device pulled or uploaded at `at` (not audited).
+    async fn touch_device(&self, device_id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
 }

@@ -6,9 +6,9 @@
 use super::codec::{decision_parse, decision_str, revision_entity};
 use super::migrations::{self, POSTGRES, POSTGRES_BOOTSTRAP};
 use super::{
-    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, IngestOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore,
-    SpotCheckTask, StoreError,
+    AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, IngestOutcome,
+    MonitorTaskRow, NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, RevokedToken,
+    SampleRow, ServerStore, SpotCheckTask, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -470,6 +470,22 @@ fn decision_of(row: &Row, idx: usize) -> Result<Decision, StoreError> {
     decision_parse(&d).ok_or_else(|| bad(format!("decision {d:?}")))
 }
 
+/// Columns of [`DeviceRecord`] (`devices d JOIN users u`).
+const DEVICE_COLS: &str =
+    "d.id, d.name, d.user_id, u.username, d.enrolled_at, d.last_sync_at, d.revoked_at";
+
+fn device_record_from(row: &Row) -> Result<DeviceRecord, StoreError> {
+    Ok(DeviceRecord {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        user_id: row.try_get(2)?,
+        username: row.try_get(3)?,
+        enrolled_at: row.try_get(4)?,
+        last_sync_at: row.try_get(5)?,
+        revoked_at: row.try_get(6)?,
+    })
+}
+
 #[async_trait]
 impl ServerStore for PgStore {
     fn backend(&self) -> &'static str {
@@ -657,7 +673,7 @@ impl ServerStore for PgStore {
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = $1 AND s.expires_at > $2"
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL"
             ))
             .await?;
         if let Some(r) = client.query_opt(&stmt, &[&token_hash, &now]).await? {
@@ -666,7 +682,7 @@ impl ServerStore for PgStore {
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {USER_COLS}, d.id FROM devices d JOIN users u ON u.id = d.user_id \
-                 WHERE d.token_hash = $1"
+                 WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL"
             ))
             .await?;
         match client.query_opt(&stmt, &[&token_hash]).await? {
@@ -1614,5 +1630,187 @@ impl ServerStore for PgStore {
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit().await?;
         Ok((ids, high))
+    }
+
+    async fn revoke_token(
+        &self,
+        token_hash: &str,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<RevokedToken, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+            .await?;
+        if let Some(row) = tx.query_opt(&stmt, &[&token_hash]).await? {
+            let user: Uuid = row.try_get(0)?;
+            append_audit(
+                &tx,
+                vec![AuditRow::new(
+                    Some(actor),
+                    "session.logout",
+                    Some(user.to_string()),
+                )],
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(RevokedToken::Session);
+        }
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE devices SET revoked_at = $2 \
+                 WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id",
+            )
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&token_hash, &now]).await? else {
+            return Ok(RevokedToken::None);
+        };
+        let id: Uuid = row.try_get(0)?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "device.revoked",
+                Some(id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RevokedToken::Device(id))
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: Uuid,
+        disabled: bool,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, user_id).await?;
+        let changed = if disabled {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL",
+                )
+                .await?;
+            tx.execute(&stmt, &[&user_id, &now]).await?
+        } else {
+            let stmt = tx
+                .prepare_cached(
+                    "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL",
+                )
+                .await?;
+            tx.execute(&stmt, &[&user_id]).await?
+        };
+        if disabled {
+            // Also when it was disabled already: no session survives a disable call.
+            let stmt = tx
+                .prepare_cached("DELETE FROM sessions WHERE user_id = $1")
+                .await?;
+            tx.execute(&stmt, &[&user_id]).await?;
+        }
+        if changed > 0 {
+            let action = if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            };
+            append_audit(
+                &tx,
+                vec![AuditRow::new(
+                    Some(actor),
+                    action,
+                    Some(user_id.to_string()),
+                )],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    async fn user_disabled(&self, user_id: Uuid) -> Result<Option<bool>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached("SELECT disabled_at IS NOT NULL FROM users WHERE id = $1")
+            .await?;
+        match client.query_opt(&stmt, &[&user_id]).await? {
+            Some(r) => Ok(Some(r.try_get(0)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn devices(&self, user_id: Option<Uuid>) -> Result<Vec<DeviceRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLS} FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE ($1::uuid IS NULL OR d.user_id = $1) ORDER BY d.enrolled_at, d.id"
+            ))
+            .await?;
+        client
+            .query(&stmt, &[&user_id])
+            .await?
+            .iter()
+            .map(device_record_from)
+            .collect()
+    }
+
+    async fn revoke_device(
+        &self,
+        device_id: Uuid,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceRecord, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .await?;
+        if tx.execute(&stmt, &[&device_id, &now]).await? > 0 {
+            append_audit(
+                &tx,
+                vec![AuditRow::new(
+                    Some(actor),
+                    "device.revoked",
+                    Some(device_id.to_string()),
+                )],
+            )
+            .await?;
+        }
+        let stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLS} FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.id = $1"
+            ))
+            .await?;
+        let device = tx
+            .query_opt(&stmt, &[&device_id])
+            .await?
+            .map(|r| device_record_from(&r))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "device",
+                id: device_id.to_string(),
+            })?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    async fn touch_device(&self, device_id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE devices SET last_sync_at = $2 \
+                 WHERE id = $1 AND (last_sync_at IS NULL OR last_sync_at < $2)",
+            )
+            .await?;
+        client.execute(&stmt, &[&device_id, &at]).await?;
+        Ok(())
     }
 }

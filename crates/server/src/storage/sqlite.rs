@@ -5,9 +5,9 @@
 use super::codec::{decision_parse, decision_str, revision_entity};
 use super::migrations::{self, SQLITE, SQLITE_BOOTSTRAP};
 use super::{
-    AuditEntry, DecisionRecord, DeviceInfo, FindingOutcome, IngestOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, SampleRow, ServerStore,
-    SpotCheckTask, StoreError,
+    AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, IngestOutcome,
+    MonitorTaskRow, NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, RevokedToken,
+    SampleRow, ServerStore, SpotCheckTask, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -535,6 +535,28 @@ const LATEST_UNREJECTED: &str = "r.round_id = ?1 \
                      WHERE d.response_id = r.id AND d.revision = r.revision \
                      ORDER BY d.seq DESC LIMIT 1), '') <> 'rejected'";
 
+/// Columns of [`DeviceRecord`] (`devices d JOIN users u`).
+const DEVICE_COLS: &str =
+    "d.id, d.name, d.user_id, u.username, d.enrolled_at, d.last_sync_at, d.revoked_at";
+
+fn device_record_from(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    let opt_ts = |idx: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        match row.get::<_, Option<String>>(idx)? {
+            None => Ok(None),
+            Some(_) => col_ts(row, idx).map(Some),
+        }
+    };
+    Ok(DeviceRecord {
+        id: col_uuid(row, 0)?,
+        name: row.get(1)?,
+        user_id: col_uuid(row, 2)?,
+        username: row.get(3)?,
+        enrolled_at: col_ts(row, 4)?,
+        last_sync_at: opt_ts(5)?,
+        revoked_at: opt_ts(6)?,
+    })
+}
+
 #[async_trait]
 impl ServerStore for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -711,7 +733,7 @@ impl ServerStore for SqliteStore {
         self.read(move |tx| {
             let sql = format!(
                 "SELECT {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL"
             );
             let session = tx
                 .prepare_cached(&sql)?
@@ -722,7 +744,7 @@ impl ServerStore for SqliteStore {
             }
             let sql = format!(
                 "SELECT {USER_COLS}, d.id FROM devices d JOIN users u ON u.id = d.user_id \
-                 WHERE d.token_hash = ?1"
+                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled_at IS NULL"
             );
             Ok(tx
                 .prepare_cached(&sql)?
@@ -1584,6 +1606,158 @@ impl ServerStore for SqliteStore {
             )?;
             let rows = stmt.query_map(params![surveyor.to_string(), after], |r| col_uuid(r, 0))?;
             Ok((rows.collect::<Result<Vec<_>, _>>()?, high))
+        })
+        .await
+    }
+
+    async fn revoke_token(
+        &self,
+        token_hash: &str,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<RevokedToken, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            let now = ts(&now);
+            let user = tx
+                .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id")?
+                .query_row([&token_hash], |r| col_uuid(r, 0))
+                .optional()?;
+            if let Some(user) = user {
+                audit_in(
+                    tx,
+                    &now,
+                    Some(actor),
+                    "session.logout",
+                    Some(&user.to_string()),
+                )?;
+                return Ok(RevokedToken::Session);
+            }
+            let device = tx
+                .prepare_cached(
+                    "UPDATE devices SET revoked_at = ?2 \
+                     WHERE token_hash = ?1 AND revoked_at IS NULL RETURNING id",
+                )?
+                .query_row(params![token_hash, now], |r| col_uuid(r, 0))
+                .optional()?;
+            match device {
+                Some(id) => {
+                    audit_in(
+                        tx,
+                        &now,
+                        Some(actor),
+                        "device.revoked",
+                        Some(&id.to_string()),
+                    )?;
+                    Ok(RevokedToken::Device(id))
+                }
+                None => Ok(RevokedToken::None),
+            }
+        })
+        .await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: Uuid,
+        disabled: bool,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            ensure_user(tx, user_id)?;
+            let now = ts(&now);
+            let id = user_id.to_string();
+            let changed = if disabled {
+                tx.prepare_cached(
+                    "UPDATE users SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
+                )?
+                .execute(params![id, now])?
+            } else {
+                tx.prepare_cached(
+                    "UPDATE users SET disabled_at = NULL WHERE id = ?1 AND disabled_at IS NOT NULL",
+                )?
+                .execute([&id])?
+            };
+            if disabled {
+                // Also when it was disabled already: no session survives a disable call.
+                tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                    .execute([&id])?;
+            }
+            if changed == 0 {
+                return Ok(false);
+            }
+            let action = if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            };
+            audit_in(tx, &now, Some(actor), action, Some(&id))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn user_disabled(&self, user_id: Uuid) -> Result<Option<bool>, StoreError> {
+        self.read(move |tx| {
+            Ok(tx
+                .prepare_cached("SELECT disabled_at IS NOT NULL FROM users WHERE id = ?1")?
+                .query_row([user_id.to_string()], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn devices(&self, user_id: Option<Uuid>) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.read(move |tx| {
+            let sql = format!(
+                "SELECT {DEVICE_COLS} FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE (?1 IS NULL OR d.user_id = ?1) ORDER BY d.enrolled_at, d.id"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map([user_id.map(|u| u.to_string())], device_record_from)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_device(
+        &self,
+        device_id: Uuid,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceRecord, StoreError> {
+        self.write(move |tx| {
+            let id = device_id.to_string();
+            let now = ts(&now);
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                )?
+                .execute(params![id, now])?;
+            if changed > 0 {
+                audit_in(tx, &now, Some(actor), "device.revoked", Some(&id))?;
+            }
+            let sql = format!(
+                "SELECT {DEVICE_COLS} FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.id = ?1"
+            );
+            tx.prepare_cached(&sql)?
+                .query_row([&id], device_record_from)
+                .optional()?
+                .ok_or(StoreError::NotFound { what: "device", id })
+        })
+        .await
+    }
+
+    async fn touch_device(&self, device_id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE devices SET last_sync_at = ?2 \
+                 WHERE id = ?1 AND (last_sync_at IS NULL OR last_sync_at < ?2)",
+            )?
+            .execute(params![device_id.to_string(), ts(&at)])?;
+            Ok(())
         })
         .await
     }
