@@ -521,7 +521,7 @@
     $('sync-pending').dataset.pending = waiting;
     $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');
     $('sync-last-error').textContent = st.log.last_error
-      ? `${fmtTime(st.log.last_error_at)}: ${st.log.last_error}` : t('common.none');
+      ? `${fmtTime(st.log.last_error_at)}: ${st.revoked ? t('sync.revoked.title') : st.log.last_error}` : t('common.none');
     $('sync-enrolment').textContent = st.enrolled
       ? t('sync.enrolled', st.server_url || '') + (st.user ? ` · ${t('sync.user', st.user)}` : '')
         + (st.custom_certificate ? ` · ${t('sync.cert')}` : '')
