@@ -927,8 +927,8 @@ struct OfflineQueued {
 /// Enrol against a real local server, pull the assignment, lose the server, fill and submit
 /// the six-group form offline, restart the app (locked: no sync until the PIN) and find the
 /// response still queued.
-async fn offline_response_queued_after_restart() -> OfflineQueued {
-    let window = one_window("offline_response_queued_after_restart").await;
+async fn offline_response_queued_after_restart(scenario: &'static str) -> OfflineQueued {
+    let window = one_window(scenario).await;
     let started = Instant::now();
     let binary = app_binary();
     let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
@@ -1034,7 +1034,10 @@ async fn offline_submit_survives_restart_and_syncs_when_the_server_returns() {
         db: _,
         driver,
         c,
-    } = offline_response_queued_after_restart().await;
+    } = offline_response_queued_after_restart(
+        "offline_submit_survives_restart_and_syncs_when_the_server_returns",
+    )
+    .await;
 
     // ---- the server comes back: automatic sync delivers it, the index counts it
     server.restart_same_address();
@@ -1069,7 +1072,10 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
         db,
         driver,
         c,
-    } = offline_response_queued_after_restart().await;
+    } = offline_response_queued_after_restart(
+        "offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the_device",
+    )
+    .await;
 
     // ---- still offline for the device: export a signed hand-over file from the Sync screen
     let handover_dir = tmp.path().join("usb");
@@ -1229,7 +1235,7 @@ async fn click_dropped_by_the_app_fails(c: &Client) {
 /// Reassignment reaches the device: the surveyor's app pulls two assignments (contacts shown)
 /// and starts an interview on one; the supervisor moves that one to another surveyor; after
 /// the next sync the app lists it as "Đã chuyển cho người khác" without contact, keeps the
-/// draft without a way to resume it, and the contact is gone from the device: not in the
+/// draft (it opens read-only), and the contact is gone from the device: not in the
 /// encrypted file's bytes and not in the decrypted table (opened with the PIN).
 #[tokio::test]
 async fn reassigned_interview_loses_its_contact_on_the_device() {
@@ -1319,7 +1325,25 @@ async fn reassigned_interview_loses_its_contact_on_the_device() {
         "không sửa được",
     )
     .await;
-    assert_eq!(count(&c, "#drafts-block [data-draft] button").await, 0);
+    // The draft opens read-only: its answer shown, nothing editable.
+    click(&c, "#drafts-block [data-withdrawn=\"true\"] button").await;
+    visible(&c, "#form-readonly").await;
+    wait_js(
+        &c,
+        "document.getElementById('q-A2').value === '45' && document.getElementById('q-A2').disabled",
+        "the withdrawn draft's answer, read-only",
+    )
+    .await;
+    assert_eq!(
+        count(
+            &c,
+            "#step-container input:not([disabled]), #step-container button:not([disabled])"
+        )
+        .await,
+        0
+    );
+    click(&c, "#leave-form").await;
+    visible(&c, "#screen-assignments").await;
     screenshot(&c, &artifacts_dir().join("app-assignment-withdrawn.png")).await;
     c.close().await.expect("end the session (closes the app)");
     driver.wait_apps_gone();

@@ -101,6 +101,8 @@ async fn withdrawals(backend: Backend) {
     let fresh = device.pull(0).await.unwrap();
     assert_eq!(fresh.withdrawn, [moved]);
     assert!(fresh.assignments.iter().all(|a| a.id != moved));
+    // The refused move changed nothing: the interviewed assignment is still A's.
+    assert!(fresh.assignments.iter().any(|a| a.id == done));
     let report = syncer.sync(&mut store).await.expect("sync after the move");
     assert_eq!(report.pull.withdrawn, 1, "{report:?}");
     assert_eq!(store.get_contact(moved).unwrap(), None);

@@ -34,7 +34,7 @@
     form: null, draft: null, answers: {}, group: null, section: null,
     lastMark: 0, saveChain: Promise.resolve(), pending: 0, saveError: null,
     timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
-    review: null, gps: null, note: null,
+    review: null, gps: null, note: null, readOnly: false,
     syncTimer: null,
     // Spot checks: the monitor's tasks (memory only) and the findings sent from this window.
     monitorTasks: [], monitorSent: new Map(),
@@ -125,7 +125,9 @@
       el('p', { class: 'muted', text: `${t('form.meta', d.round_id, d.unit_code)} · ${t('drafts.item', d.answered)}` }),
       el('p', { class: 'muted', text: t('drafts.updated', fmtTime(d.updated_at)) }),
       // A draft of an assignment moved to someone else is kept, read-only: no resume.
-      d.withdrawn ? el('p', { class: 'note', text: t('drafts.withdrawn') })
+      d.withdrawn ? el('p', { class: 'note', text: t('drafts.withdrawn') }) : null,
+      d.withdrawn
+        ? actionButton(t('drafts.view'), '', async () => openDraft(await invoke('get_draft', { draft_id: d.id }), { readOnly: true }))
         : actionButton(t('drafts.resume'), 'primary', async () => openDraft(await invoke('get_draft', { draft_id: d.id }))),
     )));
     $('drafts-block').hidden = drafts.length === 0;
@@ -234,7 +236,8 @@
     return null;
   }
 
-  async function openDraft(draft, { focusItem, note } = {}) {
+  async function openDraft(draft, { focusItem, note, readOnly = false } = {}) {
+    S.readOnly = readOnly;
     S.form = await getForm(draft.form);
     S.note = note === undefined || note === null ? null : String(note);
     S.draft = draft;
@@ -271,12 +274,19 @@
       + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
     const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
     S.section = F.renderStep(group, ctx);
+    if (S.readOnly) {
+      // A draft of a withdrawn assignment: shown, never changed.
+      S.section.querySelectorAll('input, textarea, select, button').forEach((e) => { e.disabled = true; });
+      S.section.dataset.readonly = 'true';
+    }
     $('step-container').replaceChildren(S.section);
+    $('form-readonly').hidden = !S.readOnly;
+    $('to-review').hidden = S.readOnly;
     refreshVisibility();
     updateSaveState();
     show('form', { focus: false });
     S.lastMark = performance.now();
-    if (S.draft.current_group !== code) {
+    if (!S.readOnly && S.draft.current_group !== code) {
       S.draft.current_group = code;
       const draftId = S.draft.id;
       S.saveChain = S.saveChain.then(() => invoke('set_current_group', { draft_id: draftId, group: code })).catch(showError);
@@ -304,7 +314,7 @@
     $('step-indicator').dataset.total = total;
     $('progress-bar').style.width = `${Math.round((100 * pos) / total)}%`;
     $('prev').disabled = !prevStepBefore(S.group);
-    $('next').textContent = nextStepAfter(S.group) ? t('form.next') : t('form.to_review');
+    $('next').textContent = nextStepAfter(S.group) ? t('form.next') : (S.readOnly ? t('form.leave') : t('form.to_review'));
     $('discard-draft').hidden = !!S.draft.assignment_id;
   }
 
@@ -934,7 +944,9 @@
   $('next').addEventListener('click', async () => {
     flushTimers();
     const g = nextStepAfter(S.group);
-    if (g) showStep(g.code); else await openReview().catch(showError);
+    if (g) showStep(g.code);
+    else if (S.readOnly) await navigate('assignments');
+    else await openReview().catch(showError);
   });
   $('to-review').addEventListener('click', () => openReview().catch(showError));
   $('leave-form').addEventListener('click', () => navigate('assignments'));
