@@ -34,7 +34,7 @@
     form: null, draft: null, answers: {}, group: null, section: null,
     lastMark: 0, saveChain: Promise.resolve(), pending: 0, saveError: null,
     timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
-    review: null, gps: null, note: null,
+    review: null, gps: null, note: null, readOnly: false,
     syncTimer: null,
     // Spot checks: the monitor's tasks (memory only) and the findings sent from this window.
     monitorTasks: [], monitorSent: new Map(),
@@ -120,11 +120,15 @@
       invoke('list_assignments', { search: $('search').value, status: $('status-filter').value }),
     ]);
     const dl = $('drafts-list');
-    dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id },
+    dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id, 'data-withdrawn': d.withdrawn ? 'true' : null },
       el('h3', { text: label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
       el('p', { class: 'muted', text: `${t('form.meta', d.round_id, d.unit_code)} · ${t('drafts.item', d.answered)}` }),
       el('p', { class: 'muted', text: t('drafts.updated', fmtTime(d.updated_at)) }),
-      actionButton(t('drafts.resume'), 'primary', async () => openDraft(await invoke('get_draft', { draft_id: d.id }))),
+      // A draft of an assignment moved to someone else is kept, read-only: no resume.
+      d.withdrawn ? el('p', { class: 'note', text: t('drafts.withdrawn') }) : null,
+      d.withdrawn
+        ? actionButton(t('drafts.view'), '', async () => openDraft(await invoke('get_draft', { draft_id: d.id }), { readOnly: true }))
+        : actionButton(t('drafts.resume'), 'primary', async () => openDraft(await invoke('get_draft', { draft_id: d.id }))),
     )));
     $('drafts-block').hidden = drafts.length === 0;
 
@@ -149,6 +153,14 @@
   }
 
   function assignmentCard(a) {
+    if (a.withdrawn) {
+      // Moved to another surveyor: no contact (deleted), no interview, no outcome.
+      return el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status, 'data-withdrawn': 'true' },
+        el('h3', { text: a.procedure }),
+        el('p', { class: 'muted', text: `${label(a.form_title) || a.form.form_id} · ${t('assign.unit', a.unit_code, a.round_id)}` }),
+        el('p', {}, el('span', { class: 'badge status-withdrawn', text: t('assign.withdrawn') })),
+        el('p', { class: 'note', text: t('assign.withdrawn.note') }));
+    }
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
@@ -224,7 +236,8 @@
     return null;
   }
 
-  async function openDraft(draft, { focusItem, note } = {}) {
+  async function openDraft(draft, { focusItem, note, readOnly = false } = {}) {
+    S.readOnly = readOnly;
     S.form = await getForm(draft.form);
     S.note = note === undefined || note === null ? null : String(note);
     S.draft = draft;
@@ -261,12 +274,19 @@
       + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
     const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
     S.section = F.renderStep(group, ctx);
+    if (S.readOnly) {
+      // A draft of a withdrawn assignment: shown, never changed.
+      S.section.querySelectorAll('input, textarea, select, button').forEach((e) => { e.disabled = true; });
+      S.section.dataset.readonly = 'true';
+    }
     $('step-container').replaceChildren(S.section);
+    $('form-readonly').hidden = !S.readOnly;
+    $('to-review').hidden = S.readOnly;
     refreshVisibility();
     updateSaveState();
     show('form', { focus: false });
     S.lastMark = performance.now();
-    if (S.draft.current_group !== code) {
+    if (!S.readOnly && S.draft.current_group !== code) {
       S.draft.current_group = code;
       const draftId = S.draft.id;
       S.saveChain = S.saveChain.then(() => invoke('set_current_group', { draft_id: draftId, group: code })).catch(showError);
@@ -294,7 +314,7 @@
     $('step-indicator').dataset.total = total;
     $('progress-bar').style.width = `${Math.round((100 * pos) / total)}%`;
     $('prev').disabled = !prevStepBefore(S.group);
-    $('next').textContent = nextStepAfter(S.group) ? t('form.next') : t('form.to_review');
+    $('next').textContent = nextStepAfter(S.group) ? t('form.next') : (S.readOnly ? t('form.leave') : t('form.to_review'));
     $('discard-draft').hidden = !!S.draft.assignment_id;
   }
 
@@ -479,7 +499,14 @@
         el('p', {}, el('span', { class: `badge rstatus-${r.status}`, text: t(`rstatus.${r.status}`) }),
           r.outbox_state ? el('span', { class: 'muted', text: ` · ${t(`outbox.${r.outbox_state}`)}` }) : null),
       );
-      if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
+      if (r.refusal) {
+        // The server's reason code, in the surveyor's language (not the server's English text).
+        li.dataset.refusal = r.refusal.code;
+        li.append(el('div', { class: 'note refusal', role: 'group', 'aria-label': t('resp.refused') },
+          el('p', {}, el('strong', { text: t('resp.refused') })),
+          el('p', { class: 'refusal-message', text: lang === 'en' ? r.refusal.message_en : r.refusal.message_vi }),
+          r.refusal.kept_on_server ? el('p', { text: t('resp.refused.kept') }) : null));
+      } else if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
       if (r.status === 'rejected') {
         const rc = reviewComment(r.review_comment);
         if (rc) li.append(rc);
@@ -504,13 +531,15 @@
     $('sync-pending').dataset.pending = waiting;
     $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');
     $('sync-last-error').textContent = st.log.last_error
-      ? `${fmtTime(st.log.last_error_at)}: ${st.log.last_error}` : t('common.none');
+      ? `${fmtTime(st.log.last_error_at)}: ${st.revoked ? t('sync.revoked.title') : st.log.last_error}` : t('common.none');
     $('sync-enrolment').textContent = st.enrolled
       ? t('sync.enrolled', st.server_url || '') + (st.user ? ` · ${t('sync.user', st.user)}` : '')
         + (st.custom_certificate ? ` · ${t('sync.cert')}` : '')
       : t('sync.not_enrolled');
     $('open-enrol').textContent = st.enrolled ? t('sync.reenrol') : t('sync.enrol');
-    $('sync-auto').hidden = !st.enrolled;
+    $('sync-auto').hidden = !st.enrolled || st.revoked;
+    $('sync-revoked').hidden = !st.revoked;
+    document.body.dataset.revoked = st.revoked ? 'true' : 'false';
   }
 
   async function renderSync() {
@@ -564,6 +593,8 @@
     } catch (e) {
       $('sync-result').textContent = t('common.error', errText(e));
       await renderSync().catch(() => {});
+      // Revoked: say so plainly (the notice above tells what to do), no server text.
+      if (document.body.dataset.revoked === 'true') $('sync-result').textContent = t('sync.revoked');
     } finally { b.disabled = false; }
   }
 
@@ -913,7 +944,9 @@
   $('next').addEventListener('click', async () => {
     flushTimers();
     const g = nextStepAfter(S.group);
-    if (g) showStep(g.code); else await openReview().catch(showError);
+    if (g) showStep(g.code);
+    else if (S.readOnly) await navigate('assignments');
+    else await openReview().catch(showError);
   });
   $('to-review').addEventListener('click', () => openReview().catch(showError));
   $('leave-form').addEventListener('click', () => navigate('assignments'));
@@ -957,7 +990,7 @@
     try {
       S.forms = await invoke('list_forms');
       applyStatic();
-      const drafts = await invoke('list_drafts');
+      const drafts = (await invoke('list_drafts')).filter((d) => !d.withdrawn);
       if (drafts.length) await openDraft(await invoke('get_draft', { draft_id: drafts[0].id }));
       else await navigate('assignments');
     } catch (e) {

@@ -1,6 +1,6 @@
 //! The pure sync planner: which outbox records go in which batch, and what each
 //! acknowledgement means for the outbox. No IO, so every case is unit-tested.
-use crate::wire::{AckStatus, RecordAck};
+use crate::wire::{AckReason, AckStatus, RecordAck};
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
@@ -53,14 +53,20 @@ pub enum OutboxOp {
         revision: u32,
     },
     /// The server refused it for good (invalid or conflict): keep it, show the reason, do
-    /// not resend until the surveyor edits it.
+    /// not resend until the surveyor edits it. With a `quarantine_id` the server keeps the
+    /// refused record for a supervisor; without one (an older server) only the device has it.
     MarkRejected {
         /// Response id.
         id: Uuid,
         /// Revision.
         revision: u32,
-        /// Reason shown to the surveyor.
+        /// The server's reason as text (English, for logs; answer issues in Vietnamese).
         reason: String,
+        /// The server's reason code: what the surveyor is shown, in their language
+        /// ([`AckReason::message_vi`], [`AckReason::message_en`]).
+        reason_code: Option<AckReason>,
+        /// The quarantine entry keeping the record on the server (`invalid` only).
+        quarantine_id: Option<Uuid>,
     },
     /// No acknowledgement for it: leave it pending and send again.
     Retry {
@@ -86,6 +92,8 @@ pub fn operations_for_acks(sent: &[Pending], acks: &[RecordAck]) -> Vec<OutboxOp
                 id: p.id,
                 revision: p.revision,
                 reason: rejection_reason(a),
+                reason_code: a.reason_code,
+                quarantine_id: a.quarantine_id.filter(|_| a.status == AckStatus::Invalid),
             },
             None => OutboxOp::Retry {
                 id: p.id,
@@ -183,7 +191,9 @@ mod tests {
             OutboxOp::MarkRejected {
                 id: Uuid::from_u128(3),
                 revision: 1,
-                reason: "conflict: r".into()
+                reason: "conflict: r".into(),
+                reason_code: None,
+                quarantine_id: None,
             }
         );
         assert_eq!(
@@ -193,6 +203,72 @@ mod tests {
                 revision: 1
             }
         );
+    }
+
+    #[test]
+    fn refusals_carry_the_reason_code_and_the_quarantine_entry() {
+        let sent = [p(1, 1), p(2, 1), p(3, 1)];
+        let q = Uuid::from_u128(77);
+        let acks = [
+            RecordAck {
+                id: Uuid::from_u128(1),
+                revision: 1,
+                status: AckStatus::Invalid,
+                reason: Some("not your assignment".into()),
+                reason_code: Some(AckReason::NotYourAssignment),
+                quarantine_id: Some(q),
+                issues: vec![],
+            },
+            // An older server: no code, no quarantine entry.
+            RecordAck {
+                id: Uuid::from_u128(2),
+                revision: 1,
+                status: AckStatus::Invalid,
+                reason: Some("unknown form version".into()),
+                reason_code: None,
+                quarantine_id: None,
+                issues: vec![],
+            },
+            RecordAck {
+                id: Uuid::from_u128(3),
+                revision: 1,
+                status: AckStatus::Conflict,
+                reason: Some("approved".into()),
+                reason_code: Some(AckReason::AlreadyApproved),
+                quarantine_id: Some(q),
+                issues: vec![],
+            },
+        ];
+        let ops = operations_for_acks(&sent, &acks);
+        assert_eq!(
+            ops[0],
+            OutboxOp::MarkRejected {
+                id: Uuid::from_u128(1),
+                revision: 1,
+                reason: "invalid: not your assignment".into(),
+                reason_code: Some(AckReason::NotYourAssignment),
+                quarantine_id: Some(q),
+            }
+        );
+        assert_eq!(
+            ops[1],
+            OutboxOp::MarkRejected {
+                id: Uuid::from_u128(2),
+                revision: 1,
+                reason: "invalid: unknown form version".into(),
+                reason_code: None,
+                quarantine_id: None,
+            }
+        );
+        // A quarantine id only means something on an invalid ack.
+        assert!(matches!(
+            &ops[2],
+            OutboxOp::MarkRejected {
+                reason_code: Some(AckReason::AlreadyApproved),
+                quarantine_id: None,
+                ..
+            }
+        ));
     }
 
     #[test]

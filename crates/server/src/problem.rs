@@ -83,6 +83,14 @@ impl From<StoreError> for ApiError {
                 format!("{what} already exists."),
                 format!("{what} đã tồn tại."),
             ),
+            StoreError::AssignmentHasResponse(id) => ApiError::new(
+                ProblemCode::Conflict,
+                format!(
+                    "Assignment {id} already has a response and cannot be moved to another surveyor."
+                ),
+                "Người được chọn mẫu này đã có phiếu trả lời nên không thể giao cho điều tra viên khác.",
+            )
+            .with_details(serde_json::json!({ "assignment_id": id })),
             StoreError::Backend(message) => {
                 // Backend messages name tables and constraints, never stored values.
                 tracing::error!(error = %message, "storage failure");

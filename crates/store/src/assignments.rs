@@ -92,6 +92,25 @@ fn decode(raw: RawAssignment) -> Result<Assignment> {
     })
 }
 
+/// `Err(Withdrawn)` when `id` names an assignment moved to another surveyor (drafts and
+/// responses of it are read-only on this device).
+pub(crate) fn ensure_not_withdrawn(conn: &Connection, id: Option<Uuid>) -> Result<()> {
+    let Some(id) = id else { return Ok(()) };
+    let withdrawn: bool = conn
+        .query_row(
+            "SELECT withdrawn_at IS NOT NULL FROM assignments WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if withdrawn {
+        Err(StoreError::Withdrawn { assignment_id: id })
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether an assignment with this id is stored.
 pub(crate) fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
     Ok(conn.query_row(
@@ -134,6 +153,7 @@ pub(crate) fn set_status(
 impl Store {
     /// Inserts or replaces an assignment (all fields, including status). `contact: Some`
     /// stores or replaces its contact data; `None` leaves any stored contact untouched.
+    /// An assignment written again is the surveyor's again: a withdrawal mark is cleared.
     /// The audit entry records only that contact data was written, never its content.
     pub fn upsert_assignment(&mut self, a: &Assignment, contact: Option<&Contact>) -> Result<()> {
         self.write(|tx, actor| {
@@ -146,7 +166,8 @@ impl Store {
                     round_id = excluded.round_id, unit_code = excluded.unit_code,
                     form_id = excluded.form_id, form_version = excluded.form_version,
                     procedure = excluded.procedure, status = excluded.status,
-                    status_note = excluded.status_note, updated_at = excluded.updated_at",
+                    status_note = excluded.status_note, updated_at = excluded.updated_at,
+                    withdrawn_at = NULL",
                 params![
                     id,
                     a.round_id,
@@ -229,6 +250,73 @@ impl Store {
             .optional()?)
     }
 
+    /// Marks assignments as moved to another surveyor (a pull's `withdrawn` list): deletes
+    /// their contact data (the deleted rows are overwritten with zeros, `secure_delete`),
+    /// drops a field outcome still waiting to be sent, and sets `withdrawn_at`. Their drafts
+    /// and responses are kept but become read-only ([`StoreError::Withdrawn`]). Ids not stored
+    /// on this device are skipped. Returns how many were withdrawn now; one audit entry per
+    /// assignment (its id only). Afterwards the write-ahead log is checkpointed (best effort)
+    /// so no copy of the deleted pages lingers there.
+    pub fn withdraw_assignments(&mut self, ids: &[Uuid]) -> Result<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.conn().pragma_update(None, "secure_delete", true)?;
+        let out = self.write(|tx, actor| {
+            let now = codec::ts(&codec::now());
+            let mut n = 0;
+            for id in ids {
+                if !exists(tx, *id)? {
+                    continue;
+                }
+                let key = id.to_string();
+                tx.execute(
+                    "DELETE FROM assignment_contacts WHERE assignment_id = ?1",
+                    [&key],
+                )?;
+                status_outbox::drop_pending(tx, *id)?;
+                let changed = tx.execute(
+                    "UPDATE assignments SET withdrawn_at = ?2, updated_at = ?2
+                     WHERE id = ?1 AND withdrawn_at IS NULL",
+                    params![key, now],
+                )?;
+                if changed == 1 {
+                    n += 1;
+                    audit::append(
+                        tx,
+                        actor,
+                        "assignment.withdrawn",
+                        "assignment",
+                        &key,
+                        serde_json::json!({}),
+                    )?;
+                }
+            }
+            Ok(n)
+        });
+        let restored = self.conn().pragma_update(None, "secure_delete", false);
+        let n = out?;
+        restored?;
+        // Best effort: readers on other connections may keep some frames for now.
+        let _ = self
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(n)
+    }
+
+    /// Ids of the assignments moved to another surveyor ([`Store::withdraw_assignments`]).
+    pub fn withdrawn_assignments(&self) -> Result<std::collections::BTreeSet<Uuid>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM assignments WHERE withdrawn_at IS NOT NULL")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.iter()
+            .map(|id| codec::parse_uuid(id, "withdrawn assignment"))
+            .collect()
+    }
+
     /// Records the field outcome of an assignment, attributed to `actor` in the audit log,
     /// and queues it for the server in the same transaction (the status outbox keeps the
     /// latest change per assignment; see [`Store::pending_status_changes`]). `collected` is
@@ -242,6 +330,7 @@ impl Store {
         actor: &str,
     ) -> Result<()> {
         self.write(|tx, _| {
+            ensure_not_withdrawn(tx, Some(id))?;
             let at = set_status(tx, id, status, note, actor)?;
             if status == AssignmentStatus::Collected {
                 status_outbox::drop_pending(tx, id)?;
@@ -358,5 +447,93 @@ mod tests {
                 .execute("UPDATE assignments SET status = 'lost'", [])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn withdrawal_deletes_the_contact_keeps_the_draft_read_only_and_a_return_undoes_it() {
+        use sipas_core::answer::AnswerValue;
+        let t = TempStore::new();
+        let c = contact();
+        let (name, phone) = (c.respondent_name.clone().unwrap(), c.phone.clone().unwrap());
+        let a = assignment();
+        let other = assignment();
+        let draft;
+        {
+            let mut s = t.open();
+            s.upsert_assignment(&a, Some(&c)).unwrap();
+            s.upsert_assignment(&other, Some(&c)).unwrap();
+            draft = s
+                .create_draft(&crate::test_support::new_draft(Some(a.id)))
+                .unwrap();
+            s.save_answer(draft, "A1", Some(AnswerValue::Text("nu".into())), None)
+                .unwrap();
+            s.set_assignment_status(a.id, AssignmentStatus::Absent, None, "sv")
+                .unwrap();
+            let n = s
+                .withdraw_assignments(&[a.id, Uuid::now_v7(), a.id])
+                .unwrap();
+            assert_eq!(n, 1, "unknown ids skipped, a repeat counted once");
+            assert_eq!(s.withdraw_assignments(&[a.id]).unwrap(), 0);
+        }
+        // Nothing of the deleted contact is left in the file or its write-ahead log (the
+        // other assignment's contact, with the same text, is why only one copy is allowed).
+        let mut bytes = std::fs::read(&t.path).unwrap();
+        if let Ok(wal) = std::fs::read(t.path.with_extension("db-wal")) {
+            bytes.extend(wal);
+        }
+        let count = |needle: &str| {
+            bytes
+                .windows(needle.len())
+                .filter(|w| *w == needle.as_bytes())
+                .count()
+        };
+        assert!(
+            count(&name) <= 1 && count(&phone) <= 1,
+            "deleted contact still in the file"
+        );
+
+        let mut s = t.open();
+        assert_eq!(s.get_contact(a.id).unwrap(), None);
+        assert_eq!(s.get_contact(other.id).unwrap(), Some(contact()));
+        assert_eq!(
+            s.withdrawn_assignments()
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [a.id]
+        );
+        assert_eq!(
+            s.get_status_change(a.id).unwrap(),
+            None,
+            "pending outcome dropped"
+        );
+        // The draft is kept, read-only.
+        let d = s.get_draft(draft).unwrap().unwrap();
+        assert_eq!(d.answers.len(), 1);
+        let withdrawn = |e: StoreError| matches!(e, StoreError::Withdrawn { assignment_id } if assignment_id == a.id);
+        assert!(withdrawn(
+            s.save_answer(draft, "A1", None, None).unwrap_err()
+        ));
+        assert!(withdrawn(s.set_draft_gps(draft, None).unwrap_err()));
+        assert!(withdrawn(
+            s.complete_draft(draft, chrono::Utc::now()).unwrap_err()
+        ));
+        assert!(withdrawn(s.discard_draft(draft).unwrap_err()));
+        assert!(withdrawn(
+            s.create_draft(&crate::test_support::new_draft(Some(a.id)))
+                .unwrap_err()
+        ));
+        assert!(withdrawn(
+            s.set_assignment_status(a.id, AssignmentStatus::Refused, None, "sv")
+                .unwrap_err()
+        ));
+        assert!(s.get_draft(draft).unwrap().is_some());
+        let audit = serde_json::to_string(&s.audit_entries(0).unwrap()).unwrap();
+        assert!(audit.contains("assignment.withdrawn") && !audit.contains(&name));
+
+        // Given back by a later pull: the surveyor's again.
+        s.upsert_assignment(&a, Some(&contact())).unwrap();
+        assert!(s.withdrawn_assignments().unwrap().is_empty());
+        s.save_answer(draft, "A1", None, None).unwrap();
     }
 }

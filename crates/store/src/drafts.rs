@@ -190,6 +190,7 @@ impl Store {
             }
             _ => {}
         }
+        crate::assignments::ensure_not_withdrawn(self.conn(), new.assignment_id)?;
         let now = codec::now();
         let draft = Draft {
             id: new_id(),
@@ -230,6 +231,7 @@ impl Store {
             .latest_response(id)?
             .ok_or_else(|| StoreError::not_found("response", id))?;
         let r = latest.response;
+        crate::assignments::ensure_not_withdrawn(self.conn(), r.assignment_id)?;
         let draft = Draft {
             id: r.id,
             assignment_id: r.assignment_id,
@@ -269,6 +271,7 @@ impl Store {
         self.write(|tx, actor| {
             let mut d =
                 load(tx, draft_id)?.ok_or_else(|| StoreError::not_found("draft", draft_id))?;
+            crate::assignments::ensure_not_withdrawn(tx, d.assignment_id)?;
             let cleared = value.is_none();
             match value {
                 Some(v) => d.answers.insert(item_code.to_string(), v),
@@ -320,6 +323,7 @@ impl Store {
         self.write(|tx, actor| {
             let mut d =
                 load(tx, draft_id)?.ok_or_else(|| StoreError::not_found("draft", draft_id))?;
+            crate::assignments::ensure_not_withdrawn(tx, d.assignment_id)?;
             d.paradata.gps = fix;
             tx.execute(
                 "UPDATE drafts SET paradata_json = ?2, updated_at = ?3 WHERE response_id = ?1",
@@ -378,9 +382,13 @@ impl Store {
         rows.into_iter().map(decode).collect()
     }
 
-    /// Deletes a draft and its answers (the surveyor abandoned the interview).
+    /// Deletes a draft and its answers (the surveyor abandoned the interview). The draft of
+    /// a withdrawn assignment is kept ([`StoreError::Withdrawn`]).
     pub fn discard_draft(&mut self, id: Uuid) -> Result<()> {
         self.write(|tx, actor| {
+            if let Some(d) = load(tx, id)? {
+                crate::assignments::ensure_not_withdrawn(tx, d.assignment_id)?;
+            }
             let changed = tx.execute(
                 "DELETE FROM drafts WHERE response_id = ?1",
                 [id.to_string()],

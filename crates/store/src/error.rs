@@ -163,6 +163,16 @@ pub enum StoreError {
     /// Argon2id refused its parameters (a programming error, not the passphrase's fault).
     #[error("key derivation failed: {0}; report this to support")]
     KeyDerivation(String),
+
+    /// The assignment was moved to another surveyor: its draft is kept read-only and no new
+    /// interview or revision can be made for it on this device.
+    #[error(
+        "Phiếu này đã được chuyển cho người khác nên không thể sửa hay phỏng vấn tiếp; bản          nháp được giữ lại. / assignment {assignment_id} was moved to another surveyor: it          cannot be interviewed or edited on this device (drafts are kept read-only)"
+    )]
+    Withdrawn {
+        /// The withdrawn assignment.
+        assignment_id: Uuid,
+    },
 }
 
 impl StoreError {

@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "status_outbox",
         sql: include_str!("../migrations/0003_status_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "withdrawals_refusals",
+        sql: include_str!("../migrations/0004_withdrawals_refusals.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

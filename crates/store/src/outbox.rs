@@ -75,6 +75,11 @@ pub struct OutboxEntry {
     pub enqueued_at: DateTime<Utc>,
     /// When the server confirmed receipt.
     pub acked_at: Option<DateTime<Utc>>,
+    /// For a refused entry: the server's reason code (an `AckReason` in snake_case, e.g.
+    /// `not_your_assignment`), if the server sent one.
+    pub reason_code: Option<String>,
+    /// For a refused entry: the server's quarantine entry keeping the record, if any.
+    pub quarantine_id: Option<Uuid>,
 }
 
 /// Number of outbox entries in each state.
@@ -90,7 +95,8 @@ pub struct OutboxCounts {
     pub rejected: u64,
 }
 
-const COLUMNS: &str = "response_id, revision, state, attempts, last_error, enqueued_at, acked_at";
+const COLUMNS: &str = "response_id, revision, state, attempts, last_error, enqueued_at, acked_at, \
+                       reason_code, quarantine_id";
 
 type RawEntry = (
     String,
@@ -99,6 +105,8 @@ type RawEntry = (
     i64,
     Option<String>,
     String,
+    Option<String>,
+    Option<String>,
     Option<String>,
 );
 
@@ -111,11 +119,23 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
     ))
 }
 
 fn decode(raw: RawEntry) -> Result<OutboxEntry> {
-    let (id, revision, state, attempts, last_error, enqueued_at, acked_at) = raw;
+    let (
+        id,
+        revision,
+        state,
+        attempts,
+        last_error,
+        enqueued_at,
+        acked_at,
+        reason_code,
+        quarantine_id,
+    ) = raw;
     let what = format!("outbox entry {id} revision {revision}");
     Ok(OutboxEntry {
         response_id: codec::parse_uuid(&id, &what)?,
@@ -126,6 +146,10 @@ fn decode(raw: RawEntry) -> Result<OutboxEntry> {
         last_error,
         enqueued_at: codec::parse_ts(&enqueued_at, &what)?,
         acked_at: codec::parse_opt_ts(acked_at.as_deref(), &what)?,
+        reason_code,
+        quarantine_id: quarantine_id
+            .map(|q| codec::parse_uuid(&q, &what))
+            .transpose()?,
     })
 }
 
@@ -230,6 +254,26 @@ impl Store {
         )
     }
 
+    /// [`Store::mark_rejected_invalid`] keeping the server's reason code (`AckReason` in
+    /// snake_case) and the id of the quarantine entry that keeps the record on the server.
+    pub fn mark_refused(
+        &mut self,
+        id: Uuid,
+        revision: u32,
+        error: &str,
+        reason_code: Option<&str>,
+        quarantine_id: Option<Uuid>,
+    ) -> Result<()> {
+        self.transition_with(
+            id,
+            revision,
+            &[OutboxState::Pending, OutboxState::InFlight],
+            OutboxState::RejectedInvalid,
+            Some(error),
+            Some((reason_code, quarantine_id)),
+        )
+    }
+
     /// Puts every `in_flight` entry back to `pending` (call when a sync starts: uploads
     /// interrupted by a crash or lost connection are retried). Returns how many were reset.
     pub fn requeue_in_flight(&mut self) -> Result<usize> {
@@ -289,6 +333,19 @@ impl Store {
         to: OutboxState,
         error: Option<&str>,
     ) -> Result<()> {
+        self.transition_with(id, revision, from, to, error, None)
+    }
+
+    /// [`Store::transition`], also writing a refusal's reason code and quarantine id.
+    fn transition_with(
+        &mut self,
+        id: Uuid,
+        revision: u32,
+        from: &[OutboxState],
+        to: OutboxState,
+        error: Option<&str>,
+        refusal: Option<(Option<&str>, Option<Uuid>)>,
+    ) -> Result<()> {
         self.write(|tx, actor| {
             let entry = load(tx, id, revision)?.ok_or_else(|| {
                 StoreError::not_found("outbox entry", format!("{id} revision {revision}"))
@@ -313,6 +370,18 @@ impl Store {
                  WHERE response_id = ?1 AND revision = ?2",
                 params![id.to_string(), revision, to.as_str(), error, now],
             )?;
+            if let Some((reason_code, quarantine_id)) = refusal {
+                tx.execute(
+                    "UPDATE outbox SET reason_code = ?3, quarantine_id = ?4
+                     WHERE response_id = ?1 AND revision = ?2",
+                    params![
+                        id.to_string(),
+                        revision,
+                        reason_code,
+                        quarantine_id.map(|q| q.to_string())
+                    ],
+                )?;
+            }
             if to == OutboxState::Acked {
                 tx.execute(
                     "UPDATE responses SET status = 'synced'

@@ -226,6 +226,7 @@ impl Store {
         self.write(|tx, actor| {
             let d = drafts::load(tx, draft_id)?
                 .ok_or_else(|| StoreError::not_found("draft", draft_id))?;
+            crate::assignments::ensure_not_withdrawn(tx, d.assignment_id)?;
             let last: Option<i64> = tx.query_row(
                 "SELECT MAX(revision) FROM responses WHERE id = ?1",
                 [draft_id.to_string()],

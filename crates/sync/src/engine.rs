@@ -7,7 +7,9 @@
 //! 3. per batch: entries become `in_flight`, the batch is uploaded, and each record's
 //!    acknowledgement is applied ([`plan::operations_for_acks`]): accepted or duplicate →
 //!    `acked` (the response becomes `synced`), conflict or invalid → `rejected_invalid` with
-//!    the reason, no acknowledgement → back to `pending`;
+//!    the reason, its code (shown to the surveyor in their language) and, for an invalid
+//!    record the server keeps in quarantine, the quarantine id (never resent); no
+//!    acknowledgement → back to `pending`;
 //! 4. on a failed upload (network, timeout, server error) the batch goes back to `pending`
 //!    with the error counted, and the pass stops with the error;
 //! 5. after the responses, the field outcomes recorded on the device (the store's status
@@ -30,7 +32,7 @@ use crate::error::SyncError;
 use crate::pull::{PullReport, apply_pull};
 use serde::Serialize;
 use sipas_protocol::plan::{self, OutboxOp, Pending};
-use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord};
+use sipas_protocol::wire::{AckReason, AckStatus, UploadBatch, UploadRecord};
 use sipas_protocol::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
 use sipas_store::{Store, SyncLog};
 use std::collections::HashMap;
@@ -90,6 +92,8 @@ pub struct PushReport {
     pub duplicates: usize,
     /// Records refused for good (conflict or invalid).
     pub rejected: usize,
+    /// Of those, records the server keeps in quarantine for a supervisor.
+    pub quarantined: usize,
     /// Records sent but not acknowledged (back in the queue).
     pub unacknowledged: usize,
     /// Records found `in_flight` at the start (interrupted earlier) and queued again.
@@ -107,6 +111,7 @@ impl std::ops::AddAssign for PushReport {
         self.acked += o.acked;
         self.duplicates += o.duplicates;
         self.rejected += o.rejected;
+        self.quarantined += o.quarantined;
         self.unacknowledged += o.unacknowledged;
         self.requeued += o.requeued;
         self.statuses_acked += o.statuses_acked;
@@ -276,9 +281,14 @@ impl Syncer {
                     id,
                     revision,
                     reason,
+                    reason_code,
+                    quarantine_id,
                 } => {
-                    store.mark_rejected_invalid(id, revision, &reason)?;
+                    mark_refused(store, id, revision, &reason, reason_code, quarantine_id)?;
                     report.rejected += 1;
+                    if quarantine_id.is_some() {
+                        report.quarantined += 1;
+                    }
                 }
                 OutboxOp::Retry { id, revision } => {
                     store.mark_failed(id, revision, NOT_ACKNOWLEDGED)?;
@@ -368,6 +378,24 @@ impl Syncer {
             tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// Records a refusal in the outbox with its reason code (stored in snake_case, as on the
+/// wire) and quarantine id.
+pub(crate) fn mark_refused(
+    store: &mut Store,
+    id: Uuid,
+    revision: u32,
+    reason: &str,
+    reason_code: Option<AckReason>,
+    quarantine_id: Option<Uuid>,
+) -> Result<(), sipas_store::StoreError> {
+    let code = reason_code.and_then(|c| {
+        serde_json::to_value(c)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    });
+    store.mark_refused(id, revision, reason, code.as_deref(), quarantine_id)
 }
 
 /// Whether the server refused a status change for good: a numbered 4xx problem other than
@@ -661,6 +689,67 @@ mod tests {
         let e = s.get_outbox(Uuid::from_u128(3), 1).unwrap().unwrap();
         assert_eq!((e.state, e.attempts), (OutboxState::Pending, 6));
         assert_eq!(e.last_error.as_deref(), Some(NOT_ACKNOWLEDGED));
+    }
+
+    #[tokio::test]
+    async fn refused_records_keep_the_reason_code_and_are_not_resent() {
+        use sipas_protocol::wire::AckReason;
+        let q = Uuid::from_u128(500);
+        // 1: invalid, quarantined; 2: invalid from an older server; 3: conflict with a code.
+        let script: Script = Arc::new(move |b: &UploadBatch| {
+            Some(
+                b.records
+                    .iter()
+                    .map(|r| {
+                        let n = r.response.id.as_u128();
+                        let mut a = ack(
+                            r,
+                            if n == 3 {
+                                AckStatus::Conflict
+                            } else {
+                                AckStatus::Invalid
+                            },
+                        );
+                        a.reason = Some("server's English reason".into());
+                        match n {
+                            1 => {
+                                a.reason_code = Some(AckReason::NotYourAssignment);
+                                a.quarantine_id = Some(q);
+                            }
+                            3 => a.reason_code = Some(AckReason::AlreadyApproved),
+                            _ => {}
+                        }
+                        a
+                    })
+                    .collect(),
+            )
+        });
+        let (url, seen) = fake_server(script).await;
+        let mut s = store_with(3);
+        let sy = syncer(&url, fast_config());
+        let r = sy.sync(&mut s).await.unwrap();
+        assert_eq!((r.push.rejected, r.push.quarantined), (3, 1));
+        let e = |n: u128| s.get_outbox(Uuid::from_u128(n), 1).unwrap().unwrap();
+        let (e1, e2, e3) = (e(1), e(2), e(3));
+        assert_eq!(e1.state, OutboxState::RejectedInvalid);
+        assert_eq!(
+            (e1.reason_code.as_deref(), e1.quarantine_id),
+            (Some("not_your_assignment"), Some(q))
+        );
+        assert_eq!(
+            (e2.state, e2.reason_code, e2.quarantine_id),
+            (OutboxState::RejectedInvalid, None, None)
+        );
+        assert!(e2.last_error.unwrap().contains("server's English reason"));
+        assert_eq!(
+            (e3.reason_code.as_deref(), e3.quarantine_id),
+            (Some("already_approved"), None)
+        );
+        // The records stay on the device and are not sent again.
+        assert!(s.get_response(Uuid::from_u128(1), 1).unwrap().is_some());
+        let r = sy.sync(&mut s).await.unwrap();
+        assert_eq!(r.push.sent, 0);
+        assert_eq!(seen.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]

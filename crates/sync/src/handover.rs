@@ -569,8 +569,17 @@ pub fn apply_handover_acks(
                 id,
                 revision,
                 reason,
+                reason_code,
+                quarantine_id,
             } => {
-                store.mark_rejected_invalid(id, revision, &reason)?;
+                crate::engine::mark_refused(
+                    store,
+                    id,
+                    revision,
+                    &reason,
+                    reason_code,
+                    quarantine_id,
+                )?;
                 report.rejected += 1;
             }
             // Every waiting record was taken from an ack, so none is unacknowledged; one that

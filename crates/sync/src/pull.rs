@@ -1,5 +1,5 @@
 //! Applying a pull (`GET /api/v1/pull`) to the local store: assignments with their contacts,
-//! review decisions, and the cursor for the next pull.
+//! review decisions, assignments moved to another surveyor, and the cursor for the next pull.
 //!
 //! Applying is idempotent (upserts and status updates), and the cursor is saved last, so a
 //! crash halfway simply means the same changes are pulled and applied again next time.
@@ -17,6 +17,8 @@ pub struct PullReport {
     pub decisions: usize,
     /// Decisions about response revisions not stored on this device (ignored).
     pub decisions_skipped: usize,
+    /// Assignments withdrawn now (moved to another surveyor: contact deleted).
+    pub withdrawn: usize,
     /// The cursor saved for the next pull.
     pub cursor: i64,
 }
@@ -35,6 +37,8 @@ pub struct PullReport {
 ///   it and reopen the response as a new revision with [`Store::edit_response`]. An
 ///   `approved` decision sets the status `accepted` the same way.
 /// * Decisions about revisions this device does not hold are counted and skipped.
+/// * Withdrawn assignments (moved to another surveyor) lose their contact data and are
+///   marked withdrawn ([`Store::withdraw_assignments`]); their drafts stay, read-only.
 pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, StoreError> {
     let mut report = PullReport::default();
     for a in &pull.assignments {
@@ -48,6 +52,7 @@ pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, 
             report.decisions_skipped += 1;
         }
     }
+    report.withdrawn = store.withdraw_assignments(&pull.withdrawn)?;
     let cursor = pull.cursor.max(0);
     store.set_pull_cursor(cursor)?;
     report.cursor = cursor;
@@ -253,5 +258,37 @@ mod tests {
         let draft = s.edit_response(rejected.id).unwrap();
         let r2 = s.complete_draft(draft.id, Utc::now()).unwrap();
         assert_eq!(r2.revision, 2);
+    }
+
+    #[test]
+    fn withdrawn_assignments_lose_their_contact_and_keep_their_draft() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = wire_assignment(AssignmentStatus::NotVisited);
+        let mut b = a.clone();
+        b.id = Uuid::from_u128(8);
+        apply_pull(&mut s, &pull(vec![a.clone(), b.clone()], vec![])).unwrap();
+        let draft = s
+            .create_draft(&sipas_store::NewDraft {
+                assignment_id: Some(a.id),
+                form: form(),
+                round_id: "R1".into(),
+                unit_code: "00004".into(),
+            })
+            .unwrap();
+        let mut p = pull(vec![], vec![]);
+        p.withdrawn = vec![a.id, Uuid::from_u128(99)];
+        p.cursor = 13;
+        let r = apply_pull(&mut s, &p).unwrap();
+        assert_eq!((r.withdrawn, r.cursor), (1, 13));
+        assert_eq!(s.get_contact(a.id).unwrap(), None);
+        assert!(s.get_contact(b.id).unwrap().is_some());
+        assert!(s.withdrawn_assignments().unwrap().contains(&a.id));
+        assert!(s.get_draft(draft).unwrap().is_some(), "the draft is kept");
+        // Applying the same pull again changes nothing.
+        assert_eq!(apply_pull(&mut s, &p).unwrap().withdrawn, 0);
+        // Given back: the contact returns with the assignment.
+        apply_pull(&mut s, &pull(vec![a.clone()], vec![])).unwrap();
+        assert!(s.withdrawn_assignments().unwrap().is_empty());
+        assert!(s.get_contact(a.id).unwrap().is_some());
     }
 }

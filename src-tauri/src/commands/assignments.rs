@@ -37,6 +37,8 @@ pub struct AssignmentView {
     pub form_title: Option<Label>,
     /// Draft in progress for this assignment.
     pub draft_id: Option<Uuid>,
+    /// Moved to another surveyor: no contact, no interview, its draft read-only.
+    pub withdrawn: bool,
 }
 
 /// Assignments matching `search` (name, address, phone, procedure, unit or round; accents and
@@ -71,6 +73,7 @@ pub(crate) fn list_in(
     let filter = StatusFilter::parse(status.unwrap_or(""))?;
     let needle = fold(search.unwrap_or(""));
     let drafts = drafts_by_assignment(&store)?;
+    let withdrawn = store.withdrawn_assignments().map_err(store_err)?;
     let mut out = Vec::new();
     for a in store.list_assignments().map_err(store_err)? {
         if !filter.accepts(a.status) {
@@ -80,7 +83,8 @@ pub(crate) fn list_in(
         if !needle.is_empty() && !haystack(&a, contact.as_ref()).contains(&needle) {
             continue;
         }
-        out.push(view(state, a, contact, &drafts));
+        let gone = withdrawn.contains(&a.id);
+        out.push(view(state, a, contact, &drafts, gone));
     }
     Ok(out)
 }
@@ -118,7 +122,7 @@ pub(crate) fn set_status_in(
         .ok_or_else(|| format!("assignment {id} not found"))?;
     let contact = store.get_contact(id).map_err(store_err)?;
     let drafts = drafts_by_assignment(&store)?;
-    Ok(view(state, a, contact, &drafts))
+    Ok(view(state, a, contact, &drafts, false))
 }
 
 fn view(
@@ -126,8 +130,10 @@ fn view(
     a: Assignment,
     contact: Option<Contact>,
     drafts: &HashMap<Uuid, Uuid>,
+    withdrawn: bool,
 ) -> AssignmentView {
     AssignmentView {
+        withdrawn,
         form_title: state.form(&a.form).ok().map(|f| f.title.clone()),
         draft_id: drafts.get(&a.id).copied(),
         contact,

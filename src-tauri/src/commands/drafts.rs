@@ -58,6 +58,8 @@ pub struct DraftSummary {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Last autosave.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Its assignment was moved to another surveyor: kept, read-only.
+    pub withdrawn: bool,
 }
 
 /// Result of autosaving one answer.
@@ -173,9 +175,11 @@ pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<DraftSummary>> {
     let store = state.store()?;
     let mut drafts = store.list_drafts().map_err(store_err)?;
     drafts.sort_by_key(|d| std::cmp::Reverse(d.updated_at));
+    let withdrawn = store.withdrawn_assignments().map_err(store_err)?;
     Ok(drafts
         .into_iter()
         .map(|d| DraftSummary {
+            withdrawn: d.assignment_id.is_some_and(|a| withdrawn.contains(&a)),
             form_title: state.form(&d.form).ok().map(|f| f.title.clone()),
             answered: d.answers.values().filter(|v| value_is_answered(v)).count(),
             id: d.id,

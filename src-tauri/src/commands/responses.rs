@@ -66,6 +66,37 @@ pub struct ResponseView {
     pub outbox_error: Option<String>,
     /// A correction of it is in progress (the draft has the same id).
     pub reopened: bool,
+    /// Why the server refused this revision, for the surveyor (when it sent a reason code).
+    pub refusal: Option<Refusal>,
+}
+
+/// The server's refusal of a record, in both languages (from its reason code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The reason code, e.g. `not_your_assignment`.
+    pub code: String,
+    /// What happened and what to do, in Vietnamese.
+    pub message_vi: &'static str,
+    /// The same in English.
+    pub message_en: &'static str,
+    /// The server keeps the refused record for a supervisor (quarantine).
+    pub kept_on_server: bool,
+}
+
+/// The refusal of an outbox entry, if the server gave a reason code it knows.
+pub(crate) fn refusal(entry: &sipas_store::OutboxEntry) -> Option<Refusal> {
+    if entry.state != OutboxState::RejectedInvalid {
+        return None;
+    }
+    let code = entry.reason_code.as_deref()?;
+    let reason: sipas_protocol::wire::AckReason =
+        serde_json::from_value(serde_json::Value::from(code)).ok()?;
+    Some(Refusal {
+        code: code.to_string(),
+        message_vi: reason.message_vi(),
+        message_en: reason.message_en(),
+        kept_on_server: entry.quarantine_id.is_some(),
+    })
 }
 
 /// Checks the whole draft as submission will: every issue, in display order.
@@ -195,6 +226,7 @@ pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<ResponseView>> {
             completed_at: r.response.completed_at,
             status: r.status,
             review_comment: r.review_comment,
+            refusal: entry.as_ref().and_then(refusal),
             outbox_state: entry.as_ref().map(|e| e.state),
             outbox_attempts: entry.as_ref().map_or(0, |e| e.attempts),
             outbox_error: entry.and_then(|e| e.last_error),
@@ -389,6 +421,50 @@ mod tests {
                 accuracy_m: 5.0
             })
             .is_some()
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_explained_from_its_reason_code_in_both_languages() {
+        let entry = |state, code: Option<&str>, q: Option<Uuid>| sipas_store::OutboxEntry {
+            response_id: Uuid::now_v7(),
+            revision: 1,
+            state,
+            attempts: 1,
+            last_error: Some("invalid: not your assignment".into()),
+            enqueued_at: chrono::Utc::now(),
+            acked_at: None,
+            reason_code: code.map(str::to_owned),
+            quarantine_id: q,
+        };
+        let r = refusal(&entry(
+            OutboxState::RejectedInvalid,
+            Some("not_your_assignment"),
+            Some(Uuid::now_v7()),
+        ))
+        .unwrap();
+        assert!(r.kept_on_server);
+        assert!(
+            r.message_vi
+                .starts_with("Phiếu này đã được giao cho người khác")
+        );
+        assert!(r.message_en.contains("given to someone else"));
+        // An older server (no code), an unknown code, or a record not refused: nothing.
+        assert_eq!(
+            refusal(&entry(OutboxState::RejectedInvalid, None, None)),
+            None
+        );
+        assert_eq!(
+            refusal(&entry(
+                OutboxState::RejectedInvalid,
+                Some("from_the_future"),
+                None
+            )),
+            None
+        );
+        assert_eq!(
+            refusal(&entry(OutboxState::Pending, Some("clock"), None)),
+            None
         );
     }
 }

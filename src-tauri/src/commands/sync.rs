@@ -51,6 +51,9 @@ pub struct SyncStatus {
     pub sync_available: bool,
     /// Whether a server certificate given at enrolment is trusted for sync.
     pub custom_certificate: bool,
+    /// The server no longer accepts this device's token (revoked, `401.1`): automatic sync
+    /// has stopped; unsynced answers leave by hand-over file or after a new enrolment.
+    pub revoked: bool,
 }
 
 /// The device's enrolment, as saved on disk. `Debug` hides the token and the signing key.
@@ -70,6 +73,10 @@ pub struct Enrolment {
     /// `None` for a device enrolled before hand-over files existed.
     #[serde(default)]
     pub signing_key: Option<String>,
+    /// When the server first refused this device's token (`401.1`: revoked); `None` while
+    /// it is accepted. Automatic sync stops while set; a successful sync clears it.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -84,6 +91,7 @@ impl std::fmt::Debug for Enrolment {
                 "signing_key",
                 &self.signing_key.as_ref().map(|_| "<redacted>"),
             )
+            .field("revoked_at", &self.revoked_at)
             .finish()
     }
 }
@@ -253,6 +261,19 @@ impl SyncService {
         let Some(enrolment) = self.enrolment() else {
             return Ok(false);
         };
+        self.sync_enrolled(enrolment).await
+    }
+
+    /// [`SyncService::sync_once`] for automatic syncs: nothing while the device is marked
+    /// revoked (retrying a refused token helps nobody); `Ok(false)` then.
+    pub async fn auto_sync_once(&self) -> Result<bool, String> {
+        match self.enrolment() {
+            Some(e) if e.revoked_at.is_none() => self.sync_enrolled(e).await,
+            _ => Ok(false),
+        }
+    }
+
+    async fn sync_enrolled(&self, enrolment: Enrolment) -> Result<bool, String> {
         let db = self.db_path.as_ref().ok_or(NO_FILE)?;
         let mut engine = self.engine.lock().await;
         // Read after the engine is free: a PIN change in between replaces the key.
@@ -277,12 +298,28 @@ impl SyncService {
         let client = self
             .client(&enrolment.server_url, None)
             .inspect_err(|_| applog::warn("sync: the server certificate or address is not usable"))?
-            .with_token(enrolment.token);
+            .with_token(enrolment.token.clone());
         match Syncer::new(client, SyncConfig::default()).sync(store).await {
             Ok(report) => {
                 let purged = store.purge_contacts(Utc::now(), default_contact_retention());
                 applog::info(sync_summary(&report, &purged));
+                if enrolment.revoked_at.is_some() {
+                    self.save_enrolment(&Enrolment {
+                        revoked_at: None,
+                        ..enrolment
+                    })?;
+                }
                 Ok(true)
+            }
+            Err(e) if token_revoked(&e) => {
+                applog::warn("sync refused: this device's token is revoked (401.1)");
+                if enrolment.revoked_at.is_none() {
+                    self.save_enrolment(&Enrolment {
+                        revoked_at: Some(Utc::now()),
+                        ..enrolment
+                    })?;
+                }
+                Err(REVOKED.to_string())
             }
             Err(e) => {
                 applog::warn(format!("sync failed: {}", sync_error_kind(&e)));
@@ -331,6 +368,23 @@ fn open_engine<'a>(
     engine.as_mut().ok_or_else(|| NO_FILE.to_string())
 }
 
+/// The error of a sync refused because the device was revoked.
+pub const REVOKED: &str = "Thiết bị đã bị thu hồi: máy chủ không nhận thiết bị này nữa. Hãy \
+                           liên hệ giám sát viên và dùng Xuất tệp bàn giao để chuyển các phiếu \
+                           chưa đồng bộ; câu trả lời vẫn an toàn trên máy. / this device was \
+                           revoked: the server no longer accepts it; contact your supervisor \
+                           and export a hand-over file for the unsynced records";
+
+/// Whether the server refused the device token itself (`401.1`), i.e. the device was
+/// revoked (or the server no longer knows it).
+pub(crate) fn token_revoked(e: &SyncError) -> bool {
+    match e {
+        SyncError::Server(p) => p.code == "401.1",
+        SyncError::GaveUp { last, .. } => token_revoked(last),
+        _ => false,
+    }
+}
+
 /// The log line of a successful sync: counts only.
 fn sync_summary(r: &SyncReport, purged: &sipas_store::Result<usize>) -> String {
     let purged = match purged {
@@ -338,16 +392,19 @@ fn sync_summary(r: &SyncReport, purged: &sipas_store::Result<usize>) -> String {
         Err(e) => format!("failed ({})", store_error_kind(e)),
     };
     format!(
-        "sync ok: sent {}, acked {}, duplicates {}, rejected {}, unacknowledged {}, outcomes \
-         acked {}; pulled {} assignments, {} decisions; contacts purged {purged}",
+        "sync ok: sent {}, acked {}, duplicates {}, rejected {} (quarantined {}), \
+         unacknowledged {}, outcomes acked {}; pulled {} assignments, {} decisions, {} \
+         withdrawn; contacts purged {purged}",
         r.push.sent,
         r.push.acked,
         r.push.duplicates,
         r.push.rejected,
+        r.push.quarantined,
         r.push.unacknowledged,
         r.push.statuses_acked,
         r.pull.assignments,
         r.pull.decisions,
+        r.pull.withdrawn,
     )
 }
 
@@ -515,6 +572,7 @@ pub async fn enrol(
         user: reply.user,
         enrolled_at: Utc::now(),
         signing_key: Some(enrolled.identity.secret_key_base64().to_string()),
+        revoked_at: None,
     })?;
     status_in(&state)
 }
@@ -666,7 +724,7 @@ pub async fn auto_sync(app: tauri::AppHandle) {
         if !state.is_unlocked() {
             continue;
         }
-        let _ = state.sync().sync_once().await;
+        let _ = state.sync().auto_sync_once().await;
     }
 }
 
@@ -689,6 +747,7 @@ pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
         statuses_pending: store.status_outbox_counts().map_err(store_err)?.pending,
         log: store.get_sync_log().map_err(store_err)?,
         enrolled: enrolment.is_some(),
+        revoked: enrolment.as_ref().is_some_and(|e| e.revoked_at.is_some()),
         server_url: enrolment.as_ref().map(|e| e.server_url.clone()),
         user: enrolment.map(|e| e.user.display_name),
         sync_available: state.db_path().is_some(),
@@ -757,6 +816,7 @@ mod tests {
             .unwrap(),
             enrolled_at: Utc::now(),
             signing_key: None,
+            revoked_at: None,
         }
     }
 
@@ -835,5 +895,38 @@ mod tests {
             sync_error_kind(&gave_up),
             "gave up after 3 attempts: HTTP 503"
         );
+    }
+
+    #[test]
+    fn a_refused_token_marks_the_device_revoked_and_stops_automatic_sync() {
+        use sipas_protocol::problem::ProblemCode;
+        let refused = SyncError::Server(ProblemCode::Unauthenticated.problem("x", "x"));
+        assert!(token_revoked(&refused));
+        assert!(token_revoked(&SyncError::GaveUp {
+            attempts: 2,
+            last: Box::new(refused),
+        }));
+        let forbidden = SyncError::Server(ProblemCode::OutOfScope.problem("x", "x"));
+        assert!(!token_revoked(&forbidden));
+        assert!(!token_revoked(&SyncError::HttpStatus { status: 401 }));
+        assert!(REVOKED.starts_with("Thiết bị đã bị thu hồi"));
+        assert!(REVOKED.contains("Xuất tệp bàn giao"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let svc = SyncService::new(Some(dir.path().join("app.db")));
+        let mut e = enrolment();
+        e.revoked_at = Some(Utc::now());
+        svc.save_enrolment(&e).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // Locked or not, automatic sync does not even try.
+        assert_eq!(rt.block_on(svc.auto_sync_once()), Ok(false));
+        // An enrolment saved before revocation existed reads as not revoked.
+        let mut json = serde_json::to_value(enrolment()).unwrap();
+        json.as_object_mut().unwrap().remove("revoked_at");
+        let old: Enrolment = serde_json::from_value(json).unwrap();
+        assert!(old.revoked_at.is_none());
     }
 }

@@ -45,8 +45,9 @@ pub struct StatusResult {
     pub status: AssignmentStatus,
 }
 
-/// `GET /api/v1/pull?cursor=N` (surveyor): own assignments (with contacts) and review
-/// decisions changed since the cursor, and the cursor for next time.
+/// `GET /api/v1/pull?cursor=N` (surveyor): own assignments (with contacts), review decisions
+/// and assignments moved to another surveyor (`withdrawn`) since the cursor, and the cursor
+/// for next time.
 pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,18 +64,25 @@ pub async fn pull(
     }
     let (assignments, decisions, cursor) =
         state.store.pull_since(caller.user.id, query.cursor).await?;
+    let (withdrawn, w_cursor) = state
+        .store
+        .withdrawn_since(caller.user.id, query.cursor)
+        .await?;
+    // The smaller high-water mark: nothing written in between is skipped.
+    let cursor = cursor.min(w_cursor);
     super::revocation::record_sync(&state, &caller).await;
     tracing::debug!(
         user_id = %caller.user.id,
         assignments = assignments.len(),
         decisions = decisions.len(),
+        withdrawn = withdrawn.len(),
         cursor,
         "pull"
     );
     Ok(Json(PullResponse {
         assignments,
         decisions,
-        withdrawn: Vec::new(),
+        withdrawn,
         cursor,
     }))
 }

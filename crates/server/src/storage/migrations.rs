@@ -38,6 +38,11 @@ pub const SQLITE: &[Migration] = &[
         name: "revocation",
         sql: include_str!("../../migrations/sqlite/0004_revocation.sql"),
     },
+    Migration {
+        version: 5,
+        name: "withdrawals",
+        sql: include_str!("../../migrations/sqlite/0005_withdrawals.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -61,6 +66,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "revocation",
         sql: include_str!("../../migrations/postgres/0004_revocation.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "withdrawals",
+        sql: include_str!("../../migrations/postgres/0005_withdrawals.sql"),
     },
 ];
 

@@ -59,6 +59,9 @@ pub enum StoreError {
     /// Backend failure (SQLite / PostgreSQL / pool); details are in the message.
     #[error("database error: {0}")]
     Backend(String),
+    /// An assignment that already has a response cannot be moved to another surveyor.
+    #[error("assignment {0} already has a response")]
+    AssignmentHasResponse(Uuid),
 }
 
 /// A user with its role and, for supervisors and monitors, the unit codes it covers.
@@ -372,7 +375,9 @@ pub trait ServerStore: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
     /// Assigns assignments to a surveyor (bumps their change cursor, also when re-assigning to
     /// the same surveyor). Returns the number updated; unknown ids are skipped. `NotFound` if
-    /// the surveyor does not exist.
+    /// the surveyor does not exist. Moving an assignment away from another surveyor records a
+    /// withdrawal for that surveyor's next pull ([`ServerStore::withdrawn_since`]); moving
+    /// one that already has a response is `AssignmentHasResponse` and changes nothing.
     async fn assign(
         &self,
         assignment_ids: &[Uuid],
@@ -576,6 +581,16 @@ pub trait ServerStore: Send + Sync + 'static {
         since_seq: i64,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    // --- withdrawals (reassignment) -------------------------------------------------------
+    /// Assignments taken away from `surveyor` after `cursor` (moved to someone else) and not
+    /// given back since, oldest first, with the high-water cursor (as
+    /// [`ServerStore::assignments_since`]).
+    async fn withdrawn_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<Uuid>, i64), StoreError>;
 
     // --- revocation -----------------------------------------------------------------------
     /// Logout: deletes the session with `token_hash`, or marks the device holding it revoked

@@ -1084,12 +1084,57 @@ impl ServerStore for PgStore {
             return Ok(0);
         }
         let seq = next_seq(&tx).await?;
+        // Moves away from another surveyor: refused when a response exists, else recorded as
+        // withdrawals (checked before anything is written).
+        let current = tx
+            .prepare_cached(
+                "SELECT a.surveyor_id, \
+                 EXISTS (SELECT 1 FROM response_bindings b \
+                         WHERE b.assignment_id = a.id AND b.voided_at IS NULL) \
+                 FROM assignments a WHERE a.id = $1 FOR UPDATE",
+            )
+            .await?;
+        let mut withdrawals = Vec::new();
+        for id in &ids {
+            let Some(row) = tx.query_opt(&current, &[id]).await? else {
+                continue;
+            };
+            let from: Option<Uuid> = row.try_get(0)?;
+            let has_response: bool = row.try_get(1)?;
+            match from {
+                Some(from) if from != surveyor => {
+                    if has_response {
+                        return Err(StoreError::AssignmentHasResponse(*id));
+                    }
+                    withdrawals.push((*id, from));
+                }
+                _ => {}
+            }
+        }
+        let mut audit = Vec::new();
+        if !withdrawals.is_empty() {
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO assignment_withdrawals \
+                     (seq, assignment_id, surveyor_id, withdrawn_at, withdrawn_by) \
+                     VALUES ($1, $2, $3, now(), $4)",
+                )
+                .await?;
+            for (id, from) in &withdrawals {
+                tx.execute(&insert, &[&seq, id, from, &actor]).await?;
+                audit.push(AuditRow::new(
+                    Some(actor),
+                    "assignment.withdrawn",
+                    Some(id.to_string()),
+                ));
+            }
+        }
+        let withdrawn = audit.len();
         let stmt = tx
             .prepare_cached(
                 "UPDATE assignments SET surveyor_id = $1, change_seq = $2 WHERE id = $3",
             )
             .await?;
-        let mut audit = Vec::new();
         for id in ids {
             if tx.execute(&stmt, &[&surveyor, &seq, &id]).await? == 1 {
                 audit.push(AuditRow::new(
@@ -1099,7 +1144,7 @@ impl ServerStore for PgStore {
                 ));
             }
         }
-        let updated = audit.len() as u64;
+        let updated = (audit.len() - withdrawn) as u64;
         append_audit(&tx, audit).await?;
         tx.commit().await?;
         Ok(updated)
@@ -1874,6 +1919,35 @@ impl ServerStore for PgStore {
         .await?;
         tx.commit().await?;
         Ok(FindingOutcome::Recorded)
+    }
+
+    async fn withdrawn_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<Uuid>, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let high = current_seq(&tx).await?;
+        let after = if cursor > high { 0 } else { cursor };
+        // Not those given back to the surveyor since (they come with the assignments).
+        let stmt = tx
+            .prepare_cached(
+                "SELECT w.assignment_id FROM assignment_withdrawals w \
+                 JOIN assignments a ON a.id = w.assignment_id \
+                 WHERE w.surveyor_id = $1 AND w.seq > $2 \
+                   AND a.surveyor_id IS DISTINCT FROM w.surveyor_id \
+                 GROUP BY w.assignment_id ORDER BY MIN(w.seq), w.assignment_id",
+            )
+            .await?;
+        let ids = tx
+            .query(&stmt, &[&surveyor, &after])
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, Uuid>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await?;
+        Ok((ids, high))
     }
 
     async fn revoke_token(

@@ -1049,6 +1049,50 @@ impl ServerStore for SqliteStore {
             }
             let seq = next_seq(tx)?;
             let now = ts(&Utc::now());
+            // Moves away from another surveyor: refused when a response exists, else recorded
+            // as withdrawals (checked before anything is written).
+            let mut withdrawals = Vec::new();
+            for id in &ids {
+                let found: Option<(Option<String>, bool)> = tx
+                    .prepare_cached(
+                        "SELECT a.surveyor_id, \
+                         EXISTS (SELECT 1 FROM response_bindings b \
+                                 WHERE b.assignment_id = a.id AND b.voided_at IS NULL) \
+                         FROM assignments a WHERE a.id = ?1",
+                    )?
+                    .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let Some((Some(from), has_response)) = found else {
+                    continue;
+                };
+                if from != surveyor.to_string() {
+                    if has_response {
+                        return Err(StoreError::AssignmentHasResponse(*id));
+                    }
+                    withdrawals.push((*id, from));
+                }
+            }
+            for (id, from) in &withdrawals {
+                tx.prepare_cached(
+                    "INSERT INTO assignment_withdrawals \
+                     (seq, assignment_id, surveyor_id, withdrawn_at, withdrawn_by) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    seq,
+                    id.to_string(),
+                    from,
+                    now,
+                    actor.to_string()
+                ])?;
+                audit_in(
+                    tx,
+                    &now,
+                    Some(actor),
+                    "assignment.withdrawn",
+                    Some(&id.to_string()),
+                )?;
+            }
             let mut updated = 0u64;
             for id in ids {
                 let id = id.to_string();
@@ -1783,6 +1827,28 @@ impl ServerStore for SqliteStore {
                 Some(&id),
             )?;
             Ok(FindingOutcome::Recorded)
+        })
+        .await
+    }
+
+    async fn withdrawn_since(
+        &self,
+        surveyor: Uuid,
+        cursor: i64,
+    ) -> Result<(Vec<Uuid>, i64), StoreError> {
+        self.read(move |tx| {
+            let high = current_seq(tx)?;
+            let after = if cursor > high { 0 } else { cursor };
+            // Not those given back to the surveyor since (they come with the assignments).
+            let mut stmt = tx.prepare_cached(
+                "SELECT w.assignment_id FROM assignment_withdrawals w \
+                 JOIN assignments a ON a.id = w.assignment_id \
+                 WHERE w.surveyor_id = ?1 AND w.seq > ?2 \
+                   AND a.surveyor_id IS NOT w.surveyor_id \
+                 GROUP BY w.assignment_id ORDER BY MIN(w.seq), w.assignment_id",
+            )?;
+            let rows = stmt.query_map(params![surveyor.to_string(), after], |r| col_uuid(r, 0))?;
+            Ok((rows.collect::<Result<Vec<_>, _>>()?, high))
         })
         .await
     }
