@@ -153,6 +153,36 @@ mod tests {
                 2,
                 "97f392938eace64b47629744919ae5373c76d2c44c8ef7b3fbc80a4db5f19dfa",
             ),
+            (
+                "sqlite",
+                3,
+                "5181fae9f8e7a124332a7af1e051ccd29d82e349bf92b3a7aa53b2937442790a",
+            ),
+            (
+                "postgres",
+                3,
+                "0cef3fa916d90bea752309b967c8dda27fdc389bbc9f2173106ef835fd1d7358",
+            ),
+            (
+                "sqlite",
+                4,
+                "e0550c9c8cc977ba9be06bf7fb0334e130a029f58da83ce53325c704fd75275c",
+            ),
+            (
+                "postgres",
+                4,
+                "b5a85f9940aaeef8667723edec32132e502bb2f95752132e053b767a3bfc8985",
+            ),
+            (
+                "sqlite",
+                5,
+                "e42045338de76d3ac8cf8591e303ca8a4d706aea893a29c589ba36dd2d6b0826",
+            ),
+            (
+                "postgres",
+                5,
+                "fe8cc66163a6b5f0d423853255f935c2bffe45cfa25658b29a6ce962befd7404",
+            ),
         ];
         for (backend, version, hash) in FROZEN {
             let list = if *backend == "sqlite" {
