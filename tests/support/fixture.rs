@@ -132,6 +132,7 @@ pub async fn seed_round(people: &People, round_id: &str, n: usize) -> Vec<Uuid> 
         form: form_key(),
         starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
         ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        outside_sample: Default::default(),
     };
     let _: Round = sup
         .post_json("/rounds", &round)
@@ -288,6 +289,7 @@ pub fn response_for(round_id: &str, assignment_id: Uuid, variant: u64) -> Respon
         started_at: now - chrono::Duration::minutes(12),
         completed_at: now,
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 

@@ -22,12 +22,19 @@
 //! - every record refused as `invalid` is kept in **quarantine** (never counted) and the ack
 //!   names the entry;
 //! - **clock**: `completed_at` before the round's first day minus one day → `invalid` (`clock`)
-//!   (the checks against the server's clock and `started_at` are stateless, in validation).
+//!   (the checks against the server's clock and `started_at` are stateless, in validation);
+//! - **outside the sample**: a new response without an assignment whose `origin` is
+//!   `replacement` or `walk_in` is taken only when its round allows that origin, its unit is
+//!   one of the round's units and the unit has fewer than the round's cap of (not voided)
+//!   interviews outside the sample; the plan then creates its assignment ([`Op::CreateAssignment`],
+//!   id = the response id, owner = the surveyor, origin marked, no contact). Otherwise
+//!   `invalid` (`no_assignment`, `unknown_unit`, `outside_sample_cap`).
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::wire::{
-    AckReason, AckStatus, AnswerProblem, Assignment, Decision, RecordAck, UploadRecord,
+    AckReason, AckStatus, AnswerProblem, Assignment, Decision, OutsideSample, RecordAck,
+    UploadRecord,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -147,11 +154,20 @@ pub struct Binding {
     pub unit_code: String,
 }
 
+/// The assignment a response belongs to: the one it names, or — for an interview outside
+/// the sample, which names none — the assignment the server creates for it, whose id is the
+/// response id.
+pub fn assignment_of(response: &Response) -> Option<Uuid> {
+    response
+        .assignment_id
+        .or_else(|| response.origin.is_outside_sample().then_some(response.id))
+}
+
 impl Binding {
     fn of(response: &Response, surveyor: Uuid) -> Self {
         Binding {
             round_id: response.round_id.clone(),
-            assignment_id: response.assignment_id,
+            assignment_id: assignment_of(response),
             surveyor_id: surveyor,
             unit_code: response.unit_code.clone(),
         }
@@ -188,6 +204,15 @@ pub struct StoredAssignment {
     pub response_id: Option<Uuid>,
 }
 
+/// What the rules read about one unit of a round for interviews outside the sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitQuota {
+    /// The unit is one of the round's units (it has sampled assignments in the round).
+    pub in_round: bool,
+    /// Interviews outside the sample the unit already has in the round (not voided).
+    pub used: u32,
+}
+
 /// Everything the rules read, loaded by the backend inside the write transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestContext {
@@ -197,6 +222,10 @@ pub struct IngestContext {
     pub assignments: HashMap<Uuid, StoredAssignment>,
     /// First day of each round the batch names.
     pub round_starts: HashMap<String, NaiveDate>,
+    /// Policy on interviews outside the sample of each round the batch names.
+    pub round_policies: HashMap<String, OutsideSample>,
+    /// (round, unit) of the batch's interviews outside the sample → what is stored there.
+    pub units: HashMap<(String, String), UnitQuota>,
     /// Open quarantine entries of the batch's (id, revision, record hash).
     pub quarantined: HashMap<(Uuid, u32, String), Uuid>,
 }
@@ -213,14 +242,33 @@ impl IngestBatch {
         set.into_iter().collect()
     }
 
-    /// Assignment ids named by valid records, sorted.
+    /// Assignment ids of valid records ([`assignment_of`]: named, or created for an
+    /// interview outside the sample), sorted.
     pub fn assignment_ids(&self) -> Vec<Uuid> {
         let set: BTreeSet<Uuid> = self
             .items
             .iter()
             .filter_map(|c| match c {
-                Checked::Valid { response, .. } => response.assignment_id,
+                Checked::Valid { response, .. } => assignment_of(response),
                 Checked::Refused(_) => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// (round, unit) of valid records outside the sample without an assignment, sorted:
+    /// the places whose [`UnitQuota`] the rules read (and PostgreSQL locks).
+    pub fn outside_units(&self) -> Vec<(String, String)> {
+        let set: BTreeSet<(String, String)> = self
+            .items
+            .iter()
+            .filter_map(|c| match c {
+                Checked::Valid { response, .. }
+                    if response.assignment_id.is_none() && response.origin.is_outside_sample() =>
+                {
+                    Some((response.round_id.clone(), response.unit_code.clone()))
+                }
+                _ => None,
             })
             .collect();
         set.into_iter().collect()
@@ -254,6 +302,20 @@ impl IngestBatch {
 /// One write the backend executes, in order, inside the transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
+    /// Create the assignment of an interview outside the sample: status `collected`, no
+    /// contact, no procedure, owned by the surveyor, with its origin (new change cursor).
+    CreateAssignment {
+        /// Assignment id (= the response id).
+        id: Uuid,
+        /// Round.
+        round_id: String,
+        /// Unit code.
+        unit_code: String,
+        /// `replacement` or `walk_in`.
+        origin: Origin,
+        /// The surveyor.
+        owner: Uuid,
+    },
     /// Bind a new response id.
     Bind {
         /// Response id.
@@ -437,12 +499,24 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
 
     /// Checks that need stored state about the assignment and round; `None` when they pass.
     fn assignment_problem(&self, r: &Response) -> Option<(AckReason, String)> {
-        let Some(aid) = r.assignment_id else {
+        if r.assignment_id.is_some() && r.origin.is_outside_sample() {
+            return Some((
+                AckReason::AssignmentMismatch,
+                "an interview outside the sample names no assignment".into(),
+            ));
+        }
+        let Some(aid) = assignment_of(r) else {
             return Some((
                 AckReason::NoAssignment,
                 "response names no assignment and its round takes none outside the sample".into(),
             ));
         };
+        if r.assignment_id.is_none() && !self.ctx.assignments.contains_key(&aid) {
+            // A new interview outside the sample: its assignment is created on acceptance.
+            return self
+                .outside_sample_problem(r)
+                .or_else(|| self.clock_problem(r));
+        }
         let Some(stored) = self.ctx.assignments.get(&aid) else {
             return Some((
                 AckReason::NotYourAssignment,
@@ -471,6 +545,48 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 "unit code does not match the assignment's unit".into(),
             ));
         }
+        self.clock_problem(r)
+    }
+
+    /// Whether the round takes this interview outside the sample in this unit now.
+    fn outside_sample_problem(&self, r: &Response) -> Option<(AckReason, String)> {
+        let policy = self
+            .ctx
+            .round_policies
+            .get(&r.round_id)
+            .copied()
+            .unwrap_or_default();
+        if !policy.allows(r.origin) {
+            return Some((
+                AckReason::NoAssignment,
+                format!(
+                    "response names no assignment and its round takes no {} interviews",
+                    r.origin.as_str()
+                ),
+            ));
+        }
+        let key = (r.round_id.clone(), r.unit_code.clone());
+        let quota = self.ctx.units.get(&key).copied().unwrap_or_default();
+        if !quota.in_round {
+            return Some((
+                AckReason::UnknownUnit,
+                "the unit is not one of the round's units".into(),
+            ));
+        }
+        if quota.used >= policy.cap_per_unit {
+            return Some((
+                AckReason::OutsideSampleCap,
+                format!(
+                    "the unit already has {} of at most {} interviews outside the sample",
+                    quota.used, policy.cap_per_unit
+                ),
+            ));
+        }
+        None
+    }
+
+    /// `completed_at` against the round's first day (waived for a supervisor's acceptance).
+    fn clock_problem(&self, r: &Response) -> Option<(AckReason, String)> {
         let start = self
             .ctx
             .round_starts
@@ -568,7 +684,7 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 ),
             );
         }
-        let aid = r.assignment_id;
+        let aid = assignment_of(r);
         if let Some(other) = aid
             .and_then(|a| self.ctx.assignments.get(&a))
             .and_then(|a| a.response_id)
@@ -590,14 +706,17 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
         new_binding: Option<Binding>,
     ) -> RecordAck {
         if let Some(binding) = new_binding {
+            if let Some(aid) = binding.assignment_id
+                && r.assignment_id.is_none()
+                && !self.ctx.assignments.contains_key(&aid)
+            {
+                self.create_outside_assignment(aid, r);
+            }
             self.ops.push(Op::Bind {
                 response_id: r.id,
                 binding: binding.clone(),
             });
-            if let Some(a) = r
-                .assignment_id
-                .and_then(|a| self.ctx.assignments.get_mut(&a))
-            {
+            if let Some(a) = assignment_of(r).and_then(|a| self.ctx.assignments.get_mut(&a)) {
                 a.response_id = Some(r.id);
             }
             self.ctx.responses.insert(
@@ -620,10 +739,42 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
             action: action::ACCEPTED,
             entity: Some(revision_entity(r.id, r.revision)),
         });
-        if let Some(a) = r.assignment_id {
+        if let Some(a) = assignment_of(r) {
             self.collected.insert(a);
         }
         ack(r.id, r.revision, AckStatus::Accepted)
+    }
+
+    /// Plans the assignment of an accepted interview outside the sample and counts it
+    /// against the unit's cap for the rest of the batch.
+    fn create_outside_assignment(&mut self, id: Uuid, r: &Response) {
+        let owner = self.batch.source.surveyor;
+        self.ops.push(Op::CreateAssignment {
+            id,
+            round_id: r.round_id.clone(),
+            unit_code: r.unit_code.clone(),
+            origin: r.origin,
+            owner,
+        });
+        self.ctx.assignments.insert(
+            id,
+            StoredAssignment {
+                assignment: Assignment {
+                    id,
+                    round_id: r.round_id.clone(),
+                    form: r.form.clone(),
+                    unit_code: r.unit_code.clone(),
+                    procedure: String::new(),
+                    agency: None,
+                    contact: None,
+                    status: sipas_protocol::wire::AssignmentStatus::Collected,
+                },
+                owner: Some(owner),
+                response_id: None,
+            },
+        );
+        let key = (r.round_id.clone(), r.unit_code.clone());
+        self.ctx.units.entry(key).or_default().used += 1;
     }
 }
 

@@ -282,6 +282,7 @@ fn response_for(a: &Assignment, answers: Answers, too_fast: bool) -> Response {
         started_at: t - took,
         completed_at: t,
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 

@@ -236,6 +236,7 @@ fn round(id: &str) -> Round {
         form: form(),
         starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
         ends_on: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        outside_sample: Default::default(),
     }
 }
 
@@ -264,6 +265,7 @@ fn sample(n: usize, unit: &str) -> Vec<SampleRow> {
                 address: format!("{i} phố Hàng Bạc, Hoàn Kiếm"),
                 phone: (i % 2 == 1).then(|| format!("09123456{i:02}")),
             },
+            unit_name: None,
         })
         .collect()
 }
@@ -284,6 +286,7 @@ fn response(round_id: &str, assignment: Option<Uuid>, rating: i64) -> Response {
         started_at: t("2026-11-20T08:00:00Z"),
         completed_at: t("2026-11-20T08:12:30Z"),
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 

@@ -430,6 +430,7 @@ mod tests {
             started_at: t,
             completed_at: t,
             paradata: Paradata::default(),
+            origin: Default::default(),
         }
     }
 
@@ -544,6 +545,7 @@ mod tests {
                     assignments: vec![],
                     decisions: vec![],
                     withdrawn: vec![],
+                    rounds: vec![],
                     cursor: 5,
                 })
                 .unwrap()

@@ -148,6 +148,7 @@ mod tests {
             started_at: t,
             completed_at: t,
             paradata: Paradata::default(),
+            origin: Default::default(),
         }
     }
 
@@ -156,6 +157,7 @@ mod tests {
             assignments,
             decisions,
             withdrawn: Vec::new(),
+            rounds: Vec::new(),
             cursor: 12,
         }
     }

@@ -125,6 +125,13 @@ fn check_round(state: &AppState, mut round: Round) -> ApiResult<Round> {
         )
         .with_details(serde_json::json!({ "field": "starts_on" })));
     }
+    if let Some(problem) = round.outside_sample.problem() {
+        return Err(ApiError::invalid_input(
+            format!("outside_sample: {problem}."),
+            "Khi cho phép phỏng vấn ngoài danh sách mẫu, số phiếu tối đa mỗi đơn vị phải từ 1 trở lên.",
+        )
+        .with_details(serde_json::json!({ "field": "outside_sample.cap_per_unit" })));
+    }
     Ok(round)
 }
 
@@ -209,6 +216,7 @@ pub async fn import_sample(
             procedure: r.procedure,
             agency: r.agency,
             contact: r.contact,
+            unit_name: r.unit_name,
         })
         .collect();
     let imported = state

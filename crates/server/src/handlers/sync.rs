@@ -63,6 +63,7 @@ pub async fn pull(
     }
     let (assignments, decisions, cursor) =
         state.store.pull_since(caller.user.id, query.cursor).await?;
+    let rounds = state.store.field_rounds().await?;
     tracing::debug!(
         user_id = %caller.user.id,
         assignments = assignments.len(),
@@ -74,6 +75,7 @@ pub async fn pull(
         assignments,
         decisions,
         withdrawn: Vec::new(),
+        rounds,
         cursor,
     }))
 }

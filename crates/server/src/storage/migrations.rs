@@ -33,6 +33,12 @@ pub const SQLITE: &[Migration] = &[
         name: "ingest_rules",
         sql: include_str!("../../migrations/sqlite/0003_ingest_rules.sql"),
     },
+    // 0004 and 0005 land from parallel branches; the lead merges this list.
+    Migration {
+        version: 6,
+        name: "outside_sample",
+        sql: include_str!("../../migrations/sqlite/0006_outside_sample.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -51,6 +57,12 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "ingest_rules",
         sql: include_str!("../../migrations/postgres/0003_ingest_rules.sql"),
+    },
+    // 0004 and 0005 land from parallel branches; the lead merges this list.
+    Migration {
+        version: 6,
+        name: "outside_sample",
+        sql: include_str!("../../migrations/postgres/0006_outside_sample.sql"),
     },
 ];
 
