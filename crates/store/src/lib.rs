@@ -25,6 +25,7 @@ mod codec;
 mod drafts;
 pub mod encryption;
 mod error;
+mod field_rounds;
 pub mod migrations;
 mod outbox;
 mod responses;
@@ -39,7 +40,7 @@ mod test_support;
 
 pub use assignments::{Assignment, AssignmentStatus, Contact};
 pub use audit::AuditEntry;
-pub use drafts::{Draft, NewDraft};
+pub use drafts::{Draft, DraftKind, NewDraft};
 pub use error::{Result, StoreError};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxState};
 pub use responses::{InsertOutcome, ResponseStatus, StoredResponse};

@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "status_outbox",
         sql: include_str!("../migrations/0003_status_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "outside_sample",
+        sql: include_str!("../migrations/0004_outside_sample.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

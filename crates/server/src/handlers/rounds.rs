@@ -349,6 +349,8 @@ pub async fn progress(
         total.collected += p.collected;
         total.non_response += p.non_response;
         total.synced += p.synced;
+        total.replacement += p.replacement;
+        total.walk_in += p.walk_in;
         let user = state.store.user_by_id(surveyor_id).await?;
         surveyors.push(SurveyorProgress {
             surveyor_id,
