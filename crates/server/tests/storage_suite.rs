@@ -1039,7 +1039,8 @@ async fn progress_counts_per_surveyor(ctx: Ctx) {
                     assigned: 4,
                     collected: 2,
                     non_response: 1,
-                    synced: 2
+                    synced: 2,
+                    ..Default::default()
                 }
             ),
             (
@@ -1048,7 +1049,8 @@ async fn progress_counts_per_surveyor(ctx: Ctx) {
                     assigned: 2,
                     collected: 1,
                     non_response: 1,
-                    synced: 1
+                    synced: 1,
+                    ..Default::default()
                 }
             ),
         ])
@@ -1275,6 +1277,7 @@ async fn progress_per_unit(ctx: Ctx) {
         collected,
         non_response,
         synced,
+        ..Default::default()
     };
     assert_eq!(
         p,
