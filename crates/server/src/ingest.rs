@@ -870,3 +870,128 @@ pub fn acceptance_batch(
         override_by: Some(supervisor),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sipas_core::questionnaire::FormKey;
+    use sipas_core::response::Paradata;
+
+    const ROUND: &str = "R";
+    const UNIT: &str = "00004";
+
+    fn walk_in() -> Response {
+        let t = Utc::now();
+        Response {
+            id: Uuid::now_v7(),
+            revision: 1,
+            form: FormKey {
+                form_id: "sipas-6-groups".into(),
+                version: "2026.1".into(),
+            },
+            assignment_id: None,
+            round_id: ROUND.into(),
+            unit_code: UNIT.into(),
+            answers: Default::default(),
+            started_at: t,
+            completed_at: t,
+            paradata: Paradata::default(),
+            origin: Origin::WalkIn,
+        }
+    }
+
+    fn batch(responses: &[Response], surveyor: Uuid) -> IngestBatch {
+        IngestBatch {
+            items: responses
+                .iter()
+                .map(|r| Checked::Valid {
+                    response: r.clone(),
+                    hash: r.content_hash(),
+                })
+                .collect(),
+            source: Source {
+                surveyor,
+                device: None,
+                handover_importer: None,
+            },
+            received_at: Utc::now(),
+            override_by: None,
+        }
+    }
+
+    fn context(cap: u32, used: u32) -> IngestContext {
+        let mut ctx = IngestContext::default();
+        ctx.round_policies.insert(
+            ROUND.into(),
+            OutsideSample {
+                replacement: false,
+                walk_in: true,
+                cap_per_unit: cap,
+            },
+        );
+        ctx.units.insert(
+            (ROUND.into(), UNIT.into()),
+            UnitQuota {
+                in_round: true,
+                used,
+            },
+        );
+        ctx
+    }
+
+    #[test]
+    fn a_walk_in_under_the_cap_creates_its_assignment_before_binding() {
+        let surveyor = Uuid::now_v7();
+        let (a, b) = (walk_in(), walk_in());
+        let batch = batch(&[a.clone(), b.clone()], surveyor);
+        assert_eq!(batch.outside_units(), [(ROUND.into(), UNIT.into())]);
+        let plan = plan(&batch, &mut context(2, 1), Uuid::now_v7);
+        assert_eq!(plan.acks[0].status, AckStatus::Accepted);
+        // The batch's first walk-in took the last place.
+        assert_eq!(
+            (plan.acks[1].status, plan.acks[1].reason_code),
+            (AckStatus::Invalid, Some(AckReason::OutsideSampleCap))
+        );
+        let create = plan
+            .ops
+            .iter()
+            .position(|op| matches!(op, Op::CreateAssignment { id, owner, origin: Origin::WalkIn, .. } if *id == a.id && *owner == surveyor))
+            .expect("the assignment is created");
+        let bind = plan
+            .ops
+            .iter()
+            .position(|op| matches!(op, Op::Bind { response_id, binding } if *response_id == a.id && binding.assignment_id == Some(a.id)))
+            .expect("bound to it");
+        assert!(create < bind);
+        assert!(!plan.ops.iter().any(
+            |op| matches!(op, Op::CreateAssignment { id, .. } | Op::Bind { response_id: id, .. } if *id == b.id)
+        ));
+    }
+
+    #[test]
+    fn not_allowed_or_not_the_rounds_unit_is_refused() {
+        let surveyor = Uuid::now_v7();
+        let mut replacement = walk_in();
+        replacement.origin = Origin::Replacement;
+        let mut elsewhere = walk_in();
+        elsewhere.unit_code = "99999".into();
+        let mut named = walk_in();
+        named.assignment_id = Some(Uuid::now_v7());
+        let batch = batch(&[replacement, elsewhere, named], surveyor);
+        let plan = plan(&batch, &mut context(5, 0), Uuid::now_v7);
+        let reasons: Vec<_> = plan.acks.iter().map(|a| a.reason_code).collect();
+        assert_eq!(
+            reasons,
+            [
+                Some(AckReason::NoAssignment),
+                Some(AckReason::UnknownUnit),
+                Some(AckReason::AssignmentMismatch)
+            ]
+        );
+        assert!(
+            plan.ops
+                .iter()
+                .all(|op| !matches!(op, Op::CreateAssignment { .. } | Op::Bind { .. }))
+        );
+    }
+}
