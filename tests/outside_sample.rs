@@ -261,6 +261,15 @@ async fn walk_ins_are_taken_up_to_the_cap_and_counted_apart(backend: Backend) {
         AckStatus::Accepted,
         None,
     );
+    // Its origin cannot change in a revision.
+    let mut relabelled = rev2.clone();
+    relabelled.revision = 3;
+    relabelled.origin = Origin::Replacement;
+    assert_ack(
+        &upload(&device, &[&relabelled]).await[0],
+        AckStatus::Invalid,
+        Some(AckReason::AssignmentMismatch),
+    );
     // The created assignments are not sent to the device as things to do.
     let pulled = device.pull(pulled.cursor).await.expect("pull again");
     assert!(

@@ -202,6 +202,8 @@ pub struct StoredAssignment {
     pub owner: Option<Uuid>,
     /// Its response, if one is bound and not voided.
     pub response_id: Option<Uuid>,
+    /// Where its respondent comes from (the sample, or created for an interview outside it).
+    pub origin: Origin,
 }
 
 /// What the rules read about one unit of a round for interviews outside the sample.
@@ -545,6 +547,16 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 "unit code does not match the assignment's unit".into(),
             ));
         }
+        if stored.origin != r.origin {
+            return Some((
+                AckReason::AssignmentMismatch,
+                format!(
+                    "origin {} is not the assignment's origin {}",
+                    r.origin.as_str(),
+                    stored.origin.as_str()
+                ),
+            ));
+        }
         self.clock_problem(r)
     }
 
@@ -771,6 +783,7 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 },
                 owner: Some(owner),
                 response_id: None,
+                origin: r.origin,
             },
         );
         let key = (r.round_id.clone(), r.unit_code.clone());

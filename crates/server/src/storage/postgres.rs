@@ -25,7 +25,7 @@ use deadpool_postgres::{
 use sipas_core::quality::QualityFlag;
 use sipas_core::questionnaire::FormKey;
 use sipas_core::recheck::ReCheckResult;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
     Assignment, AssignmentStatus, Contact, Decision, OutsideSample, RecordAck, ReviewDecision,
@@ -301,8 +301,8 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id \
-     FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
+     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
@@ -465,12 +465,14 @@ async fn ingest_context(
             .await?;
         for r in tx.query(&stmt, &[&assignment_ids]).await? {
             let (assignment, owner) = assignment_from(&r)?;
+            let origin: String = r.try_get(12)?;
             ctx.assignments.insert(
                 assignment.id,
                 StoredAssignment {
                     assignment,
                     owner,
                     response_id: None,
+                    origin: Origin::from_code(&origin).unwrap_or_default(),
                 },
             );
         }

@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 use rusqlite::{ErrorCode, params};
 use serde::de::DeserializeOwned;
 use sipas_core::questionnaire::FormKey;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
     Assignment, AssignmentStatus, Contact, Decision, OutsideSample, RecordAck, ReviewDecision,
@@ -370,8 +370,8 @@ fn audit_in(
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id \
-     FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
+     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)> {
@@ -480,7 +480,13 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
     )?;
     for id in batch.assignment_ids() {
         let key = id.to_string();
-        let Some((found, owner)) = assignment.query_row([&key], assignment_from).optional()? else {
+        let found = assignment
+            .query_row([&key], |r| {
+                let origin: String = r.get(12)?;
+                Ok((assignment_from(r)?, origin))
+            })
+            .optional()?;
+        let Some(((found, owner), origin)) = found else {
             continue;
         };
         let response_id = current.query_row([&key], |r| col_uuid(r, 0)).optional()?;
@@ -490,6 +496,7 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
                 assignment: found,
                 owner,
                 response_id,
+                origin: Origin::from_code(&origin).unwrap_or_default(),
             },
         );
     }
