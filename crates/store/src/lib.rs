@@ -8,7 +8,10 @@
 //!
 //! * assignments and their (separately kept) contacts — [`Assignment`], [`Contact`]; contacts
 //!   are deleted once the spot-check window has passed ([`Store::purge_contacts`]);
-//! * drafts autosaved after every answer — [`Draft`];
+//! * drafts autosaved after every answer — [`Draft`]; a practice draft ([`DraftKind`]) is
+//!   never completed into a response, so never queued or synced;
+//! * rounds that take interviews outside the sample, as the last pull gave them
+//!   ([`Store::replace_field_rounds`]);
 //! * completed responses and the upload queue — [`StoredResponse`], [`OutboxEntry`];
 //! * field outcomes waiting to be sent to the server — [`StatusChange`];
 //! * synchronisation outcome — [`SyncLog`]; audit trail — [`AuditEntry`];
