@@ -87,6 +87,7 @@ test('supervisor signs in, sees progress, rejects one response with an item comm
     assert.equal(await s.getByTestId('collected').textContent(), '3');
     assert.equal(await s.getByTestId('non-response').textContent(), '1');
     assert.equal(await s.getByTestId('synced').textContent(), '3');
+    assert.equal(await s.getByTestId('outside-sample').textContent(), '0');
     const units = page.getByTestId('progress-unit').getByTestId('progress-row');
     assert.deepEqual(await units.evaluateAll((rows) => rows.map((r) => r.dataset.key)), ['00070', '00073']);
     const u70 = page.locator('[data-testid="progress-unit"] [data-key="00070"]');

@@ -1,5 +1,6 @@
 //! End-to-end test of the real SIPAS Field window (debug binary, WebKitGTK, WebDriver):
-//! a free-standing interview of `sipas-6-groups` filled through the UI, with a range error,
+//! a walk-in interview (a round that takes them, pulled once, then offline) of
+//! `sipas-6-groups` filled through the UI, with a range error,
 //! skip logic, the app closed mid-form and reopened on the same step, then review, submit and
 //! the Sync screen. Every session starts on the Unlock screen: the PIN is created on the first
 //! run and entered after each restart (a wrong one keeps the app locked). Finally the
@@ -18,6 +19,7 @@ use fantoccini::Client;
 use fantoccini::key::Key;
 use serde_json::Value;
 use server::{Backend, Options, TestServer};
+use sipas_core::response::Origin;
 use sipas_store::Store;
 use std::path::Path;
 use std::time::Instant;
@@ -447,23 +449,62 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = tmp.path().join("app.db");
     let shots = artifacts_dir();
+    // A round that takes walk-ins, with no assignment for this surveyor.
+    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let people = fixture::seed_people(&server).await;
+    fixture::seed_walk_in_round(&people, "2026-HN-MOTCUA").await;
+    let code = fixture::enrolment_code(&people).await;
     let driver = Driver::start(&[("SIPAS_DB", db.clone().into_os_string())]);
 
-    // ---- first run: start a free-standing interview and fill the first steps
+    // ---- first run: before any sync only a practice interview is offered
     let c = driver.session(&binary).await;
     app_ready(&c).await;
     create_pin(&c, true, Some(&shots.join("app-unlock-create.png"))).await;
     visible(&c, "#screen-assignments").await;
-    // With no assignments on the device the free-standing interview panel is open.
+    // With no assignments on the device the free interview panel is open.
     wait_js(
         &c,
         "document.getElementById('free-interview').open",
         "free interview panel open",
     )
     .await;
-    js(
+    wait_js(
         &c,
-        "(document.getElementById('free-form').value = 'sipas-6-groups@2026.1')",
+        "document.getElementById('free-kind-walk_in').disabled \
+         && document.getElementById('free-kind-practice').checked \
+         && !document.getElementById('free-none').hidden",
+        "only a practice interview before the round is known",
+    )
+    .await;
+    // ---- enrol and pull the round, then go offline
+    click(&c, "[data-nav=\"sync\"]").await;
+    click(&c, "#open-enrol").await;
+    set_input(&c, "enrol-url", &server.url).await;
+    set_input(&c, "enrol-code", &code).await;
+    click(&c, "#enrol-submit").await;
+    wait_text(&c, "#sync-enrolment", &server.url).await;
+    sync_now(&c).await;
+    server.kill();
+    click(&c, "[data-nav=\"assignments\"]").await;
+    // Walk-ins are offered for that round (replacements are not); the unit is chosen by name.
+    wait_js(
+        &c,
+        "!document.getElementById('free-kind-walk_in').disabled \
+         && document.getElementById('free-kind-replacement').closest('label').hidden",
+        "walk-ins offered, replacements not",
+    )
+    .await;
+    click(&c, "#free-kind-walk_in").await;
+    wait_js(
+        &c,
+        &format!(
+            "document.getElementById('free-unit').selectedOptions[0].textContent === '{}' \
+             && document.getElementById('free-unit').value === '{}' \
+             && document.getElementById('free-form-field').hidden",
+            fixture::UNIT_NAME,
+            fixture::UNIT_CODE
+        ),
+        "the unit is listed by name",
     )
     .await;
     click(&c, "#start-free").await;
@@ -685,11 +726,94 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     assert_eq!(answers["E1"], serde_json::json!(["khong_co"]));
     assert_eq!(answers["G6_1"], Value::from(9));
     assert!(answers.get("G5_1").is_none(), "G5 was skipped");
+    let r = &responses[0].response;
+    assert_eq!(
+        (r.origin, r.assignment_id, r.unit_code.as_str()),
+        (Origin::WalkIn, None, fixture::UNIT_CODE),
+        "a walk-in of the pulled round's unit"
+    );
     eprintln!(
         "app_window: passed in {:.1} s; screenshots in {}",
         started.elapsed().as_secs_f64(),
         shots.display()
     );
+}
+
+/// A walk-in interview started from the app in a round that takes them (unit chosen by
+/// name) reaches the server, which creates its assignment and counts it apart.
+#[tokio::test]
+async fn walk_in_from_the_app_is_synced_and_counted_apart() {
+    if !display_available("app_window") {
+        return;
+    }
+    let _one_window = WINDOW.lock().await;
+    let binary = app_binary();
+    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let people = fixture::seed_people(&server).await;
+    let round = "2026-HN-WALKIN";
+    fixture::seed_walk_in_round(&people, round).await;
+    let code = fixture::enrolment_code(&people).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("app.db");
+    let driver = Driver::start(&[("SIPAS_DB", db.clone().into_os_string())]);
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    create_pin(&c, false, None).await;
+    click(&c, "[data-nav=\"sync\"]").await;
+    click(&c, "#open-enrol").await;
+    set_input(&c, "enrol-url", &server.url).await;
+    set_input(&c, "enrol-code", &code).await;
+    click(&c, "#enrol-submit").await;
+    wait_text(&c, "#sync-enrolment", &server.url).await;
+    sync_now(&c).await;
+    click(&c, "[data-nav=\"assignments\"]").await;
+    js(
+        &c,
+        "(document.getElementById('free-interview').open = true)",
+    )
+    .await;
+    click(&c, "#free-kind-walk_in").await;
+    wait_js(
+        &c,
+        &format!(
+            "document.getElementById('free-unit').selectedOptions[0].textContent === '{}'",
+            fixture::UNIT_NAME
+        ),
+        "the unit is listed by name",
+    )
+    .await;
+    click(&c, "#start-free").await;
+    wait_text(&c, "#form-meta", "Một cửa").await;
+    fill_required(&c).await;
+    submit_and_open_sync(&c).await;
+    sync_now(&c).await;
+    wait_js(
+        &c,
+        "document.getElementById('sync-pending').dataset.pending === '0'",
+        "nothing left to send",
+    )
+    .await;
+    c.close().await.expect("end the session");
+    driver.wait_apps_gone();
+    let by_unit: Vec<Value> = people
+        .supervisor
+        .get_json(&format!("/rounds/{round}/progress?by=unit"))
+        .await
+        .expect("progress by unit");
+    let unit = by_unit
+        .iter()
+        .find(|u| u["unit_code"] == fixture::UNIT_CODE)
+        .expect("the unit in progress");
+    assert_eq!(
+        (
+            unit["synced"].as_u64(),
+            unit["walk_in"].as_u64(),
+            unit["assigned"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{unit}"
+    );
+    assert_eq!(fixture::index_respondents(&people, round).await, 1);
 }
 
 /// Enrolment with a real `sipas-server`, pulling assignments, recording a non-response

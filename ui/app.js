@@ -110,11 +110,59 @@
       value: `${f.form_id}@${f.version}`, text: `${lang === 'en' && f.title_en ? f.title_en : f.title_vi} (${f.form_id}@${f.version})`,
     })));
     if (fcur) fsel.value = fcur;
-    if (!$('free-round').value) $('free-round').value = t('free.round.default');
+    renderFree();
+  }
+
+  // ---------------------------------------------------------------- free interviews
+  // Outside the sample only for rounds that allow it (from the last sync), round and unit
+  // chosen by name; otherwise a practice interview that never leaves the device.
+  function freeKind() {
+    const r = document.querySelector('input[name="free-kind"]:checked');
+    return r ? r.value : 'practice';
+  }
+  function renderFree() {
+    const rounds = S.freeRounds || [];
+    for (const k of ['walk_in', 'replacement']) {
+      const input = $(`free-kind-${k}`);
+      const allowed = rounds.some((r) => r.outside_sample[k]);
+      input.disabled = !allowed;
+      input.closest('label').hidden = !allowed;
+      if (!allowed && input.checked) $('free-kind-practice').checked = true;
+    }
+    $('free-none').hidden = rounds.length > 0;
+    const kind = freeKind();
+    const practice = kind === 'practice';
+    $('free-round-field').hidden = practice;
+    $('free-unit-field').hidden = practice;
+    $('free-form-field').hidden = !practice;
+    $('free-round').required = !practice;
+    $('free-unit').required = !practice;
+    $('free-form').required = practice;
+    let note = t('free.note.practice');
+    if (!practice) {
+      const rsel = $('free-round');
+      const rcur = rsel.value;
+      const list = rounds.filter((r) => r.outside_sample[kind]);
+      rsel.replaceChildren(...list.map((r) => el('option', { value: r.id, text: r.name })));
+      if (list.some((r) => r.id === rcur)) rsel.value = rcur;
+      const round = list.find((r) => r.id === rsel.value);
+      const usel = $('free-unit');
+      const ucur = usel.value;
+      const units = round ? round.units : [];
+      usel.replaceChildren(...units.map((u) => el('option', { value: u.code, text: u.name })));
+      if (units.some((u) => u.code === ucur)) usel.value = ucur;
+      note = round ? t('free.note.outside', round.outside_sample.cap_per_unit) : '';
+    }
+    $('free-note').textContent = note;
+  }
+  async function loadFreeRounds() {
+    S.freeRounds = await invoke('free_rounds');
+    renderFree();
   }
 
   // ---------------------------------------------------------------- assignments
   async function renderAssignments() {
+    await loadFreeRounds();
     const [drafts, list] = await Promise.all([
       invoke('list_drafts'),
       invoke('list_assignments', { search: $('search').value, status: $('status-filter').value }),
@@ -123,6 +171,9 @@
     dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id, 'data-withdrawn': d.withdrawn ? 'true' : null },
       el('h3', { text: label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
       el('p', { class: 'muted', text: `${t('form.meta', d.round_id, d.unit_code)} · ${t('drafts.item', d.answered)}` }),
+      (d.practice || d.origin !== 'sample')
+        ? el('p', { class: 'badge', 'data-kind': d.practice ? 'practice' : d.origin, text: d.practice ? t('drafts.practice') : t(`origin.${d.origin}`) })
+        : null,
       el('p', { class: 'muted', text: t('drafts.updated', fmtTime(d.updated_at)) }),
       // A draft of an assignment moved to someone else is kept, read-only: no resume.
       d.withdrawn ? el('p', { class: 'note', text: t('drafts.withdrawn') }) : null,
@@ -271,6 +322,8 @@
     S.invalid.clear(); // refused values are not kept when the step is drawn again
     $('form-title').textContent = label(S.form.title);
     $('form-meta').textContent = t('form.meta', S.draft.round_id, S.draft.unit_code)
+      + (S.draft.practice ? ` · ${t('drafts.practice')}` : '')
+      + (S.draft.origin && S.draft.origin !== 'sample' ? ` · ${t(`origin.${S.draft.origin}`)}` : '')
       + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
     const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
     S.section = F.renderStep(group, ctx);
@@ -460,9 +513,12 @@
     try {
       await S.saveChain;
       const res = await invoke('submit', { draft_id: S.draft.id, gps: S.gps });
-      if (res.submitted) {
+      if (res.submitted || res.practice) {
         S.draft = null; S.form = null; S.section = null; S.review = null;
         $('submit-status').textContent = '';
+        $('done-text').hidden = res.practice;
+        $('done-practice').hidden = !res.practice;
+        $('done-sync').hidden = res.practice;
         show('done');
       } else {
         S.review = res.issues;
@@ -930,14 +986,18 @@
     searchTimer = setTimeout(() => renderAssignments().catch(showError), 250);
   });
   $('status-filter').addEventListener('change', () => renderAssignments().catch(showError));
+  for (const r of document.querySelectorAll('input[name="free-kind"]')) r.addEventListener('change', renderFree);
+  $('free-round').addEventListener('change', renderFree);
   $('free-form-el').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const [formId, version] = $('free-form').value.split('@');
+    const kind = freeKind();
+    const request = kind === 'practice'
+      ? { form_id: formId, version, practice: true }
+      : { round_id: $('free-round').value, unit_code: $('free-unit').value, origin: kind };
     try {
       showError(null);
-      openDraft(await invoke('start_draft', { request: {
-        form_id: formId, version, round_id: $('free-round').value, unit_code: $('free-unit').value,
-      } }));
+      openDraft(await invoke('start_draft', { request }));
     } catch (e) { showError(e); }
   });
   $('prev').addEventListener('click', () => { const g = prevStepBefore(S.group); if (g) showStep(g.code); });

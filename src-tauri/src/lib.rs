@@ -42,6 +42,7 @@ pub fn run() {
             commands::assignments::list_assignments,
             commands::assignments::set_assignment_status,
             commands::drafts::start_draft,
+            commands::drafts::free_rounds,
             commands::drafts::list_drafts,
             commands::drafts::get_draft,
             commands::drafts::save_answer,

@@ -132,6 +132,7 @@ pub async fn seed_round(people: &People, round_id: &str, n: usize) -> Vec<Uuid> 
         form: form_key(),
         starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
         ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        outside_sample: Default::default(),
     };
     let _: Round = sup
         .post_json("/rounds", &round)
@@ -167,6 +168,46 @@ pub async fn seed_round(people: &People, round_id: &str, n: usize) -> Vec<Uuid> 
             .expect("assign");
     }
     ids
+}
+
+/// Name the sample frame of [`seed_walk_in_round`] gives [`UNIT_CODE`].
+pub const UNIT_NAME: &str = "Phường Trúc Bạch";
+
+/// Creates round `round_id` taking walk-ins at the one-stop shop (not replacements), at most
+/// 5 per unit, with one sampled respondent in [`UNIT_CODE`] named [`UNIT_NAME`] in the frame,
+/// left unassigned: a device pulls the round and its unit but no assignment.
+pub async fn seed_walk_in_round(people: &People, round_id: &str) {
+    let round = Round {
+        id: round_id.into(),
+        name: format!("Đợt Một cửa {round_id}"),
+        form: form_key(),
+        starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        outside_sample: sipas_protocol::wire::OutsideSample {
+            replacement: false,
+            walk_in: true,
+            cap_per_unit: 5,
+        },
+    };
+    let _: Round = people
+        .supervisor
+        .post_json("/rounds", &round)
+        .await
+        .expect("create walk-in round");
+    let csv = format!(
+        "unit_code,unit_name,procedure,name,address\n{UNIT_CODE},{UNIT_NAME},Cấp giấy khai sinh,{},{}\n",
+        contact_name(0),
+        contact_address(0)
+    );
+    let _: serde_json::Value = people
+        .supervisor
+        .post_bytes(
+            &format!("/rounds/{round_id}/sample"),
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await
+        .expect("import sample");
 }
 
 /// A fresh enrolment code for the surveyor's device, issued by the supervisor.
@@ -288,6 +329,7 @@ pub fn response_for(round_id: &str, assignment_id: Uuid, variant: u64) -> Respon
         started_at: now - chrono::Duration::minutes(12),
         completed_at: now,
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 

@@ -767,6 +767,7 @@ mod tests {
             started_at: t,
             completed_at: t,
             paradata: Paradata::default(),
+            origin: Default::default(),
         }
     }
 

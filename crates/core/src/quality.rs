@@ -221,6 +221,7 @@ mod tests {
                 item_ms: item_ms.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
                 gps: None,
             },
+            origin: Default::default(),
         }
     }
 

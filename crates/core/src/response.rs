@@ -23,6 +23,52 @@ pub struct Paradata {
     pub gps: Option<GpsFix>,
 }
 
+/// Where the respondent of a response comes from. Outside the sample (`replacement`,
+/// `walk_in`) only in a round that allows it; the server then creates the assignment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A sampled respondent (an assignment from the sample frame).
+    #[default]
+    Sample,
+    /// Replaces an absent or refusing sampled person, taken from the reserve list.
+    Replacement,
+    /// A walk-in at the one-stop shop (Bộ phận Một cửa).
+    WalkIn,
+}
+
+impl Origin {
+    /// Whether this is the default (a sampled respondent): then the field is not written,
+    /// so content hashes of responses without it stay valid.
+    pub fn is_sample(&self) -> bool {
+        *self == Origin::Sample
+    }
+
+    /// Whether the respondent is outside the sample.
+    pub fn is_outside_sample(self) -> bool {
+        !self.is_sample()
+    }
+
+    /// The code as written in JSON and in the databases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Sample => "sample",
+            Origin::Replacement => "replacement",
+            Origin::WalkIn => "walk_in",
+        }
+    }
+
+    /// Parses [`Origin::as_str`].
+    pub fn from_code(code: &str) -> Option<Origin> {
+        match code {
+            "sample" => Some(Origin::Sample),
+            "replacement" => Some(Origin::Replacement),
+            "walk_in" => Some(Origin::WalkIn),
+            _ => None,
+        }
+    }
+}
+
 /// A GPS fix.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GpsFix {
@@ -61,6 +107,10 @@ pub struct Response {
     /// Timing / GPS paradata.
     #[serde(default)]
     pub paradata: Paradata,
+    /// Where the respondent comes from; `sample` (the default) is not written, so hashes of
+    /// responses from before this field are unchanged.
+    #[serde(default, skip_serializing_if = "Origin::is_sample")]
+    pub origin: Origin,
 }
 
 impl Response {
@@ -118,6 +168,10 @@ struct CanonicalResponse<'a> {
     completed_at: String,
     form: &'a FormKey,
     id: &'a Uuid,
+    /// Written only when not `sample` (the default), as in the model, so that hashes of
+    /// responses from before the field are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<Origin>,
     paradata: CanonicalParadata<'a>,
     revision: u32,
     round_id: &'a str,
@@ -160,6 +214,7 @@ impl<'a> CanonicalResponse<'a> {
             assignment_id: r.assignment_id.as_ref(),
             round_id: &r.round_id,
             unit_code: &r.unit_code,
+            origin: (!r.origin.is_sample()).then_some(r.origin),
             answers: &r.answers,
             started_at: canonical::timestamp(&r.started_at),
             completed_at: canonical::timestamp(&r.completed_at),
@@ -225,6 +280,7 @@ mod tests {
             started_at: t,
             completed_at: t,
             paradata: Paradata::default(),
+            origin: Origin::Sample,
         }
     }
 
@@ -372,5 +428,19 @@ mod tests {
         other.revision = 2;
         assert!(!r.has_content_hash(&other.content_hash()));
         assert!(!r.has_content_hash(&other.legacy_content_hash()));
+    }
+
+    #[test]
+    fn origin_sample_is_not_written_and_others_change_the_hash() {
+        let r = sample();
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("origin"), "{json}");
+        let mut walk_in = r.clone();
+        walk_in.origin = Origin::WalkIn;
+        let json = serde_json::to_string(&walk_in).unwrap();
+        assert!(json.contains(r#""origin":"walk_in""#), "{json}");
+        assert_ne!(walk_in.content_hash(), r.content_hash());
+        let back: Response = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.origin, Origin::WalkIn);
     }
 }

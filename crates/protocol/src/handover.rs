@@ -309,6 +309,7 @@ mod tests {
             started_at: t,
             completed_at: t + chrono::Duration::minutes(12),
             paradata: Paradata::default(),
+            origin: Default::default(),
         };
         UploadRecord {
             content_hash: response.content_hash(),

@@ -3,7 +3,7 @@ use crate::roles::Role;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_core::questionnaire::FormKey;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -95,6 +95,66 @@ pub struct Round {
     pub starts_on: NaiveDate,
     /// Last day of fieldwork.
     pub ends_on: NaiveDate,
+    /// Whether interviews outside the sample are taken (absent: none, as before).
+    #[serde(default)]
+    pub outside_sample: OutsideSample,
+}
+
+/// A round's policy on interviews outside the sample. The cap counts both kinds together,
+/// per unit; a voided response frees its place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutsideSample {
+    /// Replacement of an absent or refusing sampled person from the reserve list.
+    #[serde(default)]
+    pub replacement: bool,
+    /// Walk-ins at the one-stop shop (Bộ phận Một cửa).
+    #[serde(default)]
+    pub walk_in: bool,
+    /// Most interviews outside the sample per unit (≥ 1 when either kind is allowed).
+    #[serde(default)]
+    pub cap_per_unit: u32,
+}
+
+impl OutsideSample {
+    /// Whether a response of this origin may come without an assignment.
+    pub fn allows(&self, origin: Origin) -> bool {
+        match origin {
+            Origin::Sample => false,
+            Origin::Replacement => self.replacement,
+            Origin::WalkIn => self.walk_in,
+        }
+    }
+
+    /// Whether any interview outside the sample is taken.
+    pub fn any(&self) -> bool {
+        self.replacement || self.walk_in
+    }
+
+    /// Why the policy cannot be stored, if it cannot: a cap of 0 with a kind allowed.
+    pub fn problem(&self) -> Option<&'static str> {
+        (self.any() && self.cap_per_unit == 0).then_some(
+            "cap_per_unit must be at least 1 when interviews outside the sample are allowed",
+        )
+    }
+}
+
+/// A unit of a round, by name, for choosing where an interview outside the sample is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundUnit {
+    /// Administrative unit code (sent with the response, never typed by the surveyor).
+    pub code: String,
+    /// Name shown (from the sample frame's `unit_name`; the code when the frame has none).
+    pub name: String,
+}
+
+/// A round open to interviews outside the sample, as the device receives it in the pull.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldRound {
+    /// The round with its policy.
+    #[serde(flatten)]
+    pub round: Round,
+    /// The round's units (those of its sample frame), by name.
+    pub units: Vec<RoundUnit>,
 }
 
 /// Contact data of a sampled respondent. Personal data (Decree 13/2023/NĐ-CP): kept apart
@@ -234,6 +294,10 @@ pub enum AckReason {
     /// `completed_at` is implausible: over 24 h ahead of the server, before the round's start
     /// minus one day, or before `started_at`.
     Clock,
+    /// An interview outside the sample in a unit that already has the round's cap of them.
+    OutsideSampleCap,
+    /// An interview outside the sample in a unit that is not one of the round's units.
+    UnknownUnit,
     // --- conflict (nothing changed) ---
     /// This id and revision are stored with other content.
     ContentDiffers,
@@ -280,6 +344,12 @@ impl AckReason {
             }
             AckReason::Clock => {
                 "Thời gian hoàn thành phiếu không hợp lý (đồng hồ của máy có thể sai). Hãy kiểm tra ngày giờ của máy và báo giám sát viên."
+            }
+            AckReason::OutsideSampleCap => {
+                "Đơn vị này đã đủ số phiếu ngoài danh sách mẫu cho phép trong đợt. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên."
+            }
+            AckReason::UnknownUnit => {
+                "Đơn vị của phiếu không thuộc đợt khảo sát này. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên."
             }
             AckReason::ContentDiffers => {
                 "Máy chủ đã có lần gửi này với nội dung khác. Hãy báo giám sát viên."
@@ -328,6 +398,12 @@ impl AckReason {
             }
             AckReason::Clock => {
                 "The completion time is implausible (the device clock may be wrong). Check the device's date and time and tell your supervisor."
+            }
+            AckReason::OutsideSampleCap => {
+                "This unit already has as many interviews outside the sample as the round allows. The record is kept on the server; tell your supervisor."
+            }
+            AckReason::UnknownUnit => {
+                "The record's unit is not one of this round's units. The record is kept on the server; tell your supervisor."
             }
             AckReason::ContentDiffers => {
                 "The server already has this revision with other content. Tell your supervisor."
@@ -395,6 +471,10 @@ pub struct PullResponse {
     /// the device deletes their contacts and shows them as withdrawn (drafts kept, read-only).
     #[serde(default)]
     pub withdrawn: Vec<Uuid>,
+    /// Every round (not yet ended) that takes interviews outside the sample, with its units:
+    /// the whole list each time (not since the cursor); the device replaces what it had.
+    #[serde(default)]
+    pub rounds: Vec<FieldRound>,
     /// Cursor to send next time.
     pub cursor: i64,
 }

@@ -41,6 +41,7 @@ fn record(n: u128, rating: i64) -> UploadRecord {
         started_at: t,
         completed_at: t + chrono::Duration::minutes(12),
         paradata: Paradata::default(),
+        origin: Default::default(),
     };
     UploadRecord {
         content_hash: response.content_hash(),

@@ -493,6 +493,8 @@
       collected: Number(p.collected || 0),
       non_response: Number(p.non_response || 0),
       synced: Number(p.synced || 0),
+      // Of `synced`: interviews outside the sample (replacements and walk-ins).
+      outside: Number(p.replacement || 0) + Number(p.walk_in || 0),
     };
   }
 
@@ -508,6 +510,7 @@
         h('td', { class: 'num', testid: 'collected' }, fmtNum(c.collected)),
         h('td', { class: 'num', testid: 'non-response' }, fmtNum(c.non_response)),
         h('td', { class: 'num', testid: 'synced' }, fmtNum(c.synced)),
+        h('td', { class: 'num', testid: 'outside-sample' }, fmtNum(c.outside)),
         h('td', { class: 'hide-narrow' }, meter));
     };
     const body = rows.map((r) => line(r.label, r.counts, { testid: 'progress-row', dataset: { key: r.key } }));
@@ -515,11 +518,12 @@
     return table(testid, [firstHeader,
       { text: t('overview.assigned'), class: 'num' }, { text: t('overview.collected'), class: 'num' },
       { text: t('overview.non_response'), class: 'num' }, { text: t('overview.synced'), class: 'num' },
+      { text: t('overview.outside_sample'), class: 'num' },
       { text: t('overview.done'), class: 'hide-narrow' }], body);
   }
 
   function sumCounts(rows) {
-    const s = { assigned: 0, collected: 0, non_response: 0, synced: 0 };
+    const s = { assigned: 0, collected: 0, non_response: 0, synced: 0, outside: 0 };
     for (const r of rows) for (const k of Object.keys(s)) s[k] += r.counts[k];
     return s;
   }

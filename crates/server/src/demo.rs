@@ -118,6 +118,7 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
             },
             starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
             ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default(),
+            outside_sample: Default::default(),
         };
         state.store.create_round(&round, supervisor).await?;
         // Invented people and addresses: demo data only.
@@ -148,6 +149,7 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
                 address: address.into(),
                 phone: None,
             },
+            unit_name: None,
         })
         .collect();
         imported = state

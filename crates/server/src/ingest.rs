@@ -22,12 +22,19 @@
 //! - every record refused as `invalid` is kept in **quarantine** (never counted) and the ack
 //!   names the entry;
 //! - **clock**: `completed_at` before the round's first day minus one day → `invalid` (`clock`)
-//!   (the checks against the server's clock and `started_at` are stateless, in validation).
+//!   (the checks against the server's clock and `started_at` are stateless, in validation);
+//! - **outside the sample**: a new response without an assignment whose `origin` is
+//!   `replacement` or `walk_in` is taken only when its round allows that origin, its unit is
+//!   one of the round's units and the unit has fewer than the round's cap of (not voided)
+//!   interviews outside the sample; the plan then creates its assignment ([`Op::CreateAssignment`],
+//!   id = the response id, owner = the surveyor, origin marked, no contact). Otherwise
+//!   `invalid` (`no_assignment`, `unknown_unit`, `outside_sample_cap`).
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::wire::{
-    AckReason, AckStatus, AnswerProblem, Assignment, Decision, RecordAck, UploadRecord,
+    AckReason, AckStatus, AnswerProblem, Assignment, Decision, OutsideSample, RecordAck,
+    UploadRecord,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -147,11 +154,20 @@ pub struct Binding {
     pub unit_code: String,
 }
 
+/// The assignment a response belongs to: the one it names, or — for an interview outside
+/// the sample, which names none — the assignment the server creates for it, whose id is the
+/// response id.
+pub fn assignment_of(response: &Response) -> Option<Uuid> {
+    response
+        .assignment_id
+        .or_else(|| response.origin.is_outside_sample().then_some(response.id))
+}
+
 impl Binding {
     fn of(response: &Response, surveyor: Uuid) -> Self {
         Binding {
             round_id: response.round_id.clone(),
-            assignment_id: response.assignment_id,
+            assignment_id: assignment_of(response),
             surveyor_id: surveyor,
             unit_code: response.unit_code.clone(),
         }
@@ -186,6 +202,17 @@ pub struct StoredAssignment {
     pub owner: Option<Uuid>,
     /// Its response, if one is bound and not voided.
     pub response_id: Option<Uuid>,
+    /// Where its respondent comes from (the sample, or created for an interview outside it).
+    pub origin: Origin,
+}
+
+/// What the rules read about one unit of a round for interviews outside the sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnitQuota {
+    /// The unit is one of the round's units (it has sampled assignments in the round).
+    pub in_round: bool,
+    /// Interviews outside the sample the unit already has in the round (not voided).
+    pub used: u32,
 }
 
 /// Everything the rules read, loaded by the backend inside the write transaction.
@@ -197,6 +224,10 @@ pub struct IngestContext {
     pub assignments: HashMap<Uuid, StoredAssignment>,
     /// First day of each round the batch names.
     pub round_starts: HashMap<String, NaiveDate>,
+    /// Policy on interviews outside the sample of each round the batch names.
+    pub round_policies: HashMap<String, OutsideSample>,
+    /// (round, unit) of the batch's interviews outside the sample → what is stored there.
+    pub units: HashMap<(String, String), UnitQuota>,
     /// Open quarantine entries of the batch's (id, revision, record hash).
     pub quarantined: HashMap<(Uuid, u32, String), Uuid>,
 }
@@ -213,14 +244,33 @@ impl IngestBatch {
         set.into_iter().collect()
     }
 
-    /// Assignment ids named by valid records, sorted.
+    /// Assignment ids of valid records ([`assignment_of`]: named, or created for an
+    /// interview outside the sample), sorted.
     pub fn assignment_ids(&self) -> Vec<Uuid> {
         let set: BTreeSet<Uuid> = self
             .items
             .iter()
             .filter_map(|c| match c {
-                Checked::Valid { response, .. } => response.assignment_id,
+                Checked::Valid { response, .. } => assignment_of(response),
                 Checked::Refused(_) => None,
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// (round, unit) of valid records outside the sample without an assignment, sorted:
+    /// the places whose [`UnitQuota`] the rules read (and PostgreSQL locks).
+    pub fn outside_units(&self) -> Vec<(String, String)> {
+        let set: BTreeSet<(String, String)> = self
+            .items
+            .iter()
+            .filter_map(|c| match c {
+                Checked::Valid { response, .. }
+                    if response.assignment_id.is_none() && response.origin.is_outside_sample() =>
+                {
+                    Some((response.round_id.clone(), response.unit_code.clone()))
+                }
+                _ => None,
             })
             .collect();
         set.into_iter().collect()
@@ -254,6 +304,20 @@ impl IngestBatch {
 /// One write the backend executes, in order, inside the transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
+    /// Create the assignment of an interview outside the sample: status `collected`, no
+    /// contact, no procedure, owned by the surveyor, with its origin (new change cursor).
+    CreateAssignment {
+        /// Assignment id (= the response id).
+        id: Uuid,
+        /// Round.
+        round_id: String,
+        /// Unit code.
+        unit_code: String,
+        /// `replacement` or `walk_in`.
+        origin: Origin,
+        /// The surveyor.
+        owner: Uuid,
+    },
     /// Bind a new response id.
     Bind {
         /// Response id.
@@ -437,12 +501,24 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
 
     /// Checks that need stored state about the assignment and round; `None` when they pass.
     fn assignment_problem(&self, r: &Response) -> Option<(AckReason, String)> {
-        let Some(aid) = r.assignment_id else {
+        if r.assignment_id.is_some() && r.origin.is_outside_sample() {
+            return Some((
+                AckReason::AssignmentMismatch,
+                "an interview outside the sample names no assignment".into(),
+            ));
+        }
+        let Some(aid) = assignment_of(r) else {
             return Some((
                 AckReason::NoAssignment,
                 "response names no assignment and its round takes none outside the sample".into(),
             ));
         };
+        if r.assignment_id.is_none() && !self.ctx.assignments.contains_key(&aid) {
+            // A new interview outside the sample: its assignment is created on acceptance.
+            return self
+                .outside_sample_problem(r)
+                .or_else(|| self.clock_problem(r));
+        }
         let Some(stored) = self.ctx.assignments.get(&aid) else {
             return Some((
                 AckReason::NotYourAssignment,
@@ -471,6 +547,58 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 "unit code does not match the assignment's unit".into(),
             ));
         }
+        if stored.origin != r.origin {
+            return Some((
+                AckReason::AssignmentMismatch,
+                format!(
+                    "origin {} is not the assignment's origin {}",
+                    r.origin.as_str(),
+                    stored.origin.as_str()
+                ),
+            ));
+        }
+        self.clock_problem(r)
+    }
+
+    /// Whether the round takes this interview outside the sample in this unit now.
+    fn outside_sample_problem(&self, r: &Response) -> Option<(AckReason, String)> {
+        let policy = self
+            .ctx
+            .round_policies
+            .get(&r.round_id)
+            .copied()
+            .unwrap_or_default();
+        if !policy.allows(r.origin) {
+            return Some((
+                AckReason::NoAssignment,
+                format!(
+                    "response names no assignment and its round takes no {} interviews",
+                    r.origin.as_str()
+                ),
+            ));
+        }
+        let key = (r.round_id.clone(), r.unit_code.clone());
+        let quota = self.ctx.units.get(&key).copied().unwrap_or_default();
+        if !quota.in_round {
+            return Some((
+                AckReason::UnknownUnit,
+                "the unit is not one of the round's units".into(),
+            ));
+        }
+        if quota.used >= policy.cap_per_unit {
+            return Some((
+                AckReason::OutsideSampleCap,
+                format!(
+                    "the unit already has {} of at most {} interviews outside the sample",
+                    quota.used, policy.cap_per_unit
+                ),
+            ));
+        }
+        None
+    }
+
+    /// `completed_at` against the round's first day (waived for a supervisor's acceptance).
+    fn clock_problem(&self, r: &Response) -> Option<(AckReason, String)> {
         let start = self
             .ctx
             .round_starts
@@ -569,7 +697,7 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 ),
             );
         }
-        let aid = r.assignment_id;
+        let aid = assignment_of(r);
         if let Some(other) = aid
             .and_then(|a| self.ctx.assignments.get(&a))
             .and_then(|a| a.response_id)
@@ -591,14 +719,17 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
         new_binding: Option<Binding>,
     ) -> RecordAck {
         if let Some(binding) = new_binding {
+            if let Some(aid) = binding.assignment_id
+                && r.assignment_id.is_none()
+                && !self.ctx.assignments.contains_key(&aid)
+            {
+                self.create_outside_assignment(aid, r);
+            }
             self.ops.push(Op::Bind {
                 response_id: r.id,
                 binding: binding.clone(),
             });
-            if let Some(a) = r
-                .assignment_id
-                .and_then(|a| self.ctx.assignments.get_mut(&a))
-            {
+            if let Some(a) = assignment_of(r).and_then(|a| self.ctx.assignments.get_mut(&a)) {
                 a.response_id = Some(r.id);
             }
             self.ctx.responses.insert(
@@ -621,10 +752,43 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
             action: action::ACCEPTED,
             entity: Some(revision_entity(r.id, r.revision)),
         });
-        if let Some(a) = r.assignment_id {
+        if let Some(a) = assignment_of(r) {
             self.collected.insert(a);
         }
         ack(r.id, r.revision, AckStatus::Accepted)
+    }
+
+    /// Plans the assignment of an accepted interview outside the sample and counts it
+    /// against the unit's cap for the rest of the batch.
+    fn create_outside_assignment(&mut self, id: Uuid, r: &Response) {
+        let owner = self.batch.source.surveyor;
+        self.ops.push(Op::CreateAssignment {
+            id,
+            round_id: r.round_id.clone(),
+            unit_code: r.unit_code.clone(),
+            origin: r.origin,
+            owner,
+        });
+        self.ctx.assignments.insert(
+            id,
+            StoredAssignment {
+                assignment: Assignment {
+                    id,
+                    round_id: r.round_id.clone(),
+                    form: r.form.clone(),
+                    unit_code: r.unit_code.clone(),
+                    procedure: String::new(),
+                    agency: None,
+                    contact: None,
+                    status: sipas_protocol::wire::AssignmentStatus::Collected,
+                },
+                owner: Some(owner),
+                response_id: None,
+                origin: r.origin,
+            },
+        );
+        let key = (r.round_id.clone(), r.unit_code.clone());
+        self.ctx.units.entry(key).or_default().used += 1;
     }
 }
 
@@ -747,6 +911,7 @@ mod tests {
             started_at: t,
             completed_at: t + Duration::minutes(10),
             paradata: Default::default(),
+            origin: Origin::Sample,
         }
     }
 
@@ -778,6 +943,7 @@ mod tests {
                     },
                     owner: Some(Uuid::from_u128(owner)),
                     response_id: None,
+                    origin: Origin::Sample,
                 },
             );
         }
@@ -968,5 +1134,130 @@ mod tests {
             o,
             Op::Bind { binding, .. } if binding.surveyor_id == Uuid::from_u128(A)
         )));
+    }
+}
+
+#[cfg(test)]
+mod outside_sample_tests {
+    use super::*;
+    use sipas_core::questionnaire::FormKey;
+    use sipas_core::response::Paradata;
+
+    const ROUND: &str = "R";
+    const UNIT: &str = "00004";
+
+    fn walk_in() -> Response {
+        let t = Utc::now();
+        Response {
+            id: Uuid::now_v7(),
+            revision: 1,
+            form: FormKey {
+                form_id: "sipas-6-groups".into(),
+                version: "2026.1".into(),
+            },
+            assignment_id: None,
+            round_id: ROUND.into(),
+            unit_code: UNIT.into(),
+            answers: Default::default(),
+            started_at: t,
+            completed_at: t,
+            paradata: Paradata::default(),
+            origin: Origin::WalkIn,
+        }
+    }
+
+    fn batch(responses: &[Response], surveyor: Uuid) -> IngestBatch {
+        IngestBatch {
+            items: responses
+                .iter()
+                .map(|r| Checked::Valid {
+                    response: r.clone(),
+                    hash: r.content_hash(),
+                })
+                .collect(),
+            source: Source {
+                surveyor,
+                device: None,
+                handover_importer: None,
+            },
+            received_at: Utc::now(),
+            override_by: None,
+        }
+    }
+
+    fn context(cap: u32, used: u32) -> IngestContext {
+        let mut ctx = IngestContext::default();
+        ctx.round_policies.insert(
+            ROUND.into(),
+            OutsideSample {
+                replacement: false,
+                walk_in: true,
+                cap_per_unit: cap,
+            },
+        );
+        ctx.units.insert(
+            (ROUND.into(), UNIT.into()),
+            UnitQuota {
+                in_round: true,
+                used,
+            },
+        );
+        ctx
+    }
+
+    #[test]
+    fn a_walk_in_under_the_cap_creates_its_assignment_before_binding() {
+        let surveyor = Uuid::now_v7();
+        let (a, b) = (walk_in(), walk_in());
+        let batch = batch(&[a.clone(), b.clone()], surveyor);
+        assert_eq!(batch.outside_units(), [(ROUND.into(), UNIT.into())]);
+        let plan = plan(&batch, &mut context(2, 1), Uuid::now_v7);
+        assert_eq!(plan.acks[0].status, AckStatus::Accepted);
+        // The batch's first walk-in took the last place.
+        assert_eq!(
+            (plan.acks[1].status, plan.acks[1].reason_code),
+            (AckStatus::Invalid, Some(AckReason::OutsideSampleCap))
+        );
+        let create = plan
+            .ops
+            .iter()
+            .position(|op| matches!(op, Op::CreateAssignment { id, owner, origin: Origin::WalkIn, .. } if *id == a.id && *owner == surveyor))
+            .expect("the assignment is created");
+        let bind = plan
+            .ops
+            .iter()
+            .position(|op| matches!(op, Op::Bind { response_id, binding } if *response_id == a.id && binding.assignment_id == Some(a.id)))
+            .expect("bound to it");
+        assert!(create < bind);
+        assert!(!plan.ops.iter().any(
+            |op| matches!(op, Op::CreateAssignment { id, .. } | Op::Bind { response_id: id, .. } if *id == b.id)
+        ));
+    }
+
+    #[test]
+    fn not_allowed_or_not_the_rounds_unit_is_refused() {
+        let surveyor = Uuid::now_v7();
+        let mut replacement = walk_in();
+        replacement.origin = Origin::Replacement;
+        let mut elsewhere = walk_in();
+        elsewhere.unit_code = "99999".into();
+        let mut named = walk_in();
+        named.assignment_id = Some(Uuid::now_v7());
+        let batch = batch(&[replacement, elsewhere, named], surveyor);
+        let plan = plan(&batch, &mut context(5, 0), Uuid::now_v7);
+        let reasons: Vec<_> = plan.acks.iter().map(|a| a.reason_code).collect();
+        assert_eq!(
+            reasons,
+            [
+                Some(AckReason::NoAssignment),
+                Some(AckReason::UnknownUnit),
+                Some(AckReason::AssignmentMismatch)
+            ]
+        );
+        assert!(
+            plan.ops
+                .iter()
+                .all(|op| !matches!(op, Op::CreateAssignment { .. } | Op::Bind { .. }))
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! Reading a round's sample frame (the list of sampled respondents) from CSV or XLSX.
 //!
 //! Columns (header row, any order, extra columns ignored): `unit_code`, `procedure`, `agency`,
-//! `name`, `address`, `phone`, or their Vietnamese names `ma_don_vi`, `thu_tuc`, `co_quan`,
-//! `ho_ten`, `dia_chi`, `dien_thoai` (also with diacritics, e.g. "Mã đơn vị"). `agency` and
-//! `phone` are optional. Text is trimmed and NFC-normalised. Blank rows are skipped.
+//! `name`, `address`, `phone`, `unit_name`, or their Vietnamese names `ma_don_vi`, `thu_tuc`,
+//! `co_quan`, `ho_ten`, `dia_chi`, `dien_thoai`, `ten_don_vi` (also with diacritics, e.g.
+//! "Mã đơn vị"). `agency`, `phone` and `unit_name` (the unit's name, shown on devices instead
+//! of its code) are optional. Text is trimmed and NFC-normalised. Blank rows are skipped.
 //!
 //! The file is read all-or-nothing: the first bad row yields a [`SampleError`] naming the row
 //! (as numbered in the spreadsheet / line of the CSV, header = row 1) and the column.
@@ -31,10 +32,13 @@ pub enum Column {
     Address,
     /// Phone.
     Phone,
+    /// Name of the unit.
+    UnitName,
 }
 
 impl Column {
-    const ALL: [Column; 6] = [
+    const ALL: [Column; 7] = [
+        Column::UnitName,
         Column::UnitCode,
         Column::Procedure,
         Column::Agency,
@@ -52,6 +56,7 @@ impl Column {
             Column::Name => "name",
             Column::Address => "address",
             Column::Phone => "phone",
+            Column::UnitName => "unit_name",
         }
     }
 
@@ -69,17 +74,18 @@ impl Column {
                 "so_dien_thoai",
                 "số_điện_thoại",
             ],
+            Column::UnitName => &["unit_name", "ten_don_vi", "tên_đơn_vị"],
         }
     }
 
     fn required(self) -> bool {
-        !matches!(self, Column::Agency | Column::Phone)
+        !matches!(self, Column::Agency | Column::Phone | Column::UnitName)
     }
 
     fn max_chars(self) -> usize {
         match self {
             Column::UnitCode => 32,
-            Column::Procedure | Column::Agency => 300,
+            Column::Procedure | Column::Agency | Column::UnitName => 300,
             Column::Name => 200,
             Column::Address => 500,
             Column::Phone => 40,
@@ -113,6 +119,8 @@ pub struct FrameRow {
     pub agency: Option<String>,
     /// Contact data.
     pub contact: Contact,
+    /// Name of the unit, if the frame gives one.
+    pub unit_name: Option<String>,
 }
 
 /// Why a sample frame was refused.
@@ -373,6 +381,7 @@ fn rows_to_frame(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<FrameRow>, Sampl
                 address: get(Column::Address)?.unwrap_or_default(),
                 phone,
             },
+            unit_name: get(Column::UnitName)?,
         });
     }
     if out.is_empty() {

@@ -51,6 +51,7 @@ fn batch() -> UploadBatch {
                 started_at: t,
                 completed_at: t + chrono::Duration::minutes(9),
                 paradata: Paradata::default(),
+                origin: Default::default(),
             };
             UploadRecord {
                 content_hash: response.content_hash(),

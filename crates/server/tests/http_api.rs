@@ -252,6 +252,7 @@ fn response_for(a: &Assignment, answers: Answers) -> Response {
         started_at: t - chrono::Duration::minutes(12),
         completed_at: t,
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 

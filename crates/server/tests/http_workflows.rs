@@ -284,6 +284,7 @@ fn response_for(a: &Assignment, answers: Answers, too_fast: bool) -> Response {
         started_at: t - took,
         completed_at: t,
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 
@@ -391,9 +392,9 @@ async fn users_by_role_and_progress_by_unit() {
     assert_eq!(
         units,
         json!([
-            {"unit_code": "00004", "assigned": 6, "collected": 1, "non_response": 0, "synced": 1},
-            {"unit_code": "00007", "assigned": 8, "collected": 0, "non_response": 1, "synced": 0},
-            {"unit_code": "00010", "assigned": 0, "collected": 0, "non_response": 0, "synced": 0}
+            {"unit_code": "00004", "assigned": 6, "collected": 1, "non_response": 0, "synced": 1, "replacement": 0, "walk_in": 0},
+            {"unit_code": "00007", "assigned": 8, "collected": 0, "non_response": 1, "synced": 0, "replacement": 0, "walk_in": 0},
+            {"unit_code": "00010", "assigned": 0, "collected": 0, "non_response": 0, "synced": 0, "replacement": 0, "walk_in": 0}
         ])
     );
     // by=surveyor (and the default) keep the existing shape

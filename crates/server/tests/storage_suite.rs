@@ -236,6 +236,7 @@ fn round(id: &str) -> Round {
         form: form(),
         starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
         ends_on: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        outside_sample: Default::default(),
     }
 }
 
@@ -264,6 +265,7 @@ fn sample(n: usize, unit: &str) -> Vec<SampleRow> {
                 address: format!("{i} phố Hàng Bạc, Hoàn Kiếm"),
                 phone: (i % 2 == 1).then(|| format!("09123456{i:02}")),
             },
+            unit_name: None,
         })
         .collect()
 }
@@ -284,6 +286,7 @@ fn response(round_id: &str, assignment: Option<Uuid>, rating: i64) -> Response {
         started_at: t("2026-11-20T08:00:00Z"),
         completed_at: t("2026-11-20T08:12:30Z"),
         paradata: Paradata::default(),
+        origin: Default::default(),
     }
 }
 
@@ -1036,7 +1039,8 @@ async fn progress_counts_per_surveyor(ctx: Ctx) {
                     assigned: 4,
                     collected: 2,
                     non_response: 1,
-                    synced: 2
+                    synced: 2,
+                    ..Default::default()
                 }
             ),
             (
@@ -1045,7 +1049,8 @@ async fn progress_counts_per_surveyor(ctx: Ctx) {
                     assigned: 2,
                     collected: 1,
                     non_response: 1,
-                    synced: 1
+                    synced: 1,
+                    ..Default::default()
                 }
             ),
         ])
@@ -1272,6 +1277,7 @@ async fn progress_per_unit(ctx: Ctx) {
         collected,
         non_response,
         synced,
+        ..Default::default()
     };
     assert_eq!(
         p,

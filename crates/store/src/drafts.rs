@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sipas_core::answer::{AnswerValue, Answers};
 use sipas_core::questionnaire::FormKey;
-use sipas_core::response::{GpsFix, Paradata, new_id};
+use sipas_core::response::{GpsFix, Origin, Paradata, new_id};
 use uuid::Uuid;
 
 /// What is needed to start a draft.
@@ -22,6 +22,19 @@ pub struct NewDraft {
     pub round_id: String,
     /// Administrative unit code of the sample unit.
     pub unit_code: String,
+}
+
+/// What kind of interview a draft is, beyond its round and unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftKind {
+    /// Where the respondent comes from (`sample` for an assignment or an ad hoc interview;
+    /// `replacement` / `walk_in` outside the sample, in a round that allows it).
+    #[serde(default)]
+    pub origin: Origin,
+    /// A practice interview (phỏng vấn thử): it stays a draft; completing it is refused, so
+    /// it is never queued, synced or counted. Discard it when done.
+    #[serde(default)]
+    pub practice: bool,
 }
 
 /// A questionnaire in progress.
@@ -47,10 +60,17 @@ pub struct Draft {
     pub started_at: DateTime<Utc>,
     /// When it was last autosaved.
     pub updated_at: DateTime<Utc>,
+    /// Where the respondent comes from.
+    #[serde(default)]
+    pub origin: Origin,
+    /// A practice interview: never completed, queued or synced.
+    #[serde(default)]
+    pub practice: bool,
 }
 
 const COLUMNS: &str = "response_id, assignment_id, form_id, form_version, round_id, unit_code,
-                       answers_json, current_group, paradata_json, started_at, updated_at";
+                       answers_json, current_group, paradata_json, started_at, updated_at,
+                       origin, practice";
 
 /// A draft row as stored, before decoding.
 struct RawDraft {
@@ -65,6 +85,8 @@ struct RawDraft {
     paradata: String,
     started_at: String,
     updated_at: String,
+    origin: String,
+    practice: bool,
 }
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDraft> {
@@ -80,6 +102,8 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDraft> {
         paradata: r.get(8)?,
         started_at: r.get(9)?,
         updated_at: r.get(10)?,
+        origin: r.get(11)?,
+        practice: r.get(12)?,
     })
 }
 
@@ -102,6 +126,9 @@ fn decode(d: RawDraft) -> Result<Draft> {
         paradata: codec::from_json(&d.paradata, &format!("paradata of {what}"))?,
         started_at: codec::parse_ts(&d.started_at, &what)?,
         updated_at: codec::parse_ts(&d.updated_at, &what)?,
+        origin: Origin::from_code(&d.origin)
+            .ok_or_else(|| StoreError::corrupt(&what, format!("unknown origin {:?}", d.origin)))?,
+        practice: d.practice,
     })
 }
 
@@ -161,7 +188,8 @@ fn insert(conn: &Connection, d: &Draft) -> Result<()> {
     }
     conn.execute(
         &format!(
-            "INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO drafts ({COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ),
         params![
             d.id.to_string(),
@@ -175,6 +203,8 @@ fn insert(conn: &Connection, d: &Draft) -> Result<()> {
             codec::to_json(&d.paradata, &what)?,
             codec::ts(&d.started_at),
             codec::ts(&d.updated_at),
+            d.origin.as_str(),
+            d.practice,
         ],
     )?;
     Ok(())
@@ -184,6 +214,16 @@ impl Store {
     /// Starts a draft and returns its id (a new UUIDv7, which the response will keep).
     /// If an assignment is named it must already be stored.
     pub fn create_draft(&mut self, new: &NewDraft) -> Result<Uuid> {
+        self.create_draft_as(new, DraftKind::default())
+    }
+
+    /// [`Store::create_draft`] of a given kind: an interview outside the sample names no
+    /// assignment ([`StoreError::OriginWithAssignment`] otherwise); a practice interview is
+    /// never completed into a response.
+    pub fn create_draft_as(&mut self, new: &NewDraft, kind: DraftKind) -> Result<Uuid> {
+        if kind.origin.is_outside_sample() && new.assignment_id.is_some() {
+            return Err(StoreError::OriginWithAssignment);
+        }
         match new.assignment_id {
             Some(a) if self.get_assignment(a)?.is_none() => {
                 return Err(StoreError::not_found("assignment", a));
@@ -203,6 +243,8 @@ impl Store {
             paradata: Paradata::default(),
             started_at: now,
             updated_at: now,
+            origin: kind.origin,
+            practice: kind.practice,
         };
         self.write(|tx, actor| {
             insert(tx, &draft)?;
@@ -217,6 +259,8 @@ impl Store {
                     "round_id": draft.round_id,
                     "unit_code": draft.unit_code,
                     "assignment_id": draft.assignment_id,
+                    "origin": draft.origin,
+                    "practice": draft.practice,
                 }),
             )?;
             Ok(draft.id)
@@ -243,6 +287,8 @@ impl Store {
             paradata: r.paradata,
             started_at: r.started_at,
             updated_at: codec::now(),
+            origin: r.origin,
+            practice: false,
         };
         self.write(|tx, actor| {
             insert(tx, &draft)?;
@@ -413,6 +459,63 @@ mod tests {
     use super::*;
     use crate::test_support::{TempStore, assignment, new_draft};
     use sipas_core::response::Response;
+
+    #[test]
+    fn a_practice_interview_never_reaches_the_outbox() {
+        let t = TempStore::new();
+        let mut s = t.open();
+        let kind = DraftKind {
+            origin: Origin::Sample,
+            practice: true,
+        };
+        let id = s.create_draft_as(&new_draft(None), kind).unwrap();
+        s.save_answer(id, "A1", Some(AnswerValue::Int(3)), None)
+            .unwrap();
+        let d = s.get_draft(id).unwrap().unwrap();
+        assert!(d.practice, "marked as practice on the device");
+        let err = s.complete_draft(id, codec::now()).unwrap_err();
+        assert!(
+            matches!(err, StoreError::PracticeNotQueued { id: e } if e == id),
+            "{err:?}"
+        );
+        // Nothing stored, nothing queued; the draft stays until discarded.
+        assert!(s.list_responses().unwrap().is_empty());
+        assert_eq!(s.outbox_counts().unwrap().pending, 0);
+        assert!(s.pending_outbox(10).unwrap().is_empty());
+        drop(s);
+        let mut s = t.open();
+        assert!(
+            s.get_draft(id).unwrap().unwrap().practice,
+            "kept across reopen"
+        );
+        s.discard_draft(id).unwrap();
+        assert!(s.list_drafts().unwrap().is_empty());
+        assert!(s.list_responses().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_walk_in_keeps_its_origin_into_the_queued_response() {
+        let t = TempStore::new();
+        let mut s = t.open();
+        let kind = DraftKind {
+            origin: Origin::WalkIn,
+            practice: false,
+        };
+        let err = s
+            .create_draft_as(&new_draft(Some(Uuid::now_v7())), kind)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::OriginWithAssignment), "{err:?}");
+        let id = s.create_draft_as(&new_draft(None), kind).unwrap();
+        assert_eq!(s.get_draft(id).unwrap().unwrap().origin, Origin::WalkIn);
+        let r = s.complete_draft(id, codec::now()).unwrap();
+        assert_eq!(r.origin, Origin::WalkIn);
+        drop(s);
+        let s = t.open();
+        let stored = s.latest_response(id).unwrap().unwrap();
+        assert_eq!(stored.response.origin, Origin::WalkIn);
+        assert_eq!(stored.content_hash, r.content_hash());
+        assert_eq!(s.pending_outbox(10).unwrap().len(), 1);
+    }
 
     #[test]
     fn autosave_round_trips_across_close_and_reopen() {

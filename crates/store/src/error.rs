@@ -59,6 +59,19 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// A practice interview cannot be completed: it is never queued, synced or counted.
+    #[error(
+        "draft {id} is a practice interview: it is never sent or counted; discard it when done"
+    )]
+    PracticeNotQueued {
+        /// The draft.
+        id: Uuid,
+    },
+
+    /// An interview outside the sample was started for an assignment.
+    #[error("an interview outside the sample (replacement or walk-in) names no assignment")]
+    OriginWithAssignment,
+
     /// A draft with this response id already exists.
     #[error("a draft for response {id} already exists; continue or discard that draft first")]
     DraftExists {

@@ -8,7 +8,10 @@
 //!
 //! * assignments and their (separately kept) contacts — [`Assignment`], [`Contact`]; contacts
 //!   are deleted once the spot-check window has passed ([`Store::purge_contacts`]);
-//! * drafts autosaved after every answer — [`Draft`];
+//! * drafts autosaved after every answer — [`Draft`]; a practice draft ([`DraftKind`]) is
+//!   never completed into a response, so never queued or synced;
+//! * rounds that take interviews outside the sample, as the last pull gave them
+//!   ([`Store::replace_field_rounds`]);
 //! * completed responses and the upload queue — [`StoredResponse`], [`OutboxEntry`];
 //! * field outcomes waiting to be sent to the server — [`StatusChange`];
 //! * synchronisation outcome — [`SyncLog`]; audit trail — [`AuditEntry`];
@@ -25,6 +28,7 @@ mod codec;
 mod drafts;
 pub mod encryption;
 mod error;
+mod field_rounds;
 pub mod migrations;
 mod outbox;
 mod responses;
@@ -39,7 +43,7 @@ mod test_support;
 
 pub use assignments::{Assignment, AssignmentStatus, Contact};
 pub use audit::AuditEntry;
-pub use drafts::{Draft, NewDraft};
+pub use drafts::{Draft, DraftKind, NewDraft};
 pub use error::{Result, StoreError};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxState};
 pub use responses::{InsertOutcome, ResponseStatus, StoredResponse};

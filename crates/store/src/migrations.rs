@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "withdrawals_refusals",
         sql: include_str!("../migrations/0004_withdrawals_refusals.sql"),
     },
+    Migration {
+        version: 5,
+        name: "outside_sample",
+        sql: include_str!("../migrations/0005_outside_sample.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

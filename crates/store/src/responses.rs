@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sipas_core::questionnaire::FormKey;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use std::fmt;
 use uuid::Uuid;
 
@@ -89,7 +89,7 @@ pub enum InsertOutcome {
 
 const COLUMNS: &str = "id, revision, form_id, form_version, assignment_id, round_id, unit_code,
                        answers_json, paradata_json, content_hash, started_at, completed_at,
-                       status, review_comment";
+                       status, review_comment, origin";
 
 /// A response row as stored, before decoding.
 struct RawResponse {
@@ -107,6 +107,7 @@ struct RawResponse {
     completed_at: String,
     status: String,
     review_comment: Option<String>,
+    origin: String,
 }
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawResponse> {
@@ -125,6 +126,7 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawResponse> {
         completed_at: r.get(11)?,
         status: r.get(12)?,
         review_comment: r.get(13)?,
+        origin: r.get(14)?,
     })
 }
 
@@ -148,6 +150,8 @@ fn decode(r: RawResponse) -> Result<StoredResponse> {
         started_at: codec::parse_ts(&r.started_at, &what)?,
         completed_at: codec::parse_ts(&r.completed_at, &what)?,
         paradata: codec::from_json(&r.paradata, &format!("paradata of {what}"))?,
+        origin: Origin::from_code(&r.origin)
+            .ok_or_else(|| StoreError::corrupt(&what, format!("unknown origin {:?}", r.origin)))?,
     };
     let actual = response.content_hash();
     // Rows written before the canonical form (API.md "Canonical form and content hash") carry
@@ -191,8 +195,8 @@ fn insert(conn: &Connection, r: &Response, hash: &str, status: ResponseStatus) -
     conn.execute(
         "INSERT INTO responses (id, revision, form_id, form_version, assignment_id, round_id,
                                 unit_code, answers_json, paradata_json, content_hash,
-                                started_at, completed_at, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                started_at, completed_at, status, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             r.id.to_string(),
             r.revision,
@@ -207,6 +211,7 @@ fn insert(conn: &Connection, r: &Response, hash: &str, status: ResponseStatus) -
             codec::ts(&r.started_at),
             codec::ts(&r.completed_at),
             status.as_str(),
+            r.origin.as_str(),
         ],
     )?;
     Ok(())
@@ -218,6 +223,7 @@ impl Store {
     /// outbox, deletes the draft and marks its assignment `collected` (dropping an outcome
     /// recorded by hand that was still waiting to be sent). After a crash either all of that
     /// happened or none of it. Validating the answers against the form is the caller's job.
+    /// A practice draft is refused ([`StoreError::PracticeNotQueued`]) and stays as it is.
     pub fn complete_draft(
         &mut self,
         draft_id: Uuid,
@@ -227,6 +233,9 @@ impl Store {
             let d = drafts::load(tx, draft_id)?
                 .ok_or_else(|| StoreError::not_found("draft", draft_id))?;
             crate::assignments::ensure_not_withdrawn(tx, d.assignment_id)?;
+            if d.practice {
+                return Err(StoreError::PracticeNotQueued { id: draft_id });
+            }
             let last: Option<i64> = tx.query_row(
                 "SELECT MAX(revision) FROM responses WHERE id = ?1",
                 [draft_id.to_string()],
@@ -247,6 +256,7 @@ impl Store {
                 started_at: d.started_at,
                 completed_at,
                 paradata: d.paradata,
+                origin: d.origin,
             };
             let hash = response.content_hash();
             insert(tx, &response, &hash, ResponseStatus::Queued)?;

@@ -458,6 +458,7 @@ mod tests {
             started_at: t,
             completed_at: t,
             paradata: Paradata::default(),
+            origin: Default::default(),
         }
     }
 
@@ -572,6 +573,7 @@ mod tests {
                     assignments: vec![],
                     decisions: vec![],
                     withdrawn: vec![],
+                    rounds: vec![],
                     cursor: 5,
                 })
                 .unwrap()

@@ -626,6 +626,7 @@ mod tests {
             started_at: t,
             completed_at: t + chrono::Duration::minutes(12),
             paradata: Paradata::default(),
+            origin: Default::default(),
         }
     }
 

@@ -32,5 +32,5 @@ pub use handover::{
     IdentityEnrolment, apply_handover_acks, apply_handover_reply, enrol_with_identity,
     export_handover, export_handover_files, write_handover_file,
 };
-pub use pull::{PullReport, apply_pull};
+pub use pull::{PullReport, apply_pull, field_rounds};
 pub use status::{SyncStatus, sync_status};

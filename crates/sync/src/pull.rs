@@ -5,7 +5,9 @@
 //! crash halfway simply means the same changes are pulled and applied again next time.
 use chrono::Utc;
 use serde::Serialize;
-use sipas_protocol::wire::{self, AssignmentStatus, Decision, PullResponse, ReviewDecision};
+use sipas_protocol::wire::{
+    self, AssignmentStatus, Decision, FieldRound, PullResponse, ReviewDecision,
+};
 use sipas_store::{Assignment, Contact, ResponseStatus, Store, StoreError};
 
 /// What one pull changed on the device.
@@ -39,6 +41,8 @@ pub struct PullReport {
 /// * Decisions about revisions this device does not hold are counted and skipped.
 /// * Withdrawn assignments (moved to another surveyor) lose their contact data and are
 ///   marked withdrawn ([`Store::withdraw_assignments`]); their drafts stay, read-only.
+/// * The rounds that take interviews outside the sample replace the stored ones
+///   ([`field_rounds`]): the app offers free interviews only for those.
 pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, StoreError> {
     let mut report = PullReport::default();
     for a in &pull.assignments {
@@ -53,6 +57,19 @@ pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, 
         }
     }
     report.withdrawn = store.withdraw_assignments(&pull.withdrawn)?;
+    let rounds = pull
+        .rounds
+        .iter()
+        .map(|r| {
+            serde_json::to_string(r)
+                .map(|json| (r.round.id.clone(), json))
+                .map_err(|e| StoreError::Corrupt {
+                    what: format!("round {}", r.round.id),
+                    detail: e.to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    store.replace_field_rounds(&rounds)?;
     let cursor = pull.cursor.max(0);
     store.set_pull_cursor(cursor)?;
     report.cursor = cursor;
@@ -82,6 +99,16 @@ fn apply_assignment(store: &mut Store, a: &wire::Assignment) -> Result<(), Store
         phone: c.phone.clone(),
     });
     store.upsert_assignment(&assignment, contact.as_ref())
+}
+
+/// The rounds that take interviews outside the sample, with their units by name, as the
+/// last pull gave them (a round the app cannot read is left out).
+pub fn field_rounds(store: &Store) -> Result<Vec<FieldRound>, StoreError> {
+    Ok(store
+        .field_rounds_json()?
+        .iter()
+        .filter_map(|json| serde_json::from_str(json).ok())
+        .collect())
 }
 
 /// Records one decision; `false` when the revision is not on this device.
@@ -153,6 +180,7 @@ mod tests {
             started_at: t,
             completed_at: t,
             paradata: Paradata::default(),
+            origin: Default::default(),
         }
     }
 
@@ -161,8 +189,39 @@ mod tests {
             assignments,
             decisions,
             withdrawn: Vec::new(),
+            rounds: Vec::new(),
             cursor: 12,
         }
+    }
+
+    #[test]
+    fn rounds_open_to_free_interviews_replace_the_stored_ones() {
+        let mut s = Store::open_in_memory().unwrap();
+        let round = FieldRound {
+            round: wire::Round {
+                id: "R1".into(),
+                name: "Đợt 1".into(),
+                form: form(),
+                starts_on: "2026-11-01".parse().unwrap(),
+                ends_on: "2026-12-31".parse().unwrap(),
+                outside_sample: wire::OutsideSample {
+                    replacement: true,
+                    walk_in: true,
+                    cap_per_unit: 5,
+                },
+            },
+            units: vec![wire::RoundUnit {
+                code: "00004".into(),
+                name: "Phường Trúc Bạch".into(),
+            }],
+        };
+        let mut p = pull(vec![], vec![]);
+        p.rounds = vec![round.clone()];
+        apply_pull(&mut s, &p).unwrap();
+        assert_eq!(field_rounds(&s).unwrap(), vec![round]);
+        // The next pull says no round takes them any more.
+        apply_pull(&mut s, &pull(vec![], vec![])).unwrap();
+        assert!(field_rounds(&s).unwrap().is_empty());
     }
 
     #[test]

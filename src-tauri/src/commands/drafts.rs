@@ -5,8 +5,10 @@ use sipas_core::answer::AnswerValue;
 use sipas_core::answer_validation::{AnswerIssue, IssueKind, normalize_value, validate_answer};
 use sipas_core::questionnaire::{FormKey, Label};
 use sipas_core::relevance::value_is_answered;
+use sipas_core::response::Origin;
 use sipas_core::text::nfc;
-use sipas_store::{Draft, NewDraft};
+use sipas_protocol::wire::FieldRound;
+use sipas_store::{Draft, DraftKind, NewDraft};
 use tauri::State;
 use uuid::Uuid;
 
@@ -14,8 +16,13 @@ use uuid::Uuid;
 /// the timing paradata (30 minutes).
 const MAX_ITEM_MS: u64 = 30 * 60 * 1000;
 
-/// How to start an interview: for an assignment (its form, round and unit are used), or a
-/// free-standing (test) interview naming them.
+/// Round id given to practice interviews (they never leave the device).
+pub const PRACTICE_ROUND: &str = "phong-van-thu";
+
+/// How to start an interview: for an assignment (its form, round and unit are used); outside
+/// the sample (`origin` replacement or walk-in, in a round that allows it, with a unit of that
+/// round: the round's form is used); or a practice interview (`practice`, any form; never
+/// sent or counted).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct StartDraft {
     /// Assignment to interview.
@@ -30,9 +37,15 @@ pub struct StartDraft {
     /// Survey round (free-standing interviews).
     #[serde(default)]
     pub round_id: Option<String>,
-    /// Administrative unit code (free-standing interviews).
+    /// Administrative unit code, chosen by name from the round's units.
     #[serde(default)]
     pub unit_code: Option<String>,
+    /// Replacement or walk-in (interviews outside the sample).
+    #[serde(default)]
+    pub origin: Option<Origin>,
+    /// A practice interview (phỏng vấn thử).
+    #[serde(default)]
+    pub practice: bool,
 }
 
 /// A draft in the "continue" list (no answer values).
@@ -52,6 +65,10 @@ pub struct DraftSummary {
     pub unit_code: String,
     /// Number of answered items.
     pub answered: usize,
+    /// Where the respondent comes from.
+    pub origin: Origin,
+    /// A practice interview (never sent).
+    pub practice: bool,
     /// Step the surveyor was on.
     pub current_group: Option<String>,
     /// Started.
@@ -77,6 +94,14 @@ pub struct SaveOutcome {
 #[tauri::command(rename_all = "snake_case")]
 pub fn start_draft(state: State<'_, AppState>, request: StartDraft) -> CmdResult<Draft> {
     start_in(&state, &request)
+}
+
+/// Rounds that take interviews outside the sample, with their units by name (from the last
+/// sync): the only rounds a free interview can be started for.
+#[tauri::command(rename_all = "snake_case")]
+pub fn free_rounds(state: State<'_, AppState>) -> CmdResult<Vec<FieldRound>> {
+    let store = state.store()?;
+    sipas_sync::field_rounds(&store).map_err(store_err)
 }
 
 /// Drafts in progress, most recently saved first.
@@ -152,19 +177,68 @@ pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| format!("Thiếu {vi} / {en} is missing"))
             };
-            NewDraft {
-                assignment_id: None,
-                form: FormKey {
-                    form_id: field(&req.form_id, "mã phiếu", "form id")?,
-                    version: field(&req.version, "phiên bản phiếu", "form version")?,
-                },
-                round_id: field(&req.round_id, "đợt khảo sát", "survey round")?,
-                unit_code: field(&req.unit_code, "mã đơn vị", "unit code")?,
+            if req.practice {
+                let new = NewDraft {
+                    assignment_id: None,
+                    form: FormKey {
+                        form_id: field(&req.form_id, "mã phiếu", "form id")?,
+                        version: field(&req.version, "phiên bản phiếu", "form version")?,
+                    },
+                    round_id: PRACTICE_ROUND.into(),
+                    unit_code: "-".into(),
+                };
+                let kind = DraftKind {
+                    origin: Origin::Sample,
+                    practice: true,
+                };
+                return create(state, &mut store, &new, kind);
             }
+            let origin = req.origin.filter(|o| o.is_outside_sample()).ok_or_else(|| {
+                "Hãy chọn loại phỏng vấn: thay thế người vắng/từ chối, hoặc người dân đến Bộ phận \
+                 Một cửa / choose replacement or walk-in"
+                    .to_string()
+            })?;
+            let round_id = field(&req.round_id, "đợt khảo sát", "survey round")?;
+            let unit_code = field(&req.unit_code, "đơn vị", "unit")?;
+            let rounds = sipas_sync::field_rounds(&store).map_err(store_err)?;
+            let round = rounds
+                .into_iter()
+                .find(|r| r.round.id == round_id && r.round.outside_sample.allows(origin))
+                .ok_or_else(|| {
+                    "Đợt khảo sát này không nhận loại phỏng vấn ngoài danh sách mẫu đã chọn. Hãy \
+                     đồng bộ rồi chọn lại / this round does not take that kind of interview"
+                        .to_string()
+                })?;
+            if !round.units.iter().any(|u| u.code == unit_code) {
+                return Err(
+                    "Đơn vị không thuộc đợt khảo sát này / the unit is not one of the round's units"
+                        .into(),
+                );
+            }
+            let new = NewDraft {
+                assignment_id: None,
+                form: round.round.form,
+                round_id,
+                unit_code,
+            };
+            let kind = DraftKind {
+                origin,
+                practice: false,
+            };
+            return create(state, &mut store, &new, kind);
         }
     };
+    create(state, &mut store, &new, DraftKind::default())
+}
+
+fn create(
+    state: &AppState,
+    store: &mut sipas_store::Store,
+    new: &NewDraft,
+    kind: DraftKind,
+) -> CmdResult<Draft> {
     state.form(&new.form)?;
-    let id = store.create_draft(&new).map_err(store_err)?;
+    let id = store.create_draft_as(new, kind).map_err(store_err)?;
     store
         .get_draft(id)
         .map_err(store_err)?
@@ -182,6 +256,8 @@ pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<DraftSummary>> {
             withdrawn: d.assignment_id.is_some_and(|a| withdrawn.contains(&a)),
             form_title: state.form(&d.form).ok().map(|f| f.title.clone()),
             answered: d.answers.values().filter(|v| value_is_answered(v)).count(),
+            origin: d.origin,
+            practice: d.practice,
             id: d.id,
             assignment_id: d.assignment_id,
             form: d.form,
@@ -290,14 +366,32 @@ pub(crate) mod tests {
     use crate::state::test_state;
     use serde_json::json;
 
+    /// Stores, as a pull would, round `R-MOTCUA` taking walk-ins (cap 3) in unit 00004
+    /// "Phường Trúc Bạch".
+    pub(crate) fn seed_walk_in_round(state: &AppState) {
+        let round = serde_json::json!({
+            "id": "R-MOTCUA", "name": "Đợt Một cửa",
+            "form": {"form_id": "sipas-6-groups", "version": "2026.1"},
+            "starts_on": "2026-11-01", "ends_on": "2026-12-31",
+            "outside_sample": {"replacement": false, "walk_in": true, "cap_per_unit": 3},
+            "units": [{"code": "00004", "name": "Phường Trúc Bạch"}],
+        });
+        state
+            .store()
+            .unwrap()
+            .replace_field_rounds(&[("R-MOTCUA".into(), round.to_string())])
+            .unwrap();
+    }
+
+    /// A walk-in interview in the seeded round (see [`seed_walk_in_round`]).
     pub(crate) fn free_draft(state: &AppState) -> Draft {
+        seed_walk_in_round(state);
         start_in(
             state,
             &StartDraft {
-                form_id: Some("sipas-6-groups".into()),
-                version: Some("2026.1".into()),
-                round_id: Some("thu-nghiem".into()),
+                round_id: Some("R-MOTCUA".into()),
                 unit_code: Some("00004".into()),
+                origin: Some(Origin::WalkIn),
                 ..StartDraft::default()
             },
         )
@@ -305,26 +399,59 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn free_standing_draft_needs_known_form_and_fields() {
+    fn free_interviews_only_for_rounds_that_allow_them() {
         let state = test_state();
+        let walk_in = |round: &str, unit: &str, origin: Option<Origin>| StartDraft {
+            round_id: Some(round.into()),
+            unit_code: Some(unit.into()),
+            origin,
+            ..StartDraft::default()
+        };
+        // Nothing pulled yet: no round takes them.
+        let err =
+            start_in(&state, &walk_in("R-MOTCUA", "00004", Some(Origin::WalkIn))).unwrap_err();
+        assert!(err.contains("không nhận"), "{err}");
         let d = free_draft(&state);
-        assert_eq!(d.form.form_id, "sipas-6-groups");
-        let mut bad = StartDraft {
+        assert_eq!(
+            (d.form.form_id.as_str(), d.origin, d.practice),
+            ("sipas-6-groups", Origin::WalkIn, false),
+            "the round's form is used"
+        );
+        // The round takes no replacements; the unit must be the round's; a kind is needed.
+        let err = start_in(
+            &state,
+            &walk_in("R-MOTCUA", "00004", Some(Origin::Replacement)),
+        )
+        .unwrap_err();
+        assert!(err.contains("không nhận"), "{err}");
+        let err =
+            start_in(&state, &walk_in("R-MOTCUA", "99999", Some(Origin::WalkIn))).unwrap_err();
+        assert!(err.contains("Đơn vị không thuộc"), "{err}");
+        let err = start_in(&state, &walk_in("R-MOTCUA", "00004", None)).unwrap_err();
+        assert!(err.contains("Hãy chọn loại"), "{err}");
+        assert_eq!(list_in(&state).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_practice_interview_needs_only_a_known_form() {
+        let state = test_state();
+        let mut req = StartDraft {
             form_id: Some("sipas-6-groups".into()),
             version: Some("9.9".into()),
-            round_id: Some("r".into()),
-            unit_code: Some("u".into()),
+            practice: true,
             ..StartDraft::default()
         };
         assert!(
-            start_in(&state, &bad)
+            start_in(&state, &req)
                 .unwrap_err()
                 .contains("sipas-6-groups@9.9")
         );
-        bad.version = Some("2026.1".into());
-        bad.unit_code = Some("  ".into());
-        assert!(start_in(&state, &bad).unwrap_err().contains("unit code"));
-        assert_eq!(list_in(&state).unwrap().len(), 1);
+        req.version = Some("2026.1".into());
+        let d = start_in(&state, &req).unwrap();
+        assert!(d.practice);
+        assert_eq!(d.round_id, PRACTICE_ROUND);
+        let listed = list_in(&state).unwrap();
+        assert!(listed[0].practice);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct SubmitOutcome {
     pub revision: Option<u32>,
     /// Whether a GPS fix was stored with it.
     pub gps_recorded: bool,
+    /// A practice interview was finished: its draft is deleted, nothing was stored or queued.
+    pub practice: bool,
 }
 
 /// A submitted response as the "sent" list shows it (latest revision only).
@@ -157,6 +159,7 @@ pub(crate) fn submit_in(
             response_id: None,
             revision: None,
             gps_recorded: false,
+            practice: false,
         });
     }
     // Location is optional paradata: an implausible reading is dropped and never blocks the
@@ -165,6 +168,22 @@ pub(crate) fn submit_in(
     // One lock for both writes, so nothing else runs between attaching the fix and
     // completing the draft.
     let mut store = state.store()?;
+    let practice = store
+        .get_draft(draft_id)
+        .map_err(store_err)?
+        .is_some_and(|d| d.practice);
+    if practice {
+        // A practice interview is never completed into a response: it ends here.
+        store.discard_draft(draft_id).map_err(store_err)?;
+        return Ok(SubmitOutcome {
+            submitted: false,
+            issues: Vec::new(),
+            response_id: None,
+            revision: None,
+            gps_recorded: false,
+            practice: true,
+        });
+    }
     if let Some(fix) = fix {
         store
             .set_draft_gps(draft_id, Some(fix))
@@ -179,6 +198,7 @@ pub(crate) fn submit_in(
         response_id: Some(response.id),
         revision: Some(response.revision),
         gps_recorded: response.paradata.gps.is_some(),
+        practice: false,
     })
 }
 
@@ -346,6 +366,29 @@ mod tests {
         assert_eq!(listed[0].outbox_state, Some(OutboxState::Pending));
         assert!(!listed[0].reopened);
         assert!(state.store().unwrap().get_draft(d.id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_finished_practice_interview_is_never_stored_or_queued() {
+        let state = test_state();
+        let d = crate::commands::drafts::start_in(
+            &state,
+            &crate::commands::drafts::StartDraft {
+                form_id: Some("sipas-6-groups".into()),
+                version: Some("2026.1".into()),
+                practice: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        fill(&state, d.id);
+        assert!(review_in(&state, d.id).unwrap().is_empty());
+        let out = submit_in(&state, d.id, None).unwrap();
+        assert!(out.practice && !out.submitted, "{out:?}");
+        let store = state.store().unwrap();
+        assert!(store.list_responses().unwrap().is_empty());
+        assert_eq!(store.outbox_counts().unwrap().pending, 0);
+        assert!(store.get_draft(d.id).unwrap().is_none());
     }
 
     #[test]

@@ -125,6 +125,13 @@ fn check_round(state: &AppState, mut round: Round) -> ApiResult<Round> {
         )
         .with_details(serde_json::json!({ "field": "starts_on" })));
     }
+    if let Some(problem) = round.outside_sample.problem() {
+        return Err(ApiError::invalid_input(
+            format!("outside_sample: {problem}."),
+            "Khi cho phép phỏng vấn ngoài danh sách mẫu, số phiếu tối đa mỗi đơn vị phải từ 1 trở lên.",
+        )
+        .with_details(serde_json::json!({ "field": "outside_sample.cap_per_unit" })));
+    }
     Ok(round)
 }
 
@@ -209,6 +216,7 @@ pub async fn import_sample(
             procedure: r.procedure,
             agency: r.agency,
             contact: r.contact,
+            unit_name: r.unit_name,
         })
         .collect();
     let imported = state
@@ -341,6 +349,8 @@ pub async fn progress(
         total.collected += p.collected;
         total.non_response += p.non_response;
         total.synced += p.synced;
+        total.replacement += p.replacement;
+        total.walk_in += p.walk_in;
         let user = state.store.user_by_id(surveyor_id).await?;
         surveyors.push(SurveyorProgress {
             surveyor_id,

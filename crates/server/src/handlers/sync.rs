@@ -71,6 +71,7 @@ pub async fn pull(
     // The smaller high-water mark: nothing written in between is skipped.
     let cursor = cursor.min(w_cursor);
     super::revocation::record_sync(&state, &caller).await;
+    let rounds = state.store.field_rounds().await?;
     tracing::debug!(
         user_id = %caller.user.id,
         assignments = assignments.len(),
@@ -83,6 +84,7 @@ pub async fn pull(
         assignments,
         decisions,
         withdrawn,
+        rounds,
         cursor,
     }))
 }

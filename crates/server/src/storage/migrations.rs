@@ -43,6 +43,11 @@ pub const SQLITE: &[Migration] = &[
         name: "withdrawals",
         sql: include_str!("../../migrations/sqlite/0005_withdrawals.sql"),
     },
+    Migration {
+        version: 6,
+        name: "outside_sample",
+        sql: include_str!("../../migrations/sqlite/0006_outside_sample.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -71,6 +76,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "withdrawals",
         sql: include_str!("../../migrations/postgres/0005_withdrawals.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "outside_sample",
+        sql: include_str!("../../migrations/postgres/0006_outside_sample.sql"),
     },
 ];
 

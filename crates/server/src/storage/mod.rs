@@ -8,11 +8,12 @@ use sipas_core::answer::Answers;
 use sipas_core::quality::QualityFlag;
 use sipas_core::questionnaire::FormKey;
 use sipas_core::recheck::ReCheckResult;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::RecordAck;
 use sipas_protocol::wire::{
-    AckStatus, Assignment, AssignmentStatus, Contact, Decision, ReviewDecision, Round, UserInfo,
+    AckStatus, Assignment, AssignmentStatus, Contact, Decision, FieldRound, ReviewDecision, Round,
+    RoundUnit, UserInfo,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,6 +94,8 @@ pub struct SampleRow {
     pub agency: Option<String>,
     /// Contact data (stored apart from answers).
     pub contact: Contact,
+    /// Name of the unit, if the frame gives one (shown on devices instead of the code).
+    pub unit_name: Option<String>,
 }
 
 /// Outcome of storing one uploaded record.
@@ -102,17 +105,35 @@ pub struct IngestOutcome {
     pub status: AckStatus,
 }
 
-/// Per-surveyor progress counts for a round.
+/// Per-surveyor progress counts for a round. `assigned`, `collected` and `non_response`
+/// count sampled assignments only; `synced` counts every current response, of which
+/// `replacement` and `walk_in` are the interviews outside the sample.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Progress {
-    /// Assignments.
+    /// Sampled assignments.
     pub assigned: u64,
     /// Collected (a response received).
     pub collected: u64,
     /// Non-response outcomes.
     pub non_response: u64,
-    /// Responses stored on the server.
+    /// Responses stored on the server (all origins).
     pub synced: u64,
+    /// Of `synced`: replacements from the reserve list.
+    pub replacement: u64,
+    /// Of `synced`: walk-ins at the one-stop shop.
+    pub walk_in: u64,
+}
+
+impl Progress {
+    /// Adds `n` current responses of `origin` (a stored origin code) to `synced` and its split.
+    pub fn add_synced(&mut self, origin: &str, n: u64) {
+        self.synced += n;
+        match Origin::from_code(origin) {
+            Some(Origin::Replacement) => self.replacement += n,
+            Some(Origin::WalkIn) => self.walk_in += n,
+            _ => {}
+        }
+    }
 }
 
 /// One audit-log entry (append-only).
@@ -365,6 +386,23 @@ pub trait ServerStore: Send + Sync + 'static {
     async fn round(&self, id: &str) -> Result<Option<Round>, StoreError>;
     /// All rounds.
     async fn rounds(&self) -> Result<Vec<Round>, StoreError>;
+    /// The units of a round (those of its sample frame), by code, with the frame's name
+    /// (the code when it gives none).
+    async fn round_units(&self, round_id: &str) -> Result<Vec<RoundUnit>, StoreError>;
+    /// Rounds that take interviews outside the sample, each with its units sorted by name
+    /// (what devices receive in the pull).
+    async fn field_rounds(&self) -> Result<Vec<FieldRound>, StoreError> {
+        let mut out = Vec::new();
+        for round in self.rounds().await? {
+            if !round.outside_sample.any() {
+                continue;
+            }
+            let mut units = self.round_units(&round.id).await?;
+            units.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.code.cmp(&b.code)));
+            out.push(FieldRound { round, units });
+        }
+        Ok(out)
+    }
     /// Imports sample rows into a round (unassigned). Returns the number inserted: ids already
     /// stored are skipped, so a re-import is harmless. `NotFound` if the round does not exist.
     async fn import_sample(

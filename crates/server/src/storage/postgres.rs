@@ -15,7 +15,7 @@ use super::{
 };
 use crate::ingest::{
     self, Binding, Checked, IngestBatch, IngestContext, Op, QuarantineEntry, Resolved,
-    StoredAssignment, StoredResponse, Voided,
+    StoredAssignment, StoredResponse, UnitQuota, Voided,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,10 +25,11 @@ use deadpool_postgres::{
 use sipas_core::quality::QualityFlag;
 use sipas_core::questionnaire::FormKey;
 use sipas_core::recheck::ReCheckResult;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    Assignment, AssignmentStatus, Contact, Decision, RecordAck, ReviewDecision, Round, UserInfo,
+    Assignment, AssignmentStatus, Contact, Decision, OutsideSample, RecordAck, ReviewDecision,
+    Round, RoundUnit, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::error::SqlState;
@@ -300,8 +301,8 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id \
-     FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
+     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
@@ -344,7 +345,22 @@ fn round_from(row: &Row) -> Result<Round, StoreError> {
         },
         starts_on: row.try_get(4)?,
         ends_on: row.try_get(5)?,
+        outside_sample: OutsideSample {
+            replacement: row.try_get(6)?,
+            walk_in: row.try_get(7)?,
+            cap_per_unit: u32::try_from(row.try_get::<_, i32>(8)?).unwrap_or(0),
+        },
     })
+}
+
+/// Advisory-lock key of a unit of a round (interviews outside the sample count against its
+/// cap): the first 8 bytes of a SHA-256 of the pair.
+fn unit_lock_key(round_id: &str, unit_code: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("outside-sample\0{round_id}\0{unit_code}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
 }
 
 /// Advisory-lock key of a response or assignment id (both halves folded; a collision only
@@ -363,6 +379,12 @@ async fn lock_batch(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), Sto
         .into_iter()
         .chain(batch.assignment_ids())
         .map(lock_key)
+        .chain(
+            batch
+                .outside_units()
+                .iter()
+                .map(|(round, unit)| unit_lock_key(round, unit)),
+        )
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -443,12 +465,14 @@ async fn ingest_context(
             .await?;
         for r in tx.query(&stmt, &[&assignment_ids]).await? {
             let (assignment, owner) = assignment_from(&r)?;
+            let origin: String = r.try_get(12)?;
             ctx.assignments.insert(
                 assignment.id,
                 StoredAssignment {
                     assignment,
                     owner,
                     response_id: None,
+                    origin: Origin::from_code(&origin).unwrap_or_default(),
                 },
             );
         }
@@ -468,10 +492,27 @@ async fn ingest_context(
     let rounds = batch.round_ids();
     if !rounds.is_empty() {
         let stmt = tx
-            .prepare_cached("SELECT id, starts_on FROM rounds WHERE id = ANY($1)")
+            .prepare_cached(&format!(
+                "SELECT {} FROM rounds WHERE id = ANY($1)",
+                sql::ROUND_COLS
+            ))
             .await?;
         for r in tx.query(&stmt, &[&rounds]).await? {
-            ctx.round_starts.insert(r.try_get(0)?, r.try_get(1)?);
+            let found = round_from(&r)?;
+            ctx.round_starts.insert(found.id.clone(), found.starts_on);
+            ctx.round_policies.insert(found.id, found.outside_sample);
+        }
+    }
+    let units = batch.outside_units();
+    if !units.is_empty() {
+        let stmt = tx.prepare_cached(sql::UNIT_QUOTA).await?;
+        for (round, unit) in units {
+            let r = tx.query_one(&stmt, &[&round, &unit]).await?;
+            let quota = UnitQuota {
+                in_round: r.try_get(0)?,
+                used: u32::try_from(r.try_get::<_, i64>(1)?).unwrap_or(u32::MAX),
+            };
+            ctx.units.insert((round, unit), quota);
         }
     }
     let refused = batch.refused_keys();
@@ -502,8 +543,27 @@ async fn execute_ops(
     let now = batch.received_at;
     let mut audit = Vec::new();
     let mut collected = Vec::new();
+    let mut seq: Option<i64> = None;
     for op in ops {
         match op {
+            Op::CreateAssignment {
+                id,
+                round_id,
+                unit_code,
+                origin,
+                owner,
+            } => {
+                let seq = match seq {
+                    Some(v) => v,
+                    None => *seq.insert(next_seq(tx).await?),
+                };
+                let stmt = tx.prepare_cached(sql::INSERT_OUTSIDE_ASSIGNMENT).await?;
+                tx.execute(
+                    &stmt,
+                    &[id, round_id, unit_code, owner, &seq, &origin.as_str()],
+                )
+                .await?;
+            }
             Op::Bind {
                 response_id,
                 binding,
@@ -588,7 +648,10 @@ async fn execute_ops(
     }
     if !collected.is_empty() {
         // Sorted (the plan lists them so): row locks in one order across batches.
-        let seq = next_seq(tx).await?;
+        let seq = match seq {
+            Some(v) => v,
+            None => next_seq(tx).await?,
+        };
         let stmt = tx.prepare_cached(sql::MARK_COLLECTED).await?;
         for a in &collected {
             tx.execute(&stmt, &[&seq, a]).await?;
@@ -932,11 +995,12 @@ impl ServerStore for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let stmt = tx
-            .prepare_cached(
-                "INSERT INTO rounds (id, name, form_id, form_version, starts_on, ends_on) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
+            .prepare_cached(&format!(
+                "INSERT INTO rounds ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                sql::ROUND_COLS
+            ))
             .await?;
+        let cap = i32::try_from(round.outside_sample.cap_per_unit).unwrap_or(i32::MAX);
         tx.execute(
             &stmt,
             &[
@@ -946,6 +1010,9 @@ impl ServerStore for PgStore {
                 &round.form.version,
                 &round.starts_on,
                 &round.ends_on,
+                &round.outside_sample.replacement,
+                &round.outside_sample.walk_in,
+                &cap,
             ],
         )
         .await
@@ -966,10 +1033,10 @@ impl ServerStore for PgStore {
     async fn round(&self, id: &str) -> Result<Option<Round>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT id, name, form_id, form_version, starts_on, ends_on \
-                 FROM rounds WHERE id = $1",
-            )
+            .prepare_cached(&format!(
+                "SELECT {} FROM rounds WHERE id = $1",
+                sql::ROUND_COLS
+            ))
             .await?;
         client
             .query_opt(&stmt, &[&id])
@@ -981,16 +1048,34 @@ impl ServerStore for PgStore {
     async fn rounds(&self) -> Result<Vec<Round>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT id, name, form_id, form_version, starts_on, ends_on \
-                 FROM rounds ORDER BY starts_on, id",
-            )
+            .prepare_cached(&format!(
+                "SELECT {} FROM rounds ORDER BY starts_on, id",
+                sql::ROUND_COLS
+            ))
             .await?;
         client
             .query(&stmt, &[])
             .await?
             .iter()
             .map(round_from)
+            .collect()
+    }
+
+    async fn round_units(&self, round_id: &str) -> Result<Vec<RoundUnit>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(sql::ROUND_UNITS).await?;
+        client
+            .query(&stmt, &[&round_id])
+            .await?
+            .iter()
+            .map(|r| {
+                let code: String = r.try_get(0)?;
+                let name: Option<String> = r.try_get(1)?;
+                Ok(RoundUnit {
+                    name: name.unwrap_or_else(|| code.clone()),
+                    code,
+                })
+            })
             .collect()
     }
 
@@ -1018,8 +1103,9 @@ impl ServerStore for PgStore {
         let ins = tx
             .prepare_cached(
                 "INSERT INTO assignments \
-                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq) \
-                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6) ON CONFLICT (id) DO NOTHING",
+                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
+                  unit_name) \
+                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6, $7) ON CONFLICT (id) DO NOTHING",
             )
             .await?;
         let contact = tx
@@ -1040,6 +1126,7 @@ impl ServerStore for PgStore {
                         &row.procedure,
                         &row.agency,
                         &seq,
+                        &row.unit_name,
                     ],
                 )
                 .await?;
@@ -1205,7 +1292,7 @@ impl ServerStore for PgStore {
         let stmt = tx
             .prepare_cached(&format!(
                 "{ASSIGNMENT_SELECT} WHERE a.surveyor_id = $1 AND a.change_seq > $2 \
-                 ORDER BY a.change_seq, a.id"
+                 AND a.origin = 'sample' ORDER BY a.change_seq, a.id"
             ))
             .await?;
         let list = tx
@@ -1515,7 +1602,7 @@ impl ServerStore for PgStore {
                         COUNT(*) FILTER (WHERE status = 'collected'), \
                         COUNT(*) FILTER (WHERE status IN ('absent', 'refused', 'moved', 'invalid')) \
                  FROM assignments WHERE round_id = $1 AND surveyor_id IS NOT NULL \
-                 GROUP BY surveyor_id",
+                 AND origin = 'sample' GROUP BY surveyor_id",
             )
             .await?;
         for r in tx.query(&stmt, &[&round_id]).await? {
@@ -1524,9 +1611,12 @@ impl ServerStore for PgStore {
             p.collected = count(&r, 2)?;
             p.non_response = count(&r, 3)?;
         }
-        let stmt = tx.prepare_cached(sql::SYNCED_BY_SURVEYOR).await?;
+        let stmt = tx.prepare_cached(sql::SYNCED_BY_SURVEYOR_ORIGIN).await?;
         for r in tx.query(&stmt, &[&round_id]).await? {
-            out.entry(r.try_get(0)?).or_default().synced = count(&r, 1)?;
+            let origin: String = r.try_get(1)?;
+            out.entry(r.try_get(0)?)
+                .or_default()
+                .add_synced(&origin, count(&r, 2)?);
         }
         tx.commit().await?;
         Ok(out)
@@ -1623,7 +1713,7 @@ impl ServerStore for PgStore {
                 "SELECT unit_code, COUNT(*) FILTER (WHERE surveyor_id IS NOT NULL), \
                         COUNT(*) FILTER (WHERE status = 'collected'), \
                         COUNT(*) FILTER (WHERE status IN ('absent', 'refused', 'moved', 'invalid')) \
-                 FROM assignments WHERE round_id = $1 GROUP BY unit_code",
+                 FROM assignments WHERE round_id = $1 AND origin = 'sample' GROUP BY unit_code",
             )
             .await?;
         for r in tx.query(&stmt, &[&round_id]).await? {
@@ -1632,9 +1722,12 @@ impl ServerStore for PgStore {
             p.collected = count(&r, 2)?;
             p.non_response = count(&r, 3)?;
         }
-        let stmt = tx.prepare_cached(sql::SYNCED_BY_UNIT).await?;
+        let stmt = tx.prepare_cached(sql::SYNCED_BY_UNIT_ORIGIN).await?;
         for r in tx.query(&stmt, &[&round_id]).await? {
-            out.entry(r.try_get(0)?).or_default().synced = count(&r, 1)?;
+            let origin: String = r.try_get(1)?;
+            out.entry(r.try_get(0)?)
+                .or_default()
+                .add_synced(&origin, count(&r, 2)?);
         }
         tx.commit().await?;
         Ok(out)

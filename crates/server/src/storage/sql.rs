@@ -15,14 +15,6 @@ pub(crate) const COUNTED_RESPONSES: &str = "SELECT r.body_json, r.received_at \
 pub(crate) const REVIEW_QUEUE: &str = "SELECT r.body_json, r.surveyor_id, r.received_at, \
      r.decision FROM current_responses r WHERE r.round_id = $1 ORDER BY r.id";
 
-/// Current responses of round `$1` per surveyor (progress `synced`).
-pub(crate) const SYNCED_BY_SURVEYOR: &str = "SELECT surveyor_id, COUNT(*) FROM current_responses WHERE round_id = $1 \
-     GROUP BY surveyor_id";
-
-/// Current responses of round `$1` per unit (progress `synced`).
-pub(crate) const SYNCED_BY_UNIT: &str =
-    "SELECT unit_code, COUNT(*) FROM current_responses WHERE round_id = $1 GROUP BY unit_code";
-
 /// Binds a new response: `$1` id, `$2` round, `$3` assignment, `$4` surveyor, `$5` unit,
 /// `$6` time.
 pub(crate) const INSERT_BINDING: &str = "INSERT INTO response_bindings \
@@ -65,3 +57,39 @@ pub(crate) const REOPEN_ASSIGNMENT: &str = "UPDATE assignments \
 /// Assignment and voided flag of response `$1`.
 pub(crate) const BINDING_OF: &str = "SELECT assignment_id, voided_at IS NOT NULL \
      FROM response_bindings WHERE response_id = $1";
+
+/// Columns of a round, in the order both backends' row readers expect.
+pub(crate) const ROUND_COLS: &str = "id, name, form_id, form_version, starts_on, ends_on, \
+     outside_replacement, outside_walk_in, outside_cap_per_unit";
+
+/// Unit `$2` of round `$1` for interviews outside the sample: whether it is one of the
+/// round's units (it has sampled assignments there) and how many interviews outside the
+/// sample it has (assignments of another origin whose response is not voided).
+pub(crate) const UNIT_QUOTA: &str = "SELECT \
+     EXISTS (SELECT 1 FROM assignments s \
+             WHERE s.round_id = $1 AND s.unit_code = $2 AND s.origin = 'sample'), \
+     (SELECT COUNT(*) FROM assignments a JOIN response_bindings b ON b.assignment_id = a.id \
+      WHERE a.round_id = $1 AND a.unit_code = $2 AND a.origin <> 'sample' \
+        AND b.voided_at IS NULL)";
+
+/// Creates the assignment of an accepted interview outside the sample: `$1` id, `$2` round,
+/// `$3` unit, `$4` surveyor, `$5` change cursor, `$6` origin. Collected, no contact.
+pub(crate) const INSERT_OUTSIDE_ASSIGNMENT: &str = "INSERT INTO assignments \
+     (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, origin) \
+     VALUES ($1, $2, $3, '', NULL, 'collected', $4, $5, $6)";
+
+/// The units of round `$1` (those of its sample frame) with the name the frame gives them.
+pub(crate) const ROUND_UNITS: &str = "SELECT unit_code, MAX(unit_name) FROM assignments \
+     WHERE round_id = $1 AND origin = 'sample' GROUP BY unit_code ORDER BY unit_code";
+
+/// Current responses of round `$1` per surveyor and origin (progress `synced` and its split).
+pub(crate) const SYNCED_BY_SURVEYOR_ORIGIN: &str = "SELECT c.surveyor_id, \
+     COALESCE(a.origin, 'sample'), COUNT(*) FROM current_responses c \
+     LEFT JOIN assignments a ON a.id = c.assignment_id WHERE c.round_id = $1 \
+     GROUP BY c.surveyor_id, COALESCE(a.origin, 'sample')";
+
+/// Current responses of round `$1` per unit and origin (progress `synced` and its split).
+pub(crate) const SYNCED_BY_UNIT_ORIGIN: &str = "SELECT c.unit_code, \
+     COALESCE(a.origin, 'sample'), COUNT(*) FROM current_responses c \
+     LEFT JOIN assignments a ON a.id = c.assignment_id WHERE c.round_id = $1 \
+     GROUP BY c.unit_code, COALESCE(a.origin, 'sample')";

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::ingest::{
     self, Binding, Checked, IngestBatch, IngestContext, Op, Plan, QuarantineEntry, Resolved,
-    StoredAssignment, StoredResponse, Voided,
+    StoredAssignment, StoredResponse, UnitQuota, Voided,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -22,10 +22,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 use rusqlite::{ErrorCode, params};
 use serde::de::DeserializeOwned;
 use sipas_core::questionnaire::FormKey;
-use sipas_core::response::Response;
+use sipas_core::response::{Origin, Response};
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{
-    Assignment, AssignmentStatus, Contact, Decision, RecordAck, ReviewDecision, Round, UserInfo,
+    Assignment, AssignmentStatus, Contact, Decision, OutsideSample, RecordAck, ReviewDecision,
+    Round, RoundUnit, UserInfo,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -369,8 +370,8 @@ fn audit_in(
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id \
-     FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
+     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)> {
@@ -411,6 +412,11 @@ fn round_from(row: &Row<'_>) -> rusqlite::Result<Round> {
         },
         starts_on: col_date(row, 4)?,
         ends_on: col_date(row, 5)?,
+        outside_sample: OutsideSample {
+            replacement: row.get(6)?,
+            walk_in: row.get(7)?,
+            cap_per_unit: row.get(8)?,
+        },
     })
 }
 
@@ -474,7 +480,13 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
     )?;
     for id in batch.assignment_ids() {
         let key = id.to_string();
-        let Some((found, owner)) = assignment.query_row([&key], assignment_from).optional()? else {
+        let found = assignment
+            .query_row([&key], |r| {
+                let origin: String = r.get(12)?;
+                Ok((assignment_from(r)?, origin))
+            })
+            .optional()?;
+        let Some(((found, owner), origin)) = found else {
             continue;
         };
         let response_id = current.query_row([&key], |r| col_uuid(r, 0)).optional()?;
@@ -484,14 +496,29 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
                 assignment: found,
                 owner,
                 response_id,
+                origin: Origin::from_code(&origin).unwrap_or_default(),
             },
         );
     }
-    let mut start = tx.prepare_cached("SELECT starts_on FROM rounds WHERE id = ?1")?;
+    let mut start = tx.prepare_cached(&format!(
+        "SELECT {} FROM rounds WHERE id = ?1",
+        sql::ROUND_COLS
+    ))?;
     for round in batch.round_ids() {
-        if let Some(day) = start.query_row([&round], |r| col_date(r, 0)).optional()? {
-            ctx.round_starts.insert(round, day);
+        if let Some(found) = start.query_row([&round], round_from).optional()? {
+            ctx.round_starts.insert(round.clone(), found.starts_on);
+            ctx.round_policies.insert(round, found.outside_sample);
         }
+    }
+    let mut quota = tx.prepare_cached(sql::UNIT_QUOTA)?;
+    for (round, unit) in batch.outside_units() {
+        let q = quota.query_row(params![round, unit], |r| {
+            Ok(UnitQuota {
+                in_round: r.get(0)?,
+                used: r.get(1)?,
+            })
+        })?;
+        ctx.units.insert((round, unit), q);
     }
     let mut open = tx.prepare_cached(
         "SELECT id, record_sha FROM quarantine \
@@ -515,6 +542,27 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
     let mut seq: Option<i64> = None;
     for op in ops {
         match op {
+            Op::CreateAssignment {
+                id,
+                round_id,
+                unit_code,
+                origin,
+                owner,
+            } => {
+                let value = match seq {
+                    Some(v) => v,
+                    None => *seq.insert(next_seq(tx)?),
+                };
+                tx.prepare_cached(sql::INSERT_OUTSIDE_ASSIGNMENT)?
+                    .execute(params![
+                        id.to_string(),
+                        round_id,
+                        unit_code,
+                        owner.to_string(),
+                        value,
+                        origin.as_str()
+                    ])?;
+            }
             Op::Bind {
                 response_id,
                 binding,
@@ -921,17 +969,20 @@ impl ServerStore for SqliteStore {
     async fn create_round(&self, round: &Round, actor: Uuid) -> Result<(), StoreError> {
         let round = round.clone();
         self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO rounds (id, name, form_id, form_version, starts_on, ends_on) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
+            tx.prepare_cached(&format!(
+                "INSERT INTO rounds ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                sql::ROUND_COLS
+            ))?
             .execute(params![
                 round.id,
                 round.name,
                 round.form.form_id,
                 round.form.version,
                 round.starts_on.to_string(),
-                round.ends_on.to_string()
+                round.ends_on.to_string(),
+                round.outside_sample.replacement,
+                round.outside_sample.walk_in,
+                round.outside_sample.cap_per_unit
             ])
             .map_err(unique_as(|| format!("round {}", round.id)))?;
             audit_in(
@@ -949,10 +1000,10 @@ impl ServerStore for SqliteStore {
         let id = id.to_owned();
         self.read(move |tx| {
             Ok(tx
-                .prepare_cached(
-                    "SELECT id, name, form_id, form_version, starts_on, ends_on \
-                     FROM rounds WHERE id = ?1",
-                )?
+                .prepare_cached(&format!(
+                    "SELECT {} FROM rounds WHERE id = ?1",
+                    sql::ROUND_COLS
+                ))?
                 .query_row([id], round_from)
                 .optional()?)
         })
@@ -961,11 +1012,28 @@ impl ServerStore for SqliteStore {
 
     async fn rounds(&self) -> Result<Vec<Round>, StoreError> {
         self.read(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, name, form_id, form_version, starts_on, ends_on \
-                 FROM rounds ORDER BY starts_on, id",
-            )?;
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {} FROM rounds ORDER BY starts_on, id",
+                sql::ROUND_COLS
+            ))?;
             let rows = stmt.query_map([], round_from)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn round_units(&self, round_id: &str) -> Result<Vec<RoundUnit>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(sql::ROUND_UNITS)?;
+            let rows = stmt.query_map([&round_id], |r| {
+                let code: String = r.get(0)?;
+                let name: Option<String> = r.get(1)?;
+                Ok(RoundUnit {
+                    name: name.unwrap_or_else(|| code.clone()),
+                    code,
+                })
+            })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -996,8 +1064,9 @@ impl ServerStore for SqliteStore {
             let mut inserted = 0u64;
             let mut ins = tx.prepare_cached(
                 "INSERT INTO assignments \
-                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6) ON CONFLICT (id) DO NOTHING",
+                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
+                  unit_name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6, ?7) ON CONFLICT (id) DO NOTHING",
             )?;
             let mut contact = tx.prepare_cached(
                 "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
@@ -1011,7 +1080,8 @@ impl ServerStore for SqliteStore {
                     row.unit_code,
                     row.procedure,
                     row.agency,
-                    seq
+                    seq,
+                    row.unit_name
                 ])?;
                 if n == 1 {
                     contact.execute(params![
@@ -1162,7 +1232,7 @@ impl ServerStore for SqliteStore {
             let after = if cursor > high { 0 } else { cursor };
             let sql = format!(
                 "{ASSIGNMENT_SELECT} WHERE a.surveyor_id = ?1 AND a.change_seq > ?2 \
-                 ORDER BY a.change_seq, a.id"
+                 AND a.origin = 'sample' ORDER BY a.change_seq, a.id"
             );
             let mut stmt = tx.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![surveyor.to_string(), after], |r| {
@@ -1442,7 +1512,7 @@ impl ServerStore for SqliteStore {
                         SUM(status = 'collected'), \
                         SUM(status IN ('absent', 'refused', 'moved', 'invalid')) \
                  FROM assignments WHERE round_id = ?1 AND surveyor_id IS NOT NULL \
-                 GROUP BY surveyor_id",
+                 AND origin = 'sample' GROUP BY surveyor_id",
             )?;
             let mut rows = stmt.query([&round_id])?;
             while let Some(r) = rows.next()? {
@@ -1451,10 +1521,13 @@ impl ServerStore for SqliteStore {
                 p.collected = r.get(2)?;
                 p.non_response = r.get(3)?;
             }
-            let mut stmt = tx.prepare_cached(sql::SYNCED_BY_SURVEYOR)?;
+            let mut stmt = tx.prepare_cached(sql::SYNCED_BY_SURVEYOR_ORIGIN)?;
             let mut rows = stmt.query([&round_id])?;
             while let Some(r) = rows.next()? {
-                out.entry(col_uuid(r, 0)?).or_default().synced = r.get(1)?;
+                let origin: String = r.get(1)?;
+                out.entry(col_uuid(r, 0)?)
+                    .or_default()
+                    .add_synced(&origin, r.get(2)?);
             }
             Ok(out)
         })
@@ -1541,7 +1614,7 @@ impl ServerStore for SqliteStore {
                 "SELECT unit_code, SUM(surveyor_id IS NOT NULL), \
                         SUM(status = 'collected'), \
                         SUM(status IN ('absent', 'refused', 'moved', 'invalid')) \
-                 FROM assignments WHERE round_id = ?1 GROUP BY unit_code",
+                 FROM assignments WHERE round_id = ?1 AND origin = 'sample' GROUP BY unit_code",
             )?;
             let mut rows = stmt.query([&round_id])?;
             while let Some(r) = rows.next()? {
@@ -1550,10 +1623,13 @@ impl ServerStore for SqliteStore {
                 p.collected = r.get(2)?;
                 p.non_response = r.get(3)?;
             }
-            let mut stmt = tx.prepare_cached(sql::SYNCED_BY_UNIT)?;
+            let mut stmt = tx.prepare_cached(sql::SYNCED_BY_UNIT_ORIGIN)?;
             let mut rows = stmt.query([&round_id])?;
             while let Some(r) = rows.next()? {
-                out.entry(r.get(0)?).or_default().synced = r.get(1)?;
+                let origin: String = r.get(1)?;
+                out.entry(r.get(0)?)
+                    .or_default()
+                    .add_synced(&origin, r.get(2)?);
             }
             Ok(out)
         })
