@@ -24,9 +24,7 @@ use std::io::Write;
 use std::sync::Arc;
 use uuid::Uuid;
 
-#[path = "support/reply.rs"]
-mod reply;
-use reply::Reply;
+use sipas_testkit::reply::{self, Reply};
 
 const ROUND: &str = "2026-HN-1";
 const PASSWORD: &str = "mat-khau-an-toan";
