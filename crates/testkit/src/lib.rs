@@ -7,9 +7,12 @@
 //! * [`raw_http`]: a minimal HTTP/1.1 client showing everything `ApiClient` hides;
 //! * [`reply`]: one request through the server's axum router in-process, and its reply;
 //! * [`webdriver`]: drives the real SIPAS Field window through `WebKitWebDriver`;
+//! * [`database`]: an empty SQLite or PostgreSQL database for in-process stores, and
+//!   [`on_both_backends!`] to run a test on each;
 //! * [`pg`]: the one PostgreSQL helper (admin URL from `$SIPAS_TEST_DATABASE_URL`, a fresh
 //!   database per test, dropped afterwards).
 
+pub mod database;
 pub mod fixture;
 pub mod pg;
 pub mod raw_http;
