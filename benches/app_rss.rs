@@ -15,12 +15,11 @@
 //! each after the page has been idle for `SIPAS_SETTLE_MS` (default 3,000 ms), in
 //! `SIPAS_RSS_RUNS` runs (default 3, each on a fresh database); the medians are printed.
 //!
-//! The window is driven with WebDriver (Debian's `WebKitWebDriver`, tests/support/webdriver.rs),
+//! The window is driven with WebDriver (Debian's `WebKitWebDriver`, crates/testkit/src/webdriver.rs),
 //! so WebKit runs with automation enabled. Needs an X display; run it through
 //! `bash scripts/measure-app.sh`, which starts Xvfb and passes the binary to measure in
 //! `SIPAS_APP_BIN` (default: `target/release/sipas-field`).
-#[path = "../tests/support/webdriver.rs"]
-mod webdriver;
+use sipas_testkit::webdriver;
 
 use fantoccini::Client;
 use fantoccini::key::Key;

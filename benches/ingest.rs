@@ -6,12 +6,7 @@
 //! Run with `bash scripts/bench.sh` (builds the release server first). Set
 //! `SIPAS_TEST_DATABASE_URL` for the PostgreSQL figure. `SIPAS_BENCH_N` sets the number of
 //! responses (default 10,000); `SIPAS_BENCH_RUST_LOG` the server's log level (default `info`).
-#[path = "../tests/support/fixture.rs"]
-#[allow(unused_imports)]
-mod fixture;
-#[path = "../tests/support/server.rs"]
-#[allow(unused_imports)]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
 use server::{Backend, Options, TestServer};

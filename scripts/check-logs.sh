@@ -2,13 +2,13 @@
 # Fails if any log written during the tests holds personal data or a credential.
 #
 # Checks every file under "$SIPAS_ARTIFACTS/logs" (default <repo>/artifacts/logs): the
-# sipas-server logs that tests/support/server.rs captures (server-<pid>.log, written at
+# sipas-server logs that crates/testkit/src/server.rs captures (server-<pid>.log, written at
 # RUST_LOG=debug or more), those of the dashboard tests' `--demo` servers that
 # tests-ui/support.mjs captures (server-dashboard-<pid>.log, also at debug) and the desktop
 # app's logs (app-*.log) when present. With SIPAS_REQUIRE_DASHBOARD_LOGS=1 (scripts/test.sh,
 # which runs this after the dashboard tests) a run without dashboard server logs fails.
 # Looks for:
-#   * the fixture's contact data (tests/support/fixture.rs): names "… Bảo Mật …",
+#   * the fixture's contact data (crates/testkit/src/fixture.rs): names "… Bảo Mật …",
 #     addresses "… Hàng Bạc", phones "0912345…"; the demo data's contacts
 #     (crates/server/src/demo.rs): addresses "Số … phố Demo" and the four invented names;
 #   * bearer tokens (43 characters of base64url) and "Bearer …" headers;

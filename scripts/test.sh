@@ -28,7 +28,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 stage "cargo test"
 export SIPAS_ARTIFACTS="${SIPAS_ARTIFACTS:-$PWD/artifacts}"; mkdir -p "$SIPAS_ARTIFACTS"
-# Server (and app) logs of this run only: tests/support/server.rs writes them here.
+# Server (and app) logs of this run only: crates/testkit/src/server.rs writes them here.
 rm -rf "$SIPAS_ARTIFACTS/logs"; mkdir -p "$SIPAS_ARTIFACTS/logs"
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked --no-fail-fast
 

@@ -8,12 +8,7 @@
 //!
 //! Needs an X display (`xvfb-run -a cargo test`), `WebKitWebDriver` (Debian package
 //! webkit2gtk-driver) and `cargo build -p sipas-field` first.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
-#[path = "support/webdriver.rs"]
-mod webdriver;
+use sipas_testkit::{fixture, server, webdriver};
 
 use fantoccini::Client;
 use fantoccini::key::Key;

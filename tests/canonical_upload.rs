@@ -8,10 +8,7 @@
 //! * a client that hashes its own bytes instead is `invalid` with a reason naming the rule;
 //! * a device whose outbox row still holds the hash of the rule before (an app version from
 //!   before the canonical form) uploads it and the server stores the canonical hash.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use fixture::{

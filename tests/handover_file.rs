@@ -14,10 +14,7 @@
 //! * `legacy_handover_file_*`: a `sipas-batch/1` file as an app version from before the
 //!   canonical form wrote it (signature over sorted-key JSON, content hashes of the old rule)
 //!   imports: 5 `accepted`, stored with their canonical hashes; again: 5 `duplicate`.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

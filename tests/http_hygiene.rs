@@ -2,12 +2,7 @@
 //! (404 and 405 included) is a problem body; OPTIONS answers `204` with `Allow`;
 //! `Cache-Control: no-store` on every API answer; `Strict-Transport-Security` when serving
 //! TLS (and only then).
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/raw_http.rs"]
-mod raw_http;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, raw_http, server};
 
 use fixture::{enrol_device, seed_people};
 use raw_http::{Answer, Req, send, send_on};

@@ -12,10 +12,7 @@
 //! 5. one malformed record is refused alone, the rest of the batch is stored;
 //! 6. refused records are kept in quarantine, listed, accepted or dismissed, audited;
 //! 7. implausible clocks are refused (`clock`) and quarantined.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use chrono::{Duration as Days, TimeZone, Utc};
 use fixture::{People, client, enrol_device, response_for, seed_people, seed_round};

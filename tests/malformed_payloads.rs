@@ -11,10 +11,7 @@
 //! | gzip that decodes to more than 8 MiB   | `413.2`                                   |
 //! | more than 500 records                  | `413.1`                                   |
 //! | a record of an unknown form version    | `200`, ack `invalid`, "unknown form version" |
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round, server_records};
 use flate2::Compression;

@@ -1,14 +1,9 @@
 //! No personal data and no credential in any log line: the real `sipas-server` binary runs
-//! the full field workflow (`support/workflow.rs`) at `RUST_LOG=trace`, the most it can
+//! the full field workflow (`sipas_testkit::workflow`) at `RUST_LOG=trace`, the most it can
 //! print, on SQLite and on PostgreSQL; its captured stderr and stdout must hold none of the
 //! fixture's names, addresses and phone numbers, no answer text, and no token, enrolment
 //! code or password. (`scripts/check-logs.sh` checks every test's server logs the same way.)
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
-#[path = "support/workflow.rs"]
-mod workflow;
+use sipas_testkit::{fixture, server, workflow};
 
 use fixture::PII_MARKERS;
 use server::{Backend, Options, TestServer};

@@ -1,12 +1,7 @@
 //! Cutting people and devices off, against the real `sipas-server` binary on SQLite and
 //! PostgreSQL: `POST /logout`, `POST /users/{id}/disable` and `/enable`, `GET /devices`,
 //! `POST /devices/{id}/revoke`, with their role rules and audit entries.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/raw_http.rs"]
-mod raw_http;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, raw_http, server};
 
 use fixture::{client, enrol_device, seed_people};
 use raw_http::{Answer, Req, send};

@@ -2,10 +2,7 @@
 //! PostgreSQL: after `POST /devices/{id}/revoke` its token answers `401.1` (sync stops), but
 //! the interviews it still holds reach the server through a signed hand-over file that a
 //! supervisor imports.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use chrono::Utc;
 use fixture::{client, enrolment_code, interview, seed_people, seed_round};

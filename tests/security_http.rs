@@ -1,6 +1,6 @@
 //! Security and privacy of the real `sipas-server` binary:
 //!
-//! * the full workflow (`support/workflow.rs`), on SQLite and PostgreSQL: every state change
+//! * the full workflow (`sipas_testkit::workflow`), on SQLite and PostgreSQL: every state change
 //!   is audited, the audit log is admin-only and refuses UPDATE/DELETE, no export holds
 //!   contact data, contacts reach only the assigned surveyor and the monitor's open task,
 //!   and the database holds no raw token or enrolment code (only their hashes);
@@ -8,15 +8,10 @@
 //!   enrol and upload work for a client trusting it; plain HTTP to the TLS port and a client
 //!   not trusting the certificate fail;
 //! * enrolment throttling per client IP address (30) and per code (10) (`429.1`).
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
-#[path = "support/workflow.rs"]
-mod workflow;
+use sipas_testkit::{fixture, server, workflow};
 
 use fixture::{PII_MARKERS, client, enrol_device, response_for, seed_people, seed_round};
-use server::{Backend, Options, TestServer, with_pg};
+use server::{Backend, Options, TestServer};
 use sha2::{Digest, Sha256};
 use sipas_protocol::problem::Problem;
 use sipas_protocol::wire::{
@@ -24,6 +19,7 @@ use sipas_protocol::wire::{
 };
 use sipas_store::Store;
 use sipas_sync::{ApiClient, SyncError};
+use sipas_testkit::pg::with_pg;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

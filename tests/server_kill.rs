@@ -4,10 +4,7 @@
 //! (never `conflict`), and the server ends up with exactly the distinct records sent.
 //! Three kills per backend (SQLite and PostgreSQL); the seed of the kill moments is printed
 //! and can be replayed with `SIPAS_KILL_SEED=<seed>`.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, key, response_for, seed_people, seed_round, server_records};
 use rand::rngs::StdRng;

@@ -2,12 +2,7 @@
 //! `SIPAS_MIN_N_FLOOR`, default 10), on SQLite and PostgreSQL: no caller gets a report with
 //! `min_n` below the floor; a lower `min_n` is raised to it (the report says which `min_n`
 //! was applied), and small cells stay suppressed.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/raw_http.rs"]
-mod raw_http;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, raw_http, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
 use raw_http::{Req, send};

@@ -5,10 +5,7 @@
 //! must hold exactly the device's records (same ids, revisions and hashes: none lost, none
 //! duplicated). Several seeds, on SQLite and PostgreSQL; each seed is printed so a failure
 //! can be replayed with `SIPAS_CHAOS_SEEDS=<seed>`.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{
     enrol_device, index_respondents, key, queue_responses, seed_people, seed_round, server_records,

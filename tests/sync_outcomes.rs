@@ -5,10 +5,7 @@
 //! is not sent after it (the assignment stays collected), and an outcome the server refuses
 //! for good (an assignment it does not know) is kept on the device with the reason and not
 //! sent again.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{People, enrol_device, interview, seed_people, seed_round};
 use server::{Backend, TestServer};

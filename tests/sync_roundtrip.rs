@@ -3,10 +3,7 @@
 //! nothing, a raw resend is all `duplicate`), a changed record under the same revision is a
 //! `conflict` that changes nothing, and a supervisor's rejection comes back to the device and
 //! is answered with revision 2.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{
     enrol_device, index_respondents, interview, key, seed_people, seed_round, server_records,

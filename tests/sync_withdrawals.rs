@@ -4,10 +4,7 @@
 //! `assignments`), and A's device deletes its contact and keeps the draft read-only. Moving
 //! the interviewed assignment is `409.1` and changes nothing. Giving the assignment back to A
 //! brings it back with its contact.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use fixture::{contact_name, contact_phone, enrol_device, interview, seed_people, seed_round};
 use server::{Backend, TestServer};

@@ -2,12 +2,7 @@
 //! PostgreSQL: concurrent guesses get exactly the allowed number of tries (the attempt is
 //! reserved before the slow check, under one lock), the lock-out of a name+address pair does
 //! not reach the real user at another address, and failures are audited without the secret.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/raw_http.rs"]
-mod raw_http;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, raw_http, server};
 
 use fixture::seed_people;
 use raw_http::{Answer, Req, send};

@@ -1,5 +1,7 @@
 //! HTTP API tests: the axum router driven with `tower::ServiceExt::oneshot` over a real
-//! SQLite store in a temporary file.
+//! store, every test twice: on SQLite (a temporary file) and on PostgreSQL (a fresh database
+//! from the test kit; skipped without `SIPAS_TEST_DATABASE_URL` unless `CI` or
+//! `SIPAS_REQUIRE_POSTGRES` is set).
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
@@ -23,9 +25,10 @@ use std::io::Write;
 use std::sync::Arc;
 use uuid::Uuid;
 
-#[path = "support/reply.rs"]
-mod reply;
-use reply::Reply;
+use sipas_testkit::database::EmptyDatabase;
+use sipas_testkit::on_both_backends;
+use sipas_testkit::reply::{self, Reply};
+use sipas_testkit::server::Backend;
 
 const ROUND: &str = "2026-HN-1";
 const CSV: &str = "text/csv";
@@ -38,26 +41,27 @@ struct Harness {
     store: Arc<dyn ServerStore>,
     clock: Arc<ManualClock>,
     state: AppState,
-    _dir: tempfile::TempDir,
+    _db: EmptyDatabase,
 }
 
 impl Harness {
-    async fn new() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("server.db");
-        let store = open_store(path.to_str().unwrap()).await.unwrap();
+    /// The router on a new, empty database of `backend`; `None` when PostgreSQL tests are
+    /// skipped.
+    async fn new(backend: Backend) -> Option<Harness> {
+        let db = EmptyDatabase::create(backend)?;
+        let store = open_store(&db.target()).await.unwrap();
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let mut state = AppState::new(store.clone(), FormRegistry::builtin().unwrap());
         state.clock = clock.clone();
         // Cheap Argon2 parameters keep the tests fast; verification reads them from the hash.
         state.password_params = argon2::Params::new(8, 1, 1, None).unwrap();
-        Harness {
+        Some(Harness {
             app: router(state.clone()),
             store,
             clock,
             state,
-            _dir: dir,
-        }
+            _db: db,
+        })
     }
 
     async fn send(
@@ -158,9 +162,9 @@ async fn create_user(h: &Harness, admin: &str, username: &str, role: Role) -> Ac
 }
 
 /// Users of every role, a round with 4 sampled respondents: 3 for `surveyor`, 1 for
-/// `surveyor2`.
-async fn world() -> World {
-    let h = Harness::new().await;
+/// `surveyor2`; on a new database of `backend` (`None` when PostgreSQL tests are skipped).
+async fn world(backend: Backend) -> Option<World> {
+    let h = Harness::new(backend).await?;
     let (admin_user, created) = ensure_user(&h.state, "admin", "Quản trị", Role::Admin, PASSWORD)
         .await
         .unwrap();
@@ -213,7 +217,7 @@ async fn world() -> World {
             .value();
         assert_eq!(r["assigned"], ids.len());
     }
-    World {
+    Some(World {
         h,
         admin,
         supervisor,
@@ -222,7 +226,7 @@ async fn world() -> World {
         surveyor2,
         mine,
         theirs,
-    }
+    })
 }
 
 /// A complete, valid answer set for sipas-6-groups@2026.1 (B8 = "khong": G5 skipped).
@@ -308,11 +312,30 @@ async fn snapshot(w: &World) -> Snapshot {
     }
 }
 
+// --- every test on both backends -------------------------------------------------------------
+
+on_both_backends! {
+    login_me_and_unauthenticated_calls: login_me_and_unauthenticated_calls_on_sqlite, login_me_and_unauthenticated_calls_on_postgres;
+    repeated_failed_logins_are_throttled: repeated_failed_logins_are_throttled_on_sqlite, repeated_failed_logins_are_throttled_on_postgres;
+    enrolment_code_works_once: enrolment_code_works_once_on_sqlite, enrolment_code_works_once_on_postgres;
+    every_endpoint_refuses_every_other_role_and_changes_nothing: every_endpoint_refuses_every_other_role_and_changes_nothing_on_sqlite, every_endpoint_refuses_every_other_role_and_changes_nothing_on_postgres;
+    surveyors_see_and_touch_only_their_own_assignments: surveyors_see_and_touch_only_their_own_assignments_on_sqlite, surveyors_see_and_touch_only_their_own_assignments_on_postgres;
+    batch_accepts_deduplicates_conflicts_and_validates: batch_accepts_deduplicates_conflicts_and_validates_on_sqlite, batch_accepts_deduplicates_conflicts_and_validates_on_postgres;
+    batch_request_problems_store_nothing: batch_request_problems_store_nothing_on_sqlite, batch_request_problems_store_nothing_on_postgres;
+    csv_import_with_a_bad_row_imports_nothing: csv_import_with_a_bad_row_imports_nothing_on_sqlite, csv_import_with_a_bad_row_imports_nothing_on_postgres;
+    xlsx_import: xlsx_import_on_sqlite, xlsx_import_on_postgres;
+    review_decision_reaches_the_surveyor: review_decision_reaches_the_surveyor_on_sqlite, review_decision_reaches_the_surveyor_on_postgres;
+    index_as_json_and_csv: index_as_json_and_csv_on_sqlite, index_as_json_and_csv_on_postgres;
+    rounds_users_progress_and_audit: rounds_users_progress_and_audit_on_sqlite, rounds_users_progress_and_audit_on_postgres;
+    unknown_paths_are_problems_too: unknown_paths_are_problems_too_on_sqlite, unknown_paths_are_problems_too_on_postgres;
+}
+
 // --- sessions --------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn login_me_and_unauthenticated_calls() {
-    let w = world().await;
+async fn login_me_and_unauthenticated_calls(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let me: UserInfo =
         w.h.get("/api/v1/me", Some(&w.supervisor.token))
             .await
@@ -353,9 +376,10 @@ async fn login_me_and_unauthenticated_calls() {
     );
 }
 
-#[tokio::test]
-async fn repeated_failed_logins_are_throttled() {
-    let w = world().await;
+async fn repeated_failed_logins_are_throttled(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     for _ in 0..10 {
         let r =
             w.h.post(
@@ -378,9 +402,10 @@ async fn repeated_failed_logins_are_throttled() {
     w.h.login("gsv", PASSWORD).await;
 }
 
-#[tokio::test]
-async fn enrolment_code_works_once() {
-    let w = world().await;
+async fn enrolment_code_works_once(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let code: Value =
         w.h.post(
             "/api/v1/enrolment-codes",
@@ -477,9 +502,10 @@ struct Endpoint {
     allowed: &'static [Role],
 }
 
-#[tokio::test]
-async fn every_endpoint_refuses_every_other_role_and_changes_nothing() {
-    let w = world().await;
+async fn every_endpoint_refuses_every_other_role_and_changes_nothing(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     // A stored response to decide on.
     let a = w.assignment(w.mine[0]).await;
     let resp = response_for(&a, valid_answers(4));
@@ -693,9 +719,10 @@ async fn every_endpoint_refuses_every_other_role_and_changes_nothing() {
 
 // --- surveyor scope --------------------------------------------------------------------------
 
-#[tokio::test]
-async fn surveyors_see_and_touch_only_their_own_assignments() {
-    let w = world().await;
+async fn surveyors_see_and_touch_only_their_own_assignments(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let pull: PullResponse =
         w.h.get("/api/v1/pull?cursor=0", Some(&w.surveyor.token))
             .await
@@ -791,9 +818,10 @@ async fn surveyors_see_and_touch_only_their_own_assignments() {
 
 // --- uploads ---------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn batch_accepts_deduplicates_conflicts_and_validates() {
-    let w = world().await;
+async fn batch_accepts_deduplicates_conflicts_and_validates(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let a0 = w.assignment(w.mine[0]).await;
     let a1 = w.assignment(w.mine[1]).await;
     let good = response_for(&a0, valid_answers(4));
@@ -887,9 +915,10 @@ async fn batch_accepts_deduplicates_conflicts_and_validates() {
     assert_eq!(w.h.store.response_count().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn batch_request_problems_store_nothing() {
-    let w = world().await;
+async fn batch_request_problems_store_nothing(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let a0 = w.assignment(w.mine[0]).await;
     let good = response_for(&a0, valid_answers(4));
     let before = snapshot(&w).await;
@@ -965,9 +994,10 @@ async fn batch_request_problems_store_nothing() {
 
 // --- sample frame ----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn csv_import_with_a_bad_row_imports_nothing() {
-    let w = world().await;
+async fn csv_import_with_a_bad_row_imports_nothing(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let before = snapshot(&w).await;
     let csv = "\u{feff}Mã đơn vị;Thủ tục;Họ tên;Địa chỉ;Điện thoại\n\
                00004;Cấp căn cước;Nguyễn Văn E;Số 5;0912345678\n\
@@ -1060,9 +1090,10 @@ async fn csv_import_with_a_bad_row_imports_nothing() {
     assert_eq!(a.procedure, "Cấp căn cước");
 }
 
-#[tokio::test]
-async fn xlsx_import() {
-    let w = world().await;
+async fn xlsx_import(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     let header = [
@@ -1140,9 +1171,10 @@ async fn xlsx_import() {
 
 // --- review and index ------------------------------------------------------------------------
 
-#[tokio::test]
-async fn review_decision_reaches_the_surveyor() {
-    let w = world().await;
+async fn review_decision_reaches_the_surveyor(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let resp = response_for(&w.assignment(w.mine[0]).await, valid_answers(4));
     upload(&w, &w.surveyor.token, batch(vec![record(&resp)]))
         .await
@@ -1212,9 +1244,10 @@ async fn review_decision_reaches_the_surveyor() {
     assert!(other.decisions.is_empty());
 }
 
-#[tokio::test]
-async fn index_as_json_and_csv() {
-    let w = world().await;
+async fn index_as_json_and_csv(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     // Unit 00004: two respondents, all 4 and all 5; unit 00007: one respondent, all 2.
     let records = vec![
         record(&response_for(
@@ -1304,9 +1337,10 @@ async fn index_as_json_and_csv() {
 
 // --- administration --------------------------------------------------------------------------
 
-#[tokio::test]
-async fn rounds_users_progress_and_audit() {
-    let w = world().await;
+async fn rounds_users_progress_and_audit(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     // duplicate username and round id: 409.1; unknown form: 400.2; bad dates: 400.3
     let r = w
         .h
@@ -1441,9 +1475,10 @@ async fn rounds_users_progress_and_audit() {
     assert_eq!(rest.len(), audit.len() - 2);
 }
 
-#[tokio::test]
-async fn unknown_paths_are_problems_too() {
-    let h = Harness::new().await;
+async fn unknown_paths_are_problems_too(backend: Backend) {
+    let Some(h) = Harness::new(backend).await else {
+        return;
+    };
     let r = h.get("/api/v1/nothing-here", None).await;
     assert_eq!(r.problem(), "404.1");
     let r = h.get("/api/v1", None).await;

@@ -1,6 +1,7 @@
 //! HTTP workflow tests of review, phúc tra (spot checks), reports and offline hand-over: the
-//! axum router driven with `tower::ServiceExt::oneshot` over a real SQLite store in a
-//! temporary file.
+//! axum router driven with `tower::ServiceExt::oneshot` over a real store, every test twice:
+//! on SQLite (a temporary file) and on PostgreSQL (a fresh database from the test kit; skipped
+//! without `SIPAS_TEST_DATABASE_URL` unless `CI` or `SIPAS_REQUIRE_POSTGRES` is set).
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
@@ -24,9 +25,10 @@ use std::io::Write;
 use std::sync::Arc;
 use uuid::Uuid;
 
-#[path = "support/reply.rs"]
-mod reply;
-use reply::Reply;
+use sipas_testkit::database::EmptyDatabase;
+use sipas_testkit::on_both_backends;
+use sipas_testkit::reply::{self, Reply};
+use sipas_testkit::server::Backend;
 
 const ROUND: &str = "2026-HN-1";
 const PASSWORD: &str = "mat-khau-an-toan";
@@ -43,7 +45,7 @@ struct Actor {
 struct World {
     app: Router,
     store: Arc<dyn ServerStore>,
-    _dir: tempfile::TempDir,
+    _db: EmptyDatabase,
     admin: Actor,
     supervisor: Actor,
     monitor: Actor,
@@ -154,11 +156,11 @@ async fn create_user(app: &World, username: &str, role: Role) -> Actor {
 
 /// Users of every role (two monitors, two surveyors) and a round with 14 sampled
 /// respondents: 11 for `surveyor` (6 in unit 00004, 5 in 00007), 3 for `surveyor2` (00007),
-/// and one unassigned row in unit 00010.
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("server.db");
-    let store = open_store(path.to_str().unwrap()).await.unwrap();
+/// and one unassigned row in unit 00010; on a new database of `backend` (`None` when
+/// PostgreSQL tests are skipped).
+async fn world(backend: Backend) -> Option<World> {
+    let db = EmptyDatabase::create(backend)?;
+    let store = open_store(&db.target()).await.unwrap();
     let mut state = AppState::new(store.clone(), FormRegistry::builtin().unwrap());
     state.password_params = argon2::Params::new(8, 1, 1, None).unwrap();
     // The report tests work with a handful of responses (as `--min-n-floor 1` would).
@@ -173,7 +175,7 @@ async fn world() -> World {
     let mut w = World {
         app: router(state),
         store,
-        _dir: dir,
+        _db: db,
         admin: placeholder.clone(),
         supervisor: placeholder.clone(),
         monitor: placeholder.clone(),
@@ -244,7 +246,7 @@ async fn world() -> World {
         .await
         .expect(StatusCode::OK);
     }
-    w
+    Some(w)
 }
 
 /// A complete, valid, varied answer set for sipas-6-groups@2026.1 (B8 = "khong": G5
@@ -334,11 +336,23 @@ async fn collect_all(w: &World) -> (Vec<Response>, Vec<Response>) {
     (mine, theirs)
 }
 
+// --- every test on both backends -------------------------------------------------------------
+
+on_both_backends! {
+    users_by_role_and_progress_by_unit: users_by_role_and_progress_by_unit_on_sqlite, users_by_role_and_progress_by_unit_on_postgres;
+    review_queue_detail_and_decisions_reach_the_surveyor: review_queue_detail_and_decisions_reach_the_surveyor_on_sqlite, review_queue_detail_and_decisions_reach_the_surveyor_on_postgres;
+    spot_checks_from_draw_to_findings_and_discrepancies: spot_checks_from_draw_to_findings_and_discrepancies_on_sqlite, spot_checks_from_draw_to_findings_and_discrepancies_on_postgres;
+    report_as_json_csv_and_xlsx_with_suppression_and_stamp: report_as_json_csv_and_xlsx_with_suppression_and_stamp_on_sqlite, report_as_json_csv_and_xlsx_with_suppression_and_stamp_on_postgres;
+    handover_file_is_verified_then_stored_like_an_upload: handover_file_is_verified_then_stored_like_an_upload_on_sqlite, handover_file_is_verified_then_stored_like_an_upload_on_postgres;
+    every_new_endpoint_refuses_every_other_role_and_changes_nothing: every_new_endpoint_refuses_every_other_role_and_changes_nothing_on_sqlite, every_new_endpoint_refuses_every_other_role_and_changes_nothing_on_postgres;
+}
+
 // --- users and progress ----------------------------------------------------------------------
 
-#[tokio::test]
-async fn users_by_role_and_progress_by_unit() {
-    let w = world().await;
+async fn users_by_role_and_progress_by_unit(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let all: Vec<UserInfo> = w
         .get("/api/v1/users", &w.supervisor)
         .await
@@ -429,9 +443,10 @@ async fn users_by_role_and_progress_by_unit() {
 
 // --- review ----------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn review_queue_detail_and_decisions_reach_the_surveyor() {
-    let w = world().await;
+async fn review_queue_detail_and_decisions_reach_the_surveyor(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let a0 = w.assignment(w.mine[0]).await;
     let a1 = w.assignment(w.mine[1]).await;
     let b0 = w.assignment(w.theirs[0]).await;
@@ -646,9 +661,10 @@ async fn review_queue_detail_and_decisions_reach_the_surveyor() {
 
 // --- spot checks -----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn spot_checks_from_draw_to_findings_and_discrepancies() {
-    let w = world().await;
+async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let (mine, theirs) = collect_all(&w).await;
     let draw_path = format!("/api/v1/rounds/{ROUND}/spot-checks");
 
@@ -1052,9 +1068,10 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies() {
 
 // --- reports ---------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn report_as_json_csv_and_xlsx_with_suppression_and_stamp() {
-    let w = world().await;
+async fn report_as_json_csv_and_xlsx_with_suppression_and_stamp(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     // Unit 00004: 3 responses; unit 00007: 1 response (+ one rejected, left out).
     let mut responses = Vec::new();
     for (i, id) in w.mine[..3].iter().chain(&w.mine[6..8]).enumerate() {
@@ -1275,9 +1292,10 @@ async fn handover(w: &World, body: Vec<u8>, gzipped: bool) -> Reply {
     .await
 }
 
-#[tokio::test]
-async fn handover_file_is_verified_then_stored_like_an_upload() {
-    let w = world().await;
+async fn handover_file_is_verified_then_stored_like_an_upload(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let key = signing_key();
     let device = enrol(&w, &w.surveyor, Some(&key)).await;
     let responses = [
@@ -1456,9 +1474,10 @@ async fn snapshot(w: &World) -> Snapshot {
     }
 }
 
-#[tokio::test]
-async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing() {
-    let w = world().await;
+async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
     let (mine, _) = collect_all(&w).await;
     let drawn: Value = w
         .post(

@@ -15,6 +15,7 @@ use sipas_server::storage::{
     DeviceInfo, FindingOutcome, NewFinding, NewSpotCheckTask, NewUser, PgStore, Progress,
     SampleRow, ServerStore, SqliteStore, StoreError, open_store,
 };
+use sipas_testkit::pg::TestDatabase;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -89,61 +90,17 @@ where
     .await;
 }
 
-/// The PostgreSQL admin URL, or `None` (after saying so) when PostgreSQL tests are skipped.
-fn pg_admin_url() -> Option<String> {
-    match std::env::var("SIPAS_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some()
-            || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() =>
-        {
-            panic!(
-                "SIPAS_TEST_DATABASE_URL is not set but CI (or SIPAS_REQUIRE_POSTGRES) is: the PostgreSQL storage tests must run \
-             in CI (start it with scripts/start-postgres.sh and export the URL it prints)"
-            )
-        }
-        _ => {
-            println!("skipping postgres: SIPAS_TEST_DATABASE_URL not set");
-            None
-        }
-    }
-}
-
-/// `url` with its database name replaced by `db` (keeps any `?query`).
-fn with_dbname(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[after_scheme..]
-        .find('/')
-        .map_or(base.len(), |i| after_scheme + i);
-    let mut out = format!("{}/{db}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
+/// Runs `test` on a fresh PostgreSQL database from the test kit (skipped, or failing in CI,
+/// as [`sipas_testkit::pg::pg_admin_url`] says), dropped afterwards.
 async fn run_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(admin_url) = pg_admin_url() else {
+    let Some(db) = TestDatabase::create() else {
         return;
     };
-    let (admin, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to SIPAS_TEST_DATABASE_URL");
-    tokio::spawn(conn);
-    let name = format!("sipas_test_{}", Uuid::now_v7().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create test database");
-    let url = with_dbname(&admin_url, &name);
+    let url = db.url().to_owned();
     let outcome = match PgStore::connect(&url).await {
         // A task, so that a failing test still lets us drop its database below.
         Ok(store) => tokio::spawn(test(Ctx {
@@ -160,10 +117,7 @@ where
                 as Box<dyn std::any::Any + Send>,
         ),
     };
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .expect("drop test database");
+    drop(db);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -1900,20 +1854,4 @@ async fn sqlite_acknowledged_ingest_survives_sigkill() {
         );
     }
     assert!(s.response_count().await.unwrap() >= acked.len() as u64);
-}
-
-#[test]
-fn test_database_url_keeps_credentials_and_query() {
-    assert_eq!(
-        with_dbname("postgres://sipas:sipas@127.0.0.1:5432/postgres", "x"),
-        "postgres://sipas:sipas@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_dbname("postgresql://u@h/db?sslmode=disable", "x"),
-        "postgresql://u@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_dbname("postgres://u@h:5432", "x"),
-        "postgres://u@h:5432/x"
-    );
 }

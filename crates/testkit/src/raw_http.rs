@@ -1,9 +1,6 @@
 //! A minimal HTTP/1.1 client for tests that need what `ApiClient` hides: any method, the
 //! status and headers of every answer, empty bodies, and a chosen source address (loopback
 //! `127.x.y.z`) to stand for different client addresses. One request per connection.
-//!
-//! `#[path = "support/raw_http.rs"] mod raw_http;`
-#![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

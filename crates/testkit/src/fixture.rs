@@ -1,11 +1,8 @@
 //! Seeding a test server over HTTP (users, round, sample, assignments, enrolment codes),
 //! building valid answers for a form, and reading back what the server stored.
-//!
-//! Used together with `server.rs`:
-//! `#[path = "support/server.rs"] mod server; #[path = "support/fixture.rs"] mod fixture;`
-#![allow(dead_code)]
 
-use crate::server::{ADMIN, ADMIN_PASSWORD, Backend, TestServer, with_pg};
+use crate::pg::with_pg;
+use crate::server::{ADMIN, ADMIN_PASSWORD, Backend, TestServer};
 use chrono::{NaiveDate, Utc};
 use sipas_core::answer::{AnswerValue, Answers};
 use sipas_core::answer_validation::validate_response;

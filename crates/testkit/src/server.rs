@@ -6,16 +6,16 @@
 //!   (`scripts/test.sh` builds the workspace beforehand, so that is a no-op there).
 //! * SQLite: a file in a temporary directory. PostgreSQL: a fresh database per server, created
 //!   through `$SIPAS_TEST_DATABASE_URL` (e.g. `postgres://sipas:sipas@127.0.0.1:5432/postgres`)
-//!   and dropped afterwards. Without that variable PostgreSQL tests are skipped with a message,
-//!   or fail when `$CI` is set.
+//!   and dropped afterwards ([`crate::pg::TestDatabase`]). Without that variable PostgreSQL
+//!   tests are skipped with a message, or fail when `$CI` is set.
 //! * The server listens on a random loopback port (plain HTTP, or HTTPS with
 //!   [`Options::args`] `--tls-cert`/`--tls-key`). It logs at `RUST_LOG=debug` (see
 //!   [`Options::rust_log`]); its stderr and stdout go to
 //!   `$SIPAS_ARTIFACTS/logs/server-<pid>.log` (default `<repo>/artifacts/logs`), kept after
 //!   the test so `scripts/check-logs.sh` can check that no personal data was logged, and
 //!   printed when start-up fails. It is SIGKILLed on drop.
-#![allow(dead_code)]
 
+use crate::pg::TestDatabase;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,7 +35,7 @@ pub fn log_dir() -> PathBuf {
     let base = std::env::var_os("SIPAS_ARTIFACTS")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"));
+        .unwrap_or_else(|| crate::repo_root().join("artifacts"));
     let dir = base.join("logs");
     std::fs::create_dir_all(&dir)
         .unwrap_or_else(|e| panic!("creating the log directory {}: {e}", dir.display()));
@@ -91,7 +91,7 @@ pub fn server_binary() -> PathBuf {
         }
         let bin = dir.join(format!("sipas-server{}", std::env::consts::EXE_SUFFIX));
         let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = crate::repo_root();
         let sources = ["crates/server", "crates/core", "crates/protocol", "schemas"]
             .iter()
             .filter_map(|d| newest_mtime(&root.join(d)))
@@ -109,7 +109,7 @@ pub fn server_binary() -> PathBuf {
                 .unwrap_or_else(|| "cargo".into());
             let status = Command::new(cargo)
                 .args(["build", "-p", "sipas-server"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .current_dir(&root)
                 .status()
                 .expect("running cargo build -p sipas-server");
             assert!(
@@ -137,89 +137,17 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
     newest
 }
 
-/// The PostgreSQL admin URL for tests, or `None` (after a message) when PostgreSQL tests
-/// should be skipped. Panics when `$CI` is set and the URL is missing.
-pub fn pg_admin_url() -> Option<String> {
-    match std::env::var("SIPAS_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some()
-            || std::env::var_os("SIPAS_REQUIRE_POSTGRES").is_some() =>
-        {
-            panic!("SIPAS_TEST_DATABASE_URL must be set in CI (see scripts/start-postgres.sh)")
-        }
-        _ => {
-            eprintln!(
-                "SKIPPED: PostgreSQL test; set SIPAS_TEST_DATABASE_URL \
-                 (bash scripts/start-postgres.sh prints it) to run it"
-            );
-            None
-        }
-    }
-}
-
-/// `url` with its database name replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{db}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-/// Runs `f` with a PostgreSQL client on its own thread and runtime (callable from sync code
-/// and from inside a Tokio runtime alike).
-pub fn with_pg<T: Send + 'static>(
-    url: &str,
-    f: impl FnOnce(tokio_postgres::Client) -> std::pin::Pin<Box<dyn Future<Output = T> + Send>>
-    + Send
-    + 'static,
-) -> T {
-    let url = url.to_string();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        rt.block_on(async move {
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("connecting to PostgreSQL for tests: {e}"));
-            let task = tokio::spawn(conn);
-            let out = f(client).await;
-            task.abort();
-            out
-        })
-    })
-    .join()
-    .expect("PostgreSQL helper thread")
-}
-
 /// Where a test server keeps its data.
 enum Data {
-    Sqlite {
-        path: PathBuf,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: String,
-    },
+    Sqlite { path: PathBuf },
+    Postgres(TestDatabase),
 }
 
 impl Data {
     fn database_arg(&self) -> String {
         match self {
             Data::Sqlite { path } => path.display().to_string(),
-            Data::Postgres { url, .. } => url.clone(),
+            Data::Postgres(db) => db.url().to_string(),
         }
     }
 }
@@ -274,24 +202,7 @@ impl TestServer {
             Backend::Sqlite => Data::Sqlite {
                 path: dir.path().join("server.db"),
             },
-            Backend::Postgres => {
-                let admin_url = pg_admin_url()?;
-                let name = format!("sipas_test_{}", uuid::Uuid::now_v7().simple());
-                let sql = format!("CREATE DATABASE {name}");
-                with_pg(&admin_url, move |c| {
-                    Box::pin(async move {
-                        c.batch_execute(&sql)
-                            .await
-                            .unwrap_or_else(|e| panic!("creating the test database: {e}"))
-                    })
-                });
-                let url = with_database(&admin_url, &name);
-                Data::Postgres {
-                    admin_url,
-                    name,
-                    url,
-                }
-            }
+            Backend::Postgres => Data::Postgres(TestDatabase::create()?),
         };
         let mut server = TestServer {
             child: Arc::new(Mutex::new(None)),
@@ -317,7 +228,7 @@ impl TestServer {
     pub fn sqlite_path(&self) -> Option<&Path> {
         match &self.data {
             Data::Sqlite { path } => Some(path),
-            Data::Postgres { .. } => None,
+            Data::Postgres(_) => None,
         }
     }
 
@@ -442,39 +353,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        // The server first; its PostgreSQL database (if any) is dropped with `data`.
         self.kill();
-        if let Data::Postgres {
-            admin_url, name, ..
-        } = &self.data
-        {
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            let url = admin_url.clone();
-            // Best effort: a leftover test database is harmless.
-            let _ = std::panic::catch_unwind(move || {
-                with_pg(&url, move |c| {
-                    Box::pin(async move {
-                        let _ = c.batch_execute(&sql).await;
-                    })
-                })
-            });
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            with_database("postgres://u:p@127.0.0.1:5432/postgres", "t1"),
-            "postgres://u:p@127.0.0.1:5432/t1"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/postgres?sslmode=disable", "t1"),
-            "postgres://u:p@h/t1?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
     }
 }

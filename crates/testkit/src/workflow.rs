@@ -3,10 +3,6 @@
 //! enrolment (plus a failed login and a failed enrolment), an encrypted device store that
 //! pulls, interviews and syncs, a field status, review decisions, a spot check with its
 //! findings, then every report, index and list a supervisor or admin can download.
-//!
-//! Used with `server.rs` and `fixture.rs`:
-//! `#[path = "support/workflow.rs"] mod workflow;`
-#![allow(dead_code)]
 
 use crate::fixture::{People, client, enrolment_code, interview, seed_people, seed_round};
 use crate::server::TestServer;

@@ -1,5 +1,5 @@
-//! Shared by the HTTP tests: one reply of the router, with JSON and problem helpers.
-#![allow(dead_code)]
+//! Shared by the server's in-process HTTP tests (`crates/server/tests/http_*.rs`): one reply
+//! of the axum router driven with `tower::ServiceExt::oneshot`, with JSON and problem helpers.
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};

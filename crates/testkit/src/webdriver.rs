@@ -4,7 +4,6 @@
 //! (See shared/reference/TAURI-ON-THIS-MACHINE.md, section 4.) The app writes its own log to
 //! `$SIPAS_ARTIFACTS/logs/app-<pid>-<n>.log` (`SIPAS_LOG_FILE`), which
 //! `scripts/check-logs.sh` checks for personal data.
-#![allow(dead_code)]
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -58,7 +57,7 @@ pub fn artifacts_dir() -> PathBuf {
     let dir = std::env::var_os("SIPAS_ARTIFACTS")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"));
+        .unwrap_or_else(|| crate::repo_root().join("artifacts"));
     std::fs::create_dir_all(&dir).expect("create artifacts dir");
     dir
 }
