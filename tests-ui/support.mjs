@@ -3,7 +3,7 @@
 // * startServer(): runs the real `target/debug/sipas-server --demo` (under `$CARGO_TARGET_DIR`
 //   when that is set; `$SIPAS_SERVER_BIN` overrides) on a free loopback port with a fresh
 //   SQLite file and reads the demo round, passwords and enrolment code it prints.
-//   Like tests/support/server.rs it runs the server at RUST_LOG=debug (unless RUST_LOG says
+//   Like crates/testkit/src/server.rs it runs the server at RUST_LOG=debug (unless RUST_LOG says
 //   otherwise) and writes its stderr and stdout to `$SIPAS_ARTIFACTS/logs/server-dashboard-
 //   <pid>.log`, kept after the test for `scripts/check-logs.sh`. Only the demo banner's
 //   credentials (printed on purpose, for the operator) are masked there.

@@ -2,10 +2,7 @@
 //! on SQLite and PostgreSQL: a round that allows walk-ins takes them up to its cap per unit,
 //! creates their assignments and counts them apart; over the cap, in a unit that is not the
 //! round's, or in a round that does not allow them, they are refused and quarantined.
-#[path = "support/fixture.rs"]
-mod fixture;
-#[path = "support/server.rs"]
-mod server;
+use sipas_testkit::{fixture, server};
 
 use chrono::NaiveDate;
 use fixture::{People, enrol_device, form_key, response_for, seed_people, seed_round};
