@@ -5,7 +5,9 @@
 //!
 //! Run with `bash scripts/bench.sh` (builds the release server first). Set
 //! `SIPAS_TEST_DATABASE_URL` for the PostgreSQL figure. `SIPAS_BENCH_N` sets the number of
-//! responses (default 10,000); `SIPAS_BENCH_RUST_LOG` the server's log level (default `info`).
+//! responses (default 10,000); `SIPAS_BENCH_RUST_LOG` the server's log level (default `info`);
+//! `SIPAS_BENCH_HASH=legacy` sends the content hash of servers before the canonical form (to
+//! measure an older `SIPAS_SERVER_BIN` in the same run).
 use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
@@ -93,6 +95,9 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
     let people = seed_people(&server).await;
     let assignments = seed_round(&people, "BENCH", n).await;
     let device = enrol_device(&server, &people).await;
+    // A server from before the canonical content hash (for a before/after run) checks the
+    // legacy hash.
+    let legacy_hash = std::env::var("SIPAS_BENCH_HASH").is_ok_and(|v| v == "legacy");
     let batches: Vec<UploadBatch> = assignments
         .chunks(BATCH)
         .enumerate()
@@ -102,7 +107,11 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
                 .enumerate()
                 .map(|(i, a)| {
                     let response = response_for("BENCH", *a, (b * BATCH + i) as u64);
-                    let content_hash = response.content_hash();
+                    let content_hash = if legacy_hash {
+                        response.legacy_content_hash()
+                    } else {
+                        response.content_hash()
+                    };
                     UploadRecord {
                         response,
                         content_hash,
@@ -113,15 +122,21 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
         .collect();
     let start = Instant::now();
     let mut accepted = 0usize;
+    let mut first_refusal = None;
     for batch in &batches {
         let result = device.upload(batch).await.expect("upload");
-        accepted += result
-            .acks
-            .iter()
-            .filter(|a| a.status == AckStatus::Accepted)
-            .count();
+        for ack in result.acks {
+            if ack.status == AckStatus::Accepted {
+                accepted += 1;
+            } else if first_refusal.is_none() {
+                first_refusal = Some(ack);
+            }
+        }
     }
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(accepted, n, "every response accepted exactly once");
+    assert_eq!(
+        accepted, n,
+        "every response accepted exactly once; first refusal: {first_refusal:?}"
+    );
     Some(n as f64 / secs)
 }

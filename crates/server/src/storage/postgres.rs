@@ -543,6 +543,8 @@ async fn execute_ops(
     let now = batch.received_at;
     let mut audit = Vec::new();
     let mut collected = Vec::new();
+    let mut binds = Binds::default();
+    let mut revisions = Revisions::default();
     let mut seq: Option<i64> = None;
     for op in ops {
         match op {
@@ -567,46 +569,14 @@ async fn execute_ops(
             Op::Bind {
                 response_id,
                 binding,
-            } => {
-                let stmt = tx.prepare_cached(sql::INSERT_BINDING).await?;
-                tx.execute(
-                    &stmt,
-                    &[
-                        response_id,
-                        &binding.round_id,
-                        &binding.assignment_id,
-                        &binding.surveyor_id,
-                        &binding.unit_code,
-                        &now,
-                    ],
-                )
-                .await?;
-            }
+            } => binds.push(response_id, binding),
             Op::InsertRevision { item } => {
                 let Some(Checked::Valid { response, hash }) = batch.items.get(*item) else {
                     return Err(StoreError::Backend(
                         "planned revision is not a valid item".into(),
                     ));
                 };
-                let stmt = tx.prepare_cached(sql::INSERT_REVISION).await?;
-                tx.execute(
-                    &stmt,
-                    &[
-                        &response.id,
-                        &rev(response.revision)?,
-                        &response.round_id,
-                        &response.unit_code,
-                        &response.form.form_id,
-                        &response.form.version,
-                        &response.assignment_id,
-                        hash,
-                        &Json(response),
-                        &batch.source.surveyor,
-                        &batch.source.device,
-                        &now,
-                    ],
-                )
-                .await?;
+                revisions.push(response, hash)?;
             }
             Op::MarkCollected { assignment_id } => collected.push(*assignment_id),
             Op::Quarantine {
@@ -646,18 +616,128 @@ async fn execute_ops(
             } => audit.push(AuditRow::new(*actor, *action, entity.clone())),
         }
     }
+    // Set-based writes, one statement each (the plan's order among them does not matter:
+    // no foreign key links bindings, revisions and assignments).
+    if !binds.ids.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO response_bindings \
+                 (response_id, round_id, assignment_id, surveyor_id, unit_code, bound_at) \
+                 SELECT t.id, t.round_id, t.assignment_id, t.surveyor_id, t.unit_code, $6 \
+                 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[]) \
+                      AS t(id, round_id, assignment_id, surveyor_id, unit_code)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &binds.ids,
+                &binds.rounds,
+                &binds.assignments,
+                &binds.surveyors,
+                &binds.units,
+                &now,
+            ],
+        )
+        .await?;
+    }
+    if !revisions.ids.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO responses (id, revision, round_id, unit_code, form_id, \
+                 form_version, assignment_id, content_hash, body_json, submitted_by, \
+                 device_id, received_at) \
+                 SELECT t.id, t.revision, t.round_id, t.unit_code, t.form_id, t.form_version, \
+                        t.assignment_id, t.hash, t.body, $10, $11, $12 \
+                 FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], \
+                             $6::text[], $7::uuid[], $8::text[], $9::jsonb[]) \
+                      AS t(id, revision, round_id, unit_code, form_id, form_version, \
+                           assignment_id, hash, body)",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &revisions.ids,
+                &revisions.revisions,
+                &revisions.rounds,
+                &revisions.units,
+                &revisions.form_ids,
+                &revisions.form_versions,
+                &revisions.assignments,
+                &revisions.hashes,
+                &revisions.bodies,
+                &batch.source.surveyor,
+                &batch.source.device,
+                &now,
+            ],
+        )
+        .await?;
+    }
     if !collected.is_empty() {
-        // Sorted (the plan lists them so): row locks in one order across batches.
+        // Sorted (the plan lists them so); the batch's advisory locks already cover them.
         let seq = match seq {
             Some(v) => v,
             None => next_seq(tx).await?,
         };
-        let stmt = tx.prepare_cached(sql::MARK_COLLECTED).await?;
-        for a in &collected {
-            tx.execute(&stmt, &[&seq, a]).await?;
-        }
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE assignments SET status = 'collected', change_seq = $1 \
+                 WHERE id = ANY($2) AND status <> 'collected'",
+            )
+            .await?;
+        tx.execute(&stmt, &[&seq, &collected]).await?;
     }
     append_audit(tx, audit).await
+}
+
+/// [`Op::Bind`]s of a batch as columns, for one `unnest` insert.
+#[derive(Default)]
+struct Binds {
+    ids: Vec<Uuid>,
+    rounds: Vec<String>,
+    assignments: Vec<Option<Uuid>>,
+    surveyors: Vec<Uuid>,
+    units: Vec<String>,
+}
+
+impl Binds {
+    fn push(&mut self, id: &Uuid, b: &Binding) {
+        self.ids.push(*id);
+        self.rounds.push(b.round_id.clone());
+        self.assignments.push(b.assignment_id);
+        self.surveyors.push(b.surveyor_id);
+        self.units.push(b.unit_code.clone());
+    }
+}
+
+/// [`Op::InsertRevision`]s of a batch as columns, for one `unnest` insert.
+#[derive(Default)]
+struct Revisions<'a> {
+    ids: Vec<Uuid>,
+    revisions: Vec<i32>,
+    rounds: Vec<&'a str>,
+    units: Vec<&'a str>,
+    form_ids: Vec<&'a str>,
+    form_versions: Vec<&'a str>,
+    assignments: Vec<Option<Uuid>>,
+    hashes: Vec<&'a str>,
+    bodies: Vec<Json<&'a Response>>,
+}
+
+impl<'a> Revisions<'a> {
+    fn push(&mut self, r: &'a Response, hash: &'a str) -> Result<(), StoreError> {
+        self.ids.push(r.id);
+        self.revisions.push(rev(r.revision)?);
+        self.rounds.push(&r.round_id);
+        self.units.push(&r.unit_code);
+        self.form_ids.push(&r.form.form_id);
+        self.form_versions.push(&r.form.version);
+        self.assignments.push(r.assignment_id);
+        self.hashes.push(hash);
+        self.bodies.push(Json(r));
+        Ok(())
+    }
 }
 
 /// A revision read from an untrusted record, clamped into the column's range.
