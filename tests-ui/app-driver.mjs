@@ -54,6 +54,14 @@ const live = new Set();
 
 // Whatever happens to the test process, no window, driver or Xvfb outlives it.
 process.on('exit', () => { for (const app of live) killAllSync(app); });
+// Also when the test runner stops this process with a signal (a timed-out test file): the
+// children are killed, then the signal does what it would have done.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    for (const app of live) killAllSync(app);
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  });
+}
 
 function findOnPath(cmd) {
   if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : null;
@@ -206,7 +214,9 @@ const VISIBLE = '((e) => !!e && e.getClientRects().length > 0)(document.querySel
 export async function visible(app, css) {
   await waitFor(app, VISIBLE, `${css} visible`, { args: [css] });
   const v = await wd(app, 'POST', `${sess(app)}/element`, { using: 'css selector', value: css });
-  return v[ELEMENT_KEY];
+  const id = v && (v[ELEMENT_KEY] ?? v.ELEMENT ?? Object.values(v)[0]);
+  if (typeof id !== 'string') throw new Error(`app-driver: WebDriver found ${css} but returned ${JSON.stringify(v)}`);
+  return id;
 }
 
 /** Clicks (a real WebDriver click) the element matching `css` once it is visible. */

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  enrol, fillAndSubmitFirstAssignment, pull, screenshot, startApp, stopApp, sync, syncStatus,
+  enrol, fillAndSubmitFirstAssignment, js, pull, screenshot, startApp, stopApp, sync, syncStatus,
 } from './app-driver.mjs';
 import { ARTIFACTS, api, apiOk, login, startServer } from './support.mjs';
 
@@ -35,16 +35,20 @@ const apps = [];
 
 /** Runs `fn` with a fresh app; a screenshot is kept when it fails; the app always stops. */
 async function withApp(name, fn) {
-  const app = await startApp({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), `sipas-app-${name}-`)) });
-  apps.push(app);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sipas-app-${name}-`));
+  let app;
   try {
+    const t0 = Date.now();
+    app = await startApp({ dataDir });
+    console.log(`app-window (${name}): app started and unlocked in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    apps.push(app);
     await fn(app);
   } catch (e) {
-    await screenshot(app, path.join(ARTIFACTS, `app-node-failure-${name}.png`)).catch(() => {});
+    if (app) await screenshot(app, path.join(ARTIFACTS, `app-node-failure-${name}.png`)).catch(() => {});
     throw e;
   } finally {
     await stopApp(app);
-    fs.rmSync(app.dataDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -104,13 +108,14 @@ test('a wrong enrolment code is refused in the app and nothing is enrolled', asy
     assert.ok(err, 'the app accepted a code that was never issued');
     assert.ok(err.shown && err.shown.trim().length > 0, `the app shows a message: ${err.message}`);
     assert.ok(!err.shown.includes(WRONG_CODE), 'the message does not repeat the code');
+    assert.equal(await js(app, "return !document.getElementById('screen-enrol').hidden;"), true, 'still on the Enrol screen');
+    await screenshot(app, path.join(ARTIFACTS, 'app-node-enrol-wrong-code.png'));
     const st = await syncStatus(app);
     assert.equal(st.enrolled, false);
     assert.equal(st.server_url ?? null, null);
     assert.equal(fs.existsSync(app.db.replace(/\.db$/, '.enrolment.json')), false, 'no enrolment file');
     // A sync without enrolment is refused by the app too.
     await assert.rejects(sync(app), /sync failed/);
-    await screenshot(app, path.join(ARTIFACTS, 'app-node-enrol-wrong-code.png'));
     assert.ok(!app.appLogText().includes(WRONG_CODE), 'the code is not in the app log');
   });
   assert.deepEqual(await devicesOfSurveyor(), [], 'the server enrolled no device');
