@@ -49,6 +49,8 @@ export const DEFAULT_PIN = '246813';
 const ELEMENT_KEY = 'element-6066-11e4-a07c-4f4d6c8b4fb2';
 const TAB = '\uE004';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A deadline for Promise.race that does not keep the process alive after the race is won.
+const deadlineOf = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 let started = 0;
 const live = new Set();
 
@@ -117,8 +119,11 @@ async function startXvfb(logFd) {
   return { display, proc };
 }
 
-/** Pids of the running (not zombie) `sipas-field` processes whose parent is `ppid`. */
-function appPids(ppid) {
+/**
+ * Pids of the running `sipas-field` processes whose parent is `ppid` (with `zombies`, also
+ * those that exited and wait to be reaped).
+ */
+function appPids(ppid, { zombies = false } = {}) {
   const out = [];
   let entries = [];
   try { entries = fs.readdirSync('/proc'); } catch { return out; }
@@ -129,7 +134,7 @@ function appPids(ppid) {
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const [state, parent] = stat.slice(close + 2).split(' ');
-    if (Number(parent) === ppid && comm.startsWith('sipas-field') && state !== 'Z') out.push(Number(name));
+    if (Number(parent) === ppid && comm.startsWith('sipas-field') && (zombies || state !== 'Z')) out.push(Number(name));
   }
   return out;
 }
@@ -141,6 +146,7 @@ function killAllSync(app) {
   for (const pid of app.appPids || []) killPid(pid, 'SIGKILL');
   if (app.driver && app.driver.exitCode === null) killPid(app.driver.pid, 'SIGKILL');
   if (app.xvfb && app.xvfb.exitCode === null) killPid(app.xvfb.pid, 'SIGKILL');
+  if (app.ownDir) { try { fs.rmSync(app.dataDir, { recursive: true, force: true }); } catch { /* best effort */ } }
 }
 
 // ---------------------------------------------------------------- WebDriver over HTTP
@@ -356,19 +362,19 @@ export async function stopApp(app) {
   app.stopped = true;
   if (app.sessionId) {
     try {
-      await Promise.race([wd(app, 'DELETE', sess(app)), sleep(10_000)]);
+      await Promise.race([wd(app, 'DELETE', sess(app)), deadlineOf(10_000)]);
     } catch { /* the app or the driver may already be gone */ }
     app.sessionId = null;
   }
-  // The window closes with the session; whatever is left is killed.
+  // The window closes with the session (and the driver reaps it); whatever is left is killed.
   const deadline = Date.now() + 5_000;
-  while (app.driver && appPids(app.driver.pid).length && Date.now() < deadline) await sleep(100);
+  while (app.driver && appPids(app.driver.pid, { zombies: true }).length && Date.now() < deadline) await sleep(100);
   const stop = async (proc) => {
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');
-    await Promise.race([gone, sleep(3_000)]);
-    if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await Promise.race([gone, sleep(3_000)]); }
+    await Promise.race([gone, deadlineOf(3_000)]);
+    if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await Promise.race([gone, deadlineOf(3_000)]); }
   };
   if (app.driver) for (const pid of appPids(app.driver.pid)) killPid(pid, 'SIGKILL');
   for (const pid of app.appPids) if (fs.existsSync(`/proc/${pid}`)) killPid(pid, 'SIGKILL');

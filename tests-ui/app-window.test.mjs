@@ -47,13 +47,17 @@ async function withApp(name, fn) {
     if (app) await screenshot(app, path.join(ARTIFACTS, `app-node-failure-${name}.png`)).catch(() => {});
     throw e;
   } finally {
+    const t1 = Date.now();
     await stopApp(app);
+    console.log(`app-window (${name}): app stopped in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 before(async () => {
+  const t0 = Date.now();
   server = await startServer();
+  console.log(`app-window: server started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   admin = await login(server, 'admin');
   sup = await login(server, 'supervisor');
   surveyor = await apiOk(server, 'POST', '/users', {
@@ -88,7 +92,9 @@ before(async () => {
 
 after(async () => {
   for (const app of apps) await stopApp(app);
+  const t0 = Date.now();
   await server?.stop();
+  console.log(`app-window: server stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
 
 async function enrolmentCode() {
