@@ -396,7 +396,11 @@ export async function unlock(app, pin = DEFAULT_PIN) {
   const create = (await js(app, 'return document.body.dataset.pinMode;')) === 'create';
   await typeInto(app, 'unlock-pin', pin);
   if (create) await typeInto(app, 'unlock-confirm', pin);
-  await click(app, '#unlock-submit');
+  // The form disables its button while it works: a click that left it enabled (and no
+  // message) never reached the page, and is repeated.
+  await clickUntil(app, '#unlock-submit', `document.getElementById('unlock-submit').disabled
+      || document.body.dataset.locked === 'false' || !document.getElementById('unlock-error').hidden`,
+  'the PIN to be submitted', { settle: 1000 });
   await waitFor(app, `document.body.dataset.locked === 'false' && document.body.dataset.ready === 'true'
     || !document.getElementById('unlock-error').hidden`, 'the app to unlock');
   const error = await js(app, "const e = document.getElementById('unlock-error'); return e.hidden ? null : e.textContent;");
@@ -429,8 +433,11 @@ export async function enrol(app, { serverUrl, code, deviceName, certificate } = 
   if (deviceName !== undefined) await setInput(app, 'enrol-device', deviceName);
   if (certificate !== undefined) await setInput(app, 'enrol-cert', certificate);
   await js(app, "document.getElementById('enrol-result').textContent = ''; return true;");
-  // Not clicked twice: a second submit would spend the code again.
-  await click(app, '#enrol-submit');
+  // The button is disabled (and a "running" message shown) as soon as the page has the click:
+  // only a click that never reached the page is repeated (the code is spent once).
+  await clickUntil(app, '#enrol-submit', `document.getElementById('enrol-submit').disabled
+      || document.getElementById('enrol-result').textContent !== '' || !document.getElementById('screen-sync').hidden`,
+  'the enrolment to start', { settle: 1000 });
   await waitFor(app, `!document.getElementById('enrol-submit').disabled
       && (!document.getElementById('screen-sync').hidden || document.getElementById('enrol-result').textContent !== '')`,
   'the enrolment to finish', { timeout: 2 * WAIT_MS });
@@ -615,8 +622,10 @@ export async function fillAndSubmitFirstAssignment(app, { rating = 4 } = {}) {
   if (issues !== '0') {
     throw new Error(`app-driver: the review lists ${issues} issue(s); the page shows:\n${await pageText(app)}`);
   }
-  // Not repeated: submitting is done once.
-  await click(app, '#submit');
+  // The button is disabled as soon as the page has the click: only a click that never
+  // reached the page is repeated.
+  await clickUntil(app, '#submit', "document.getElementById('submit').disabled || !document.getElementById('screen-done').hidden",
+    'the submission to start', { settle: 1000 });
   await waitFor(app, "!document.getElementById('screen-done').hidden || document.getElementById('submit-status').textContent !== ''"
     + " && !document.getElementById('submit').disabled", 'the submission', { timeout: 2 * WAIT_MS });
   await visible(app, '#screen-done');
