@@ -35,6 +35,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * @typedef {object} AppHandle What startApp returns and every other function takes.
+ * @property {string|null} sessionId WebDriver session (null once stopped).
+ * @property {string} dataDir The app's data folder (store `app.db`, enrolment, WebKit data).
+ * @property {string} db The store file (`SIPAS_DB`).
+ * @property {string} appLog The app's own log (`SIPAS_LOG_FILE`).
+ * @property {string} driverLog WebKitWebDriver's (and a private Xvfb's) output.
+ * @property {string|null} display The X display the window is on.
+ * @property {number} clickRetries Clicks WebKitWebDriver lost and that were sent again.
+ * @property {() => string} appLogText The app's log so far.
+ */
+/**
+ * @typedef {object} SyncStatus The app's `sync_status` command (src-tauri/src/commands/sync.rs).
+ * @property {{pending: number, in_flight: number, acked: number, rejected: number}} counts Outbox.
+ * @property {{last_success_at: string|null, last_error_at: string|null, last_error: string|null}} log
+ * @property {boolean} enrolled
+ * @property {string|null} server_url
+ * @property {string|null} user
+ * @property {boolean} revoked
+ */
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
 /** The debug app binary built by `cargo build --workspace` (`$SIPAS_APP_BIN` overrides). */
@@ -278,6 +299,11 @@ function CSS_ESCAPE(id) { return id.replace(/([^A-Za-z0-9_-])/g, '\\$1'); }
  * Returns the handle the other functions take:
  * { sessionId, dataDir, db, appLog, driverLog, display, clickRetries, appLogText() }.
  */
+/**
+ * @param {{dataDir?: string, artifactsDir?: string, pin?: string|null, binary?: string,
+ *   env?: Record<string, string>, display?: string}} [options]
+ * @returns {Promise<AppHandle>}
+ */
 export async function startApp({
   dataDir, artifactsDir, pin = DEFAULT_PIN, binary = APP_BIN, env = {}, display = process.env.DISPLAY,
 } = {}) {
@@ -357,6 +383,7 @@ export async function startApp({
  * is gone (app, WebKitWebDriver, private Xvfb), and removes a data folder startApp made itself.
  * Never throws; safe to call twice.
  */
+/** @param {AppHandle|undefined|null} app */
 export async function stopApp(app) {
   if (!app || app.stopped) return;
   app.stopped = true;
@@ -423,6 +450,11 @@ async function openSync(app) {
  * an Error whose `shown` property is the message the app shows (and the app stays on the
  * Enrol screen).
  */
+/**
+ * @param {AppHandle} app
+ * @param {{serverUrl: string, code: string, deviceName?: string, certificate?: string}} details
+ * @returns {Promise<SyncStatus>}
+ */
 export async function enrol(app, { serverUrl, code, deviceName, certificate } = {}) {
   if (!serverUrl || !code) throw new Error('app-driver: enrol needs serverUrl and code');
   await openSync(app);
@@ -460,6 +492,7 @@ export async function enrol(app, { serverUrl, code, deviceName, certificate } = 
  * decisions. Resolves the sync status after a successful sync; rejects with the app's message
  * (`err.shown`) when the sync failed.
  */
+/** @param {AppHandle} app @returns {Promise<SyncStatus>} */
 export async function sync(app) {
   await openSync(app);
   const before = await syncStatus(app);
@@ -492,6 +525,7 @@ export async function sync(app) {
  * Pulls the assignments (a sync: the app has one sync that sends and fetches) and opens the
  * assignment list. Resolves { assignments: [ids shown on the list], status }.
  */
+/** @param {AppHandle} app @returns {Promise<{assignments: string[], status: SyncStatus}>} */
 export async function pull(app) {
   const status = await sync(app);
   await openAssignments(app);
@@ -585,6 +619,11 @@ async function waitSaved(app, step) {
  * { assignmentId, answered: [item codes], steps: [group codes] } once the "submitted" screen
  * shows; the response then waits in the outbox for sync().
  */
+/**
+ * @param {AppHandle} app
+ * @param {{rating?: number}} [options]
+ * @returns {Promise<{assignmentId: string, answered: string[], steps: string[]}>}
+ */
 export async function fillAndSubmitFirstAssignment(app, { rating = 4 } = {}) {
   await openAssignments(app);
   const startSel = '[data-assignment]:not([data-withdrawn]) [data-action="start"]';
@@ -636,6 +675,7 @@ export async function fillAndSubmitFirstAssignment(app, { rating = 4 } = {}) {
  * Saves a PNG of the window to `file` after two animation frames, so WebKitGTK has painted
  * the current DOM (a screenshot taken right after a change can show an older paint).
  */
+/** @param {AppHandle} app @param {string} file @returns {Promise<string>} */
 export async function screenshot(app, file) {
   await jsAsync(app, 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(null)));');
   const b64 = await wd(app, 'GET', `${sess(app)}/screenshot`);
