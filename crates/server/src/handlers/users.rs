@@ -3,6 +3,7 @@
 //! ([`Role::capabilities`]); which users: the caller's scope ([`crate::scope`]).
 use crate::app::AppState;
 use crate::auth::{self, Caller, require_any, require_cap};
+use crate::extract::ApiPath;
 use crate::extract::{ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, NamedScope};
@@ -10,15 +11,14 @@ use crate::storage::{NewUser, ScopeCodes, UserChange};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use crate::extract::ApiPath;
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{EnrolmentCode, EnrolmentCodeRequest, UserInfo};
+use uuid::Uuid;
 
 /// Default validity of an enrolment code, minutes.
 pub const DEFAULT_CODE_MINUTES: u32 = 60;
@@ -251,11 +251,8 @@ pub async fn create_enrolment_code(
     let mine = scope::of(&state, &caller).await?;
     let theirs = state.store.user_scope(user.id).await?;
     if !mine.contains(&theirs, scope::today(&state)) {
-        return Err(scope::refused(
-            "This user",
-            "Người dùng này",
-        )
-        .with_details(serde_json::json!({ "field": "user_id" })));
+        return Err(scope::refused("This user", "Người dùng này")
+            .with_details(serde_json::json!({ "field": "user_id" })));
     }
     if !matches!(user.role, Role::Surveyor | Role::Monitor) {
         return Err(field_error(
