@@ -605,7 +605,8 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
     for round in batch.round_ids() {
         if let Some(found) = start.query_row([&round], round_from).optional()? {
             ctx.round_starts.insert(round.clone(), found.starts_on);
-            ctx.round_policies.insert(round.clone(), found.outside_sample);
+            ctx.round_policies
+                .insert(round.clone(), found.outside_sample);
         }
         let closed: Option<bool> = tx
             .prepare_cached(sql::ROUND_CLOSED)?
