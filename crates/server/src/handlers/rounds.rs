@@ -2,42 +2,28 @@
 //! XLSX), `POST /rounds/{id}/assign`, `GET /rounds/{id}/progress?by=surveyor|unit`.
 use crate::app::AppState;
 use crate::auth::{Caller, require};
-use crate::extract::{ApiPath, ApiQuery, read_body, read_json};
+use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
-use crate::sample_frame::{self, FrameRow, SampleError};
-use crate::storage::{Progress, SampleRow};
+use crate::storage::Progress;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sipas_core::response::new_id;
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::Round;
 use uuid::Uuid;
 
-/// Largest sample-frame upload, bytes.
-pub const MAX_SAMPLE_BYTES: usize = 32 * 1024 * 1024;
 /// Largest number of assignments in one assign request.
 pub const MAX_ASSIGN_IDS: usize = 10_000;
 /// Content type of XLSX workbooks.
-pub const XLSX_CONTENT_TYPE: &str =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub use crate::table_file::XLSX_CONTENT_TYPE;
 
 /// Who plans rounds.
 const PLANNERS: &[Role] = &[Role::Supervisor, Role::Admin];
-
-/// Answer of a sample import.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportResult {
-    /// Number of assignments created.
-    pub imported: u64,
-    /// Their ids, in the order of the file's rows.
-    pub assignment_ids: Vec<Uuid>,
-}
 
 /// `POST /api/v1/rounds/{id}/assign` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,75 +149,7 @@ pub async fn list_rounds(
     Ok(Json(state.store.rounds().await?))
 }
 
-fn sample_problem(e: SampleError) -> ApiError {
-    ApiError::invalid_input(e.message, e.message_vi)
-        .with_details(serde_json::json!({ "row": e.row, "column": e.column }))
-}
-
-/// `POST /api/v1/rounds/{id}/sample` (supervisor, admin): imports the sample frame from a
-/// `text/csv` or XLSX body. All rows or none: a bad row is `400.3` naming row and column.
-pub async fn import_sample(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: ApiPath<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<(StatusCode, Json<ImportResult>)> {
-    require(&caller.user, PLANNERS)?;
-    let round_id = path.get()?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let xlsx = match content_type.as_str() {
-        "text/csv" => false,
-        XLSX_CONTENT_TYPE => true,
-        _ => {
-            return Err(ApiError::invalid_input(
-                format!("Send the sample frame as text/csv or {XLSX_CONTENT_TYPE}."),
-                "Hãy gửi danh sách mẫu dạng CSV (text/csv) hoặc Excel (.xlsx).",
-            )
-            .with_details(serde_json::json!({ "field": "content-type" })));
-        }
-    };
-    existing_round(&state, &round_id).await?;
-    let bytes = read_body(&headers, body, MAX_SAMPLE_BYTES).await?;
-    let parsed: Vec<FrameRow> = tokio::task::spawn_blocking(move || {
-        if xlsx {
-            sample_frame::parse_xlsx(&bytes)
-        } else {
-            sample_frame::parse_csv(&bytes)
-        }
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(sample_problem)?;
-    let rows: Vec<SampleRow> = parsed
-        .into_iter()
-        .map(|r| SampleRow {
-            id: new_id(),
-            unit_code: r.unit_code,
-            procedure: r.procedure,
-            agency: r.agency,
-            contact: r.contact,
-            unit_name: r.unit_name,
-        })
-        .collect();
-    let imported = state
-        .store
-        .import_sample(&round_id, &rows, caller.user.id)
-        .await?;
-    tracing::info!(actor = %caller.user.id, round_id = %round_id, rows = imported, "sample imported");
-    Ok((
-        StatusCode::CREATED,
-        Json(ImportResult {
-            imported,
-            assignment_ids: rows.iter().map(|r| r.id).collect(),
-        }),
-    ))
-}
+// `POST /rounds/{id}/sample` moved to `handlers/sample.rs` (issue 10, h-cat).
 
 /// `POST /api/v1/rounds/{id}/assign` (supervisor, admin): gives assignments of the round to
 /// a surveyor. Unknown ids are `404.1`; ids of another round or a non-surveyor are `400.3`.
