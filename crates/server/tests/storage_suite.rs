@@ -221,6 +221,10 @@ fn sample(n: usize, unit: &str) -> Vec<SampleRow> {
                 phone: (i % 2 == 1).then(|| format!("09123456{i:02}")),
             },
             unit_name: None,
+            agency_code: None,
+            field_code: None,
+            field_name: None,
+            procedure_code: None,
         })
         .collect()
 }
