@@ -530,11 +530,13 @@ impl Catalogues {
                 Some(p) => {
                     names.procedure_name = Some(p.name.clone());
                     match &codes.field_code {
-                        Some(f) if *f != p.field_code => issues.push(Issue::new(
-                            "procedure_code",
-                            "the procedure belongs to another field than the row's field_code.",
-                            "thủ tục thuộc lĩnh vực khác với mã lĩnh vực của dòng.",
-                        )),
+                        // (An unknown field is reported above, not as a mismatch.)
+                        Some(f) if *f != p.field_code && self.fields.contains_key(f) => issues
+                            .push(Issue::new(
+                                "procedure_code",
+                                "the procedure belongs to another field than the row's field_code.",
+                                "thủ tục thuộc lĩnh vực khác với mã lĩnh vực của dòng.",
+                            )),
                         Some(_) => {}
                         None => {
                             if let Some(f) = self.fields.get(&p.field_code) {
