@@ -233,6 +233,7 @@ mod tests {
             status: AssignmentStatus::NotVisited,
             status_note: None,
             updated_at: chrono::Utc::now(),
+            names: Default::default(),
         };
         let a = mk("Đăng ký khai sinh");
         let b = mk("Cấp giấy phép xây dựng");
