@@ -209,18 +209,21 @@ pub async fn check_import(
     let mut errors = Vec::new();
     for (idx, cell) in header.iter().enumerate() {
         let folded = fold_header(cell);
-        if let Some((name, _, _)) = columns
+        let Some((name, _, _)) = columns
             .iter()
             .find(|(_, a, _)| a.contains(&folded.as_str()))
-        {
-            if positions.insert(name, idx).is_some() {
-                errors.push(RowError::cell(
-                    header_row,
-                    name,
-                    "the column appears twice in the header.",
-                    "cột bị lặp lại ở dòng tiêu đề.",
-                ));
-            }
+        else {
+            continue;
+        };
+        if positions.contains_key(name) {
+            errors.push(RowError::cell(
+                header_row,
+                name,
+                "the column appears twice in the header.",
+                "cột bị lặp lại ở dòng tiêu đề.",
+            ));
+        } else {
+            positions.insert(name, idx);
         }
     }
     for (name, _, required) in columns {
