@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 const ROUND: &str = "2026-HN-MOTCUA";
 const UNIT: &str = fixture::UNIT_CODE;
-const OTHER_UNIT: &str = "00013";
+const OTHER_UNIT: &str = "95002";
 
 macro_rules! both_backends {
     ($name:ident) => {
@@ -52,10 +52,10 @@ async fn seed_policy_round(people: &People, policy: OutsideSample) -> Vec<Uuid> 
     assert_eq!(created.outside_sample, policy);
     let mut csv = String::from("unit_code,ten_don_vi,procedure,name,address\n");
     for (i, unit, name) in [
-        (0, UNIT, "Phường Trúc Bạch"),
-        (1, UNIT, "Phường Trúc Bạch"),
-        (2, UNIT, "Phường Trúc Bạch"),
-        (3, OTHER_UNIT, "Phường Cống Vị"),
+        (0, UNIT, "Phường Ba Đình"),
+        (1, UNIT, "Phường Ba Đình"),
+        (2, UNIT, "Phường Ba Đình"),
+        (3, OTHER_UNIT, "Phường Hồng Hà"),
     ] {
         csv.push_str(&format!(
             "{unit},{name},Cấp giấy khai sinh,{},{}\n",
@@ -116,14 +116,18 @@ fn assert_ack(ack: &RecordAck, status: AckStatus, reason: Option<AckReason>) {
 
 /// Progress of one unit of [`ROUND`].
 async fn unit_progress(people: &People, unit: &str) -> serde_json::Value {
-    let by_unit: Vec<serde_json::Value> = people
+    // Issue 10: `{round_id, by, total, rows: [{key, ...}]}`.
+    let by_unit: serde_json::Value = people
         .supervisor
         .get_json(&format!("/rounds/{ROUND}/progress?by=unit"))
         .await
         .expect("progress by unit");
-    by_unit
+    by_unit["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
         .into_iter()
-        .find(|u| u["unit_code"] == unit)
+        .find(|u| u["key"] == unit)
         .unwrap_or_else(|| panic!("unit {unit} in progress"))
 }
 
@@ -164,7 +168,7 @@ async fn walk_ins_are_taken_up_to_the_cap_and_counted_apart(backend: Backend) {
         .collect();
     assert_eq!(
         names,
-        [("Phường Cống Vị", OTHER_UNIT), ("Phường Trúc Bạch", UNIT)]
+        [("Phường Ba Đình", UNIT), ("Phường Hồng Hà", OTHER_UNIT)]
     );
     assert_eq!(pulled.assignments.len(), sampled.len());
 
