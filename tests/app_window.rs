@@ -790,14 +790,17 @@ async fn walk_in_from_the_app_is_synced_and_counted_apart() {
     .await;
     c.close().await.expect("end the session");
     driver.wait_apps_gone();
-    let by_unit: Vec<Value> = people
+    // Issue 10: `{round_id, by, total, rows: [{key = unit code, ...}]}`.
+    let by_unit: Value = people
         .supervisor
         .get_json(&format!("/rounds/{round}/progress?by=unit"))
         .await
         .expect("progress by unit");
-    let unit = by_unit
+    let unit = by_unit["rows"]
+        .as_array()
+        .expect("rows in progress by unit")
         .iter()
-        .find(|u| u["unit_code"] == fixture::UNIT_CODE)
+        .find(|u| u["key"] == fixture::UNIT_CODE)
         .expect("the unit in progress");
     assert_eq!(
         (

@@ -32,11 +32,12 @@ async fn progress_of_surveyor(people: &People, round: &str) -> (u64, u64, u64) {
         .get_json(&format!("/rounds/{round}/progress"))
         .await
         .expect("round progress");
-    let me = report["surveyors"]
+    // Issue 10: `{round_id, by, total, rows: [{key = surveyor id, ...}]}`.
+    let me = report["rows"]
         .as_array()
-        .expect("surveyors in the progress report")
+        .expect("rows in the progress report")
         .iter()
-        .find(|s| s["surveyor_id"] == people.surveyor.id.to_string())
+        .find(|s| s["key"] == people.surveyor.id.to_string())
         .unwrap_or_else(|| panic!("the surveyor in {report}"));
     let n = |k: &str| me[k].as_u64().unwrap_or_else(|| panic!("{k} in {me}"));
     (n("assigned"), n("collected"), n("non_response"))
