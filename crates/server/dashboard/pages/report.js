@@ -81,7 +81,7 @@ export async function pageReport(ctx, roundId) {
   const xlsxBtn = h('button', { type: 'button', testid: 'download-xlsx' }, t('report.download_xlsx'));
   csvBtn.addEventListener('click', () => download(`/rounds/${enc(roundId)}/report${qs({ ...params, format: 'csv' })}`, `sipas-report-${roundId}.csv`, dlStatus));
   xlsxBtn.addEventListener('click', () => download(`/rounds/${enc(roundId)}/report${qs({ ...params, format: 'xlsx' })}`, `sipas-report-${roundId}.xlsx`, dlStatus));
-  const head = [...(session.can('rounds.read') ? roundHead(round, 'report', t('report.heading')) : [h('h2', null, `${t('report.heading')}: ${round.name}`)]),
+  const head = [...(session.can('rounds.read') ? roundHead(round, 'report', t('report.title')) : [h('h2', null, `${t('report.title')}: ${round.name}`)]),
     controls, h('div', { class: 'actions' }, csvBtn, xlsxBtn), dlStatus];
   ctx.view.append(...head, loading());
 
