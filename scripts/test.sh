@@ -32,6 +32,9 @@ export SIPAS_ARTIFACTS="${SIPAS_ARTIFACTS:-$PWD/artifacts}"; mkdir -p "$SIPAS_AR
 rm -rf "$SIPAS_ARTIFACTS/logs"; mkdir -p "$SIPAS_ARTIFACTS/logs"
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked --no-fail-fast
 
+stage "eslint (dashboard modules and their tests)"
+npx eslint crates/server/dashboard tests-ui
+
 stage "dashboard in headless Chromium (playwright-core, real server)"
 node --test tests-ui/
 
