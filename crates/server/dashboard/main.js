@@ -64,8 +64,8 @@ const ROUTES = [
 /** Main navigation: [section, hash, label key, capabilities (any)]. */
 /** @type {[string, string, string, Capability[]][]} */
 const NAV = [
-  ['rounds', '#/rounds', 'nav.rounds', ['rounds.read']],
   ['my-tasks', '#/monitor', 'nav.monitor', ['spot_checks.do']],
+  ['rounds', '#/rounds', 'nav.rounds', ['rounds.read']],
   ['users', '#/users', 'nav.users', ['users.manage', 'enrolment.issue', 'devices.manage']],
   ['quarantine', '#/quarantine', 'nav.quarantine', ['quarantine.manage']],
   ['handover', '#/handover', 'nav.handover', ['handover.import']],

@@ -31,16 +31,10 @@ export async function getRounds(force = false) {
   return [...rounds.values()];
 }
 
-/** The round, or a 404 from the server. @param {string} id @returns {Promise<Round>} */
+/** The round (`GET /rounds/{id}`; outside the caller's scope the server answers 404). @param {string} id @returns {Promise<Round>} */
 export async function getRound(id) {
-  if (!rounds.has(id)) await getRounds(true);
-  const r = rounds.get(id);
-  if (!r) {
-    // Let the server say it (404.1 with its message).
-    await api(`/rounds/${enc(id)}/progress`);
-    throw new Error(t('common.not_found'));
-  }
-  return r;
+  if (!rounds.has(id)) rounds.set(id, await api(`/rounds/${enc(id)}`));
+  return /** @type {Round} */ (rounds.get(id));
 }
 
 /**
