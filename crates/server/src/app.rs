@@ -74,6 +74,15 @@ pub fn router(state: AppState) -> Router {
         .route("/enrol", post(session::enrol))
         .route("/me", get(session::me))
         .route("/users", post(users::create_user).get(users::list_users))
+        .route("/users/{id}", axum::routing::patch(users::update_user))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/forms", get(rounds::list_forms))
+        .route(
+            "/rounds/{id}",
+            get(rounds::get_round).patch(rounds::update_round),
+        )
+        .route("/rounds/{id}/close", post(rounds::close_round))
+        .route("/rounds/{id}/assignments", get(rounds::list_assignments))
         .route("/enrolment-codes", post(users::create_enrolment_code))
         .route(
             "/rounds",

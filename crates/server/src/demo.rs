@@ -75,6 +75,7 @@ pub async fn ensure_user(
             display_name: display_name.to_owned(),
             role,
             password: Some(password.to_owned()),
+            scope: None,
         },
         None,
     )

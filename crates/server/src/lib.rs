@@ -26,6 +26,7 @@ pub mod problem;
 pub mod ratelimit;
 pub mod report_export;
 pub mod sample_frame;
+pub mod scope;
 pub mod storage;
 pub mod tls;
 pub mod validation;

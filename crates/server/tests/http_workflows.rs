@@ -50,6 +50,7 @@ struct World {
     supervisor: Actor,
     monitor: Actor,
     monitor2: Actor,
+    ministry: Actor,
     surveyor: Actor,
     surveyor2: Actor,
     /// Assignments of `surveyor` (11, units 00004 and 00007) and of `surveyor2` (3, 00007).
@@ -64,6 +65,7 @@ impl World {
             Role::Supervisor => &self.supervisor,
             Role::Monitor => &self.monitor,
             Role::Surveyor => &self.surveyor,
+            Role::Ministry => &self.ministry,
         }
     }
 
@@ -180,6 +182,7 @@ async fn world(backend: Backend) -> Option<World> {
         supervisor: placeholder.clone(),
         monitor: placeholder.clone(),
         monitor2: placeholder.clone(),
+        ministry: placeholder.clone(),
         surveyor: placeholder.clone(),
         surveyor2: placeholder,
         mine: Vec::new(),
@@ -203,6 +206,7 @@ async fn world(backend: Backend) -> Option<World> {
     w.supervisor = create_user(&w, "gsv", Role::Supervisor).await;
     w.monitor = create_user(&w, "mttq", Role::Monitor).await;
     w.monitor2 = create_user(&w, "ccb", Role::Monitor).await;
+    w.ministry = create_user(&w, "bnv", Role::Ministry).await;
     w.surveyor = create_user(&w, "dtv1", Role::Surveyor).await;
     w.surveyor2 = create_user(&w, "dtv2", Role::Surveyor).await;
 
@@ -1594,14 +1598,15 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             path: format!("/api/v1/rounds/{ROUND}/discrepancies?threshold=0.2"),
             content_type: JSON_CT,
             body: vec![],
-            allowed: &[Role::Supervisor, Role::Admin],
+            // Admins no longer see spot-check results (issue 10: admins do not spot-check).
+            allowed: &[Role::Supervisor],
         },
         Endpoint {
             method: Method::GET,
             path: format!("/api/v1/rounds/{ROUND}/report?format=xlsx&min_n=1"),
             content_type: JSON_CT,
             body: vec![],
-            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor],
+            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor, Role::Ministry],
         },
         Endpoint {
             method: Method::POST,
@@ -1612,7 +1617,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
         },
     ];
 
-    let roles = [Role::Admin, Role::Supervisor, Role::Surveyor, Role::Monitor];
+    let roles = Role::ALL;
     let mut refused = 0;
     for e in &endpoints {
         for role in roles {

@@ -1,13 +1,13 @@
 //! The audit log: `GET /audit?since=N&limit=M` (admin).
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::ApiQuery;
 use crate::problem::ApiResult;
 use crate::storage::AuditEntry;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -31,7 +31,7 @@ pub async fn entries(
     caller: Caller,
     query: ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    require(&caller.user, &[Role::Admin])?;
+    require_cap(&caller.user, Capability::AuditRead)?;
     let q = query.get()?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     Ok(Json(

@@ -1,6 +1,6 @@
 //! The SIPAS index of a round: `GET /rounds/{id}/index?aggregation=…&format=json|csv`.
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::handlers::rounds::existing_round;
 use crate::index_export::report_csv;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sipas_core::index::{Aggregation, IndexConfig, compute_index};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 
 /// Query of the index endpoint.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,10 +34,7 @@ pub async fn round_index(
     path: ApiPath<String>,
     query: ApiQuery<IndexQuery>,
 ) -> ApiResult<Response> {
-    require(
-        &caller.user,
-        &[Role::Supervisor, Role::Admin, Role::Monitor],
-    )?;
+    require_cap(&caller.user, Capability::IndexRead)?;
     let round_id = path.get()?;
     let q = query.get()?;
     let csv = match q.format.as_deref() {

@@ -2,7 +2,7 @@
 //! `POST /quarantine/{id}/accept`, `POST /quarantine/{id}/dismiss` and
 //! `POST /responses/{id}/void`. The decisions are the ingest rules' ([`crate::ingest`]).
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::ingest::Checked;
 use crate::ingest::{QuarantineEntry, Resolved, Voided, acceptance_batch};
@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 use sipas_protocol::wire::RecordAck;
 use uuid::Uuid;
 
@@ -106,7 +106,7 @@ pub async fn list(
     caller: Caller,
     query: ApiQuery<QuarantineQuery>,
 ) -> ApiResult<Json<Vec<QuarantineEntry>>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let q = query.get()?;
     Ok(Json(
         state
@@ -128,7 +128,7 @@ pub async fn accept(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ResolveResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let id = path.get()?;
     let req: ResolveRequest = read_json(&headers, body).await?;
     let note = note(req.note.as_deref(), "note")?;
@@ -204,7 +204,7 @@ pub async fn dismiss(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ResolveResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let id = path.get()?;
     let req: ResolveRequest = read_json(&headers, body).await?;
     let note = note(req.note.as_deref(), "note")?;
@@ -235,7 +235,7 @@ pub async fn void(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<VoidResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let id = path.get()?;
     let req: VoidRequest = read_json(&headers, body).await?;
     let Some(reason) = note(Some(&req.reason), "reason")? else {

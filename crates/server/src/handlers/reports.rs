@@ -1,6 +1,6 @@
 //! Shaped SIPAS reports: `GET /rounds/{id}/report?format=json|csv|xlsx&min_n=10&aggregation=…`.
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::handlers::rounds::{XLSX_CONTENT_TYPE, existing_round};
 use crate::problem::{ApiError, ApiResult};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sipas_core::index::{Aggregation, IndexConfig, compute_index};
 use sipas_core::report::{ReportConfig, ReportStamp, shape_report, to_csv};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 
 /// Largest `min_n` accepted.
 pub const MAX_MIN_N: usize = 1_000_000;
@@ -53,10 +53,7 @@ pub async fn round_report(
     path: ApiPath<String>,
     query: ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    require(
-        &caller.user,
-        &[Role::Supervisor, Role::Admin, Role::Monitor],
-    )?;
+    require_cap(&caller.user, Capability::ReportsRead)?;
     let round_id = path.get()?;
     let q = query.get()?;
     let format = match q.format.as_deref() {

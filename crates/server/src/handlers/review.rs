@@ -1,7 +1,7 @@
 //! Supervisor review: `GET /review/queue`, `GET /responses/{id}/{revision}` and
 //! `POST /responses/{id}/{revision}/decision`.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require};
+use crate::auth::{Caller, out_of_scope, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::handlers::rounds::existing_round;
 use crate::problem::{ApiError, ApiResult};
@@ -18,7 +18,7 @@ use sipas_core::questionnaire::{ItemType, Questionnaire};
 use sipas_core::relevance::relevant_items;
 use sipas_core::response::Response;
 use sipas_core::text::nfc;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{Decision, ReviewDecision};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -60,7 +60,7 @@ pub async fn decide(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<ReviewDecision>)> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::Review)?;
     let (id, revision) = path.get()?;
     let req: DecisionRequest = read_json(&headers, body).await?;
     let (response, _) = state
@@ -172,7 +172,7 @@ pub async fn queue(
     caller: Caller,
     query: ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<Vec<QueueItem>>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::Review)?;
     let q = query.get()?;
     let Some(round_id) = q.round_id else {
         return Err(ApiError::invalid_input(
@@ -301,7 +301,7 @@ pub async fn response_detail(
     caller: Caller,
     path: ApiPath<(Uuid, u32)>,
 ) -> ApiResult<Json<ResponseDetail>> {
-    require(&caller.user, &[Role::Supervisor, Role::Monitor])?;
+    require_any(&caller.user, &[Capability::Review, Capability::SpotChecksDo])?;
     let (id, revision) = path.get()?;
     if caller.user.role == Role::Monitor {
         let task = state.store.spot_check_task_for_response(id).await?;

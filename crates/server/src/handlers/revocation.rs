@@ -5,7 +5,7 @@
 //! supervisors only on surveyors and monitors and their devices (`403.1` otherwise); surveyors
 //! and monitors only log their own token out.
 use crate::app::AppState;
-use crate::auth::{self, Caller, bearer_token, require};
+use crate::auth::{self, Caller, bearer_token, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{ApiError, ApiResult};
 use crate::storage::{DeviceRecord, RevokedToken};
@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::UserInfo;
 use uuid::Uuid;
 
@@ -40,8 +40,8 @@ pub struct DevicesQuery {
 /// Admits `caller` to act on a user of role `target`: admins always, supervisors for
 /// surveyors and monitors; otherwise `403.1`.
 pub fn may_manage(caller: &UserInfo, target: Role) -> ApiResult<()> {
-    require(caller, &[Role::Admin, Role::Supervisor])?;
-    if caller.role == Role::Admin || matches!(target, Role::Surveyor | Role::Monitor) {
+    require_any(caller, &[Capability::UsersManage, Capability::DevicesManage])?;
+    if caller.role.can(Capability::UsersManage) || matches!(target, Role::Surveyor | Role::Monitor) {
         return Ok(());
     }
     Err(ApiError::new(
@@ -86,7 +86,7 @@ async fn set_disabled(
     path: ApiPath<Uuid>,
     disabled: bool,
 ) -> ApiResult<Json<UserAccess>> {
-    require(&caller.user, &[Role::Admin, Role::Supervisor])?;
+    require_cap(&caller.user, Capability::DevicesManage)?;
     let id = path.get()?;
     if disabled && id == caller.user.id {
         return Err(ApiError::new(
@@ -141,7 +141,7 @@ pub async fn list_devices(
     caller: Caller,
     query: ApiQuery<DevicesQuery>,
 ) -> ApiResult<Json<Vec<DeviceRecord>>> {
-    require(&caller.user, &[Role::Admin, Role::Supervisor])?;
+    require_cap(&caller.user, Capability::DevicesManage)?;
     let q = query.get()?;
     if let Some(id) = q.user_id {
         state
@@ -161,7 +161,7 @@ pub async fn revoke_device(
     caller: Caller,
     path: ApiPath<Uuid>,
 ) -> ApiResult<Json<DeviceRecord>> {
-    require(&caller.user, &[Role::Admin, Role::Supervisor])?;
+    require_cap(&caller.user, Capability::DevicesManage)?;
     let id = path.get()?;
     let device = state
         .store

@@ -12,7 +12,7 @@
 //! Nobody can change or delete findings: there is no endpoint for it, and database triggers
 //! refuse UPDATE and DELETE on the findings table.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require};
+use crate::auth::{Caller, out_of_scope, require_cap};
 use crate::extract::{ApiPath, ApiQuery, MAX_JSON_BYTES, parse_json, read_body, read_json};
 use crate::handlers::review::{display_names, flags_of};
 use crate::handlers::rounds::existing_round;
@@ -36,7 +36,7 @@ use sipas_core::response::new_id;
 use sipas_core::spot_check::{Candidate, SpotCheckConfig, select_for_spot_check};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{Decision, KeyItem, MonitorTask, Round, SpotCheckFindings, TaskState};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -167,7 +167,7 @@ pub async fn draw(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<DrawResult>)> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let round_id = path.get()?;
     let bytes = read_body(&headers, body, MAX_JSON_BYTES).await?;
     let req: DrawRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -277,7 +277,7 @@ pub async fn list(
     caller: Caller,
     path: ApiPath<String>,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let round_id = path.get()?;
     existing_round(&state, &round_id).await?;
     let tasks = state.store.spot_check_tasks(&round_id).await?;
@@ -309,7 +309,7 @@ pub async fn assign(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<TaskView>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let task_id = path.get()?;
     let req: AssignMonitorRequest = read_json(&headers, body).await?;
     state
@@ -376,7 +376,7 @@ pub async fn monitor_tasks(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<MonitorTask>>> {
-    require(&caller.user, &[Role::Monitor])?;
+    require_cap(&caller.user, Capability::SpotChecksDo)?;
     let rows = state.store.monitor_tasks(caller.user.id).await?;
     let tasks = rows
         .into_iter()
@@ -424,7 +424,7 @@ pub async fn submit_result(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<FindingsReceipt>)> {
-    require(&caller.user, &[Role::Monitor])?;
+    require_cap(&caller.user, Capability::SpotChecksDo)?;
     let task_id = path.get()?;
     let task = state
         .store
@@ -561,7 +561,7 @@ pub async fn discrepancies(
     path: ApiPath<String>,
     query: ApiQuery<DiscrepancyQuery>,
 ) -> ApiResult<Json<Vec<DiscrepancyRow>>> {
-    require(&caller.user, &[Role::Supervisor, Role::Admin])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let round_id = path.get()?;
     let q = query.get()?;
     let defaults = DiscrepancyConfig::default();

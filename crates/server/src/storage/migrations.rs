@@ -48,6 +48,12 @@ pub const SQLITE: &[Migration] = &[
         name: "outside_sample",
         sql: include_str!("../../migrations/sqlite/0006_outside_sample.sql"),
     },
+    // 0007: catalogues (h-cat).
+    Migration {
+        version: 8,
+        name: "scopes",
+        sql: include_str!("../../migrations/sqlite/0008_scopes.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -81,6 +87,12 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "outside_sample",
         sql: include_str!("../../migrations/postgres/0006_outside_sample.sql"),
+    },
+    // 0007: catalogues (h-cat).
+    Migration {
+        version: 8,
+        name: "scopes",
+        sql: include_str!("../../migrations/postgres/0008_scopes.sql"),
     },
 ];
 
