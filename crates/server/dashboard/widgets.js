@@ -121,7 +121,14 @@ export function table(testid, headers, rows, opts = {}) {
   const labels = headers.map((hd) => (typeof hd === 'string' ? hd : hd.text));
   for (const tr of rows) {
     [...tr.children].forEach((td, i) => {
-      if (labels[i] && td instanceof HTMLElement && !td.dataset.label) td.dataset.label = labels[i];
+      if (!(td instanceof HTMLElement)) return;
+      if (labels[i] && !td.dataset.label) td.dataset.label = labels[i];
+      // One box per cell, so that as a card the cell's content sits beside its column name.
+      if (td.childNodes.length !== 1 || td.firstChild?.nodeType === Node.TEXT_NODE) {
+        const body = h('div', { class: 'cell' });
+        body.append(...td.childNodes);
+        td.append(body);
+      }
     });
   }
   return h('div', { class: 'table-wrap' },
