@@ -63,6 +63,7 @@ async function step(name, fn) {
 async function shoot(page, name) {
   for (const size of SIZES) {
     await page.setViewportSize(size);
+    await page.evaluate(() => { document.activeElement?.blur?.(); window.scrollTo(0, 0); });
     await page.waitForTimeout(150);
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(wide <= size.width, `${name} is ${wide}px wide at ${size.width}px`);

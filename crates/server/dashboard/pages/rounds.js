@@ -81,7 +81,7 @@ async function roundForm(ctx, round, done) {
   const save = h('button', { type: 'submit', class: 'primary', testid: 'round-save' }, round ? t('rounds.save') : t('rounds.create'));
   const cancel = h('button', { type: 'button', testid: 'round-cancel', onclick: () => done(null) }, t('common.cancel'));
   const el = h('form', { class: 'panel', testid: 'round-form-panel', novalidate: true },
-    h('h3', null, round ? t('rounds.edit_heading') : t('rounds.new_heading')),
+    round ? h('h3', null, t('rounds.edit_heading')) : null,
     h('div', { class: 'form-row' },
       field('round-name', t('rounds.name'), name),
       code ? field('round-code', t('rounds.code'), code, t('rounds.code_hint')) : null),
@@ -93,7 +93,7 @@ async function roundForm(ctx, round, done) {
     h('fieldset', null, h('legend', null, t('rounds.outside')),
       h('label', { class: 'choice' }, replacement, t('rounds.replacement')),
       h('label', { class: 'choice' }, walkIn, t('rounds.walk_in')),
-      field('round-cap', t('rounds.cap'), cap)),
+      h('div', { class: 'form-row narrow' }, field('round-cap', t('rounds.cap'), cap))),
     msg,
     h('div', { class: 'actions' }, save, cancel));
   el.addEventListener('submit', async (/** @type {Event} */ ev) => {
