@@ -92,7 +92,7 @@ export function todayVn() {
 /** A name with its code as a small secondary detail. @param {string|null|undefined} name @param {string|null|undefined} code */
 export function named(name, code) {
   if (!name && !code) return t('common.dash');
-  if (!name) return h('span', { class: 'code' }, code);
+  if (!name || name === code) return h('span', { class: 'code' }, code);
   return h('span', { class: 'named' }, h('span', { class: 'name' }, name), code ? h('span', { class: 'code' }, code) : null);
 }
 
