@@ -35,6 +35,10 @@ pub struct AppState {
     /// Smallest `min_n` any report is shaped with (`--min-n-floor`); a lower `min_n` asked
     /// for is raised to it.
     pub min_n_floor: usize,
+    /// Whether the server itself serves HTTPS (enrolment QR codes then say `https://`).
+    pub tls: bool,
+    /// SHA-256 of a self-signed server certificate, given to devices at enrolment to pin.
+    pub tls_fingerprint: Option<String>,
 }
 
 impl AppState {
@@ -50,6 +54,8 @@ impl AppState {
             enrol_limiter: Arc::new(FailureLimiter::default()),
             last_sync: Arc::default(),
             min_n_floor: DEFAULT_MIN_N_FLOOR,
+            tls: false,
+            tls_fingerprint: None,
         }
     }
 }

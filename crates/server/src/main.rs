@@ -86,6 +86,11 @@ async fn main() -> anyhow::Result<()> {
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
     let mut state = AppState::new(store, forms);
     state.min_n_floor = args.min_n_floor;
+    state.tls = tls.is_some();
+    state.tls_fingerprint = args
+        .tls_cert
+        .as_deref()
+        .and_then(sipas_server::tls::self_signed_fingerprint);
     tracing::info!(backend = state.store.backend(), "store open");
 
     if let (Some(username), Some(password)) = (&args.bootstrap_admin, admin_password) {

@@ -17,8 +17,9 @@ use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult};
 use crate::storage::{AssignmentRow, ScopeCodes};
 use chrono::NaiveDate;
-use sipas_core::units::UnitTree;
 use serde::Serialize;
+use sipas_core::response::Response;
+use sipas_core::units::UnitTree;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::wire::UserInfo;
 use std::collections::BTreeSet;
@@ -198,6 +199,115 @@ impl Scope {
     }
 }
 
+/// The scope applied to the data of one round: which responses, queue items, quarantine
+/// entries and tasks (by unit and assignment) the caller may see.
+#[derive(Debug, Clone)]
+pub struct RoundFilter {
+    scope: Scope,
+    on: NaiveDate,
+    /// Agency code per assignment id (only loaded when the scope restricts agencies).
+    agency_of: Option<std::collections::BTreeMap<Uuid, Option<String>>>,
+}
+
+impl RoundFilter {
+    /// The filter of `scope` for round `round_id` starting `starts_on`.
+    pub async fn new(
+        state: &AppState,
+        scope: &Scope,
+        round_id: &str,
+        starts_on: NaiveDate,
+    ) -> ApiResult<RoundFilter> {
+        let agency_of = if scope.codes.agencies.is_empty() {
+            None
+        } else {
+            Some(
+                state
+                    .store
+                    .round_assignments(round_id)
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.id, r.agency_code))
+                    .collect(),
+            )
+        };
+        Ok(RoundFilter {
+            scope: scope.clone(),
+            on: starts_on,
+            agency_of,
+        })
+    }
+
+    /// Whether data of `unit` (and of `assignment`, for the agency restriction) is in scope.
+    pub fn admits(&self, unit: &str, assignment: Option<Uuid>) -> bool {
+        if self.scope.is_whole() && self.agency_of.is_none() {
+            return true;
+        }
+        if !self.scope.unit(unit, self.on) {
+            return false;
+        }
+        match &self.agency_of {
+            None => true,
+            Some(map) => {
+                let agency = assignment.and_then(|a| map.get(&a).cloned().flatten());
+                self.scope.agency(agency.as_deref())
+            }
+        }
+    }
+
+    /// Keeps the responses in scope.
+    pub fn responses(&self, responses: Vec<Response>) -> Vec<Response> {
+        responses
+            .into_iter()
+            .filter(|r| self.admits(&r.unit_code, r.assignment_id))
+            .collect()
+    }
+}
+
+/// Whether `response` is in the caller's scope: its round is visible and its unit (and
+/// agency) admitted. A whole-server scope sees everything.
+pub async fn response_visible(
+    state: &AppState,
+    scope: &Scope,
+    response: &Response,
+) -> ApiResult<bool> {
+    if scope.is_whole() && scope.codes.agencies.is_empty() {
+        return Ok(true);
+    }
+    let Some(round) = state.store.round(&response.round_id).await? else {
+        return Ok(false);
+    };
+    let plan = state.store.round_plan(&round.id).await?;
+    if !scope.round(&plan.units, round.starts_on) {
+        return Ok(false);
+    }
+    let filter = RoundFilter::new(state, scope, &round.id, round.starts_on).await?;
+    Ok(filter.admits(&response.unit_code, response.assignment_id))
+}
+
+/// Whether a quarantine entry is in the caller's scope: by its round and unit when the
+/// record named them, else by its surveyor.
+pub async fn quarantine_visible(
+    state: &AppState,
+    scope: &Scope,
+    entry: &crate::ingest::QuarantineEntry,
+) -> ApiResult<bool> {
+    if scope.is_whole() && scope.codes.agencies.is_empty() {
+        return Ok(true);
+    }
+    if let (Some(round_id), Some(unit)) = (&entry.round_id, &entry.unit_code)
+        && let Some(round) = state.store.round(round_id).await?
+    {
+        let plan = state.store.round_plan(&round.id).await?;
+        if !scope.round(&plan.units, round.starts_on) {
+            return Ok(false);
+        }
+        let filter = RoundFilter::new(state, scope, &round.id, round.starts_on).await?;
+        return Ok(filter.admits(unit, entry.assignment_id));
+    }
+    let theirs = state.store.user_scope(entry.surveyor_id).await?;
+    Ok(scope.contains(&theirs, today(state)))
+}
+
 /// A code with its name (names shown, codes secondary).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Named {
@@ -313,10 +423,16 @@ mod tests {
         let hn = scope(&["01"], &[]);
         assert!(hn.unit("01", day("2026-01-01")));
         assert!(hn.unit("95001", day("2026-01-01")));
-        assert!(!hn.unit("95101", day("2026-01-01")), "Đà Nẵng is not Hà Nội");
+        assert!(
+            !hn.unit("95101", day("2026-01-01")),
+            "Đà Nẵng is not Hà Nội"
+        );
         // Phường Phúc Xá is under Quận Ba Đình (001) under Hà Nội until 2025-06-30.
         assert!(hn.unit("00001", day("2024-01-01")));
-        assert!(!hn.unit("00001", day("2026-01-01")), "gone after the reform");
+        assert!(
+            !hn.unit("00001", day("2026-01-01")),
+            "gone after the reform"
+        );
         assert!(!hn.unit("zz", day("2026-01-01")));
         let district = scope(&["001"], &[]);
         assert!(district.unit("00004", day("2024-01-01")));
@@ -328,10 +444,16 @@ mod tests {
     fn rounds_overlap_either_way_and_agencies_restrict() {
         let on = day("2026-01-01");
         let ward = scope(&["95001"], &[]);
-        assert!(ward.round(&["01".into()], on), "a province round covers the ward");
+        assert!(
+            ward.round(&["01".into()], on),
+            "a province round covers the ward"
+        );
         assert!(scope(&["01"], &[]).round(&["95002".into()], on));
         assert!(!ward.round(&["48".into()], on));
-        assert!(!ward.round(&[], on), "a round without units is for whole-server users");
+        assert!(
+            !ward.round(&[], on),
+            "a round without units is for whole-server users"
+        );
         assert!(scope(&[], &[]).round(&[], on));
         let agency = scope(&["01"], &["A1"]);
         assert!(agency.assignment("95001", Some("A1"), on));

@@ -668,7 +668,7 @@ async fn every_endpoint_refuses_every_other_role_and_changes_nothing(backend: Ba
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 30);
+    assert_eq!(refused, 41);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [
@@ -1440,13 +1440,15 @@ async fn rounds_users_progress_and_audit(backend: Backend) {
         .value();
     assert_eq!(p["total"]["assigned"], 4);
     assert_eq!(p["total"]["collected"], 1);
-    let mine = p["surveyors"]
+    // Issue 10: rows (key = surveyor id, name = display name, code = username).
+    let mine = p["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["surveyor_id"] == json!(w.surveyor.user.id))
+        .find(|s| s["key"] == json!(w.surveyor.user.id))
         .unwrap();
-    assert_eq!(mine["username"], "dtv1");
+    assert_eq!(mine["code"], "dtv1");
+    assert_eq!(mine["name"], "Người dùng dtv1");
     assert_eq!(mine["assigned"], 3);
 
     let audit: Vec<Value> =

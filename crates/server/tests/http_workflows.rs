@@ -362,7 +362,7 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .await
         .expect(StatusCode::OK)
         .json();
-    assert_eq!(all.len(), 6);
+    assert_eq!(all.len(), 7);
     let monitors: Vec<UserInfo> = w
         .get("/api/v1/users?role=monitor", &w.admin)
         .await
@@ -379,11 +379,14 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .value();
     assert_eq!(
         surveyors,
+        // Issue 10: users come with their scope, disabled flag and last sync.
         json!([
             {"id": w.surveyor.user.id, "username": "dtv1", "display_name": "Người dùng dtv1",
-             "role": "surveyor"},
+             "role": "surveyor", "scope": {"units": [], "agencies": []}, "disabled": false,
+             "last_sync_at": null},
             {"id": w.surveyor2.user.id, "username": "dtv2", "display_name": "Người dùng dtv2",
-             "role": "surveyor"}
+             "role": "surveyor", "scope": {"units": [], "agencies": []}, "disabled": false,
+             "last_sync_at": null}
         ])
     );
     let r = w.get("/api/v1/users?role=boss", &w.supervisor).await;
@@ -407,15 +410,40 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .await
         .expect(StatusCode::OK)
         .value();
-    assert_eq!(
-        units,
+    // Issue 10: `{round_id, by, total, rows}`; rows keyed by unit code, named from the unit
+    // tree (the code when unknown), with the earlier counters kept.
+    let row = |key: &str| -> Value {
+        units["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("unit {key} in {units}"))
+    };
+    let pick = |r: Value| -> Value {
         json!([
-            {"unit_code": "00004", "assigned": 6, "collected": 1, "non_response": 0, "synced": 1, "replacement": 0, "walk_in": 0},
-            {"unit_code": "00007", "assigned": 8, "collected": 0, "non_response": 1, "synced": 0, "replacement": 0, "walk_in": 0},
-            {"unit_code": "00010", "assigned": 0, "collected": 0, "non_response": 0, "synced": 0, "replacement": 0, "walk_in": 0}
+            r["name"],
+            r["sampled"],
+            r["visited"],
+            r["completed"],
+            r["refused"],
+            r["assigned"],
+            r["collected"],
+            r["non_response"],
+            r["synced"]
         ])
+    };
+    assert_eq!(units["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        pick(row("00004")),
+        json!(["Phường Trúc Bạch", 6, 1, 1, 0, 6, 1, 0, 1])
     );
-    // by=surveyor (and the default) keep the existing shape
+    assert_eq!(pick(row("00007")), json!(["00007", 8, 1, 0, 1, 8, 0, 1, 0]));
+    assert_eq!(pick(row("00010")), json!(["00010", 1, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(units["total"]["sampled"], 15);
+    assert_eq!(row("00004")["response_rate"], json!(0.1667));
+    // by=surveyor is the default
     let by_surveyor: Value = w
         .get(
             &format!("/api/v1/rounds/{ROUND}/progress?by=surveyor"),
@@ -431,7 +459,7 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .value();
     assert_eq!(by_surveyor, default);
     assert_eq!(default["total"]["assigned"], 14);
-    assert_eq!(default["surveyors"].as_array().unwrap().len(), 2);
+    assert_eq!(default["rows"].as_array().unwrap().len(), 2);
     let r = w
         .get(
             &format!("/api/v1/rounds/{ROUND}/progress?by=province"),
@@ -997,7 +1025,10 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
 
     // Discrepancies: surveyor2 1 of 1 (flagged), surveyor1 0 of 1.
     let d: Vec<Value> = w
-        .get(&format!("/api/v1/rounds/{ROUND}/discrepancies"), &w.admin)
+        .get(
+            &format!("/api/v1/rounds/{ROUND}/discrepancies"),
+            &w.supervisor,
+        )
         .await
         .expect(StatusCode::OK)
         .json();
@@ -1661,7 +1692,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 36);
+    assert_eq!(refused, 50);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [

@@ -202,6 +202,7 @@ async fn user(store: &dyn ServerStore, username: &str, role: Role) -> UserInfo {
             role,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
             created_by: None,
+            scope: Default::default(),
         })
         .await
         .expect("create user")
@@ -323,6 +324,7 @@ async fn users_sessions_and_token_expiry(ctx: Ctx) {
             role: Role::Monitor,
             password_hash: None,
             created_by: None,
+            scope: Default::default(),
         })
         .await;
     assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");

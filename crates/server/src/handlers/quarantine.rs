@@ -7,6 +7,7 @@ use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::ingest::Checked;
 use crate::ingest::{QuarantineEntry, Resolved, Voided, acceptance_batch};
 use crate::problem::{ApiError, ApiResult};
+use crate::scope;
 use crate::validation::{Incoming, check};
 use axum::Json;
 use axum::body::Body;
@@ -100,6 +101,17 @@ async fn entry(state: &AppState, id: Uuid) -> ApiResult<QuarantineEntry> {
         .ok_or_else(|| ApiError::not_found("quarantine entry", &id.to_string()))
 }
 
+/// The entry if it exists and is in the caller's scope (`404.1` otherwise).
+async fn entry_in_scope(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<QuarantineEntry> {
+    let found = entry(state, id).await?;
+    let mine = scope::of(state, caller).await?;
+    if scope::quarantine_visible(state, &mine, &found).await? {
+        Ok(found)
+    } else {
+        Err(scope::hidden("quarantine entry", &id.to_string()))
+    }
+}
+
 /// `GET /api/v1/quarantine?round_id=…&all=true` (supervisor): refused records, newest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -108,12 +120,18 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<QuarantineEntry>>> {
     require_cap(&caller.user, Capability::QuarantineManage)?;
     let q = query.get()?;
-    Ok(Json(
-        state
-            .store
-            .quarantine_entries(q.round_id.as_deref(), !q.all)
-            .await?,
-    ))
+    let mine = scope::of(&state, &caller).await?;
+    let mut out = Vec::new();
+    for e in state
+        .store
+        .quarantine_entries(q.round_id.as_deref(), !q.all)
+        .await?
+    {
+        if scope::quarantine_visible(&state, &mine, &e).await? {
+            out.push(e);
+        }
+    }
+    Ok(Json(out))
 }
 
 /// `POST /api/v1/quarantine/{id}/accept` (supervisor): stores a record refused because its
@@ -132,7 +150,7 @@ pub async fn accept(
     let id = path.get()?;
     let req: ResolveRequest = read_json(&headers, body).await?;
     let note = note(req.note.as_deref(), "note")?;
-    let found = entry(&state, id).await?;
+    let found = entry_in_scope(&state, &caller, id).await?;
     if found.resolution.is_some() {
         return Err(already_resolved(id));
     }
@@ -208,7 +226,7 @@ pub async fn dismiss(
     let id = path.get()?;
     let req: ResolveRequest = read_json(&headers, body).await?;
     let note = note(req.note.as_deref(), "note")?;
-    entry(&state, id).await?;
+    entry_in_scope(&state, &caller, id).await?;
     match state
         .store
         .dismiss_quarantined(id, caller.user.id, note.as_deref(), state.clock.now())
@@ -245,6 +263,12 @@ pub async fn void(
         )
         .with_details(serde_json::json!({ "field": "reason" })));
     };
+    if let Some((response, _)) = state.store.response(id, 1).await? {
+        let mine = scope::of(&state, &caller).await?;
+        if !scope::response_visible(&state, &mine, &response).await? {
+            return Err(scope::hidden("response", &id.to_string()));
+        }
+    }
     match state
         .store
         .void_response(id, caller.user.id, &reason, state.clock.now())

@@ -2,9 +2,10 @@
 use crate::app::AppState;
 use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::handlers::rounds::{XLSX_CONTENT_TYPE, existing_round};
+use crate::handlers::rounds::{XLSX_CONTENT_TYPE, visible_round};
 use crate::problem::{ApiError, ApiResult};
 use crate::report_export::report_xlsx;
+use crate::scope;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -78,7 +79,8 @@ pub async fn round_report(
     }
     // The server's floor wins over any lower value asked for (the report states `min_n`).
     let min_n = requested.max(state.min_n_floor);
-    let round = existing_round(&state, &round_id).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
     let form = state.forms.get(&round.form).ok_or_else(|| {
         ApiError::new(
             ProblemCode::UnknownForm,
@@ -86,7 +88,9 @@ pub async fn round_report(
             format!("Không có bảng hỏi {}.", round.form),
         )
     })?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
     let (responses, data_as_of) = state.store.report_responses(&round_id).await?;
+    let responses = filter.responses(responses);
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()

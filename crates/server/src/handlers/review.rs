@@ -3,8 +3,9 @@
 use crate::app::AppState;
 use crate::auth::{Caller, out_of_scope, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
-use crate::handlers::rounds::existing_round;
+use crate::handlers::rounds::visible_round;
 use crate::problem::{ApiError, ApiResult};
+use crate::scope;
 use crate::storage::DecisionRecord;
 use axum::Json;
 use axum::body::Body;
@@ -68,6 +69,10 @@ pub async fn decide(
         .response(id, revision)
         .await?
         .ok_or_else(|| ApiError::not_found("response", &format!("{id}/{revision}")))?;
+    let mine = scope::of(&state, &caller).await?;
+    if !scope::response_visible(&state, &mine, &response).await? {
+        return Err(scope::hidden("response", &format!("{id}/{revision}")));
+    }
     let form = state.forms.get(&response.form);
     let mut item_comments = BTreeMap::new();
     for (code, text) in &req.item_comments {
@@ -194,13 +199,16 @@ pub async fn queue(
             .with_details(serde_json::json!({ "field": "state" })));
         }
     };
-    existing_round(&state, &round_id).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
     let items: Vec<_> = state
         .store
         .review_items(&round_id)
         .await?
         .into_iter()
         .filter(|i| wanted(i.decision))
+        .filter(|i| filter.admits(&i.response.unit_code, i.response.assignment_id))
         .collect();
     let names = display_names(&state, items.iter().map(|i| i.surveyor_id)).await?;
     let queue = items
@@ -301,7 +309,10 @@ pub async fn response_detail(
     caller: Caller,
     path: ApiPath<(Uuid, u32)>,
 ) -> ApiResult<Json<ResponseDetail>> {
-    require_any(&caller.user, &[Capability::Review, Capability::SpotChecksDo])?;
+    require_any(
+        &caller.user,
+        &[Capability::Review, Capability::SpotChecksDo],
+    )?;
     let (id, revision) = path.get()?;
     if caller.user.role == Role::Monitor {
         let task = state.store.spot_check_task_for_response(id).await?;
@@ -319,6 +330,12 @@ pub async fn response_detail(
         .response(id, revision)
         .await?
         .ok_or_else(|| ApiError::not_found("response", &format!("{id}/{revision}")))?;
+    if caller.user.role != Role::Monitor {
+        let mine = scope::of(&state, &caller).await?;
+        if !scope::response_visible(&state, &mine, &response).await? {
+            return Err(scope::hidden("response", &format!("{id}/{revision}")));
+        }
+    }
     let decisions = state.store.decisions_for(id, revision).await?;
     let form = state.forms.get(&response.form);
     let (form_title, items) = match &form {

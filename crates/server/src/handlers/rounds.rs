@@ -5,25 +5,25 @@
 //! filtered to the caller's scope ([`crate::scope`]).
 use crate::app::AppState;
 use crate::auth::{Caller, require_cap};
-use crate::scope::{self, Scope};
-use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes};
-use chrono::{DateTime, NaiveDate, Utc};
-use sipas_protocol::wire::{AssignmentStatus, OutsideSample, UserInfo};
-use std::collections::BTreeMap;
 use crate::extract::{ApiPath, ApiQuery, read_body, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::sample_frame::{self, FrameRow, SampleError};
+use crate::scope::{self, Scope};
 use crate::storage::SampleRow;
+use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_core::response::new_id;
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::Round;
+use sipas_protocol::wire::{AssignmentStatus, OutsideSample, UserInfo};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Largest sample-frame upload, bytes.
@@ -244,18 +244,16 @@ fn check_plan(
     };
     let codes = scope::checked_codes(&mine.tree, ScopeCodes { units, agencies }, "round")?;
     if let Some(outside) = codes.units.iter().find(|u| !mine.unit(u, on)) {
-        return Err(scope::refused(
-            &format!("Unit {outside}"),
-            &format!("Đơn vị {outside}"),
-        )
-        .with_details(serde_json::json!({ "field": "units", "code": outside })));
+        return Err(
+            scope::refused(&format!("Unit {outside}"), &format!("Đơn vị {outside}"))
+                .with_details(serde_json::json!({ "field": "units", "code": outside })),
+        );
     }
     if let Some(outside) = codes.agencies.iter().find(|a| !mine.agency(Some(a))) {
-        return Err(scope::refused(
-            &format!("Agency {outside}"),
-            &format!("Cơ quan {outside}"),
-        )
-        .with_details(serde_json::json!({ "field": "agencies", "code": outside })));
+        return Err(
+            scope::refused(&format!("Agency {outside}"), &format!("Cơ quan {outside}"))
+                .with_details(serde_json::json!({ "field": "agencies", "code": outside })),
+        );
     }
     Ok(RoundPlan {
         units: codes.units,
@@ -556,7 +554,6 @@ pub async fn import_sample(
     ))
 }
 
-
 /// The unit-tree date of a round.
 fn round_day(round: &Round) -> NaiveDate {
     round.starts_on
@@ -623,11 +620,10 @@ pub async fn assign(
                     }
                     Some(_) => {}
                     None => {
-                        let (assignment, _) = state
-                            .store
-                            .assignment(*id)
-                            .await?
-                            .ok_or_else(|| ApiError::not_found("assignment", &id.to_string()))?;
+                        let (assignment, _) =
+                            state.store.assignment(*id).await?.ok_or_else(|| {
+                                ApiError::not_found("assignment", &id.to_string())
+                            })?;
                         if assignment.round_id != round_id {
                             return Err(ApiError::invalid_input(
                                 format!("Assignment {id} belongs to another round."),
@@ -1043,7 +1039,11 @@ pub async fn progress(
                 groups
                     .entry(code.clone())
                     .or_insert_with(|| {
-                        (scope::agency_name(code), Some(code.clone()), Counts::default())
+                        (
+                            scope::agency_name(code),
+                            Some(code.clone()),
+                            Counts::default(),
+                        )
                     })
                     .2
                     .target = Some(*target);

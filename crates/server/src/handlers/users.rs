@@ -3,6 +3,7 @@
 //! ([`Role::capabilities`]); which users: the caller's scope ([`crate::scope`]).
 use crate::app::AppState;
 use crate::auth::{self, Caller, require_any, require_cap};
+use crate::extract::ApiPath;
 use crate::extract::{ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, NamedScope};
@@ -10,15 +11,14 @@ use crate::storage::{NewUser, ScopeCodes, UserChange};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use crate::extract::ApiPath;
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{EnrolmentCode, EnrolmentCodeRequest, UserInfo};
+use uuid::Uuid;
 
 /// Default validity of an enrolment code, minutes.
 pub const DEFAULT_CODE_MINUTES: u32 = 60;
@@ -251,11 +251,8 @@ pub async fn create_enrolment_code(
     let mine = scope::of(&state, &caller).await?;
     let theirs = state.store.user_scope(user.id).await?;
     if !mine.contains(&theirs, scope::today(&state)) {
-        return Err(scope::refused(
-            "This user",
-            "Người dùng này",
-        )
-        .with_details(serde_json::json!({ "field": "user_id" })));
+        return Err(scope::refused("This user", "Người dùng này")
+            .with_details(serde_json::json!({ "field": "user_id" })));
     }
     if !matches!(user.role, Role::Surveyor | Role::Monitor) {
         return Err(field_error(
@@ -264,7 +261,17 @@ pub async fn create_enrolment_code(
             "Mã kích hoạt chỉ dành cho thiết bị của điều tra viên và phúc tra viên.",
         ));
     }
-    let issued = issue_enrolment_code(&state, user.id, minutes, caller.user.id).await?;
+    let mut issued = issue_enrolment_code(&state, user.id, minutes, caller.user.id).await?;
+    let server_url = server_url(&state, &headers);
+    issued.fingerprint = state.tls_fingerprint.clone();
+    if let Some(url) = &server_url {
+        issued.qr_svg = Some(enrol_qr_svg(&enrol_link(
+            url,
+            &issued.code,
+            issued.fingerprint.as_deref(),
+        ))?);
+    }
+    issued.server_url = server_url;
     tracing::info!(actor = %caller.user.id, user_id = %user.id, "enrolment code issued");
     Ok((StatusCode::CREATED, Json(issued)))
 }
@@ -282,7 +289,77 @@ pub async fn issue_enrolment_code(
         .store
         .create_enrolment_code(&auth::secret_hash(&code), user_id, expires_at, issued_by)
         .await?;
-    Ok(EnrolmentCode { code, expires_at })
+    Ok(EnrolmentCode {
+        code,
+        expires_at,
+        server_url: None,
+        fingerprint: None,
+        qr_svg: None,
+    })
+}
+
+/// The server's address as the request reached it: `https://` when the server serves TLS
+/// itself or a proxy says so (`X-Forwarded-Proto: https`), and the `Host` header.
+pub fn server_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })?;
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let scheme = if state.tls || forwarded_https {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The enrolment link a device scans: `sipas://enrol?server=<url>&code=<code>[&fp=<sha256>]`.
+pub fn enrol_link(server_url: &str, code: &str, fingerprint: Option<&str>) -> String {
+    let mut link = format!(
+        "sipas://enrol?server={}&code={}",
+        percent_encode(server_url),
+        percent_encode(code)
+    );
+    if let Some(fp) = fingerprint {
+        link.push_str("&fp=");
+        link.push_str(&percent_encode(fp));
+    }
+    link
+}
+
+/// An SVG QR code of `text` (error correction M, quiet zone, at least 256 px).
+pub fn enrol_qr_svg(text: &str) -> ApiResult<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| {
+            tracing::error!(error = %e, "QR code failed");
+            ApiError::internal()
+        })?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .build())
 }
 
 /// `PATCH /api/v1/users/{id}` body: what to change.

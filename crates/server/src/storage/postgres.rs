@@ -594,6 +594,12 @@ async fn ingest_context(
             ctx.round_starts.insert(found.id.clone(), found.starts_on);
             ctx.round_policies.insert(found.id, found.outside_sample);
         }
+        let stmt = tx
+            .prepare_cached("SELECT id FROM rounds WHERE id = ANY($1) AND closed_at IS NOT NULL")
+            .await?;
+        for r in tx.query(&stmt, &[&rounds]).await? {
+            ctx.closed_rounds.insert(r.try_get(0)?);
+        }
     }
     let units = batch.outside_units();
     if !units.is_empty() {

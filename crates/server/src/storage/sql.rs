@@ -105,3 +105,6 @@ pub(crate) const ROUND_RESPONSE_COUNT: &str = "SELECT COUNT(*) FROM responses WH
 pub(crate) const ROUND_ASSIGNMENT_ROWS: &str = "SELECT id, unit_code, unit_name, \
      NULL, agency, procedure, status, surveyor_id, origin FROM assignments \
      WHERE round_id = $1 ORDER BY id";
+
+/// Whether round `$1` is closed (no row: unknown round).
+pub(crate) const ROUND_CLOSED: &str = "SELECT closed_at IS NOT NULL FROM rounds WHERE id = $1";

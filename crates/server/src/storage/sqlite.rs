@@ -240,11 +240,9 @@ fn migrate_unchecked(conn: &mut Connection) -> Result<(), StoreError> {
             params![m.version, m.name, applied_at],
         )?;
     }
-    let dangling: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM pragma_foreign_key_check",
-        [],
-        |r| r.get(0),
-    )?;
+    let dangling: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
     if dangling > 0 {
         return Err(StoreError::Backend(format!(
             "migration left {dangling} rows with a dangling foreign key"
@@ -379,7 +377,11 @@ fn current_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
 
 // --- scope and tenancy (issue 10) -------------------------------------------------------------
 
-fn store_scope_in(tx: &Transaction<'_>, user_id: Uuid, scope: &ScopeCodes) -> Result<(), StoreError> {
+fn store_scope_in(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    scope: &ScopeCodes,
+) -> Result<(), StoreError> {
     let id = user_id.to_string();
     tx.prepare_cached("DELETE FROM user_scopes WHERE user_id = ?1")?
         .execute([&id])?;
@@ -404,7 +406,11 @@ fn scopes_in(
          ORDER BY user_id, kind, code",
     )?;
     let rows = stmt.query_map([user_id.map(|u| u.to_string())], |r| {
-        Ok((col_uuid(r, 0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            col_uuid(r, 0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     let mut out: BTreeMap<Uuid, ScopeCodes> = BTreeMap::new();
     for row in rows {
@@ -599,7 +605,14 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
     for round in batch.round_ids() {
         if let Some(found) = start.query_row([&round], round_from).optional()? {
             ctx.round_starts.insert(round.clone(), found.starts_on);
-            ctx.round_policies.insert(round, found.outside_sample);
+            ctx.round_policies.insert(round.clone(), found.outside_sample);
+        }
+        let closed: Option<bool> = tx
+            .prepare_cached(sql::ROUND_CLOSED)?
+            .query_row([&round], |r| r.get(0))
+            .optional()?;
+        if closed == Some(true) {
+            ctx.closed_rounds.insert(round);
         }
     }
     let mut quota = tx.prepare_cached(sql::UNIT_QUOTA)?;
@@ -2251,7 +2264,13 @@ impl ServerStore for SqliteStore {
                 .execute(params![id, password_hash])?;
             tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                 .execute([&id])?;
-            audit_in(tx, &ts(&Utc::now()), Some(actor), "user.password_reset", Some(&id))
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "user.password_reset",
+                Some(&id),
+            )
         })
         .await
     }
