@@ -82,7 +82,7 @@ async function roundForm(ctx, round, done) {
   const cancel = h('button', { type: 'button', testid: 'round-cancel', onclick: () => done(null) }, t('common.cancel'));
   const el = h('form', { class: 'panel', testid: 'round-form-panel', novalidate: true },
     round ? h('h3', null, t('rounds.edit_heading')) : null,
-    h('div', { class: 'form-row' },
+    h('div', { class: 'form-row top' },
       field('round-name', t('rounds.name'), name),
       code ? field('round-code', t('rounds.code'), code, t('rounds.code_hint')) : null),
     form ? field('round-form', t('rounds.form'), form) : null,
