@@ -240,8 +240,10 @@ test('a whole round through the dashboard, scoped to one province', async () => 
     await page.getByTestId('assign-to').selectOption({ label: SURVEYOR.display_name });
     await page.getByTestId('assign-filter').click();
     await page.getByTestId('flash-message').filter({ hasText: /Đã giao 3/ }).waitFor();
-    const owners = await page.getByTestId('assignment-surveyor').allTextContents();
-    assert.deepEqual(owners, [SURVEYOR.display_name, SURVEYOR.display_name, SURVEYOR.display_name]);
+    await page.waitForFunction((name) => {
+      const cells = [...document.querySelectorAll('[data-testid="assignment-surveyor"]')];
+      return cells.length === 3 && cells.every((c) => c.textContent === name);
+    }, SURVEYOR.display_name);
     await shoot(page, 'assignments');
     // The other agency's row is still unassigned.
     const token = await page.evaluate(() => sessionStorage.getItem('sipas.dashboard.token'));
