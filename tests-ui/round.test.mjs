@@ -296,13 +296,18 @@ test('a whole round through the dashboard, scoped to one province', async () => 
       assert.equal(pull.assignments.length, 3, 'the device got the three assignments');
       const res = await apiOk(server, 'POST', '/responses/batch', { token: enrol.token, body: { records: [buildRecord(pull.assignments[0], buildAnswers())] } });
       assert.equal(res.acks[0].status, 'accepted');
-      // A record with a wrong content hash: kept in quarantine for the supervisor.
-      const broken = buildRecord(pull.assignments[1], buildAnswers());
-      broken.content_hash = '0'.repeat(64);
-      const q = await apiOk(server, 'POST', '/responses/batch', { token: enrol.token, body: { records: [broken] } });
-      assert.equal(q.acks[0].status, 'invalid');
       await apiOk(server, 'POST', `/assignments/${pull.assignments[2].id}/status`, { token: enrol.token, body: { status: 'refused' } });
     }
+    // A second device of the surveyor sends a record with a wrong content hash: the server
+    // keeps it in quarantine for the supervisor.
+    const supToken = await login(server, SUP.username, SUP.password);
+    const spare = await apiOk(server, 'POST', '/enrolment-codes', { token: supToken, body: { user_id: surveyorId } });
+    const enrol2 = await apiOk(server, 'POST', '/enrol', { body: { code: spare.code, device_name: 'Máy dự phòng' } });
+    const pull2 = await apiOk(server, 'GET', '/pull?cursor=0', { token: enrol2.token });
+    const broken = buildRecord(pull2.assignments[1], buildAnswers());
+    broken.content_hash = '0'.repeat(64);
+    const q = await apiOk(server, 'POST', '/responses/batch', { token: enrol2.token, body: { records: [broken] } });
+    assert.equal(q.acks[0].status, 'invalid');
   });
 
   await step('progress', async () => {
@@ -341,11 +346,13 @@ test('a whole round through the dashboard, scoped to one province', async () => 
 
     await page.goto(`${server.url}/dashboard/#/users/${surveyorId}/devices`);
     await page.getByTestId('devices-table').waitFor();
-    const dev = page.getByTestId('device-row');
-    assert.equal(await dev.count(), 1);
-    assert.match(await dev.textContent(), /Máy tính bảng Hà Nội/);
+    assert.equal(await page.getByTestId('device-row').count(), 2);
+    const dev = page.getByTestId('device-row').filter({ hasText: 'Máy tính bảng Hà Nội' });
     assert.doesNotMatch(await dev.getByTestId('device-last-sync').textContent(), /Chưa đồng bộ/);
     await shoot(page, 'devices');
+    // The spare device is revoked from the page.
+    await page.getByTestId('device-row').filter({ hasText: 'Máy dự phòng' }).getByTestId('device-revoke').click();
+    await page.locator('[data-testid="device-row"][data-revoked="true"]').filter({ hasText: 'Máy dự phòng' }).waitFor();
     await logout(page);
   });
 
