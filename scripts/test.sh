@@ -35,7 +35,9 @@ xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked --no-fail
 stage "eslint (dashboard modules and their tests)"
 npx eslint crates/server/dashboard tests-ui
 
-stage "dashboard in headless Chromium (playwright-core, real server)"
+stage "dashboard in headless Chromium (playwright-core, real server); app window over WebDriver"
+# tests-ui/app-window.test.mjs drives the real sipas-field window (tests-ui/app-driver.mjs):
+# without DISPLAY it starts its own Xvfb, so this stage needs no xvfb-run.
 node --test tests-ui/
 
 stage "no personal data in logs (cargo tests' and dashboard tests' servers)"
