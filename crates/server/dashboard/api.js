@@ -37,7 +37,7 @@ export const session = {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(ME_KEY);
   },
-  /** @param {string} cap */
+  /** @param {import('./types.js').Capability} cap */
   can(cap) {
     const me = this.me;
     return Boolean(me && Array.isArray(me.capabilities) && me.capabilities.includes(cap));

@@ -83,9 +83,12 @@ export function agencies(on = todayVn()) {
 
 /** code → name of units and agencies valid on a date (empty maps when unreadable). @param {string} [on] */
 export async function catalogueNames(on) {
+  /** @type {[Unit[], Agency[]]} */
   const [u, a] = await Promise.all([units(on).catch(() => []), agencies(on).catch(() => [])]);
   return {
+    /** @type {Map<string, string>} */
     unit: new Map(u.map((x) => [x.code, x.name])),
+    /** @type {Map<string, string>} */
     agency: new Map(a.map((x) => [x.code, x.name])),
   };
 }

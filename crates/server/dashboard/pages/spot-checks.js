@@ -305,7 +305,8 @@ export async function pageMonitor(ctx) {
   const heading = [h('h2', null, t('monitor.heading')), h('p', { class: 'muted' }, t('monitor.intro'))];
   ctx.view.append(...heading, loading());
   const [rounds, names] = await Promise.all([getRounds().catch(() => []), catalogueNames().catch(() => ({ unit: new Map(), agency: new Map() }))]);
-  const roundNames = new Map(rounds.map((r) => [r.id, r.name]));
+  /** @type {Map<string, string>} */
+  const roundNames = new Map(rounds.map((r) => /** @type {[string, string]} */ ([r.id, r.name])));
   const load = async () => {
     /** @type {MonitorTask[]} */
     const tasks = await api('/monitor/tasks');
