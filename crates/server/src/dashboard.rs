@@ -206,7 +206,10 @@ mod tests {
                 .starts_with("default-src 'self'")
         );
         assert_eq!(asset("../Cargo.toml").status(), StatusCode::NOT_FOUND);
-        assert_eq!(asset("pages/../../Cargo.toml").status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            asset("pages/../../Cargo.toml").status(),
+            StatusCode::NOT_FOUND
+        );
         // Every file of the dashboard folder is embedded (a new page module must be listed).
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/dashboard");
         let mut missing = Vec::new();
@@ -214,8 +217,13 @@ mod tests {
             for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
                 let entry = entry.unwrap();
                 let name = entry.file_name().into_string().unwrap();
-                let served = if sub.is_empty() { name.clone() } else { format!("{sub}/{name}") };
-                let ext_ok = name.ends_with(".js") || name.ends_with(".css") || name.ends_with(".html");
+                let served = if sub.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{sub}/{name}")
+                };
+                let ext_ok =
+                    name.ends_with(".js") || name.ends_with(".css") || name.ends_with(".html");
                 if entry.path().is_file() && ext_ok && !ASSETS.iter().any(|a| a.name == served) {
                     missing.push(served);
                 }
