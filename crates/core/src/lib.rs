@@ -13,6 +13,7 @@ pub mod answer_validation;
 pub mod assignment_status;
 pub mod builtin;
 pub mod canonical;
+pub mod catalogue;
 pub mod form_loader;
 pub mod index;
 pub mod quality;

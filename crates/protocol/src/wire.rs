@@ -202,6 +202,25 @@ pub struct Assignment {
     pub contact: Option<Contact>,
     /// Current status.
     pub status: AssignmentStatus,
+    // --- catalogue names and codes (issue 10, h-cat) ---
+    /// Name of the administrative unit (from the unit catalogue), shown instead of the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
+    /// Agency code (agency catalogue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_code: Option<String>,
+    /// Agency name (agency catalogue; same as `agency` when the code is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_name: Option<String>,
+    /// Field code (lĩnh vực).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_code: Option<String>,
+    /// Field name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Procedure code (procedure catalogue); `procedure` holds its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure_code: Option<String>,
 }
 
 /// `POST /api/v1/responses/batch`: many responses in one request (body may be gzip).

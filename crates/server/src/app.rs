@@ -39,6 +39,11 @@ pub struct AppState {
     pub tls: bool,
     /// SHA-256 of a self-signed server certificate, given to devices at enrolment to pin.
     pub tls_fingerprint: Option<String>,
+    /// The unit tree scope decisions use, with when it was loaded (see
+    /// [`crate::scope::unit_tree`]).
+    #[allow(clippy::type_complexity)]
+    pub unit_tree_cache:
+        Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<sipas_core::units::UnitTree>)>>>,
 }
 
 impl AppState {
@@ -56,6 +61,7 @@ impl AppState {
             min_n_floor: DEFAULT_MIN_N_FLOOR,
             tls: false,
             tls_fingerprint: None,
+            unit_tree_cache: Arc::default(),
         }
     }
 }
@@ -75,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         audit, handover, index, quarantine, reports, review, revocation, rounds, session,
         spot_checks, sync, users,
     };
+    use handlers::{catalogues, sample};
     let api = Router::new()
         .route("/login", post(session::login))
         .route("/enrol", post(session::enrol))
@@ -94,7 +101,20 @@ pub fn router(state: AppState) -> Router {
             "/rounds",
             post(rounds::create_round).get(rounds::list_rounds),
         )
-        .route("/rounds/{id}/sample", post(rounds::import_sample))
+        // --- catalogues and sample frame (issue 10, h-cat) ---
+        .route("/rounds/{id}/sample", post(sample::import_sample))
+        .route(
+            "/rounds/{id}/sample-template.xlsx",
+            get(sample::sample_template),
+        )
+        .route("/units", get(catalogues::list_units))
+        .route("/agencies", get(catalogues::list_agencies))
+        .route("/fields", get(catalogues::list_fields))
+        .route("/procedures", get(catalogues::list_procedures))
+        .route("/units/import", post(catalogues::import_units))
+        .route("/agencies/import", post(catalogues::import_agencies))
+        .route("/fields/import", post(catalogues::import_fields))
+        .route("/procedures/import", post(catalogues::import_procedures))
         .route("/rounds/{id}/assign", post(rounds::assign))
         .route("/rounds/{id}/progress", get(rounds::progress))
         .route("/rounds/{id}/index", get(index::round_index))

@@ -182,6 +182,10 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
                 phone: None,
             },
             unit_name: None,
+            agency_code: None,
+            field_code: None,
+            field_name: None,
+            procedure_code: None,
         })
         .collect();
         imported = state

@@ -38,10 +38,47 @@ fn seed_tree() -> Arc<UnitTree> {
     .clone()
 }
 
-/// The unit tree every scope decision uses: the one place that says which tree. (Today the
-/// demonstration seed; the catalogue's tree once it exists.)
-pub async fn unit_tree(_state: &AppState) -> ApiResult<Arc<UnitTree>> {
-    Ok(seed_tree())
+/// How long a loaded unit tree is reused before the catalogue is read again.
+pub const TREE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The unit tree every scope decision uses: the one place that says which tree. It is the
+/// unit catalogue's tree (every validity period), reused for [`TREE_TTL`]; the embedded
+/// seed while the catalogue is empty.
+pub async fn unit_tree(state: &AppState) -> ApiResult<Arc<UnitTree>> {
+    let now = std::time::Instant::now();
+    if let Some((at, tree)) = state
+        .unit_tree_cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        && now.duration_since(*at) < TREE_TTL
+    {
+        return Ok(tree.clone());
+    }
+    let loaded = state.store.unit_tree().await?;
+    let tree = if loaded.units().is_empty() {
+        seed_tree()
+    } else {
+        Arc::new(loaded)
+    };
+    *state
+        .unit_tree_cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, tree.clone()));
+    Ok(tree)
+}
+
+/// Agency names by code (the agency catalogue).
+pub async fn agency_names(
+    state: &AppState,
+) -> ApiResult<std::collections::BTreeMap<String, String>> {
+    Ok(state
+        .store
+        .agencies()
+        .await?
+        .into_iter()
+        .map(|a| (a.code, a.name))
+        .collect())
 }
 
 /// A caller's scope with the tree to read it against.
@@ -333,14 +370,18 @@ pub fn unit_name(tree: &UnitTree, code: &str, on: NaiveDate) -> String {
         .map_or_else(|| code.to_owned(), |u| u.name.clone())
 }
 
-/// Name of agency `code` (the one place that says where agency names come from; the code
-/// until the catalogue is there).
-pub fn agency_name(code: &str) -> String {
-    code.to_owned()
+/// Name of agency `code` in `names` ([`agency_names`]; the code when unknown).
+pub fn agency_name(names: &std::collections::BTreeMap<String, String>, code: &str) -> String {
+    names.get(code).cloned().unwrap_or_else(|| code.to_owned())
 }
 
-/// `codes` with names, units named as on `on`.
-pub fn named(tree: &UnitTree, codes: &ScopeCodes, on: NaiveDate) -> NamedScope {
+/// `codes` with names, units named as on `on`, agencies from `agencies` ([`agency_names`]).
+pub fn named(
+    tree: &UnitTree,
+    agencies: &std::collections::BTreeMap<String, String>,
+    codes: &ScopeCodes,
+    on: NaiveDate,
+) -> NamedScope {
     NamedScope {
         units: codes
             .units
@@ -355,7 +396,7 @@ pub fn named(tree: &UnitTree, codes: &ScopeCodes, on: NaiveDate) -> NamedScope {
             .iter()
             .map(|c| Named {
                 code: c.clone(),
-                name: agency_name(c),
+                name: agency_name(agencies, c),
             })
             .collect(),
     }

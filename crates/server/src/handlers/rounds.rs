@@ -5,19 +5,16 @@
 //! filtered to the caller's scope ([`crate::scope`]).
 use crate::app::AppState;
 use crate::auth::{Caller, require_cap};
-use crate::extract::{ApiPath, ApiQuery, read_body, read_json};
+use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
-use crate::sample_frame::{self, FrameRow, SampleError};
 use crate::scope::{self, Scope};
-use crate::storage::SampleRow;
 use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sipas_core::response::new_id;
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
@@ -26,22 +23,10 @@ use sipas_protocol::wire::{AssignmentStatus, OutsideSample, UserInfo};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Largest sample-frame upload, bytes.
-pub const MAX_SAMPLE_BYTES: usize = 32 * 1024 * 1024;
 /// Largest number of assignments in one assign request.
 pub const MAX_ASSIGN_IDS: usize = 10_000;
 /// Content type of XLSX workbooks.
-pub const XLSX_CONTENT_TYPE: &str =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// Answer of a sample import.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportResult {
-    /// Number of assignments created.
-    pub imported: u64,
-    /// Their ids, in the order of the file's rows.
-    pub assignment_ids: Vec<Uuid>,
-}
+pub use crate::table_file::XLSX_CONTENT_TYPE;
 
 /// `POST /api/v1/rounds/{id}/assign` body: either `assignment_ids` or `filter`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -473,86 +458,7 @@ pub async fn list_forms(
     Ok(Json(forms))
 }
 
-fn sample_problem(e: SampleError) -> ApiError {
-    ApiError::invalid_input(e.message, e.message_vi)
-        .with_details(serde_json::json!({ "row": e.row, "column": e.column }))
-}
-
-/// `POST /api/v1/rounds/{id}/sample` (sample.manage; a unit outside the caller's scope is `403.2`): imports the sample frame from a
-/// `text/csv` or XLSX body. All rows or none: a bad row is `400.3` naming row and column.
-pub async fn import_sample(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: ApiPath<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<(StatusCode, Json<ImportResult>)> {
-    require_cap(&caller.user, Capability::SampleManage)?;
-    let round_id = path.get()?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let xlsx = match content_type.as_str() {
-        "text/csv" => false,
-        XLSX_CONTENT_TYPE => true,
-        _ => {
-            return Err(ApiError::invalid_input(
-                format!("Send the sample frame as text/csv or {XLSX_CONTENT_TYPE}."),
-                "Hãy gửi danh sách mẫu dạng CSV (text/csv) hoặc Excel (.xlsx).",
-            )
-            .with_details(serde_json::json!({ "field": "content-type" })));
-        }
-    };
-    let mine = scope::of(&state, &caller).await?;
-    let (round, _) = visible_round(&state, &mine, &round_id).await?;
-    let bytes = read_body(&headers, body, MAX_SAMPLE_BYTES).await?;
-    let parsed: Vec<FrameRow> = tokio::task::spawn_blocking(move || {
-        if xlsx {
-            sample_frame::parse_xlsx(&bytes)
-        } else {
-            sample_frame::parse_csv(&bytes)
-        }
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(sample_problem)?;
-    if let Some(outside) = parsed
-        .iter()
-        .find(|r| !mine.unit(&r.unit_code, round.starts_on))
-    {
-        return Err(scope::refused(
-            &format!("Unit {} of the sample frame", outside.unit_code),
-            &format!("Đơn vị {} trong danh sách mẫu", outside.unit_code),
-        )
-        .with_details(serde_json::json!({ "column": "unit_code", "code": outside.unit_code })));
-    }
-    let rows: Vec<SampleRow> = parsed
-        .into_iter()
-        .map(|r| SampleRow {
-            id: new_id(),
-            unit_code: r.unit_code,
-            procedure: r.procedure,
-            agency: r.agency,
-            contact: r.contact,
-            unit_name: r.unit_name,
-        })
-        .collect();
-    let imported = state
-        .store
-        .import_sample(&round_id, &rows, caller.user.id)
-        .await?;
-    tracing::info!(actor = %caller.user.id, round_id = %round_id, rows = imported, "sample imported");
-    Ok((
-        StatusCode::CREATED,
-        Json(ImportResult {
-            imported,
-            assignment_ids: rows.iter().map(|r| r.id).collect(),
-        }),
-    ))
-}
+// `POST /rounds/{id}/sample` moved to `handlers/sample.rs` (issue 10, h-cat).
 
 /// The unit-tree date of a round.
 fn round_day(round: &Round) -> NaiveDate {
@@ -720,7 +626,7 @@ pub struct AssignmentItem {
     pub agency_code: Option<String>,
     /// Agency name.
     pub agency_name: Option<String>,
-    /// Field name (catalogue; none yet).
+    /// Field name (field catalogue).
     pub field_name: Option<String>,
     /// Procedure.
     pub procedure: String,
@@ -777,6 +683,7 @@ pub async fn list_assignments(
     let (round, _) = visible_round(&state, &mine, &round_id).await?;
     let on = round_day(&round);
     let names = user_names(&state).await?;
+    let agency_names = scope::agency_names(&state).await?;
     let matching: Vec<AssignmentRow> = state
         .store
         .round_assignments(&round_id)
@@ -807,10 +714,11 @@ pub async fn list_assignments(
                 .unit_name
                 .clone()
                 .unwrap_or_else(|| scope::unit_name(&mine.tree, &r.unit_code, on)),
-            agency_name: r
-                .agency
-                .clone()
-                .or_else(|| r.agency_code.as_deref().map(scope::agency_name)),
+            agency_name: r.agency.clone().or_else(|| {
+                r.agency_code
+                    .as_deref()
+                    .map(|c| scope::agency_name(&agency_names, c))
+            }),
             surveyor_name: r
                 .surveyor_id
                 .and_then(|s| names.get(&s))
@@ -818,7 +726,7 @@ pub async fn list_assignments(
             id: r.id,
             unit_code: r.unit_code,
             agency_code: r.agency_code,
-            field_name: None,
+            field_name: r.field_name,
             procedure: r.procedure,
             status: r.status,
             surveyor_id: r.surveyor_id,
@@ -977,6 +885,7 @@ pub async fn progress(
     let (round, plan) = visible_round(&state, &mine, &round_id).await?;
     let on = round_day(&round);
     let names = user_names(&state).await?;
+    let agency_names = scope::agency_names(&state).await?;
     let rows: Vec<AssignmentRow> = state
         .store
         .round_assignments(&round_id)
@@ -1023,7 +932,7 @@ pub async fn progress(
                 let name = r
                     .agency
                     .clone()
-                    .unwrap_or_else(|| scope::agency_name(&code));
+                    .unwrap_or_else(|| scope::agency_name(&agency_names, &code));
                 (code.clone(), name, (!code.is_empty()).then_some(code))
             }
         };
@@ -1040,7 +949,7 @@ pub async fn progress(
                     .entry(code.clone())
                     .or_insert_with(|| {
                         (
-                            scope::agency_name(code),
+                            scope::agency_name(&agency_names, code),
                             Some(code.clone()),
                             Counts::default(),
                         )

@@ -236,8 +236,14 @@ pub struct Me {
 /// capabilities.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
     let mine = crate::scope::of(&state, &caller).await?;
+    let agencies = crate::scope::agency_names(&state).await?;
     Ok(Json(Me {
-        scope: crate::scope::named(&mine.tree, &mine.codes, crate::scope::today(&state)),
+        scope: crate::scope::named(
+            &mine.tree,
+            &agencies,
+            &mine.codes,
+            crate::scope::today(&state),
+        ),
         capabilities: caller.user.role.capabilities().to_vec(),
         user: caller.user,
     }))

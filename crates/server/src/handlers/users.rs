@@ -167,6 +167,7 @@ pub async fn list_users(
     let q = query.get()?;
     let mine = scope::of(&state, &caller).await?;
     let on = scope::today(&state);
+    let agencies = scope::agency_names(&state).await?;
     let mut last_sync: std::collections::BTreeMap<Uuid, DateTime<Utc>> = Default::default();
     for d in state.store.devices(None).await? {
         if let Some(at) = d.last_sync_at {
@@ -181,7 +182,7 @@ pub async fn list_users(
         .into_iter()
         .filter(|r| r.user.id == caller.user.id || mine.contains(&r.scope, on))
         .map(|r| UserView {
-            scope: scope::named(&mine.tree, &r.scope, on),
+            scope: scope::named(&mine.tree, &agencies, &r.scope, on),
             disabled: r.disabled,
             last_sync_at: last_sync.get(&r.user.id).copied(),
             user: r.user,
@@ -438,7 +439,7 @@ pub async fn update_user(
         .filter_map(|d| d.last_sync_at)
         .max();
     Ok(Json(UserView {
-        scope: scope::named(&mine.tree, &codes, on),
+        scope: scope::named(&mine.tree, &scope::agency_names(&state).await?, &codes, on),
         user,
         disabled,
         last_sync_at,

@@ -48,7 +48,11 @@ pub const SQLITE: &[Migration] = &[
         name: "outside_sample",
         sql: include_str!("../../migrations/sqlite/0006_outside_sample.sql"),
     },
-    // 0007: catalogues (h-cat).
+    Migration {
+        version: 7,
+        name: "catalogues",
+        sql: include_str!("../../migrations/sqlite/0007_catalogues.sql"),
+    },
     Migration {
         version: 8,
         name: "scopes",
@@ -88,7 +92,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "outside_sample",
         sql: include_str!("../../migrations/postgres/0006_outside_sample.sql"),
     },
-    // 0007: catalogues (h-cat).
+    Migration {
+        version: 7,
+        name: "catalogues",
+        sql: include_str!("../../migrations/postgres/0007_catalogues.sql"),
+    },
     Migration {
         version: 8,
         name: "scopes",
@@ -204,6 +212,17 @@ mod tests {
                 "postgres",
                 5,
                 "fe8cc66163a6b5f0d423853255f935c2bffe45cfa25658b29a6ce962befd7404",
+            ),
+            // 0007_catalogues (issue 10, h-cat).
+            (
+                "sqlite",
+                7,
+                "8e18c9b8cd5f81f5cfc37d6ad9861adce2b367faa5089bfed6d932a71732ab1c",
+            ),
+            (
+                "postgres",
+                7,
+                "c932f10f8aad560d7245aeec9498e1cf9f260b0319119986f7c10190e61ab8ca",
             ),
         ];
         for (backend, version, hash) in FROZEN {

@@ -19,12 +19,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub mod catalogue;
 mod codec;
 pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
 
+pub use catalogue::{CatalogueImport, CatalogueStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -142,6 +144,8 @@ pub struct AssignmentRow {
     pub surveyor_id: Option<Uuid>,
     /// `sample`, `replacement` or `walk_in`.
     pub origin: String,
+    /// Field name (from the field catalogue), if any.
+    pub field_name: Option<String>,
 }
 
 /// Changes to a user (`PATCH /users/{id}`); `None` leaves a part as it is.
@@ -170,6 +174,15 @@ pub struct SampleRow {
     pub contact: Contact,
     /// Name of the unit, if the frame gives one (shown on devices instead of the code).
     pub unit_name: Option<String>,
+    // --- catalogue codes (issue 10, h-cat); names go in unit_name / agency / procedure ---
+    /// Agency code (agency catalogue).
+    pub agency_code: Option<String>,
+    /// Field code (field catalogue).
+    pub field_code: Option<String>,
+    /// Field name (from the field catalogue).
+    pub field_name: Option<String>,
+    /// Procedure code (procedure catalogue).
+    pub procedure_code: Option<String>,
 }
 
 /// Outcome of storing one uploaded record.
@@ -381,7 +394,7 @@ pub enum RevokedToken {
 /// the smaller of the two back ([`ServerStore::pull_since`] does that). A cursor larger than
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
-pub trait ServerStore: Send + Sync + 'static {
+pub trait ServerStore: CatalogueStore + Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

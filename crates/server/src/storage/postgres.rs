@@ -38,6 +38,9 @@ use tokio_postgres::types::Json;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
+#[path = "postgres_catalogue.rs"]
+mod catalogue;
+
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;
 /// Advisory lock key taken while migrating (two servers starting at once apply them once).
@@ -394,7 +397,8 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
      a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code \
+     FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
@@ -422,6 +426,12 @@ fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> 
             contact,
             status: AssignmentStatus::parse(&status)
                 .ok_or_else(|| bad(format!("status {status:?}")))?,
+            unit_name: row.try_get(13)?,
+            agency_code: row.try_get(14)?,
+            agency_name: row.try_get(6)?,
+            field_code: row.try_get(15)?,
+            field_name: row.try_get(16)?,
+            procedure_code: row.try_get(17)?,
         },
         row.try_get(11)?,
     ))
@@ -1283,8 +1293,9 @@ impl ServerStore for PgStore {
             .prepare_cached(
                 "INSERT INTO assignments \
                  (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
-                  unit_name) \
-                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6, $7) ON CONFLICT (id) DO NOTHING",
+                  unit_name, agency_code, field_code, field_name, procedure_code) \
+                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .await?;
         let contact = tx
@@ -1306,6 +1317,10 @@ impl ServerStore for PgStore {
                         &row.agency,
                         &seq,
                         &row.unit_name,
+                        &row.agency_code,
+                        &row.field_code,
+                        &row.field_name,
+                        &row.procedure_code,
                     ],
                 )
                 .await?;
@@ -2713,6 +2728,7 @@ impl ServerStore for PgStore {
                     .ok_or_else(|| bad(format!("status {status:?}")))?,
                 surveyor_id: row.try_get(7)?,
                 origin: row.try_get(8)?,
+                field_name: row.try_get(9)?,
             });
         }
         Ok(out)

@@ -100,10 +100,9 @@ pub(crate) const SYNCED_BY_UNIT_ORIGIN: &str = "SELECT c.unit_code, \
 pub(crate) const ROUND_RESPONSE_COUNT: &str = "SELECT COUNT(*) FROM responses WHERE round_id = $1";
 
 /// Assignments of round `$1` without contacts, by id: id, unit code and name, agency code
-/// (catalogue; NULL until the catalogue migration), agency name, procedure, status,
-/// surveyor, origin.
+/// (catalogue), agency name, procedure, status, surveyor, origin, field name.
 pub(crate) const ROUND_ASSIGNMENT_ROWS: &str = "SELECT id, unit_code, unit_name, \
-     NULL, agency, procedure, status, surveyor_id, origin FROM assignments \
+     agency_code, agency, procedure, status, surveyor_id, origin, field_name FROM assignments \
      WHERE round_id = $1 ORDER BY id";
 
 /// Whether round `$1` is closed (no row: unknown round).

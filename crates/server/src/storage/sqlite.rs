@@ -35,6 +35,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use uuid::Uuid;
 
+#[path = "sqlite_catalogue.rs"]
+mod catalogue;
+
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections kept open for reuse.
@@ -469,7 +472,8 @@ fn audit_in(
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
      a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code \
+     FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)> {
@@ -495,6 +499,12 @@ fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)
             agency: row.get(6)?,
             contact,
             status: col_status(row, 7)?,
+            unit_name: row.get(13)?,
+            agency_code: row.get(14)?,
+            agency_name: row.get(6)?,
+            field_code: row.get(15)?,
+            field_name: row.get(16)?,
+            procedure_code: row.get(17)?,
         },
         col_opt_uuid(row, 11)?,
     ))
@@ -605,7 +615,8 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
     for round in batch.round_ids() {
         if let Some(found) = start.query_row([&round], round_from).optional()? {
             ctx.round_starts.insert(round.clone(), found.starts_on);
-            ctx.round_policies.insert(round.clone(), found.outside_sample);
+            ctx.round_policies
+                .insert(round.clone(), found.outside_sample);
         }
         let closed: Option<bool> = tx
             .prepare_cached(sql::ROUND_CLOSED)?
@@ -1171,8 +1182,9 @@ impl ServerStore for SqliteStore {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO assignments \
                  (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
-                  unit_name) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                  unit_name, agency_code, field_code, field_name, procedure_code) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 ON CONFLICT (id) DO NOTHING",
             )?;
             let mut contact = tx.prepare_cached(
                 "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
@@ -1187,7 +1199,11 @@ impl ServerStore for SqliteStore {
                     row.procedure,
                     row.agency,
                     seq,
-                    row.unit_name
+                    row.unit_name,
+                    row.agency_code,
+                    row.field_code,
+                    row.field_name,
+                    row.procedure_code
                 ])?;
                 if n == 1 {
                     contact.execute(params![
@@ -2458,6 +2474,7 @@ impl ServerStore for SqliteStore {
                     status: col_status(r, 6)?,
                     surveyor_id: col_opt_uuid(r, 7)?,
                     origin: r.get(8)?,
+                    field_name: r.get(9)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
