@@ -98,11 +98,12 @@ test('supervisor signs in, sees progress, rejects one response with an item comm
     await page.getByTestId('progress-by-unit').click();
     await page.getByTestId('progress-unit').waitFor();
     const units = page.getByTestId('progress-unit').getByTestId('progress-row');
-    assert.deepEqual(await units.evaluateAll((rows) => rows.map((r) => r.dataset.code)), ['00070', '00073']);
-    const u70 = page.locator('[data-testid="progress-unit"] [data-code="00070"]');
+    const [U1, U2] = [...new Set(seeded.assignments.map((a) => a.unit_code))];
+    assert.deepEqual(await units.evaluateAll((rows) => rows.map((r) => r.dataset.code)), [U1, U2]);
+    const u70 = page.locator(`[data-testid="progress-unit"] [data-code="${U1}"]`);
     assert.equal(await u70.getByTestId('sampled').textContent(), '2');
     assert.equal(await u70.getByTestId('completed').textContent(), '2');
-    const u73 = page.locator('[data-testid="progress-unit"] [data-code="00073"]');
+    const u73 = page.locator(`[data-testid="progress-unit"] [data-code="${U2}"]`);
     assert.equal(await u73.getByTestId('refused').textContent(), '1');
     assert.match(await page.getByTestId('progress-summary').textContent(), /Hoàn thành 3\/4/);
   });
