@@ -98,7 +98,9 @@ function drawChrome(section) {
   const out = /** @type {HTMLButtonElement} */ (document.getElementById('logout'));
   out.textContent = t('nav.logout');
   out.hidden = !me;
-  /** @type {HTMLElement} */ (document.getElementById('who')).textContent = me ? t('who', me.display_name || me.username, t(`role.${me.role}`)) : '';
+  const scope = me && me.scope && me.scope.units.length ? me.scope.units.map((u) => u.name).join(', ') : '';
+  /** @type {HTMLElement} */ (document.getElementById('who')).textContent = me
+    ? `${t('who', me.display_name || me.username, t(`role.${me.role}`))}${scope ? ` · ${scope}` : ''}` : '';
   const nav = /** @type {HTMLElement} */ (document.getElementById('main-nav'));
   nav.setAttribute('aria-label', t('nav.label'));
   nav.replaceChildren();
