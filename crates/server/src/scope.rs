@@ -427,6 +427,25 @@ pub fn checked_codes(tree: &UnitTree, codes: ScopeCodes, field: &str) -> ApiResu
     Ok(out)
 }
 
+/// Agency codes must be in the agency catalogue (when it has any): `400.3` naming the code.
+pub async fn check_agencies(state: &AppState, codes: &[String], field: &str) -> ApiResult<()> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let known = agency_names(state).await?;
+    if known.is_empty() {
+        return Ok(());
+    }
+    if let Some(bad) = codes.iter().find(|c| !known.contains_key(*c)) {
+        return Err(ApiError::invalid_input(
+            format!("Unknown agency {bad}."),
+            format!("Không có cơ quan mã {bad}."),
+        )
+        .with_details(serde_json::json!({ "field": field, "code": bad })));
+    }
+    Ok(())
+}
+
 /// `404.1` for something outside the caller's scope whose existence must not leak.
 pub fn hidden(what: &str, id: &str) -> ApiError {
     ApiError::not_found(what, id)

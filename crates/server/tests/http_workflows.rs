@@ -2161,12 +2161,12 @@ async fn two_provinces_see_only_their_own(backend: Backend) {
     };
     let hn_resp = response_for(&w.assignment(hn[0]).await, answers(1), false);
     assert_eq!(
-        w.upload(&dtv_hn_dev, &[hn_resp.clone()]).await,
+        w.upload(&dtv_hn_dev, std::slice::from_ref(&hn_resp)).await,
         vec![AckStatus::Accepted]
     );
     let dn_resp = response_for(&w.assignment(dn[0]).await, answers(2), false);
     assert_eq!(
-        w.upload(&dtv_dn, &[dn_resp.clone()]).await,
+        w.upload(&dtv_dn, std::slice::from_ref(&dn_resp)).await,
         vec![AckStatus::Accepted]
     );
     let queue = w

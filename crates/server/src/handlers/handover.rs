@@ -99,6 +99,16 @@ pub async fn import(
             "not_a_surveyor",
         ));
     }
+    // Scope (issue 10): only files of surveyors inside the importing supervisor's scope.
+    let mine = crate::scope::of(&state, &caller).await?;
+    let theirs = state.store.user_scope(device.user.id).await?;
+    if !mine.contains(&theirs, crate::scope::today(&state)) {
+        return Err(crate::scope::refused(
+            "The surveyor of this file",
+            "Điều tra viên của tệp này",
+        )
+        .with_details(serde_json::json!({ "reason": "out_of_scope" })));
+    }
     let file = received.file;
     let submitter = Submitter::Handover {
         user: device.user.id,

@@ -265,6 +265,7 @@ pub async fn create_round(
     let round = check_round(&state, req.round)?;
     let mine = scope::of(&state, &caller).await?;
     let plan = check_plan(&mine, req.units, req.agencies, req.targets, round.starts_on)?;
+    scope::check_agencies(&state, &plan.agencies, "agencies").await?;
     state
         .store
         .create_planned_round(&round, &plan, caller.user.id)
@@ -390,6 +391,7 @@ pub async fn update_round(
         req.targets.unwrap_or(plan.targets),
         round.starts_on,
     )?;
+    scope::check_agencies(&state, &new_plan.agencies, "agencies").await?;
     state
         .store
         .update_round(&round, &new_plan, caller.user.id)

@@ -36,8 +36,6 @@ pub const CATALOGUE_SHEET: &str = "danh_muc";
 /// Name of the template's sample sheet.
 pub const SAMPLE_SHEET: &str = "danh_sach_mau";
 
-/// Who plans rounds.
-
 /// Answer of a sample import.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportResult {

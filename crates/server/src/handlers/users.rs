@@ -205,6 +205,7 @@ pub async fn create_user(
         Some(codes) => scope::checked_codes(&mine.tree, codes, "scope")?,
         None => mine.codes.clone(),
     };
+    scope::check_agencies(&state, &wanted.agencies, "scope.agencies").await?;
     if !mine.contains(&wanted, scope::today(&state)) {
         return Err(scope::refused(
             "The new user's scope is wider than yours; it",
@@ -418,6 +419,7 @@ pub async fn update_user(
     }
     if let Some(codes) = req.scope {
         let codes = scope::checked_codes(&mine.tree, codes, "scope")?;
+        scope::check_agencies(&state, &codes.agencies, "scope.agencies").await?;
         if !mine.contains(&codes, on) {
             return Err(scope::refused(
                 "The scope asked for is wider than yours; it",

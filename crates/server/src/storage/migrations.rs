@@ -224,6 +224,17 @@ mod tests {
                 7,
                 "c932f10f8aad560d7245aeec9498e1cf9f260b0319119986f7c10190e61ab8ca",
             ),
+            // 0008_scopes (issue 10, h-scope).
+            (
+                "sqlite",
+                8,
+                "3fb9acdc1bcaddd766a9330eb68f74ffac5092a72d206b27f83e5b023d55ff5f",
+            ),
+            (
+                "postgres",
+                8,
+                "de7b7d1b4888a0108a83dafc327eca976fd55c3c3d274504979b245994527469",
+            ),
         ];
         for (backend, version, hash) in FROZEN {
             let list = if *backend == "sqlite" {
