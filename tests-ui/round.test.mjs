@@ -197,15 +197,16 @@ test('a whole round through the dashboard, scoped to one province', async () => 
     const xlsx = fs.readFileSync(await dl.path());
     assert.equal(xlsx.subarray(0, 2).toString('latin1'), 'PK', 'the template is an XLSX');
     const [a0, a1] = agencies;
+    // Contacts in the forms scripts/check-logs.sh looks for in the server's log ("phố Demo", "0912345…").
     const header = 'ma_don_vi,ma_co_quan,thu_tuc,ho_ten,dia_chi,dien_thoai';
     const rows = [
-      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Phạm Thị Một,"Số 1, phố Mẫu",0900000001`,
-      `${a0.unit.code},${a0.code},Đăng ký kết hôn,Hoàng Văn Hai,"Số 2, phố Mẫu",0900000002`,
-      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Mẫu",0900000003`,
-      `${a1.unit.code},${a1.code},Chứng thực bản sao,Đỗ Văn Bốn,"Số 4, phố Mẫu",0900000004`,
+      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Phạm Thị Một,"Số 1, phố Demo",0912345001`,
+      `${a0.unit.code},${a0.code},Đăng ký kết hôn,Hoàng Văn Hai,"Số 2, phố Demo",0912345002`,
+      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Demo",0912345003`,
+      `${a1.unit.code},${a1.code},Chứng thực bản sao,Đỗ Văn Bốn,"Số 4, phố Demo",0912345004`,
     ];
     const badFile = path.join(dir, 'mau-loi.csv');
-    fs.writeFileSync(badFile, [header, ...rows.slice(0, 2), `99999,${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Mẫu",0900000003`, rows[3]].join('\n'));
+    fs.writeFileSync(badFile, [header, ...rows.slice(0, 2), `99999,${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Demo",0912345003`, rows[3]].join('\n'));
     await page.getByTestId('sample-file').setInputFiles(badFile);
     await page.getByTestId('sample-check').click();
     await page.getByTestId('sample-has-errors').waitFor();
