@@ -1649,6 +1649,43 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             body: serde_json::to_vec(&file).unwrap(),
             allowed: &[Role::Supervisor],
         },
+        // Issue 10 endpoints.
+        Endpoint {
+            method: Method::GET,
+            path: format!("/api/v1/rounds/{ROUND}/assignments?limit=5"),
+            content_type: JSON_CT,
+            body: vec![],
+            allowed: &[Role::Supervisor, Role::Admin],
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/forms".into(),
+            content_type: JSON_CT,
+            body: vec![],
+            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor, Role::Ministry],
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: format!("/api/v1/users/{}", w.monitor2.user.id),
+            content_type: JSON_CT,
+            body: j(json!({"display_name": "Phúc tra viên CCB"})),
+            allowed: &[Role::Admin],
+        },
+        Endpoint {
+            method: Method::POST,
+            path: format!("/api/v1/users/{}/password", w.monitor2.user.id),
+            content_type: JSON_CT,
+            body: j(json!({})),
+            allowed: &[Role::Admin],
+        },
+        // Last: the allowed run closes the round.
+        Endpoint {
+            method: Method::POST,
+            path: format!("/api/v1/rounds/{ROUND}/close"),
+            content_type: JSON_CT,
+            body: j(json!({})),
+            allowed: &[Role::Supervisor, Role::Admin],
+        },
     ];
 
     let roles = Role::ALL;
@@ -1695,7 +1732,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 50);
+    assert_eq!(refused, 65);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [
