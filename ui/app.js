@@ -171,9 +171,9 @@
       if (a.round_name) N.rounds.set(a.round_id, a.round_name);
       if (a.unit_name) N.units.set(a.unit_code, a.unit_name);
     }
-    for (const fr of S.freeRounds || []) {
-      N.rounds.set(fr.round.id, fr.round.name);
-      for (const u of fr.units || []) if (!N.units.has(u.code)) N.units.set(u.code, u.name);
+    for (const r of S.freeRounds || []) { // FieldRound: the round's fields and its units
+      N.rounds.set(r.id, r.name);
+      for (const u of r.units || []) if (!N.units.has(u.code)) N.units.set(u.code, u.name);
     }
     S.names = N;
   }
