@@ -2353,6 +2353,30 @@ async fn round_life_cycle_edit_close_and_progress_by_agency(backend: Backend) {
     assert_eq!(r["acks"][0]["reason_code"], "round_closed");
     assert!(r["acks"][0]["quarantine_id"].is_string());
     assert!(w.store.response(late.id, 1).await.unwrap().is_none());
+    // The quarantine entry is the Hà Nội supervisor's to see, not Đà Nẵng's.
+    let sup_dn = scoped_user(&w, &w.admin, "gsv-dn", Role::Supervisor, &["48"]).await;
+    let q_id = r["acks"][0]["quarantine_id"].as_str().unwrap().to_owned();
+    let mine = w
+        .get("/api/v1/quarantine?all=true", &sup)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine[0]["reason_code"], "round_closed");
+    let theirs = w
+        .get("/api/v1/quarantine?all=true", &sup_dn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(theirs, json!([]));
+    let r2 = w
+        .post(
+            &format!("/api/v1/quarantine/{q_id}/dismiss"),
+            &sup_dn,
+            json!({"note": "x"}),
+        )
+        .await;
+    assert_eq!(r2.problem(), "404.1");
     // Closing again changes nothing; the audit log has one round.closed.
     w.post("/api/v1/rounds/R-NOW/close", &sup, json!({}))
         .await
