@@ -709,7 +709,51 @@ async fn sample_template_has_lists(backend: Backend) {
     assert_eq!(r["imported"], 1);
 }
 
+async fn demo_shows_names_everywhere(backend: Backend) {
+    let Some(db) = EmptyDatabase::create(backend) else {
+        return;
+    };
+    let store = open_store(&db.target()).await.unwrap();
+    let mut state = AppState::new(store.clone(), FormRegistry::builtin().unwrap());
+    state.password_params = argon2::Params::new(8, 1, 1, None).unwrap();
+    let demo = sipas_server::demo::seed_demo(&state).await.unwrap();
+    assert_eq!(demo.imported, 5);
+    let kinds: std::collections::BTreeSet<_> = store
+        .agencies()
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.kind)
+        .collect();
+    assert!(kinds.len() >= 5, "agencies of several kinds: {kinds:?}");
+    let surveyor = demo
+        .users
+        .iter()
+        .find(|u| u.user.role == Role::Surveyor)
+        .unwrap();
+    let (pulled, _) = store.assignments_since(surveyor.user.id, 0).await.unwrap();
+    assert_eq!(pulled.len(), 5);
+    for a in &pulled {
+        assert!(
+            a.unit_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Phường")),
+            "{a:?}"
+        );
+        assert!(a.agency_name.is_some() && a.agency_code.is_some(), "{a:?}");
+        assert!(
+            a.field_name.is_some() && a.procedure_code.is_some(),
+            "{a:?}"
+        );
+        assert_eq!(a.round_name.as_deref(), Some("Khảo sát thử SIPAS 2026"));
+    }
+    // Running the demo again keeps what exists.
+    let again = sipas_server::demo::seed_demo(&state).await.unwrap();
+    assert_eq!(again.imported, 0);
+}
+
 on_both_backends! {
+    demo_shows_names_everywhere: demo_shows_names_everywhere_on_sqlite, demo_shows_names_everywhere_on_postgres;
     catalogue_reads_and_roles: catalogue_reads_and_roles_on_sqlite, catalogue_reads_and_roles_on_postgres;
     catalogue_imports: catalogue_imports_on_sqlite, catalogue_imports_on_postgres;
     sample_codes_are_checked_and_named: sample_codes_are_checked_and_named_on_sqlite, sample_codes_are_checked_and_named_on_postgres;
