@@ -15,12 +15,14 @@ let browser;
 
 before(async () => {
   server = await startServer();
-  await seedResponses(server, (a, i) => ({
+  // Four interviews; the demo's fifth sampled person (unit 95003) was absent.
+  await seedResponses(server, (a, i) => (i >= 4 ? { status: 'absent' } : {
     answers: buildAnswers({ rating: (code, j) => 3 + ((i + j) % 3), overrides: { A1: i % 2 ? 'nu' : 'nam' } }),
     seconds: i === 0 ? 40 : 1200,
   }));
   const admin = await login(server, 'admin');
-  await apiOk(server, 'POST', '/users', { token: admin, body: { ...MONITOR2, role: 'monitor' } });
+  // In the demo supervisor's province (Hà Nội, 01), so that the supervisor may give it tasks.
+  await apiOk(server, 'POST', '/users', { token: admin, body: { ...MONITOR2, role: 'monitor', scope: { units: ['01'], agencies: [] } } });
   browser = await launchBrowser({ viewport: { width: 1200, height: 900 } });
 });
 
