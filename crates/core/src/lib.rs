@@ -19,6 +19,7 @@ pub mod figure;
 pub mod form_loader;
 pub mod index;
 pub mod interval;
+pub mod microdata;
 pub mod quality;
 pub mod questionnaire;
 pub mod ranking;
