@@ -132,17 +132,9 @@ enum ItemColumns {
 }
 
 /// Collects revisions and builds the table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct MicrodataBuilder<'a> {
     latest: BTreeMap<Uuid, MicrodataInput<'a>>,
-}
-
-impl Default for MicrodataBuilder<'_> {
-    fn default() -> Self {
-        MicrodataBuilder {
-            latest: BTreeMap::new(),
-        }
-    }
 }
 
 impl<'a> MicrodataBuilder<'a> {
@@ -163,7 +155,12 @@ impl<'a> MicrodataBuilder<'a> {
 
     /// The counted latest revisions, sorted by round, unit, response id.
     pub fn counted(&self) -> Vec<MicrodataInput<'a>> {
-        let mut v: Vec<_> = self.latest.values().filter(|i| i.counted).copied().collect();
+        let mut v: Vec<_> = self
+            .latest
+            .values()
+            .filter(|i| i.counted)
+            .copied()
+            .collect();
         v.sort_by(|a, b| {
             (a.round_id, a.unit_code, a.response_id).cmp(&(b.round_id, b.unit_code, b.response_id))
         });
@@ -217,7 +214,12 @@ impl<'a> MicrodataBuilder<'a> {
                     codebook.push(entry(item.code.clone(), ColumnKind::String, vec![], vec![]));
                 }
                 ItemType::Integer => {
-                    codebook.push(entry(item.code.clone(), ColumnKind::Numeric, vec![], vec![]));
+                    codebook.push(entry(
+                        item.code.clone(),
+                        ColumnKind::Numeric,
+                        vec![],
+                        vec![],
+                    ));
                 }
                 ItemType::SingleChoice => {
                     let labels = item
@@ -248,7 +250,12 @@ impl<'a> MicrodataBuilder<'a> {
                         .and_then(|s| s.no_answer.as_ref())
                         .map(|p| vec![p.value.to_string()])
                         .unwrap_or_default();
-                    codebook.push(entry(item.code.clone(), ColumnKind::Numeric, labels, missing));
+                    codebook.push(entry(
+                        item.code.clone(),
+                        ColumnKind::Numeric,
+                        labels,
+                        missing,
+                    ));
                 }
                 ItemType::MultiChoice => {
                     for o in &item.options {
@@ -304,7 +311,11 @@ impl<'a> MicrodataBuilder<'a> {
                 for col in &items {
                     match col {
                         ItemColumns::Single { code } => {
-                            row.push(if blank { None } else { scalar(i.answers.get(code)) });
+                            row.push(if blank {
+                                None
+                            } else {
+                                scalar(i.answers.get(code))
+                            });
                         }
                         ItemColumns::Multi { code, options } => {
                             let chosen = i.answers.get(code);
@@ -432,7 +443,11 @@ pub fn spss_syntax(data: &Microdata, csv_file: &str) -> String {
         }
         out.push_str(".\n");
     }
-    for c in data.codebook.iter().filter(|c| !c.missing_values.is_empty()) {
+    for c in data
+        .codebook
+        .iter()
+        .filter(|c| !c.missing_values.is_empty())
+    {
         out.push_str(&format!(
             "MISSING VALUES {} ({}).\n",
             c.column,
