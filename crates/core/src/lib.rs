@@ -4,7 +4,14 @@
 //! questionnaire definitions ([`questionnaire`]), loading and checking them ([`form_loader`]),
 //! answers and their validation ([`answer`], [`answer_validation`], [`relevance`]),
 //! the response record ([`response`]), the SIPAS index engine ([`index`]) and the
-//! administrative-unit tree ([`units`]). Nothing in this crate touches files, sockets or clocks
+//! administrative-unit tree ([`units`]).
+//!
+//! Published results (issue 11), all read off the index engine: one suppression rule
+//! ([`suppression`]), per-row figures with 95% Wilson intervals ([`figure`], [`interval`]),
+//! breakdowns by unit / agency / agency kind / field / profile item ([`breakdown`]),
+//! rankings ([`ranking`]), comparison with an earlier round ([`comparison`]), targets
+//! ([`targets`]) and response-level microdata with a codebook and SPSS syntax
+//! ([`microdata`]). Nothing in this crate touches files, sockets or clocks
 //! except through values passed in, so it stays portable to mobile targets.
 #![forbid(unsafe_code)]
 

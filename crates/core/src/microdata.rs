@@ -381,10 +381,38 @@ pub fn to_csv(data: &Microdata) -> String {
     out
 }
 
+/// SPSS reserved words, which cannot be variable names.
+const SPSS_RESERVED: [&str; 13] = [
+    "ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH",
+];
+
+/// SPSS variable names for the columns: `-` (allowed in item codes, not in SPSS names)
+/// becomes `_`, names are cut to 60 characters, reserved words get a trailing `_`, and a
+/// name already taken gets `_2`, `_3` … . Column names that are valid stay as they are.
+pub fn spss_names(data: &Microdata) -> Vec<String> {
+    let mut taken: Vec<String> = Vec::new();
+    for c in data.columns() {
+        let mut name: String = c.replace('-', "_").chars().take(60).collect();
+        if SPSS_RESERVED.contains(&name.to_ascii_uppercase().as_str()) {
+            name.push('_');
+        }
+        let base = name.clone();
+        let mut k = 2;
+        while taken.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        taken.push(name);
+    }
+    taken
+}
+
 /// An SPSS syntax file that reads the [`to_csv`] file `csv_file` and labels it: GET DATA
 /// with each variable's format (strings as wide as their longest value in bytes), VARIABLE
-/// LABELS (question text), VALUE LABELS and MISSING VALUES (no-answer codes).
+/// LABELS (question text), VALUE LABELS and MISSING VALUES (no-answer codes). Variables are
+/// named by [`spss_names`] (the CSV header row is skipped).
 pub fn spss_syntax(data: &Microdata, csv_file: &str) -> String {
+    let names = spss_names(data);
     let q = |s: &str| format!("'{}'", s.replace('\'', "''").replace(['\r', '\n'], " "));
     let mut out = String::new();
     out.push_str("* Encoding: UTF-8.\n");
@@ -411,22 +439,22 @@ pub fn spss_syntax(data: &Microdata, csv_file: &str) -> String {
                 format!("A{width}")
             }
         };
-        out.push_str(&format!("    {} {}\n", c.column, format));
+        out.push_str(&format!("    {} {}\n", names[i], format));
     }
     out.push_str(".\nVARIABLE LABELS\n");
     for (i, c) in data.codebook.iter().enumerate() {
         let sep = if i == 0 { "  " } else { "  /" };
-        out.push_str(&format!("{sep}{} {}\n", c.column, q(&c.question_vi)));
+        out.push_str(&format!("{sep}{} {}\n", names[i], q(&c.question_vi)));
     }
     out.push_str(".\n");
-    let labelled: Vec<&CodebookEntry> = data
-        .codebook
+    let labelled: Vec<(&String, &CodebookEntry)> = names
         .iter()
-        .filter(|c| !c.value_labels.is_empty())
+        .zip(&data.codebook)
+        .filter(|(_, c)| !c.value_labels.is_empty())
         .collect();
     if !labelled.is_empty() {
         out.push_str("VALUE LABELS\n");
-        for (i, c) in labelled.iter().enumerate() {
+        for (i, (name, c)) in labelled.iter().enumerate() {
             let sep = if i == 0 { "  " } else { "  /" };
             let pairs: Vec<String> = c
                 .value_labels
@@ -439,21 +467,54 @@ pub fn spss_syntax(data: &Microdata, csv_file: &str) -> String {
                     format!("{value} {}", q(&v.label_vi))
                 })
                 .collect();
-            out.push_str(&format!("{sep}{} {}\n", c.column, pairs.join(" ")));
+            out.push_str(&format!("{sep}{name} {}\n", pairs.join(" ")));
         }
         out.push_str(".\n");
     }
-    for c in data
-        .codebook
+    for (name, c) in names
         .iter()
-        .filter(|c| !c.missing_values.is_empty())
+        .zip(&data.codebook)
+        .filter(|(_, c)| !c.missing_values.is_empty())
     {
         out.push_str(&format!(
-            "MISSING VALUES {} ({}).\n",
-            c.column,
+            "MISSING VALUES {name} ({}).\n",
             c.missing_values.join(", ")
         ));
     }
     out.push_str("EXECUTE.\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spss_names_are_valid_and_unique() {
+        let entry = |column: &str| CodebookEntry {
+            column: column.into(),
+            item_code: None,
+            question_vi: String::new(),
+            kind: ColumnKind::String,
+            value_labels: vec![],
+            missing_values: vec![],
+        };
+        let data = Microdata {
+            form: FormKey {
+                form_id: "f".into(),
+                version: "1".into(),
+            },
+            codebook: ["Q-1", "Q_1", "to", "G1_1", &"x".repeat(70)]
+                .iter()
+                .map(|c| entry(c))
+                .collect(),
+            rows: vec![],
+        };
+        // Q-1 → Q_1; the real Q_1 is then taken → Q_1_2; `to` is reserved → to_;
+        // a 70-character name is cut to 60.
+        assert_eq!(
+            spss_names(&data),
+            ["Q_1", "Q_1_2", "to_", "G1_1", &"x".repeat(60)]
+        );
+    }
 }

@@ -916,3 +916,95 @@ fn microdata_latest_counted_revision_codebook_and_no_contact_columns() {
     assert!(sps.contains("MISSING VALUES C2 (9).\n"));
     assert!(sps.ends_with("EXECUTE.\n"));
 }
+
+#[test]
+fn builtin_forms_profile_dimensions_and_microdata() {
+    use sipas_core::builtin::builtin_form;
+    let six = builtin_form("sipas-6-groups", "2026.1").unwrap();
+    let national = builtin_form("sipas-national-2023", "2023.1").unwrap();
+    let mut a: Answers = answers(0, &[("G1_1", 1), ("G6_1", 1)]);
+    a.insert("A1".into(), AnswerValue::Text("nu".into()));
+    a.insert("A2".into(), AnswerValue::Int(40));
+    a.insert("A4".into(), AnswerValue::Text("dai_hoc".into()));
+    a.insert(
+        "B4".into(),
+        AnswerValue::Text("truc_tuyen_toan_trinh".into()),
+    );
+    a.insert(
+        "F1".into(),
+        AnswerValue::Text("Số điện thoại của tôi: 0900000000".into()),
+    );
+    let input = BreakdownInput {
+        round_id: "R",
+        unit_code: "00004",
+        agency_code: None,
+        agency_kind: None,
+        field_code: None,
+        answers: &a,
+    };
+    // sex, education, mode of contact: the profile / screening items of the 2026 form
+    for (item, key, label) in [
+        ("A1", "nu", "Nữ"),
+        ("A4", "dai_hoc", "Đại học"),
+        ("B4", "truc_tuyen_toan_trinh", "Trực tuyến toàn trình"),
+    ] {
+        let b = compute_breakdown(
+            &six,
+            IndexConfig::default(),
+            Dimension::Profile { item },
+            1,
+            [input],
+        )
+        .unwrap();
+        assert_eq!(b.cells[0].key, key);
+        assert!(
+            b.cells[0].label.as_deref().unwrap().starts_with(label),
+            "{item}"
+        );
+    }
+    let bands = default_age_bands();
+    let b = compute_breakdown(
+        &six,
+        IndexConfig::default(),
+        Dimension::AgeBand {
+            item: "A2",
+            bands: &bands,
+        },
+        1,
+        [input],
+    )
+    .unwrap();
+    assert_eq!(b.cells[0].key, "35-49");
+    // the 2023 national form has the same profile items
+    assert!(
+        compute_breakdown(
+            &national,
+            IndexConfig::default(),
+            Dimension::Profile { item: "A1" },
+            1,
+            [input],
+        )
+        .is_ok()
+    );
+    // microdata of the real form: no free-text column (B1, B2, F1, *_other) by default, so
+    // the phone number typed into F1 is not exported
+    let mut builder = MicrodataBuilder::new();
+    builder.add(MicrodataInput {
+        response_id: uuid::Uuid::from_u128(7),
+        revision: 1,
+        counted: true,
+        round_id: "R",
+        unit_code: "00004",
+        agency_code: None,
+        agency_kind: None,
+        field_code: None,
+        answers: &a,
+    });
+    let data = builder.build(&six, &MicrodataOptions::default());
+    let cols: Vec<&str> = data.columns().collect();
+    for text in ["B1", "B2", "F1", "A3_other", "A5_other"] {
+        assert!(!cols.contains(&text), "{text}");
+    }
+    assert!(cols.contains(&"G6_1") && cols.contains(&"A4"));
+    assert!(!to_csv(&data).contains("0900000000"));
+}
