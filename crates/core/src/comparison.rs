@@ -11,7 +11,9 @@
 //!   [`PUBLISHED_DECIMALS`]), so it equals the difference of the printed numbers;
 //!   **dropped** when `delta_pp < 0`.
 //! * **Rank change** = earlier rank − later rank (positive: moved up), ranks from
-//!   [`crate::ranking`] among the cells of each round; `None` when either is unranked.
+//!   [`crate::ranking`] among all cells of each round's breakdown; `None` when either is
+//!   unranked. To rank among peers only (communes of one province, agencies of one kind),
+//!   build the breakdowns from those peers' responses.
 //! * **Significance**: two-proportion z-test at 95% ([`two_proportion_z`]) on the exact
 //!   values and the rows' base N ([`crate::interval`] says which N); the Wilson intervals'
 //!   overlap is reported too (`intervals_overlap`). Suppressed rows are not compared.

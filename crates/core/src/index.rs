@@ -28,6 +28,11 @@
 //!   rule is then applied to those pooled criteria. They are not means of the child units'
 //!   indices.
 //!
+//! * **Base N of a group / the overall index**: besides the pooled answer counts, each
+//!   [`AggregateScore`] carries `respondents_n`, the respondents with at least one valid
+//!   answer to its criteria; the suppression rule ([`crate::suppression`]) and the
+//!   confidence interval ([`crate::interval`]) use it.
+//!
 //! Percentages are `f64` in 0–100 and never rounded internally; use [`round2`] for display.
 //! The engine takes every response it is given: pass only the latest accepted revision of
 //! each response.
