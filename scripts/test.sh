@@ -32,6 +32,10 @@ export SIPAS_ARTIFACTS="${SIPAS_ARTIFACTS:-$PWD/artifacts}"; mkdir -p "$SIPAS_AR
 rm -rf "$SIPAS_ARTIFACTS/logs"; mkdir -p "$SIPAS_ARTIFACTS/logs"
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked --no-fail-fast
 
+stage "eslint (dashboard modules and their tests); type check of the // @ts-check modules"
+npx eslint crates/server/dashboard tests-ui
+npx tsc -p crates/server/dashboard/jsconfig.json
+
 stage "dashboard in headless Chromium (playwright-core, real server); app window over WebDriver"
 # tests-ui/app-window.test.mjs drives the real sipas-field window (tests-ui/app-driver.mjs):
 # without DISPLAY it starts its own Xvfb, so this stage needs no xvfb-run.

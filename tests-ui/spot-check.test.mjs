@@ -20,7 +20,8 @@ before(async () => {
     seconds: i === 0 ? 40 : 1200,
   }));
   const admin = await login(server, 'admin');
-  await apiOk(server, 'POST', '/users', { token: admin, body: { ...MONITOR2, role: 'monitor' } });
+  // In the demo supervisor's province (Hà Nội, 01), so that the supervisor may give it tasks.
+  await apiOk(server, 'POST', '/users', { token: admin, body: { ...MONITOR2, role: 'monitor', scope: { units: ['01'], agencies: [] } } });
   browser = await launchBrowser({ viewport: { width: 1200, height: 900 } });
 });
 

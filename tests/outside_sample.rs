@@ -116,14 +116,18 @@ fn assert_ack(ack: &RecordAck, status: AckStatus, reason: Option<AckReason>) {
 
 /// Progress of one unit of [`ROUND`].
 async fn unit_progress(people: &People, unit: &str) -> serde_json::Value {
-    let by_unit: Vec<serde_json::Value> = people
+    // Issue 10: `{round_id, by, total, rows: [{key, ...}]}`.
+    let by_unit: serde_json::Value = people
         .supervisor
         .get_json(&format!("/rounds/{ROUND}/progress?by=unit"))
         .await
         .expect("progress by unit");
-    by_unit
+    by_unit["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
         .into_iter()
-        .find(|u| u["unit_code"] == unit)
+        .find(|u| u["key"] == unit)
         .unwrap_or_else(|| panic!("unit {unit} in progress"))
 }
 

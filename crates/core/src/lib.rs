@@ -21,6 +21,7 @@ pub mod assignment_status;
 pub mod breakdown;
 pub mod builtin;
 pub mod canonical;
+pub mod catalogue;
 pub mod comparison;
 pub mod figure;
 pub mod form_loader;

@@ -80,6 +80,15 @@ pub struct EnrolmentCode {
     pub code: String,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// The server's address as the issuing request reached it (e.g. `https://10.0.0.5:8443`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_url: Option<String>,
+    /// SHA-256 (hex) of the server's self-signed certificate, to pin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// An SVG QR code of `sipas://enrol?server=<url>&code=<code>[&fp=<sha256>]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
 }
 
 /// A survey round.
@@ -193,6 +202,25 @@ pub struct Assignment {
     pub contact: Option<Contact>,
     /// Current status.
     pub status: AssignmentStatus,
+    // --- catalogue names and codes (issue 10, h-cat) ---
+    /// Name of the administrative unit (from the unit catalogue), shown instead of the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
+    /// Agency code (agency catalogue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_code: Option<String>,
+    /// Agency name (agency catalogue; same as `agency` when the code is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_name: Option<String>,
+    /// Field code (lĩnh vực).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_code: Option<String>,
+    /// Field name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Procedure code (procedure catalogue); `procedure` holds its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure_code: Option<String>,
 }
 
 /// `POST /api/v1/responses/batch`: many responses in one request (body may be gzip).
@@ -298,6 +326,8 @@ pub enum AckReason {
     OutsideSampleCap,
     /// An interview outside the sample in a unit that is not one of the round's units.
     UnknownUnit,
+    /// The round was closed by a supervisor: no more records are taken (kept in quarantine).
+    RoundClosed,
     // --- conflict (nothing changed) ---
     /// This id and revision are stored with other content.
     ContentDiffers,
@@ -350,6 +380,9 @@ impl AckReason {
             }
             AckReason::UnknownUnit => {
                 "Đơn vị của phiếu không thuộc đợt khảo sát này. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên."
+            }
+            AckReason::RoundClosed => {
+                "Đợt khảo sát đã đóng, máy chủ không nhận thêm phiếu. Phiếu được giữ lại trên máy chủ; hãy báo giám sát viên."
             }
             AckReason::ContentDiffers => {
                 "Máy chủ đã có lần gửi này với nội dung khác. Hãy báo giám sát viên."
@@ -404,6 +437,9 @@ impl AckReason {
             }
             AckReason::UnknownUnit => {
                 "The record's unit is not one of this round's units. The record is kept on the server; tell your supervisor."
+            }
+            AckReason::RoundClosed => {
+                "The round is closed: the server takes no more records. The record is kept on the server; tell your supervisor."
             }
             AckReason::ContentDiffers => {
                 "The server already has this revision with other content. Tell your supervisor."

@@ -35,6 +35,15 @@ pub struct AppState {
     /// Smallest `min_n` any report is shaped with (`--min-n-floor`); a lower `min_n` asked
     /// for is raised to it.
     pub min_n_floor: usize,
+    /// Whether the server itself serves HTTPS (enrolment QR codes then say `https://`).
+    pub tls: bool,
+    /// SHA-256 of a self-signed server certificate, given to devices at enrolment to pin.
+    pub tls_fingerprint: Option<String>,
+    /// The unit tree scope decisions use, with when it was loaded (see
+    /// [`crate::scope::unit_tree`]).
+    #[allow(clippy::type_complexity)]
+    pub unit_tree_cache:
+        Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<sipas_core::units::UnitTree>)>>>,
 }
 
 impl AppState {
@@ -50,6 +59,9 @@ impl AppState {
             enrol_limiter: Arc::new(FailureLimiter::default()),
             last_sync: Arc::default(),
             min_n_floor: DEFAULT_MIN_N_FLOOR,
+            tls: false,
+            tls_fingerprint: None,
+            unit_tree_cache: Arc::default(),
         }
     }
 }
@@ -69,17 +81,40 @@ pub fn router(state: AppState) -> Router {
         audit, handover, index, quarantine, reports, review, revocation, rounds, session,
         spot_checks, sync, users,
     };
+    use handlers::{catalogues, sample};
     let api = Router::new()
         .route("/login", post(session::login))
         .route("/enrol", post(session::enrol))
         .route("/me", get(session::me))
         .route("/users", post(users::create_user).get(users::list_users))
+        .route("/users/{id}", axum::routing::patch(users::update_user))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/forms", get(rounds::list_forms))
+        .route(
+            "/rounds/{id}",
+            get(rounds::get_round).patch(rounds::update_round),
+        )
+        .route("/rounds/{id}/close", post(rounds::close_round))
+        .route("/rounds/{id}/assignments", get(rounds::list_assignments))
         .route("/enrolment-codes", post(users::create_enrolment_code))
         .route(
             "/rounds",
             post(rounds::create_round).get(rounds::list_rounds),
         )
-        .route("/rounds/{id}/sample", post(rounds::import_sample))
+        // --- catalogues and sample frame (issue 10, h-cat) ---
+        .route("/rounds/{id}/sample", post(sample::import_sample))
+        .route(
+            "/rounds/{id}/sample-template.xlsx",
+            get(sample::sample_template),
+        )
+        .route("/units", get(catalogues::list_units))
+        .route("/agencies", get(catalogues::list_agencies))
+        .route("/fields", get(catalogues::list_fields))
+        .route("/procedures", get(catalogues::list_procedures))
+        .route("/units/import", post(catalogues::import_units))
+        .route("/agencies/import", post(catalogues::import_agencies))
+        .route("/fields/import", post(catalogues::import_fields))
+        .route("/procedures/import", post(catalogues::import_procedures))
         .route("/rounds/{id}/assign", post(rounds::assign))
         .route("/rounds/{id}/progress", get(rounds::progress))
         .route("/rounds/{id}/index", get(index::round_index))

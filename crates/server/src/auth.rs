@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::UserInfo;
 use uuid::Uuid;
 
@@ -148,6 +148,39 @@ pub fn require(user: &UserInfo, allowed: &[Role]) -> ApiResult<()> {
         ),
     )
     .with_details(serde_json::json!({ "role": user.role, "allowed": allowed })))
+}
+
+/// Admits the caller only if its role has `capability` ([`Role::capabilities`]); otherwise
+/// `403.1` naming the capability and the roles that have it. The one authorisation check of
+/// every handler (scope is checked apart, in [`crate::scope`]).
+pub fn require_cap(user: &UserInfo, capability: Capability) -> ApiResult<()> {
+    require_any(user, &[capability])
+}
+
+/// Admits the caller if its role has any of `capabilities`; otherwise `403.1`.
+pub fn require_any(user: &UserInfo, capabilities: &[Capability]) -> ApiResult<()> {
+    if capabilities.iter().any(|c| user.role.can(*c)) {
+        return Ok(());
+    }
+    let mut allowed: Vec<Role> = capabilities.iter().flat_map(|c| c.roles()).collect();
+    allowed.sort();
+    allowed.dedup();
+    let names: Vec<&str> = capabilities.iter().map(|c| c.as_str()).collect();
+    Err(ApiError::new(
+        ProblemCode::ForbiddenRole,
+        format!(
+            "Role {} may not do this (needs {}).",
+            user.role.as_str(),
+            names.join(" or ")
+        ),
+        format!(
+            "Vai trò {} không được phép thực hiện thao tác này.",
+            user.role.label_vi()
+        ),
+    )
+    .with_details(
+        serde_json::json!({ "role": user.role, "capability": names, "allowed": allowed }),
+    ))
 }
 
 /// `403.2`: the thing exists but is outside the caller's scope.

@@ -21,7 +21,8 @@ struct Asset {
     body: &'static [u8],
 }
 
-/// The embedded files (`index.html` also answers `/dashboard/`).
+/// The embedded files (`index.html` also answers `/dashboard/`). ES modules: `main.js` imports
+/// the others; the page modules live under `pages/`.
 const ASSETS: &[Asset] = &[
     Asset {
         name: "index.html",
@@ -29,9 +30,29 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../dashboard/index.html"),
     },
     Asset {
-        name: "app.js",
+        name: "style.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../dashboard/style.css"),
+    },
+    Asset {
+        name: "main.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../dashboard/app.js"),
+        body: include_bytes!("../dashboard/main.js"),
+    },
+    Asset {
+        name: "api.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/api.js"),
+    },
+    Asset {
+        name: "types.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/types.js"),
+    },
+    Asset {
+        name: "widgets.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/widgets.js"),
     },
     Asset {
         name: "i18n.js",
@@ -39,20 +60,85 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../dashboard/i18n.js"),
     },
     Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../dashboard/style.css"),
+        name: "pages/assignments.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/assignments.js"),
+    },
+    Asset {
+        name: "pages/audit.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/audit.js"),
+    },
+    Asset {
+        name: "pages/catalogues.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/catalogues.js"),
+    },
+    Asset {
+        name: "pages/common.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/common.js"),
+    },
+    Asset {
+        name: "pages/handover.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/handover.js"),
+    },
+    Asset {
+        name: "pages/login.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/login.js"),
+    },
+    Asset {
+        name: "pages/progress.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/progress.js"),
+    },
+    Asset {
+        name: "pages/quarantine.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/quarantine.js"),
+    },
+    Asset {
+        name: "pages/report.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/report.js"),
+    },
+    Asset {
+        name: "pages/review.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/review.js"),
+    },
+    Asset {
+        name: "pages/rounds.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/rounds.js"),
+    },
+    Asset {
+        name: "pages/sample.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/sample.js"),
+    },
+    Asset {
+        name: "pages/spot-checks.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/spot-checks.js"),
+    },
+    Asset {
+        name: "pages/users.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/users.js"),
     },
 ];
 
-/// Routes `/`, `/dashboard` and `/dashboard/{file}`.
+/// Routes `/`, `/dashboard` and `/dashboard/{file}` (also `/dashboard/pages/{file}`).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard/") }))
         .route("/dashboard", get(|| async { Redirect::to("/dashboard/") }))
         .route("/dashboard/", get(|| async { asset("index.html") }))
         .route(
-            "/dashboard/{file}",
+            "/dashboard/{*file}",
             get(|Path(file): Path<String>| async move { asset(&file) }),
         )
 }
@@ -120,5 +206,29 @@ mod tests {
                 .starts_with("default-src 'self'")
         );
         assert_eq!(asset("../Cargo.toml").status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            asset("pages/../../Cargo.toml").status(),
+            StatusCode::NOT_FOUND
+        );
+        // Every file of the dashboard folder is embedded (a new page module must be listed).
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/dashboard");
+        let mut missing = Vec::new();
+        for sub in ["", "pages"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name().into_string().unwrap();
+                let served = if sub.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{sub}/{name}")
+                };
+                let ext_ok =
+                    name.ends_with(".js") || name.ends_with(".css") || name.ends_with(".html");
+                if entry.path().is_file() && ext_ok && !ASSETS.iter().any(|a| a.name == served) {
+                    missing.push(served);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not embedded: {missing:?}");
     }
 }

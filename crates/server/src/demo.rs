@@ -1,6 +1,7 @@
 //! Demo seeding (`sipas-server --demo`) and admin bootstrap (`--bootstrap-admin`).
 //!
-//! The demo creates one user per role with a random password, a round using
+//! The demo creates one user per role with a random password (supervisor, surveyor and
+//! monitor scoped to the demo province, Hà Nội `01`; admin and ministry unscoped), a round using
 //! `sipas-6-groups@2026.1`, a few invented sample rows assigned to the surveyor, and a fresh
 //! enrolment code for the surveyor's device. Running it again keeps what exists (passwords
 //! unchanged) and issues a new code.
@@ -8,12 +9,16 @@ use crate::app::AppState;
 use crate::auth;
 use crate::handlers::users::{CreateUserRequest, create_checked_user, issue_enrolment_code};
 use crate::problem::ApiError;
-use crate::storage::{SampleRow, StoreError};
+use crate::storage::{RoundPlan, SampleRow, ScopeCodes, StoreError};
 use chrono::NaiveDate;
 use sipas_core::questionnaire::FormKey;
 use sipas_core::response::new_id;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{Contact, EnrolmentCode, Round, UserInfo};
+
+/// Unit code of the demo province (Thành phố Hà Nội in the unit seed): the scope of the
+/// demo supervisor, surveyor and monitor, and the unit the demo round covers.
+pub const DEMO_PROVINCE: &str = "01";
 
 /// Id of the demo round.
 pub const DEMO_ROUND_ID: &str = "DEMO-2026";
@@ -64,6 +69,18 @@ pub async fn ensure_user(
     role: Role,
     password: &str,
 ) -> Result<(UserInfo, bool), SeedError> {
+    ensure_user_in(state, username, display_name, role, password, None).await
+}
+
+/// [`ensure_user`] with a scope for a new user (`None`: the whole server).
+pub async fn ensure_user_in(
+    state: &AppState,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &str,
+    scope: Option<ScopeCodes>,
+) -> Result<(UserInfo, bool), SeedError> {
     let username = crate::handlers::users::canonical_username(username);
     if let Some((user, _)) = state.store.user_by_username(&username).await? {
         return Ok((user, false));
@@ -75,6 +92,7 @@ pub async fn ensure_user(
             display_name: display_name.to_owned(),
             role,
             password: Some(password.to_owned()),
+            scope,
         },
         None,
     )
@@ -93,17 +111,24 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
             Role::Surveyor,
         ),
         ("monitor", "Phúc tra viên MTTQ", Role::Monitor),
+        ("ministry", "Bộ Nội vụ (xem chỉ số)", Role::Ministry),
     ];
     let mut users = Vec::new();
     for (username, display_name, role) in specs {
         let password = demo_password();
-        let (user, created) = ensure_user(state, username, display_name, role, &password).await?;
+        // The admin and the ministry see the whole server; the others work in the demo
+        // province (Hà Nội, 01).
+        let scope = (!matches!(role, Role::Admin | Role::Ministry)).then(|| ScopeCodes {
+            units: vec![DEMO_PROVINCE.to_owned()],
+            agencies: Vec::new(),
+        });
+        let (user, created) =
+            ensure_user_in(state, username, display_name, role, &password, scope).await?;
         users.push(DemoUser {
             user,
             password: created.then_some(password),
         });
     }
-    let admin = users[0].user.id;
     let supervisor = users[1].user.id;
     let surveyor = users[2].user.id;
 
@@ -120,23 +145,30 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
             ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default(),
             outside_sample: Default::default(),
         };
-        state.store.create_round(&round, supervisor).await?;
+        let plan = RoundPlan {
+            units: vec![DEMO_PROVINCE.to_owned()],
+            ..RoundPlan::default()
+        };
+        state
+            .store
+            .create_planned_round(&round, &plan, supervisor)
+            .await?;
         // Invented people and addresses: demo data only.
         let rows: Vec<SampleRow> = [
-            ("00070", "Cấp căn cước", "Nguyễn Văn An", "Số 1 phố Demo"),
+            ("95001", "Cấp căn cước", "Nguyễn Văn An", "Số 1 phố Demo"),
             (
-                "00070",
+                "95001",
                 "Đăng ký khai sinh",
                 "Trần Thị Bình",
                 "Số 2 phố Demo",
             ),
             (
-                "00073",
+                "95002",
                 "Cấp giấy phép xây dựng",
                 "Lê Văn Cường",
                 "Số 3 phố Demo",
             ),
-            ("00073", "Đăng ký kết hôn", "Phạm Thị Dung", "Số 4 phố Demo"),
+            ("95002", "Đăng ký kết hôn", "Phạm Thị Dung", "Số 4 phố Demo"),
         ]
         .into_iter()
         .map(|(unit, procedure, name, address)| SampleRow {
@@ -150,6 +182,10 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
                 phone: None,
             },
             unit_name: None,
+            agency_code: None,
+            field_code: None,
+            field_name: None,
+            procedure_code: None,
         })
         .collect();
         imported = state
@@ -159,7 +195,8 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
         state.store.assign(&ids, surveyor, supervisor).await?;
     }
-    let enrolment_code = issue_enrolment_code(state, surveyor, 60, admin).await?;
+    // Issued by the supervisor of the surveyor's province (the audit entry's actor).
+    let enrolment_code = issue_enrolment_code(state, surveyor, 60, supervisor).await?;
     Ok(DemoInfo {
         users,
         round_id: DEMO_ROUND_ID.into(),

@@ -226,6 +226,8 @@ pub struct IngestContext {
     pub round_starts: HashMap<String, NaiveDate>,
     /// Policy on interviews outside the sample of each round the batch names.
     pub round_policies: HashMap<String, OutsideSample>,
+    /// Rounds the batch names that are closed (issue 10): new records are refused.
+    pub closed_rounds: BTreeSet<String>,
     /// (round, unit) of the batch's interviews outside the sample → what is stored there.
     pub units: HashMap<(String, String), UnitQuota>,
     /// Open quarantine entries of the batch's (id, revision, record hash).
@@ -501,6 +503,10 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
 
     /// Checks that need stored state about the assignment and round; `None` when they pass.
     fn assignment_problem(&self, r: &Response) -> Option<(AckReason, String)> {
+        // A supervisor's acceptance from quarantine is taken even after the round closed.
+        if self.batch.override_by.is_none() && self.ctx.closed_rounds.contains(&r.round_id) {
+            return Some((AckReason::RoundClosed, "the round is closed".into()));
+        }
         if r.assignment_id.is_some() && r.origin.is_outside_sample() {
             return Some((
                 AckReason::AssignmentMismatch,
@@ -781,6 +787,12 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                     agency: None,
                     contact: None,
                     status: sipas_protocol::wire::AssignmentStatus::Collected,
+                    unit_name: None,
+                    agency_code: None,
+                    agency_name: None,
+                    field_code: None,
+                    field_name: None,
+                    procedure_code: None,
                 },
                 owner: Some(owner),
                 response_id: None,
@@ -940,6 +952,12 @@ mod tests {
                         agency: None,
                         contact: None,
                         status: AssignmentStatus::NotVisited,
+                        unit_name: None,
+                        agency_code: None,
+                        agency_name: None,
+                        field_code: None,
+                        field_name: None,
+                        procedure_code: None,
                     },
                     owner: Some(Uuid::from_u128(owner)),
                     response_id: None,

@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod catalogue;
 pub mod clock;
 pub mod dashboard;
 pub mod demo;
@@ -26,7 +27,9 @@ pub mod problem;
 pub mod ratelimit;
 pub mod report_export;
 pub mod sample_frame;
+pub mod scope;
 pub mod storage;
+pub mod table_file;
 pub mod tls;
 pub mod validation;
 

@@ -86,7 +86,22 @@ async fn main() -> anyhow::Result<()> {
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
     let mut state = AppState::new(store, forms);
     state.min_n_floor = args.min_n_floor;
+    state.tls = tls.is_some();
+    state.tls_fingerprint = args
+        .tls_cert
+        .as_deref()
+        .and_then(sipas_server::tls::self_signed_fingerprint);
     tracing::info!(backend = state.store.backend(), "store open");
+    // Catalogues (issue 10): the unit and field seeds go into empty catalogues.
+    let seeded = sipas_server::catalogue::seed_if_empty(state.store.as_ref())
+        .await
+        .context("loading the catalogue seeds")?;
+    tracing::info!(
+        units = seeded.units,
+        fields = seeded.fields,
+        procedures = seeded.procedures,
+        "catalogue seeds loaded into empty catalogues"
+    );
 
     if let (Some(username), Some(password)) = (&args.bootstrap_admin, admin_password) {
         let (user, created) = ensure_user(&state, username, "Quản trị", Role::Admin, &password)

@@ -1,18 +1,24 @@
-//! Reading a round's sample frame (the list of sampled respondents) from CSV or XLSX.
+//! Reading a round's sample frame (the list of sampled respondents) from CSV or XLSX
+//! ([`crate::table_file`]).
 //!
 //! Columns (header row, any order, extra columns ignored): `unit_code`, `procedure`, `agency`,
-//! `name`, `address`, `phone`, `unit_name`, or their Vietnamese names `ma_don_vi`, `thu_tuc`,
-//! `co_quan`, `ho_ten`, `dia_chi`, `dien_thoai`, `ten_don_vi` (also with diacritics, e.g.
-//! "Mã đơn vị"). `agency`, `phone` and `unit_name` (the unit's name, shown on devices instead
-//! of its code) are optional. Text is trimmed and NFC-normalised. Blank rows are skipped.
+//! `name`, `address`, `phone`, `unit_name`, `agency_code`, `field_code`, `procedure_code`, or
+//! their Vietnamese names `ma_don_vi`, `thu_tuc`, `co_quan`, `ho_ten`, `dia_chi`,
+//! `dien_thoai`, `ten_don_vi`, `ma_co_quan`, `ma_linh_vuc`, `ma_thu_tuc` (also with
+//! diacritics, e.g. "Mã đơn vị"). `unit_code`, `name` and `address` are required, and one of
+//! `procedure` / `procedure_code`; the rest is optional. Text is trimmed and NFC-normalised.
+//! Blank rows are skipped.
 //!
-//! The file is read all-or-nothing: the first bad row yields a [`SampleError`] naming the row
-//! (as numbered in the spreadsheet / line of the CSV, header = row 1) and the column.
-//! Error messages never repeat cell values: they are personal data.
-use calamine::{Data, Reader, Xlsx};
+//! Every bad row is reported ([`Parsed::errors`], as numbered in the spreadsheet / line of the
+//! CSV, header = row 1, with the column); the catalogue codes are checked afterwards by
+//! [`crate::catalogue::resolve_frame`]. Error messages never repeat cell values: they are
+//! personal data.
+use crate::table_file::{self, FileError, RowError, Rows, fold_header};
+use sipas_core::catalogue::check_code;
 use sipas_core::text::nfc;
 use sipas_protocol::wire::Contact;
-use std::io::Cursor;
+
+pub use crate::table_file::MAX_LISTED_ERRORS;
 
 /// Largest number of data rows in one import.
 pub const MAX_SAMPLE_ROWS: usize = 100_000;
@@ -22,9 +28,9 @@ pub const MAX_SAMPLE_ROWS: usize = 100_000;
 pub enum Column {
     /// Administrative unit code.
     UnitCode,
-    /// Procedure.
+    /// Procedure (name).
     Procedure,
-    /// Agency.
+    /// Agency (name).
     Agency,
     /// Respondent's name.
     Name,
@@ -32,19 +38,29 @@ pub enum Column {
     Address,
     /// Phone.
     Phone,
-    /// Name of the unit.
+    /// Name of the unit (ignored: the catalogue names units).
     UnitName,
+    /// Agency code (agency catalogue).
+    AgencyCode,
+    /// Field code (field catalogue).
+    FieldCode,
+    /// Procedure code (procedure catalogue).
+    ProcedureCode,
 }
 
 impl Column {
-    const ALL: [Column; 7] = [
-        Column::UnitName,
+    /// Every column, in the order of the sample template.
+    pub const ALL: [Column; 10] = [
         Column::UnitCode,
+        Column::AgencyCode,
+        Column::FieldCode,
+        Column::ProcedureCode,
         Column::Procedure,
         Column::Agency,
         Column::Name,
         Column::Address,
         Column::Phone,
+        Column::UnitName,
     ];
 
     /// Canonical (English) column name.
@@ -57,7 +73,15 @@ impl Column {
             Column::Address => "address",
             Column::Phone => "phone",
             Column::UnitName => "unit_name",
+            Column::AgencyCode => "agency_code",
+            Column::FieldCode => "field_code",
+            Column::ProcedureCode => "procedure_code",
         }
+    }
+
+    /// Vietnamese column name (the sample template's header).
+    pub fn name_vi(self) -> &'static str {
+        self.aliases()[1]
     }
 
     fn aliases(self) -> &'static [&'static str] {
@@ -75,16 +99,19 @@ impl Column {
                 "số_điện_thoại",
             ],
             Column::UnitName => &["unit_name", "ten_don_vi", "tên_đơn_vị"],
+            Column::AgencyCode => &["agency_code", "ma_co_quan", "mã_cơ_quan"],
+            Column::FieldCode => &["field_code", "ma_linh_vuc", "mã_lĩnh_vực"],
+            Column::ProcedureCode => &["procedure_code", "ma_thu_tuc", "mã_thủ_tục"],
         }
     }
 
     fn required(self) -> bool {
-        !matches!(self, Column::Agency | Column::Phone | Column::UnitName)
+        matches!(self, Column::UnitCode | Column::Name | Column::Address)
     }
 
     fn max_chars(self) -> usize {
         match self {
-            Column::UnitCode => 32,
+            Column::UnitCode | Column::AgencyCode | Column::FieldCode | Column::ProcedureCode => 40,
             Column::Procedure | Column::Agency | Column::UnitName => 300,
             Column::Name => 200,
             Column::Address => 500,
@@ -94,206 +121,86 @@ impl Column {
 
     /// Matches a header cell: case, spaces, dashes and underscores do not matter.
     fn from_header(header: &str) -> Option<Column> {
-        let folded: String = nfc(header.trim().trim_start_matches('\u{feff}'))
-            .to_lowercase()
-            .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("_");
+        let folded = fold_header(header);
         Column::ALL
             .into_iter()
             .find(|c| c.aliases().contains(&folded.as_str()))
     }
 }
 
-/// One row of the sample frame, checked.
+/// One row of the sample frame, checked on its own (catalogue codes not yet resolved).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameRow {
     /// Row number in the file (header = 1).
     pub row: usize,
     /// Administrative unit code.
     pub unit_code: String,
-    /// Procedure.
-    pub procedure: String,
-    /// Agency.
+    /// Procedure name as written in the frame.
+    pub procedure: Option<String>,
+    /// Agency name as written in the frame.
     pub agency: Option<String>,
     /// Contact data.
     pub contact: Contact,
-    /// Name of the unit, if the frame gives one.
+    /// Name of the unit, if the frame gives one (not used: the catalogue names units).
     pub unit_name: Option<String>,
+    /// Agency code.
+    pub agency_code: Option<String>,
+    /// Field code.
+    pub field_code: Option<String>,
+    /// Procedure code.
+    pub procedure_code: Option<String>,
 }
 
-/// Why a sample frame was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SampleError {
-    /// Row number (header = 1), when the problem is in one row.
-    pub row: Option<usize>,
-    /// Canonical column name, when the problem is in one column.
-    pub column: Option<&'static str>,
-    /// English message (names row and column, never the value).
-    pub message: String,
-    /// Vietnamese message.
-    pub message_vi: String,
-}
-
-impl SampleError {
-    fn file(message: impl Into<String>, message_vi: impl Into<String>) -> Self {
-        SampleError {
-            row: None,
-            column: None,
-            message: message.into(),
-            message_vi: message_vi.into(),
-        }
-    }
-
-    fn cell(row: usize, column: Column, en: &str, vi: &str) -> Self {
-        SampleError {
-            row: Some(row),
-            column: Some(column.name()),
-            message: format!("Row {row}, column {}: {en}", column.name()),
-            message_vi: format!("Dòng {row}, cột {}: {vi}", column.name()),
-        }
-    }
+/// The rows that passed the checks and every problem found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Good rows, in file order.
+    pub rows: Vec<FrameRow>,
+    /// Every problem, by row (header problems on the header row).
+    pub errors: Vec<RowError>,
+    /// Data rows read (good and bad).
+    pub count: usize,
 }
 
 /// Reads a CSV file (UTF-8, optional BOM; delimiter `,`, `;` or tab, guessed from the header).
-pub fn parse_csv(bytes: &[u8]) -> Result<Vec<FrameRow>, SampleError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        SampleError {
-            row: Some(line),
-            column: None,
-            message: format!(
-                "Row {line}: the file is not UTF-8 text; in Excel use \"Save as: CSV UTF-8\"."
-            ),
-            message_vi: format!(
-                "Dòng {line}: tệp không phải văn bản UTF-8; trong Excel hãy chọn \"Lưu dạng CSV UTF-8\"."
-            ),
-        }
-    })?;
-    let first_line = text.lines().next().unwrap_or("");
-    let delimiter = [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
-        .filter(|d| first_line.as_bytes().contains(d))
-        .unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| line_of(text, p.byte()));
-            SampleError {
-                row: Some(line),
-                column: None,
-                message: format!("Row {line}: the CSV is malformed (check the quotes)."),
-                message_vi: format!(
-                    "Dòng {line}: tệp CSV bị lỗi định dạng (kiểm tra dấu ngoặc kép)."
-                ),
-            }
-        })?;
-        // Line of the record's first byte (csv's own line count skips blank lines).
-        let line = record
-            .position()
-            .map_or(rows.len() + 1, |p| line_of(text, p.byte()));
-        rows.push((line, record.iter().map(str::to_owned).collect()));
-    }
-    rows_to_frame(rows)
-}
-
-/// 1-based line number of byte offset `byte` in `text`.
-fn line_of(text: &str, byte: u64) -> usize {
-    let bytes = text.as_bytes();
-    let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
-    // A record's position is where the previous one ended: skip blank lines before it.
-    while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
-        end += 1;
-    }
-    bytes[..end].iter().filter(|b| **b == b'\n').count() + 1
+pub fn parse_csv(bytes: &[u8]) -> Result<Parsed, FileError> {
+    parse_rows(table_file::read_csv(bytes)?)
 }
 
 /// Reads the first worksheet of an XLSX workbook.
-pub fn parse_xlsx(bytes: &[u8]) -> Result<Vec<FrameRow>, SampleError> {
-    let unreadable = || {
-        SampleError::file(
-            "The file is not a readable .xlsx workbook.",
-            "Tệp không phải bảng tính .xlsx đọc được.",
-        )
-    };
-    let mut workbook: Xlsx<_> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| unreadable())?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| {
-            SampleError::file(
-                "The workbook has no sheet.",
-                "Bảng tính không có trang nào.",
-            )
-        })?
-        .map_err(|_| unreadable())?;
-    let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let mut rows = Vec::new();
-    for (i, cells) in range.rows().enumerate() {
-        let row = first_row as usize + i + 1;
-        let mut values: Vec<String> = vec![String::new(); first_col as usize];
-        for (j, cell) in cells.iter().enumerate() {
-            let value = cell_text(cell).ok_or_else(|| SampleError {
-                row: Some(row),
-                column: None,
-                message: format!("Row {row}, cell {}: the cell holds an error value.", j + 1),
-                message_vi: format!("Dòng {row}, ô {}: ô chứa giá trị lỗi.", j + 1),
-            })?;
-            values.push(value);
-        }
-        rows.push((row, values));
-    }
-    rows_to_frame(rows)
+pub fn parse_xlsx(bytes: &[u8]) -> Result<Parsed, FileError> {
+    parse_rows(table_file::read_xlsx(bytes)?)
 }
 
-/// A cell as text; `None` for Excel error cells.
-fn cell_text(cell: &Data) -> Option<String> {
-    Some(match cell {
-        Data::Empty => String::new(),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => d.to_string(),
-        Data::Error(_) => return None,
-    })
+fn cell_error(row: usize, column: Column, en: &str, vi: &str) -> RowError {
+    RowError::cell(row, column.name(), en, vi)
 }
 
-/// Header row + data rows (with their row numbers) → checked frame rows.
-fn rows_to_frame(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<FrameRow>, SampleError> {
-    let mut rows = rows
-        .into_iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+/// Header row + data rows (with their row numbers) → checked frame rows and every problem.
+pub fn parse_rows(rows: Rows) -> Result<Parsed, FileError> {
+    let mut rows = rows.into_iter();
     let (header_row, header) = rows
         .next()
-        .ok_or_else(|| SampleError::file("The file is empty.", "Tệp không có dữ liệu."))?;
+        .ok_or_else(|| FileError::new("The file is empty.", "Tệp không có dữ liệu."))?;
+    let mut out = Parsed::default();
     let mut positions: Vec<(Column, usize)> = Vec::new();
     for (idx, cell) in header.iter().enumerate() {
         if let Some(column) = Column::from_header(cell) {
             if positions.iter().any(|(c, _)| *c == column) {
-                return Err(SampleError::cell(
+                out.errors.push(cell_error(
                     header_row,
                     column,
                     "the column appears twice in the header.",
                     "cột bị lặp lại ở dòng tiêu đề.",
                 ));
+            } else {
+                positions.push((column, idx));
             }
-            positions.push((column, idx));
         }
     }
     for column in Column::ALL {
         if column.required() && !positions.iter().any(|(c, _)| *c == column) {
-            return Err(SampleError::cell(
+            out.errors.push(cell_error(
                 header_row,
                 column,
                 "required column missing from the header.",
@@ -301,69 +208,95 @@ fn rows_to_frame(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<FrameRow>, Sampl
             ));
         }
     }
-    let mut out = Vec::new();
+    let has = |c: Column| positions.iter().any(|(p, _)| *p == c);
+    if !has(Column::Procedure) && !has(Column::ProcedureCode) {
+        out.errors.push(cell_error(
+            header_row,
+            Column::ProcedureCode,
+            "the header needs a procedure_code (ma_thu_tuc) or procedure (thu_tuc) column.",
+            "dòng tiêu đề cần cột ma_thu_tuc (procedure_code) hoặc thu_tuc (procedure).",
+        ));
+    }
+    if !out.errors.is_empty() {
+        return Ok(out);
+    }
+    let mut data_rows = 0usize;
     for (row, cells) in rows {
-        if out.len() == MAX_SAMPLE_ROWS {
-            return Err(SampleError::file(
+        data_rows += 1;
+        if data_rows > MAX_SAMPLE_ROWS {
+            return Err(FileError::new(
                 format!("More than {MAX_SAMPLE_ROWS} rows; split the file."),
                 format!("Quá {MAX_SAMPLE_ROWS} dòng; hãy chia nhỏ tệp."),
             ));
         }
-        let get = |column: Column| -> Result<Option<String>, SampleError> {
-            let Some(idx) = positions
+        let mut errors = Vec::new();
+        let mut get = |column: Column| -> Option<String> {
+            let idx = positions
                 .iter()
                 .find(|(c, _)| *c == column)
-                .map(|(_, i)| *i)
-            else {
-                return Ok(None);
-            };
+                .map(|(_, i)| *i)?;
             let value = nfc(cells.get(idx).map_or("", |s| s.trim()));
             if value.is_empty() {
                 if column.required() {
-                    return Err(SampleError::cell(
-                        row,
-                        column,
-                        "value missing.",
-                        "thiếu giá trị.",
-                    ));
+                    errors.push(cell_error(row, column, "value missing.", "thiếu giá trị."));
                 }
-                return Ok(None);
+                return None;
             }
             if value.chars().count() > column.max_chars() {
-                return Err(SampleError::cell(
+                errors.push(cell_error(
                     row,
                     column,
                     &format!("longer than {} characters.", column.max_chars()),
                     &format!("dài quá {} ký tự.", column.max_chars()),
                 ));
+                return None;
             }
             if value.chars().any(char::is_control) {
-                return Err(SampleError::cell(
+                errors.push(cell_error(
                     row,
                     column,
                     "contains control characters or line breaks.",
                     "chứa ký tự điều khiển hoặc xuống dòng.",
                 ));
+                return None;
             }
-            Ok(Some(value))
+            Some(value)
         };
-        let unit_code = get(Column::UnitCode)?.unwrap_or_default();
-        if unit_code.chars().any(char::is_whitespace) {
-            return Err(SampleError::cell(
+        let unit_code = get(Column::UnitCode);
+        let procedure = get(Column::Procedure);
+        let agency = get(Column::Agency);
+        let name = get(Column::Name);
+        let address = get(Column::Address);
+        let phone = get(Column::Phone);
+        let unit_name = get(Column::UnitName);
+        let agency_code = get(Column::AgencyCode);
+        let field_code = get(Column::FieldCode);
+        let procedure_code = get(Column::ProcedureCode);
+        for (column, value) in [
+            (Column::UnitCode, &unit_code),
+            (Column::AgencyCode, &agency_code),
+            (Column::FieldCode, &field_code),
+            (Column::ProcedureCode, &procedure_code),
+        ] {
+            if let Some(Err(issue)) = value.as_deref().map(|v| check_code(column.name(), v)) {
+                errors.push(cell_error(row, column, &issue.en, &issue.vi));
+            }
+        }
+        if procedure.is_none() && procedure_code.is_none() {
+            errors.push(cell_error(
                 row,
-                Column::UnitCode,
-                "a unit code has no spaces.",
-                "mã đơn vị không được chứa khoảng trắng.",
+                Column::ProcedureCode,
+                "give the procedure code (or the procedure's name).",
+                "cần mã thủ tục (hoặc tên thủ tục).",
             ));
         }
-        let phone = get(Column::Phone)?;
         if let Some(p) = &phone {
             let digits = p.chars().filter(char::is_ascii_digit).count();
             let allowed = p
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'));
             if !allowed || !(8..=15).contains(&digits) {
-                return Err(SampleError::cell(
+                errors.push(cell_error(
                     row,
                     Column::Phone,
                     "not a phone number (8 to 15 digits).",
@@ -371,21 +304,29 @@ fn rows_to_frame(rows: Vec<(usize, Vec<String>)>) -> Result<Vec<FrameRow>, Sampl
                 ));
             }
         }
-        out.push(FrameRow {
+        if !errors.is_empty() {
+            out.errors.extend(errors);
+            continue;
+        }
+        out.rows.push(FrameRow {
             row,
-            unit_code,
-            procedure: get(Column::Procedure)?.unwrap_or_default(),
-            agency: get(Column::Agency)?,
+            unit_code: unit_code.unwrap_or_default(),
+            procedure,
+            agency,
             contact: Contact {
-                name: get(Column::Name)?.unwrap_or_default(),
-                address: get(Column::Address)?.unwrap_or_default(),
+                name: name.unwrap_or_default(),
+                address: address.unwrap_or_default(),
                 phone,
             },
-            unit_name: get(Column::UnitName)?,
+            unit_name,
+            agency_code,
+            field_code,
+            procedure_code,
         });
     }
-    if out.is_empty() {
-        return Err(SampleError::file(
+    out.count = data_rows;
+    if data_rows == 0 {
+        return Err(FileError::new(
             "The file has a header but no data rows.",
             "Tệp chỉ có dòng tiêu đề, không có dữ liệu.",
         ));
@@ -399,35 +340,61 @@ mod tests {
 
     #[test]
     fn csv_with_vietnamese_headers_bom_and_semicolons() {
-        let csv = "\u{feff}Mã đơn vị;Thủ tục;Cơ quan;Họ tên;Địa chỉ;Điện thoại;STT\n\
-                   00004;Cấp CCCD;;Nguye\u{0302}\u{0303}n Văn A;Số 1 Hàng Bạc;0912 345 678;1\n\
+        let csv = "\u{feff}Mã đơn vị;Thủ tục;Cơ quan;Họ tên;Địa chỉ;Điện thoại;STT;Mã thủ tục\n\
+                   00004;Cấp CCCD;;Nguye\u{0302}\u{0303}n Văn A;Số 1 Hàng Bạc;0912 345 678;1;\n\
                    \n\
-                   00007;Đăng ký hộ tịch;UBND;Trần Thị B;Số 2;;2\n";
-        let rows = parse_csv(csv.as_bytes()).unwrap();
+                   00007;;UBND;Trần Thị B;Số 2;;2;ho_tich.khai_sinh\n";
+        let parsed = parse_csv(csv.as_bytes()).unwrap();
+        assert_eq!(parsed.errors, vec![]);
+        let rows = parsed.rows;
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].row, 2);
         assert_eq!(rows[0].contact.name, "Nguyễn Văn A"); // NFC
         assert_eq!(rows[0].agency, None);
         assert_eq!(rows[1].row, 4);
         assert_eq!(rows[1].agency.as_deref(), Some("UBND"));
+        assert_eq!(rows[1].procedure, None);
+        assert_eq!(rows[1].procedure_code.as_deref(), Some("ho_tich.khai_sinh"));
         assert_eq!(rows[1].contact.phone, None);
     }
 
     #[test]
-    fn bad_rows_name_row_and_column() {
-        let csv = "ma_don_vi,thu_tuc,ho_ten,dia_chi,dien_thoai\n\
-                   00004,P,A,X,0912345678\n\
-                   00004,P,B,X,12ab\n";
-        let err = parse_csv(csv.as_bytes()).unwrap_err();
-        assert_eq!((err.row, err.column), (Some(3), Some("phone")));
-        assert!(err.message.contains("Row 3"), "{}", err.message);
-        assert!(!err.message.contains("12ab"));
+    fn every_bad_row_is_listed_with_row_and_column() {
+        let csv = "ma_don_vi,thu_tuc,ho_ten,dia_chi,dien_thoai,ma_co_quan\n\
+                   00004,P,A,X,0912345678,\n\
+                   00004,P,B,X,12ab,\n\
+                   00004,,C,X,,\n\
+                   00004,P,D,X,,mã có dấu\n";
+        let parsed = parse_csv(csv.as_bytes()).unwrap();
+        assert_eq!(parsed.rows.len(), 1);
+        let at: Vec<_> = parsed
+            .errors
+            .iter()
+            .map(|e| (e.row, e.column.as_deref()))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (3, Some("phone")),
+                (4, Some("procedure_code")),
+                (5, Some("agency_code"))
+            ]
+        );
+        assert!(parsed.errors[0].message_en.contains("Row 3"));
+        assert!(parsed.errors[0].message_vi.contains("Dòng 3"));
+        assert!(parsed.errors.iter().all(|e| !e.message_en.contains("12ab")));
 
-        let err = parse_csv(b"unit_code,procedure,name\n1,2,3\n").unwrap_err();
-        assert_eq!((err.row, err.column), (Some(1), Some("address")));
+        let parsed = parse_csv(b"unit_code,procedure,name\n1,2,3\n").unwrap();
+        assert_eq!(
+            (parsed.errors[0].row, parsed.errors[0].column.as_deref()),
+            (1, Some("address"))
+        );
 
-        let err = parse_csv(b"unit_code,procedure,name,address\n1,,3,4\n").unwrap_err();
-        assert_eq!((err.row, err.column), (Some(2), Some("procedure")));
+        let parsed = parse_csv(b"unit_code,procedure,name,address\n1,,3,4\n").unwrap();
+        assert_eq!(
+            (parsed.errors[0].row, parsed.errors[0].column.as_deref()),
+            (2, Some("procedure_code"))
+        );
 
         let err = parse_csv(b"unit_code,procedure,name,address\n").unwrap_err();
         assert_eq!(err.row, None);

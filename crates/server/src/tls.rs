@@ -79,6 +79,21 @@ pub fn server_config(cert_pem: &Path, key_pem: &Path) -> Result<Arc<ServerConfig
     Ok(Arc::new(config))
 }
 
+/// SHA-256 (lower-case hex) of the certificate in `cert_pem` when it is a lone certificate —
+/// the self-signed case, where devices pin it at enrolment (`fp=` of the enrolment QR code).
+/// `None` for a chain (a CA-issued certificate with intermediates) or an unreadable file.
+pub fn self_signed_fingerprint(cert_pem: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let certs = CertificateDer::pem_file_iter(cert_pem)
+        .ok()?
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    match certs.as_slice() {
+        [only] => Some(hex::encode(Sha256::digest(only.as_ref()))),
+        _ => None,
+    }
+}
+
 /// A listener yielding TLS streams whose handshake has completed.
 #[derive(Debug)]
 pub struct TlsListener {

@@ -117,6 +117,7 @@ struct World {
     admin: Actor,
     supervisor: Actor,
     monitor: Actor,
+    ministry: Actor,
     surveyor: Actor,
     surveyor2: Actor,
     /// Assignments of `surveyor` (3) and of `surveyor2` (1).
@@ -131,6 +132,7 @@ impl World {
             Role::Supervisor => &self.supervisor,
             Role::Monitor => &self.monitor,
             Role::Surveyor => &self.surveyor,
+            Role::Ministry => &self.ministry,
         }
     }
 
@@ -175,6 +177,7 @@ async fn world(backend: Backend) -> Option<World> {
     };
     let supervisor = create_user(&h, &admin.token, "gsv", Role::Supervisor).await;
     let monitor = create_user(&h, &admin.token, "mttq", Role::Monitor).await;
+    let ministry = create_user(&h, &admin.token, "bnv", Role::Ministry).await;
     let surveyor = create_user(&h, &admin.token, "dtv1", Role::Surveyor).await;
     let surveyor2 = create_user(&h, &admin.token, "dtv2", Role::Surveyor).await;
 
@@ -222,6 +225,7 @@ async fn world(backend: Backend) -> Option<World> {
         admin,
         supervisor,
         monitor,
+        ministry,
         surveyor,
         surveyor2,
         mine,
@@ -550,7 +554,7 @@ async fn every_endpoint_refuses_every_other_role_and_changes_nothing(backend: Ba
             path: "/api/v1/rounds".into(),
             content_type: json_ct,
             body: vec![],
-            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor],
+            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor, Role::Ministry],
         },
         Endpoint {
             method: Method::POST,
@@ -580,7 +584,7 @@ async fn every_endpoint_refuses_every_other_role_and_changes_nothing(backend: Ba
             path: format!("/api/v1/rounds/{ROUND}/index?format=csv"),
             content_type: json_ct,
             body: vec![],
-            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor],
+            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor, Role::Ministry],
         },
         Endpoint {
             method: Method::GET,
@@ -619,7 +623,7 @@ async fn every_endpoint_refuses_every_other_role_and_changes_nothing(backend: Ba
         },
     ];
 
-    let roles = [Role::Admin, Role::Supervisor, Role::Surveyor, Role::Monitor];
+    let roles = Role::ALL;
     let mut refused = 0;
     for e in &endpoints {
         for role in roles {
@@ -664,7 +668,7 @@ async fn every_endpoint_refuses_every_other_role_and_changes_nothing(backend: Ba
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 30);
+    assert_eq!(refused, 41);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [
@@ -1436,13 +1440,15 @@ async fn rounds_users_progress_and_audit(backend: Backend) {
         .value();
     assert_eq!(p["total"]["assigned"], 4);
     assert_eq!(p["total"]["collected"], 1);
-    let mine = p["surveyors"]
+    // Issue 10: rows (key = surveyor id, name = display name, code = username).
+    let mine = p["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["surveyor_id"] == json!(w.surveyor.user.id))
+        .find(|s| s["key"] == json!(w.surveyor.user.id))
         .unwrap();
-    assert_eq!(mine["username"], "dtv1");
+    assert_eq!(mine["code"], "dtv1");
+    assert_eq!(mine["name"], "Người dùng dtv1");
     assert_eq!(mine["assigned"], 3);
 
     let audit: Vec<Value> =

@@ -50,6 +50,7 @@ struct World {
     supervisor: Actor,
     monitor: Actor,
     monitor2: Actor,
+    ministry: Actor,
     surveyor: Actor,
     surveyor2: Actor,
     /// Assignments of `surveyor` (11, units 00004 and 00007) and of `surveyor2` (3, 00007).
@@ -64,6 +65,7 @@ impl World {
             Role::Supervisor => &self.supervisor,
             Role::Monitor => &self.monitor,
             Role::Surveyor => &self.surveyor,
+            Role::Ministry => &self.ministry,
         }
     }
 
@@ -180,6 +182,7 @@ async fn world(backend: Backend) -> Option<World> {
         supervisor: placeholder.clone(),
         monitor: placeholder.clone(),
         monitor2: placeholder.clone(),
+        ministry: placeholder.clone(),
         surveyor: placeholder.clone(),
         surveyor2: placeholder,
         mine: Vec::new(),
@@ -203,6 +206,7 @@ async fn world(backend: Backend) -> Option<World> {
     w.supervisor = create_user(&w, "gsv", Role::Supervisor).await;
     w.monitor = create_user(&w, "mttq", Role::Monitor).await;
     w.monitor2 = create_user(&w, "ccb", Role::Monitor).await;
+    w.ministry = create_user(&w, "bnv", Role::Ministry).await;
     w.surveyor = create_user(&w, "dtv1", Role::Surveyor).await;
     w.surveyor2 = create_user(&w, "dtv2", Role::Surveyor).await;
 
@@ -345,6 +349,9 @@ on_both_backends! {
     report_as_json_csv_and_xlsx_with_suppression_and_stamp: report_as_json_csv_and_xlsx_with_suppression_and_stamp_on_sqlite, report_as_json_csv_and_xlsx_with_suppression_and_stamp_on_postgres;
     handover_file_is_verified_then_stored_like_an_upload: handover_file_is_verified_then_stored_like_an_upload_on_sqlite, handover_file_is_verified_then_stored_like_an_upload_on_postgres;
     every_new_endpoint_refuses_every_other_role_and_changes_nothing: every_new_endpoint_refuses_every_other_role_and_changes_nothing_on_sqlite, every_new_endpoint_refuses_every_other_role_and_changes_nothing_on_postgres;
+    two_provinces_see_only_their_own: two_provinces_see_only_their_own_on_sqlite, two_provinces_see_only_their_own_on_postgres;
+    round_life_cycle_edit_close_and_progress_by_agency: round_life_cycle_edit_close_and_progress_by_agency_on_sqlite, round_life_cycle_edit_close_and_progress_by_agency_on_postgres;
+    scoped_admins_manage_users_inside_their_scope: scoped_admins_manage_users_inside_their_scope_on_sqlite, scoped_admins_manage_users_inside_their_scope_on_postgres;
 }
 
 // --- users and progress ----------------------------------------------------------------------
@@ -358,7 +365,7 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .await
         .expect(StatusCode::OK)
         .json();
-    assert_eq!(all.len(), 6);
+    assert_eq!(all.len(), 7);
     let monitors: Vec<UserInfo> = w
         .get("/api/v1/users?role=monitor", &w.admin)
         .await
@@ -375,11 +382,14 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .value();
     assert_eq!(
         surveyors,
+        // Issue 10: users come with their scope, disabled flag and last sync.
         json!([
             {"id": w.surveyor.user.id, "username": "dtv1", "display_name": "Người dùng dtv1",
-             "role": "surveyor"},
+             "role": "surveyor", "scope": {"units": [], "agencies": []}, "disabled": false,
+             "last_sync_at": null},
             {"id": w.surveyor2.user.id, "username": "dtv2", "display_name": "Người dùng dtv2",
-             "role": "surveyor"}
+             "role": "surveyor", "scope": {"units": [], "agencies": []}, "disabled": false,
+             "last_sync_at": null}
         ])
     );
     let r = w.get("/api/v1/users?role=boss", &w.supervisor).await;
@@ -403,15 +413,40 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .await
         .expect(StatusCode::OK)
         .value();
-    assert_eq!(
-        units,
+    // Issue 10: `{round_id, by, total, rows}`; rows keyed by unit code, named from the unit
+    // tree (the code when unknown), with the earlier counters kept.
+    let row = |key: &str| -> Value {
+        units["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("unit {key} in {units}"))
+    };
+    let pick = |r: Value| -> Value {
         json!([
-            {"unit_code": "00004", "assigned": 6, "collected": 1, "non_response": 0, "synced": 1, "replacement": 0, "walk_in": 0},
-            {"unit_code": "00007", "assigned": 8, "collected": 0, "non_response": 1, "synced": 0, "replacement": 0, "walk_in": 0},
-            {"unit_code": "00010", "assigned": 0, "collected": 0, "non_response": 0, "synced": 0, "replacement": 0, "walk_in": 0}
+            r["name"],
+            r["sampled"],
+            r["visited"],
+            r["completed"],
+            r["refused"],
+            r["assigned"],
+            r["collected"],
+            r["non_response"],
+            r["synced"]
         ])
+    };
+    assert_eq!(units["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        pick(row("00004")),
+        json!(["Phường Trúc Bạch", 6, 1, 1, 0, 6, 1, 0, 1])
     );
-    // by=surveyor (and the default) keep the existing shape
+    assert_eq!(pick(row("00007")), json!(["00007", 8, 1, 0, 1, 8, 0, 1, 0]));
+    assert_eq!(pick(row("00010")), json!(["00010", 1, 0, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(units["total"]["sampled"], 15);
+    assert_eq!(row("00004")["response_rate"], json!(0.1667));
+    // by=surveyor is the default
     let by_surveyor: Value = w
         .get(
             &format!("/api/v1/rounds/{ROUND}/progress?by=surveyor"),
@@ -427,7 +462,7 @@ async fn users_by_role_and_progress_by_unit(backend: Backend) {
         .value();
     assert_eq!(by_surveyor, default);
     assert_eq!(default["total"]["assigned"], 14);
-    assert_eq!(default["surveyors"].as_array().unwrap().len(), 2);
+    assert_eq!(default["rows"].as_array().unwrap().len(), 2);
     let r = w
         .get(
             &format!("/api/v1/rounds/{ROUND}/progress?by=province"),
@@ -993,7 +1028,10 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
 
     // Discrepancies: surveyor2 1 of 1 (flagged), surveyor1 0 of 1.
     let d: Vec<Value> = w
-        .get(&format!("/api/v1/rounds/{ROUND}/discrepancies"), &w.admin)
+        .get(
+            &format!("/api/v1/rounds/{ROUND}/discrepancies"),
+            &w.supervisor,
+        )
         .await
         .expect(StatusCode::OK)
         .json();
@@ -1594,14 +1632,15 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             path: format!("/api/v1/rounds/{ROUND}/discrepancies?threshold=0.2"),
             content_type: JSON_CT,
             body: vec![],
-            allowed: &[Role::Supervisor, Role::Admin],
+            // Admins no longer see spot-check results (issue 10: admins do not spot-check).
+            allowed: &[Role::Supervisor],
         },
         Endpoint {
             method: Method::GET,
             path: format!("/api/v1/rounds/{ROUND}/report?format=xlsx&min_n=1"),
             content_type: JSON_CT,
             body: vec![],
-            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor],
+            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor, Role::Ministry],
         },
         Endpoint {
             method: Method::POST,
@@ -1612,7 +1651,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
         },
     ];
 
-    let roles = [Role::Admin, Role::Supervisor, Role::Surveyor, Role::Monitor];
+    let roles = Role::ALL;
     let mut refused = 0;
     for e in &endpoints {
         for role in roles {
@@ -1656,7 +1695,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 36);
+    assert_eq!(refused, 50);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [
@@ -1727,4 +1766,729 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
         .unwrap();
     assert!(done.result.as_ref().is_some_and(|r| !r.visit_happened));
     assert!(w.store.response(fresh.id, 2).await.unwrap().is_some());
+}
+
+// --- scope and tenancy (issue 10) --------------------------------------------------------------
+
+/// A user with `scope` (unit codes), created by `by`, signed in.
+async fn scoped_user(w: &World, by: &Actor, username: &str, role: Role, units: &[&str]) -> Actor {
+    let user: UserInfo = w
+        .post(
+            "/api/v1/users",
+            by,
+            json!({"username": username, "display_name": format!("Người dùng {username}"),
+                   "role": role, "password": PASSWORD,
+                   "scope": {"units": units, "agencies": []}}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    let login: LoginResponse = w
+        .send(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &[(header::CONTENT_TYPE, JSON_CT)],
+            serde_json::to_vec(&json!({"username": username, "password": PASSWORD})).unwrap(),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    Actor {
+        user,
+        token: login.token,
+    }
+}
+
+async fn patch(w: &World, uri: &str, who: &Actor, body: Value) -> Reply {
+    w.send(
+        Method::PATCH,
+        uri,
+        Some(&who.token),
+        &[(header::CONTENT_TYPE, JSON_CT)],
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await
+}
+
+/// A round of `units` created by `by` with a sample of `rows` (unit, agency name) assigned
+/// to `surveyor`; returns the assignment ids.
+async fn scoped_round(
+    w: &World,
+    by: &Actor,
+    id: &str,
+    units: &[&str],
+    rows: &[&str],
+    surveyor: &Actor,
+) -> Vec<Uuid> {
+    w.post(
+        "/api/v1/rounds",
+        by,
+        json!({"id": id, "name": format!("Đợt {id}"),
+               "form": {"form_id": "sipas-6-groups", "version": "2026.1"},
+               "starts_on": "2026-01-01", "ends_on": "2026-12-31", "units": units}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let mut csv = String::from("ma_don_vi,thu_tuc,co_quan,ho_ten,dia_chi\n");
+    for (i, unit) in rows.iter().enumerate() {
+        csv.push_str(&format!(
+            "{unit},Cấp căn cước,UBND phường,Người {i},Số {i}\n"
+        ));
+    }
+    let import: Value = w
+        .send(
+            Method::POST,
+            &format!("/api/v1/rounds/{id}/sample"),
+            Some(&by.token),
+            &[(header::CONTENT_TYPE, "text/csv")],
+            csv,
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .value();
+    let ids: Vec<Uuid> = serde_json::from_value(import["assignment_ids"].clone()).unwrap();
+    w.post(
+        &format!("/api/v1/rounds/{id}/assign"),
+        by,
+        json!({"filter": {"unassigned_only": true}, "surveyor_id": surveyor.user.id}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    ids
+}
+
+fn round_ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn two_provinces_see_only_their_own(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    // Hà Nội (01) and Đà Nẵng (48), each with a supervisor, a surveyor and a ministry reader.
+    let sup_hn = scoped_user(&w, &w.admin, "gsv-hn", Role::Supervisor, &["01"]).await;
+    let sup_dn = scoped_user(&w, &w.admin, "gsv-dn", Role::Supervisor, &["48"]).await;
+    let dtv_hn = scoped_user(&w, &w.admin, "dtv-hn", Role::Surveyor, &["95001", "95002"]).await;
+    let dtv_dn = scoped_user(&w, &w.admin, "dtv-dn", Role::Surveyor, &["95101"]).await;
+    let bnv_hn = scoped_user(&w, &w.admin, "bnv-hn", Role::Ministry, &["01"]).await;
+
+    // /me: scope with names, capabilities from the role.
+    let me = w
+        .get("/api/v1/me", &sup_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(
+        me["scope"]["units"],
+        json!([{"code": "01", "name": "Thành phố Hà Nội"}])
+    );
+    let caps: Vec<&str> = me["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(caps.contains(&"review") && caps.contains(&"enrolment.issue"));
+    assert!(!caps.contains(&"users.manage"));
+    let me = w
+        .get("/api/v1/me", &bnv_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(
+        me["capabilities"],
+        json!([
+            "index.read",
+            "reports.read",
+            "rounds.read",
+            "catalogues.read"
+        ])
+    );
+
+    // A supervisor cannot plan a round outside its scope.
+    let r = w
+        .post(
+            "/api/v1/rounds",
+            &sup_hn,
+            json!({"id": "R-X", "name": "X", "form": {"form_id": "sipas-6-groups", "version": "2026.1"},
+                   "starts_on": "2026-01-01", "ends_on": "2026-12-31", "units": ["48"]}),
+        )
+        .await;
+    assert_eq!(r.problem(), "403.2");
+    let hn = scoped_round(
+        &w,
+        &sup_hn,
+        "R-HN",
+        &["01"],
+        &["95001", "95002", "95001"],
+        &dtv_hn,
+    )
+    .await;
+    let dn = scoped_round(&w, &sup_dn, "R-DN", &["48"], &["95101", "95102"], &dtv_dn).await;
+    // Rows outside the supervisor's scope are refused in a sample frame.
+    let r = w
+        .send(
+            Method::POST,
+            "/api/v1/rounds/R-HN/sample",
+            Some(&sup_hn.token),
+            &[(header::CONTENT_TYPE, "text/csv")],
+            "ma_don_vi,thu_tuc,ho_ten,dia_chi\n95101,P,Tên,Địa chỉ\n",
+        )
+        .await;
+    assert_eq!(r.problem(), "403.2");
+
+    // Rounds: each sees its own; the unscoped ROUND of the world only whole-server users.
+    let mine = w
+        .get("/api/v1/rounds", &sup_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(round_ids(&mine), vec!["R-HN"]);
+    assert_eq!(mine[0]["units"], json!(["01"]));
+    assert_eq!(mine[0]["status"], "open");
+    assert_eq!(
+        mine[0]["form_title"].as_str().map(|t| !t.is_empty()),
+        Some(true)
+    );
+    let theirs = w
+        .get("/api/v1/rounds", &sup_dn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(round_ids(&theirs), vec!["R-DN"]);
+    let all = w
+        .get("/api/v1/rounds", &w.supervisor)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(round_ids(&all).len(), 3);
+    let ministry = w
+        .get("/api/v1/rounds", &bnv_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(round_ids(&ministry), vec!["R-HN"]);
+
+    // Everything about the other province's round is 404.1 (existence does not leak).
+    for path in [
+        "/api/v1/rounds/R-DN",
+        "/api/v1/rounds/R-DN/progress",
+        "/api/v1/rounds/R-DN/assignments",
+        "/api/v1/review/queue?round_id=R-DN&state=all",
+        "/api/v1/rounds/R-DN/report?min_n=1",
+        "/api/v1/rounds/R-DN/index",
+        "/api/v1/rounds/R-DN/spot-checks",
+        &format!("/api/v1/rounds/{ROUND}/progress"),
+    ] {
+        assert_eq!(w.get(path, &sup_hn).await.problem(), "404.1", "{path}");
+    }
+    let r = w
+        .post(
+            "/api/v1/rounds/R-DN/assign",
+            &sup_hn,
+            json!({"assignment_ids": [dn[0]], "surveyor_id": dtv_hn.user.id}),
+        )
+        .await;
+    assert_eq!(r.problem(), "404.1");
+    // Assigning to a surveyor of the other province: 403.2, nothing changes.
+    let r = w
+        .post(
+            "/api/v1/rounds/R-HN/assign",
+            &sup_hn,
+            json!({"assignment_ids": [hn[0]], "surveyor_id": dtv_dn.user.id}),
+        )
+        .await;
+    assert_eq!(r.problem(), "403.2");
+    assert_eq!(
+        w.store.assignment(hn[0]).await.unwrap().unwrap().1,
+        Some(dtv_hn.user.id)
+    );
+
+    // Assignment list with names, no contacts.
+    let list = w
+        .get("/api/v1/rounds/R-HN/assignments?unit=95001", &sup_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["items"][0]["unit_name"], "Phường Ba Đình");
+    assert_eq!(list["items"][0]["surveyor_name"], "Người dùng dtv-hn");
+    assert!(
+        !list.to_string().contains("Số 0"),
+        "no contact data in {list}"
+    );
+
+    // Users: each supervisor sees its own surveyors (and itself), not the other province's.
+    let users = w
+        .get("/api/v1/users", &sup_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["bnv-hn", "dtv-hn", "gsv-hn"]);
+    assert_eq!(users[1]["scope"]["units"][0]["name"], "Phường Ba Đình");
+
+    // Enrolment: only for surveyors of the scope; the audit entry names the supervisor.
+    let r = w
+        .post(
+            "/api/v1/enrolment-codes",
+            &sup_hn,
+            json!({"user_id": dtv_dn.user.id}),
+        )
+        .await;
+    assert_eq!(r.problem(), "403.2");
+    let code = w
+        .send(
+            Method::POST,
+            "/api/v1/enrolment-codes",
+            Some(&sup_hn.token),
+            &[
+                (header::CONTENT_TYPE, JSON_CT),
+                (header::HOST, "10.0.0.5:8080"),
+            ],
+            serde_json::to_vec(&json!({"user_id": dtv_hn.user.id})).unwrap(),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .value();
+    assert_eq!(code["server_url"], "http://10.0.0.5:8080");
+    assert!(
+        code.get("fingerprint").is_none(),
+        "plain HTTP: nothing to pin"
+    );
+    assert!(code["qr_svg"].as_str().unwrap().contains("<svg"));
+    assert_eq!(
+        sipas_server::handlers::users::enrol_link(
+            "http://10.0.0.5:8080",
+            code["code"].as_str().unwrap(),
+            Some("ab12")
+        ),
+        format!(
+            "sipas://enrol?server=http%3A%2F%2F10.0.0.5%3A8080&code={}&fp=ab12",
+            code["code"].as_str().unwrap()
+        )
+    );
+    let last = w.store.audit_entries(0, 100_000).await.unwrap();
+    let issued = last
+        .iter()
+        .rev()
+        .find(|e| e.action == "enrolment_code.issued")
+        .unwrap();
+    assert_eq!(issued.actor, Some(sup_hn.user.id));
+    assert_eq!(issued.entity_id, Some(dtv_hn.user.id.to_string()));
+    let device: EnrolResponse = w
+        .send(
+            Method::POST,
+            "/api/v1/enrol",
+            None,
+            &[(header::CONTENT_TYPE, JSON_CT)],
+            serde_json::to_vec(&json!({"code": code["code"], "device_name": "Máy HN"})).unwrap(),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let dn_code: EnrolmentCode = w
+        .post(
+            "/api/v1/enrolment-codes",
+            &sup_dn,
+            json!({"user_id": dtv_dn.user.id}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    let dn_device: EnrolResponse = w
+        .send(
+            Method::POST,
+            "/api/v1/enrol",
+            None,
+            &[(header::CONTENT_TYPE, JSON_CT)],
+            serde_json::to_vec(&json!({"code": dn_code.code, "device_name": "Máy ĐN"})).unwrap(),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    // Devices: own province only; the other's is 404.1, also to revoke.
+    let devices = w
+        .get("/api/v1/devices", &sup_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    let ids: Vec<&str> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![device.device_id.to_string()]);
+    let r = w
+        .get(
+            &format!("/api/v1/devices?user_id={}", dtv_dn.user.id),
+            &sup_hn,
+        )
+        .await;
+    assert_eq!(r.problem(), "404.1");
+    let r = w
+        .post(
+            &format!("/api/v1/devices/{}/revoke", dn_device.device_id),
+            &sup_hn,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.problem(), "404.1");
+    let r = w
+        .post(
+            &format!("/api/v1/users/{}/disable", dtv_dn.user.id),
+            &sup_hn,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.problem(), "404.1");
+
+    // Responses from both provinces.
+    let dtv_hn_dev = Actor {
+        user: dtv_hn.user.clone(),
+        token: device.token.clone(),
+    };
+    let hn_resp = response_for(&w.assignment(hn[0]).await, answers(1), false);
+    assert_eq!(
+        w.upload(&dtv_hn_dev, std::slice::from_ref(&hn_resp)).await,
+        vec![AckStatus::Accepted]
+    );
+    let dn_resp = response_for(&w.assignment(dn[0]).await, answers(2), false);
+    assert_eq!(
+        w.upload(&dtv_dn, std::slice::from_ref(&dn_resp)).await,
+        vec![AckStatus::Accepted]
+    );
+    let queue = w
+        .get("/api/v1/review/queue?round_id=R-HN&state=all", &sup_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(queue.as_array().unwrap().len(), 1);
+    let other = format!("/api/v1/responses/{}/1", dn_resp.id);
+    assert_eq!(w.get(&other, &sup_hn).await.problem(), "404.1");
+    let r = w
+        .post(
+            &format!("{other}/decision"),
+            &sup_hn,
+            json!({"decision": "approved"}),
+        )
+        .await;
+    assert_eq!(r.problem(), "404.1");
+    w.get(&other, &sup_dn).await.expect(StatusCode::OK);
+    // Report and index: the ministry reads its province's aggregates, never single responses.
+    w.get("/api/v1/rounds/R-HN/report?min_n=1", &bnv_hn)
+        .await
+        .expect(StatusCode::OK);
+    let index = w
+        .get("/api/v1/rounds/R-HN/index", &bnv_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert!(!index.to_string().contains("Người 0"));
+    for path in [
+        format!("/api/v1/responses/{}/1", hn_resp.id),
+        "/api/v1/review/queue?round_id=R-HN".to_owned(),
+        "/api/v1/users".to_owned(),
+        "/api/v1/audit".to_owned(),
+        "/api/v1/devices".to_owned(),
+        "/api/v1/rounds/R-HN/assignments".to_owned(),
+        "/api/v1/rounds/R-HN/progress".to_owned(),
+    ] {
+        assert_eq!(w.get(&path, &bnv_hn).await.problem(), "403.1", "{path}");
+    }
+    assert_eq!(
+        w.get("/api/v1/rounds/R-DN/index", &bnv_hn).await.problem(),
+        "404.1"
+    );
+    // A whole-server supervisor still sees both.
+    let both = w
+        .get(
+            &format!("/api/v1/responses/{}/1", hn_resp.id),
+            &w.supervisor,
+        )
+        .await;
+    both.expect(StatusCode::OK);
+}
+
+async fn round_life_cycle_edit_close_and_progress_by_agency(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let sup = scoped_user(&w, &w.admin, "gsv-hn", Role::Supervisor, &["01"]).await;
+    let dtv = scoped_user(&w, &w.admin, "dtv-hn", Role::Surveyor, &["01"]).await;
+    let forms = w
+        .get("/api/v1/forms", &sup)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert!(
+        forms
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "sipas-6-groups" && f["version"] == "2026.1")
+    );
+    // A planned round can be changed; units must stay inside the scope.
+    w.post(
+        "/api/v1/rounds",
+        &sup,
+        json!({"id": "R-LATER", "name": "Sau", "form": {"form_id": "sipas-6-groups", "version": "2026.1"},
+               "starts_on": "2099-01-01", "ends_on": "2099-12-31", "units": ["95001"],
+               "agencies": ["A1"], "targets": {"A1": 20}}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let later = patch(
+        &w,
+        "/api/v1/rounds/R-LATER",
+        &sup,
+        json!({"name": "Sau nữa", "units": ["95001", "95002"], "targets": {"A1": 30, "A2": 5}}),
+    )
+    .await
+    .expect(StatusCode::OK)
+    .value();
+    assert_eq!(later["status"], "planned");
+    assert_eq!(later["units"], json!(["95001", "95002"]));
+    assert_eq!(later["targets"], json!({"A1": 30, "A2": 5}));
+    assert_eq!(later["agencies"], json!(["A1"]));
+    let r = patch(&w, "/api/v1/rounds/R-LATER", &sup, json!({"units": ["48"]})).await;
+    assert_eq!(r.problem(), "403.2");
+    let r = patch(&w, "/api/v1/rounds/R-LATER", &sup, json!({"colour": "red"})).await;
+    assert_eq!(r.problem(), "400.1");
+    let progress = w
+        .get("/api/v1/rounds/R-LATER/progress?by=agency", &sup)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(progress["rows"][0]["key"], "A1");
+    assert_eq!(progress["rows"][0]["target"], 30);
+    assert_eq!(progress["total"]["target"], 35);
+
+    // A round that has started cannot be changed; once closed, uploads are refused.
+    let ids = scoped_round(&w, &sup, "R-NOW", &["01"], &["95001", "95002"], &dtv).await;
+    let r = patch(&w, "/api/v1/rounds/R-NOW", &sup, json!({"name": "Khác"})).await;
+    assert_eq!(r.problem(), "409.1");
+    let first = response_for(&w.assignment(ids[0]).await, answers(1), false);
+    assert_eq!(w.upload(&dtv, &[first]).await, vec![AckStatus::Accepted]);
+    let by_unit = w
+        .get("/api/v1/rounds/R-NOW/progress?by=unit", &sup)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(by_unit["total"]["sampled"], 2);
+    assert_eq!(by_unit["total"]["completed"], 1);
+    assert_eq!(by_unit["total"]["response_rate"], 0.5);
+    assert_eq!(by_unit["rows"][0]["name"], "Phường Ba Đình");
+    let closed = w
+        .post("/api/v1/rounds/R-NOW/close", &sup, json!({}))
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(closed["status"], "closed");
+    assert!(closed["closed_at"].is_string());
+    let late = response_for(&w.assignment(ids[1]).await, answers(2), false);
+    let r: Value = w
+        .send(
+            Method::POST,
+            "/api/v1/responses/batch",
+            Some(&dtv.token),
+            &[(header::CONTENT_TYPE, JSON_CT)],
+            serde_json::to_vec(&UploadBatch {
+                records: vec![record(&late)],
+            })
+            .unwrap(),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(r["acks"][0]["status"], "invalid");
+    assert_eq!(r["acks"][0]["reason_code"], "round_closed");
+    assert!(r["acks"][0]["quarantine_id"].is_string());
+    assert!(w.store.response(late.id, 1).await.unwrap().is_none());
+    // Closing again changes nothing; the audit log has one round.closed.
+    w.post("/api/v1/rounds/R-NOW/close", &sup, json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let closes = w
+        .store
+        .audit_entries(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "round.closed")
+        .count();
+    assert_eq!(closes, 1);
+    let r = w
+        .post("/api/v1/rounds/R-NOW/close", &w.monitor, json!({}))
+        .await;
+    assert_eq!(r.problem(), "403.1");
+}
+
+async fn scoped_admins_manage_users_inside_their_scope(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let admin_hn = scoped_user(&w, &w.admin, "qt-hn", Role::Admin, &["01"]).await;
+    let dtv_dn = scoped_user(&w, &w.admin, "dtv-dn", Role::Surveyor, &["48"]).await;
+    // No wider scope than its own; without a scope the new user gets the creator's.
+    let r = w
+        .post(
+            "/api/v1/users",
+            &admin_hn,
+            json!({"username": "x", "display_name": "X", "role": "supervisor",
+                   "password": PASSWORD, "scope": {"units": ["48"]}}),
+        )
+        .await;
+    assert_eq!(r.problem(), "403.2");
+    let r = w
+        .post(
+            "/api/v1/users",
+            &admin_hn,
+            json!({"username": "x", "display_name": "X", "role": "supervisor",
+                   "password": PASSWORD, "scope": {"units": ["zz"]}}),
+        )
+        .await;
+    assert_eq!(r.problem(), "400.3");
+    let created: Value = w
+        .post(
+            "/api/v1/users",
+            &admin_hn,
+            json!({"username": "gsv-hn", "display_name": "Giám sát HN", "role": "supervisor",
+                   "password": PASSWORD}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .value();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.store.user_scope(id.parse().unwrap()).await.unwrap().units,
+        vec!["01"]
+    );
+    let users = w
+        .get("/api/v1/users", &admin_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["gsv-hn", "qt-hn"]);
+    // Users outside: 404.1 to change or reset.
+    let r = patch(
+        &w,
+        &format!("/api/v1/users/{}", dtv_dn.user.id),
+        &admin_hn,
+        json!({"display_name": "Y"}),
+    )
+    .await;
+    assert_eq!(r.problem(), "404.1");
+    let r = w
+        .post(
+            &format!("/api/v1/users/{}/password", dtv_dn.user.id),
+            &admin_hn,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.problem(), "404.1");
+    // Inside: change name and scope (narrower), reset the password (sessions end).
+    let changed = patch(
+        &w,
+        &format!("/api/v1/users/{id}"),
+        &admin_hn,
+        json!({"display_name": "Giám sát Ba Đình", "scope": {"units": ["95001"]}}),
+    )
+    .await
+    .expect(StatusCode::OK)
+    .value();
+    assert_eq!(changed["display_name"], "Giám sát Ba Đình");
+    assert_eq!(
+        changed["scope"]["units"],
+        json!([{"code": "95001", "name": "Phường Ba Đình"}])
+    );
+    let r = patch(
+        &w,
+        &format!("/api/v1/users/{id}"),
+        &admin_hn,
+        json!({"scope": {"units": []}}),
+    )
+    .await;
+    assert_eq!(r.problem(), "403.2", "whole server is wider than Hà Nội");
+    let login: LoginResponse = w
+        .send(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &[(header::CONTENT_TYPE, JSON_CT)],
+            serde_json::to_vec(&json!({"username": "gsv-hn", "password": PASSWORD})).unwrap(),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let reset = w
+        .post(
+            &format!("/api/v1/users/{id}/password"),
+            &admin_hn,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    let new_password = reset["password"].as_str().unwrap().to_owned();
+    assert!(new_password.len() >= 12);
+    let r = w
+        .send(
+            Method::GET,
+            "/api/v1/me",
+            Some(&login.token),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.problem(), "401.1", "sessions end on a reset");
+    w.send(
+        Method::POST,
+        "/api/v1/login",
+        None,
+        &[(header::CONTENT_TYPE, JSON_CT)],
+        serde_json::to_vec(&json!({"username": "gsv-hn", "password": new_password})).unwrap(),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // The scoped admin's audit view holds its own scope's actors only.
+    let audit = w
+        .get("/api/v1/audit?limit=1000", &admin_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    let actors: std::collections::BTreeSet<String> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["actor"].as_str().map(str::to_owned))
+        .collect();
+    assert!(actors.contains(&admin_hn.user.id.to_string()));
+    assert!(!actors.contains(&w.admin.user.id.to_string()));
+    // A supervisor does not manage users.
+    let r = patch(
+        &w,
+        &format!("/api/v1/users/{id}"),
+        &w.supervisor,
+        json!({"display_name": "Z"}),
+    )
+    .await;
+    assert_eq!(r.problem(), "403.1");
 }

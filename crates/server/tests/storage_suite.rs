@@ -202,6 +202,7 @@ async fn user(store: &dyn ServerStore, username: &str, role: Role) -> UserInfo {
             role,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
             created_by: None,
+            scope: Default::default(),
         })
         .await
         .expect("create user")
@@ -220,6 +221,10 @@ fn sample(n: usize, unit: &str) -> Vec<SampleRow> {
                 phone: (i % 2 == 1).then(|| format!("09123456{i:02}")),
             },
             unit_name: None,
+            agency_code: None,
+            field_code: None,
+            field_name: None,
+            procedure_code: None,
         })
         .collect()
 }
@@ -323,6 +328,7 @@ async fn users_sessions_and_token_expiry(ctx: Ctx) {
             role: Role::Monitor,
             password_hash: None,
             created_by: None,
+            scope: Default::default(),
         })
         .await;
     assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");
@@ -1763,6 +1769,29 @@ async fn sqlite_database_of_version_1_is_upgraded_in_place() {
         .unwrap();
     let shipped: Vec<u32> = SQLITE.iter().map(|m| m.version).collect();
     assert_eq!(versions, shipped, "every later migration applied in place");
+    // 0008 rebuilt `users` (for the ministry role): rows and references are intact.
+    let dangling: i64 = conn
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    let ministry = store
+        .create_user(NewUser {
+            username: "bnv".into(),
+            display_name: "Bộ Nội vụ".into(),
+            role: Role::Ministry,
+            password_hash: None,
+            created_by: Some(user_id),
+            scope: Default::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.user_by_id(ministry.id).await.unwrap(), Some(ministry));
+    assert_eq!(
+        store.user_by_id(user_id).await.unwrap().unwrap().username,
+        "dtv01"
+    );
 }
 
 #[tokio::test]

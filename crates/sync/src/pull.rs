@@ -162,6 +162,12 @@ mod tests {
                 phone: None,
             }),
             status,
+            unit_name: None,
+            agency_code: None,
+            agency_name: None,
+            field_code: None,
+            field_name: None,
+            procedure_code: None,
         }
     }
 

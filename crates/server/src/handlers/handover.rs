@@ -1,7 +1,7 @@
 //! Offline hand-over: `POST /handover` (supervisor) imports a signed batch file exported by a
 //! surveyor's device without network (format in [`sipas_protocol::handover`]).
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::read_body;
 use crate::handlers::sync::{Submitter, process_batch};
 use crate::problem::{ApiError, ApiResult};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sipas_protocol::MAX_BATCH_BYTES;
 use sipas_protocol::handover::{HANDOVER_FORMAT, HandoverError, parse_batch};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::RecordAck;
 use uuid::Uuid;
 
@@ -50,7 +50,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<HandoverResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::HandoverImport)?;
     let bytes = read_body(&headers, body, MAX_BATCH_BYTES).await?;
     let received = parse_batch(&bytes).map_err(|e| match e {
         HandoverError::WrongFormat(f) => refused(
@@ -98,6 +98,16 @@ pub async fn import(
             "Tệp bàn giao chỉ dành cho thiết bị của điều tra viên.",
             "not_a_surveyor",
         ));
+    }
+    // Scope (issue 10): only files of surveyors inside the importing supervisor's scope.
+    let mine = crate::scope::of(&state, &caller).await?;
+    let theirs = state.store.user_scope(device.user.id).await?;
+    if !mine.contains(&theirs, crate::scope::today(&state)) {
+        return Err(crate::scope::refused(
+            "The surveyor of this file",
+            "Điều tra viên của tệp này",
+        )
+        .with_details(serde_json::json!({ "reason": "out_of_scope" })));
     }
     let file = received.file;
     let submitter = Submitter::Handover {

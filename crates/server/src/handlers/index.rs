@@ -1,10 +1,11 @@
 //! The SIPAS index of a round: `GET /rounds/{id}/index?aggregation=…&format=json|csv`.
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::handlers::rounds::existing_round;
+use crate::handlers::rounds::visible_round;
 use crate::index_export::report_csv;
 use crate::problem::{ApiError, ApiResult};
+use crate::scope;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sipas_core::index::{Aggregation, IndexConfig, compute_index};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 
 /// Query of the index endpoint.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,10 +35,7 @@ pub async fn round_index(
     path: ApiPath<String>,
     query: ApiQuery<IndexQuery>,
 ) -> ApiResult<Response> {
-    require(
-        &caller.user,
-        &[Role::Supervisor, Role::Admin, Role::Monitor],
-    )?;
+    require_cap(&caller.user, Capability::IndexRead)?;
     let round_id = path.get()?;
     let q = query.get()?;
     let csv = match q.format.as_deref() {
@@ -51,7 +49,8 @@ pub async fn round_index(
             .with_details(serde_json::json!({ "field": "format" })));
         }
     };
-    let round = existing_round(&state, &round_id).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
     let form = state.forms.get(&round.form).ok_or_else(|| {
         ApiError::new(
             ProblemCode::UnknownForm,
@@ -59,7 +58,8 @@ pub async fn round_index(
             format!("Không có bảng hỏi {}.", round.form),
         )
     })?;
-    let responses = state.store.responses_for_round(&round_id).await?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
+    let responses = filter.responses(state.store.responses_for_round(&round_id).await?);
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()

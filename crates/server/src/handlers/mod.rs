@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per area of the API.
 pub mod audit;
+pub mod catalogues;
 pub mod handover;
 pub mod index;
 pub mod quarantine;
@@ -7,6 +8,7 @@ pub mod reports;
 pub mod review;
 pub mod revocation;
 pub mod rounds;
+pub mod sample;
 pub mod session;
 pub mod spot_checks;
 pub mod sync;

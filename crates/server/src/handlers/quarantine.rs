@@ -2,11 +2,12 @@
 //! `POST /quarantine/{id}/accept`, `POST /quarantine/{id}/dismiss` and
 //! `POST /responses/{id}/void`. The decisions are the ingest rules' ([`crate::ingest`]).
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::ingest::Checked;
 use crate::ingest::{QuarantineEntry, Resolved, Voided, acceptance_batch};
 use crate::problem::{ApiError, ApiResult};
+use crate::scope;
 use crate::validation::{Incoming, check};
 use axum::Json;
 use axum::body::Body;
@@ -15,7 +16,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 use sipas_protocol::wire::RecordAck;
 use uuid::Uuid;
 
@@ -100,20 +101,37 @@ async fn entry(state: &AppState, id: Uuid) -> ApiResult<QuarantineEntry> {
         .ok_or_else(|| ApiError::not_found("quarantine entry", &id.to_string()))
 }
 
+/// The entry if it exists and is in the caller's scope (`404.1` otherwise).
+async fn entry_in_scope(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<QuarantineEntry> {
+    let found = entry(state, id).await?;
+    let mine = scope::of(state, caller).await?;
+    if scope::quarantine_visible(state, &mine, &found).await? {
+        Ok(found)
+    } else {
+        Err(scope::hidden("quarantine entry", &id.to_string()))
+    }
+}
+
 /// `GET /api/v1/quarantine?round_id=…&all=true` (supervisor): refused records, newest first.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     query: ApiQuery<QuarantineQuery>,
 ) -> ApiResult<Json<Vec<QuarantineEntry>>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let q = query.get()?;
-    Ok(Json(
-        state
-            .store
-            .quarantine_entries(q.round_id.as_deref(), !q.all)
-            .await?,
-    ))
+    let mine = scope::of(&state, &caller).await?;
+    let mut out = Vec::new();
+    for e in state
+        .store
+        .quarantine_entries(q.round_id.as_deref(), !q.all)
+        .await?
+    {
+        if scope::quarantine_visible(&state, &mine, &e).await? {
+            out.push(e);
+        }
+    }
+    Ok(Json(out))
 }
 
 /// `POST /api/v1/quarantine/{id}/accept` (supervisor): stores a record refused because its
@@ -128,11 +146,11 @@ pub async fn accept(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ResolveResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let id = path.get()?;
     let req: ResolveRequest = read_json(&headers, body).await?;
     let note = note(req.note.as_deref(), "note")?;
-    let found = entry(&state, id).await?;
+    let found = entry_in_scope(&state, &caller, id).await?;
     if found.resolution.is_some() {
         return Err(already_resolved(id));
     }
@@ -204,11 +222,11 @@ pub async fn dismiss(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ResolveResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let id = path.get()?;
     let req: ResolveRequest = read_json(&headers, body).await?;
     let note = note(req.note.as_deref(), "note")?;
-    entry(&state, id).await?;
+    entry_in_scope(&state, &caller, id).await?;
     match state
         .store
         .dismiss_quarantined(id, caller.user.id, note.as_deref(), state.clock.now())
@@ -235,7 +253,7 @@ pub async fn void(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<VoidResult>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::QuarantineManage)?;
     let id = path.get()?;
     let req: VoidRequest = read_json(&headers, body).await?;
     let Some(reason) = note(Some(&req.reason), "reason")? else {
@@ -245,6 +263,12 @@ pub async fn void(
         )
         .with_details(serde_json::json!({ "field": "reason" })));
     };
+    if let Some((response, _)) = state.store.response(id, 1).await? {
+        let mine = scope::of(&state, &caller).await?;
+        if !scope::response_visible(&state, &mine, &response).await? {
+            return Err(scope::hidden("response", &id.to_string()));
+        }
+    }
     match state
         .store
         .void_response(id, caller.user.id, &reason, state.clock.now())

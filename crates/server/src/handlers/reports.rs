@@ -1,10 +1,11 @@
 //! Shaped SIPAS reports: `GET /rounds/{id}/report?format=json|csv|xlsx&min_n=10&aggregation=…`.
 use crate::app::AppState;
-use crate::auth::{Caller, require};
+use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::handlers::rounds::{XLSX_CONTENT_TYPE, existing_round};
+use crate::handlers::rounds::{XLSX_CONTENT_TYPE, visible_round};
 use crate::problem::{ApiError, ApiResult};
 use crate::report_export::report_xlsx;
+use crate::scope;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use sipas_core::index::{Aggregation, IndexConfig, compute_index};
 use sipas_core::report::{ReportConfig, ReportStamp, shape_report, to_csv};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 
 /// Largest `min_n` accepted.
 pub const MAX_MIN_N: usize = 1_000_000;
@@ -53,10 +54,7 @@ pub async fn round_report(
     path: ApiPath<String>,
     query: ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    require(
-        &caller.user,
-        &[Role::Supervisor, Role::Admin, Role::Monitor],
-    )?;
+    require_cap(&caller.user, Capability::ReportsRead)?;
     let round_id = path.get()?;
     let q = query.get()?;
     let format = match q.format.as_deref() {
@@ -81,7 +79,8 @@ pub async fn round_report(
     }
     // The server's floor wins over any lower value asked for (the report states `min_n`).
     let min_n = requested.max(state.min_n_floor);
-    let round = existing_round(&state, &round_id).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
     let form = state.forms.get(&round.form).ok_or_else(|| {
         ApiError::new(
             ProblemCode::UnknownForm,
@@ -89,7 +88,9 @@ pub async fn round_report(
             format!("Không có bảng hỏi {}.", round.form),
         )
     })?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
     let (responses, data_as_of) = state.store.report_responses(&round_id).await?;
+    let responses = filter.responses(responses);
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()

@@ -1,10 +1,11 @@
 //! Supervisor review: `GET /review/queue`, `GET /responses/{id}/{revision}` and
 //! `POST /responses/{id}/{revision}/decision`.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require};
+use crate::auth::{Caller, out_of_scope, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
-use crate::handlers::rounds::existing_round;
+use crate::handlers::rounds::visible_round;
 use crate::problem::{ApiError, ApiResult};
+use crate::scope;
 use crate::storage::DecisionRecord;
 use axum::Json;
 use axum::body::Body;
@@ -18,7 +19,7 @@ use sipas_core::questionnaire::{ItemType, Questionnaire};
 use sipas_core::relevance::relevant_items;
 use sipas_core::response::Response;
 use sipas_core::text::nfc;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{Decision, ReviewDecision};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
@@ -60,7 +61,7 @@ pub async fn decide(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<ReviewDecision>)> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::Review)?;
     let (id, revision) = path.get()?;
     let req: DecisionRequest = read_json(&headers, body).await?;
     let (response, _) = state
@@ -68,6 +69,10 @@ pub async fn decide(
         .response(id, revision)
         .await?
         .ok_or_else(|| ApiError::not_found("response", &format!("{id}/{revision}")))?;
+    let mine = scope::of(&state, &caller).await?;
+    if !scope::response_visible(&state, &mine, &response).await? {
+        return Err(scope::hidden("response", &format!("{id}/{revision}")));
+    }
     let form = state.forms.get(&response.form);
     let mut item_comments = BTreeMap::new();
     for (code, text) in &req.item_comments {
@@ -172,7 +177,7 @@ pub async fn queue(
     caller: Caller,
     query: ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<Vec<QueueItem>>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::Review)?;
     let q = query.get()?;
     let Some(round_id) = q.round_id else {
         return Err(ApiError::invalid_input(
@@ -194,13 +199,16 @@ pub async fn queue(
             .with_details(serde_json::json!({ "field": "state" })));
         }
     };
-    existing_round(&state, &round_id).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
     let items: Vec<_> = state
         .store
         .review_items(&round_id)
         .await?
         .into_iter()
         .filter(|i| wanted(i.decision))
+        .filter(|i| filter.admits(&i.response.unit_code, i.response.assignment_id))
         .collect();
     let names = display_names(&state, items.iter().map(|i| i.surveyor_id)).await?;
     let queue = items
@@ -301,7 +309,10 @@ pub async fn response_detail(
     caller: Caller,
     path: ApiPath<(Uuid, u32)>,
 ) -> ApiResult<Json<ResponseDetail>> {
-    require(&caller.user, &[Role::Supervisor, Role::Monitor])?;
+    require_any(
+        &caller.user,
+        &[Capability::Review, Capability::SpotChecksDo],
+    )?;
     let (id, revision) = path.get()?;
     if caller.user.role == Role::Monitor {
         let task = state.store.spot_check_task_for_response(id).await?;
@@ -319,6 +330,12 @@ pub async fn response_detail(
         .response(id, revision)
         .await?
         .ok_or_else(|| ApiError::not_found("response", &format!("{id}/{revision}")))?;
+    if caller.user.role != Role::Monitor {
+        let mine = scope::of(&state, &caller).await?;
+        if !scope::response_visible(&state, &mine, &response).await? {
+            return Err(scope::hidden("response", &format!("{id}/{revision}")));
+        }
+    }
     let decisions = state.store.decisions_for(id, revision).await?;
     let form = state.forms.get(&response.form);
     let (form_title, items) = match &form {

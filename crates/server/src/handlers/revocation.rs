@@ -5,16 +5,17 @@
 //! supervisors only on surveyors and monitors and their devices (`403.1` otherwise); surveyors
 //! and monitors only log their own token out.
 use crate::app::AppState;
-use crate::auth::{self, Caller, bearer_token, require};
+use crate::auth::{self, Caller, bearer_token, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{ApiError, ApiResult};
+use crate::scope;
 use crate::storage::{DeviceRecord, RevokedToken};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::UserInfo;
 use uuid::Uuid;
 
@@ -40,8 +41,12 @@ pub struct DevicesQuery {
 /// Admits `caller` to act on a user of role `target`: admins always, supervisors for
 /// surveyors and monitors; otherwise `403.1`.
 pub fn may_manage(caller: &UserInfo, target: Role) -> ApiResult<()> {
-    require(caller, &[Role::Admin, Role::Supervisor])?;
-    if caller.role == Role::Admin || matches!(target, Role::Surveyor | Role::Monitor) {
+    require_any(
+        caller,
+        &[Capability::UsersManage, Capability::DevicesManage],
+    )?;
+    if caller.role.can(Capability::UsersManage) || matches!(target, Role::Surveyor | Role::Monitor)
+    {
         return Ok(());
     }
     Err(ApiError::new(
@@ -86,7 +91,7 @@ async fn set_disabled(
     path: ApiPath<Uuid>,
     disabled: bool,
 ) -> ApiResult<Json<UserAccess>> {
-    require(&caller.user, &[Role::Admin, Role::Supervisor])?;
+    require_cap(&caller.user, Capability::DevicesManage)?;
     let id = path.get()?;
     if disabled && id == caller.user.id {
         return Err(ApiError::new(
@@ -95,11 +100,8 @@ async fn set_disabled(
             "Không thể tự khoá tài khoản của chính mình; hãy nhờ quản trị viên khác.",
         ));
     }
-    let target = state
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user", &id.to_string()))?;
+    let mine = scope::of(state, caller).await?;
+    let target = mine.visible_user(state, id, caller.user.id).await?;
     may_manage(&caller.user, target.role)?;
     let changed = state
         .store
@@ -141,16 +143,23 @@ pub async fn list_devices(
     caller: Caller,
     query: ApiQuery<DevicesQuery>,
 ) -> ApiResult<Json<Vec<DeviceRecord>>> {
-    require(&caller.user, &[Role::Admin, Role::Supervisor])?;
+    require_cap(&caller.user, Capability::DevicesManage)?;
     let q = query.get()?;
+    let mine = scope::of(&state, &caller).await?;
     if let Some(id) = q.user_id {
-        state
-            .store
-            .user_by_id(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("user", &id.to_string()))?;
+        mine.visible_user(&state, id, caller.user.id).await?;
     }
-    Ok(Json(state.store.devices(q.user_id).await?))
+    let devices = state.store.devices(q.user_id).await?;
+    if mine.is_whole() {
+        return Ok(Json(devices));
+    }
+    let visible = mine.visible_user_ids(&state, caller.user.id).await?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .filter(|d| visible.contains(&d.user_id))
+            .collect(),
+    ))
 }
 
 /// `POST /api/v1/devices/{id}/revoke` (admin; supervisor for devices of surveyors and
@@ -161,13 +170,21 @@ pub async fn revoke_device(
     caller: Caller,
     path: ApiPath<Uuid>,
 ) -> ApiResult<Json<DeviceRecord>> {
-    require(&caller.user, &[Role::Admin, Role::Supervisor])?;
+    require_cap(&caller.user, Capability::DevicesManage)?;
     let id = path.get()?;
     let device = state
         .store
         .device(id)
         .await?
         .ok_or_else(|| ApiError::not_found("device", &id.to_string()))?;
+    let mine = scope::of(&state, &caller).await?;
+    if mine
+        .visible_user(&state, device.user.id, caller.user.id)
+        .await
+        .is_err()
+    {
+        return Err(scope::hidden("device", &id.to_string()));
+    }
     may_manage(&caller.user, device.user.role)?;
     let record = state
         .store

@@ -1,51 +1,59 @@
-//! Rounds and their sample frames: `POST/GET /rounds`, `POST /rounds/{id}/sample` (CSV or
-//! XLSX), `POST /rounds/{id}/assign`, `GET /rounds/{id}/progress?by=surveyor|unit`.
+//! Rounds and their sample frames: `POST/GET /rounds`, `PATCH /rounds/{id}`,
+//! `POST /rounds/{id}/close`, `GET /forms`, `POST /rounds/{id}/sample` (CSV or XLSX),
+//! `GET /rounds/{id}/assignments`, `POST /rounds/{id}/assign`,
+//! `GET /rounds/{id}/progress?by=surveyor|unit|agency`. Every round and assignment is
+//! filtered to the caller's scope ([`crate::scope`]).
 use crate::app::AppState;
-use crate::auth::{Caller, require};
-use crate::extract::{ApiPath, ApiQuery, read_body, read_json};
+use crate::auth::{Caller, require_cap};
+use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
-use crate::sample_frame::{self, FrameRow, SampleError};
-use crate::storage::{Progress, SampleRow};
+use crate::scope::{self, Scope};
+use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sipas_core::response::new_id;
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::Round;
+use sipas_protocol::wire::{AssignmentStatus, OutsideSample, UserInfo};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Largest sample-frame upload, bytes.
-pub const MAX_SAMPLE_BYTES: usize = 32 * 1024 * 1024;
 /// Largest number of assignments in one assign request.
 pub const MAX_ASSIGN_IDS: usize = 10_000;
 /// Content type of XLSX workbooks.
-pub const XLSX_CONTENT_TYPE: &str =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub use crate::table_file::XLSX_CONTENT_TYPE;
 
-/// Who plans rounds.
-const PLANNERS: &[Role] = &[Role::Supervisor, Role::Admin];
-
-/// Answer of a sample import.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportResult {
-    /// Number of assignments created.
-    pub imported: u64,
-    /// Their ids, in the order of the file's rows.
-    pub assignment_ids: Vec<Uuid>,
-}
-
-/// `POST /api/v1/rounds/{id}/assign` body.
+/// `POST /api/v1/rounds/{id}/assign` body: either `assignment_ids` or `filter`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignRequest {
     /// Assignments (of this round) to give to the surveyor.
-    pub assignment_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub assignment_ids: Option<Vec<Uuid>>,
+    /// Or: every sampled assignment of the round (in the caller's scope) matching this.
+    #[serde(default)]
+    pub filter: Option<AssignFilter>,
     /// The surveyor.
     pub surveyor_id: Uuid,
+}
+
+/// Which assignments an assign-by-filter request takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignFilter {
+    /// Only assignments of this unit (or below it).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Only assignments of this agency code.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// Only assignments not given to anyone yet.
+    #[serde(default)]
+    pub unassigned_only: bool,
 }
 
 /// Answer of an assign request.
@@ -53,31 +61,6 @@ pub struct AssignRequest {
 pub struct AssignResult {
     /// Number of assignments (re)assigned.
     pub assigned: u64,
-}
-
-/// Progress of one surveyor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SurveyorProgress {
-    /// Surveyor's user id.
-    pub surveyor_id: Uuid,
-    /// Login name, if the user still exists.
-    pub username: Option<String>,
-    /// Display name, if the user still exists.
-    pub display_name: Option<String>,
-    /// Counts.
-    #[serde(flatten)]
-    pub progress: Progress,
-}
-
-/// Answer of `GET /rounds/{id}/progress`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProgressReport {
-    /// Round.
-    pub round_id: String,
-    /// Sum over surveyors.
-    pub total: Progress,
-    /// Per surveyor.
-    pub surveyors: Vec<SurveyorProgress>,
 }
 
 /// The round with this id, or `404.1`.
@@ -135,106 +118,359 @@ fn check_round(state: &AppState, mut round: Round) -> ApiResult<Round> {
     Ok(round)
 }
 
-/// `POST /api/v1/rounds` (supervisor, admin): creates a round (`400.2` unknown form,
-/// `409.1` id taken).
+/// A round as the API shows it: [`Round`] with its plan, status and form title.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundView {
+    /// The round.
+    #[serde(flatten)]
+    pub round: Round,
+    /// Covered units.
+    pub units: Vec<String>,
+    /// Agencies (empty: every agency).
+    pub agencies: Vec<String>,
+    /// Target sample size per agency code.
+    pub targets: BTreeMap<String, u32>,
+    /// `planned`, `open` or `closed`.
+    pub status: RoundStatus,
+    /// When it was closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Title of its questionnaire (Vietnamese).
+    pub form_title: String,
+}
+
+/// Life-cycle state of a round: `planned` before `starts_on`, then `open`, `closed` once
+/// closed (stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundStatus {
+    /// Before its first day.
+    Planned,
+    /// Taking uploads.
+    Open,
+    /// Closed: no more uploads.
+    Closed,
+}
+
+/// The status of a round with `plan` on `today`.
+pub fn round_status(round: &Round, plan: &RoundPlan, today: NaiveDate) -> RoundStatus {
+    if plan.closed_at.is_some() {
+        RoundStatus::Closed
+    } else if today < round.starts_on {
+        RoundStatus::Planned
+    } else {
+        RoundStatus::Open
+    }
+}
+
+fn view(state: &AppState, round: Round, plan: RoundPlan) -> RoundView {
+    let status = round_status(&round, &plan, scope::today(state));
+    let form_title = state
+        .forms
+        .get(&round.form)
+        .map_or_else(|| round.form.to_string(), |f| f.title.vi.clone());
+    RoundView {
+        round,
+        units: plan.units,
+        agencies: plan.agencies,
+        targets: plan.targets,
+        status,
+        closed_at: plan.closed_at,
+        form_title,
+    }
+}
+
+/// The round `id` with its plan if it exists and is visible in `mine`; `404.1` otherwise
+/// (existence outside the scope does not leak).
+pub async fn visible_round(
+    state: &AppState,
+    mine: &Scope,
+    id: &str,
+) -> ApiResult<(Round, RoundPlan)> {
+    let round = existing_round(state, id).await?;
+    let plan = state.store.round_plan(id).await?;
+    if mine.round(&plan.units, round.starts_on) {
+        Ok((round, plan))
+    } else {
+        Err(scope::hidden("round", id))
+    }
+}
+
+/// `POST /api/v1/rounds` body: a [`Round`] with its plan.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CreateRoundRequest {
+    /// The round.
+    #[serde(flatten)]
+    pub round: Round,
+    /// Covered units (absent or empty: the creator's scope units).
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Agencies (empty: every agency).
+    #[serde(default)]
+    pub agencies: Vec<String>,
+    /// Target sample size per agency code.
+    #[serde(default)]
+    pub targets: BTreeMap<String, u32>,
+}
+
+/// Checks a plan against the caller's scope: units known and inside the scope (`403.2`),
+/// agencies inside the scope's agencies, sorted and deduplicated.
+fn check_plan(
+    mine: &Scope,
+    units: Vec<String>,
+    agencies: Vec<String>,
+    targets: BTreeMap<String, u32>,
+    on: NaiveDate,
+) -> ApiResult<RoundPlan> {
+    let units = if units.is_empty() {
+        mine.codes.units.clone()
+    } else {
+        units
+    };
+    let codes = scope::checked_codes(&mine.tree, ScopeCodes { units, agencies }, "round")?;
+    if let Some(outside) = codes.units.iter().find(|u| !mine.unit(u, on)) {
+        return Err(
+            scope::refused(&format!("Unit {outside}"), &format!("Đơn vị {outside}"))
+                .with_details(serde_json::json!({ "field": "units", "code": outside })),
+        );
+    }
+    if let Some(outside) = codes.agencies.iter().find(|a| !mine.agency(Some(a))) {
+        return Err(
+            scope::refused(&format!("Agency {outside}"), &format!("Cơ quan {outside}"))
+                .with_details(serde_json::json!({ "field": "agencies", "code": outside })),
+        );
+    }
+    Ok(RoundPlan {
+        units: codes.units,
+        agencies: codes.agencies,
+        targets: targets
+            .into_iter()
+            .map(|(k, v)| (k.trim().to_owned(), v))
+            .filter(|(k, _)| !k.is_empty())
+            .collect(),
+        closed_at: None,
+    })
+}
+
+/// `POST /api/v1/rounds` (rounds.manage): creates a round with its covered units, agencies
+/// and targets (`400.2` unknown form, `409.1` id taken, `403.2` a unit outside the scope).
 pub async fn create_round(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Round>)> {
-    require(&caller.user, PLANNERS)?;
-    let round: Round = read_json(&headers, body).await?;
-    let round = check_round(&state, round)?;
-    state.store.create_round(&round, caller.user.id).await?;
+) -> ApiResult<(StatusCode, Json<RoundView>)> {
+    require_cap(&caller.user, Capability::RoundsManage)?;
+    let req: CreateRoundRequest = read_json(&headers, body).await?;
+    let round = check_round(&state, req.round)?;
+    let mine = scope::of(&state, &caller).await?;
+    let plan = check_plan(&mine, req.units, req.agencies, req.targets, round.starts_on)?;
+    scope::check_agencies(&state, &plan.agencies, "agencies").await?;
+    state
+        .store
+        .create_planned_round(&round, &plan, caller.user.id)
+        .await?;
     tracing::info!(actor = %caller.user.id, round_id = %round.id, "round created");
-    Ok((StatusCode::CREATED, Json(round)))
+    Ok((StatusCode::CREATED, Json(view(&state, round, plan))))
 }
 
-/// `GET /api/v1/rounds` (supervisor, admin, monitor): every round.
+/// `GET /api/v1/rounds` (rounds.read): the rounds visible in the caller's scope.
 pub async fn list_rounds(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<Vec<Round>>> {
-    require(
-        &caller.user,
-        &[Role::Supervisor, Role::Admin, Role::Monitor],
-    )?;
-    Ok(Json(state.store.rounds().await?))
+) -> ApiResult<Json<Vec<RoundView>>> {
+    require_cap(&caller.user, Capability::RoundsRead)?;
+    let mine = scope::of(&state, &caller).await?;
+    let mut plans = state.store.round_plans().await?;
+    let mut out = Vec::new();
+    for round in state.store.rounds().await? {
+        let plan = plans.remove(&round.id).unwrap_or_default();
+        if mine.round(&plan.units, round.starts_on) {
+            out.push(view(&state, round, plan));
+        }
+    }
+    Ok(Json(out))
 }
 
-fn sample_problem(e: SampleError) -> ApiError {
-    ApiError::invalid_input(e.message, e.message_vi)
-        .with_details(serde_json::json!({ "row": e.row, "column": e.column }))
+/// `GET /api/v1/rounds/{id}` (rounds.read): one round (`404.1` outside the scope).
+pub async fn get_round(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<String>,
+) -> ApiResult<Json<RoundView>> {
+    require_cap(&caller.user, Capability::RoundsRead)?;
+    let id = path.get()?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, plan) = visible_round(&state, &mine, &id).await?;
+    Ok(Json(view(&state, round, plan)))
 }
 
-/// `POST /api/v1/rounds/{id}/sample` (supervisor, admin): imports the sample frame from a
-/// `text/csv` or XLSX body. All rows or none: a bad row is `400.3` naming row and column.
-pub async fn import_sample(
+/// `PATCH /api/v1/rounds/{id}` body: the parts to change.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRoundRequest {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New first day.
+    #[serde(default)]
+    pub starts_on: Option<NaiveDate>,
+    /// New last day.
+    #[serde(default)]
+    pub ends_on: Option<NaiveDate>,
+    /// New covered units.
+    #[serde(default)]
+    pub units: Option<Vec<String>>,
+    /// New agencies.
+    #[serde(default)]
+    pub agencies: Option<Vec<String>>,
+    /// New targets.
+    #[serde(default)]
+    pub targets: Option<BTreeMap<String, u32>>,
+    /// New policy on interviews outside the sample.
+    #[serde(default)]
+    pub outside_sample: Option<OutsideSample>,
+}
+
+fn started_conflict(en: &str, vi: &str) -> ApiError {
+    ApiError::new(ProblemCode::Conflict, en, vi)
+}
+
+/// `PATCH /api/v1/rounds/{id}` (rounds.manage): changes name, dates, units, agencies,
+/// targets and outside-sample policy of a round that has not started, has no responses and
+/// is not closed (`409.1` otherwise); `404.1` outside the scope.
+pub async fn update_round(
     State(state): State<AppState>,
     caller: Caller,
     path: ApiPath<String>,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<(StatusCode, Json<ImportResult>)> {
-    require(&caller.user, PLANNERS)?;
-    let round_id = path.get()?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let xlsx = match content_type.as_str() {
-        "text/csv" => false,
-        XLSX_CONTENT_TYPE => true,
-        _ => {
-            return Err(ApiError::invalid_input(
-                format!("Send the sample frame as text/csv or {XLSX_CONTENT_TYPE}."),
-                "Hãy gửi danh sách mẫu dạng CSV (text/csv) hoặc Excel (.xlsx).",
-            )
-            .with_details(serde_json::json!({ "field": "content-type" })));
-        }
-    };
-    existing_round(&state, &round_id).await?;
-    let bytes = read_body(&headers, body, MAX_SAMPLE_BYTES).await?;
-    let parsed: Vec<FrameRow> = tokio::task::spawn_blocking(move || {
-        if xlsx {
-            sample_frame::parse_xlsx(&bytes)
-        } else {
-            sample_frame::parse_csv(&bytes)
-        }
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(sample_problem)?;
-    let rows: Vec<SampleRow> = parsed
-        .into_iter()
-        .map(|r| SampleRow {
-            id: new_id(),
-            unit_code: r.unit_code,
-            procedure: r.procedure,
-            agency: r.agency,
-            contact: r.contact,
-            unit_name: r.unit_name,
-        })
-        .collect();
-    let imported = state
+) -> ApiResult<Json<RoundView>> {
+    require_cap(&caller.user, Capability::RoundsManage)?;
+    let id = path.get()?;
+    let req: UpdateRoundRequest = read_json(&headers, body).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (mut round, plan) = visible_round(&state, &mine, &id).await?;
+    if round_status(&round, &plan, scope::today(&state)) != RoundStatus::Planned {
+        return Err(started_conflict(
+            "The round has started or is closed; it can no longer be changed.",
+            "Đợt khảo sát đã bắt đầu hoặc đã đóng; không thể sửa nữa.",
+        ));
+    }
+    if state.store.round_response_count(&id).await? > 0 {
+        return Err(started_conflict(
+            "The round already has responses; it can no longer be changed.",
+            "Đợt khảo sát đã có phiếu trả lời; không thể sửa nữa.",
+        ));
+    }
+    if let Some(name) = req.name {
+        round.name = name;
+    }
+    if let Some(d) = req.starts_on {
+        round.starts_on = d;
+    }
+    if let Some(d) = req.ends_on {
+        round.ends_on = d;
+    }
+    if let Some(o) = req.outside_sample {
+        round.outside_sample = o;
+    }
+    let round = check_round(&state, round)?;
+    let units = req.units.unwrap_or(plan.units);
+    if units.is_empty() && !mine.is_whole() {
+        return Err(ApiError::invalid_input(
+            "A round covers at least one unit.",
+            "Đợt khảo sát phải có ít nhất một đơn vị.",
+        )
+        .with_details(serde_json::json!({ "field": "units" })));
+    }
+    let new_plan = check_plan(
+        &mine,
+        units,
+        req.agencies.unwrap_or(plan.agencies),
+        req.targets.unwrap_or(plan.targets),
+        round.starts_on,
+    )?;
+    scope::check_agencies(&state, &new_plan.agencies, "agencies").await?;
+    state
         .store
-        .import_sample(&round_id, &rows, caller.user.id)
+        .update_round(&round, &new_plan, caller.user.id)
         .await?;
-    tracing::info!(actor = %caller.user.id, round_id = %round_id, rows = imported, "sample imported");
-    Ok((
-        StatusCode::CREATED,
-        Json(ImportResult {
-            imported,
-            assignment_ids: rows.iter().map(|r| r.id).collect(),
-        }),
-    ))
+    tracing::info!(actor = %caller.user.id, round_id = %id, "round updated");
+    Ok(Json(view(&state, round, new_plan)))
 }
 
-/// `POST /api/v1/rounds/{id}/assign` (supervisor, admin): gives assignments of the round to
-/// a surveyor. Unknown ids are `404.1`; ids of another round or a non-surveyor are `400.3`.
+/// `POST /api/v1/rounds/{id}/close` (rounds.manage): closes a round: uploads to it are
+/// refused from now on (ack `invalid`, reason `round_closed`, kept in quarantine). Closing a
+/// closed round changes nothing. Answers the round.
+pub async fn close_round(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<String>,
+) -> ApiResult<Json<RoundView>> {
+    require_cap(&caller.user, Capability::RoundsManage)?;
+    let id = path.get()?;
+    let mine = scope::of(&state, &caller).await?;
+    visible_round(&state, &mine, &id).await?;
+    let changed = state
+        .store
+        .close_round(&id, caller.user.id, state.clock.now())
+        .await?;
+    tracing::info!(actor = %caller.user.id, round_id = %id, changed, "round closed");
+    let (round, plan) = visible_round(&state, &mine, &id).await?;
+    Ok(Json(view(&state, round, plan)))
+}
+
+/// A questionnaire as `GET /forms` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormInfo {
+    /// Form id.
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// `form_id` and version as one key.
+    pub key: String,
+    /// Title (Vietnamese).
+    pub title_vi: String,
+    /// Title (English).
+    pub title_en: String,
+}
+
+/// `GET /api/v1/forms` (rounds.read): the questionnaires a round can use.
+pub async fn list_forms(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<FormInfo>>> {
+    require_cap(&caller.user, Capability::RoundsRead)?;
+    let forms = state
+        .forms
+        .keys()
+        .filter_map(|k| state.forms.get(k))
+        .map(|f| {
+            let key = f.key();
+            FormInfo {
+                id: key.form_id.clone(),
+                version: key.version.clone(),
+                key: key.to_string(),
+                title_vi: f.title.vi.clone(),
+                title_en: f.title.en.clone().unwrap_or_else(|| f.title.vi.clone()),
+            }
+        })
+        .collect();
+    Ok(Json(forms))
+}
+
+// `POST /rounds/{id}/sample` moved to `handlers/sample.rs` (issue 10, h-cat).
+
+/// The unit-tree date of a round.
+fn round_day(round: &Round) -> NaiveDate {
+    round.starts_on
+}
+
+/// `POST /api/v1/rounds/{id}/assign` (assignments.manage): gives assignments of the round
+/// to a surveyor of the caller's scope (`403.2` otherwise), either by `assignment_ids`
+/// (unknown ids `404.1`, another round's `400.3`, outside the scope `403.2`) or by `filter`
+/// (sampled assignments of the round in scope matching unit / agency / unassigned only).
 pub async fn assign(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,17 +478,12 @@ pub async fn assign(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<AssignResult>> {
-    require(&caller.user, PLANNERS)?;
+    require_cap(&caller.user, Capability::AssignmentsManage)?;
     let round_id = path.get()?;
     let req: AssignRequest = read_json(&headers, body).await?;
-    existing_round(&state, &round_id).await?;
-    if req.assignment_ids.is_empty() || req.assignment_ids.len() > MAX_ASSIGN_IDS {
-        return Err(ApiError::invalid_input(
-            format!("Give 1 to {MAX_ASSIGN_IDS} assignment ids."),
-            format!("Cần từ 1 đến {MAX_ASSIGN_IDS} mã phiếu giao."),
-        )
-        .with_details(serde_json::json!({ "field": "assignment_ids" })));
-    }
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
+    let on = round_day(&round);
     let surveyor = state
         .store
         .user_by_id(req.surveyor_id)
@@ -265,104 +496,491 @@ pub async fn assign(
         )
         .with_details(serde_json::json!({ "field": "surveyor_id" })));
     }
-    for id in &req.assignment_ids {
-        let (assignment, _) = state
-            .store
-            .assignment(*id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("assignment", &id.to_string()))?;
-        if assignment.round_id != round_id {
-            return Err(ApiError::invalid_input(
-                format!("Assignment {id} belongs to another round."),
-                format!("Phiếu {id} thuộc đợt khác."),
-            )
-            .with_details(serde_json::json!({ "field": "assignment_ids", "id": id })));
-        }
+    let surveyor_scope = state.store.user_scope(surveyor.id).await?;
+    if !mine.contains(&surveyor_scope, scope::today(&state)) {
+        return Err(scope::refused("This surveyor", "Điều tra viên này")
+            .with_details(serde_json::json!({ "field": "surveyor_id" })));
     }
-    let assigned = state
-        .store
-        .assign(&req.assignment_ids, surveyor.id, caller.user.id)
-        .await?;
+    let ids: Vec<Uuid> = match (req.assignment_ids, req.filter) {
+        (Some(ids), None) => {
+            if ids.is_empty() || ids.len() > MAX_ASSIGN_IDS {
+                return Err(ApiError::invalid_input(
+                    format!("Give 1 to {MAX_ASSIGN_IDS} assignment ids."),
+                    format!("Cần từ 1 đến {MAX_ASSIGN_IDS} mã phiếu giao."),
+                )
+                .with_details(serde_json::json!({ "field": "assignment_ids" })));
+            }
+            let rows: BTreeMap<Uuid, AssignmentRow> = state
+                .store
+                .round_assignments(&round_id)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            for id in &ids {
+                match rows.get(id) {
+                    Some(row) if !mine.row(row, on) => {
+                        return Err(scope::refused(
+                            &format!("Assignment {id}"),
+                            &format!("Phiếu {id}"),
+                        )
+                        .with_details(serde_json::json!({ "field": "assignment_ids", "id": id })));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let (assignment, _) =
+                            state.store.assignment(*id).await?.ok_or_else(|| {
+                                ApiError::not_found("assignment", &id.to_string())
+                            })?;
+                        if assignment.round_id != round_id {
+                            return Err(ApiError::invalid_input(
+                                format!("Assignment {id} belongs to another round."),
+                                format!("Phiếu {id} thuộc đợt khác."),
+                            )
+                            .with_details(
+                                serde_json::json!({ "field": "assignment_ids", "id": id }),
+                            ));
+                        }
+                    }
+                }
+            }
+            ids
+        }
+        (None, Some(filter)) => state
+            .store
+            .round_assignments(&round_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.origin == "sample" && mine.row(r, on))
+            .filter(|r| {
+                filter
+                    .unit
+                    .as_deref()
+                    .is_none_or(|u| scope::within(&mine.tree, &r.unit_code, u, on))
+            })
+            .filter(|r| {
+                filter
+                    .agency
+                    .as_deref()
+                    .is_none_or(|a| r.agency_code.as_deref() == Some(a))
+            })
+            .filter(|r| !filter.unassigned_only || r.surveyor_id.is_none())
+            .map(|r| r.id)
+            .collect(),
+        _ => {
+            return Err(ApiError::invalid_input(
+                "Give either assignment_ids or filter.",
+                "Cần chọn phiếu theo danh sách mã (assignment_ids) hoặc theo bộ lọc (filter).",
+            )
+            .with_details(serde_json::json!({ "field": "assignment_ids" })));
+        }
+    };
+    if ids.is_empty() {
+        return Ok(Json(AssignResult { assigned: 0 }));
+    }
+    let mut assigned = 0;
+    for chunk in ids.chunks(MAX_ASSIGN_IDS) {
+        assigned += state
+            .store
+            .assign(chunk, surveyor.id, caller.user.id)
+            .await?;
+    }
     tracing::info!(actor = %caller.user.id, round_id = %round_id, surveyor = %surveyor.id, count = assigned, "assigned");
     Ok(Json(AssignResult { assigned }))
+}
+
+/// Query of `GET /rounds/{id}/assignments`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AssignmentsQuery {
+    /// Only this unit (and below).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Only this agency code.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// Only this surveyor.
+    #[serde(default)]
+    pub surveyor: Option<Uuid>,
+    /// Only this status.
+    #[serde(default)]
+    pub status: Option<AssignmentStatus>,
+    /// Only unassigned ones.
+    #[serde(default)]
+    pub unassigned: Option<bool>,
+    /// Page size (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Rows to skip.
+    #[serde(default)]
+    pub offset: Option<usize>,
+}
+
+/// One assignment as `GET /rounds/{id}/assignments` lists it (no contact data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssignmentItem {
+    /// Assignment id.
+    pub id: Uuid,
+    /// Unit code.
+    pub unit_code: String,
+    /// Unit name.
+    pub unit_name: String,
+    /// Agency code.
+    pub agency_code: Option<String>,
+    /// Agency name.
+    pub agency_name: Option<String>,
+    /// Field name (field catalogue).
+    pub field_name: Option<String>,
+    /// Procedure.
+    pub procedure: String,
+    /// Status.
+    pub status: AssignmentStatus,
+    /// Surveyor.
+    pub surveyor_id: Option<Uuid>,
+    /// Surveyor's display name.
+    pub surveyor_name: Option<String>,
+    /// `sample`, `replacement` or `walk_in`.
+    pub origin: String,
+}
+
+/// A page of assignments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssignmentPage {
+    /// How many match (all pages).
+    pub total: usize,
+    /// This page.
+    pub items: Vec<AssignmentItem>,
+}
+
+async fn user_names(state: &AppState) -> ApiResult<BTreeMap<Uuid, UserInfo>> {
+    Ok(state
+        .store
+        .users(None)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
+}
+
+/// `GET /api/v1/rounds/{id}/assignments?unit=&agency=&surveyor=&status=&unassigned=true&limit=&offset=`
+/// (assignments.manage): the round's assignments in the caller's scope with names, no
+/// contacts, by id.
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<String>,
+    query: ApiQuery<AssignmentsQuery>,
+) -> ApiResult<Json<AssignmentPage>> {
+    require_cap(&caller.user, Capability::AssignmentsManage)?;
+    let round_id = path.get()?;
+    let q = query.get()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_input(
+            "limit must be between 1 and 1000.",
+            "Tham số limit phải từ 1 đến 1000.",
+        )
+        .with_details(serde_json::json!({ "field": "limit" })));
+    }
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
+    let on = round_day(&round);
+    let names = user_names(&state).await?;
+    let agency_names = scope::agency_names(&state).await?;
+    let matching: Vec<AssignmentRow> = state
+        .store
+        .round_assignments(&round_id)
+        .await?
+        .into_iter()
+        .filter(|r| mine.row(r, on))
+        .filter(|r| {
+            q.unit
+                .as_deref()
+                .is_none_or(|u| scope::within(&mine.tree, &r.unit_code, u, on))
+        })
+        .filter(|r| {
+            q.agency
+                .as_deref()
+                .is_none_or(|a| r.agency_code.as_deref() == Some(a))
+        })
+        .filter(|r| q.surveyor.is_none_or(|s| r.surveyor_id == Some(s)))
+        .filter(|r| q.status.is_none_or(|s| r.status == s))
+        .filter(|r| !q.unassigned.unwrap_or(false) || r.surveyor_id.is_none())
+        .collect();
+    let total = matching.len();
+    let items = matching
+        .into_iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(limit)
+        .map(|r| AssignmentItem {
+            unit_name: r
+                .unit_name
+                .clone()
+                .unwrap_or_else(|| scope::unit_name(&mine.tree, &r.unit_code, on)),
+            agency_name: r.agency.clone().or_else(|| {
+                r.agency_code
+                    .as_deref()
+                    .map(|c| scope::agency_name(&agency_names, c))
+            }),
+            surveyor_name: r
+                .surveyor_id
+                .and_then(|s| names.get(&s))
+                .map(|u| u.display_name.clone()),
+            id: r.id,
+            unit_code: r.unit_code,
+            agency_code: r.agency_code,
+            field_name: r.field_name,
+            procedure: r.procedure,
+            status: r.status,
+            surveyor_id: r.surveyor_id,
+            origin: r.origin,
+        })
+        .collect();
+    Ok(Json(AssignmentPage { total, items }))
 }
 
 /// Query of `GET /rounds/{id}/progress`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ProgressQuery {
-    /// `surveyor` (default) or `unit`.
+    /// `surveyor` (default), `unit` or `agency`.
     #[serde(default)]
     pub by: Option<String>,
+    /// Only this unit (and below).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Only this agency code.
+    #[serde(default)]
+    pub agency: Option<String>,
 }
 
-/// Progress of one administrative unit (`GET /rounds/{id}/progress?by=unit`).
+/// Counts of one progress row (or the total).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    /// Sampled assignments.
+    pub sampled: u64,
+    /// Of those: visited (any status but `not_visited`).
+    pub visited: u64,
+    /// Of those: completed (`collected`).
+    pub completed: u64,
+    /// Refused.
+    pub refused: u64,
+    /// Absent.
+    pub absent: u64,
+    /// Moved away.
+    pub moved: u64,
+    /// `completed / sampled` (0 when nothing is sampled).
+    pub response_rate: f64,
+    /// Target sample size (agencies with a target; the sum of targets for the total).
+    pub target: Option<u32>,
+    /// Sampled assignments given to a surveyor.
+    pub assigned: u64,
+    /// Same as `completed` (kept for earlier clients).
+    pub collected: u64,
+    /// Absent, refused, moved or invalid.
+    pub non_response: u64,
+    /// Completed interviews of every origin.
+    pub synced: u64,
+    /// Of `synced`: replacements.
+    pub replacement: u64,
+    /// Of `synced`: walk-ins.
+    pub walk_in: u64,
+}
+
+impl Counts {
+    fn add(&mut self, r: &AssignmentRow) {
+        let collected = r.status == AssignmentStatus::Collected;
+        if collected {
+            self.synced += 1;
+            match r.origin.as_str() {
+                "replacement" => self.replacement += 1,
+                "walk_in" => self.walk_in += 1,
+                _ => {}
+            }
+        }
+        if r.origin != "sample" {
+            return;
+        }
+        self.sampled += 1;
+        if r.surveyor_id.is_some() {
+            self.assigned += 1;
+        }
+        if r.status != AssignmentStatus::NotVisited {
+            self.visited += 1;
+        }
+        match r.status {
+            AssignmentStatus::Collected => {
+                self.completed += 1;
+                self.collected += 1;
+            }
+            AssignmentStatus::Refused => self.refused += 1,
+            AssignmentStatus::Absent => self.absent += 1,
+            AssignmentStatus::Moved => self.moved += 1,
+            _ => {}
+        }
+        if matches!(
+            r.status,
+            AssignmentStatus::Absent
+                | AssignmentStatus::Refused
+                | AssignmentStatus::Moved
+                | AssignmentStatus::Invalid
+        ) {
+            self.non_response += 1;
+        }
+    }
+
+    fn finish(&mut self) {
+        self.response_rate = if self.sampled == 0 {
+            0.0
+        } else {
+            ((self.completed as f64 / self.sampled as f64) * 10_000.0).round() / 10_000.0
+        };
+    }
+}
+
+/// One row of a progress report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnitProgress {
-    /// Administrative unit code.
-    pub unit_code: String,
-    /// Counts (see [`crate::storage::ServerStore::progress_by_unit`]).
+pub struct ProgressRow {
+    /// Grouping key: surveyor id, unit code or agency code (`""`: none).
+    pub key: String,
+    /// Name shown.
+    pub name: String,
+    /// Code (unit / agency code; the username for surveyors).
+    pub code: Option<String>,
+    /// Counts.
     #[serde(flatten)]
-    pub progress: Progress,
+    pub counts: Counts,
 }
 
-/// `GET /api/v1/rounds/{id}/progress?by=surveyor|unit` (supervisor, admin): counts per
-/// surveyor ([`ProgressReport`], the default) or per administrative unit (a list of
-/// [`UnitProgress`], by unit code).
+/// Answer of `GET /rounds/{id}/progress`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressReport {
+    /// Round.
+    pub round_id: String,
+    /// How rows are grouped.
+    pub by: String,
+    /// Sum over the rows.
+    pub total: Counts,
+    /// Rows, by name.
+    pub rows: Vec<ProgressRow>,
+}
+
+/// `GET /api/v1/rounds/{id}/progress?by=surveyor|unit|agency&unit=&agency=` (progress.read):
+/// counts of the round's assignments in the caller's scope, grouped per surveyor (default),
+/// unit or agency, with names and, per agency, the target.
 pub async fn progress(
     State(state): State<AppState>,
     caller: Caller,
     path: ApiPath<String>,
     query: ApiQuery<ProgressQuery>,
-) -> ApiResult<Response> {
-    require(&caller.user, PLANNERS)?;
+) -> ApiResult<Json<ProgressReport>> {
+    require_cap(&caller.user, Capability::ProgressRead)?;
     let round_id = path.get()?;
-    let by_unit = match query.get()?.by.as_deref() {
-        None | Some("surveyor") => false,
-        Some("unit") => true,
-        Some(_) => {
-            return Err(ApiError::invalid_input(
-                "by must be surveyor or unit.",
-                "Tham số by phải là surveyor hoặc unit.",
-            )
-            .with_details(serde_json::json!({ "field": "by" })));
+    let q = query.get()?;
+    let by = q.by.clone().unwrap_or_else(|| "surveyor".to_owned());
+    if !matches!(by.as_str(), "surveyor" | "unit" | "agency") {
+        return Err(ApiError::invalid_input(
+            "by must be surveyor, unit or agency.",
+            "Tham số by phải là surveyor, unit hoặc agency.",
+        )
+        .with_details(serde_json::json!({ "field": "by" })));
+    }
+    let mine = scope::of(&state, &caller).await?;
+    let (round, plan) = visible_round(&state, &mine, &round_id).await?;
+    let on = round_day(&round);
+    let names = user_names(&state).await?;
+    let agency_names = scope::agency_names(&state).await?;
+    let rows: Vec<AssignmentRow> = state
+        .store
+        .round_assignments(&round_id)
+        .await?
+        .into_iter()
+        .filter(|r| mine.row(r, on))
+        .filter(|r| {
+            q.unit
+                .as_deref()
+                .is_none_or(|u| scope::within(&mine.tree, &r.unit_code, u, on))
+        })
+        .filter(|r| {
+            q.agency
+                .as_deref()
+                .is_none_or(|a| r.agency_code.as_deref() == Some(a))
+        })
+        .collect();
+    let mut groups: BTreeMap<String, (String, Option<String>, Counts)> = BTreeMap::new();
+    let mut total = Counts::default();
+    for r in &rows {
+        total.add(r);
+        let (key, name, code) = match by.as_str() {
+            "surveyor" => match r.surveyor_id {
+                // Unassigned sampled rows have no surveyor row (as before).
+                None => continue,
+                Some(s) => {
+                    let user = names.get(&s);
+                    (
+                        s.to_string(),
+                        user.map_or_else(|| s.to_string(), |u| u.display_name.clone()),
+                        user.map(|u| u.username.clone()),
+                    )
+                }
+            },
+            "unit" => (
+                r.unit_code.clone(),
+                r.unit_name
+                    .clone()
+                    .unwrap_or_else(|| scope::unit_name(&mine.tree, &r.unit_code, on)),
+                Some(r.unit_code.clone()),
+            ),
+            _ => {
+                let code = r.agency_code.clone().unwrap_or_default();
+                let name = r
+                    .agency
+                    .clone()
+                    .unwrap_or_else(|| scope::agency_name(&agency_names, &code));
+                (code.clone(), name, (!code.is_empty()).then_some(code))
+            }
+        };
+        groups
+            .entry(key)
+            .or_insert_with(|| (name, code, Counts::default()))
+            .2
+            .add(r);
+    }
+    if by == "agency" {
+        for (code, target) in &plan.targets {
+            if mine.agency(Some(code)) {
+                groups
+                    .entry(code.clone())
+                    .or_insert_with(|| {
+                        (
+                            scope::agency_name(&agency_names, code),
+                            Some(code.clone()),
+                            Counts::default(),
+                        )
+                    })
+                    .2
+                    .target = Some(*target);
+            }
         }
-    };
-    existing_round(&state, &round_id).await?;
-    if by_unit {
-        let units: Vec<UnitProgress> = state
-            .store
-            .progress_by_unit(&round_id)
-            .await?
-            .into_iter()
-            .map(|(unit_code, progress)| UnitProgress {
-                unit_code,
-                progress,
-            })
-            .collect();
-        return Ok(Json(units).into_response());
+        let sum: u32 = groups.values().filter_map(|g| g.2.target).sum();
+        total.target = (!plan.targets.is_empty()).then_some(sum);
     }
-    let by_surveyor = state.store.progress(&round_id).await?;
-    let mut total = Progress::default();
-    let mut surveyors = Vec::with_capacity(by_surveyor.len());
-    for (surveyor_id, p) in by_surveyor {
-        total.assigned += p.assigned;
-        total.collected += p.collected;
-        total.non_response += p.non_response;
-        total.synced += p.synced;
-        total.replacement += p.replacement;
-        total.walk_in += p.walk_in;
-        let user = state.store.user_by_id(surveyor_id).await?;
-        surveyors.push(SurveyorProgress {
-            surveyor_id,
-            username: user.as_ref().map(|u| u.username.clone()),
-            display_name: user.map(|u| u.display_name),
-            progress: p,
-        });
-    }
+    total.finish();
+    let mut out: Vec<ProgressRow> = groups
+        .into_iter()
+        .map(|(key, (name, code, mut counts))| {
+            counts.finish();
+            ProgressRow {
+                key,
+                name,
+                code,
+                counts,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.key.cmp(&b.key)));
     Ok(Json(ProgressReport {
         round_id,
+        by,
         total,
-        surveyors,
-    })
-    .into_response())
+        rows: out,
+    }))
 }

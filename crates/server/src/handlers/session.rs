@@ -220,7 +220,31 @@ pub async fn enrol(
     }))
 }
 
-/// `GET /api/v1/me` (any signed-in user): who the token belongs to.
-pub async fn me(caller: Caller) -> Json<UserInfo> {
-    Json(caller.user)
+/// Answer of `GET /me`: the user, its scope with names and its capabilities.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Me {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserInfo,
+    /// Its scope (no units: the whole server).
+    pub scope: crate::scope::NamedScope,
+    /// What its role may do ([`sipas_protocol::roles::Role::capabilities`]).
+    pub capabilities: Vec<sipas_protocol::roles::Capability>,
+}
+
+/// `GET /api/v1/me` (any signed-in user): who the token belongs to, with scope (names) and
+/// capabilities.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
+    let mine = crate::scope::of(&state, &caller).await?;
+    let agencies = crate::scope::agency_names(&state).await?;
+    Ok(Json(Me {
+        scope: crate::scope::named(
+            &mine.tree,
+            &agencies,
+            &mine.codes,
+            crate::scope::today(&state),
+        ),
+        capabilities: caller.user.role.capabilities().to_vec(),
+        user: caller.user,
+    }))
 }

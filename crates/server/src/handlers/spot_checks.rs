@@ -12,10 +12,22 @@
 //! Nobody can change or delete findings: there is no endpoint for it, and database triggers
 //! refuse UPDATE and DELETE on the findings table.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require};
+use crate::auth::{Caller, out_of_scope, require_cap};
 use crate::extract::{ApiPath, ApiQuery, MAX_JSON_BYTES, parse_json, read_body, read_json};
 use crate::handlers::review::{display_names, flags_of};
-use crate::handlers::rounds::existing_round;
+use crate::handlers::rounds::{existing_round, visible_round};
+use crate::scope;
+
+/// The caller's filter for the visible round `round_id` (`404.1` outside the scope).
+async fn round_filter(
+    state: &AppState,
+    caller: &Caller,
+    round_id: &str,
+) -> ApiResult<scope::RoundFilter> {
+    let mine = scope::of(state, caller).await?;
+    let (round, _) = visible_round(state, &mine, round_id).await?;
+    scope::RoundFilter::new(state, &mine, round_id, round.starts_on).await
+}
 use crate::problem::{ApiError, ApiResult};
 use crate::storage::{FindingOutcome, NewFinding, NewSpotCheckTask, SpotCheckTask};
 use crate::validation::answer_problem;
@@ -36,7 +48,7 @@ use sipas_core::response::new_id;
 use sipas_core::spot_check::{Candidate, SpotCheckConfig, select_for_spot_check};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{Decision, KeyItem, MonitorTask, Round, SpotCheckFindings, TaskState};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -167,7 +179,7 @@ pub async fn draw(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<DrawResult>)> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let round_id = path.get()?;
     let bytes = read_body(&headers, body, MAX_JSON_BYTES).await?;
     let req: DrawRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -189,16 +201,20 @@ pub async fn draw(
         flag_weight: req.flag_weight.unwrap_or(3.0),
         seed: req.seed.unwrap_or_else(|| default_seed(&round_id)),
     };
-    let round = existing_round(&state, &round_id).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let (round, _) = visible_round(&state, &mine, &round_id).await?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
     let form = round_form(&state, &round)?;
     let key_items = default_key_items(&form);
 
+    // Only responses in the caller's scope are drawn from.
     let items: Vec<_> = state
         .store
         .review_items(&round_id)
         .await?
         .into_iter()
         .filter(|i| i.decision != Some(Decision::Rejected))
+        .filter(|i| filter.admits(&i.response.unit_code, i.response.assignment_id))
         .collect();
     let mut flags: BTreeMap<Uuid, Vec<QualityFlag>> = BTreeMap::new();
     let candidates: Vec<Candidate> = items
@@ -250,7 +266,13 @@ pub async fn draw(
         .store
         .create_spot_check_tasks(&tasks, caller.user.id)
         .await?;
-    let all = state.store.spot_check_tasks(&round_id).await?;
+    let all: Vec<_> = state
+        .store
+        .spot_check_tasks(&round_id)
+        .await?
+        .into_iter()
+        .filter(|t| filter.admits(&t.task.unit_code, t.task.assignment_id))
+        .collect();
     tracing::info!(
         actor = %caller.user.id,
         round_id = %round_id,
@@ -277,11 +299,17 @@ pub async fn list(
     caller: Caller,
     path: ApiPath<String>,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let round_id = path.get()?;
-    existing_round(&state, &round_id).await?;
+    let filter = round_filter(&state, &caller, &round_id).await?;
     let tasks = state.store.spot_check_tasks(&round_id).await?;
-    Ok(Json(tasks.iter().map(TaskView::from).collect()))
+    Ok(Json(
+        tasks
+            .iter()
+            .filter(|t| filter.admits(&t.task.unit_code, t.task.assignment_id))
+            .map(TaskView::from)
+            .collect(),
+    ))
 }
 
 /// `POST /api/v1/spot-checks/{task_id}/assign` body.
@@ -309,14 +337,23 @@ pub async fn assign(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<TaskView>> {
-    require(&caller.user, &[Role::Supervisor])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let task_id = path.get()?;
     let req: AssignMonitorRequest = read_json(&headers, body).await?;
-    state
+    let task = state
         .store
         .spot_check_task(task_id)
         .await?
         .ok_or_else(|| ApiError::not_found("spot-check task", &task_id.to_string()))?;
+    let mine = scope::of(&state, &caller).await?;
+    let round = existing_round(&state, &task.task.round_id).await?;
+    let plan = state.store.round_plan(&round.id).await?;
+    let filter = scope::RoundFilter::new(&state, &mine, &round.id, round.starts_on).await?;
+    if !mine.round(&plan.units, round.starts_on)
+        || !filter.admits(&task.task.unit_code, task.task.assignment_id)
+    {
+        return Err(scope::hidden("spot-check task", &task_id.to_string()));
+    }
     let monitor = state
         .store
         .user_by_id(req.monitor_id)
@@ -328,6 +365,11 @@ pub async fn assign(
             "Spot-check tasks go to monitors only.",
             "Chỉ giao nhiệm vụ phúc tra cho phúc tra viên (MTTQ / Hội CCB).",
         ));
+    }
+    let monitor_scope = state.store.user_scope(monitor.id).await?;
+    if !mine.contains(&monitor_scope, scope::today(&state)) {
+        return Err(scope::refused("This monitor", "Phúc tra viên này")
+            .with_details(serde_json::json!({ "field": "monitor_id" })));
     }
     if !state
         .store
@@ -376,7 +418,7 @@ pub async fn monitor_tasks(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<MonitorTask>>> {
-    require(&caller.user, &[Role::Monitor])?;
+    require_cap(&caller.user, Capability::SpotChecksDo)?;
     let rows = state.store.monitor_tasks(caller.user.id).await?;
     let tasks = rows
         .into_iter()
@@ -424,7 +466,7 @@ pub async fn submit_result(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<FindingsReceipt>)> {
-    require(&caller.user, &[Role::Monitor])?;
+    require_cap(&caller.user, Capability::SpotChecksDo)?;
     let task_id = path.get()?;
     let task = state
         .store
@@ -561,7 +603,7 @@ pub async fn discrepancies(
     path: ApiPath<String>,
     query: ApiQuery<DiscrepancyQuery>,
 ) -> ApiResult<Json<Vec<DiscrepancyRow>>> {
-    require(&caller.user, &[Role::Supervisor, Role::Admin])?;
+    require_cap(&caller.user, Capability::SpotChecksManage)?;
     let round_id = path.get()?;
     let q = query.get()?;
     let defaults = DiscrepancyConfig::default();
@@ -581,12 +623,13 @@ pub async fn discrepancies(
             ));
         }
     }
-    existing_round(&state, &round_id).await?;
+    let filter = round_filter(&state, &caller, &round_id).await?;
     let results: Vec<(Uuid, ReCheckResult)> = state
         .store
         .spot_check_tasks(&round_id)
         .await?
         .into_iter()
+        .filter(|t| filter.admits(&t.task.unit_code, t.task.assignment_id))
         .filter_map(|t| t.result.map(|r| (t.task.surveyor_id, r)))
         .collect();
     let summary = discrepancy_by_surveyor(&results, &config);

@@ -1,7 +1,7 @@
 //! Device sync (surveyors): `GET /pull`, `POST /assignments/{id}/status` and
 //! `POST /responses/batch`.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require};
+use crate::auth::{Caller, out_of_scope, require_cap};
 use crate::extract::{
     ApiPath, ApiQuery, content_encoding, decode_body, parse_json, read_json, read_raw_body,
 };
@@ -16,7 +16,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sipas_protocol::problem::{Problem, ProblemCode};
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::Capability;
 use sipas_protocol::wire::{AckStatus, AssignmentStatus, PullResponse, UploadResult};
 use sipas_protocol::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
 use uuid::Uuid;
@@ -53,7 +53,7 @@ pub async fn pull(
     caller: Caller,
     query: ApiQuery<PullQuery>,
 ) -> ApiResult<Json<PullResponse>> {
-    require(&caller.user, &[Role::Surveyor])?;
+    require_cap(&caller.user, Capability::Collect)?;
     let query = query.get()?;
     if query.cursor < 0 {
         return Err(ApiError::invalid_input(
@@ -97,7 +97,7 @@ pub async fn set_status(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<StatusResult>> {
-    require(&caller.user, &[Role::Surveyor])?;
+    require_cap(&caller.user, Capability::Collect)?;
     let id = path.get()?;
     let req: StatusRequest = read_json(&headers, body).await?;
     let (_, owner) = state
@@ -139,7 +139,7 @@ pub async fn upload_batch(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<UploadResult>> {
-    require(&caller.user, &[Role::Surveyor])?;
+    require_cap(&caller.user, Capability::Collect)?;
     let raw = read_raw_body(&headers, body, MAX_BATCH_BYTES).await?;
     let batch = decode_batch(raw, content_encoding(&headers))?;
     super::revocation::record_sync(&state, &caller).await;

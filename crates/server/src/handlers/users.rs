@@ -1,19 +1,24 @@
-//! Users and device enrolment codes: `POST /users` (admin), `GET /users` (supervisor, admin)
-//! and `POST /enrolment-codes` (supervisor, admin).
+//! Users and device enrolment codes: `POST /users`, `GET /users`, `PATCH /users/{id}`,
+//! `POST /users/{id}/password`, `POST /enrolment-codes`. Who may do what: capabilities
+//! ([`Role::capabilities`]); which users: the caller's scope ([`crate::scope`]).
 use crate::app::AppState;
-use crate::auth::{self, Caller, require};
+use crate::auth::{self, Caller, require_any, require_cap};
+use crate::extract::ApiPath;
 use crate::extract::{ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
-use crate::storage::NewUser;
+use crate::scope::{self, NamedScope};
+use crate::storage::{NewUser, ScopeCodes, UserChange};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
-use sipas_protocol::roles::Role;
+use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{EnrolmentCode, EnrolmentCodeRequest, UserInfo};
+use uuid::Uuid;
 
 /// Default validity of an enrolment code, minutes.
 pub const DEFAULT_CODE_MINUTES: u32 = 60;
@@ -35,6 +40,9 @@ pub struct CreateUserRequest {
     /// surveyors and monitors, who may work with enrolled devices only.
     #[serde(default)]
     pub password: Option<String>,
+    /// Scope of the new user; absent: the creator's own scope (never wider than it).
+    #[serde(default)]
+    pub scope: Option<ScopeCodes>,
 }
 
 fn field_error(field: &str, en: &str, vi: &str) -> ApiError {
@@ -118,6 +126,7 @@ pub async fn create_checked_user(
             role: req.role,
             password_hash,
             created_by,
+            scope: req.scope.unwrap_or_default(),
         })
         .await?)
 }
@@ -130,16 +139,56 @@ pub struct UsersQuery {
     pub role: Option<Role>,
 }
 
-/// `GET /api/v1/users?role=surveyor|monitor|supervisor|admin` (supervisor, admin): users
-/// (id, username, display name, role), sorted by username.
+/// A user as `GET /users` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserView {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserInfo,
+    /// Its scope with names.
+    pub scope: NamedScope,
+    /// Whether it is disabled.
+    pub disabled: bool,
+    /// Latest sync of any of its devices (surveyors and monitors; `None`: never).
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/v1/users?role=` (users.manage or assignments.manage: admin, supervisor): the
+/// users inside the caller's scope with scope, disabled flag and last sync, by username.
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
     query: ApiQuery<UsersQuery>,
-) -> ApiResult<Json<Vec<UserInfo>>> {
-    require(&caller.user, &[Role::Supervisor, Role::Admin])?;
+) -> ApiResult<Json<Vec<UserView>>> {
+    require_any(
+        &caller.user,
+        &[Capability::UsersManage, Capability::AssignmentsManage],
+    )?;
     let q = query.get()?;
-    Ok(Json(state.store.users(q.role).await?))
+    let mine = scope::of(&state, &caller).await?;
+    let on = scope::today(&state);
+    let agencies = scope::agency_names(&state).await?;
+    let mut last_sync: std::collections::BTreeMap<Uuid, DateTime<Utc>> = Default::default();
+    for d in state.store.devices(None).await? {
+        if let Some(at) = d.last_sync_at {
+            let e = last_sync.entry(d.user_id).or_insert(at);
+            *e = (*e).max(at);
+        }
+    }
+    let users = state
+        .store
+        .user_records(q.role)
+        .await?
+        .into_iter()
+        .filter(|r| r.user.id == caller.user.id || mine.contains(&r.scope, on))
+        .map(|r| UserView {
+            scope: scope::named(&mine.tree, &agencies, &r.scope, on),
+            disabled: r.disabled,
+            last_sync_at: last_sync.get(&r.user.id).copied(),
+            user: r.user,
+        })
+        .collect();
+    Ok(Json(users))
 }
 
 /// `POST /api/v1/users` (admin): creates a user (`409.1` if the username exists).
@@ -149,8 +198,22 @@ pub async fn create_user(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<UserInfo>)> {
-    require(&caller.user, &[Role::Admin])?;
-    let req: CreateUserRequest = read_json(&headers, body).await?;
+    require_cap(&caller.user, Capability::UsersManage)?;
+    let mut req: CreateUserRequest = read_json(&headers, body).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let wanted = match req.scope.take() {
+        Some(codes) => scope::checked_codes(&mine.tree, codes, "scope")?,
+        None => mine.codes.clone(),
+    };
+    scope::check_agencies(&state, &wanted.agencies, "scope.agencies").await?;
+    if !mine.contains(&wanted, scope::today(&state)) {
+        return Err(scope::refused(
+            "The new user's scope is wider than yours; it",
+            "Phạm vi của người dùng mới rộng hơn phạm vi của bạn; phạm vi này",
+        )
+        .with_details(serde_json::json!({ "field": "scope" })));
+    }
+    req.scope = Some(wanted);
     let user = create_checked_user(&state, req, Some(caller.user.id)).await?;
     tracing::info!(actor = %caller.user.id, user_id = %user.id, role = user.role.as_str(), "user created");
     Ok((StatusCode::CREATED, Json(user)))
@@ -165,7 +228,7 @@ pub async fn create_enrolment_code(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<EnrolmentCode>)> {
-    require(&caller.user, &[Role::Supervisor, Role::Admin])?;
+    require_cap(&caller.user, Capability::EnrolmentIssue)?;
     let req: EnrolmentCodeRequest = read_json(&headers, body).await?;
     let minutes = req.valid_minutes.unwrap_or(DEFAULT_CODE_MINUTES);
     if minutes == 0 || minutes > MAX_CODE_MINUTES {
@@ -187,6 +250,12 @@ pub async fn create_enrolment_code(
             "Người dùng này đã bị khoá; hãy mở khoá trước khi kích hoạt thiết bị.",
         ));
     }
+    let mine = scope::of(&state, &caller).await?;
+    let theirs = state.store.user_scope(user.id).await?;
+    if !mine.contains(&theirs, scope::today(&state)) {
+        return Err(scope::refused("This user", "Người dùng này")
+            .with_details(serde_json::json!({ "field": "user_id" })));
+    }
     if !matches!(user.role, Role::Surveyor | Role::Monitor) {
         return Err(field_error(
             "user_id",
@@ -194,7 +263,17 @@ pub async fn create_enrolment_code(
             "Mã kích hoạt chỉ dành cho thiết bị của điều tra viên và phúc tra viên.",
         ));
     }
-    let issued = issue_enrolment_code(&state, user.id, minutes, caller.user.id).await?;
+    let mut issued = issue_enrolment_code(&state, user.id, minutes, caller.user.id).await?;
+    let server_url = server_url(&state, &headers);
+    issued.fingerprint = state.tls_fingerprint.clone();
+    if let Some(url) = &server_url {
+        issued.qr_svg = Some(enrol_qr_svg(&enrol_link(
+            url,
+            &issued.code,
+            issued.fingerprint.as_deref(),
+        ))?);
+    }
+    issued.server_url = server_url;
     tracing::info!(actor = %caller.user.id, user_id = %user.id, "enrolment code issued");
     Ok((StatusCode::CREATED, Json(issued)))
 }
@@ -212,5 +291,221 @@ pub async fn issue_enrolment_code(
         .store
         .create_enrolment_code(&auth::secret_hash(&code), user_id, expires_at, issued_by)
         .await?;
-    Ok(EnrolmentCode { code, expires_at })
+    Ok(EnrolmentCode {
+        code,
+        expires_at,
+        server_url: None,
+        fingerprint: None,
+        qr_svg: None,
+    })
+}
+
+/// The server's address as the request reached it: `https://` when the server serves TLS
+/// itself or a proxy says so (`X-Forwarded-Proto: https`), and the `Host` header.
+pub fn server_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })?;
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let scheme = if state.tls || forwarded_https {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The enrolment link a device scans: `sipas://enrol?server=<url>&code=<code>[&fp=<sha256>]`.
+pub fn enrol_link(server_url: &str, code: &str, fingerprint: Option<&str>) -> String {
+    let mut link = format!(
+        "sipas://enrol?server={}&code={}",
+        percent_encode(server_url),
+        percent_encode(code)
+    );
+    if let Some(fp) = fingerprint {
+        link.push_str("&fp=");
+        link.push_str(&percent_encode(fp));
+    }
+    link
+}
+
+/// An SVG QR code of `text` (error correction M, quiet zone, at least 256 px).
+pub fn enrol_qr_svg(text: &str) -> ApiResult<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| {
+            tracing::error!(error = %e, "QR code failed");
+            ApiError::internal()
+        })?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .build())
+}
+
+/// `PATCH /api/v1/users/{id}` body: what to change.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// New display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// New role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// New scope (must be inside the caller's).
+    #[serde(default)]
+    pub scope: Option<ScopeCodes>,
+}
+
+/// `PATCH /api/v1/users/{id}` (users.manage: admin): changes display name, role and / or
+/// scope of a user inside the caller's scope (`404.1` outside); a scope wider than the
+/// caller's is `403.2`. Answers the user as `GET /users` shows it.
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<UserView>> {
+    require_cap(&caller.user, Capability::UsersManage)?;
+    let id = path.get()?;
+    let req: UpdateUserRequest = read_json(&headers, body).await?;
+    let mine = scope::of(&state, &caller).await?;
+    let on = scope::today(&state);
+    mine.visible_user(&state, id, caller.user.id).await?;
+    let mut change = UserChange::default();
+    if let Some(name) = &req.display_name {
+        let name = nfc(name.trim());
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(field_error(
+                "display_name",
+                "display_name must be 1 to 100 characters.",
+                "Họ tên hiển thị phải dài 1–100 ký tự.",
+            ));
+        }
+        change.display_name = Some(name);
+    }
+    if let Some(role) = req.role {
+        if id == caller.user.id && role != caller.user.role {
+            return Err(ApiError::new(
+                ProblemCode::Conflict,
+                "You cannot change your own role; ask another admin.",
+                "Không thể tự đổi vai trò của mình; hãy nhờ quản trị viên khác.",
+            ));
+        }
+        change.role = Some(role);
+    }
+    if let Some(codes) = req.scope {
+        let codes = scope::checked_codes(&mine.tree, codes, "scope")?;
+        scope::check_agencies(&state, &codes.agencies, "scope.agencies").await?;
+        if !mine.contains(&codes, on) {
+            return Err(scope::refused(
+                "The scope asked for is wider than yours; it",
+                "Phạm vi yêu cầu rộng hơn phạm vi của bạn; phạm vi này",
+            )
+            .with_details(serde_json::json!({ "field": "scope" })));
+        }
+        change.scope = Some(codes);
+    }
+    let user = state.store.update_user(id, &change, caller.user.id).await?;
+    tracing::info!(actor = %caller.user.id, user_id = %id, "user updated");
+    let codes = state.store.user_scope(id).await?;
+    let disabled = state.store.user_disabled(id).await?.unwrap_or(false);
+    let last_sync_at = state
+        .store
+        .devices(Some(id))
+        .await?
+        .into_iter()
+        .filter_map(|d| d.last_sync_at)
+        .max();
+    Ok(Json(UserView {
+        scope: scope::named(&mine.tree, &scope::agency_names(&state).await?, &codes, on),
+        user,
+        disabled,
+        last_sync_at,
+    }))
+}
+
+/// `POST /api/v1/users/{id}/password` body.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PasswordRequest {
+    /// The new password; absent: the server makes one.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Answer of a password reset: the password to hand over (shown once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    /// The new password.
+    pub password: String,
+}
+
+/// A generated password: 12 characters of the enrolment code alphabet (no look-alikes).
+fn generated_password() -> String {
+    let mut p = auth::new_enrolment_code();
+    p.push_str(&auth::new_enrolment_code()[..2]);
+    p
+}
+
+/// `POST /api/v1/users/{id}/password` (users.manage: admin) `{password?}` → `{password}`:
+/// sets (or generates) a user's password; every session of that user ends. `404.1` outside
+/// the caller's scope.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<PasswordReset>> {
+    require_cap(&caller.user, Capability::UsersManage)?;
+    let id = path.get()?;
+    let req: PasswordRequest = read_json(&headers, body).await?;
+    let mine = scope::of(&state, &caller).await?;
+    mine.visible_user(&state, id, caller.user.id).await?;
+    let password = match req.password {
+        Some(p) if p.chars().count() < MIN_PASSWORD_CHARS || p.len() > 1024 => {
+            return Err(field_error(
+                "password",
+                "password must have at least 8 characters.",
+                "Mật khẩu phải có ít nhất 8 ký tự.",
+            ));
+        }
+        Some(p) => p,
+        None => generated_password(),
+    };
+    let params = state.password_params.clone();
+    let to_hash = password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&to_hash, &params))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })?;
+    state.store.set_password(id, &hash, caller.user.id).await?;
+    tracing::info!(actor = %caller.user.id, user_id = %id, "password reset");
+    Ok(Json(PasswordReset { password }))
 }

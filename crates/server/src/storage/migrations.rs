@@ -48,6 +48,16 @@ pub const SQLITE: &[Migration] = &[
         name: "outside_sample",
         sql: include_str!("../../migrations/sqlite/0006_outside_sample.sql"),
     },
+    Migration {
+        version: 7,
+        name: "catalogues",
+        sql: include_str!("../../migrations/sqlite/0007_catalogues.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "scopes",
+        sql: include_str!("../../migrations/sqlite/0008_scopes.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -81,6 +91,16 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "outside_sample",
         sql: include_str!("../../migrations/postgres/0006_outside_sample.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "catalogues",
+        sql: include_str!("../../migrations/postgres/0007_catalogues.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "scopes",
+        sql: include_str!("../../migrations/postgres/0008_scopes.sql"),
     },
 ];
 
@@ -192,6 +212,28 @@ mod tests {
                 "postgres",
                 5,
                 "fe8cc66163a6b5f0d423853255f935c2bffe45cfa25658b29a6ce962befd7404",
+            ),
+            // 0007_catalogues (issue 10, h-cat).
+            (
+                "sqlite",
+                7,
+                "8e18c9b8cd5f81f5cfc37d6ad9861adce2b367faa5089bfed6d932a71732ab1c",
+            ),
+            (
+                "postgres",
+                7,
+                "c932f10f8aad560d7245aeec9498e1cf9f260b0319119986f7c10190e61ab8ca",
+            ),
+            // 0008_scopes (issue 10, h-scope).
+            (
+                "sqlite",
+                8,
+                "3fb9acdc1bcaddd766a9330eb68f74ffac5092a72d206b27f83e5b023d55ff5f",
+            ),
+            (
+                "postgres",
+                8,
+                "de7b7d1b4888a0108a83dafc327eca976fd55c3c3d274504979b245994527469",
             ),
         ];
         for (backend, version, hash) in FROZEN {

@@ -19,12 +19,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub mod catalogue;
 mod codec;
 pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
 
+pub use catalogue::{CatalogueImport, CatalogueStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -79,6 +81,82 @@ pub struct NewUser {
     /// Who creates the user (the audit entry's actor); `None` for the bootstrap admin and
     /// the demo seed.
     pub created_by: Option<Uuid>,
+    /// The user's scope (no units: the whole server).
+    pub scope: ScopeCodes,
+}
+
+// --- scope and tenancy (issue 10) -------------------------------------------------------------
+
+/// A user's scope as stored: unit and agency codes. The rules that read it live in
+/// [`crate::scope`]; storage only keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ScopeCodes {
+    /// Units (each with everything below it); empty: the whole server.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Agencies; empty: every agency.
+    #[serde(default)]
+    pub agencies: Vec<String>,
+}
+
+/// What a round has besides [`Round`]: covered units, agencies, targets, closing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoundPlan {
+    /// Covered units, sorted.
+    pub units: Vec<String>,
+    /// The round's agencies, sorted (empty: every agency).
+    pub agencies: Vec<String>,
+    /// Target sample size per agency code.
+    pub targets: BTreeMap<String, u32>,
+    /// When the round was closed (`None`: not closed).
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A user with its scope and access state (`GET /users`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The user.
+    pub user: UserInfo,
+    /// Its scope.
+    pub scope: ScopeCodes,
+    /// Whether it is disabled.
+    pub disabled: bool,
+}
+
+/// An assignment as listed for planning (no contact data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRow {
+    /// Assignment id.
+    pub id: Uuid,
+    /// Administrative unit code.
+    pub unit_code: String,
+    /// Unit name from the sample frame, if any.
+    pub unit_name: Option<String>,
+    /// Agency code (catalogue), if known.
+    pub agency_code: Option<String>,
+    /// Agency name from the sample frame, if any.
+    pub agency: Option<String>,
+    /// Procedure.
+    pub procedure: String,
+    /// Field status.
+    pub status: AssignmentStatus,
+    /// Assigned surveyor.
+    pub surveyor_id: Option<Uuid>,
+    /// `sample`, `replacement` or `walk_in`.
+    pub origin: String,
+    /// Field name (from the field catalogue), if any.
+    pub field_name: Option<String>,
+}
+
+/// Changes to a user (`PATCH /users/{id}`); `None` leaves a part as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserChange {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New scope.
+    pub scope: Option<ScopeCodes>,
 }
 
 /// A sampled respondent to import into a round (one row of the sample frame).
@@ -96,6 +174,15 @@ pub struct SampleRow {
     pub contact: Contact,
     /// Name of the unit, if the frame gives one (shown on devices instead of the code).
     pub unit_name: Option<String>,
+    // --- catalogue codes (issue 10, h-cat); names go in unit_name / agency / procedure ---
+    /// Agency code (agency catalogue).
+    pub agency_code: Option<String>,
+    /// Field code (field catalogue).
+    pub field_code: Option<String>,
+    /// Field name (from the field catalogue).
+    pub field_name: Option<String>,
+    /// Procedure code (procedure catalogue).
+    pub procedure_code: Option<String>,
 }
 
 /// Outcome of storing one uploaded record.
@@ -307,7 +394,7 @@ pub enum RevokedToken {
 /// the smaller of the two back ([`ServerStore::pull_since`] does that). A cursor larger than
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
-pub trait ServerStore: Send + Sync + 'static {
+pub trait ServerStore: CatalogueStore + Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
@@ -666,4 +753,63 @@ pub trait ServerStore: Send + Sync + 'static {
     ) -> Result<DeviceRecord, StoreError>;
     /// Records that a device pulled or uploaded at `at` (not audited).
     async fn touch_device(&self, device_id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    // --- scope and tenancy (issue 10) ---------------------------------------------------------
+    /// Every user with its scope and disabled flag, of one role or all, sorted by username.
+    async fn user_records(&self, role: Option<Role>) -> Result<Vec<UserRecord>, StoreError>;
+    /// The scope of a user (empty for an unknown user).
+    async fn user_scope(&self, user_id: Uuid) -> Result<ScopeCodes, StoreError>;
+    /// Changes a user's display name, role and / or scope (audited `user.updated`);
+    /// `NotFound` for an unknown user. Returns the user as stored afterwards.
+    async fn update_user(
+        &self,
+        user_id: Uuid,
+        change: &UserChange,
+        actor: Uuid,
+    ) -> Result<UserInfo, StoreError>;
+    /// Sets a user's password hash and ends its sessions (audited `user.password_reset`);
+    /// `NotFound` for an unknown user.
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        actor: Uuid,
+    ) -> Result<(), StoreError>;
+    /// Creates a round with its plan in one transaction (audited `round.created`).
+    async fn create_planned_round(
+        &self,
+        round: &Round,
+        plan: &RoundPlan,
+        actor: Uuid,
+    ) -> Result<(), StoreError>;
+    /// Replaces a round's name, dates, outside-sample policy and plan (not its form nor its
+    /// closing), audited `round.updated`; `NotFound` for an unknown round.
+    async fn update_round(
+        &self,
+        round: &Round,
+        plan: &RoundPlan,
+        actor: Uuid,
+    ) -> Result<(), StoreError>;
+    /// The plans of every round, by round id (rounds without one have the default).
+    async fn round_plans(&self) -> Result<BTreeMap<String, RoundPlan>, StoreError>;
+    /// The plan of one round (the default for an unknown round).
+    async fn round_plan(&self, round_id: &str) -> Result<RoundPlan, StoreError> {
+        Ok(self
+            .round_plans()
+            .await?
+            .remove(round_id)
+            .unwrap_or_default())
+    }
+    /// Closes a round at `now` (audited `round.closed`). `Ok(false)`: it was closed already,
+    /// nothing changed; `NotFound` for an unknown round.
+    async fn close_round(
+        &self,
+        round_id: &str,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Number of responses (revisions, quarantine aside) stored for a round.
+    async fn round_response_count(&self, round_id: &str) -> Result<u64, StoreError>;
+    /// Every assignment of a round without contact data, by id.
+    async fn round_assignments(&self, round_id: &str) -> Result<Vec<AssignmentRow>, StoreError>;
 }

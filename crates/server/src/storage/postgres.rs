@@ -8,6 +8,7 @@ use super::codec::{
 };
 use super::migrations::{self, POSTGRES, POSTGRES_BOOTSTRAP};
 use super::sql;
+use super::{AssignmentRow, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
     NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, RevokedToken, SampleRow,
@@ -36,6 +37,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Json;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 use uuid::Uuid;
+
+#[path = "postgres_catalogue.rs"]
+mod catalogue;
 
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;
@@ -287,6 +291,97 @@ async fn user_in<C: GenericClient>(c: &C, id: Uuid) -> Result<Option<UserInfo>, 
         .transpose()
 }
 
+// --- scope and tenancy (issue 10) -------------------------------------------------------------
+
+async fn store_scope_in(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    scope: &ScopeCodes,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached("DELETE FROM user_scopes WHERE user_id = $1")
+        .await?;
+    tx.execute(&stmt, &[&user_id]).await?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO user_scopes (user_id, kind, code) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for code in &scope.units {
+        tx.execute(&insert, &[&user_id, &"unit", code]).await?;
+    }
+    for code in &scope.agencies {
+        tx.execute(&insert, &[&user_id, &"agency", code]).await?;
+    }
+    Ok(())
+}
+
+async fn scopes_in<C: GenericClient>(
+    c: &C,
+    user_id: Option<Uuid>,
+) -> Result<BTreeMap<Uuid, ScopeCodes>, StoreError> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT user_id, kind, code FROM user_scopes \
+             WHERE ($1::uuid IS NULL OR user_id = $1) ORDER BY user_id, kind, code",
+        )
+        .await?;
+    let mut out: BTreeMap<Uuid, ScopeCodes> = BTreeMap::new();
+    for row in c.query(&stmt, &[&user_id]).await? {
+        let id: Uuid = row.try_get(0)?;
+        let kind: String = row.try_get(1)?;
+        let code: String = row.try_get(2)?;
+        let scope = out.entry(id).or_default();
+        if kind == "unit" {
+            scope.units.push(code);
+        } else {
+            scope.agencies.push(code);
+        }
+    }
+    Ok(out)
+}
+
+async fn store_plan_in(
+    tx: &Transaction<'_>,
+    round_id: &str,
+    plan: &RoundPlan,
+) -> Result<(), StoreError> {
+    for table in ["round_units", "round_agencies"] {
+        let stmt = tx
+            .prepare_cached(&format!("DELETE FROM {table} WHERE round_id = $1"))
+            .await?;
+        tx.execute(&stmt, &[&round_id]).await?;
+    }
+    let unit = tx
+        .prepare_cached(
+            "INSERT INTO round_units (round_id, unit_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for code in &plan.units {
+        tx.execute(&unit, &[&round_id, code]).await?;
+    }
+    let agency = tx
+        .prepare_cached(
+            "INSERT INTO round_agencies (round_id, agency_code, listed, target) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .await?;
+    let codes: BTreeSet<&String> = plan.agencies.iter().chain(plan.targets.keys()).collect();
+    for code in codes {
+        let target = plan
+            .targets
+            .get(code)
+            .map(|t| i32::try_from(*t).unwrap_or(i32::MAX));
+        tx.execute(
+            &agency,
+            &[&round_id, code, &plan.agencies.contains(code), &target],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
     let stmt = tx
         .prepare_cached("SELECT 1 FROM users WHERE id = $1")
@@ -302,7 +397,8 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
      a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code \
+     FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
@@ -330,6 +426,12 @@ fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> 
             contact,
             status: AssignmentStatus::parse(&status)
                 .ok_or_else(|| bad(format!("status {status:?}")))?,
+            unit_name: row.try_get(13)?,
+            agency_code: row.try_get(14)?,
+            agency_name: row.try_get(6)?,
+            field_code: row.try_get(15)?,
+            field_name: row.try_get(16)?,
+            procedure_code: row.try_get(17)?,
         },
         row.try_get(11)?,
     ))
@@ -501,6 +603,12 @@ async fn ingest_context(
             let found = round_from(&r)?;
             ctx.round_starts.insert(found.id.clone(), found.starts_on);
             ctx.round_policies.insert(found.id, found.outside_sample);
+        }
+        let stmt = tx
+            .prepare_cached("SELECT id FROM rounds WHERE id = ANY($1) AND closed_at IS NOT NULL")
+            .await?;
+        for r in tx.query(&stmt, &[&rounds]).await? {
+            ctx.closed_rounds.insert(r.try_get(0)?);
         }
     }
     let units = batch.outside_units();
@@ -900,6 +1008,7 @@ impl ServerStore for PgStore {
         )
         .await
         .map_err(unique_as(|| format!("user {}", info.username)))?;
+        store_scope_in(&tx, info.id, &user.scope).await?;
         append_audit(
             &tx,
             vec![AuditRow::new(
@@ -1184,8 +1293,9 @@ impl ServerStore for PgStore {
             .prepare_cached(
                 "INSERT INTO assignments \
                  (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
-                  unit_name) \
-                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6, $7) ON CONFLICT (id) DO NOTHING",
+                  unit_name, agency_code, field_code, field_name, procedure_code) \
+                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .await?;
         let contact = tx
@@ -1207,6 +1317,10 @@ impl ServerStore for PgStore {
                         &row.agency,
                         &seq,
                         &row.unit_name,
+                        &row.agency_code,
+                        &row.field_code,
+                        &row.field_name,
+                        &row.procedure_code,
                     ],
                 )
                 .await?;
@@ -2303,5 +2417,320 @@ impl ServerStore for PgStore {
             .await?;
         client.execute(&stmt, &[&device_id, &at]).await?;
         Ok(())
+    }
+
+    // --- scope and tenancy (issue 10) ---------------------------------------------------------
+
+    async fn user_records(&self, role: Option<Role>) -> Result<Vec<UserRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let mut scopes = scopes_in(&client, None).await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS}, u.disabled_at IS NOT NULL FROM users u \
+                 WHERE ($1::text IS NULL OR u.role = $1) ORDER BY u.username"
+            ))
+            .await?;
+        let role = role.map(|r| r.as_str());
+        let mut out = Vec::new();
+        for row in client.query(&stmt, &[&role]).await? {
+            let user = user_from(&row, 0)?;
+            out.push(UserRecord {
+                scope: scopes.remove(&user.id).unwrap_or_default(),
+                disabled: row.try_get(4)?,
+                user,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn user_scope(&self, user_id: Uuid) -> Result<ScopeCodes, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(scopes_in(&client, Some(user_id))
+            .await?
+            .remove(&user_id)
+            .unwrap_or_default())
+    }
+
+    async fn update_user(
+        &self,
+        user_id: Uuid,
+        change: &UserChange,
+        actor: Uuid,
+    ) -> Result<UserInfo, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, user_id).await?;
+        if let Some(name) = &change.display_name {
+            let stmt = tx
+                .prepare_cached("UPDATE users SET display_name = $2 WHERE id = $1")
+                .await?;
+            tx.execute(&stmt, &[&user_id, name]).await?;
+        }
+        if let Some(role) = change.role {
+            let stmt = tx
+                .prepare_cached("UPDATE users SET role = $2 WHERE id = $1")
+                .await?;
+            tx.execute(&stmt, &[&user_id, &role.as_str()]).await?;
+        }
+        if let Some(scope) = &change.scope {
+            store_scope_in(&tx, user_id, scope).await?;
+        }
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "user.updated",
+                Some(user_id.to_string()),
+            )],
+        )
+        .await?;
+        let user = user_in(&tx, user_id).await?;
+        tx.commit().await?;
+        user.ok_or(StoreError::NotFound {
+            what: "user",
+            id: user_id.to_string(),
+        })
+    }
+
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        ensure_user(&tx, user_id).await?;
+        let stmt = tx
+            .prepare_cached("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .await?;
+        tx.execute(&stmt, &[&user_id, &password_hash]).await?;
+        let stmt = tx
+            .prepare_cached("DELETE FROM sessions WHERE user_id = $1")
+            .await?;
+        tx.execute(&stmt, &[&user_id]).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "user.password_reset",
+                Some(user_id.to_string()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_planned_round(
+        &self,
+        round: &Round,
+        plan: &RoundPlan,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "INSERT INTO rounds ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                sql::ROUND_COLS
+            ))
+            .await?;
+        let cap = i32::try_from(round.outside_sample.cap_per_unit).unwrap_or(i32::MAX);
+        tx.execute(
+            &stmt,
+            &[
+                &round.id,
+                &round.name,
+                &round.form.form_id,
+                &round.form.version,
+                &round.starts_on,
+                &round.ends_on,
+                &round.outside_sample.replacement,
+                &round.outside_sample.walk_in,
+                &cap,
+            ],
+        )
+        .await
+        .map_err(unique_as(|| format!("round {}", round.id)))?;
+        store_plan_in(&tx, &round.id, plan).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "round.created",
+                Some(round.id.clone()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_round(
+        &self,
+        round: &Round,
+        plan: &RoundPlan,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE rounds SET name = $2, starts_on = $3, ends_on = $4, \
+                 outside_replacement = $5, outside_walk_in = $6, outside_cap_per_unit = $7 \
+                 WHERE id = $1",
+            )
+            .await?;
+        let cap = i32::try_from(round.outside_sample.cap_per_unit).unwrap_or(i32::MAX);
+        let changed = tx
+            .execute(
+                &stmt,
+                &[
+                    &round.id,
+                    &round.name,
+                    &round.starts_on,
+                    &round.ends_on,
+                    &round.outside_sample.replacement,
+                    &round.outside_sample.walk_in,
+                    &cap,
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "round",
+                id: round.id.clone(),
+            });
+        }
+        store_plan_in(&tx, &round.id, plan).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "round.updated",
+                Some(round.id.clone()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn round_plans(&self) -> Result<BTreeMap<String, RoundPlan>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let mut out: BTreeMap<String, RoundPlan> = BTreeMap::new();
+        let stmt = tx
+            .prepare_cached("SELECT id, closed_at FROM rounds")
+            .await?;
+        for row in tx.query(&stmt, &[]).await? {
+            let id: String = row.try_get(0)?;
+            out.entry(id).or_default().closed_at = row.try_get(1)?;
+        }
+        let stmt = tx
+            .prepare_cached(
+                "SELECT round_id, unit_code FROM round_units ORDER BY round_id, unit_code",
+            )
+            .await?;
+        for row in tx.query(&stmt, &[]).await? {
+            let id: String = row.try_get(0)?;
+            out.entry(id).or_default().units.push(row.try_get(1)?);
+        }
+        let stmt = tx
+            .prepare_cached(
+                "SELECT round_id, agency_code, listed, target FROM round_agencies \
+                 ORDER BY round_id, agency_code",
+            )
+            .await?;
+        for row in tx.query(&stmt, &[]).await? {
+            let id: String = row.try_get(0)?;
+            let code: String = row.try_get(1)?;
+            let listed: bool = row.try_get(2)?;
+            let target: Option<i32> = row.try_get(3)?;
+            let plan = out.entry(id).or_default();
+            if let Some(t) = target {
+                plan.targets
+                    .insert(code.clone(), u32::try_from(t).unwrap_or_default());
+            }
+            if listed {
+                plan.agencies.push(code);
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn close_round(
+        &self,
+        round_id: &str,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx
+            .prepare_cached("SELECT closed_at IS NOT NULL FROM rounds WHERE id = $1 FOR UPDATE")
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&round_id]).await? else {
+            return Err(StoreError::NotFound {
+                what: "round",
+                id: round_id.to_owned(),
+            });
+        };
+        let closed: bool = row.try_get(0)?;
+        if closed {
+            return Ok(false);
+        }
+        let stmt = tx
+            .prepare_cached("UPDATE rounds SET closed_at = $2, closed_by = $3 WHERE id = $1")
+            .await?;
+        tx.execute(&stmt, &[&round_id, &now, &actor]).await?;
+        append_audit(
+            &tx,
+            vec![AuditRow::new(
+                Some(actor),
+                "round.closed",
+                Some(round_id.to_owned()),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn round_response_count(&self, round_id: &str) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(sql::ROUND_RESPONSE_COUNT).await?;
+        let n: i64 = client.query_one(&stmt, &[&round_id]).await?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn round_assignments(&self, round_id: &str) -> Result<Vec<AssignmentRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(sql::ROUND_ASSIGNMENT_ROWS).await?;
+        let mut out = Vec::new();
+        for row in client.query(&stmt, &[&round_id]).await? {
+            let status: String = row.try_get(6)?;
+            out.push(AssignmentRow {
+                id: row.try_get(0)?,
+                unit_code: row.try_get(1)?,
+                unit_name: row.try_get(2)?,
+                agency_code: row.try_get(3)?,
+                agency: row.try_get(4)?,
+                procedure: row.try_get(5)?,
+                status: AssignmentStatus::parse(&status)
+                    .ok_or_else(|| bad(format!("status {status:?}")))?,
+                surveyor_id: row.try_get(7)?,
+                origin: row.try_get(8)?,
+                field_name: row.try_get(9)?,
+            });
+        }
+        Ok(out)
     }
 }

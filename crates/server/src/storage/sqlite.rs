@@ -6,6 +6,7 @@ use super::codec::{decision_parse, decision_str, revision_entity};
 use super::codec::{reason_code_parse, reason_code_str};
 use super::migrations::{self, SQLITE, SQLITE_BOOTSTRAP};
 use super::sql;
+use super::{AssignmentRow, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
     NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, RevokedToken, SampleRow,
@@ -33,6 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use uuid::Uuid;
+
+#[path = "sqlite_catalogue.rs"]
+mod catalogue;
 
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -205,7 +209,18 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Applies the missing migrations in one transaction, each recorded in `schema_migrations`.
+///
+/// Foreign key enforcement is off while migrations run (SQLite cannot rebuild a referenced
+/// table otherwise, see 0008) and `PRAGMA foreign_key_check` must find nothing before the
+/// transaction commits; enforcement is back on afterwards, whatever happened.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = migrate_unchecked(conn);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
+}
+
+fn migrate_unchecked(conn: &mut Connection) -> Result<(), StoreError> {
     let supported = migrations::latest_version(SQLITE);
     // IMMEDIATE: two processes opening the same new file cannot both create the schema.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -227,6 +242,14 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             params![m.version, m.name, applied_at],
         )?;
+    }
+    let dangling: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if dangling > 0 {
+        return Err(StoreError::Backend(format!(
+            "migration left {dangling} rows with a dangling foreign key"
+        )));
     }
     tx.commit()?;
     Ok(())
@@ -355,6 +378,84 @@ fn current_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
         .query_row([], |r| r.get(0))?)
 }
 
+// --- scope and tenancy (issue 10) -------------------------------------------------------------
+
+fn store_scope_in(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    scope: &ScopeCodes,
+) -> Result<(), StoreError> {
+    let id = user_id.to_string();
+    tx.prepare_cached("DELETE FROM user_scopes WHERE user_id = ?1")?
+        .execute([&id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO user_scopes (user_id, kind, code) VALUES (?1, ?2, ?3)",
+    )?;
+    for code in &scope.units {
+        insert.execute(params![id, "unit", code])?;
+    }
+    for code in &scope.agencies {
+        insert.execute(params![id, "agency", code])?;
+    }
+    Ok(())
+}
+
+fn scopes_in(
+    tx: &Transaction<'_>,
+    user_id: Option<Uuid>,
+) -> Result<BTreeMap<Uuid, ScopeCodes>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT user_id, kind, code FROM user_scopes WHERE (?1 IS NULL OR user_id = ?1) \
+         ORDER BY user_id, kind, code",
+    )?;
+    let rows = stmt.query_map([user_id.map(|u| u.to_string())], |r| {
+        Ok((
+            col_uuid(r, 0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out: BTreeMap<Uuid, ScopeCodes> = BTreeMap::new();
+    for row in rows {
+        let (id, kind, code) = row?;
+        let scope = out.entry(id).or_default();
+        if kind == "unit" {
+            scope.units.push(code);
+        } else {
+            scope.agencies.push(code);
+        }
+    }
+    Ok(out)
+}
+
+fn store_plan_in(tx: &Transaction<'_>, round_id: &str, plan: &RoundPlan) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM round_units WHERE round_id = ?1")?
+        .execute([round_id])?;
+    tx.prepare_cached("DELETE FROM round_agencies WHERE round_id = ?1")?
+        .execute([round_id])?;
+    let mut unit = tx.prepare_cached(
+        "INSERT OR IGNORE INTO round_units (round_id, unit_code) VALUES (?1, ?2)",
+    )?;
+    for code in &plan.units {
+        unit.execute(params![round_id, code])?;
+    }
+    let mut agency = tx.prepare_cached(
+        "INSERT INTO round_agencies (round_id, agency_code, listed, target) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (round_id, agency_code) DO UPDATE SET listed = excluded.listed, \
+         target = excluded.target",
+    )?;
+    let codes: BTreeSet<&String> = plan.agencies.iter().chain(plan.targets.keys()).collect();
+    for code in codes {
+        agency.execute(params![
+            round_id,
+            code,
+            plan.agencies.contains(code),
+            plan.targets.get(code)
+        ])?;
+    }
+    Ok(())
+}
+
 fn audit_in(
     tx: &Transaction<'_>,
     at: &str,
@@ -371,7 +472,8 @@ fn audit_in(
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
      a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin FROM assignments a JOIN rounds r ON r.id = a.round_id \
+     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code \
+     FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
 fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)> {
@@ -397,6 +499,12 @@ fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)
             agency: row.get(6)?,
             contact,
             status: col_status(row, 7)?,
+            unit_name: row.get(13)?,
+            agency_code: row.get(14)?,
+            agency_name: row.get(6)?,
+            field_code: row.get(15)?,
+            field_name: row.get(16)?,
+            procedure_code: row.get(17)?,
         },
         col_opt_uuid(row, 11)?,
     ))
@@ -507,7 +615,15 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
     for round in batch.round_ids() {
         if let Some(found) = start.query_row([&round], round_from).optional()? {
             ctx.round_starts.insert(round.clone(), found.starts_on);
-            ctx.round_policies.insert(round, found.outside_sample);
+            ctx.round_policies
+                .insert(round.clone(), found.outside_sample);
+        }
+        let closed: Option<bool> = tx
+            .prepare_cached(sql::ROUND_CLOSED)?
+            .query_row([&round], |r| r.get(0))
+            .optional()?;
+        if closed == Some(true) {
+            ctx.closed_rounds.insert(round);
         }
     }
     let mut quota = tx.prepare_cached(sql::UNIT_QUOTA)?;
@@ -795,6 +911,7 @@ impl ServerStore for SqliteStore {
                 now
             ])
             .map_err(unique_as(|| format!("user {}", info.username)))?;
+            store_scope_in(tx, info.id, &user.scope)?;
             audit_in(
                 tx,
                 &now,
@@ -1065,8 +1182,9 @@ impl ServerStore for SqliteStore {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO assignments \
                  (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
-                  unit_name) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                  unit_name, agency_code, field_code, field_name, procedure_code) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'not_visited', NULL, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 ON CONFLICT (id) DO NOTHING",
             )?;
             let mut contact = tx.prepare_cached(
                 "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
@@ -1081,7 +1199,11 @@ impl ServerStore for SqliteStore {
                     row.procedure,
                     row.agency,
                     seq,
-                    row.unit_name
+                    row.unit_name,
+                    row.agency_code,
+                    row.field_code,
+                    row.field_name,
+                    row.procedure_code
                 ])?;
                 if n == 1 {
                     contact.execute(params![
@@ -2077,6 +2199,285 @@ impl ServerStore for SqliteStore {
             )?
             .execute(params![device_id.to_string(), ts(&at)])?;
             Ok(())
+        })
+        .await
+    }
+
+    // --- scope and tenancy (issue 10) ---------------------------------------------------------
+
+    async fn user_records(&self, role: Option<Role>) -> Result<Vec<UserRecord>, StoreError> {
+        self.read(move |tx| {
+            let mut scopes = scopes_in(tx, None)?;
+            let sql = format!(
+                "SELECT {USER_COLS}, u.disabled_at IS NOT NULL FROM users u \
+                 WHERE (?1 IS NULL OR u.role = ?1) ORDER BY u.username"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map([role.map(|r| r.as_str())], |r| {
+                Ok((user_from(r, 0)?, r.get::<_, bool>(4)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (user, disabled) = row?;
+                out.push(UserRecord {
+                    scope: scopes.remove(&user.id).unwrap_or_default(),
+                    user,
+                    disabled,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn user_scope(&self, user_id: Uuid) -> Result<ScopeCodes, StoreError> {
+        self.read(move |tx| {
+            Ok(scopes_in(tx, Some(user_id))?
+                .remove(&user_id)
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        user_id: Uuid,
+        change: &UserChange,
+        actor: Uuid,
+    ) -> Result<UserInfo, StoreError> {
+        let change = change.clone();
+        self.write(move |tx| {
+            ensure_user(tx, user_id)?;
+            let id = user_id.to_string();
+            if let Some(name) = &change.display_name {
+                tx.prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")?
+                    .execute(params![id, name])?;
+            }
+            if let Some(role) = change.role {
+                tx.prepare_cached("UPDATE users SET role = ?2 WHERE id = ?1")?
+                    .execute(params![id, role.as_str()])?;
+            }
+            if let Some(scope) = &change.scope {
+                store_scope_in(tx, user_id, scope)?;
+            }
+            audit_in(tx, &ts(&Utc::now()), Some(actor), "user.updated", Some(&id))?;
+            user_in(tx, user_id)?.ok_or(StoreError::NotFound { what: "user", id })
+        })
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let password_hash = password_hash.to_owned();
+        self.write(move |tx| {
+            ensure_user(tx, user_id)?;
+            let id = user_id.to_string();
+            tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![id, password_hash])?;
+            tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([&id])?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "user.password_reset",
+                Some(&id),
+            )
+        })
+        .await
+    }
+
+    async fn create_planned_round(
+        &self,
+        round: &Round,
+        plan: &RoundPlan,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let (round, plan) = (round.clone(), plan.clone());
+        self.write(move |tx| {
+            tx.prepare_cached(&format!(
+                "INSERT INTO rounds ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                sql::ROUND_COLS
+            ))?
+            .execute(params![
+                round.id,
+                round.name,
+                round.form.form_id,
+                round.form.version,
+                round.starts_on.to_string(),
+                round.ends_on.to_string(),
+                round.outside_sample.replacement,
+                round.outside_sample.walk_in,
+                round.outside_sample.cap_per_unit
+            ])
+            .map_err(unique_as(|| format!("round {}", round.id)))?;
+            store_plan_in(tx, &round.id, &plan)?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "round.created",
+                Some(&round.id),
+            )
+        })
+        .await
+    }
+
+    async fn update_round(
+        &self,
+        round: &Round,
+        plan: &RoundPlan,
+        actor: Uuid,
+    ) -> Result<(), StoreError> {
+        let (round, plan) = (round.clone(), plan.clone());
+        self.write(move |tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE rounds SET name = ?2, starts_on = ?3, ends_on = ?4, \
+                     outside_replacement = ?5, outside_walk_in = ?6, outside_cap_per_unit = ?7 \
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    round.id,
+                    round.name,
+                    round.starts_on.to_string(),
+                    round.ends_on.to_string(),
+                    round.outside_sample.replacement,
+                    round.outside_sample.walk_in,
+                    round.outside_sample.cap_per_unit
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: "round",
+                    id: round.id,
+                });
+            }
+            store_plan_in(tx, &round.id, &plan)?;
+            audit_in(
+                tx,
+                &ts(&Utc::now()),
+                Some(actor),
+                "round.updated",
+                Some(&round.id),
+            )
+        })
+        .await
+    }
+
+    async fn round_plans(&self) -> Result<BTreeMap<String, RoundPlan>, StoreError> {
+        self.read(|tx| {
+            let mut out: BTreeMap<String, RoundPlan> = BTreeMap::new();
+            let mut stmt = tx.prepare_cached("SELECT id, closed_at FROM rounds")?;
+            for row in stmt.query_map([], |r| {
+                let closed: Option<String> = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, closed))
+            })? {
+                let (id, closed) = row?;
+                let closed_at = closed
+                    .map(|c| DateTime::parse_from_rfc3339(&c).map(|t| t.with_timezone(&Utc)))
+                    .transpose()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                out.entry(id).or_default().closed_at = closed_at;
+            }
+            let mut stmt = tx.prepare_cached(
+                "SELECT round_id, unit_code FROM round_units ORDER BY round_id, unit_code",
+            )?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+                let (id, code) = row?;
+                out.entry(id).or_default().units.push(code);
+            }
+            let mut stmt = tx.prepare_cached(
+                "SELECT round_id, agency_code, listed, target FROM round_agencies \
+                 ORDER BY round_id, agency_code",
+            )?;
+            for row in stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<u32>>(3)?,
+                ))
+            })? {
+                let (id, code, listed, target) = row?;
+                let plan = out.entry(id).or_default();
+                if let Some(t) = target {
+                    plan.targets.insert(code.clone(), t);
+                }
+                if listed {
+                    plan.agencies.push(code);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn close_round(
+        &self,
+        round_id: &str,
+        actor: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let round_id = round_id.to_owned();
+        self.write(move |tx| {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM rounds WHERE id = ?1")?
+                .exists([&round_id])?;
+            if !exists {
+                return Err(StoreError::NotFound {
+                    what: "round",
+                    id: round_id,
+                });
+            }
+            let now = ts(&now);
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE rounds SET closed_at = ?2, closed_by = ?3 \
+                     WHERE id = ?1 AND closed_at IS NULL",
+                )?
+                .execute(params![round_id, now, actor.to_string()])?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            audit_in(tx, &now, Some(actor), "round.closed", Some(&round_id))?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn round_response_count(&self, round_id: &str) -> Result<u64, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            Ok(tx
+                .prepare_cached(sql::ROUND_RESPONSE_COUNT)?
+                .query_row([round_id], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
+    }
+
+    async fn round_assignments(&self, round_id: &str) -> Result<Vec<AssignmentRow>, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(sql::ROUND_ASSIGNMENT_ROWS)?;
+            let rows = stmt.query_map([round_id], |r| {
+                Ok(AssignmentRow {
+                    id: col_uuid(r, 0)?,
+                    unit_code: r.get(1)?,
+                    unit_name: r.get(2)?,
+                    agency_code: r.get(3)?,
+                    agency: r.get(4)?,
+                    procedure: r.get(5)?,
+                    status: col_status(r, 6)?,
+                    surveyor_id: col_opt_uuid(r, 7)?,
+                    origin: r.get(8)?,
+                    field_name: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
