@@ -323,7 +323,7 @@ pub fn to_csv(report: &Report) -> String {
 }
 
 /// One CSV field, quoted (with inner quotes doubled) when it holds a comma, quote, CR or LF.
-pub(crate) fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
