@@ -237,8 +237,8 @@ function comparisonPanel(r) {
 function trendPanel(r) {
   const pts = (r.trend || []).filter((p) => p.overall && !p.overall.suppressed && p.overall.pct_satisfied !== null);
   if (pts.length < 2) return null;
-  const W = 600; const H = 180; const pad = 30;
-  const x = (/** @type {number} */ i) => pad + (i * (W - 2 * pad)) / (pts.length - 1);
+  const W = 640; const H = 180; const pad = 30; const padX = 80;
+  const x = (/** @type {number} */ i) => padX + (i * (W - 2 * padX)) / (pts.length - 1);
   const y = (/** @type {number} */ p) => H - pad - (p / 100) * (H - 2 * pad);
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
