@@ -80,6 +80,7 @@ export const RESULTS_VI = {
   'results.overall': 'Chỉ số hài lòng chung',
   'results.vs': (name) => `so với ${name}`,
   'results.weakest': 'Tiêu chí cần cải thiện (thấp nhất)',
+  'audit.action.round.targets_set': 'Đặt chỉ tiêu của đợt',
 };
 
 /** @type {Record<string, string | ((...args: any[]) => string)>} */
@@ -160,4 +161,5 @@ export const RESULTS_EN = {
   'results.overall': 'Overall satisfaction index',
   'results.vs': (name) => `vs ${name}`,
   'results.weakest': 'Criteria to improve (lowest)',
+  'audit.action.round.targets_set': 'Round targets set',
 };
