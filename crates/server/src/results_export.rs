@@ -128,8 +128,7 @@ fn summary(s: &mut Worksheet, r: &Results, f: &Fmt) -> Result<(), XlsxError> {
         ],
         f,
     )?;
-    let mut row = 3u32;
-    for c in std::iter::once(&r.total).chain(&r.cells) {
+    for (row, c) in (3u32..).zip(std::iter::once(&r.total).chain(&r.cells)) {
         s.write_string(row, 0, &c.name)?;
         s.write_string(row, 1, &c.key)?;
         s.write_number(row, 2, c.respondents as f64)?;
@@ -181,7 +180,6 @@ fn summary(s: &mut Worksheet, r: &Results, f: &Fmt) -> Result<(), XlsxError> {
         if let Some(st) = target_status(c) {
             s.write_string(row, 10, st.label_vi())?;
         }
-        row += 1;
     }
     Ok(())
 }
