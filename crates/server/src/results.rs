@@ -394,6 +394,9 @@ pub struct CellView {
     /// Rank among agencies of the same kind (agency cells).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_in_kind: Option<usize>,
+    /// Rank among the units of the same province (district and commune cells).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_in_province: Option<usize>,
     /// `ranked` or `not_enough_responses` ("chưa đủ mẫu").
     pub rank_status: sipas_core::ranking::RankStatus,
     /// Targets applying to this cell with their status.
@@ -546,13 +549,20 @@ pub fn method_note(
     }
 }
 
+/// Ranks of the cells within their group (agency kind, province), by key.
+#[derive(Default)]
+struct GroupRanks {
+    in_kind: BTreeMap<String, usize>,
+    in_province: BTreeMap<String, usize>,
+}
+
 fn cell_view(
     names: &Names,
     by: &By,
     bd: &Breakdown,
     cell: &BreakdownCell,
     ranking: &[RankEntry],
-    in_kind: &BTreeMap<String, usize>,
+    groups: &GroupRanks,
     targets: &[TargetResult],
 ) -> CellView {
     let agency = matches!(by, By::Agency)
@@ -568,7 +578,8 @@ fn cell_view(
         respondents: cell.respondents,
         figures: cell.figures.clone(),
         rank: entry.and_then(|e| e.rank),
-        rank_in_kind: in_kind.get(&cell.key).copied(),
+        rank_in_kind: groups.in_kind.get(&cell.key).copied(),
+        rank_in_province: groups.in_province.get(&cell.key).copied(),
         rank_status: entry.map_or(sipas_core::ranking::RankStatus::NotEnoughResponses, |e| {
             e.status
         }),
@@ -613,7 +624,7 @@ pub fn results(
     let bd = breakdown(data, names, by, min_n, aggregation)?;
     let round_id = data.round.id.as_str();
     let ranks = ranking(names, by, &bd, |_| true);
-    let mut in_kind = BTreeMap::new();
+    let mut groups = GroupRanks::default();
     if matches!(by, By::Agency) {
         let kind_of = |key: &str| names.agencies.get(key).map(|a| a.kind);
         let kinds: std::collections::BTreeSet<_> =
@@ -621,14 +632,40 @@ pub fn results(
         for k in kinds {
             for e in ranking(names, by, &bd, |c| kind_of(&c.key) == Some(k)) {
                 if let Some(r) = e.rank {
-                    in_kind.insert(e.key, r);
+                    groups.in_kind.insert(e.key, r);
+                }
+            }
+        }
+    }
+    if let By::Unit(level) = by
+        && *level != UnitLevel::Province
+    {
+        let on = data.round.starts_on;
+        let province_of = |key: &str| {
+            names
+                .scope
+                .tree
+                .ancestor_at_level(key, UnitLevel::Province, on)
+                .map(|u| u.code.clone())
+        };
+        let provinces: std::collections::BTreeSet<String> = bd
+            .cells
+            .iter()
+            .filter_map(|c| province_of(&c.key))
+            .collect();
+        for p in provinces {
+            for e in ranking(names, by, &bd, |c| {
+                province_of(&c.key).as_deref() == Some(p.as_str())
+            }) {
+                if let Some(r) = e.rank {
+                    groups.in_province.insert(e.key, r);
                 }
             }
         }
     }
     let evaluated = targets.evaluate_breakdown(&bd, round_id);
     let total = match bd.total(round_id) {
-        Some(c) => cell_view(names, by, &bd, c, &[], &BTreeMap::new(), &evaluated),
+        Some(c) => cell_view(names, by, &bd, c, &[], &GroupRanks::default(), &evaluated),
         None => CellView {
             key: ALL_UNITS.to_owned(),
             name: TOTAL_LABEL_VI.to_owned(),
@@ -638,13 +675,14 @@ pub fn results(
             figures: Vec::new(),
             rank: None,
             rank_in_kind: None,
+            rank_in_province: None,
             rank_status: sipas_core::ranking::RankStatus::NotEnoughResponses,
             targets: Vec::new(),
         },
     };
     let cells = bd
         .round_cells(round_id)
-        .map(|c| cell_view(names, by, &bd, c, &ranks, &in_kind, &evaluated))
+        .map(|c| cell_view(names, by, &bd, c, &ranks, &groups, &evaluated))
         .collect();
     let comparison = match earlier {
         None => None,
@@ -774,4 +812,54 @@ pub async fn trend(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_and_level_parse_or_refuse() {
+        assert_eq!(
+            By::parse(Some("unit"), Some("province")).unwrap(),
+            By::Unit(UnitLevel::Province)
+        );
+        assert_eq!(
+            By::parse(Some("unit"), None).unwrap(),
+            By::Unit(UnitLevel::Commune)
+        );
+        assert_eq!(By::parse(None, None).unwrap(), By::Agency);
+        assert_eq!(
+            By::parse(Some("profile:A1"), None).unwrap(),
+            By::Profile("A1".into())
+        );
+        assert_eq!(
+            By::parse(Some("profile:A1"), None).unwrap().name(),
+            "profile:A1"
+        );
+        for bad in [Some("profile:"), Some("planet"), Some("")] {
+            assert!(By::parse(bad, None).is_err(), "{bad:?}");
+        }
+        assert!(By::parse(Some("unit"), Some("village")).is_err());
+    }
+
+    #[test]
+    fn mapping_table_syntax() {
+        let m = parse_mapping(Some(" C7:C7a+C7b , C3:C3x,")).unwrap();
+        assert_eq!(
+            m.entries,
+            vec![
+                MappingEntry {
+                    old: "C7".into(),
+                    new: vec!["C7a".into(), "C7b".into()]
+                },
+                MappingEntry {
+                    old: "C3".into(),
+                    new: vec!["C3x".into()]
+                },
+            ]
+        );
+        assert!(parse_mapping(None).unwrap().entries.is_empty());
+        assert!(parse_mapping(Some("C7")).is_err());
+    }
 }

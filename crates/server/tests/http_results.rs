@@ -496,7 +496,7 @@ async fn results_rank_compare_and_evaluate_targets(backend: Backend) {
     // By unit (communes of Hà Nội, named from the unit tree) and by a profile item.
     let units = w
         .get(
-            "/api/v1/rounds/HN-2026/results?by=unit&level=commune",
+            "/api/v1/rounds/HN-2026/results?by=unit&level=commune&min_n=2",
             &w.sup_hn,
         )
         .await
@@ -504,6 +504,11 @@ async fn results_rank_compare_and_evaluate_targets(backend: Backend) {
         .value();
     assert_eq!(units["cells"].as_array().unwrap().len(), 2);
     assert!(cell(&units, "95001")["name"].as_str().unwrap().len() > 5);
+    // Communes are ranked among the communes of their province too (both in Hà Nội here).
+    let (a, b) = (cell(&units, "95001"), cell(&units, "95002"));
+    assert!(a["rank"].is_u64());
+    assert_eq!(a["rank_in_province"], a["rank"]);
+    assert_eq!(b["rank_in_province"], b["rank"]);
     let sex = w
         .get("/api/v1/rounds/HN-2026/results?by=profile:A1", &w.bnv_hn)
         .await
