@@ -365,18 +365,21 @@ export async function pageResults(ctx, roundId) {
   });
   const dlStatus = h('div', { testid: 'download-status', 'aria-live': 'polite' });
   const base = { by: p.by, level: p.level, min_n: p.min_n, compare_to: p.compare_to };
-  const btn = (/** @type {string} */ id, /** @type {string} */ label, /** @type {string} */ path, /** @type {string} */ name) => {
+  const blank = h('input', { type: 'checkbox', id: 'microdata-blank', testid: 'microdata-blank' });
+  const md = (/** @type {string} */ format) => () => `/rounds/${enc(roundId)}/microdata${qs({ format, blank_small_units: blank.checked, min_n: blank.checked ? p.min_n : '' })}`;
+  const btn = (/** @type {string} */ id, /** @type {string} */ label, /** @type {string|(() => string)} */ path, /** @type {string} */ name) => {
     const b = h('button', { type: 'button', testid: id }, label);
-    b.addEventListener('click', () => download(path, name, dlStatus));
+    b.addEventListener('click', () => download(typeof path === 'function' ? path() : path, name, dlStatus));
     return b;
   };
   const downloads = h('div', { class: 'actions' },
     btn('download-workbook', t('results.download_xlsx'), `/rounds/${enc(roundId)}/results${qs({ ...base, format: 'xlsx' })}`, `sipas-ket-qua-${roundId}.xlsx`),
     btn('download-results-csv', t('report.download_csv'), `/rounds/${enc(roundId)}/results${qs({ ...base, format: 'csv' })}`, `sipas-ket-qua-${roundId}.csv`),
     session.can('microdata.read') ? [
-      btn('download-microdata-csv', t('results.microdata_csv'), `/rounds/${enc(roundId)}/microdata?format=csv`, `sipas-microdata-${roundId}.csv`),
-      btn('download-microdata-xlsx', t('results.microdata_xlsx'), `/rounds/${enc(roundId)}/microdata?format=xlsx`, `sipas-microdata-${roundId}.xlsx`),
-      btn('download-microdata-sps', t('results.microdata_sps'), `/rounds/${enc(roundId)}/microdata?format=sps`, `sipas-microdata-${roundId}.sps`),
+      btn('download-microdata-csv', t('results.microdata_csv'), md('csv'), `sipas-microdata-${roundId}.csv`),
+      btn('download-microdata-xlsx', t('results.microdata_xlsx'), md('xlsx'), `sipas-microdata-${roundId}.xlsx`),
+      btn('download-microdata-sps', t('results.microdata_sps'), md('sps'), `sipas-microdata-${roundId}.sps`),
+      h('label', { class: 'check small', for: 'microdata-blank' }, blank, ` ${t('results.microdata_blank')}`),
     ] : null);
   const head = [...roundHead(round, 'results', t('results.title')), controls, downloads, dlStatus];
   ctx.view.append(...head, loading());
