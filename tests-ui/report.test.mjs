@@ -46,7 +46,8 @@ before(async () => {
   // assignments by unit, then id: respondents 0 and 1 are in unit U1, 2 and 3 in U2).
   // Respondent i rates criterion j of every group (j = its place in the group, from 0) with
   // RATING[i](j); every respondent answers B8 "co", so group G5 applies to all four.
-  const seeded = await seedResponses(server, (a, i) => ({ answers: buildAnswers({ rating: (code, j) => RATING[i](j) }) }));
+  // The demo's fifth sampled person (unit 95003) was absent: no response, not in the index.
+  const seeded = await seedResponses(server, (a, i) => (i >= 4 ? { status: 'absent' } : { answers: buildAnswers({ rating: (code, j) => RATING[i](j) }) }));
   [U1, U2] = [...new Set(seeded.assignments.map((a) => a.unit_code))];
   browser = await launchBrowser({ viewport: { width: 1280, height: 900 } });
 });

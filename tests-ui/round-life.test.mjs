@@ -92,6 +92,7 @@ test('a ministry user reads rounds and reports only', async () => {
     const nav = await page.getByTestId('main-nav').locator('a').evaluateAll((as) => as.map((a) => a.dataset.testid));
     assert.ok(!nav.includes('nav-users') && !nav.includes('nav-quarantine') && !nav.includes('nav-handover'), nav.join());
     await page.locator(`[data-testid="round-row"][data-round-id="${server.roundId}"] [data-testid="round-link"]`).click();
+    await page.getByTestId('round-details').waitFor();
     const tabs = await page.getByTestId('subnav').locator('a').evaluateAll((as) => as.map((a) => a.dataset.testid));
     assert.deepEqual(tabs, ['subnav-overview', 'subnav-report', 'subnav-results']);
     await page.getByTestId('subnav-report').click();

@@ -23,6 +23,7 @@ import {
 const SUP = { username: 'gs-hanoi', display_name: 'Nguyễn Thị Giám Sát', password: 'giam-sat-ha-noi-2027' };
 const SUP2 = { username: 'gs-danang', display_name: 'Trần Văn Đà Nẵng', password: 'giam-sat-da-nang-2027' };
 const SURVEYOR = { username: 'dtv-hanoi', display_name: 'Lê Văn Điều Tra', password: 'dieu-tra-ha-noi-2027' };
+const SURVEYOR2 = { username: 'dtv-hanoi-2', display_name: 'Đặng Thị Điều Tra Hai', password: 'dieu-tra-ha-noi-2028' };
 const HANOI = '01';
 const DANANG = '48';
 const ROUND = { id: '2027-HN-1', name: 'Khảo sát SIPAS Hà Nội 2027' };
@@ -149,6 +150,8 @@ test('a whole round through the dashboard, scoped to one province', async () => 
     await shoot(page, 'users');
     // The other province's supervisor (through the API: the page was shown above).
     await apiOk(server, 'POST', '/users', { token: adminToken, body: { ...SUP2, role: 'supervisor', scope: { units: [DANANG], agencies: [] } } });
+    // A second surveyor of Hà Nội (for giving rows one by one and reassigning).
+    await apiOk(server, 'POST', '/users', { token: adminToken, body: { ...SURVEYOR2, role: 'surveyor', scope: { units: [HANOI], agencies: [] } } });
     await page.getByTestId('nav-audit').click();
     await page.getByTestId('audit-table').waitFor();
     await shoot(page, 'audit');
@@ -194,15 +197,16 @@ test('a whole round through the dashboard, scoped to one province', async () => 
     const xlsx = fs.readFileSync(await dl.path());
     assert.equal(xlsx.subarray(0, 2).toString('latin1'), 'PK', 'the template is an XLSX');
     const [a0, a1] = agencies;
+    // Contacts in the forms scripts/check-logs.sh looks for in the server's log ("phố Demo", "0912345…").
     const header = 'ma_don_vi,ma_co_quan,thu_tuc,ho_ten,dia_chi,dien_thoai';
     const rows = [
-      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Phạm Thị Một,"Số 1, phố Mẫu",0900000001`,
-      `${a0.unit.code},${a0.code},Đăng ký kết hôn,Hoàng Văn Hai,"Số 2, phố Mẫu",0900000002`,
-      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Mẫu",0900000003`,
-      `${a1.unit.code},${a1.code},Chứng thực bản sao,Đỗ Văn Bốn,"Số 4, phố Mẫu",0900000004`,
+      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Phạm Thị Một,"Số 1, phố Demo",0912345001`,
+      `${a0.unit.code},${a0.code},Đăng ký kết hôn,Hoàng Văn Hai,"Số 2, phố Demo",0912345002`,
+      `${a0.unit.code},${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Demo",0912345003`,
+      `${a1.unit.code},${a1.code},Chứng thực bản sao,Đỗ Văn Bốn,"Số 4, phố Demo",0912345004`,
     ];
     const badFile = path.join(dir, 'mau-loi.csv');
-    fs.writeFileSync(badFile, [header, ...rows.slice(0, 2), `99999,${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Mẫu",0900000003`, rows[3]].join('\n'));
+    fs.writeFileSync(badFile, [header, ...rows.slice(0, 2), `99999,${a0.code},Cấp giấy khai sinh,Vũ Thị Ba,"Số 3, phố Demo",0912345003`, rows[3]].join('\n'));
     await page.getByTestId('sample-file').setInputFiles(badFile);
     await page.getByTestId('sample-check').click();
     await page.getByTestId('sample-has-errors').waitFor();
@@ -250,6 +254,38 @@ test('a whole round through the dashboard, scoped to one province', async () => 
     const rest = await apiOk(server, 'GET', `/rounds/${ROUND.id}/assignments?unassigned=true`, { token });
     assert.equal(rest.total, 1);
     assert.equal(rest.items[0].agency_code, agencies[1].code);
+
+    // One by one: the unassigned row to the second surveyor (filter: not assigned yet).
+    await page.goto(`${server.url}/dashboard/#/rounds/${ROUND.id}/assignments`);
+    await page.getByTestId('filter-unassigned').check();
+    await page.getByTestId('filter-apply').click();
+    await page.waitForURL(/unassigned=true/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="assignment-row"]').length === 1);
+    await page.getByTestId('pick-assignment').check();
+    await page.getByTestId('assign-to').selectOption({ label: SURVEYOR2.display_name });
+    await page.getByTestId('assign-selected').click();
+    await page.getByTestId('flash-message').filter({ hasText: `Đã giao 1 người cho ${SURVEYOR2.display_name}` }).waitFor();
+    await page.getByTestId('assign-empty').waitFor();
+    // Reassigned: one of the first agency's rows to the second surveyor, then back.
+    await page.goto(`${server.url}/dashboard/#/rounds/${ROUND.id}/assignments?agency=${encodeURIComponent(agencies[0].code)}`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="assignment-row"]').length === 3);
+    const moved = await page.getByTestId('pick-assignment').first().getAttribute('value');
+    const pickMoved = page.locator(`[data-testid="pick-assignment"][value="${moved}"]`);
+    const ownerOf = page.locator(`[data-testid="assignment-row"]:has([value="${moved}"]) [data-testid="assignment-surveyor"]`);
+    for (const who of [SURVEYOR2, SURVEYOR]) {
+      await pickMoved.check();
+      await page.getByTestId('assign-to').selectOption({ label: who.display_name });
+      await page.getByTestId('assign-selected').click();
+      await ownerOf.filter({ hasText: who.display_name }).waitFor();
+    }
+    // Filtered by surveyor: the second surveyor has the other agency's row only.
+    const s2 = (await apiOk(server, 'GET', '/users?role=surveyor', { token })).find((u) => u.username === SURVEYOR2.username);
+    await page.getByTestId('filter-agency').selectOption('');
+    await page.getByTestId('filter-surveyor').selectOption(s2.id);
+    await page.getByTestId('filter-apply').click();
+    await page.waitForURL(/surveyor=/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="assignment-row"]').length === 1);
+    assert.equal(await page.getByTestId('assignment-row').getAttribute('data-agency'), agencies[1].code);
     const users = await apiOk(server, 'GET', '/users?role=surveyor', { token });
     surveyorId = users.find((u) => u.username === SURVEYOR.username).id;
   });

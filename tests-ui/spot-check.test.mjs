@@ -15,7 +15,8 @@ let browser;
 
 before(async () => {
   server = await startServer();
-  await seedResponses(server, (a, i) => ({
+  // Four interviews; the demo's fifth sampled person (unit 95003) was absent.
+  await seedResponses(server, (a, i) => (i >= 4 ? { status: 'absent' } : {
     answers: buildAnswers({ rating: (code, j) => 3 + ((i + j) % 3), overrides: { A1: i % 2 ? 'nu' : 'nam' } }),
     seconds: i === 0 ? 40 : 1200,
   }));

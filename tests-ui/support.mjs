@@ -290,8 +290,7 @@ export async function launchBrowser({ viewport = { width: 1280, height: 900 } } 
     locale: 'vi-VN',
     timezoneId: 'Asia/Ho_Chi_Minh',
     acceptDownloads: true,
-    // --lang: the browser's own language (date inputs show dd/mm/yyyy, as on a Vietnamese computer).
-    args: ['--headless', '--lang=vi-VN', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = context.pages()[0] || await context.newPage();

@@ -136,10 +136,10 @@ async fn counts(people: &People) -> (serde_json::Value, serde_json::Value, usize
         .get_json(&format!("/review/queue?round_id={ROUND}&state=all"))
         .await
         .expect("queue");
-    // By unit is a list: its sums.
+    // By unit: the sums of its rows (issue 10: `{round_id, by, total, rows}`).
     let mut unit_total = serde_json::Map::new();
     for key in ["assigned", "collected", "non_response", "synced"] {
-        let sum: u64 = by_unit
+        let sum: u64 = by_unit["rows"]
             .as_array()
             .expect("units")
             .iter()

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 const ROUND: &str = "2026-HN-MOTCUA";
 const UNIT: &str = fixture::UNIT_CODE;
-const OTHER_UNIT: &str = "00013";
+const OTHER_UNIT: &str = "95002";
 
 macro_rules! both_backends {
     ($name:ident) => {
@@ -52,10 +52,10 @@ async fn seed_policy_round(people: &People, policy: OutsideSample) -> Vec<Uuid> 
     assert_eq!(created.outside_sample, policy);
     let mut csv = String::from("unit_code,ten_don_vi,procedure,name,address\n");
     for (i, unit, name) in [
-        (0, UNIT, "Phường Trúc Bạch"),
-        (1, UNIT, "Phường Trúc Bạch"),
-        (2, UNIT, "Phường Trúc Bạch"),
-        (3, OTHER_UNIT, "Phường Cống Vị"),
+        (0, UNIT, "Phường Ba Đình"),
+        (1, UNIT, "Phường Ba Đình"),
+        (2, UNIT, "Phường Ba Đình"),
+        (3, OTHER_UNIT, "Phường Hồng Hà"),
     ] {
         csv.push_str(&format!(
             "{unit},{name},Cấp giấy khai sinh,{},{}\n",
@@ -168,7 +168,7 @@ async fn walk_ins_are_taken_up_to_the_cap_and_counted_apart(backend: Backend) {
         .collect();
     assert_eq!(
         names,
-        [("Phường Cống Vị", OTHER_UNIT), ("Phường Trúc Bạch", UNIT)]
+        [("Phường Ba Đình", UNIT), ("Phường Hồng Hà", OTHER_UNIT)]
     );
     assert_eq!(pulled.assignments.len(), sampled.len());
 

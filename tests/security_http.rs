@@ -183,12 +183,20 @@ async fn workflow_privacy_and_audit(backend: Backend) {
         );
     }
     assert!(actions.get("spot_check.created").copied().unwrap_or(0) >= 1);
-    // Every entry names its actor, except the bootstrap admin's creation at start-up and
-    // the refused attempts of callers not signed in (`login.failed`, `enrol.refused`).
+    // Every entry names its actor, except the bootstrap admin's creation and the catalogue
+    // seeds loaded at start-up, and the refused attempts of callers not signed in
+    // (`login.failed`, `enrol.refused`).
+    let seeds: Vec<&str> = audit
+        .iter()
+        .filter(|e| !e["actor"].is_string() && e["action"] == "catalogue.imported")
+        .map(|e| e["entity_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(seeds, ["units", "fields", "procedures"]);
     let anonymous: Vec<&serde_json::Value> = audit
         .iter()
         .filter(|e| !e["actor"].is_string())
         .filter(|e| e["action"] != "login.failed" && e["action"] != "enrol.refused")
+        .filter(|e| e["action"] != "catalogue.imported")
         .collect();
     assert_eq!(anonymous.len(), 1, "{anonymous:?}");
     assert_eq!(anonymous[0]["action"], "user.created");

@@ -38,6 +38,7 @@ fn assignment() -> Assignment {
         status: AssignmentStatus::NotVisited,
         status_note: None,
         updated_at: chrono::Utc::now(),
+        names: Default::default(),
     }
 }
 

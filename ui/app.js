@@ -160,17 +160,56 @@
     renderFree();
   }
 
+  // ---------------------------------------------------------------- names
+  // Rounds, units, agencies and procedures are shown by name (from the pulled assignments and
+  // the rounds open to free interviews); codes only on a small secondary line.
+  async function loadNames() {
+    const all = await invoke('list_assignments', { search: '', status: '' });
+    const N = { byId: new Map(), rounds: new Map(), units: new Map() };
+    for (const a of all) {
+      N.byId.set(a.id, a);
+      if (a.round_name) N.rounds.set(a.round_id, a.round_name);
+      if (a.unit_name) N.units.set(a.unit_code, a.unit_name);
+    }
+    for (const r of S.freeRounds || []) { // FieldRound: the round's fields and its units
+      N.rounds.set(r.id, r.name);
+      for (const u of r.units || []) if (!N.units.has(u.code)) N.units.set(u.code, u.name);
+    }
+    S.names = N;
+  }
+
+  /** Names (and codes) of what a draft, response or assignment is about. */
+  function place(x) {
+    const N = S.names || { byId: new Map(), rounds: new Map(), units: new Map() };
+    const a = (x.assignment_id && N.byId.get(x.assignment_id)) || x;
+    return {
+      round: a.round_name || N.rounds.get(x.round_id) || x.round_id,
+      unit: a.unit_name || N.units.get(x.unit_code) || x.unit_code,
+      agency: a.agency_name || null,
+      procedure: a.procedure || null,
+      codes: [x.unit_code, a.agency_code, a.procedure_code].filter(Boolean).join(' · '),
+    };
+  }
+
+  /** The small secondary line with the codes. */
+  function codesLine(p, extra) {
+    const text = [p.codes, extra].filter(Boolean).join(' · ');
+    return text ? el('p', { class: 'codes', text: t('place.codes', text) }) : null;
+  }
+
   // ---------------------------------------------------------------- assignments
   async function renderAssignments() {
     await loadFreeRounds();
+    await loadNames();
     const [drafts, list] = await Promise.all([
       invoke('list_drafts'),
       invoke('list_assignments', { search: $('search').value, status: $('status-filter').value }),
     ]);
     const dl = $('drafts-list');
     dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id, 'data-withdrawn': d.withdrawn ? 'true' : null },
-      el('h3', { text: label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
-      el('p', { class: 'muted', text: `${t('form.meta', d.round_id, d.unit_code)} · ${t('drafts.item', d.answered)}` }),
+      el('h3', { text: place(d).procedure || label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
+      el('p', { class: 'muted', text: `${placeText(place(d))} · ${t('drafts.item', d.answered)}` }),
+      codesLine(place(d)),
       (d.practice || d.origin !== 'sample')
         ? el('p', { class: 'badge', 'data-kind': d.practice ? 'practice' : d.origin, text: d.practice ? t('drafts.practice') : t(`origin.${d.origin}`) })
         : null,
@@ -203,19 +242,29 @@
     return b;
   }
 
+  /** "unit · agency · round" by name. */
+  function placeText(p) {
+    return [p.unit, p.agency, p.round].filter(Boolean).join(' · ');
+  }
+
   function assignmentCard(a) {
+    const p = place(a);
     if (a.withdrawn) {
       // Moved to another surveyor: no contact (deleted), no interview, no outcome.
       return el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status, 'data-withdrawn': 'true' },
         el('h3', { text: a.procedure }),
-        el('p', { class: 'muted', text: `${label(a.form_title) || a.form.form_id} · ${t('assign.unit', a.unit_code, a.round_id)}` }),
+        el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
+        el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+        codesLine(p, a.field_name),
         el('p', {}, el('span', { class: 'badge status-withdrawn', text: t('assign.withdrawn') })),
         el('p', { class: 'note', text: t('assign.withdrawn.note') }));
     }
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
-      el('p', { class: 'muted', text: `${label(a.form_title) || a.form.form_id} · ${t('assign.unit', a.unit_code, a.round_id)}` }),
+      el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
+      el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+      codesLine(p, a.field_name),
       el('p', {}, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) })),
     );
     if (a.status_note) li.append(el('p', { class: 'note', text: a.status_note }));
@@ -288,6 +337,7 @@
   }
 
   async function openDraft(draft, { focusItem, note, readOnly = false } = {}) {
+    if (!S.names) await loadNames().catch(() => {});
     S.readOnly = readOnly;
     S.form = await getForm(draft.form);
     S.note = note === undefined || note === null ? null : String(note);
@@ -321,10 +371,14 @@
     S.group = code;
     S.invalid.clear(); // refused values are not kept when the step is drawn again
     $('form-title').textContent = label(S.form.title);
-    $('form-meta').textContent = t('form.meta', S.draft.round_id, S.draft.unit_code)
+    const where = place(S.draft);
+    $('form-meta').textContent = t('form.meta', where.round, where.unit)
+      + (where.agency ? ` · ${where.agency}` : '')
+      + (where.procedure ? ` · ${where.procedure}` : '')
       + (S.draft.practice ? ` · ${t('drafts.practice')}` : '')
       + (S.draft.origin && S.draft.origin !== 'sample' ? ` · ${t(`origin.${S.draft.origin}`)}` : '')
       + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
+    $('form-codes').textContent = where.codes ? t('place.codes', where.codes) : '';
     const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
     S.section = F.renderStep(group, ctx);
     if (S.readOnly) {
@@ -547,10 +601,13 @@
 
   async function renderResponses() {
     const list = await invoke('list_responses');
+    await loadNames();
     $('responses-list').replaceChildren(...list.map((r) => {
+      const p = place(r);
       const li = el('li', { class: 'card', 'data-response': r.id, 'data-status': r.status },
-        el('h3', { text: label(r.form_title) || `${r.form.form_id}@${r.form.version}` }),
-        el('p', { class: 'muted', text: `${t('form.meta', r.round_id, r.unit_code)} · ${t('resp.revision', r.revision)}` }),
+        el('h3', { text: p.procedure || label(r.form_title) || `${r.form.form_id}@${r.form.version}` }),
+        el('p', { class: 'muted', text: `${placeText(p)} · ${t('resp.revision', r.revision)}` }),
+        codesLine(p),
         el('p', { class: 'muted', text: t('resp.completed', fmtTime(r.completed_at)) }),
         el('p', {}, el('span', { class: `badge rstatus-${r.status}`, text: t(`rstatus.${r.status}`) }),
           r.outbox_state ? el('span', { class: 'muted', text: ` · ${t(`outbox.${r.outbox_state}`)}` }) : null),

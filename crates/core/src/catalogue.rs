@@ -494,11 +494,13 @@ impl Catalogues {
     /// Resolves the codes of a sample row on `on` (the round's first day): the unit must
     /// exist that day, the agency too, the field and procedure must be known, and a procedure
     /// must belong to the field given with it. Every problem is returned, not only the first.
+    /// An empty unit catalogue checks no unit code (the unit name is then empty).
     pub fn resolve(&self, codes: &SampleCodes, on: NaiveDate) -> Result<SampleNames, Vec<Issue>> {
         let mut issues = Vec::new();
         let mut names = SampleNames::default();
         match self.units.get(&codes.unit_code, on) {
             Some(u) => names.unit_name = u.name.clone(),
+            None if self.units.units().is_empty() => {}
             None => issues.push(Issue::new(
                 "unit_code",
                 "no administrative unit with this code on the round's first day.",
@@ -530,11 +532,13 @@ impl Catalogues {
                 Some(p) => {
                     names.procedure_name = Some(p.name.clone());
                     match &codes.field_code {
-                        Some(f) if *f != p.field_code => issues.push(Issue::new(
-                            "procedure_code",
-                            "the procedure belongs to another field than the row's field_code.",
-                            "thủ tục thuộc lĩnh vực khác với mã lĩnh vực của dòng.",
-                        )),
+                        // (An unknown field is reported above, not as a mismatch.)
+                        Some(f) if *f != p.field_code && self.fields.contains_key(f) => issues
+                            .push(Issue::new(
+                                "procedure_code",
+                                "the procedure belongs to another field than the row's field_code.",
+                                "thủ tục thuộc lĩnh vực khác với mã lĩnh vực của dòng.",
+                            )),
                         Some(_) => {}
                         None => {
                             if let Some(f) = self.fields.get(&p.field_code) {
@@ -699,6 +703,31 @@ mod tests {
             .unwrap_err();
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].column, "agency_code");
+    }
+
+    #[test]
+    fn an_empty_unit_catalogue_checks_no_unit() {
+        let full = catalogues();
+        let empty = Catalogues::new(
+            UnitTree::from_units(Vec::new()).unwrap(),
+            full.agencies.values().cloned().collect(),
+            full.fields.values().cloned().collect(),
+            full.procedures.values().cloned().collect(),
+        );
+        let names = empty
+            .resolve(
+                &SampleCodes {
+                    unit_code: "12345".into(),
+                    agency_code: Some("HN-MC-BD".into()),
+                    field_code: None,
+                    procedure_code: Some("ho_tich.ket_hon".into()),
+                },
+                d("2026-03-01"),
+            )
+            .unwrap();
+        assert_eq!(names.unit_name, "");
+        assert_eq!(names.procedure_name.as_deref(), Some("Đăng ký kết hôn"));
+        assert!(names.agency_name.is_some());
     }
 
     #[test]

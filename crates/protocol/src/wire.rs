@@ -221,6 +221,9 @@ pub struct Assignment {
     /// Procedure code (procedure catalogue); `procedure` holds its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub procedure_code: Option<String>,
+    /// Name of the round (shown instead of its id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_name: Option<String>,
 }
 
 /// `POST /api/v1/responses/batch`: many responses in one request (body may be gzip).

@@ -120,8 +120,11 @@ export async function api(path, opts = {}) {
     let problem = null;
     try { problem = await res.json(); } catch { /* not JSON */ }
     if (res.status === 401 && !opts.noAuth) {
+      // Several calls may fail at once: only the first one (still holding the current token)
+      // ends the session and tells the page.
+      const current = token !== null && session.token === token;
       session.clear();
-      onExpired();
+      if (current) onExpired();
       throw new ApiError(401, problem, true);
     }
     throw new ApiError(res.status, problem);

@@ -120,6 +120,7 @@
  * @property {string[]} [agencies]
  * @property {Record<string, number>} [targets]  agency code → target sample size
  * @property {RoundStatus} [status]
+ * @property {string} [closed_at]   set once closed
  */
 
 /**
@@ -213,11 +214,20 @@
  * @property {number} refused
  * @property {number} absent
  * @property {number} moved
- * @property {number|null} response_rate   0–1
+ * @property {number} response_rate   0–1
  * @property {number|null} [target]
+ * @property {number} [assigned]       sampled rows given to a surveyor
+ * @property {number} [collected]
+ * @property {number} [non_response]
+ * @property {number} [synced]         current responses, of every origin
+ * @property {number} [replacement]    of `synced`: outside the sample
+ * @property {number} [walk_in]        of `synced`: outside the sample
  */
 
-/** @typedef {{round_id: string, total: ProgressRow, rows: ProgressRow[]}} ProgressReport */
+/**
+ * `GET /rounds/{id}/progress?by=` (handlers/rounds.rs ProgressReport; `total` has no key/name).
+ * @typedef {{round_id: string, by: 'surveyor'|'unit'|'agency', total: ProgressRow, rows: ProgressRow[]}} ProgressReport
+ */
 
 /**
  * review::QualityFlag.

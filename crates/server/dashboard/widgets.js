@@ -150,7 +150,22 @@ export function table(testid, headers, rows, opts = {}) {
 export function field(id, label, input, hint) {
   input.id = id;
   return h('div', { class: 'field' }, h('label', { for: id }, label), input,
+    input instanceof HTMLInputElement && input.type === 'date' ? dateEcho(input) : null,
     hint ? h('p', { class: 'muted small hint' }, hint) : null);
+}
+
+/**
+ * The date of a date input written dd/mm/yyyy beside it (the input's own format follows the
+ * browser's language, which may not be Vietnamese).
+ * @param {HTMLInputElement} input
+ */
+export function dateEcho(input) {
+  const out = h('span', { class: 'muted small date-echo', 'aria-hidden': 'true' });
+  const draw = () => { out.textContent = input.value ? fmtDate(input.value) : ''; };
+  input.addEventListener('input', draw);
+  input.addEventListener('change', draw);
+  draw();
+  return out;
 }
 
 /**

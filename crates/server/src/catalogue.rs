@@ -209,18 +209,21 @@ pub async fn check_import(
     let mut errors = Vec::new();
     for (idx, cell) in header.iter().enumerate() {
         let folded = fold_header(cell);
-        if let Some((name, _, _)) = columns
+        let Some((name, _, _)) = columns
             .iter()
             .find(|(_, a, _)| a.contains(&folded.as_str()))
-        {
-            if positions.insert(name, idx).is_some() {
-                errors.push(RowError::cell(
-                    header_row,
-                    name,
-                    "the column appears twice in the header.",
-                    "cột bị lặp lại ở dòng tiêu đề.",
-                ));
-            }
+        else {
+            continue;
+        };
+        if positions.contains_key(name) {
+            errors.push(RowError::cell(
+                header_row,
+                name,
+                "the column appears twice in the header.",
+                "cột bị lặp lại ở dòng tiêu đề.",
+            ));
+        } else {
+            positions.insert(name, idx);
         }
     }
     for (name, _, required) in columns {
@@ -522,7 +525,6 @@ pub fn resolve_frame(
     rows: Vec<FrameRow>,
     on: NaiveDate,
 ) -> (Vec<ResolvedRow>, Vec<RowError>) {
-    let check_units = !catalogues.units.units().is_empty();
     let mut out = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
     for frame in rows {
@@ -532,34 +534,7 @@ pub fn resolve_frame(
             field_code: frame.field_code.clone(),
             procedure_code: frame.procedure_code.clone(),
         };
-        let result = catalogues.resolve(&codes, on).or_else(|issues| {
-            let rest: Vec<Issue> = issues
-                .into_iter()
-                .filter(|i| check_units || i.column != "unit_code")
-                .collect();
-            if rest.is_empty() {
-                // Only the unit was unknown, and units are not checked: resolve without it.
-                let mut names = catalogues
-                    .resolve(
-                        &SampleCodes {
-                            unit_code: String::new(),
-                            ..codes.clone()
-                        },
-                        on,
-                    )
-                    .or_else(|i| {
-                        if i.iter().all(|i| i.column == "unit_code") {
-                            Ok(Default::default())
-                        } else {
-                            Err(i)
-                        }
-                    })?;
-                names.unit_name = String::new();
-                Ok(names)
-            } else {
-                Err(rest)
-            }
-        });
+        let result = catalogues.resolve(&codes, on);
         match result {
             Ok(names) => {
                 let procedure_name = names

@@ -1,16 +1,19 @@
 //! Demo seeding (`sipas-server --demo`) and admin bootstrap (`--bootstrap-admin`).
 //!
 //! The demo creates one user per role with a random password (supervisor, surveyor and
-//! monitor scoped to the demo province, Hà Nội `01`; admin and ministry unscoped), a round using
-//! `sipas-6-groups@2026.1`, a few invented sample rows assigned to the surveyor, and a fresh
+//! monitor scoped to the demo province, Hà Nội `01`; admin and ministry unscoped), a round
+//! using `sipas-6-groups@2026.1` covering `01`, demo agencies in Hà Nội and a few invented
+//! sample rows with catalogue codes (units, agencies, procedures) assigned to the surveyor,
+//! and a fresh
 //! enrolment code for the surveyor's device. Running it again keeps what exists (passwords
 //! unchanged) and issues a new code.
 use crate::app::AppState;
 use crate::auth;
 use crate::handlers::users::{CreateUserRequest, create_checked_user, issue_enrolment_code};
 use crate::problem::ApiError;
-use crate::storage::{RoundPlan, SampleRow, ScopeCodes, StoreError};
+use crate::storage::{CatalogueImport, RoundPlan, SampleRow, ScopeCodes, StoreError};
 use chrono::NaiveDate;
+use sipas_core::catalogue::{Agency, AgencyKind, SampleCodes};
 use sipas_core::questionnaire::FormKey;
 use sipas_core::response::new_id;
 use sipas_protocol::roles::Role;
@@ -100,6 +103,59 @@ pub async fn ensure_user_in(
     Ok((user, true))
 }
 
+/// Demo agencies of several kinds in Hà Nội (province 01 of the unit seed) and its wards
+/// 95001-95003 (invented codes, see `schemas/units/vn-units-seed.json`).
+pub fn demo_agencies() -> Vec<Agency> {
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    [
+        (
+            "HN-UBND-BADINH",
+            "UBND phường Ba Đình",
+            AgencyKind::UbndXa,
+            "95001",
+            day(2025, 7, 1),
+        ),
+        (
+            "HN-MC-BADINH",
+            "Bộ phận Một cửa phường Ba Đình",
+            AgencyKind::MotCua,
+            "95001",
+            day(2025, 7, 1),
+        ),
+        (
+            "HN-SO-TNMT",
+            "Sở Tài nguyên và Môi trường Hà Nội",
+            AgencyKind::SoBanNganh,
+            "01",
+            day(2020, 1, 1),
+        ),
+        (
+            "HN-TYT-HONGHA",
+            "Trạm Y tế phường Hồng Hà",
+            AgencyKind::YTe,
+            "95002",
+            day(2025, 7, 1),
+        ),
+        (
+            "HN-THCS-NGOCHA",
+            "Trường THCS Ngọc Hà",
+            AgencyKind::GiaoDuc,
+            "95003",
+            day(2025, 7, 1),
+        ),
+    ]
+    .into_iter()
+    .map(|(code, name, kind, unit, from)| Agency {
+        code: code.into(),
+        name: name.into(),
+        kind,
+        unit_code: unit.into(),
+        valid_from: from,
+        valid_to: None,
+    })
+    .collect()
+}
+
 /// Seeds the demo (see the module documentation).
 pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
     let specs = [
@@ -153,41 +209,88 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
             .store
             .create_planned_round(&round, &plan, supervisor)
             .await?;
-        // Invented people and addresses: demo data only.
-        let rows: Vec<SampleRow> = [
-            ("95001", "Cấp căn cước", "Nguyễn Văn An", "Số 1 phố Demo"),
+        let round = state.store.round(DEMO_ROUND_ID).await?.unwrap_or(round);
+        // Invented people and addresses: demo data only. Units are wards of Hà Nội (01) in
+        // the unit seed; agencies are the demo agencies below; procedures from the field seed.
+        crate::catalogue::seed_if_empty(state.store.as_ref()).await?;
+        state
+            .store
+            .import_catalogues(&[CatalogueImport::Agencies(demo_agencies())], None)
+            .await?;
+        let catalogues = state.store.catalogues().await?;
+        let mut rows: Vec<SampleRow> = Vec::new();
+        for (unit, agency, procedure, name, address) in [
             (
                 "95001",
-                "Đăng ký khai sinh",
+                "HN-MC-BADINH",
+                "ho_tich.khai_sinh",
+                "Nguyễn Văn An",
+                "Số 1 phố Demo",
+            ),
+            (
+                "95001",
+                "HN-UBND-BADINH",
+                "tu_phap.chung_thuc",
                 "Trần Thị Bình",
                 "Số 2 phố Demo",
             ),
             (
                 "95002",
-                "Cấp giấy phép xây dựng",
+                "HN-SO-TNMT",
+                "dat_dai.cap_gcn",
                 "Lê Văn Cường",
                 "Số 3 phố Demo",
             ),
-            ("95002", "Đăng ký kết hôn", "Phạm Thị Dung", "Số 4 phố Demo"),
-        ]
-        .into_iter()
-        .map(|(unit, procedure, name, address)| SampleRow {
-            id: new_id(),
-            unit_code: unit.into(),
-            procedure: procedure.into(),
-            agency: Some("UBND phường".into()),
-            contact: Contact {
-                name: name.into(),
-                address: address.into(),
-                phone: None,
-            },
-            unit_name: None,
-            agency_code: None,
-            field_code: None,
-            field_name: None,
-            procedure_code: None,
-        })
-        .collect();
+            (
+                "95002",
+                "HN-TYT-HONGHA",
+                "y_te.kham_bhyt",
+                "Phạm Thị Dung",
+                "Số 4 phố Demo",
+            ),
+            (
+                "95003",
+                "HN-THCS-NGOCHA",
+                "giao_duc.tuyen_sinh_lop1",
+                "Hoàng Văn Em",
+                "Số 5 phố Demo",
+            ),
+        ] {
+            let codes = SampleCodes {
+                unit_code: unit.into(),
+                agency_code: Some(agency.into()),
+                field_code: None,
+                procedure_code: Some(procedure.into()),
+            };
+            let names = catalogues
+                .resolve(&codes, round.starts_on)
+                .map_err(|issues| {
+                    StoreError::Backend(format!(
+                        "demo sample row does not match the catalogues: {}",
+                        issues
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ))
+                })?;
+            rows.push(SampleRow {
+                id: new_id(),
+                unit_code: unit.into(),
+                procedure: names.procedure_name.unwrap_or_default(),
+                agency: names.agency_name,
+                contact: Contact {
+                    name: name.into(),
+                    address: address.into(),
+                    phone: None,
+                },
+                unit_name: Some(names.unit_name),
+                agency_code: codes.agency_code,
+                field_code: names.field_code,
+                field_name: names.field_name,
+                procedure_code: codes.procedure_code,
+            });
+        }
         imported = state
             .store
             .import_sample(DEMO_ROUND_ID, &rows, supervisor)

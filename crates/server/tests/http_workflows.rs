@@ -1649,6 +1649,43 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             body: serde_json::to_vec(&file).unwrap(),
             allowed: &[Role::Supervisor],
         },
+        // Issue 10 endpoints.
+        Endpoint {
+            method: Method::GET,
+            path: format!("/api/v1/rounds/{ROUND}/assignments?limit=5"),
+            content_type: JSON_CT,
+            body: vec![],
+            allowed: &[Role::Supervisor, Role::Admin],
+        },
+        Endpoint {
+            method: Method::GET,
+            path: "/api/v1/forms".into(),
+            content_type: JSON_CT,
+            body: vec![],
+            allowed: &[Role::Supervisor, Role::Admin, Role::Monitor, Role::Ministry],
+        },
+        Endpoint {
+            method: Method::PATCH,
+            path: format!("/api/v1/users/{}", w.monitor2.user.id),
+            content_type: JSON_CT,
+            body: j(json!({"display_name": "Phúc tra viên CCB"})),
+            allowed: &[Role::Admin],
+        },
+        Endpoint {
+            method: Method::POST,
+            path: format!("/api/v1/users/{}/password", w.monitor2.user.id),
+            content_type: JSON_CT,
+            body: j(json!({})),
+            allowed: &[Role::Admin],
+        },
+        // Last: the allowed run closes the round.
+        Endpoint {
+            method: Method::POST,
+            path: format!("/api/v1/rounds/{ROUND}/close"),
+            content_type: JSON_CT,
+            body: j(json!({})),
+            allowed: &[Role::Supervisor, Role::Admin],
+        },
     ];
 
     let roles = Role::ALL;
@@ -1695,7 +1732,7 @@ async fn every_new_endpoint_refuses_every_other_role_and_changes_nothing(backend
             .await;
         assert_eq!(r.problem(), "401.1", "{} {}", e.method, e.path);
     }
-    assert_eq!(refused, 50);
+    assert_eq!(refused, 65);
 
     // The role is checked before anything in the request is looked at.
     for (method, path, role) in [
@@ -2316,6 +2353,30 @@ async fn round_life_cycle_edit_close_and_progress_by_agency(backend: Backend) {
     assert_eq!(r["acks"][0]["reason_code"], "round_closed");
     assert!(r["acks"][0]["quarantine_id"].is_string());
     assert!(w.store.response(late.id, 1).await.unwrap().is_none());
+    // The quarantine entry is the Hà Nội supervisor's to see, not Đà Nẵng's.
+    let sup_dn = scoped_user(&w, &w.admin, "gsv-dn", Role::Supervisor, &["48"]).await;
+    let q_id = r["acks"][0]["quarantine_id"].as_str().unwrap().to_owned();
+    let mine = w
+        .get("/api/v1/quarantine?all=true", &sup)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine[0]["reason_code"], "round_closed");
+    let theirs = w
+        .get("/api/v1/quarantine?all=true", &sup_dn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(theirs, json!([]));
+    let r2 = w
+        .post(
+            &format!("/api/v1/quarantine/{q_id}/dismiss"),
+            &sup_dn,
+            json!({"note": "x"}),
+        )
+        .await;
+    assert_eq!(r2.problem(), "404.1");
     // Closing again changes nothing; the audit log has one round.closed.
     w.post("/api/v1/rounds/R-NOW/close", &sup, json!({}))
         .await

@@ -33,6 +33,36 @@ pub struct Assignment {
     /// When the row was last written; set by the store (ignored by
     /// [`Store::upsert_assignment`]).
     pub updated_at: DateTime<Utc>,
+    /// Names and catalogue codes from the server (shown instead of codes).
+    #[serde(flatten)]
+    pub names: AssignmentNames,
+}
+
+/// Names of an assignment's round, unit, agency, field and procedure, with the catalogue
+/// codes (issue 10). `None`: the server gave none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentNames {
+    /// Round name.
+    #[serde(default)]
+    pub round_name: Option<String>,
+    /// Administrative unit name.
+    #[serde(default)]
+    pub unit_name: Option<String>,
+    /// Agency code.
+    #[serde(default)]
+    pub agency_code: Option<String>,
+    /// Agency name.
+    #[serde(default)]
+    pub agency_name: Option<String>,
+    /// Field code.
+    #[serde(default)]
+    pub field_code: Option<String>,
+    /// Field name.
+    #[serde(default)]
+    pub field_name: Option<String>,
+    /// Procedure code (`procedure` is its name).
+    #[serde(default)]
+    pub procedure_code: Option<String>,
 }
 
 /// Personal contact data of an assignment's respondent.
@@ -46,38 +76,55 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, round_id, unit_code, form_id, form_version, procedure, status, status_note, updated_at";
+const COLUMNS: &str = "id, round_id, unit_code, form_id, form_version, procedure, status, \
+     status_note, updated_at, round_name, unit_name, agency_code, agency_name, field_code, \
+     field_name, procedure_code";
 
 type RawAssignment = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
+    (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+    ),
+    AssignmentNames,
 );
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAssignment> {
     Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
+        (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ),
+        AssignmentNames {
+            round_name: r.get(9)?,
+            unit_name: r.get(10)?,
+            agency_code: r.get(11)?,
+            agency_name: r.get(12)?,
+            field_code: r.get(13)?,
+            field_name: r.get(14)?,
+            procedure_code: r.get(15)?,
+        },
     ))
 }
 
 fn decode(raw: RawAssignment) -> Result<Assignment> {
-    let (id, round_id, unit_code, form_id, version, procedure, status, status_note, updated_at) =
-        raw;
+    let (
+        (id, round_id, unit_code, form_id, version, procedure, status, status_note, updated_at),
+        names,
+    ) = raw;
     let what = format!("assignment {id}");
     Ok(Assignment {
         id: codec::parse_uuid(&id, &what)?,
@@ -89,6 +136,7 @@ fn decode(raw: RawAssignment) -> Result<Assignment> {
             .ok_or_else(|| StoreError::corrupt(&what, format!("unknown status {status:?}")))?,
         status_note,
         updated_at: codec::parse_ts(&updated_at, &what)?,
+        names,
     })
 }
 
@@ -160,13 +208,19 @@ impl Store {
             let id = a.id.to_string();
             tx.execute(
                 "INSERT INTO assignments (id, round_id, unit_code, form_id, form_version,
-                                          procedure, status, status_note, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                          procedure, status, status_note, updated_at,
+                                          round_name, unit_name, agency_code, agency_name,
+                                          field_code, field_name, procedure_code)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (id) DO UPDATE SET
                     round_id = excluded.round_id, unit_code = excluded.unit_code,
                     form_id = excluded.form_id, form_version = excluded.form_version,
                     procedure = excluded.procedure, status = excluded.status,
                     status_note = excluded.status_note, updated_at = excluded.updated_at,
+                    round_name = excluded.round_name, unit_name = excluded.unit_name,
+                    agency_code = excluded.agency_code, agency_name = excluded.agency_name,
+                    field_code = excluded.field_code, field_name = excluded.field_name,
+                    procedure_code = excluded.procedure_code,
                     withdrawn_at = NULL",
                 params![
                     id,
@@ -178,6 +232,13 @@ impl Store {
                     a.status.as_str(),
                     a.status_note,
                     codec::ts(&codec::now()),
+                    a.names.round_name,
+                    a.names.unit_name,
+                    a.names.agency_code,
+                    a.names.agency_name,
+                    a.names.field_code,
+                    a.names.field_name,
+                    a.names.procedure_code,
                 ],
             )?;
             if let Some(c) = contact {

@@ -41,7 +41,7 @@ mod units;
 #[cfg(test)]
 mod test_support;
 
-pub use assignments::{Assignment, AssignmentStatus, Contact};
+pub use assignments::{Assignment, AssignmentNames, AssignmentStatus, Contact};
 pub use audit::AuditEntry;
 pub use drafts::{Draft, DraftKind, NewDraft};
 pub use error::{Result, StoreError};

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outside_sample",
         sql: include_str!("../migrations/0005_outside_sample.sql"),
     },
+    Migration {
+        version: 6,
+        name: "catalogue_names",
+        sql: include_str!("../migrations/0006_catalogue_names.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.
@@ -145,6 +150,10 @@ mod tests {
             (
                 3,
                 "ba22fce438c63638659a38547f2d5f13d6f09847577736210dfe467cf2464470",
+            ),
+            (
+                6,
+                "7e6cbff995a50b446f4f5e6bbc1e8543356417e06a7b60db591238911b911e08",
             ),
         ];
         for (version, hash) in FROZEN {

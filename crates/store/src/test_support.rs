@@ -51,6 +51,7 @@ pub(crate) fn assignment() -> Assignment {
         status: AssignmentStatus::NotVisited,
         status_note: None,
         updated_at: at("2026-01-01T00:00:00Z"),
+        names: Default::default(),
     }
 }
 

@@ -833,6 +833,7 @@ mod tests {
                     status: AssignmentStatus::NotVisited,
                     status_note: None,
                     updated_at: Utc::now(),
+                    names: Default::default(),
                 };
                 s.upsert_assignment(&a, None).unwrap();
                 a.id

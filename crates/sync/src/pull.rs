@@ -8,7 +8,7 @@ use serde::Serialize;
 use sipas_protocol::wire::{
     self, AssignmentStatus, Decision, FieldRound, PullResponse, ReviewDecision,
 };
-use sipas_store::{Assignment, Contact, ResponseStatus, Store, StoreError};
+use sipas_store::{Assignment, AssignmentNames, Contact, ResponseStatus, Store, StoreError};
 
 /// What one pull changed on the device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -92,6 +92,16 @@ fn apply_assignment(store: &mut Store, a: &wire::Assignment) -> Result<(), Store
         status,
         status_note,
         updated_at: Utc::now(),
+        names: AssignmentNames {
+            round_name: a.round_name.clone(),
+            unit_name: a.unit_name.clone(),
+            agency_code: a.agency_code.clone(),
+            // Older servers send only `agency` (the name).
+            agency_name: a.agency_name.clone().or_else(|| a.agency.clone()),
+            field_code: a.field_code.clone(),
+            field_name: a.field_name.clone(),
+            procedure_code: a.procedure_code.clone(),
+        },
     };
     let contact = a.contact.as_ref().map(|c| Contact {
         respondent_name: Some(c.name.clone()),
@@ -168,6 +178,7 @@ mod tests {
             field_code: None,
             field_name: None,
             procedure_code: None,
+            round_name: None,
         }
     }
 
@@ -278,6 +289,49 @@ mod tests {
             (got.status, got.status_note),
             (AssignmentStatus::Collected, None)
         );
+    }
+
+    #[test]
+    fn catalogue_names_and_codes_are_kept_and_old_servers_still_give_the_agency() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut a = wire_assignment(AssignmentStatus::NotVisited);
+        a.round_name = Some("Đợt 1 Hà Nội".into());
+        a.unit_name = Some("Phường Ba Đình".into());
+        a.agency = Some("Bộ phận Một cửa phường Ba Đình".into());
+        a.agency_code = Some("HN-MC-BD".into());
+        a.agency_name = a.agency.clone();
+        a.field_code = Some("tu_phap_ho_tich".into());
+        a.field_name = Some("Tư pháp – Hộ tịch".into());
+        a.procedure_code = Some("ho_tich.khai_sinh".into());
+        // The wire form a server sends, read back as the device reads it.
+        let json = serde_json::to_string(&a).unwrap();
+        let a: wire::Assignment = serde_json::from_str(&json).unwrap();
+        apply_pull(&mut s, &pull(vec![a.clone()], vec![])).unwrap();
+        let got = s.get_assignment(a.id).unwrap().unwrap().names;
+        assert_eq!(
+            got,
+            AssignmentNames {
+                round_name: Some("Đợt 1 Hà Nội".into()),
+                unit_name: Some("Phường Ba Đình".into()),
+                agency_code: Some("HN-MC-BD".into()),
+                agency_name: Some("Bộ phận Một cửa phường Ba Đình".into()),
+                field_code: Some("tu_phap_ho_tich".into()),
+                field_name: Some("Tư pháp – Hộ tịch".into()),
+                procedure_code: Some("ho_tich.khai_sinh".into()),
+            }
+        );
+        // A server before issue 10 sends none of the new fields.
+        let old = serde_json::json!({
+            "id": Uuid::from_u128(8), "round_id": "R1",
+            "form": {"form_id": "sipas-6-groups", "version": "2026.1"},
+            "unit_code": "00004", "procedure": "Đăng ký kết hôn", "agency": "UBND phường",
+            "status": "not_visited"
+        });
+        let old: wire::Assignment = serde_json::from_value(old).unwrap();
+        apply_pull(&mut s, &pull(vec![old], vec![])).unwrap();
+        let got = s.get_assignment(Uuid::from_u128(8)).unwrap().unwrap().names;
+        assert_eq!(got.agency_name.as_deref(), Some("UBND phường"));
+        assert_eq!(got.unit_name, None);
     }
 
     #[test]

@@ -22,8 +22,9 @@ use uuid::Uuid;
 pub const FORM_ID: &str = "sipas-6-groups";
 /// Its version.
 pub const FORM_VERSION: &str = "2026.1";
-/// Unit code of every sampled respondent.
-pub const UNIT_CODE: &str = "00004";
+/// Unit code of every sampled respondent: a ward of the unit seed
+/// (`schemas/units/vn-units-seed.json`) valid in 2026, when the test rounds run.
+pub const UNIT_CODE: &str = "95001";
 /// Password of the seeded supervisor.
 pub const SUPERVISOR_PASSWORD: &str = "supervisor-pass-1";
 
@@ -168,7 +169,8 @@ pub async fn seed_round(people: &People, round_id: &str, n: usize) -> Vec<Uuid> 
 }
 
 /// Name the sample frame of [`seed_walk_in_round`] gives [`UNIT_CODE`].
-pub const UNIT_NAME: &str = "Phường Trúc Bạch";
+/// (the unit catalogue's name of [`UNIT_CODE`]; the server takes names from the catalogue).
+pub const UNIT_NAME: &str = "Phường Ba Đình";
 
 /// Creates round `round_id` taking walk-ins at the one-stop shop (not replacements), at most
 /// 5 per unit, with one sampled respondent in [`UNIT_CODE`] named [`UNIT_NAME`] in the frame,

@@ -188,6 +188,20 @@ fn haystack(a: &Assignment, c: Option<&Contact>) -> String {
         a.unit_code.as_str(),
         a.round_id.as_str(),
     ];
+    let n = &a.names;
+    parts.extend(
+        [
+            &n.round_name,
+            &n.unit_name,
+            &n.agency_name,
+            &n.field_name,
+            &n.agency_code,
+            &n.procedure_code,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str),
+    );
     if let Some(c) = c {
         parts.extend(
             [&c.respondent_name, &c.address, &c.phone]
@@ -233,6 +247,7 @@ mod tests {
             status: AssignmentStatus::NotVisited,
             status_note: None,
             updated_at: chrono::Utc::now(),
+            names: Default::default(),
         };
         let a = mk("Đăng ký khai sinh");
         let b = mk("Cấp giấy phép xây dựng");

@@ -2,7 +2,7 @@
 // What several pages share: the rounds (cached per tab), the round's sub-navigation built from
 // the user's capabilities, user names by id, and the catalogues by code.
 import { api, enc, qs, session } from '../api.js';
-import { has, t } from '../i18n.js';
+import { getLang, has, t } from '../i18n.js';
 import { fmtDate, h, todayVn } from '../widgets.js';
 
 /** @typedef {import('../types.js').Round} Round */
@@ -91,6 +91,29 @@ export async function catalogueNames(on) {
     /** @type {Map<string, string>} */
     agency: new Map(a.map((x) => [x.code, x.name])),
   };
+}
+
+/** Questionnaire titles by `form_id@version` (empty when unreadable). @returns {Promise<Map<string, import('../types.js').FormInfo>>} */
+export async function formsByKey() {
+  try {
+    /** @type {import('../types.js').FormInfo[]} */
+    const forms = await cached('/forms');
+    return new Map(forms.map((f) => [`${f.id}@${f.version}`, f]));
+  } catch (e) {
+    if (/** @type {any} */ (e).handled) throw e;
+    return new Map();
+  }
+}
+
+/**
+ * A round's questionnaire title in the current language.
+ * @param {Round} r
+ * @param {Map<string, import('../types.js').FormInfo>} forms
+ */
+export function formTitleOf(r, forms) {
+  const f = forms.get(`${r.form.form_id}@${r.form.version}`);
+  if (f && getLang() === 'en' && f.title_en) return f.title_en;
+  return (f && f.title_vi) || r.form_title || t('common.dash');
 }
 
 /** A round's status badge. @param {Round} r */

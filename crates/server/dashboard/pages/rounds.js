@@ -5,7 +5,7 @@
 import { api, enc, session } from '../api.js';
 import { getLang, t } from '../i18n.js';
 import { empty, errorBox, field, fill, h, loading, named, picker, select, table, toast, todayVn } from '../widgets.js';
-import { agencies, catalogueNames, getRound, getRounds, period, roundHead, roundStatus, units } from './common.js';
+import { agencies, catalogueNames, formTitleOf, formsByKey, getRound, getRounds, period, roundHead, roundStatus, units } from './common.js';
 
 /** @typedef {import('../types.js').Round} Round */
 /** @typedef {import('../types.js').FormInfo} FormInfo */
@@ -21,11 +21,11 @@ export async function pageRounds(ctx) {
     ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/rounds/new', testid: 'round-new' }, t('rounds.new')))
     : null;
   ctx.view.append(heading, create, loading());
-  const list = await getRounds(true);
+  const [list, forms] = await Promise.all([getRounds(true), formsByKey()]);
   if (!ctx.alive()) return;
   const rows = list.map((r) => h('tr', { testid: 'round-row', dataset: { roundId: r.id, status: r.status || '' } },
     h('td', null, h('a', { href: `#/rounds/${enc(r.id)}`, testid: 'round-link' }, r.name), h('div', { class: 'code' }, r.id)),
-    h('td', null, r.form_title || t('common.dash')),
+    h('td', null, formTitleOf(r, forms)),
     h('td', null, period(r)),
     h('td', null, roundStatus(r))));
   fill(ctx.view, heading, create,
@@ -159,14 +159,14 @@ export async function pageRoundNew(ctx) {
 export async function pageRound(ctx, roundId) {
   const round = await getRound(roundId);
   if (!ctx.alive()) return;
-  const names = await catalogueNames(round.starts_on);
+  const [names, forms] = await Promise.all([catalogueNames(round.starts_on), formsByKey()]);
   if (!ctx.alive()) return;
   const head = roundHead(round, 'overview', t('round.heading'));
   const targets = round.targets || {};
   const agencyCodes = [...new Set([...(round.agencies || []), ...Object.keys(targets)])];
   const details = h('dl', { class: 'meta panel', testid: 'round-details' },
     h('div', { class: 'wide' }, h('dt', null, t('rounds.name')), h('dd', { testid: 'round-detail-name' }, round.name)),
-    h('div', { class: 'wide' }, h('dt', null, t('rounds.form')), h('dd', null, round.form_title || t('common.dash'))),
+    h('div', { class: 'wide' }, h('dt', null, t('rounds.form')), h('dd', null, formTitleOf(round, forms))),
     h('div', null, h('dt', null, t('rounds.dates')), h('dd', null, period(round))),
     h('div', null, h('dt', null, t('rounds.status')), h('dd', null, roundStatus(round))),
     h('div', null, h('dt', null, t('rounds.code')), h('dd', { class: 'code' }, round.id)),

@@ -160,7 +160,8 @@ export async function pageUsers(ctx) {
         },
       }, t('users.reset_password')));
     }
-    if (manage || session.can('devices.manage')) {
+    // One's own account is not disabled from here.
+    if ((manage || session.can('devices.manage')) && u.id !== session.me?.id) {
       buttons.append(h('button', {
         type: 'button', testid: u.disabled ? 'user-enable' : 'user-disable', class: u.disabled ? null : 'danger',
         onclick: async () => {

@@ -176,10 +176,10 @@ pub async fn list_procedures(
 ) -> ApiResult<Json<Vec<Procedure>>> {
     require_cap(&caller.user, Capability::CataloguesRead)?;
     let field = query.get()?.field.filter(|f| !f.is_empty());
-    if let Some(f) = &field {
-        if !state.store.fields().await?.iter().any(|x| &x.code == f) {
-            return Err(ApiError::not_found("field", f));
-        }
+    if let Some(f) = &field
+        && !state.store.fields().await?.iter().any(|x| &x.code == f)
+    {
+        return Err(ApiError::not_found("field", f));
     }
     let list = state
         .store

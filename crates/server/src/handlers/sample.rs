@@ -225,6 +225,9 @@ const TEMPLATE_COLUMNS: [(Column, Option<usize>); 7] = [
     (Column::Phone, None),
 ];
 
+/// One list of the `danh_muc` sheet: code header, name header, (code, name) entries.
+type CatalogueList<'a> = (&'static str, &'static str, &'a [(String, String)]);
+
 /// Writes the sample template for a round starting `on`.
 pub fn template_xlsx(c: &Catalogues, on: chrono::NaiveDate) -> Result<Vec<u8>, XlsxError> {
     let units: Vec<(String, String)> = crate::handlers::catalogues::units_on(&c.units, on)
@@ -247,7 +250,7 @@ pub fn template_xlsx(c: &Catalogues, on: chrono::NaiveDate) -> Result<Vec<u8>, X
         .values()
         .map(|p| (p.code.clone(), p.name.clone()))
         .collect();
-    let lists: [(&str, &str, &[(String, String)]); 4] = [
+    let lists: [CatalogueList<'_>; 4] = [
         ("ma_don_vi", "ten_don_vi", &units),
         ("ma_co_quan", "ten_co_quan", &agencies),
         ("ma_linh_vuc", "ten_linh_vuc", &fields),

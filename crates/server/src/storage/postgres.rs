@@ -400,7 +400,8 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
      a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code \
+     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code, \
+     r.name \
      FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
@@ -435,6 +436,7 @@ fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> 
             field_code: row.try_get(15)?,
             field_name: row.try_get(16)?,
             procedure_code: row.try_get(17)?,
+            round_name: row.try_get(18)?,
         },
         row.try_get(11)?,
     ))

@@ -475,7 +475,8 @@ fn audit_in(
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
      a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code \
+     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code, \
+     r.name \
      FROM assignments a JOIN rounds r ON r.id = a.round_id \
      LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
 
@@ -508,6 +509,7 @@ fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)
             field_code: row.get(15)?,
             field_name: row.get(16)?,
             procedure_code: row.get(17)?,
+            round_name: row.get(18)?,
         },
         col_opt_uuid(row, 11)?,
     ))
