@@ -180,7 +180,13 @@ test('results: comparison, target, ranked chart, scorecard PDF, workbook and mic
     } else {
       console.log('pdftoppm is not installed: the scorecard PDF is not rendered to PNG');
     }
-    await page.goBack();
+    // A unit's scorecard: communes named from the unit catalogue, not by code.
+    await page.goto(`${server.url}/dashboard/#/rounds/KQ-2026/scorecard?by=unit:commune&key=95001&min_n=2`);
+    await page.getByTestId('scorecard').waitFor();
+    const unitName = await page.getByTestId('scorecard-name').textContent();
+    assert.ok(unitName && unitName !== '95001' && /\p{L}{3}/u.test(unitName), unitName);
+    assert.equal(await page.getByTestId('scorecard-pct').textContent(), '66,7%');
+    await page.goto(url('?min_n=2&compare_to=KQ-2025'));
     await page.getByTestId('rank-chart').waitFor();
   });
 
