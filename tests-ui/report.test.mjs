@@ -96,16 +96,16 @@ test('reports: bars, suppression, stamp, downloads and a 360 px screenshot', asy
     };
     assert.deepEqual(await shown('*', '[data-code="G1_1"]'), ['4', '75,0%', '3,75']);
     assert.deepEqual(await shown('*', '[data-code="G1_2"]'), ['4', '50,0%', '3,50']);
-    assert.deepEqual(await shown('*', '[data-code="G1"]'), ['20', '55,0%', '3,55']);
-    assert.deepEqual(await shown('*', '[data-code="G3"]'), ['20', '55,0%', '3,55']);
-    assert.deepEqual((await shown('*', '[data-code="G2"]')).slice(0, 2), ['16', '56,3%']);
+    assert.deepEqual(await shown('*', '[data-code="G1"]'), ['4', '55,0%', '3,55']);
+    assert.deepEqual(await shown('*', '[data-code="G3"]'), ['4', '55,0%', '3,55']);
+    assert.deepEqual((await shown('*', '[data-code="G2"]')).slice(0, 2), ['4', '56,3%']);
     assert.deepEqual(await shown('*', '[data-code="G6_1"]'), ['4', '75,0%', '3,75']);
     assert.deepEqual((await shown('*', '[data-level="overall"]')).slice(1), ['55,8%', '3,56']);
     assert.deepEqual((await shown(U1, '[data-level="overall"]')).slice(1), ['50,0%', '3,50']);
     assert.deepEqual(await shown(U1, '[data-code="G1_1"]'), ['2', '50,0%', '3,50']);
     assert.deepEqual(await shown(U2, '[data-code="G1_1"]'), ['2', '100,0%', '4,00']);
-    assert.deepEqual(await shown(U2, '[data-code="G1"]'), ['10', '60,0%', '3,60']);
-    assert.deepEqual((await shown(U2, '[data-code="G2"]')).slice(0, 2), ['8', '62,5%']);
+    assert.deepEqual(await shown(U2, '[data-code="G1"]'), ['2', '60,0%', '3,60']);
+    assert.deepEqual((await shown(U2, '[data-code="G2"]')).slice(0, 2), ['2', '62,5%']);
     assert.deepEqual((await shown(U2, '[data-level="overall"]')).slice(1, 2), ['61,5%']);
     // The bar of the overall index says the same.
     assert.equal(await total.locator('[data-testid="bar"][data-code="overall"] .bar-value').textContent(), '55,8%');

@@ -94,7 +94,7 @@ test('a ministry user reads rounds and reports only', async () => {
     await page.locator(`[data-testid="round-row"][data-round-id="${server.roundId}"] [data-testid="round-link"]`).click();
     await page.getByTestId('round-details').waitFor();
     const tabs = await page.getByTestId('subnav').locator('a').evaluateAll((as) => as.map((a) => a.dataset.testid));
-    assert.deepEqual(tabs, ['subnav-overview', 'subnav-report']);
+    assert.deepEqual(tabs, ['subnav-overview', 'subnav-report', 'subnav-results']);
     await page.getByTestId('subnav-report').click();
     await page.getByTestId('report-stamp').waitFor();
     await page.goto(`${server.url}/dashboard/#/rounds/${server.roundId}/review`);

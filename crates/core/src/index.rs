@@ -28,6 +28,11 @@
 //!   rule is then applied to those pooled criteria. They are not means of the child units'
 //!   indices.
 //!
+//! * **Base N of a group / the overall index**: besides the pooled answer counts, each
+//!   [`AggregateScore`] carries `respondents_n`, the respondents with at least one valid
+//!   answer to its criteria; the suppression rule ([`crate::suppression`]) and the
+//!   confidence interval ([`crate::interval`]) use it.
+//!
 //! Percentages are `f64` in 0–100 and never rounded internally; use [`round2`] for display.
 //! The engine takes every response it is given: pass only the latest accepted revision of
 //! each response.
@@ -186,6 +191,11 @@ impl ByRule {
 /// Statistics of a group or of the overall index in one cell.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AggregateScore {
+    /// Respondents with at least one valid answer to its criteria: the base N of the group /
+    /// overall value (each respondent counted once, however many criteria they answered).
+    /// The suppression rule ([`crate::suppression`]) and the interval
+    /// ([`crate::interval`]) use this N.
+    pub respondents_n: usize,
     /// Valid answers over all its criteria (pooled count).
     pub valid_n: usize,
     /// Satisfied answers over all its criteria (pooled count).
@@ -336,13 +346,19 @@ impl Tally {
 struct CellTally {
     respondents: usize,
     criteria: Vec<Tally>,
+    /// Per group: respondents with at least one valid answer to its criteria.
+    group_respondents: Vec<usize>,
+    /// Respondents with at least one valid answer to a criterion of an overall group.
+    overall_respondents: usize,
 }
 
 impl CellTally {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, groups: usize) -> Self {
         CellTally {
             respondents: 0,
             criteria: vec![Tally::default(); n],
+            group_respondents: vec![0; groups],
+            overall_respondents: 0,
         }
     }
 
@@ -351,6 +367,10 @@ impl CellTally {
         for (a, b) in self.criteria.iter_mut().zip(&o.criteria) {
             a.merge(b);
         }
+        for (a, b) in self.group_respondents.iter_mut().zip(&o.group_respondents) {
+            *a += b;
+        }
+        self.overall_respondents += o.overall_respondents;
     }
 }
 
@@ -380,6 +400,7 @@ fn aggregate(parts: &[(Tally, RuleValue)], rule: Aggregation) -> AggregateScore 
     };
     let chosen = by_rule.get(rule);
     AggregateScore {
+        respondents_n: 0,
         valid_n: pooled.valid_n,
         satisfied_n: pooled.satisfied_n,
         no_answer_n: pooled.no_answer_n,
@@ -464,12 +485,13 @@ impl<'f> IndexAccumulator<'f> {
 
     /// Adds one response's answers to its (round, unit) cell.
     pub fn add(&mut self, input: IndexInput<'_>) {
-        let n = self.criteria.len();
+        let (n, ng) = (self.criteria.len(), self.groups.len());
         let cell = self
             .cells
             .entry((input.round_id.to_owned(), input.unit_code.to_owned()))
-            .or_insert_with(|| CellTally::new(n));
+            .or_insert_with(|| CellTally::new(n, ng));
         cell.respondents += 1;
+        let mut group_has_valid = vec![false; ng];
         let relevant: Option<Vec<&str>> = self.conditional.then(|| {
             relevant_items(self.form, input.answers)
                 .into_iter()
@@ -487,6 +509,7 @@ impl<'f> IndexAccumulator<'f> {
             match input.answers.get(&spec.code) {
                 None => {}
                 Some(AnswerValue::Int(v)) if spec.points.contains(v) => {
+                    group_has_valid[spec.group] = true;
                     tally.valid_n += 1;
                     tally.sum += v;
                     if *v >= spec.satisfied_from {
@@ -496,6 +519,16 @@ impl<'f> IndexAccumulator<'f> {
                 Some(AnswerValue::Int(v)) if spec.no_answer == Some(*v) => tally.no_answer_n += 1,
                 Some(_) => tally.invalid_n += 1,
             }
+        }
+        let mut any_overall = false;
+        for (gi, has) in group_has_valid.into_iter().enumerate() {
+            if has {
+                cell.group_respondents[gi] += 1;
+                any_overall |= self.groups[gi].in_overall;
+            }
+        }
+        if any_overall {
+            cell.overall_respondents += 1;
         }
     }
 
@@ -526,19 +559,19 @@ impl<'f> IndexAccumulator<'f> {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let n = self.criteria.len();
+        let (n, ng) = (self.criteria.len(), self.groups.len());
         let mut mapped: BTreeMap<(String, String), CellTally> = BTreeMap::new();
         let mut totals: BTreeMap<String, CellTally> = BTreeMap::new();
         let mut unmapped = Vec::new();
         for ((round, unit), tally) in &self.cells {
             totals
                 .entry(round.clone())
-                .or_insert_with(|| CellTally::new(n))
+                .or_insert_with(|| CellTally::new(n, ng))
                 .merge(tally);
             match map(unit) {
                 Some(target) => mapped
                     .entry((round.clone(), target))
-                    .or_insert_with(|| CellTally::new(n))
+                    .or_insert_with(|| CellTally::new(n, ng))
                     .merge(tally),
                 None => unmapped.push(unit.clone()),
             }
@@ -591,13 +624,17 @@ impl<'f> IndexAccumulator<'f> {
         let groups = self
             .groups
             .iter()
-            .map(|g| {
+            .zip(&tally.group_respondents)
+            .map(|(g, &respondents_n)| {
                 let parts: Vec<(Tally, RuleValue)> = g
                     .criteria
                     .iter()
                     .map(|&ci| (tally.criteria[ci], tally.criteria[ci].value()))
                     .collect();
-                let score = aggregate(&parts, rule);
+                let score = AggregateScore {
+                    respondents_n,
+                    ..aggregate(&parts, rule)
+                };
                 if g.in_overall {
                     let mut pooled = Tally::default();
                     for (t, _) in &parts {
@@ -619,7 +656,10 @@ impl<'f> IndexAccumulator<'f> {
             respondents: tally.respondents,
             criteria,
             groups,
-            overall: aggregate(&overall_parts, rule),
+            overall: AggregateScore {
+                respondents_n: tally.overall_respondents,
+                ..aggregate(&overall_parts, rule)
+            },
         }
     }
 }
@@ -896,6 +936,37 @@ mod tests {
                 .unwrap()
                 .criteria
         );
+    }
+
+    /// Respondents with at least one valid answer (the base N of groups and overall):
+    /// R1/U1: G1 r1 (5, 3), r2 (4; its 9 is not valid), r3 (2, 4) → 3; G2 r1 (4), r2 (2) → 2;
+    /// overall 3. R1/U2: r4 has C1_1 = 9 only in G1 → G1 0; G2 1 (3); overall 1.
+    /// R2/U1 (blank) → 0 everywhere; the roll-up to P1 adds U1 and U2: G1 3, G2 3, overall 4.
+    #[test]
+    fn respondents_with_valid_answers_per_group_and_overall() {
+        let report = run(IndexConfig::default());
+        let n = |c: &IndexCell| {
+            (
+                c.group("G1").unwrap().score.respondents_n,
+                c.group("G2").unwrap().score.respondents_n,
+                c.overall.respondents_n,
+            )
+        };
+        assert_eq!(n(report.cell("R1", "U1").unwrap()), (3, 2, 3));
+        assert_eq!(n(report.cell("R1", "U2").unwrap()), (0, 1, 1));
+        assert_eq!(n(report.cell("R2", "U1").unwrap()), (0, 0, 0));
+        let rolled = compute_index_rolled_up(&form(), &responses(), IndexConfig::default(), |_| {
+            Some("P1".into())
+        })
+        .unwrap();
+        assert_eq!(n(rolled.cell("R1", "P1").unwrap()), (3, 3, 4));
+        // a group outside the overall index does not make a respondent count in overall
+        let config = IndexConfig {
+            overall_groups: Some(vec!["G1".into()]),
+            ..IndexConfig::default()
+        };
+        let r = run(config);
+        assert_eq!(n(r.cell("R1", "U2").unwrap()), (0, 1, 0));
     }
 
     #[test]

@@ -5,19 +5,22 @@
 //! ([`ALL_UNITS`]) come first, then each unit in code order; within a unit: the overall row,
 //! then each group followed by its criteria, in form order.
 //!
-//! **Small-cell suppression.** A value based on few answers is unreliable and, in a small
-//! village, can identify people. When the base is below [`ReportConfig::min_n`], the row keeps
-//! `valid_n` but its `satisfied_n`, `pct_satisfied` and `mean` become `None` and `suppressed`
-//! is true (`satisfied_n` is hidden too, since with `valid_n` it gives the percentage away).
-//! The base of a criterion is its valid N. The base of a group or of the overall index is the
-//! largest valid N among its criteria, a lower bound on the number of respondents behind it:
-//! the pooled `valid_n` counts answers, so 5 respondents × 5 criteria would otherwise pass a
-//! threshold of 10. Complementary suppression (hiding a second cell so a suppressed one cannot
-//! be worked back from a group mean) is not done.
+//! **Small-cell suppression** follows the one rule of [`crate::suppression`]: each row has a
+//! base N (criterion: its valid answers; group / overall: the respondents with at least one
+//! valid answer to its criteria) and its values are hidden when the base N is below
+//! [`ReportConfig::min_n`]. The row's `valid_n` *is* that base N, so the N shown is the N
+//! the rule used. A suppressed row keeps `valid_n`; its satisfied counts, `pct_satisfied` and
+//! `mean` become `None` and `suppressed` is true (a satisfied count with its N would give the
+//! percentage away). Rows are built from [`crate::figure::figures`].
+//!
+//! (Until issue 11 a group / overall row showed the pooled number of valid answers as
+//! `valid_n` but was suppressed on the largest criterion valid N, which read as a
+//! contradiction: "N 10" next to a hidden value. The pooled count is now `answers_n`.)
 //!
 //! Percentages and means are rounded to 2 decimals ([`round2`]) for display here; the
 //! [`IndexReport`] keeps the exact values.
-use crate::index::{ALL_UNITS, AggregateScore, Aggregation, IndexCell, IndexReport, round2};
+use crate::figure::figures;
+use crate::index::{ALL_UNITS, Aggregation, IndexCell, IndexReport, round2};
 use crate::questionnaire::{FormKey, Questionnaire};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
@@ -93,7 +96,7 @@ pub enum ReportError {
 }
 
 /// The level of a report row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportLevel {
     /// The overall index.
@@ -128,10 +131,19 @@ pub struct ReportRow {
     pub code: String,
     /// Vietnamese label: the criterion's question, the group's title, or [`OVERALL_LABEL_VI`].
     pub label: String,
-    /// Valid answers (pooled over the criteria for groups and overall).
+    /// The base N of the suppression rule, shown as the row's N: valid answers for a
+    /// criterion; respondents with at least one valid answer to its criteria for a group or
+    /// the overall index.
     pub valid_n: usize,
-    /// Satisfied answers (pooled); `None` when suppressed.
+    /// Satisfied answers of a criterion; `None` when suppressed and for group / overall rows
+    /// (their % is not satisfied / N; see `satisfied_answers_n`).
     pub satisfied_n: Option<usize>,
+    /// Valid answers pooled over the row's criteria (equals `valid_n` for a criterion).
+    #[serde(default)]
+    pub answers_n: usize,
+    /// Satisfied answers pooled over the row's criteria; `None` when suppressed.
+    #[serde(default)]
+    pub satisfied_answers_n: Option<usize>,
     /// % satisfied under the report's aggregation rule, 2 decimals; `None` when suppressed or
     /// without valid answers.
     pub pct_satisfied: Option<f64>,
@@ -187,77 +199,28 @@ pub fn shape_report(
     })
 }
 
-/// The numbers of one row before suppression.
-struct Stats {
-    valid_n: usize,
-    satisfied_n: usize,
-    pct: Option<f64>,
-    mean: Option<f64>,
-    /// The base compared with `min_n`.
-    base: usize,
-}
-
 /// Appends the rows of one cell.
 fn cell_rows(form: &Questionnaire, cell: &IndexCell, min_n: usize, rows: &mut Vec<ReportRow>) {
-    let row = |level: ReportLevel, code: &str, label: &str, s: Stats| {
-        let suppressed = s.base < min_n;
-        let shown = |v: Option<f64>| if suppressed { None } else { v.map(round2) };
-        ReportRow {
+    for f in figures(cell, min_n) {
+        let label = match f.level {
+            ReportLevel::Overall => OVERALL_LABEL_VI,
+            ReportLevel::Group => form.group(&f.code).map_or(f.code.as_str(), |g| &g.title.vi),
+            ReportLevel::Criterion => form.item(&f.code).map_or(f.code.as_str(), |i| &i.label.vi),
+        };
+        rows.push(ReportRow {
             round_id: cell.round_id.clone(),
             unit_code: cell.unit_code.clone(),
-            level,
-            code: code.to_owned(),
+            level: f.level,
+            code: f.code.clone(),
             label: label.to_owned(),
-            valid_n: s.valid_n,
-            satisfied_n: (!suppressed).then_some(s.satisfied_n),
-            pct_satisfied: shown(s.pct),
-            mean: shown(s.mean),
-            suppressed,
-        }
-    };
-    // Largest criterion valid N among the criteria of the groups accepted by `in_group`.
-    let base = |in_group: &dyn Fn(&str) -> bool| {
-        cell.criteria
-            .iter()
-            .filter(|c| in_group(&c.group))
-            .map(|c| c.valid_n)
-            .max()
-            .unwrap_or(0)
-    };
-    let aggregate = |a: &AggregateScore, base: usize| Stats {
-        valid_n: a.valid_n,
-        satisfied_n: a.satisfied_n,
-        pct: a.pct_satisfied,
-        mean: a.mean,
-        base,
-    };
-    let overall_base = base(&|g| cell.group(g).is_some_and(|g| g.in_overall));
-    rows.push(row(
-        ReportLevel::Overall,
-        OVERALL_CODE,
-        OVERALL_LABEL_VI,
-        aggregate(&cell.overall, overall_base),
-    ));
-    for g in &cell.groups {
-        let title = form.group(&g.code).map_or(g.code.as_str(), |x| &x.title.vi);
-        let group_base = base(&|code| code == g.code);
-        rows.push(row(
-            ReportLevel::Group,
-            &g.code,
-            title,
-            aggregate(&g.score, group_base),
-        ));
-        for c in cell.criteria.iter().filter(|c| c.group == g.code) {
-            let label = form.item(&c.code).map_or(c.code.as_str(), |i| &i.label.vi);
-            let stats = Stats {
-                valid_n: c.valid_n,
-                satisfied_n: c.satisfied_n,
-                pct: c.pct_satisfied,
-                mean: c.mean,
-                base: c.valid_n,
-            };
-            rows.push(row(ReportLevel::Criterion, &c.code, label, stats));
-        }
+            valid_n: f.n,
+            satisfied_n: f.satisfied_n.filter(|_| f.level == ReportLevel::Criterion),
+            answers_n: f.answers_n,
+            satisfied_answers_n: f.satisfied_n,
+            pct_satisfied: f.pct_satisfied.map(round2),
+            mean: f.mean.map(round2),
+            suppressed: f.suppressed,
+        });
     }
 }
 
@@ -272,7 +235,7 @@ pub fn vietnamese_headers() -> [&'static str; REPORT_COLUMNS] {
         "Cấp",
         "Mã",
         "Tiêu chí / Nhóm",
-        "Số câu trả lời hợp lệ",
+        "N hợp lệ",
         "Số câu trả lời hài lòng",
         "Tỷ lệ hài lòng (%)",
         "Điểm trung bình",
@@ -300,15 +263,18 @@ pub fn format_time_vi(t: DateTime<Utc>) -> String {
 
 /// The stamp line printed above the table, e.g. `Phiếu: sipas-6-groups@2026.1; Cách tổng
 /// hợp: trung bình cộng các tiêu chí; Dữ liệu đến: 30/11/2026 17:00 (UTC+7); Lập lúc: …;
-/// Ẩn các ô dưới 10 câu trả lời hợp lệ`.
+/// Ẩn các ô dưới 10 câu trả lời hợp lệ (nhóm tiêu chí và chỉ số chung: dưới 10 người có câu
+/// trả lời hợp lệ)`; the N column is the N of this rule ([`crate::suppression`]).
 pub fn stamp_line(report: &Report) -> String {
     let s = &report.stamp;
     format!(
-        "Phiếu: {}; Cách tổng hợp: {}; Dữ liệu đến: {}; Lập lúc: {}; Ẩn các ô dưới {} câu trả lời hợp lệ",
+        "Phiếu: {}; Cách tổng hợp: {}; Dữ liệu đến: {}; Lập lúc: {}; Ẩn các ô dưới {} câu trả lời hợp lệ \
+         (nhóm tiêu chí và chỉ số chung: dưới {} người có câu trả lời hợp lệ)",
         s.form,
         aggregation_label_vi(s.aggregation),
         format_time_vi(s.data_as_of),
         format_time_vi(s.generated_at),
+        report.min_n,
         report.min_n
     )
 }
@@ -357,7 +323,7 @@ pub fn to_csv(report: &Report) -> String {
 }
 
 /// One CSV field, quoted (with inner quotes doubled) when it holds a comma, quote, CR or LF.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -470,6 +436,11 @@ mod tests {
 
     #[test]
     fn rows_order_labels_and_rounding_without_suppression() {
+        // Group and overall rows show as N the respondents with a valid answer to their
+        // criteria (issue 11; before, the pooled answer count) and no satisfied count:
+        //   total: overall 4 (r1–r4), G1 4 (r1–r4), G2 2 (r1's 4, r4's 5; r2's 9 is not valid)
+        //   U1: overall 3, G1 3, G2 1 (r1)   U2: overall 1, G1 1, G2 1
+        // The pooled counts moved to answers_n / satisfied_answers_n (checked below).
         use ReportLevel::*;
         let report = shaped(0);
         let rows: Vec<_> = report.rows.iter().map(brief).collect();
@@ -480,13 +451,13 @@ mod tests {
                     "*",
                     Overall,
                     "overall",
-                    9,
-                    Some(6),
+                    4,
+                    None,
                     Some(79.17),
                     Some(3.92),
                     false
                 ),
-                ("*", Group, "G1", 7, Some(4), Some(58.33), Some(3.33), false),
+                ("*", Group, "G1", 4, None, Some(58.33), Some(3.33), false),
                 (
                     "*",
                     Criterion,
@@ -507,7 +478,7 @@ mod tests {
                     Some(3.67),
                     false
                 ),
-                ("*", Group, "G2", 2, Some(2), Some(100.0), Some(4.5), false),
+                ("*", Group, "G2", 2, None, Some(100.0), Some(4.5), false),
                 (
                     "*",
                     Criterion,
@@ -524,22 +495,13 @@ mod tests {
                     "U1",
                     Overall,
                     "overall",
-                    7,
-                    Some(5),
+                    3,
+                    None,
                     Some(83.33),
                     Some(3.83),
                     false
                 ),
-                (
-                    "U1",
-                    Group,
-                    "G1",
-                    6,
-                    Some(4),
-                    Some(66.67),
-                    Some(3.67),
-                    false
-                ),
+                ("U1", Group, "G1", 3, None, Some(66.67), Some(3.67), false),
                 (
                     "U1",
                     Criterion,
@@ -560,7 +522,7 @@ mod tests {
                     Some(3.67),
                     false
                 ),
-                ("U1", Group, "G2", 1, Some(1), Some(100.0), Some(4.0), false),
+                ("U1", Group, "G2", 1, None, Some(100.0), Some(4.0), false),
                 (
                     "U1",
                     Criterion,
@@ -576,13 +538,13 @@ mod tests {
                     "U2",
                     Overall,
                     "overall",
-                    2,
-                    Some(1),
+                    1,
+                    None,
                     Some(50.0),
                     Some(3.0),
                     false
                 ),
-                ("U2", Group, "G1", 1, Some(0), Some(0.0), Some(1.0), false),
+                ("U2", Group, "G1", 1, None, Some(0.0), Some(1.0), false),
                 (
                     "U2",
                     Criterion,
@@ -594,7 +556,7 @@ mod tests {
                     false
                 ),
                 ("U2", Criterion, "C2", 0, Some(0), None, None, false),
-                ("U2", Group, "G2", 1, Some(1), Some(100.0), Some(5.0), false),
+                ("U2", Group, "G2", 1, None, Some(100.0), Some(5.0), false),
                 (
                     "U2",
                     Criterion,
@@ -620,14 +582,22 @@ mod tests {
             ]
         );
         assert!(report.rows.iter().all(|r| r.round_id == "R"));
+        // pooled counts: total overall 9 answers, 6 satisfied; G1 7 / 4; a criterion's
+        // answers_n is its valid N
+        let pooled: Vec<_> = report.rows[..3]
+            .iter()
+            .map(|r| (r.answers_n, r.satisfied_answers_n))
+            .collect();
+        assert_eq!(pooled, [(9, Some(6)), (7, Some(4)), (4, Some(2))]);
     }
 
     #[test]
     fn small_cells_are_suppressed_by_base() {
         use ReportLevel::*;
-        // min_n 3: the round total's overall base is max(4, 3, 2) = 4 and G1's is 4: shown;
-        // G2's is 2: suppressed. U1: overall and G1 base 3 pass; G2 base 1 is suppressed.
-        // U2: every base is ≤ 1.
+        // min_n 3, bases = respondents with a valid answer (the N shown): the round total's
+        // overall 4 and G1 4 are shown; G2's 2 is suppressed. U1: overall and G1 base 3 pass;
+        // G2 base 1 is suppressed. U2: every base is ≤ 1. (Same outcome as under the former
+        // largest-criterion-N rule for this data; only the N shown changed.)
         let report = shaped(3);
         let rows: Vec<_> = report.rows.iter().map(brief).collect();
         assert_eq!(
@@ -637,13 +607,13 @@ mod tests {
                     "*",
                     Overall,
                     "overall",
-                    9,
-                    Some(6),
+                    4,
+                    None,
                     Some(79.17),
                     Some(3.92),
                     false
                 ),
-                ("*", Group, "G1", 7, Some(4), Some(58.33), Some(3.33), false),
+                ("*", Group, "G1", 4, None, Some(58.33), Some(3.33), false),
                 (
                     "*",
                     Criterion,
@@ -670,22 +640,13 @@ mod tests {
                     "U1",
                     Overall,
                     "overall",
-                    7,
-                    Some(5),
+                    3,
+                    None,
                     Some(83.33),
                     Some(3.83),
                     false
                 ),
-                (
-                    "U1",
-                    Group,
-                    "G1",
-                    6,
-                    Some(4),
-                    Some(66.67),
-                    Some(3.67),
-                    false
-                ),
+                ("U1", Group, "G1", 3, None, Some(66.67), Some(3.67), false),
                 (
                     "U1",
                     Criterion,
@@ -708,7 +669,7 @@ mod tests {
                 ),
                 ("U1", Group, "G2", 1, None, None, None, true),
                 ("U1", Criterion, "K1", 1, None, None, None, true),
-                ("U2", Overall, "overall", 2, None, None, None, true),
+                ("U2", Overall, "overall", 1, None, None, None, true),
                 ("U2", Group, "G1", 1, None, None, None, true),
                 ("U2", Criterion, "C1", 1, None, None, None, true),
                 ("U2", Criterion, "C2", 0, None, None, None, true),
@@ -770,16 +731,17 @@ mod tests {
             lines[0],
             "Phiếu: rp@1; Cách tổng hợp: trung bình cộng các tiêu chí; \
              Dữ liệu đến: 30/11/2026 17:00 (UTC+7); Lập lúc: 01/12/2026 08:30 (UTC+7); \
-             Ẩn các ô dưới 3 câu trả lời hợp lệ"
+             Ẩn các ô dưới 3 câu trả lời hợp lệ (nhóm tiêu chí và chỉ số chung: dưới 3 người \
+             có câu trả lời hợp lệ)"
         );
         assert_eq!(
             lines[1],
-            "Đợt khảo sát,Đơn vị hành chính,Cấp,Mã,Tiêu chí / Nhóm,Số câu trả lời hợp lệ,\
+            "Đợt khảo sát,Đơn vị hành chính,Cấp,Mã,Tiêu chí / Nhóm,N hợp lệ,\
              Số câu trả lời hài lòng,Tỷ lệ hài lòng (%),Điểm trung bình,Ẩn do cỡ mẫu nhỏ"
         );
         assert_eq!(
             lines[2],
-            "R,Tất cả đơn vị,Chung,overall,Chỉ số hài lòng chung,9,6,79.17,3.92,Không"
+            "R,Tất cả đơn vị,Chung,overall,Chỉ số hài lòng chung,4,,79.17,3.92,Không"
         );
         // a label with a comma is quoted; 50 and 3 print with two decimals
         assert_eq!(
@@ -793,7 +755,7 @@ mod tests {
         );
         assert_eq!(
             lines[8],
-            "R,U1,Chung,overall,Chỉ số hài lòng chung,7,5,83.33,3.83,Không"
+            "R,U1,Chung,overall,Chỉ số hài lòng chung,3,,83.33,3.83,Không"
         );
     }
 

@@ -82,6 +82,8 @@ impl Role {
                 C::AuditRead,
                 C::CataloguesRead,
                 C::CataloguesManage,
+                // issue 11 (h-results)
+                C::MicrodataRead,
             ],
             Role::Supervisor => &[
                 C::RoundsRead,
@@ -98,6 +100,8 @@ impl Role {
                 C::IndexRead,
                 C::CataloguesRead,
                 C::HandoverImport,
+                // issue 11 (h-results)
+                C::MicrodataRead,
             ],
             Role::Surveyor => &[C::Collect],
             Role::Monitor => &[
@@ -182,6 +186,9 @@ pub enum Capability {
     /// Collect: pull assignments, report statuses, upload responses (surveyors' devices).
     #[serde(rename = "collect")]
     Collect,
+    /// Download response-level microdata (no contacts) of rounds in scope (issue 11).
+    #[serde(rename = "microdata.read")]
+    MicrodataRead,
 }
 
 impl Capability {
@@ -207,6 +214,7 @@ impl Capability {
             C::CataloguesRead => "catalogues.read",
             C::CataloguesManage => "catalogues.manage",
             C::HandoverImport => "handover.import",
+            C::MicrodataRead => "microdata.read",
             C::Collect => "collect",
         }
     }

@@ -1071,3 +1071,8 @@ export const STRINGS = {
     'audit.action.review.decided': 'Response approved / rejected',
   },
 };
+
+// --- results page (issue 11, h-results): its strings live in i18n-results.js ---
+import { RESULTS_EN, RESULTS_VI } from './i18n-results.js';
+Object.assign(STRINGS.vi, RESULTS_VI);
+Object.assign(STRINGS.en, RESULTS_EN);

@@ -19,6 +19,7 @@ import { pageUsers, pageDevices, pageEnrol } from './pages/users.js';
 import { pageCatalogues } from './pages/catalogues.js';
 import { pageHandover } from './pages/handover.js';
 import { pageAudit } from './pages/audit.js';
+import { pageResults, pageScorecard } from './pages/results.js';
 
 /** @typedef {import('./types.js').Capability} Capability */
 /**
@@ -50,6 +51,8 @@ const ROUTES = [
   { re: /^\/rounds\/([^/]+)\/quarantine$/, page: pageQuarantine, caps: ['quarantine.manage'], section: 'rounds' },
   { re: /^\/rounds\/([^/]+)\/spot-checks$/, page: pageSpotChecks, caps: ['spot_checks.manage'], section: 'rounds' },
   { re: /^\/rounds\/([^/]+)\/report$/, page: pageReport, caps: ['reports.read'], section: 'rounds' },
+  { re: /^\/rounds\/([^/]+)\/results$/, page: pageResults, caps: ['reports.read'], section: 'rounds' },
+  { re: /^\/rounds\/([^/]+)\/scorecard$/, page: pageScorecard, caps: ['reports.read'], section: 'rounds' },
   { re: /^\/users$/, page: pageUsers, caps: ['users.manage', 'enrolment.issue', 'devices.manage'], section: 'users' },
   { re: /^\/users\/([^/]+)\/devices$/, page: pageDevices, caps: ['devices.manage'], section: 'users' },
   { re: /^\/users\/([^/]+)\/enrol$/, page: pageEnrol, caps: ['enrolment.issue'], section: 'users' },

@@ -21,7 +21,7 @@
  * @typedef {'rounds.read'|'rounds.manage'|'sample.manage'|'assignments.manage'|'progress.read'|
  *   'users.manage'|'devices.manage'|'enrolment.issue'|'review'|'quarantine.manage'|
  *   'spot_checks.manage'|'spot_checks.do'|'reports.read'|'index.read'|'audit.read'|
- *   'catalogues.read'|'catalogues.manage'|'handover.import'} Capability
+ *   'catalogues.read'|'catalogues.manage'|'handover.import'|'microdata.read'} Capability
  */
 
 /** A catalogue entry by code and name. @typedef {{code: string, name: string}} Named */

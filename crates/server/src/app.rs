@@ -119,6 +119,16 @@ pub fn router(state: AppState) -> Router {
         .route("/rounds/{id}/progress", get(rounds::progress))
         .route("/rounds/{id}/index", get(index::round_index))
         .route("/rounds/{id}/report", get(reports::round_report))
+        // --- published results (issue 11, h-results) ---
+        .route(
+            "/rounds/{id}/results",
+            get(handlers::results::round_results),
+        )
+        .route(
+            "/rounds/{id}/targets",
+            get(handlers::results::get_targets).put(handlers::results::put_targets),
+        )
+        .route("/rounds/{id}/microdata", get(handlers::results::microdata))
         .route(
             "/rounds/{id}/spot-checks",
             post(spot_checks::draw).get(spot_checks::list),

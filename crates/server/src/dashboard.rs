@@ -129,6 +129,17 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../dashboard/pages/users.js"),
     },
+    // --- results (issue 11, h-results) ---
+    Asset {
+        name: "pages/results.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/results.js"),
+    },
+    Asset {
+        name: "i18n-results.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/i18n-results.js"),
+    },
 ];
 
 /// Routes `/`, `/dashboard` and `/dashboard/{file}` (also `/dashboard/pages/{file}`).

@@ -26,6 +26,8 @@ pub mod last_sync;
 pub mod problem;
 pub mod ratelimit;
 pub mod report_export;
+pub mod results;
+pub mod results_export;
 pub mod sample_frame;
 pub mod scope;
 pub mod storage;

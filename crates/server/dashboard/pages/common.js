@@ -137,6 +137,7 @@ const TABS = /** @type {[string, string, string, import('../types.js').Capabilit
   ['quarantine', '/quarantine', 'nav.quarantine', 'quarantine.manage'],
   ['spot', '/spot-checks', 'nav.spot', 'spot_checks.manage'],
   ['report', '/report', 'nav.report', 'reports.read'],
+  ['results', '/results', 'nav.results', 'reports.read'],
 ]);
 
 /** @param {string} roundId @param {string} current */

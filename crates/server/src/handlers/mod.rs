@@ -5,6 +5,7 @@ pub mod handover;
 pub mod index;
 pub mod quarantine;
 pub mod reports;
+pub mod results;
 pub mod review;
 pub mod revocation;
 pub mod rounds;

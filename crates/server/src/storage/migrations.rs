@@ -58,6 +58,11 @@ pub const SQLITE: &[Migration] = &[
         name: "scopes",
         sql: include_str!("../../migrations/sqlite/0008_scopes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "round_targets",
+        sql: include_str!("../../migrations/sqlite/0009_round_targets.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -101,6 +106,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "scopes",
         sql: include_str!("../../migrations/postgres/0008_scopes.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "round_targets",
+        sql: include_str!("../../migrations/postgres/0009_round_targets.sql"),
     },
 ];
 
@@ -234,6 +244,17 @@ mod tests {
                 "postgres",
                 8,
                 "de7b7d1b4888a0108a83dafc327eca976fd55c3c3d274504979b245994527469",
+            ),
+            // 0009_round_targets (issue 11, h-results).
+            (
+                "sqlite",
+                9,
+                "8a5a2856e2f08ff86c24cba658a241a14637ff02db31a0447093bc93c0fc0cc5",
+            ),
+            (
+                "postgres",
+                9,
+                "c31de48d2d2118b37c5c60b40c5fe7d57e3f18b8b7d8a5fdaae4474faff96e35",
             ),
         ];
         for (backend, version, hash) in FROZEN {

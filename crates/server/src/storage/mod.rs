@@ -23,11 +23,13 @@ pub mod catalogue;
 mod codec;
 pub mod migrations;
 pub mod postgres;
+pub mod results;
 mod sql;
 pub mod sqlite;
 
 pub use catalogue::{CatalogueImport, CatalogueStore};
 pub use postgres::PgStore;
+pub use results::{AssignmentCodes, ResultsStore};
 pub use sqlite::SqliteStore;
 
 /// Opens the store named by `database`: a `postgres://` or `postgresql://` URL connects to
@@ -394,7 +396,7 @@ pub enum RevokedToken {
 /// the smaller of the two back ([`ServerStore::pull_since`] does that). A cursor larger than
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
-pub trait ServerStore: CatalogueStore + Send + Sync + 'static {
+pub trait ServerStore: CatalogueStore + ResultsStore + Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

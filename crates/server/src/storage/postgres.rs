@@ -40,6 +40,9 @@ use uuid::Uuid;
 
 #[path = "postgres_catalogue.rs"]
 mod catalogue;
+// --- published results (issue 11, h-results) ---
+#[path = "postgres_results.rs"]
+mod results;
 
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;

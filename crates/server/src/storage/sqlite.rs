@@ -37,6 +37,9 @@ use uuid::Uuid;
 
 #[path = "sqlite_catalogue.rs"]
 mod catalogue;
+// --- published results (issue 11, h-results) ---
+#[path = "sqlite_results.rs"]
+mod results;
 
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
