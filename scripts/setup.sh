@@ -12,6 +12,8 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   # real-window tests under Xvfb, driven over WebDriver; browser tests of the dashboard
   xvfb xauth webkit2gtk-driver chromium
+  # the results test renders the printed scorecard (PDF) to PNG
+  poppler-utils
   # server tests run against a real PostgreSQL
   postgresql
 )

@@ -1,6 +1,6 @@
 // The results page (issue 11): a supervisor compares two rounds, sets a target, sees the
 // ranked chart and an agency's scorecard (printed to PDF by Chromium, one A4 page, rendered
-// to PNG with pdftoppm when installed), downloads the workbook (sheet names and cells checked
+// to PNG with pdftoppm), downloads the workbook (sheet names and cells checked
 // with a small XLSX reader) and the microdata (row count = counted responses, no contacts).
 // Screenshots go to the artifacts folder, and into docs/screenshots with SIPAS_UPDATE_SCREENSHOTS=1.
 import { after, before, test } from 'node:test';
@@ -171,15 +171,10 @@ test('results: comparison, target, ranked chart, scorecard PDF, workbook and mic
     await page.emulateMedia({ media: 'screen' });
     const pdf = fs.readFileSync(pdfPath, 'latin1');
     assert.equal((pdf.match(/\/Type\s*\/Page[^s]/g) || []).length, 1, 'the scorecard is one page');
-    let pdftoppm = true;
-    try { execFileSync('pdftoppm', ['-v'], { stdio: 'ignore' }); } catch { pdftoppm = false; }
-    if (pdftoppm) {
-      execFileSync('pdftoppm', ['-png', '-r', '80', '-singlefile', pdfPath, path.join(SHOTS, 'scorecard-BV01')]);
-      assert.ok(fs.statSync(path.join(SHOTS, 'scorecard-BV01.png')).size > 10_000);
-      publish('scorecard-BV01.png');
-    } else {
-      console.log('pdftoppm is not installed: the scorecard PDF is not rendered to PNG');
-    }
+    // poppler-utils is installed by scripts/setup.sh: the PNG is required, never skipped.
+    execFileSync('pdftoppm', ['-png', '-r', '80', '-singlefile', pdfPath, path.join(SHOTS, 'scorecard-BV01')]);
+    assert.ok(fs.statSync(path.join(SHOTS, 'scorecard-BV01.png')).size > 10_000);
+    publish('scorecard-BV01.png');
     // A unit's scorecard: communes named from the unit catalogue, not by code.
     await page.goto(`${server.url}/dashboard/#/rounds/KQ-2026/scorecard?by=unit:commune&key=95001&min_n=2`);
     await page.getByTestId('scorecard').waitFor();
