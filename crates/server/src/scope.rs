@@ -141,6 +141,21 @@ impl Scope {
         self.assignment(&row.unit_code, row.agency_code.as_deref(), on)
     }
 
+    /// Whether an assignment row is in scope on `on` and inside the caller's own narrowing:
+    /// the subtree of `unit` and the agency `agency`, each when given (the filters of the
+    /// assignment list, bulk assignment and progress).
+    pub fn row_matches(
+        &self,
+        row: &AssignmentRow,
+        on: NaiveDate,
+        unit: Option<&str>,
+        agency: Option<&str>,
+    ) -> bool {
+        self.row(row, on)
+            && unit.is_none_or(|u| within(&self.tree, &row.unit_code, u, on))
+            && agency.is_none_or(|a| row.agency_code.as_deref() == Some(a))
+    }
+
     /// Whether a round covering `round_units` (tree of `on`) is visible.
     pub fn round(&self, round_units: &[String], on: NaiveDate) -> bool {
         if self.is_whole() {

@@ -551,18 +551,9 @@ pub async fn assign(
             .round_assignments(&round_id)
             .await?
             .into_iter()
-            .filter(|r| r.origin == "sample" && mine.row(r, on))
             .filter(|r| {
-                filter
-                    .unit
-                    .as_deref()
-                    .is_none_or(|u| scope::within(&mine.tree, &r.unit_code, u, on))
-            })
-            .filter(|r| {
-                filter
-                    .agency
-                    .as_deref()
-                    .is_none_or(|a| r.agency_code.as_deref() == Some(a))
+                r.origin == "sample"
+                    && mine.row_matches(r, on, filter.unit.as_deref(), filter.agency.as_deref())
             })
             .filter(|r| !filter.unassigned_only || r.surveyor_id.is_none())
             .map(|r| r.id)
@@ -691,17 +682,7 @@ pub async fn list_assignments(
         .round_assignments(&round_id)
         .await?
         .into_iter()
-        .filter(|r| mine.row(r, on))
-        .filter(|r| {
-            q.unit
-                .as_deref()
-                .is_none_or(|u| scope::within(&mine.tree, &r.unit_code, u, on))
-        })
-        .filter(|r| {
-            q.agency
-                .as_deref()
-                .is_none_or(|a| r.agency_code.as_deref() == Some(a))
-        })
+        .filter(|r| mine.row_matches(r, on, q.unit.as_deref(), q.agency.as_deref()))
         .filter(|r| q.surveyor.is_none_or(|s| r.surveyor_id == Some(s)))
         .filter(|r| q.status.is_none_or(|s| r.status == s))
         .filter(|r| !q.unassigned.unwrap_or(false) || r.surveyor_id.is_none())
@@ -893,17 +874,7 @@ pub async fn progress(
         .round_assignments(&round_id)
         .await?
         .into_iter()
-        .filter(|r| mine.row(r, on))
-        .filter(|r| {
-            q.unit
-                .as_deref()
-                .is_none_or(|u| scope::within(&mine.tree, &r.unit_code, u, on))
-        })
-        .filter(|r| {
-            q.agency
-                .as_deref()
-                .is_none_or(|a| r.agency_code.as_deref() == Some(a))
-        })
+        .filter(|r| mine.row_matches(r, on, q.unit.as_deref(), q.agency.as_deref()))
         .collect();
     let mut groups: BTreeMap<String, (String, Option<String>, Counts)> = BTreeMap::new();
     let mut total = Counts::default();
