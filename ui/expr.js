@@ -514,7 +514,6 @@
           if (item.required) errors[code] = Object.assign({ kind: 'required' }, REQUIRED);
           continue;
         }
-        effective[code] = value;
         let error = null;
         if (item.type === 'integer' && typeof value === 'number') {
           const m = rangeMessage(item, value);
@@ -538,6 +537,7 @@
             error = Object.assign({ kind: 'constraint' }, m);
           }
         }
+        effective[code] = value;
         if (error) errors[code] = error;
       }
     }
