@@ -1415,8 +1415,18 @@ mod tests {
             form.group("B").unwrap().relevant,
             Some(Condition::Expr("${AGE} >= 18".into()))
         );
-        // Serialising gives back the same JSON (no fields added or lost).
-        assert_eq!(serde_json::to_value(&form).unwrap(), expr_form());
+        // Serialising and loading again gives the same form (nothing lost).
+        let again = load(&serde_json::to_value(&form).unwrap()).unwrap();
+        assert_eq!(again, form);
+        let text = serde_json::to_string(&form).unwrap();
+        for key in [
+            "\"appearance\"",
+            "\"attrs\"",
+            "\"choices_from\"",
+            "\"editable\":false",
+        ] {
+            assert!(text.contains(key), "{key} missing in {text}");
+        }
     }
 
     fn issue_at<'e>(e: &'e FormErrors, path: &str) -> &'e FormIssue {
