@@ -13,7 +13,7 @@ pub fn translate(issue: &FormIssue, form: &Value) -> String {
     let m = issue.message.as_str();
     let has = |s: &str| m.contains(s);
     let code_rule = "phải bắt đầu bằng chữ cái ASCII và chỉ gồm chữ cái ASCII, chữ số, '_' và '-'";
-    let text = if has("is already used by") && has("item code") {
+    if has("is already used by") && has("item code") {
         "mã câu hỏi bị trùng; mã câu hỏi phải là duy nhất trong cả biểu mẫu".to_owned()
     } else if has("is already used by") && has("group code") {
         "mã nhóm bị trùng; mã nhóm phải là duy nhất".to_owned()
@@ -112,8 +112,7 @@ pub fn translate(issue: &FormIssue, form: &Value) -> String {
         "giá trị sai kiểu (ví dụ chữ ở chỗ cần số)".to_owned()
     } else {
         format!("biểu mẫu chưa hợp lệ (chi tiết tiếng Anh: {m})")
-    };
-    text
+    }
 }
 
 /// The Vietnamese message for a loader issue of a JSON definition, with its JSON path.

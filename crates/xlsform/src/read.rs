@@ -64,7 +64,10 @@ impl Table {
     }
 }
 
-fn open(bytes: &[u8]) -> Result<HashMap<String, Vec<(usize, Vec<String>)>>, Vec<SheetIssue>> {
+/// Sheets by lower-case name: their non-blank rows with their numbers.
+type Sheets = HashMap<String, Vec<(usize, Vec<String>)>>;
+
+fn open(bytes: &[u8]) -> Result<Sheets, Vec<SheetIssue>> {
     let unreadable = |e: &dyn std::fmt::Display| {
         vec![SheetIssue::file(
             &format!("Tệp không phải bảng tính .xlsx đọc được ({e})."),
@@ -132,7 +135,7 @@ impl Builder {
             .push(SheetIssue::new(sheet, row, column, vi, en));
     }
 
-    fn build(&mut self, sheets: &HashMap<String, Vec<(usize, Vec<String>)>>) -> Value {
+    fn build(&mut self, sheets: &Sheets) -> Value {
         let mut form = Map::new();
         form.insert("format".into(), json!(1));
         let settings = self.table(sheets, SETTINGS, &["form_id", "version", "title::vi"], true);
@@ -154,7 +157,7 @@ impl Builder {
     /// no column is unknown.
     fn table(
         &mut self,
-        sheets: &HashMap<String, Vec<(usize, Vec<String>)>>,
+        sheets: &Sheets,
         name: &'static str,
         required: &[&str],
         must_exist: bool,

@@ -36,7 +36,7 @@ pub fn try_write_xlsform(form: &Questionnaire) -> Result<Vec<u8>, WriteError> {
     for group in value["groups"].as_array().into_iter().flatten() {
         for item in group["items"].as_array().into_iter().flatten() {
             let options = &item["options"];
-            if !options.as_array().is_some_and(|o| !o.is_empty()) {
+            if options.as_array().is_none_or(|o| o.is_empty()) {
                 item_list.push(None);
                 continue;
             }
