@@ -42,6 +42,23 @@ pub const ITEM_COLS: &[Col] = &[
     col("range_message::vi", &["range_message", "vi"], Kind::Text),
     col("range_message::en", &["range_message", "en"], Kind::Text),
     col("criterion", &["criterion"], Kind::Bool),
+    col("constraint", &["constraint"], Kind::Text),
+    col(
+        "constraint_message::vi",
+        &["constraint_message", "vi"],
+        Kind::Text,
+    ),
+    col(
+        "constraint_message::en",
+        &["constraint_message", "en"],
+        Kind::Text,
+    ),
+    col("calculation", &["calculation"], Kind::Text),
+    col("appearance", &["appearance"], Kind::Text),
+    col("choice_filter", &["choice_filter"], Kind::Text),
+    col("choices_from", &["choices_from"], Kind::Text),
+    col("prefill", &["prefill", "from"], Kind::Text),
+    col("prefill_editable", &["prefill", "editable"], Kind::Bool),
 ];
 
 /// Columns of `begin group` rows on the `survey` sheet (besides `type` and `name`).
@@ -65,7 +82,7 @@ pub fn survey_columns() -> Vec<&'static str> {
     out
 }
 
-/// Fixed columns of the `choices` sheet; any other column is an option attribute.
+/// Fixed columns of the `choices` sheet; any other column is an option attribute (`attrs`).
 pub const CHOICE_COLUMNS: &[&str] = &[
     "list_name",
     "name",

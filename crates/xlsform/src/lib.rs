@@ -25,9 +25,9 @@ pub use write::{WriteError, try_write_xlsform, write_xlsform};
 
 use serde::Serialize;
 
-/// Whether relevance cells may hold expressions (the model's string `relevant`); until then a
+/// Whether relevance cells may hold expressions (the model's string `relevant`); without them a
 /// relevance cell must be a JSON condition object.
-const EXPRESSIONS: bool = false;
+const EXPRESSIONS: bool = true;
 
 /// Name of the sheet with the questions.
 pub const SURVEY: &str = "survey";

@@ -132,12 +132,13 @@ pub fn place(path: &str, map: &SourceMap) -> (&'static str, Option<usize>, Optio
                     match (idx(5), rows) {
                         (Some(o), Some(rows)) if o < rows.len() => {
                             let col = match key(6) {
-                                Some("value") | None => "name".to_owned(),
-                                Some("label") => label_col(key(7)).to_owned(),
-                                Some("attrs") => key(7).unwrap_or("name").to_owned(),
-                                Some(k) => k.to_owned(),
+                                Some("value") | None => Some("name".to_owned()),
+                                Some("label") => Some(label_col(key(7)).to_owned()),
+                                // An attribute: its own column when the path names it.
+                                Some("attrs") => key(7).map(str::to_owned),
+                                Some(k) => Some(k.to_owned()),
                             };
-                            (CHOICES, Some(rows[o]), Some(col))
+                            (CHOICES, Some(rows[o]), col)
                         }
                         _ => (SURVEY, Some(item.row), Some("type".into())),
                     }
@@ -192,8 +193,37 @@ pub fn place(path: &str, map: &SourceMap) -> (&'static str, Option<usize>, Optio
 /// A loader issue as a sheet issue: its place and its messages in both languages.
 pub fn locate(issue: &FormIssue, map: &SourceMap, form: &Value) -> SheetIssue {
     let (sheet, row, column) = place(&issue.path, map);
-    let vi = translate(issue, form);
-    SheetIssue::new(sheet, row, column.as_deref(), &vi, &issue.message)
+    let vi = issue
+        .message_vi
+        .clone()
+        .unwrap_or_else(|| translate(issue, form));
+    let vi = rewrite_paths(&vi, map, "trang", "dòng");
+    let en = rewrite_paths(&issue.message, map, "sheet", "row");
+    SheetIssue::new(sheet, row, column.as_deref(), &vi, &en)
+}
+
+/// Replaces the JSON paths inside a message (`(at $.groups[3].items[1])`) by the place in the
+/// workbook (`sheet survey, row 19`).
+fn rewrite_paths(message: &str, map: &SourceMap, sheet_word: &str, row_word: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(start) = rest.find("$.") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let len = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "$._[]".contains(c)))
+            .unwrap_or(tail.len());
+        let path = &tail[..len];
+        match place(path, map) {
+            (sheet, Some(row), _) => {
+                out.push_str(&format!("{sheet_word} {sheet}, {row_word} {row}"))
+            }
+            _ => out.push_str(path),
+        }
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

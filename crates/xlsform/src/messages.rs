@@ -7,7 +7,8 @@ use crate::locate::{Seg, parse_path};
 use serde_json::Value;
 use sipas_core::form_loader::FormIssue;
 
-/// The Vietnamese message for a loader issue, without its place (see [`crate::SheetIssue`]).
+/// The Vietnamese message for a loader issue that has none of its own (`message_vi`), without
+/// its place (see [`crate::SheetIssue`]).
 pub fn translate(issue: &FormIssue, form: &Value) -> String {
     let code = item_code(&issue.path, form);
     let m = issue.message.as_str();
@@ -117,8 +118,11 @@ pub fn translate(issue: &FormIssue, form: &Value) -> String {
 
 /// The Vietnamese message for a loader issue of a JSON definition, with its JSON path.
 pub fn translate_issue(issue: &FormIssue, form_json: &str) -> String {
-    let form: Value = serde_json::from_str(form_json).unwrap_or(Value::Null);
-    format!("{}: {}", issue.path, translate(issue, &form))
+    let vi = issue.message_vi.clone().unwrap_or_else(|| {
+        let form: Value = serde_json::from_str(form_json).unwrap_or(Value::Null);
+        translate(issue, &form)
+    });
+    format!("{}: {vi}", issue.path)
 }
 
 /// The code of the item a path points into (`$.groups[g].items[i]…`), or "".

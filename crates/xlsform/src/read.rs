@@ -115,6 +115,8 @@ struct ChoiceRow {
     exclusive: bool,
     satisfied_from: bool,
     no_answer: bool,
+    /// Option attributes: the extra columns' non-blank cells.
+    attrs: Map<String, Value>,
 }
 
 #[derive(Default)]
@@ -225,7 +227,8 @@ impl Builder {
                 );
             }
             seen.insert(h, i);
-            if !known.contains(&h.as_str()) {
+            // Any other column of the choices sheet is an option attribute.
+            if name != CHOICES && !known.contains(&h.as_str()) {
                 self.issue(
                     name,
                     Some(header_row),
@@ -454,7 +457,18 @@ impl Builder {
             if !ok {
                 continue;
             }
+            let mut attrs = Map::new();
+            for (i, h) in t.header.iter().enumerate() {
+                if h.is_empty() || CHOICE_COLUMNS.contains(&h.as_str()) {
+                    continue;
+                }
+                let v = cells.get(i).map_or("", |c| c.trim());
+                if !v.is_empty() {
+                    attrs.insert(h.clone(), Value::String(nfc(v)));
+                }
+            }
             let choice = ChoiceRow {
+                attrs,
                 row,
                 name,
                 label_vi,
@@ -677,8 +691,12 @@ impl Builder {
             Some((b, l)) => (b, Some(l.trim().to_owned())),
             None => (ty, None),
         };
+        // `select_one` names no list when its options come from a catalogue (choices_from).
+        let from_catalogue = !t.get(cells, "choices_from").is_empty();
         let json_type = match (base, &list) {
             ("select_one", Some(_)) => "single_choice",
+            ("select_one", None) if from_catalogue => "single_choice",
+            ("calculate", None) => "calculate",
             ("select_multiple", Some(_)) => "multi_choice",
             ("rating", Some(_)) => "rating",
             ("integer", None) => "integer",
@@ -691,8 +709,8 @@ impl Builder {
                     SURVEY,
                     Some(row),
                     Some("type"),
-                    &format!("kiểu \"{shown}\" không hợp lệ; dùng một trong: select_one DANH_SÁCH, select_multiple DANH_SÁCH, rating THANG_ĐO, integer, text, date, begin group, end group"),
-                    &format!("type \"{shown_en}\" is not valid; use one of: select_one LIST, select_multiple LIST, rating LIST, integer, text, date, begin group, end group"),
+                    &format!("kiểu \"{shown}\" không hợp lệ; dùng một trong: select_one DANH_SÁCH, select_multiple DANH_SÁCH, rating THANG_ĐO, integer, text, date, calculate, begin group, end group (select_one không kèm danh sách khi có cột choices_from)"),
+                    &format!("type \"{shown_en}\" is not valid; use one of: select_one LIST, select_multiple LIST, rating LIST, integer, text, date, calculate, begin group, end group (select_one without a list when choices_from is set)"),
                 );
                 return None;
             }
@@ -700,12 +718,20 @@ impl Builder {
         if name.is_empty() {
             self.missing_name(row);
         }
-        self.label_required(t, row, cells);
+        // A calculation is never shown: its label may be left blank (it is then its name).
+        let unlabelled_calculation =
+            json_type == "calculate" && t.get(cells, "label::vi").is_empty();
+        if !unlabelled_calculation {
+            self.label_required(t, row, cells);
+        }
         self.not_for(t, row, cells, group_only, "câu hỏi");
         let mut item = Map::new();
         item.insert("code".into(), Value::String(name.to_owned()));
         item.insert("type".into(), Value::String(json_type.into()));
         self.cells(t, row, cells, ITEM_COLS, &mut item);
+        if unlabelled_calculation && !name.is_empty() {
+            set(&mut item, &["label", "vi"], Value::String(name.to_owned()));
+        }
         if let Some(list) = &list {
             let Some(rows) = self.list(list) else {
                 let known: Vec<&str> = self.lists.iter().map(|(n, _)| n.as_str()).collect();
@@ -754,6 +780,9 @@ impl Builder {
                         }
                         if c.exclusive {
                             o.insert("exclusive".into(), Value::Bool(true));
+                        }
+                        if !c.attrs.is_empty() {
+                            o.insert("attrs".into(), Value::Object(c.attrs.clone()));
                         }
                         Value::Object(o)
                     })

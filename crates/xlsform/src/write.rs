@@ -75,15 +75,11 @@ pub fn try_write_xlsform(form: &Questionnaire) -> Result<Vec<u8>, WriteError> {
         put_cols(sheet, &columns, row, group, GROUP_COLS)?;
         row += 1;
         for item in group["items"].as_array().into_iter().flatten() {
+            let list = item_list[item_index].as_deref().unwrap_or("");
             let ty = match item["type"].as_str().unwrap_or("") {
-                "single_choice" => format!(
-                    "select_one {}",
-                    item_list[item_index].as_deref().unwrap_or("")
-                ),
-                "multi_choice" => format!(
-                    "select_multiple {}",
-                    item_list[item_index].as_deref().unwrap_or("")
-                ),
+                // No list: the options come from a catalogue (choices_from).
+                "single_choice" => format!("select_one {list}").trim_end().to_owned(),
+                "multi_choice" => format!("select_multiple {list}").trim_end().to_owned(),
                 "rating" => format!("rating {}", item["scale"].as_str().unwrap_or("")),
                 other => other.to_owned(),
             };
@@ -107,7 +103,28 @@ pub fn try_write_xlsform(form: &Questionnaire) -> Result<Vec<u8>, WriteError> {
     // choices: scales first, then option lists.
     let sheet = book.add_worksheet();
     sheet.set_name(CHOICES)?;
-    header(sheet, CHOICE_COLUMNS, &bold)?;
+    // Option attributes become extra columns, in order of first use.
+    let mut attr_names: Vec<String> = Vec::new();
+    for (_, options) in &lists {
+        for option in options.as_array().into_iter().flatten() {
+            for attr in option["attrs"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
+                if !attr_names.contains(attr) && !CHOICE_COLUMNS.contains(&attr.as_str()) {
+                    attr_names.push(attr.clone());
+                }
+            }
+        }
+    }
+    let cols: Vec<&str> = CHOICE_COLUMNS
+        .iter()
+        .copied()
+        .chain(attr_names.iter().map(String::as_str))
+        .collect();
+    header(sheet, &cols, &bold)?;
     let mut row: u32 = 1;
     for (name, scale) in &scales {
         let satisfied = scale["satisfied_from"].as_i64();
@@ -119,37 +136,40 @@ pub fn try_write_xlsform(form: &Questionnaire) -> Result<Vec<u8>, WriteError> {
             .chain(no_answer.iter().map(|p| (p, true)));
         for (point, is_na) in rows {
             let value = point["value"].as_i64().unwrap_or_default();
-            put(sheet, CHOICE_COLUMNS, row, "list_name", name)?;
-            put(sheet, CHOICE_COLUMNS, row, "name", &value.to_string())?;
-            label(sheet, CHOICE_COLUMNS, row, &point["label"])?;
+            put(sheet, &cols, row, "list_name", name)?;
+            put(sheet, &cols, row, "name", &value.to_string())?;
+            label(sheet, &cols, row, &point["label"])?;
             if is_na {
-                put(sheet, CHOICE_COLUMNS, row, "no_answer", "yes")?;
+                put(sheet, &cols, row, "no_answer", "yes")?;
             } else if satisfied == Some(value) {
-                put(sheet, CHOICE_COLUMNS, row, "satisfied_from", "yes")?;
+                put(sheet, &cols, row, "satisfied_from", "yes")?;
             }
             row += 1;
         }
     }
     for (name, options) in &lists {
         for option in options.as_array().into_iter().flatten() {
-            put(sheet, CHOICE_COLUMNS, row, "list_name", name)?;
+            put(sheet, &cols, row, "list_name", name)?;
             put(
                 sheet,
-                CHOICE_COLUMNS,
+                &cols,
                 row,
                 "name",
                 option["value"].as_str().unwrap_or(""),
             )?;
-            label(sheet, CHOICE_COLUMNS, row, &option["label"])?;
+            label(sheet, &cols, row, &option["label"])?;
             for flag in ["other", "exclusive"] {
                 if option[flag].as_bool() == Some(true) {
-                    put(sheet, CHOICE_COLUMNS, row, flag, "yes")?;
+                    put(sheet, &cols, row, flag, "yes")?;
                 }
+            }
+            for (attr, v) in option["attrs"].as_object().into_iter().flatten() {
+                put(sheet, &cols, row, attr, v.as_str().unwrap_or(""))?;
             }
             row += 1;
         }
     }
-    widths(sheet, CHOICE_COLUMNS)?;
+    widths(sheet, &cols)?;
 
     // settings
     let sheet = book.add_worksheet();

@@ -172,12 +172,12 @@ fn unknown_choice_list() {
     assert_eq!(
         vi(&e),
         [
-            "Trang survey, dòng 3, cột type: danh sách lựa chọn \"gioi_tinh\" không có trong trang choices (các danh sách có: sex, kenh, sat3)"
+            "Trang survey, dòng 3, cột type: danh sách lựa chọn \"gioi_tinh\" không có trong trang choices (các danh sách có: sex, kenh, sat3, thutuc)"
         ]
     );
     assert_eq!(
         e[0].message_en,
-        "Sheet survey, row 3, column type: choice list \"gioi_tinh\" is not on the choices sheet (lists there: sex, kenh, sat3)"
+        "Sheet survey, row 3, column type: choice list \"gioi_tinh\" is not on the choices sheet (lists there: sex, kenh, sat3, thutuc)"
     );
 }
 
@@ -188,7 +188,7 @@ fn bad_type() {
     assert_eq!(
         vi(&issues(&s)),
         [
-            "Trang survey, dòng 5, cột type: kiểu \"datetime\" không hợp lệ; dùng một trong: select_one DANH_SÁCH, select_multiple DANH_SÁCH, rating THANG_ĐO, integer, text, date, begin group, end group"
+            "Trang survey, dòng 5, cột type: kiểu \"datetime\" không hợp lệ; dùng một trong: select_one DANH_SÁCH, select_multiple DANH_SÁCH, rating THANG_ĐO, integer, text, date, calculate, begin group, end group (select_one không kèm danh sách khi có cột choices_from)"
         ]
     );
     // A select without its list is a bad type too.
@@ -440,5 +440,40 @@ fn issues_serialise_for_problem_bodies() {
             .as_str()
             .unwrap()
             .starts_with("Sheet survey, row 5, column type: ")
+    );
+}
+
+#[test]
+fn bad_expressions_are_reported_at_their_cells() {
+    let mut s = every_column();
+    set(
+        &mut s,
+        "survey",
+        18,
+        "relevant",
+        "selected(${B1}, 'truc_tiep'",
+    );
+    set(&mut s, "survey", 18, "constraint", ". <= ${D4}");
+    set(
+        &mut s,
+        "survey",
+        17,
+        "choice_filter",
+        "linh_vuc = 'dat_dai'",
+    );
+    set(&mut s, "survey", 19, "calculation", "${D3} * ");
+    assert_eq!(
+        vi(&issues(&s)),
+        [
+            "Trang survey, dòng 17, cột choice_filter: câu \"D2\": choice_filter dùng thuộc tính \"linh_vuc\" mà không lựa chọn nào có (các thuộc tính: field)",
+            "Trang survey, dòng 18, cột relevant: câu \"D3\": biểu thức relevant \"selected(${B1}, 'truc_tiep'\" có lỗi cú pháp: Thiếu dấu ')' tại vị trí 28.",
+            "Trang survey, dòng 18, cột constraint: câu \"D3\": biểu thức constraint tham chiếu ${D4} (tại trang survey, dòng 19) nằm sau trong phiếu; chỉ được dùng câu trả lời của các câu trước",
+            "Trang survey, dòng 19, cột calculation: câu \"D4\": biểu thức calculation \"${D3} *\" có lỗi cú pháp: Biểu thức kết thúc đột ngột (thiếu toán hạng hoặc dấu ')').",
+        ]
+    );
+    let en: Vec<String> = issues(&s).into_iter().map(|i| i.message_en).collect();
+    assert!(
+        en[2].starts_with("Sheet survey, row 18, column constraint: item \"D3\": constraint refers to ${D4} (at sheet survey, row 19), which comes later"),
+        "{en:#?}"
     );
 }
