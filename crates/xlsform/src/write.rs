@@ -3,7 +3,7 @@ use crate::columns::{
     CHOICE_COLUMNS, Col, GROUP_COLS, ITEM_COLS, Kind, SETTINGS_COLS, survey_columns,
 };
 use crate::{CHOICES, SETTINGS, SURVEY};
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 use sipas_core::questionnaire::Questionnaire;
 
@@ -28,6 +28,13 @@ pub fn try_write_xlsform(form: &Questionnaire) -> Result<Vec<u8>, WriteError> {
     let value = serde_json::to_value(form).unwrap_or(Value::Null);
     let bold = Format::new().set_bold();
     let mut book = Workbook::new();
+    // A fixed creation time: the same form always gives the same bytes, so a regenerated
+    // source shows no change in version control.
+    let properties = DocProperties::new()
+        .set_title(&form.title.vi)
+        .set_subject(format!("{} {}", form.form_id, form.version))
+        .set_creation_datetime(&ExcelDateTime::from_ymd(2026, 1, 1)?);
+    book.set_properties(&properties);
 
     // Option lists: identical option sets share one list, named after the first item using it.
     let scales = value["scales"].as_object().cloned().unwrap_or_default();
