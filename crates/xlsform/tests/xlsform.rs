@@ -477,3 +477,91 @@ fn bad_expressions_are_reported_at_their_cells() {
         "{en:#?}"
     );
 }
+
+/// The example of schemas/README.md ("Soạn biểu mẫu bằng XLSX") is a valid form.
+#[test]
+fn readme_example_loads() {
+    let rows = |r: &[&[&str]]| -> Vec<Vec<String>> {
+        r.iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect()
+    };
+    let sheets = vec![
+        (
+            "survey".to_owned(),
+            rows(&[
+                &[
+                    "type",
+                    "name",
+                    "label::vi",
+                    "required",
+                    "relevant",
+                    "constraint",
+                    "group_kind",
+                    "element",
+                ],
+                &[
+                    "begin group",
+                    "A",
+                    "Thông tin người trả lời",
+                    "",
+                    "",
+                    "",
+                    "profile",
+                ],
+                &["select_one gioi_tinh", "A1", "Giới tính", "yes"],
+                &["integer", "A2", "Tuổi", "yes", "", ". >= 18"],
+                &["end group"],
+                &[
+                    "begin group",
+                    "G1",
+                    "Tiếp cận dịch vụ",
+                    "",
+                    "${A2} >= 18",
+                    "",
+                    "criteria",
+                    "access",
+                ],
+                &["rating sat5", "G1_1", "Nơi ngồi chờ có đủ chỗ ngồi", "yes"],
+                &["end group"],
+            ]),
+        ),
+        (
+            "choices".to_owned(),
+            rows(&[
+                &[
+                    "list_name",
+                    "name",
+                    "label::vi",
+                    "satisfied_from",
+                    "no_answer",
+                ],
+                &["gioi_tinh", "nam", "Nam"],
+                &["gioi_tinh", "nu", "Nữ"],
+                &["sat5", "1", "Rất không hài lòng"],
+                &["sat5", "2", "Không hài lòng"],
+                &["sat5", "3", "Bình thường"],
+                &["sat5", "4", "Hài lòng", "yes"],
+                &["sat5", "5", "Rất hài lòng"],
+                &["sat5", "9", "Không trả lời", "", "yes"],
+            ]),
+        ),
+        (
+            "settings".to_owned(),
+            rows(&[
+                &["form_id", "version", "title::vi"],
+                &["my-form", "2026.1", "Phiếu khảo sát"],
+            ]),
+        ),
+    ];
+    let form = read_xlsform(&workbook(&sheets)).unwrap_or_else(|e| panic!("{e:#?}"));
+    let scale = &form.scales["sat5"];
+    assert_eq!(scale.points.len(), 5);
+    assert_eq!(scale.satisfied_from, Some(4));
+    assert_eq!(scale.no_answer.as_ref().map(|p| p.value), Some(9));
+    assert_eq!(
+        form.item("A2").unwrap().constraint.as_deref(),
+        Some(". >= 18")
+    );
+    assert_eq!(form.groups[1].element.as_deref(), Some("access"));
+}
