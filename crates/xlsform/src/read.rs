@@ -528,7 +528,8 @@ impl Builder {
                 .collect::<Vec<_>>()
                 .join(" ");
             let name = t.get(cells, "name").to_owned();
-            match ty.as_str() {
+            // Type keywords are case-insensitive (list names are not).
+            match ty.to_lowercase().as_str() {
                 "begin group" | "begin_group" => {
                     if let Some((_, _, src)) = &open {
                         let begun = src.row;
@@ -688,12 +689,12 @@ impl Builder {
         group_only: &[&str],
     ) -> Option<(Value, Option<String>)> {
         let (base, list) = match ty.split_once(' ') {
-            Some((b, l)) => (b, Some(l.trim().to_owned())),
-            None => (ty, None),
+            Some((b, l)) => (b.to_lowercase(), Some(l.trim().to_owned())),
+            None => (ty.to_lowercase(), None),
         };
         // `select_one` names no list when its options come from a catalogue (choices_from).
         let from_catalogue = !t.get(cells, "choices_from").is_empty();
-        let json_type = match (base, &list) {
+        let json_type = match (base.as_str(), &list) {
             ("select_one", Some(_)) => "single_choice",
             ("select_one", None) if from_catalogue => "single_choice",
             ("calculate", None) => "calculate",

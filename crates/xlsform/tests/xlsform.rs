@@ -70,10 +70,11 @@ fn every_supported_column_is_read() {
 #[test]
 fn cells_typed_as_excel_types_and_spaces_are_accepted() {
     let mut s = every_column();
-    // Text around codes and a boolean typed as TRUE, a type with two spaces.
+    // Spaces around codes, a boolean typed as TRUE, type keywords in another case and spaced out.
     set(&mut s, "survey", 3, "name", "  A1 ");
     set(&mut s, "survey", 3, "required", "TRUE");
-    set(&mut s, "survey", 8, "type", "select_multiple   kenh");
+    set(&mut s, "survey", 8, "type", "Select_Multiple   kenh");
+    set(&mut s, "survey", 10, "type", "End Group");
     let form = read_xlsform(&workbook(&s)).unwrap();
     let expected: Questionnaire = serde_json::from_value(every_column_json()).unwrap();
     assert_eq!(form, expected);
