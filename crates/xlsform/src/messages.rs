@@ -105,6 +105,8 @@ pub fn translate(issue: &FormIssue, form: &Value) -> String {
         "giá trị \"không trả lời\" (no_answer) trùng với một mức của thang đo; dùng giá trị ngoài thang đo, ví dụ 9".to_owned()
     } else if has("satisfied_from") && has("is not one of the point values") {
         "satisfied_from phải là một mức của thang đo".to_owned()
+    } else if has("malformed JSON") {
+        format!("JSON sai cú pháp; sửa theo vị trí (dòng, cột) trong chi tiết: {m}")
     } else if has("unknown variant") {
         "giá trị không hợp lệ (xem danh sách giá trị cho phép trong schemas/README.md)".to_owned()
     } else if has("missing field `vi`") {

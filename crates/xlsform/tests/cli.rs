@@ -99,6 +99,18 @@ fn check_lists_problems_in_vietnamese_with_exit_code_1() {
         err.contains("$.groups[0].items[1].min: min lớn hơn max; sửa lại khoảng giá trị"),
         "{err}"
     );
+    // Malformed JSON: one problem at `$`, with its line and column.
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\n  \"format\": 1,,\n}").unwrap();
+    let (code, _, err) = run(&["check", broken.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with(
+            "$: JSON sai cú pháp; sửa theo vị trí (dòng, cột) trong chi tiết: malformed JSON: "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("line 2"), "{err}");
     // to-json refuses a bad workbook and writes nothing.
     let out = dir.path().join("out.json");
     let (code, _, _) = run(&[
