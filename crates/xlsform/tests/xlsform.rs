@@ -566,3 +566,28 @@ fn readme_example_loads() {
     );
     assert_eq!(form.groups[1].element.as_deref(), Some("access"));
 }
+
+#[test]
+fn scale_problems_point_at_the_choices_rows() {
+    let mut s = every_column();
+    // The no-answer value is also a point (choices row 10).
+    set(&mut s, "choices", 10, "name", "3");
+    assert_eq!(
+        vi(&issues(&s)),
+        [
+            "Trang choices, dòng 10, cột name: giá trị \"không trả lời\" (no_answer) trùng với một mức của thang đo; dùng giá trị ngoài thang đo, ví dụ 9"
+        ]
+    );
+    // Two satisfied_from marks; a no_answer mark twice.
+    let mut s = every_column();
+    set(&mut s, "choices", 8, "satisfied_from", "yes");
+    set(&mut s, "choices", 7, "no_answer", "yes");
+    set(&mut s, "choices", 7, "name", "8");
+    assert_eq!(
+        vi(&issues(&s)),
+        [
+            "Trang choices, dòng 9, cột satisfied_from: thang đo \"sat3\" đã có một dòng satisfied_from; chỉ đánh dấu một dòng (mức hài lòng thấp nhất)",
+            "Trang choices, dòng 10, cột no_answer: thang đo \"sat3\" đã có một dòng no_answer; chỉ đánh dấu một dòng",
+        ]
+    );
+}
