@@ -28,6 +28,36 @@ fn shipped_forms_match_the_json_schema_and_the_loader() {
     }
 }
 
+/// The variants authored in XLSX (`crates/xlsform`) and published through the dashboard rather
+/// than built in: their generated JSON passes both checkers too.
+#[test]
+fn xlsx_authored_variants_match_the_json_schema_and_the_loader() {
+    let validator = jsonschema::validator_for(&schema()).expect("the JSON Schema compiles");
+    for (path, source) in [
+        (
+            "sipas-organisations/2026.1.json",
+            include_str!("../schemas/sipas-organisations/2026.1.json"),
+        ),
+        (
+            "sipas-service-units/2026.1.json",
+            include_str!("../schemas/sipas-service-units/2026.1.json"),
+        ),
+    ] {
+        let doc: Value = serde_json::from_str(source).expect("form is JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{path} violates the JSON Schema: {errors:?}"
+        );
+        let form = load_form(source).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(path, format!("{}/{}.json", form.form_id, form.version));
+        assert!(form.items().count() > 20, "{path} has its items");
+    }
+}
+
 #[test]
 fn schema_and_loader_both_reject_a_broken_copy_with_its_path() {
     let (_, source) = BUILTIN_FORM_SOURCES[0];

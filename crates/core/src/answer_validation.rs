@@ -320,10 +320,8 @@ pub fn validate_response_on(
         let code = item.code.as_str();
         let relevant = item_is_relevant_on(group, item, &effective, today);
         if item.item_type == ItemType::Calculate {
-            if relevant {
-                if let Some(v) = calculate(item, &effective, today) {
-                    effective.insert(item.code.clone(), v);
-                }
+            if relevant && let Some(v) = calculate(item, &effective, today) {
+                effective.insert(item.code.clone(), v);
             }
             continue;
         }
@@ -442,16 +440,13 @@ pub fn compute_calculations(
         let relevant = item_is_relevant_on(group, item, &effective, today);
         if item.item_type == ItemType::Calculate {
             out.remove(&item.code);
-            if relevant {
-                if let Some(v) = calculate(item, &effective, today) {
-                    effective.insert(item.code.clone(), v.clone());
-                    out.insert(item.code.clone(), v);
-                }
-            }
-        } else if relevant {
-            if let Some(v) = answers.get(&item.code).filter(|v| value_is_answered(v)) {
+            if relevant && let Some(v) = calculate(item, &effective, today) {
                 effective.insert(item.code.clone(), v.clone());
+                out.insert(item.code.clone(), v);
             }
+        } else if relevant && let Some(v) = answers.get(&item.code).filter(|v| value_is_answered(v))
+        {
+            effective.insert(item.code.clone(), v.clone());
         }
     }
     out

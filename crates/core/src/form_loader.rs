@@ -64,7 +64,7 @@ impl FormErrors {
 /// and column; a value of the wrong shape yields a single issue at its exact path; a definition
 /// that parses is then checked semantically and every mistake found is reported.
 pub fn load_form(json: &str) -> Result<Questionnaire, FormErrors> {
-    let form = parse(json).map_err(|issue| FormErrors(vec![issue]))?;
+    let form = parse(json).map_err(|issue| FormErrors(vec![*issue]))?;
     let issues = check(&form);
     if issues.is_empty() {
         Ok(form)
@@ -74,15 +74,16 @@ pub fn load_form(json: &str) -> Result<Questionnaire, FormErrors> {
 }
 
 /// Step (a): deserialisation with path tracking.
-fn parse(json: &str) -> Result<Questionnaire, FormIssue> {
+fn parse(json: &str) -> Result<Questionnaire, Box<FormIssue>> {
     let mut de = serde_json::Deserializer::from_str(json);
     let result = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = render_path(e.path());
         let inner = e.into_inner();
-        parse_issue(path, &inner)
+        Box::new(parse_issue(path, &inner))
     });
     let form = result?;
-    de.end().map_err(|e| parse_issue("$".into(), &e))?;
+    de.end()
+        .map_err(|e| Box::new(parse_issue("$".into(), &e)))?;
     Ok(form)
 }
 
@@ -224,11 +225,11 @@ fn locate(form: &Questionnaire, issue: &mut FormIssue) {
             .map(|f| f.split(['.', '[']).next().unwrap_or_default().to_owned())
     };
     if let Some(r) = rest.strip_prefix(".items[") {
-        if let Some((ii, r)) = index(r) {
-            if let Some(item) = group.items.get(ii) {
-                issue.item = Some(item.code.clone());
-                issue.field = field_of(&r);
-            }
+        if let Some((ii, r)) = index(r)
+            && let Some(item) = group.items.get(ii)
+        {
+            issue.item = Some(item.code.clone());
+            issue.field = field_of(&r);
         }
     } else {
         issue.field = field_of(&rest);
