@@ -366,6 +366,12 @@
     if (!S.fs) S.fs = computeState();
     return S.fs;
   }
+  // A failing rule of an answer given (constraint, range …); a required answer still missing
+  // does not stop "Tiếp" (the section menu and the review list those).
+  function ruleError(code) {
+    const e = fstate().errors[code];
+    return e && e.kind !== 'required' ? e : null;
+  }
   const steps = () => F.stepGroups(S.form, S.answers, fstate().relevant);
   const visibleNow = () => F.visibleItems(S.form, S.answers, fstate().relevant);
 
@@ -570,11 +576,11 @@
     for (const item of stepGroup(S.group).items) {
       const code = item.code;
       if (S.invalid.has(code)) continue;
-      const msg = vis.has(code) && st.errors[code];
+      const msg = vis.has(code) && ruleError(code);
       F.showIssue(S.section, code, msg ? label(msg) : '');
       const w = S.section.querySelector(`[data-item="${CSS.escape(code)}"]`);
       if (!msg) F.showOffer(S.section, code, null);
-      else if (w && !w.querySelector('.item-offer')) F.showOffer(S.section, code, ineligibleOffer(code, 'constraint', msg));
+      else if (w && !w.querySelector('.item-offer')) F.showOffer(S.section, code, ineligibleOffer(code, msg.kind || 'constraint', msg));
     }
     const list = steps();
     const here = stepIndexInForm(S.group);
@@ -594,11 +600,10 @@
   // Items of the step on screen that stop "Tiếp": a refused or unreadable value still typed
   // in, or a constraint that fails. Their message shows at the item.
   function stepProblems() {
-    const st = fstate();
     const vis = visibleNow();
     return stepGroup(S.group).items
       .map((i) => i.code)
-      .filter((c) => vis.has(c) && (S.invalid.has(c) || st.errors[c]));
+      .filter((c) => vis.has(c) && (S.invalid.has(c) || ruleError(c)));
   }
 
   /** Waits for the saves; true when the step may be left, else shows why and stays. */
@@ -758,7 +763,7 @@
     flushTimers();
     await S.saveChain;
     const issues = S.readOnly ? [] : await invoke('review', { draft_id: S.draft.id });
-    const st = fstate();
+    S.fs = null;
     const vis = visibleNow();
     const list = steps();
     const out = new Map();
@@ -767,7 +772,7 @@
       const mine = issues.filter((i) => codes.includes(i.item_code));
       let state;
       if (!list.includes(g)) state = 'skipped';
-      else if (mine.some((i) => i.kind !== 'required') || codes.some((c) => vis.has(c) && (S.invalid.has(c) || st.errors[c]))) state = 'error';
+      else if (mine.some((i) => i.kind !== 'required') || codes.some((c) => vis.has(c) && (S.invalid.has(c) || ruleError(c)))) state = 'error';
       else if (mine.length) state = 'missing';
       else if (codes.some((c) => vis.has(c) && R.valueIsAnswered(S.answers[c]))) state = 'done';
       else state = 'todo';
