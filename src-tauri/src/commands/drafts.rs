@@ -186,10 +186,7 @@ pub(crate) fn end_ineligible_in(
         let note: Option<String> = note.map(|n| n.chars().take(500).collect());
         crate::commands::assignments::set_status_in(state, aid, status.as_str(), note.as_deref())?;
     }
-    state
-        .store()?
-        .discard_draft(draft_id)
-        .map_err(store_err)?;
+    state.store()?.discard_draft(draft_id).map_err(store_err)?;
     Ok(EndedIneligible {
         status: assignment.map(|_| status),
     })
@@ -606,7 +603,11 @@ pub(crate) mod tests {
         let got = store.get_assignment(a.id).unwrap().unwrap();
         assert_eq!(got.status, sipas_store::AssignmentStatus::INELIGIBLE);
         assert_eq!(got.status_note.as_deref(), Some("Không đủ điều kiện — A2"));
-        assert_eq!(store.status_outbox_counts().unwrap().pending, 1, "sent at next sync");
+        assert_eq!(
+            store.status_outbox_counts().unwrap().pending,
+            1,
+            "sent at next sync"
+        );
         drop(store);
         // A walk-in has no assignment: only the draft goes; an unknown draft is an error.
         let w = free_draft(&state);
