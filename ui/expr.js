@@ -3,6 +3,9 @@
 // the form reacts live. The Rust side stays the authority: review / submit / server ingest
 // re-check everything. crates/core/tests/expr_parity.rs requires both to agree.
 //
+// `today` (formState option / evaluate context): the date of the draft's started_at,
+// `started_at.slice(0, 10)` (UTC date), exactly what the server uses.
+//
 // Values: number | string | boolean; '' is the empty value. A multi-choice answer is its codes
 // joined by single spaces.
 (function () {

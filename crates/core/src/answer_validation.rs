@@ -202,7 +202,10 @@ fn check_range(item: &Item, n: i64) -> Result<(), AnswerIssue> {
     if !below && !above {
         return Ok(());
     }
-    let custom = item.range_message.as_ref().or(item.constraint_message.as_ref());
+    let custom = item
+        .range_message
+        .as_ref()
+        .or(item.constraint_message.as_ref());
     let message = match (custom, item.min, item.max) {
         (Some(m), _, _) => m.clone(),
         (None, Some(min), Some(max)) => Label {
@@ -317,10 +320,8 @@ pub fn validate_response_on(
         let code = item.code.as_str();
         let relevant = item_is_relevant_on(group, item, &effective, today);
         if item.item_type == ItemType::Calculate {
-            if relevant {
-                if let Some(v) = calculate(item, &effective, today) {
-                    effective.insert(item.code.clone(), v);
-                }
+            if relevant && let Some(v) = calculate(item, &effective, today) {
+                effective.insert(item.code.clone(), v);
             }
             continue;
         }
@@ -428,23 +429,24 @@ const CONSTRAINT_EN: &str = "The answer does not meet the condition of this ques
 /// otherwise. Whatever was uploaded for a calculate item is replaced (the device may run an
 /// older version); everything else is returned unchanged. `today`: the date part of the
 /// response's `started_at`.
-pub fn compute_calculations(form: &Questionnaire, answers: &Answers, today: Option<&str>) -> Answers {
+pub fn compute_calculations(
+    form: &Questionnaire,
+    answers: &Answers,
+    today: Option<&str>,
+) -> Answers {
     let mut out = answers.clone();
     let mut effective = Answers::new();
     for (group, item) in form.items() {
         let relevant = item_is_relevant_on(group, item, &effective, today);
         if item.item_type == ItemType::Calculate {
             out.remove(&item.code);
-            if relevant {
-                if let Some(v) = calculate(item, &effective, today) {
-                    effective.insert(item.code.clone(), v.clone());
-                    out.insert(item.code.clone(), v);
-                }
-            }
-        } else if relevant {
-            if let Some(v) = answers.get(&item.code).filter(|v| value_is_answered(v)) {
+            if relevant && let Some(v) = calculate(item, &effective, today) {
                 effective.insert(item.code.clone(), v.clone());
+                out.insert(item.code.clone(), v);
             }
+        } else if relevant && let Some(v) = answers.get(&item.code).filter(|v| value_is_answered(v))
+        {
+            effective.insert(item.code.clone(), v.clone());
         }
     }
     out
@@ -490,7 +492,10 @@ pub fn form_state(
     for (group, item) in form.items() {
         let code = item.code.clone();
         let relevant = item_is_relevant_on(group, item, &st.values, today);
-        if matches!(item.item_type, ItemType::SingleChoice | ItemType::MultiChoice) {
+        if matches!(
+            item.item_type,
+            ItemType::SingleChoice | ItemType::MultiChoice
+        ) {
             let all: &[ChoiceOption] = match item.choices_from {
                 Some(kind) => catalogues.get(kind.as_str()).map_or(&[], Vec::as_slice),
                 None => &item.options,
@@ -809,5 +814,153 @@ mod tests {
         );
         let e = validate_answer(&form(), "AGE", &AnswerValue::Int(3)).unwrap_err();
         assert_eq!(e.to_string(), "AGE: The respondent must be 18 or older.");
+    }
+
+    fn expr_form() -> Questionnaire {
+        crate::form_loader::load_form(
+            &json!({
+                "format": 1, "form_id": "e", "version": "1", "title": {"vi": "Phiếu"},
+                "groups": [
+                    {"code": "A", "kind": "profile", "title": {"vi": "A"}, "items": [
+                        {"code": "BIRTH", "type": "date", "label": {"vi": "Ngày sinh"}},
+                        {"code": "AGE", "type": "calculate", "label": {"vi": "Tuổi"},
+                         "calculation": "date-diff-years(${BIRTH}, today())"},
+                        {"code": "N", "type": "integer", "label": {"vi": "Số con"}, "min": 0,
+                         "max": 20, "constraint": ". < ${AGE} div 10 or ${AGE} = ''"},
+                        {"code": "T", "type": "text", "label": {"vi": "Ghi chú"},
+                         "constraint": "string-length(.) >= 3",
+                         "constraint_message": {"vi": "Ghi ít nhất 3 ký tự."}},
+                        {"code": "HALF", "type": "calculate", "label": {"vi": "Nửa"},
+                         "calculation": "${N} div 2"},
+                        {"code": "REG", "type": "single_choice", "label": {"vi": "Miền"}, "options": [
+                            {"value": "n", "label": {"vi": "Bắc"}, "attrs": {"big": "1"}},
+                            {"value": "s", "label": {"vi": "Nam"}, "attrs": {"big": "0"}}],
+                         "choice_filter": "big = 1 or ${HALF} > 1"},
+                        {"code": "AG", "type": "single_choice", "label": {"vi": "Cơ quan"},
+                         "choices_from": "agencies", "choice_filter": "unit = ${REG}"}
+                    ]},
+                    {"code": "B", "kind": "assessment", "title": {"vi": "B"},
+                     "relevant": "${AGE} >= 18", "items": [
+                        {"code": "B1", "type": "text", "label": {"vi": "Ý kiến"}, "required": true}
+                    ]}
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    const TODAY: Option<&str> = Some("2026-12-02");
+
+    #[test]
+    fn constraints_are_checked_with_their_message() {
+        let f = expr_form();
+        let issues = |a| match validate_response_on(&f, &answers(a), TODAY) {
+            Ok(()) => vec![],
+            Err(v) => v
+                .into_iter()
+                .map(|i| (i.item_code, i.kind, i.message.vi))
+                .collect(),
+        };
+        // Age 16 (B not relevant): 2 children < 1.6 fails with the generic message.
+        assert_eq!(
+            issues(json!({"BIRTH": "2010-01-01", "N": 2, "T": "ab"})),
+            [
+                (
+                    "N".to_string(),
+                    IssueKind::Constraint,
+                    "Câu trả lời không thỏa mãn điều kiện của câu hỏi.".to_string()
+                ),
+                (
+                    "T".to_string(),
+                    IssueKind::Constraint,
+                    "Ghi ít nhất 3 ký tự.".to_string()
+                ),
+            ]
+        );
+        // Range is checked before the constraint; a blank answer is not constrained.
+        assert_eq!(
+            issues(json!({"BIRTH": "1960-01-01", "N": 21})),
+            [
+                (
+                    "N".to_string(),
+                    IssueKind::OutOfRange,
+                    "Giá trị phải từ 0 đến 20.".to_string()
+                ),
+                (
+                    "B1".to_string(),
+                    IssueKind::Required,
+                    "Câu này bắt buộc phải trả lời.".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            issues(json!({"BIRTH": "1960-01-01", "N": 3, "T": "abc", "B1": "ok", "AGE": 1})),
+            []
+        );
+        // Without `today` the age is blank, so B is skipped and N is unconstrained.
+        assert!(validate_response(&f, &answers(json!({"BIRTH": "1960-01-01", "N": 19}))).is_ok());
+    }
+
+    #[test]
+    fn calculations_in_display_order() {
+        let f = expr_form();
+        let a = answers(json!({"BIRTH": "2000-12-03", "N": 5, "AGE": 99, "HALF": "x", "ZZ": 1}));
+        let out = compute_calculations(&f, &a, TODAY);
+        assert_eq!(out["AGE"], AnswerValue::Int(25));
+        assert_eq!(out["HALF"], AnswerValue::Text("2.5".into()));
+        assert_eq!(out["ZZ"], AnswerValue::Int(1), "other answers are kept");
+        // Empty results are not stored.
+        let out = compute_calculations(&f, &answers(json!({"AGE": 3})), TODAY);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn form_state_shows_what_the_screen_needs() {
+        let f = expr_form();
+        let cat: BTreeMap<String, Vec<ChoiceOption>> = serde_json::from_value(json!({
+            "agencies": [
+                {"value": "a1", "label": {"vi": "UBND"}, "attrs": {"unit": "n"}},
+                {"value": "a2", "label": {"vi": "Sở"}, "attrs": {"unit": "s"}}]
+        }))
+        .unwrap();
+        let st = form_state(
+            &f,
+            &answers(json!({"BIRTH": "2000-12-03", "N": 4, "T": "ab", "REG": "s"})),
+            TODAY,
+            &cat,
+        );
+        assert_eq!(st.visible, ["BIRTH", "N", "T", "REG", "AG", "B1"]);
+        assert_eq!(st.values["AGE"], AnswerValue::Int(25));
+        assert_eq!(st.values["HALF"], AnswerValue::Int(2));
+        let kinds: Vec<(&str, IssueKind)> = st
+            .errors
+            .iter()
+            .map(|(k, e)| (k.as_str(), e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("B1", IssueKind::Required),
+                ("N", IssueKind::Constraint),
+                ("T", IssueKind::Constraint)
+            ]
+        );
+        assert_eq!(
+            st.errors["T"].en, "Ghi ít nhất 3 ký tự.",
+            "no English: Vietnamese shown"
+        );
+        let values = |c: &str| {
+            st.choices[c]
+                .iter()
+                .map(|o| o.value.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values("REG"), ["n", "s"]); // HALF = 2 > 1 offers the south too
+        assert_eq!(values("AG"), ["a2"]);
+        let st = form_state(&f, &answers(json!({"N": 1})), TODAY, &BTreeMap::new());
+        assert_eq!(st.choices["REG"].len(), 1);
+        assert!(st.choices["AG"].is_empty());
+        assert!(!st.visible.contains(&"B1".to_string()));
     }
 }

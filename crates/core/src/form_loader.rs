@@ -64,7 +64,7 @@ impl FormErrors {
 /// and column; a value of the wrong shape yields a single issue at its exact path; a definition
 /// that parses is then checked semantically and every mistake found is reported.
 pub fn load_form(json: &str) -> Result<Questionnaire, FormErrors> {
-    let form = parse(json).map_err(|issue| FormErrors(vec![issue]))?;
+    let form = parse(json).map_err(|issue| FormErrors(vec![*issue]))?;
     let issues = check(&form);
     if issues.is_empty() {
         Ok(form)
@@ -74,15 +74,16 @@ pub fn load_form(json: &str) -> Result<Questionnaire, FormErrors> {
 }
 
 /// Step (a): deserialisation with path tracking.
-fn parse(json: &str) -> Result<Questionnaire, FormIssue> {
+fn parse(json: &str) -> Result<Questionnaire, Box<FormIssue>> {
     let mut de = serde_json::Deserializer::from_str(json);
     let result = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = render_path(e.path());
         let inner = e.into_inner();
-        parse_issue(path, &inner)
+        Box::new(parse_issue(path, &inner))
     });
     let form = result?;
-    de.end().map_err(|e| parse_issue("$".into(), &e))?;
+    de.end()
+        .map_err(|e| Box::new(parse_issue("$".into(), &e)))?;
     Ok(form)
 }
 
@@ -220,19 +221,15 @@ fn locate(form: &Questionnaire, issue: &mut FormIssue) {
     };
     issue.group = Some(group.code.clone());
     let field_of = |r: &str| {
-        r.strip_prefix('.').map(|f| {
-            f.split(['.', '['])
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        })
+        r.strip_prefix('.')
+            .map(|f| f.split(['.', '[']).next().unwrap_or_default().to_owned())
     };
     if let Some(r) = rest.strip_prefix(".items[") {
-        if let Some((ii, r)) = index(r) {
-            if let Some(item) = group.items.get(ii) {
-                issue.item = Some(item.code.clone());
-                issue.field = field_of(&r);
-            }
+        if let Some((ii, r)) = index(r)
+            && let Some(item) = group.items.get(ii)
+        {
+            issue.item = Some(item.code.clone());
+            issue.field = field_of(&r);
         }
     } else {
         issue.field = field_of(&rest);
@@ -904,18 +901,32 @@ impl Checker<'_> {
             }
             let (en, vi) = if rule.group {
                 (
-                    format!("{owner}: {field} refers to ${{{code}}}, which is not in an earlier group; a group's relevance may only use answers to items of earlier groups"),
-                    format!("{ovi}: biểu thức {field} tham chiếu ${{{code}}} không thuộc nhóm nào trước đó; điều kiện của nhóm chỉ được dùng câu trả lời của các nhóm trước"),
+                    format!(
+                        "{owner}: {field} refers to ${{{code}}}, which is not in an earlier group; a group's relevance may only use answers to items of earlier groups"
+                    ),
+                    format!(
+                        "{ovi}: biểu thức {field} tham chiếu ${{{code}}} không thuộc nhóm nào trước đó; điều kiện của nhóm chỉ được dùng câu trả lời của các nhóm trước"
+                    ),
                 )
             } else if info.pos == rule.pos {
                 (
-                    format!("{owner}: {field} refers to the item itself; use '.' for the item's own value (in a constraint) or refer to earlier items"),
-                    format!("{ovi}: biểu thức {field} tham chiếu chính câu này; dùng '.' cho giá trị của câu (trong constraint) hoặc tham chiếu các câu trước"),
+                    format!(
+                        "{owner}: {field} refers to the item itself; use '.' for the item's own value (in a constraint) or refer to earlier items"
+                    ),
+                    format!(
+                        "{ovi}: biểu thức {field} tham chiếu chính câu này; dùng '.' cho giá trị của câu (trong constraint) hoặc tham chiếu các câu trước"
+                    ),
                 )
             } else {
                 (
-                    format!("{owner}: {field} refers to ${{{code}}} (at {}), which comes later in the form; expressions may only use answers to earlier items", info.path),
-                    format!("{ovi}: biểu thức {field} tham chiếu ${{{code}}} (tại {}) nằm sau trong phiếu; chỉ được dùng câu trả lời của các câu trước", info.path),
+                    format!(
+                        "{owner}: {field} refers to ${{{code}}} (at {}), which comes later in the form; expressions may only use answers to earlier items",
+                        info.path
+                    ),
+                    format!(
+                        "{ovi}: biểu thức {field} tham chiếu ${{{code}}} (tại {}) nằm sau trong phiếu; chỉ được dùng câu trả lời của các câu trước",
+                        info.path
+                    ),
                 )
             };
             self.push2(path, en, vi);
@@ -971,11 +982,18 @@ impl Checker<'_> {
             if t == ItemType::Calculate {
                 self.push2(
                     format!("{ipath}.constraint"),
-                    format!("{owner} is a calculate item; \"constraint\" is only allowed on questions"),
-                    format!("{ovi} là câu tính toán (calculate); \"constraint\" chỉ dùng cho câu hỏi"),
+                    format!(
+                        "{owner} is a calculate item; \"constraint\" is only allowed on questions"
+                    ),
+                    format!(
+                        "{ovi} là câu tính toán (calculate); \"constraint\" chỉ dùng cho câu hỏi"
+                    ),
                 );
             } else {
-                let r = ExprRule { owner: &owner, ..rule("constraint") };
+                let r = ExprRule {
+                    owner: &owner,
+                    ..rule("constraint")
+                };
                 self.expression(&format!("{ipath}.constraint"), src, &r);
             }
         }
@@ -1025,15 +1043,27 @@ impl Checker<'_> {
             if !choice {
                 self.push2(
                     format!("{ipath}.choice_filter"),
-                    format!("{owner} is of type {}; \"choice_filter\" is only allowed on choice items", type_name(t)),
-                    format!("{ovi} có kiểu {}; \"choice_filter\" chỉ dùng cho câu có lựa chọn", type_name(t)),
+                    format!(
+                        "{owner} is of type {}; \"choice_filter\" is only allowed on choice items",
+                        type_name(t)
+                    ),
+                    format!(
+                        "{ovi} có kiểu {}; \"choice_filter\" chỉ dùng cho câu có lựa chọn",
+                        type_name(t)
+                    ),
                 );
             } else {
                 let known: Vec<String> = match item.choices_from {
-                    Some(kind) => catalogue_attrs(kind).iter().map(|s| s.to_string()).collect(),
+                    Some(kind) => catalogue_attrs(kind)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
                     None => {
-                        let mut k: Vec<String> =
-                            item.options.iter().flat_map(|o| o.attrs.keys().cloned()).collect();
+                        let mut k: Vec<String> = item
+                            .options
+                            .iter()
+                            .flat_map(|o| o.attrs.keys().cloned())
+                            .collect();
                         k.sort();
                         k.dedup();
                         k
@@ -1082,7 +1112,9 @@ fn catalogue_attrs(kind: ChoicesFrom) -> &'static [&'static str] {
 /// not an operator word.
 fn is_attr_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !matches!(s, "and" | "or" | "div" | "mod")
 }
@@ -1339,5 +1371,212 @@ mod tests {
         let e = load(&v).unwrap_err();
         assert_eq!(paths(&e), ["$.groups[1].items[0].options[2].other"]);
         assert!(e.0[0].message.contains("\"S1_other\""));
+    }
+
+    /// A form using every field of the expression language, valid.
+    fn expr_form() -> Value {
+        json!({
+            "format": 1, "form_id": "expr", "version": "1", "title": {"vi": "Phiếu"},
+            "groups": [
+                {"code": "A", "kind": "profile", "title": {"vi": "A"}, "items": [
+                    {"code": "BIRTH", "type": "date", "label": {"vi": "Ngày sinh"},
+                     "constraint": ". < today()", "appearance": "minimal"},
+                    {"code": "AGE", "type": "calculate", "label": {"vi": "Tuổi"},
+                     "calculation": "date-diff-years(${BIRTH}, today())"},
+                    {"code": "PROV", "type": "single_choice", "label": {"vi": "Tỉnh"},
+                     "choice_filter": "region = 'south'", "options": [
+                        {"value": "79", "label": {"vi": "TP HCM"}, "attrs": {"region": "south"}},
+                        {"value": "01", "label": {"vi": "Hà Nội"}, "attrs": {"region": "north"}}]},
+                    {"code": "AG", "type": "single_choice", "label": {"vi": "Cơ quan"},
+                     "choices_from": "agencies", "choice_filter": "unit = ${PROV}",
+                     "prefill": {"from": "agency", "editable": false}},
+                    {"code": "PROC", "type": "text", "label": {"vi": "Thủ tục"},
+                     "prefill": {"from": "procedure"}}
+                ]},
+                {"code": "B", "kind": "assessment", "title": {"vi": "B"},
+                 "relevant": "${AGE} >= 18", "items": [
+                    {"code": "B1", "type": "integer", "label": {"vi": "Số lần"},
+                     "relevant": {"not": "${AGE} > 80"},
+                     "constraint": ". <= ${AGE}",
+                     "constraint_message": {"vi": "Quá nhiều.", "en": "Too many."}}
+                ]}
+            ]
+        })
+    }
+
+    #[test]
+    fn expression_fields_load_and_round_trip() {
+        let form = load(&expr_form()).unwrap();
+        let ag = form.item("AG").unwrap();
+        assert_eq!(ag.choices_from, Some(ChoicesFrom::Agencies));
+        assert!(!ag.prefill.unwrap().editable);
+        assert!(form.item("PROC").unwrap().prefill.unwrap().editable);
+        assert_eq!(form.item("AGE").unwrap().item_type, ItemType::Calculate);
+        assert_eq!(
+            form.group("B").unwrap().relevant,
+            Some(Condition::Expr("${AGE} >= 18".into()))
+        );
+        // Serialising and loading again gives the same form (nothing lost).
+        let again = load(&serde_json::to_value(&form).unwrap()).unwrap();
+        assert_eq!(again, form);
+        let text = serde_json::to_string(&form).unwrap();
+        for key in [
+            "\"appearance\"",
+            "\"attrs\"",
+            "\"choices_from\"",
+            "\"editable\":false",
+        ] {
+            assert!(text.contains(key), "{key} missing in {text}");
+        }
+    }
+
+    fn issue_at<'e>(e: &'e FormErrors, path: &str) -> &'e FormIssue {
+        e.issues()
+            .iter()
+            .find(|i| i.path == path)
+            .unwrap_or_else(|| panic!("no issue at {path}: {e}"))
+    }
+
+    #[test]
+    fn expression_errors_name_item_field_and_say_it_in_vietnamese() {
+        let mut v = expr_form();
+        let items = &mut v["groups"][0]["items"];
+        items[0]["constraint"] = json!(". < today(");
+        items[1]["calculation"] = json!("${PROV} + foo(1)");
+        items[2]["choice_filter"] = json!("colour = 'red'");
+        items[3]["choice_filter"] = json!("unit = ${NOPE} and field = ''");
+        items[4]["constraint"] = json!("string-length(${PROC}) < 10");
+        v["groups"][1]["relevant"] = json!("${B1} > 1");
+        v["groups"][1]["items"][0]["relevant"] = json!("if(${AGE}, 1) or region = 'x' or . = 1");
+        let e = load(&v).unwrap_err();
+
+        let i = issue_at(&e, "$.groups[0].items[0].constraint");
+        assert_eq!(i.item.as_deref(), Some("BIRTH"));
+        assert_eq!(i.group.as_deref(), Some("A"));
+        assert_eq!(i.field.as_deref(), Some("constraint"));
+        assert_eq!(
+            i.message_vi.as_deref(),
+            Some(
+                "câu \"BIRTH\": biểu thức constraint \". < today(\" có lỗi cú pháp: Biểu thức kết thúc đột ngột (thiếu toán hạng hoặc dấu ')')."
+            )
+        );
+        assert_eq!(
+            i.message,
+            "item \"BIRTH\": syntax error in constraint \". < today(\": The expression ends too early (an operand or ')' is missing)."
+        );
+
+        let i = issue_at(&e, "$.groups[0].items[1].calculation");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"AGE\": biểu thức calculation \"${PROV} + foo(1)\" có lỗi cú pháp: Hàm không xác định 'foo' tại vị trí 11."
+        );
+
+        let i = issue_at(&e, "$.groups[0].items[2].choice_filter");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"PROV\": choice_filter dùng thuộc tính \"colour\" mà không lựa chọn nào có (các thuộc tính: region)"
+        );
+
+        let msgs: Vec<&str> = e
+            .issues()
+            .iter()
+            .filter(|i| i.path == "$.groups[0].items[3].choice_filter")
+            .map(|i| i.text("vi"))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                "câu \"AG\": biểu thức choice_filter tham chiếu ${NOPE} nhưng phiếu không có câu hỏi này",
+                "câu \"AG\": choice_filter dùng thuộc tính \"field\" mà không lựa chọn nào có (các thuộc tính: kind, unit)",
+            ]
+        );
+
+        let i = issue_at(&e, "$.groups[0].items[4].constraint");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"PROC\": biểu thức constraint tham chiếu chính câu này; dùng '.' cho giá trị của câu (trong constraint) hoặc tham chiếu các câu trước"
+        );
+
+        let i = issue_at(&e, "$.groups[1].relevant");
+        assert_eq!((i.group.as_deref(), i.item.as_deref()), (Some("B"), None));
+        assert_eq!(i.field.as_deref(), Some("relevant"));
+        assert_eq!(
+            i.text("vi"),
+            "nhóm \"B\": biểu thức relevant tham chiếu ${B1} không thuộc nhóm nào trước đó; điều kiện của nhóm chỉ được dùng câu trả lời của các nhóm trước"
+        );
+        let i = issue_at(&e, "$.groups[1].items[0].relevant");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"B1\": biểu thức relevant \"if(${AGE}, 1) or region = 'x' or . = 1\" có lỗi cú pháp: Hàm 'if' cần 3 tham số, nhưng có 2 (vị trí 1)."
+        );
+        assert_eq!(e.issues().len(), 8, "{e}");
+    }
+
+    #[test]
+    fn later_items_current_value_and_bare_names_outside_choice_filter() {
+        let mut v = expr_form();
+        v["groups"][0]["items"][0]["constraint"] = json!(". < ${AGE}");
+        v["groups"][0]["items"][1]["calculation"] = json!(". + unit");
+        let e = load(&v).unwrap_err();
+        let vi: Vec<&str> = e.issues().iter().map(|i| i.text("vi")).collect();
+        assert_eq!(
+            vi,
+            [
+                "câu \"BIRTH\": biểu thức constraint tham chiếu ${AGE} (tại $.groups[0].items[1]) nằm sau trong phiếu; chỉ được dùng câu trả lời của các câu trước",
+                "câu \"AGE\": '.' (giá trị của chính câu) chỉ dùng được trong constraint, không dùng trong calculation",
+                "câu \"AGE\": tên \"unit\" trong calculation không hợp lệ; tham chiếu câu trả lời bằng ${MÃ} (tên trần là thuộc tính lựa chọn, chỉ dùng trong choice_filter)",
+            ]
+        );
+    }
+
+    #[test]
+    fn misplaced_expression_fields() {
+        let mut v = expr_form();
+        let items = &mut v["groups"][0]["items"];
+        items[1].as_object_mut().unwrap().remove("calculation");
+        items[1]["required"] = json!(true);
+        items[0]["calculation"] = json!("1");
+        items[0]["choice_filter"] = json!("1");
+        items[3]["options"] = json!([{"value": "x", "label": {"vi": "X"}}]);
+        items[4]["prefill"] = json!({"from": "unit"});
+        items[2]["options"][0]["attrs"] = json!({"mod": "1", "ok_1": "2"});
+        v["groups"][1]["items"][0]["prefill"] = json!({"from": "field"});
+        let e = load(&v).unwrap_err();
+        let got: Vec<(&str, &str)> = e
+            .issues()
+            .iter()
+            .map(|i| {
+                (
+                    i.item.as_deref().unwrap_or(""),
+                    i.field.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("BIRTH", "calculation"),
+                ("BIRTH", "choice_filter"),
+                ("AGE", "calculation"),
+                ("AGE", "required"),
+                ("PROV", "options"),
+                ("AG", "options"),
+                ("B1", "prefill"),
+            ],
+            "{e}"
+        );
+        assert_eq!(
+            issue_at(&e, "$.groups[0].items[1].calculation").text("vi"),
+            "câu tính toán \"AGE\" thiếu \"calculation\"; hãy thêm biểu thức tính giá trị"
+        );
+        // Unknown catalogue and prefill source are reported by the parser with their path.
+        let mut v = expr_form();
+        v["groups"][0]["items"][3]["choices_from"] = json!("districts");
+        let e = load(&v).unwrap_err();
+        assert_eq!(paths(&e), ["$.groups[0].items[3].choices_from"]);
+        let mut v = expr_form();
+        v["groups"][0]["items"][4]["prefill"] = json!({"from": "surveyor"});
+        let e = load(&v).unwrap_err();
+        assert_eq!(paths(&e), ["$.groups[0].items[4].prefill.from"]);
     }
 }

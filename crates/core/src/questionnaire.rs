@@ -252,12 +252,16 @@ pub struct Prefill {
     /// What part of the assignment supplies the value.
     pub from: PrefillFrom,
     /// `false`: shown read-only in the app (default true).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub editable: bool,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// One option of a choice item.
