@@ -18,6 +18,7 @@
 //   sync(app) → sync status
 //   syncStatus(app) → sync status (the app's `sync_status` command)
 //   screenshot(app, path)
+//   setWindowSize(app, width, height)     (the window's outer size; resolves the inner width)
 //   stopApp(app)                          (always kills what startApp started)
 // and lower-level helpers: js, jsAsync, invoke, click, visible, waitFor, setInput, typeInto.
 //
@@ -669,6 +670,17 @@ export async function fillAndSubmitFirstAssignment(app, { rating = 4 } = {}) {
     + " && !document.getElementById('submit').disabled", 'the submission', { timeout: 2 * WAIT_MS });
   await visible(app, '#screen-done');
   return { assignmentId, answered, steps };
+}
+
+/**
+ * Resizes the app window (WebDriver window rect) and waits until the page sees the new
+ * width; resolves `window.innerWidth`.
+ */
+/** @param {AppHandle} app @param {number} width @param {number} height @returns {Promise<number>} */
+export async function setWindowSize(app, width, height) {
+  await wd(app, 'POST', `${sess(app)}/window/rect`, { width, height });
+  await waitFor(app, 'Math.abs(window.outerWidth - arguments[0]) <= 2 || window.innerWidth <= arguments[0]', `a ${width} px window`, { args: [width] });
+  return js(app, 'return window.innerWidth;');
 }
 
 /**

@@ -35,6 +35,8 @@
     lastMark: 0, saveChain: Promise.resolve(), pending: 0, saveError: null,
     timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
     review: null, gps: null, note: null, readOnly: false,
+    // Form screen (H-formui): expression state, catalogue options, refused values' issues.
+    fs: null, options: {}, issues: new Map(), today: null,
     syncTimer: null,
     // Spot checks: the monitor's tasks (memory only) and the findings sent from this window.
     monitorTasks: [], monitorSent: new Map(),
@@ -324,7 +326,7 @@
     return form;
   }
 
-  // ---------------------------------------------------------------- interview
+  // ---------------------------------------------------------------- interview (H-formui)
   async function getForm(key) {
     const k = `${key.form_id}@${key.version}`;
     if (!S.formCache.has(k)) S.formCache.set(k, await invoke('get_form', { form_id: key.form_id, version: key.version }));
@@ -336,51 +338,168 @@
     return null;
   }
 
+  function itemOf(code) {
+    for (const g of S.form.groups) for (const i of g.items) if (i.code === code) return i;
+    return null;
+  }
+
+  // The form's state from the expression engine (ui/expr.js: relevance, calculations,
+  // constraint messages, filtered choices), computed on every change. Without the engine
+  // (older build) the JSON conditions of ui/relevance.js decide and nothing else is added.
+  function computeState() {
+    const X = window.SIPAS_EXPR;
+    if (S.form && X && typeof X.formState === 'function') {
+      try {
+        const st = X.formState(S.form, S.answers, { today: S.today, options: S.options || {} });
+        return {
+          relevant: st.visible instanceof Set ? st.visible : new Set(st.visible || []),
+          values: st.values || {}, errors: st.errors || {}, choices: st.choices || {},
+        };
+      } catch (e) {
+        console.warn('formState failed', e);
+      }
+    }
+    return { relevant: null, values: {}, errors: {}, choices: {} };
+  }
+
+  function fstate() {
+    if (!S.fs) S.fs = computeState();
+    return S.fs;
+  }
+  // A failing rule of an answer given (constraint, range …); a required answer still missing
+  // does not stop "Tiếp" (the section menu and the review list those).
+  function ruleError(code) {
+    const e = fstate().errors[code];
+    return e && e.kind !== 'required' ? e : null;
+  }
+  const steps = () => F.stepGroups(S.form, S.answers, fstate().relevant);
+  const visibleNow = () => F.visibleItems(S.form, S.answers, fstate().relevant);
+
+  /** The options an item offers now (choice_filter and catalogue options applied). */
+  function choicesFor(item) {
+    const st = fstate();
+    if (st.choices && Array.isArray(st.choices[item.code])) return st.choices[item.code];
+    if (item.choices_from) return (S.options && S.options[item.choices_from]) || [];
+    return item.options || [];
+  }
+
+  /** The value an item takes from the assignment (`prefill`), or undefined. */
+  function prefillValue(item) {
+    if (!item.prefill || !S.draft || !S.draft.assignment_id) return undefined;
+    const a = S.names && S.names.byId.get(S.draft.assignment_id);
+    if (!a) return undefined;
+    const from = item.prefill.from;
+    const codes = { procedure: a.procedure_code, agency: a.agency_code, field: a.field_code, unit: a.unit_code };
+    const names = { procedure: a.procedure, agency: a.agency_name, field: a.field_name, unit: a.unit_name };
+    const v = (item.type === 'single_choice' || item.type === 'multi_choice') ? codes[from] : names[from];
+    if (v === undefined || v === null || v === '') return undefined;
+    return item.type === 'multi_choice' ? [v] : v;
+  }
+  const prefillLocked = (item) => !!(item.prefill && item.prefill.editable === false && prefillValue(item) !== undefined);
+
+  function itemCtx() {
+    return {
+      form: S.form, answers: S.answers, t, label, onAnswer,
+      choices: choicesFor, readonly: prefillLocked, onDateError,
+    };
+  }
+
+  // Catalogue options (agencies, procedures, fields, units) for `choices_from` items, from
+  // the catalogues carried to the device; none when this build has no such command.
+  async function loadOptions(form) {
+    const kinds = new Set();
+    for (const g of form.groups) for (const i of g.items) if (i.choices_from) kinds.add(i.choices_from);
+    const out = {};
+    for (const kind of kinds) {
+      try {
+        const list = await invoke('get_catalogue_options', { kind });
+        out[kind] = Array.isArray(list) ? list : [];
+      } catch (_) {
+        out[kind] = [];
+      }
+    }
+    return out;
+  }
+
   async function openDraft(draft, { focusItem, note, readOnly = false } = {}) {
-    if (!S.names) await loadNames().catch(() => {});
+    if (!S.names || (draft.assignment_id && !S.names.byId.has(draft.assignment_id))) await loadNames().catch(() => {});
     S.readOnly = readOnly;
     S.form = await getForm(draft.form);
+    S.options = await loadOptions(S.form);
     S.note = note === undefined || note === null ? null : String(note);
     S.draft = draft;
+    S.today = String(draft.started_at || new Date().toISOString()).slice(0, 10);
     S.answers = { ...draft.answers };
     S.lastSent = new Map();
     S.invalid = new Set();
+    S.issues = new Map();
     S.saveError = null;
     S.savedAt = null;
     S.gps = null;
-    const steps = F.stepGroups(S.form, S.answers);
+    S.fs = null;
+    $('section-menu').hidden = true;
+    $('section-menu-btn').setAttribute('aria-expanded', 'false');
+    // Prefill from the assignment when the interview starts (never over an answer).
+    if (!readOnly) {
+      for (const g of S.form.groups) {
+        for (const item of g.items) {
+          const v = prefillValue(item);
+          if (v !== undefined && !R.valueIsAnswered(S.answers[item.code])) queueSave(item.code, v);
+        }
+      }
+      await S.saveChain;
+      S.fs = null;
+    }
+    const list = steps();
     const focusGroup = focusItem ? groupOf(focusItem) : null;
     let target = focusGroup || (draft.current_group && S.form.groups.find((g) => g.code === draft.current_group));
-    if (target && !steps.includes(target)) target = nextStepAfter(target.code) || prevStepBefore(target.code);
-    showStep((target || steps[0] || S.form.groups[0]).code, focusGroup ? focusItem : undefined);
+    if (target && !list.includes(target)) target = nextStepAfter(target.code) || prevStepBefore(target.code);
+    showStep((target || list[0] || S.form.groups[0]).code, focusGroup ? focusItem : undefined);
   }
 
   function stepIndexInForm(code) { return S.form.groups.findIndex((g) => g.code === code); }
   function nextStepAfter(code) {
     const i = stepIndexInForm(code);
-    return F.stepGroups(S.form, S.answers).find((g) => stepIndexInForm(g.code) > i) || null;
+    return steps().find((g) => stepIndexInForm(g.code) > i) || null;
   }
   function prevStepBefore(code) {
     const i = stepIndexInForm(code);
-    return F.stepGroups(S.form, S.answers).filter((g) => stepIndexInForm(g.code) < i).pop() || null;
+    return steps().filter((g) => stepIndexInForm(g.code) < i).pop() || null;
+  }
+
+  // Who and what the interview is about: the respondent (from the contact, shown on this
+  // device only), the procedure, agency and field by name; the codes small underneath.
+  function renderFormHeader() {
+    $('form-title').textContent = label(S.form.title);
+    const where = place(S.draft);
+    const a = (S.draft.assignment_id && S.names && S.names.byId.get(S.draft.assignment_id)) || null;
+    const who = a && a.contact && a.contact.respondent_name;
+    $('form-respondent').hidden = !who;
+    $('form-respondent').textContent = who ? t('formui.header.respondent', who) : '';
+    const parts = [];
+    if (where.procedure) parts.push(t('formui.header.procedure', where.procedure));
+    if (where.agency) parts.push(t('formui.header.agency', where.agency));
+    if (a && a.field_name) parts.push(t('formui.header.field', a.field_name));
+    $('form-procedure').hidden = parts.length === 0;
+    $('form-procedure').replaceChildren(...parts.map((p) => el('span', { text: p })));
+    $('form-meta').textContent = t('form.meta', where.round, where.unit)
+      + (S.draft.practice ? ` · ${t('drafts.practice')}` : '')
+      + (S.draft.origin && S.draft.origin !== 'sample' ? ` · ${t(`origin.${S.draft.origin}`)}` : '')
+      + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
+    const codes = [where.codes, a && a.field_code].filter(Boolean).join(' · ');
+    $('form-codes').textContent = codes ? t('place.codes', codes) : '';
   }
 
   function showStep(code, focusItem) {
     flushTimers();
     const group = S.form.groups.find((g) => g.code === code);
     S.group = code;
-    S.invalid.clear(); // refused values are not kept when the step is drawn again
-    $('form-title').textContent = label(S.form.title);
-    const where = place(S.draft);
-    $('form-meta').textContent = t('form.meta', where.round, where.unit)
-      + (where.agency ? ` · ${where.agency}` : '')
-      + (where.procedure ? ` · ${where.procedure}` : '')
-      + (S.draft.practice ? ` · ${t('drafts.practice')}` : '')
-      + (S.draft.origin && S.draft.origin !== 'sample' ? ` · ${t(`origin.${S.draft.origin}`)}` : '')
-      + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
-    $('form-codes').textContent = where.codes ? t('place.codes', where.codes) : '';
-    const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
-    S.section = F.renderStep(group, ctx);
+    S.invalid.clear(); // a step drawn again shows the stored answers
+    S.issues.clear();
+    S.fs = null;
+    renderFormHeader();
+    $('step-blocked').hidden = true;
+    S.section = F.renderStep(group, itemCtx());
     if (S.readOnly) {
       // A draft of a withdrawn assignment: shown, never changed.
       S.section.querySelectorAll('input, textarea, select, button').forEach((e) => { e.disabled = true; });
@@ -392,6 +511,7 @@
     refreshVisibility();
     updateSaveState();
     show('form', { focus: false });
+    if (!$('section-menu').hidden) renderSectionMenu().catch(() => {});
     S.lastMark = performance.now();
     if (!S.readOnly && S.draft.current_group !== code) {
       S.draft.current_group = code;
@@ -399,23 +519,73 @@
       S.saveChain = S.saveChain.then(() => invoke('set_current_group', { draft_id: draftId, group: code })).catch(showError);
     }
     const target = focusItem && S.section.querySelector(`[data-item="${CSS.escape(focusItem)}"]`);
-    if (target) {
-      target.scrollIntoView({ block: 'center' });
-      const input = target.querySelector('input, textarea, button');
-      if (input) input.focus({ preventScroll: true });
-    } else {
+    if (target) focusItemEl(target);
+    else {
       window.scrollTo(0, 0);
       S.section.querySelector('h3').focus({ preventScroll: true });
     }
   }
 
+  function focusItemEl(w) {
+    w.scrollIntoView({ block: 'center' });
+    const input = w.querySelector('input:not([disabled]), textarea:not([disabled]), button:not([disabled])');
+    if (input) input.focus({ preventScroll: true });
+  }
+
   function refreshVisibility() {
     if (!S.section) return;
-    F.applyVisibility(S.section, F.visibleItems(S.form, S.answers));
-    const steps = F.stepGroups(S.form, S.answers);
+    S.fs = computeState();
+    const st = S.fs;
+    const vis = visibleNow();
+    F.applyVisibility(S.section, vis);
+    // Options filtered by other answers (choice_filter): redraw an item whose offer changed.
+    for (const w of S.section.querySelectorAll('[data-item][data-choices]')) {
+      const item = itemOf(w.dataset.item);
+      if (!item) continue;
+      if (choicesFor(item).map((o) => o.value).join('|') !== w.dataset.choices) {
+        const fresh = F.renderItem(item, itemCtx());
+        fresh.hidden = w.hidden;
+        if (S.readOnly) fresh.querySelectorAll('input, textarea, button').forEach((e) => { e.disabled = true; });
+        w.replaceWith(fresh);
+      }
+    }
+    if (!S.readOnly) {
+      for (const g of S.form.groups) {
+        for (const item of g.items) {
+          const code = item.code;
+          // A chosen option no longer offered is cleared (only where the offer is known).
+          const known = !item.choices_from || (st.choices && st.choices[code]) || (S.options[item.choices_from] || []).length > 0;
+          if ((item.choice_filter || item.choices_from) && known && vis.has(code) && R.valueIsAnswered(S.answers[code])) {
+            const ok = new Set(choicesFor(item).map((o) => o.value));
+            const v = S.answers[code];
+            if (Array.isArray(v)) {
+              const kept = v.filter((x) => ok.has(x));
+              if (kept.length !== v.length) queueSave(code, kept.length ? kept : null);
+            } else if (!ok.has(v)) queueSave(code, null);
+          }
+          // Calculations are saved with the answers (never shown).
+          if (item.type === 'calculate' && st.relevant && Object.prototype.hasOwnProperty.call(st.values, code)) {
+            const v = st.values[code];
+            const want = (v === '' || v === undefined) ? null : v;
+            if (JSON.stringify(want) !== JSON.stringify(S.answers[code] ?? null)) queueSave(code, want);
+          }
+        }
+      }
+    }
+    // Constraint messages of the expression engine, where no refused value is pending.
+    for (const item of stepGroup(S.group).items) {
+      const code = item.code;
+      if (S.invalid.has(code)) continue;
+      const msg = vis.has(code) && ruleError(code);
+      F.showIssue(S.section, code, msg ? label(msg) : '');
+      const w = S.section.querySelector(`[data-item="${CSS.escape(code)}"]`);
+      if (!msg) F.showOffer(S.section, code, null);
+      else if (w && !w.querySelector('.item-offer')) F.showOffer(S.section, code, ineligibleOffer(code, msg.kind || 'constraint', msg));
+    }
+    const list = steps();
     const here = stepIndexInForm(S.group);
-    const pos = steps.filter((g) => stepIndexInForm(g.code) < here).length + 1;
-    const total = Math.max(steps.length, pos);
+    const pos = list.filter((g) => stepIndexInForm(g.code) < here).length + 1;
+    const total = Math.max(list.length, pos);
     $('step-indicator').textContent = t('form.step', pos, total);
     $('step-indicator').dataset.pos = pos;
     $('step-indicator').dataset.total = total;
@@ -423,6 +593,86 @@
     $('prev').disabled = !prevStepBefore(S.group);
     $('next').textContent = nextStepAfter(S.group) ? t('form.next') : (S.readOnly ? t('form.leave') : t('form.to_review'));
     $('discard-draft').hidden = !!S.draft.assignment_id;
+  }
+
+  function stepGroup(code) { return S.form.groups.find((g) => g.code === code) || { items: [] }; }
+
+  // Items of the step on screen that stop "Tiếp": a refused or unreadable value still typed
+  // in, or a constraint that fails. Their message shows at the item.
+  function stepProblems() {
+    const vis = visibleNow();
+    return stepGroup(S.group).items
+      .map((i) => i.code)
+      .filter((c) => vis.has(c) && (S.invalid.has(c) || ruleError(c)));
+  }
+
+  /** Waits for the saves; true when the step may be left, else shows why and stays. */
+  async function stepClear() {
+    if (S.readOnly || !S.section) return true;
+    flushTimers();
+    await S.saveChain;
+    refreshVisibility();
+    const bad = stepProblems();
+    $('step-blocked').hidden = bad.length === 0;
+    $('step-blocked').textContent = bad.length ? t('formui.blocked', bad.length) : '';
+    if (!bad.length) return true;
+    const w = S.section.querySelector(`[data-item="${CSS.escape(bad[0])}"]`);
+    if (w) focusItemEl(w);
+    return false;
+  }
+
+  // A failed rule on a required question of the profile or screening part (e.g. age under
+  // 18) means the respondent does not qualify: the surveyor may end the interview there.
+  function ineligibleOffer(code, kind, message) {
+    if (S.readOnly) return null;
+    const item = itemOf(code);
+    const g = groupOf(code);
+    if (!item || !item.required || !g || !['profile', 'screening'].includes(g.kind)) return null;
+    if (!['out_of_range', 'constraint'].includes(kind)) return null;
+    const box = el('div', { class: 'ineligible', 'data-ineligible-for': code });
+    const ask = el('button', { type: 'button', class: 'danger', 'data-action': 'end-ineligible', text: t('formui.ineligible.offer') });
+    const confirmBox = el('div', { class: 'ineligible-confirm', hidden: true, role: 'group', 'aria-label': t('formui.ineligible.offer') },
+      el('p', { text: S.draft.assignment_id ? t('formui.ineligible.confirm') : t('formui.ineligible.confirm_free') }));
+    const yes = el('button', { type: 'button', class: 'danger', 'data-action': 'end-ineligible-confirm', text: t('formui.ineligible.yes') });
+    const no = el('button', { type: 'button', 'data-action': 'end-ineligible-cancel', text: t('common.cancel') });
+    const msg = el('p', { class: 'error', role: 'alert', hidden: true });
+    confirmBox.append(el('div', { class: 'actions' }, no, yes), msg);
+    ask.addEventListener('click', () => { confirmBox.hidden = false; ask.hidden = true; yes.focus(); });
+    no.addEventListener('click', () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await S.saveChain;
+        const vi = message && message.vi ? message.vi : label(message);
+        const typed = (S.section.querySelector(`#q-${CSS.escape(code)}`) || {}).value || '';
+        const note = I18N.vi['formui.ineligible.note'](item.label.vi, vi, typed);
+        const res = await invoke('end_ineligible', { draft_id: S.draft.id, note });
+        S.draft = null; S.form = null; S.section = null; S.review = null; S.invalid = new Set();
+        await navigate('assignments');
+        $('assignments-status').textContent = res && res.status ? t('formui.ineligible.done') : t('formui.ineligible.done_free');
+        $('assignments-status').dataset.ended = 'ineligible';
+      } catch (e) {
+        msg.textContent = t('common.error', errText(e));
+        msg.hidden = false;
+        yes.disabled = false;
+      }
+    });
+    box.append(ask, confirmBox);
+    return box;
+  }
+
+  function onDateError(code, kind, raw) {
+    if (!S.section) return;
+    if (kind) {
+      S.invalid.add(code);
+      S.issues.set(code, { kind: 'invalid_date' });
+      F.showIssue(S.section, code, kind === 'calendar' ? t('formui.date.calendar', raw) : t('formui.date.format'));
+    } else if (S.issues.has(code) && S.issues.get(code).kind === 'invalid_date') {
+      S.invalid.delete(code);
+      S.issues.delete(code);
+      F.showIssue(S.section, code, '');
+    }
+    updateSaveState();
   }
 
   function updateSaveState() {
@@ -478,14 +728,18 @@
         if (res.saved) {
           if (res.value === null || res.value === undefined) delete S.answers[code]; else S.answers[code] = res.value;
           S.invalid.delete(code);
+          S.issues.delete(code);
           S.saveError = null;
           S.savedAt = new Date();
-          if (S.section) F.showIssue(S.section, code, '');
+          if (S.section) { F.showIssue(S.section, code, ''); F.showOffer(S.section, code, null); }
         } else {
           S.lastSent.delete(code);
           if (S.section && S.section.querySelector(`[data-item="${CSS.escape(code)}"]`)) {
+            // The refused value stays typed in, with its message; "Tiếp" is blocked.
             S.invalid.add(code);
+            S.issues.set(code, res.issue || {});
             F.showIssue(S.section, code, issueText(res.issue));
+            F.showOffer(S.section, code, res.issue ? ineligibleOffer(code, res.issue.kind, res.issue.message) : null);
           } else {
             showError(`${code}: ${issueText(res.issue)}`);
           }
@@ -500,6 +754,62 @@
       }
     });
     return S.saveChain;
+  }
+
+  // ---------------------------------------------------------------- section menu (H-formui)
+  // Every section of the form with its state (done, required answer missing, has errors,
+  // not started, does not apply), from the same check as the review; a click jumps there.
+  async function sectionStates() {
+    flushTimers();
+    await S.saveChain;
+    const issues = S.readOnly ? [] : await invoke('review', { draft_id: S.draft.id });
+    S.fs = null;
+    const vis = visibleNow();
+    const list = steps();
+    const out = new Map();
+    for (const g of S.form.groups) {
+      const codes = g.items.map((i) => i.code);
+      const mine = issues.filter((i) => codes.includes(i.item_code));
+      let state;
+      if (!list.includes(g)) state = 'skipped';
+      else if (mine.some((i) => i.kind !== 'required') || codes.some((c) => vis.has(c) && (S.invalid.has(c) || ruleError(c)))) state = 'error';
+      else if (mine.length) state = 'missing';
+      else if (codes.some((c) => vis.has(c) && R.valueIsAnswered(S.answers[c]))) state = 'done';
+      else state = 'todo';
+      out.set(g.code, { state, issues: mine });
+    }
+    return out;
+  }
+
+  async function renderSectionMenu() {
+    const states = await sectionStates();
+    if (!S.form) return;
+    const ul = $('section-list');
+    ul.replaceChildren(...S.form.groups.map((g) => {
+      const { state } = states.get(g.code);
+      const b = el('button', {
+        type: 'button', class: 'section-jump', 'data-jump': g.code, disabled: state === 'skipped',
+        'aria-current': g.code === S.group ? 'step' : null,
+      }, el('span', { class: 'section-title', text: label(g.title) }),
+      el('span', { class: `badge section-${state}`, text: t(`formui.section.${state}`) }));
+      b.addEventListener('click', async () => {
+        if (g.code !== S.group && !(await stepClear())) return;
+        $('section-menu').hidden = true;
+        $('section-menu-btn').setAttribute('aria-expanded', 'false');
+        showStep(g.code);
+      });
+      return el('li', { 'data-section': g.code, 'data-state': state }, b);
+    }));
+  }
+
+  async function toggleSectionMenu() {
+    const open = $('section-menu').hidden;
+    if (open) {
+      try { await renderSectionMenu(); } catch (e) { showError(e); return; }
+    }
+    $('section-menu').hidden = !open;
+    $('section-menu-btn').setAttribute('aria-expanded', String(open));
+    if (open) { const f = $('section-list').querySelector('button:not([disabled])'); if (f) f.focus(); }
   }
 
   // ---------------------------------------------------------------- review and submit
@@ -520,10 +830,13 @@
     await S.saveChain;
     // Answers to questions that no longer apply (e.g. after changing B8) would block the
     // submission: remove them, exactly as the Rust check would report them.
-    const relevant = new Set(R.relevantItems(S.form, S.answers).map((x) => x.item.code));
+    S.fs = null;
+    const st = fstate();
+    const relevant = st.relevant || new Set(R.relevantItems(S.form, S.answers).map((x) => x.item.code));
     const stale = Object.keys(S.answers).filter((c) => !relevant.has(c) && R.valueIsAnswered(S.answers[c]));
     for (const c of stale) queueSave(c, null);
     await S.saveChain;
+    S.fs = null;
     $('review-cleared').hidden = stale.length === 0;
     $('review-cleared').textContent = stale.length ? t('review.cleared', stale.length) : '';
     S.review = await invoke('review', { draft_id: S.draft.id });
@@ -533,29 +846,73 @@
     requestGps();
   }
 
+  /** An answer in plain words: option and scale labels, dates dd/mm/yyyy. */
+  function answerText(item, v) {
+    if (!R.valueIsAnswered(v)) return null;
+    const opt = (x) => { const o = choicesFor(item).find((p) => p.value === x); return o ? label(o.label) : String(x); };
+    switch (item.type) {
+      case 'single_choice': return opt(v);
+      case 'multi_choice': return (Array.isArray(v) ? v : [v]).map(opt).join('; ');
+      case 'rating': {
+        const scale = (S.form.scales || {})[item.scale] || { points: [] };
+        const p = scale.points.find((x) => x.value === v);
+        if (p) return `${v} — ${label(p.label)}`;
+        if (scale.no_answer && scale.no_answer.value === v) return label(scale.no_answer.label);
+        return String(v);
+      }
+      case 'date': return F.formatDate(v);
+      default: return String(v);
+    }
+  }
+
+  function gotoButton(code) {
+    const g = groupOf(code);
+    if (!g) return null;
+    const b = el('button', { type: 'button', class: 'link', text: t('review.goto'), 'data-goto': code });
+    b.addEventListener('click', () => showStep(g.code, code));
+    return b;
+  }
+
   function renderReview() {
     const issues = S.review || [];
     const issueCodes = new Set(issues.map((i) => i.item_code));
+    S.fs = null;
     const itemLine = (code, message) => {
       const g = groupOf(code);
-      const item = S.form.groups.flatMap((x) => x.items).find((i) => i.code === code);
+      const item = itemOf(code);
       const li = el('li', { 'data-review-item': code },
         el('span', { class: 'q-code', text: code }), ' ',
         el('span', { text: t('review.item', g ? label(g.title) : '', item ? label(item.label) : code) }));
       if (message) li.append(el('span', { class: 'issue-text', text: message }));
-      if (g) {
-        const b = el('button', { type: 'button', class: 'link', text: t('review.goto'), 'data-goto': code });
-        b.addEventListener('click', () => showStep(g.code, code));
-        li.append(b);
-      }
+      li.append(gotoButton(code) || '');
       return li;
     };
     $('issues-list').replaceChildren(...issues.map((i) => itemLine(i.item_code, issueText(i))));
     $('review-issues').hidden = issues.length === 0;
-    const vis = F.visibleItems(S.form, S.answers);
+    const vis = visibleNow();
     const unanswered = [...vis].filter((c) => !R.valueIsAnswered(S.answers[c]) && !issueCodes.has(c));
     $('unanswered-list').replaceChildren(...unanswered.map((c) => itemLine(c, '')));
     $('review-unanswered').hidden = unanswered.length === 0;
+    // The answers, section by section, in plain words; each section folded (compact on a phone).
+    $('review-answers').replaceChildren(...steps().map((g) => {
+      const items = g.items.filter((i) => vis.has(i.code));
+      const answered = items.filter((i) => R.valueIsAnswered(S.answers[i.code])).length;
+      const bad = items.some((i) => issueCodes.has(i.code));
+      const d = el('details', { class: 'summary-group', 'data-summary-group': g.code, 'data-state': bad ? 'error' : 'ok' });
+      d.append(el('summary', {},
+        el('span', { class: 'section-title', text: label(g.title) }),
+        el('span', { class: `badge section-${bad ? 'error' : (answered ? 'done' : 'todo')}`, text: t('formui.summary.count', answered, items.length) })));
+      const dl = el('dl', { class: 'summary-answers' });
+      for (const item of items) {
+        const text = answerText(item, S.answers[item.code]);
+        dl.append(el('div', { class: 'summary-row', 'data-summary-item': item.code },
+          el('dt', { text: label(item.label) }),
+          el('dd', {}, el('span', { class: text === null ? 'muted' : 'summary-value', text: text === null ? t('formui.summary.none') : text }),
+            ' ', gotoButton(item.code) || '')));
+      }
+      d.append(dl);
+      return d;
+    }));
     $('review-summary').textContent = issues.length ? t('review.bad', issues.length) : t('review.ok');
     $('review-summary').dataset.issues = issues.length;
     $('submit').disabled = issues.length > 0;
@@ -1057,15 +1414,18 @@
       openDraft(await invoke('start_draft', { request }));
     } catch (e) { showError(e); }
   });
+  // Form flow (H-formui): "Tiếp", "Xem lại" and the section menu move on only from a step
+  // without refused or failing answers.
   $('prev').addEventListener('click', () => { const g = prevStepBefore(S.group); if (g) showStep(g.code); });
   $('next').addEventListener('click', async () => {
-    flushTimers();
+    if (!(await stepClear())) return;
     const g = nextStepAfter(S.group);
     if (g) showStep(g.code);
     else if (S.readOnly) await navigate('assignments');
     else await openReview().catch(showError);
   });
-  $('to-review').addEventListener('click', () => openReview().catch(showError));
+  $('to-review').addEventListener('click', async () => { if (await stepClear()) await openReview().catch(showError); });
+  $('section-menu-btn').addEventListener('click', () => toggleSectionMenu().catch(showError));
   $('leave-form').addEventListener('click', () => navigate('assignments'));
   $('discard-draft').addEventListener('click', async () => {
     if (!window.confirm(t('form.discard.confirm'))) return;

@@ -48,6 +48,7 @@ pub fn run() {
             commands::drafts::save_answer,
             commands::drafts::set_current_group,
             commands::drafts::discard_draft,
+            commands::drafts::end_ineligible,
             commands::responses::review,
             commands::responses::submit,
             commands::responses::list_responses,

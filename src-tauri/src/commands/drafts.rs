@@ -145,6 +145,53 @@ pub fn discard_draft(state: State<'_, AppState>, draft_id: Uuid) -> CmdResult<()
     state.store()?.discard_draft(draft_id).map_err(store_err)
 }
 
+/// What [`end_ineligible`] did.
+#[derive(Debug, Serialize)]
+pub struct EndedIneligible {
+    /// The outcome recorded on the draft's assignment (`None`: a draft without assignment —
+    /// walk-in, replacement or practice — is only discarded).
+    pub status: Option<sipas_store::AssignmentStatus>,
+}
+
+/// Ends an interview because the respondent fails a screening rule (e.g. under 18): the
+/// assignment gets the ineligible outcome ([`AssignmentStatus::INELIGIBLE`]) with `note`
+/// (the rule's message), and the draft is discarded. Nothing of the refused answer is kept.
+///
+/// [`AssignmentStatus::INELIGIBLE`]: sipas_store::AssignmentStatus::INELIGIBLE
+#[tauri::command(rename_all = "snake_case")]
+pub fn end_ineligible(
+    state: State<'_, AppState>,
+    draft_id: Uuid,
+    note: Option<String>,
+) -> CmdResult<EndedIneligible> {
+    end_ineligible_in(&state, draft_id, note.as_deref())
+}
+
+pub(crate) fn end_ineligible_in(
+    state: &AppState,
+    draft_id: Uuid,
+    note: Option<&str>,
+) -> CmdResult<EndedIneligible> {
+    let assignment = {
+        let store = state.store()?;
+        store
+            .get_draft(draft_id)
+            .map_err(store_err)?
+            .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?
+            .assignment_id
+    };
+    let status = sipas_store::AssignmentStatus::INELIGIBLE;
+    if let Some(aid) = assignment {
+        // The note is limited and normalised as for an outcome recorded by hand.
+        let note: Option<String> = note.map(|n| n.chars().take(500).collect());
+        crate::commands::assignments::set_status_in(state, aid, status.as_str(), note.as_deref())?;
+    }
+    state.store()?.discard_draft(draft_id).map_err(store_err)?;
+    Ok(EndedIneligible {
+        status: assignment.map(|_| status),
+    })
+}
+
 pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
     let mut store = state.store()?;
     let new = match req.assignment_id {
@@ -521,5 +568,51 @@ pub(crate) mod tests {
             list_in(&state).unwrap()[0].current_group.as_deref(),
             Some("G3")
         );
+    }
+
+    #[test]
+    fn ending_as_ineligible_records_the_outcome_and_drops_the_draft() {
+        let state = test_state();
+        let a = sipas_store::Assignment {
+            id: Uuid::now_v7(),
+            round_id: "2026-HN-1".into(),
+            unit_code: "00004".into(),
+            form: FormKey {
+                form_id: "sipas-6-groups".into(),
+                version: "2026.1".into(),
+            },
+            procedure: "Đăng ký khai sinh".into(),
+            status: sipas_store::AssignmentStatus::NotVisited,
+            status_note: None,
+            updated_at: chrono::Utc::now(),
+            names: Default::default(),
+        };
+        state.store().unwrap().upsert_assignment(&a, None).unwrap();
+        let d = start_in(
+            &state,
+            &StartDraft {
+                assignment_id: Some(a.id),
+                ..StartDraft::default()
+            },
+        )
+        .unwrap();
+        let out = end_ineligible_in(&state, d.id, Some("Không đủ điều kiện — A2")).unwrap();
+        assert_eq!(out.status, Some(sipas_store::AssignmentStatus::INELIGIBLE));
+        let store = state.store().unwrap();
+        assert!(store.get_draft(d.id).unwrap().is_none(), "draft discarded");
+        let got = store.get_assignment(a.id).unwrap().unwrap();
+        assert_eq!(got.status, sipas_store::AssignmentStatus::INELIGIBLE);
+        assert_eq!(got.status_note.as_deref(), Some("Không đủ điều kiện — A2"));
+        assert_eq!(
+            store.status_outbox_counts().unwrap().pending,
+            1,
+            "sent at next sync"
+        );
+        drop(store);
+        // A walk-in has no assignment: only the draft goes; an unknown draft is an error.
+        let w = free_draft(&state);
+        assert_eq!(end_ineligible_in(&state, w.id, None).unwrap().status, None);
+        assert!(state.store().unwrap().get_draft(w.id).unwrap().is_none());
+        assert!(end_ineligible_in(&state, w.id, None).is_err());
     }
 }
