@@ -428,7 +428,8 @@
     S.options = await loadOptions(S.form);
     S.note = note === undefined || note === null ? null : String(note);
     S.draft = draft;
-    S.today = String(draft.started_at || new Date().toISOString()).slice(0, 10);
+    // today() = the date of started_at in Vietnam time (UTC+7), as sipas_core::expr::today_of
+    S.today = new Date((Date.parse(draft.started_at) || Date.now()) + 7 * 3600e3).toISOString().slice(0, 10);
     S.answers = { ...draft.answers };
     S.lastSent = new Map();
     S.invalid = new Set();

@@ -987,3 +987,26 @@ mod tests {
         assert_eq!(format_number(-0.0), "0");
     }
 }
+
+/// The date `today()` stands for in a response's expressions: the calendar date of its
+/// `started_at` in Vietnam time (UTC+7, no daylight saving), the same on device and server.
+pub fn today_of(started_at: chrono::DateTime<chrono::Utc>) -> String {
+    (started_at + chrono::Duration::hours(7))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[cfg(test)]
+mod today_tests {
+    use super::today_of;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn today_is_the_vietnam_date_of_started_at() {
+        // 18:30 UTC on 14 March is 01:30 on 15 March in Hà Nội.
+        let t = Utc.with_ymd_and_hms(2026, 3, 14, 18, 30, 0).unwrap();
+        assert_eq!(today_of(t), "2026-03-15");
+        let t = Utc.with_ymd_and_hms(2026, 3, 14, 16, 59, 59).unwrap();
+        assert_eq!(today_of(t), "2026-03-14");
+    }
+}

@@ -143,7 +143,7 @@ pub fn check(forms: &FormRegistry, incoming: Incoming, now: DateTime<Utc>) -> Ch
         );
     }
     // `today()` in expressions is the date of `started_at`, on the device and here alike.
-    let today = r.started_at.format("%Y-%m-%d").to_string();
+    let today = sipas_core::expr::today_of(r.started_at);
     if let Err(issues) = validate_response_on(&form, &r.answers, Some(&today)) {
         return refuse(
             AckReason::InvalidAnswers,
