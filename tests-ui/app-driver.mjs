@@ -204,12 +204,21 @@ export async function jsAsync(app, script, ...args) {
   return wd(app, 'POST', `${sess(app)}/execute/async`, { script, args });
 }
 
-/** Calls one of the app's Tauri commands; resolves its result, rejects with its error text. */
+/**
+ * Calls one of the app's Tauri commands; resolves its result, rejects with an Error whose
+ * `problem` is the command's Problem.
+ */
 export async function invoke(app, command, args = {}) {
   const r = await jsAsync(app, `const done = arguments[arguments.length - 1];
     window.__TAURI__.core.invoke(arguments[0], arguments[1])
-      .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: String(e) }));`, command, args);
-  if (r && 'err' in r) throw new Error(`app command ${command}: ${r.err}`);
+      .then((v) => done({ ok: v === undefined ? null : v }),
+        (e) => done({ err: e && typeof e === 'object' ? JSON.stringify(e) : String(e), problem: e && typeof e === 'object' ? e : null }));`, command, args);
+  if (r && 'err' in r) {
+    // A command's error is a Problem {code, message_vi, message_en, action_vi, action_en}.
+    const err = new Error(`app command ${command}: ${r.err}`);
+    err.problem = r.problem;
+    throw err;
+  }
   return r ? r.ok : null;
 }
 

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  enrol, fillAndSubmitFirstAssignment, js, pull, screenshot, startApp, stopApp, sync, syncStatus,
+  enrol, fillAndSubmitFirstAssignment, invoke, js, pull, screenshot, startApp, stopApp, sync, syncStatus,
 } from './app-driver.mjs';
 import { ARTIFACTS, api, apiOk, login, startServer } from './support.mjs';
 
@@ -120,8 +120,10 @@ test('a wrong enrolment code is refused in the app and nothing is enrolled', asy
     assert.equal(st.enrolled, false);
     assert.equal(st.server_url ?? null, null);
     assert.equal(fs.existsSync(app.db.replace(/\.db$/, '.enrolment.json')), false, 'no enrolment file');
-    // A sync without enrolment is refused by the app too.
-    await assert.rejects(sync(app), /sync failed/);
+    // No sync action before enrolment, and the command refuses in plain words too.
+    assert.equal(await js(app, "return document.getElementById('sync-now').offsetParent === null;"), true);
+    const refused = await invoke(app, 'sync_now').then(() => null, (e) => e.problem);
+    assert.equal(refused && refused.code, 'sync.not_enrolled', JSON.stringify(refused));
     assert.ok(!app.appLogText().includes(WRONG_CODE), 'the code is not in the app log');
   });
   assert.deepEqual(await devicesOfSurveyor(), [], 'the server enrolled no device');

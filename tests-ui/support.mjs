@@ -110,7 +110,8 @@ export async function startServer({ dir: reuseDir, listen = '127.0.0.1:0' } = {}
 function maskBanner(line) {
   return line
     .replace(/^(demo user: \S+ \(\w+\) password: )\S+$/, '$1[masked by tests-ui/support.mjs]')
-    .replace(/^(demo enrolment code for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]');
+    .replace(/^(demo enrolment code for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]')
+    .replace(/^(demo enrolment payload for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]');
 }
 
 /** An HTTP call; resolves { status, headers, json, text, bytes }. */

@@ -277,8 +277,8 @@
       // Moved to another surveyor: no contact (deleted), no interview, no outcome.
       return el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status, 'data-withdrawn': 'true' },
         el('h3', { text: a.procedure }),
-        el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
-        el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+        el('p', { class: 'muted', text: [p.unit, p.agency].filter(Boolean).join(' · ') }),
+        el('p', { class: 'muted', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
         codesLine(p, a.field_name),
         el('p', {}, el('span', { class: 'badge status-withdrawn', text: t('assign.withdrawn') })),
         el('p', { class: 'note', text: t('assign.withdrawn.note') }));
@@ -286,8 +286,8 @@
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
-      el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
-      el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+      el('p', { class: 'muted', text: [p.unit, p.agency].filter(Boolean).join(' · ') }),
+      el('p', { class: 'muted', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
       codesLine(p, a.field_name),
       el('p', {}, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) })),
     );
@@ -717,15 +717,31 @@
     $('sync-auto').hidden = !st.enrolled || st.revoked;
     $('sync-revoked').hidden = !st.revoked;
     document.body.dataset.revoked = st.revoked ? 'true' : 'false';
-    // A result message stays only while it is still true.
+    // A result message stays only while it is still true: "done" until a failure or until the
+    // number waiting changes; an error until a sync succeeds.
     const r = $('sync-result');
-    if (r.dataset.kind === 'done' && (st.last_problem || (waiting && st.online === false))) setSyncResult('', '');
-    if (r.dataset.kind === 'error' && !st.last_problem && st.log.last_success_at) setSyncResult('', '');
+    if (r.dataset.kind === 'done' && (st.last_problem || String(st.waiting) !== r.dataset.waiting)) setSyncResult('', null);
+    if (r.dataset.kind === 'error' && (st.log.last_success_at || '') !== r.dataset.success) setSyncResult('', null);
+    S.lastStatus = st;
   }
 
-  function setSyncResult(kind, text) {
-    $('sync-result').dataset.kind = kind;
-    $('sync-result').textContent = text;
+  function setSyncResult(kind, render) {
+    const r = $('sync-result');
+    const st = S.lastStatus;
+    r.dataset.kind = kind;
+    r.dataset.waiting = st ? String(st.waiting) : '';
+    r.dataset.success = (st && st.log.last_success_at) || '';
+    say('sync-result', render || null);
+  }
+
+  // Messages that must follow a language switch: each is kept as the function that words it.
+  const spoken = new Map();
+  function say(id, render) {
+    if (render) spoken.set(id, render); else spoken.delete(id);
+    $(id).textContent = render ? render() : '';
+  }
+  function resay() {
+    for (const [id, render] of spoken) $(id).textContent = render();
   }
 
   async function renderSync() {
@@ -742,13 +758,13 @@
     const b = $('handover-export');
     const out = $('handover-export-result');
     b.disabled = true;
-    out.textContent = t('handover.exporting');
+    say(out.id, () => t('handover.exporting'));
     try {
       const r = await invoke('export_handover');
       $('handover-where').textContent = r.dir;
-      out.textContent = r.records ? t('handover.saved', r.records, r.names.join(', ')) : t('handover.saved.none');
+      say(out.id, () => (r.records ? t('handover.saved', r.records, r.names.join(', ')) : t('handover.saved.none')));
     } catch (e) {
-      out.textContent = t('common.error', errText(e));
+      say(out.id, () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
   }
 
@@ -756,8 +772,8 @@
     const out = $('handover-export-result');
     try {
       await invoke('open_handover_dir');
-      out.textContent = t('handover.opened');
-    } catch (e) { out.textContent = errText(e); }
+      say(out.id, () => t('handover.opened'));
+    } catch (e) { say(out.id, () => errText(e)); }
   }
 
   /** The chosen file's bytes as standard base64. */
@@ -778,35 +794,35 @@
     const b = $('handover-apply');
     const out = $('handover-apply-result');
     const file = $('handover-reply-file').files[0];
-    if (!file) { out.textContent = t('handover.reply.none'); return; }
+    if (!file) { say(out.id, () => t('handover.reply.none')); return; }
     b.disabled = true;
-    out.textContent = t('handover.applying');
+    say(out.id, () => t('handover.applying'));
     try {
       const r = await invoke('apply_handover_result', { content_base64: await fileBase64(file) });
       renderSyncStatus(r.status);
-      out.textContent = t('handover.applied', r.report);
+      say(out.id, () => t('handover.applied', r.report));
     } catch (e) {
-      out.textContent = t('common.error', errText(e));
+      say(out.id, () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
   }
 
   async function syncNow() {
     const b = $('sync-now');
     b.disabled = true;
-    setSyncResult('running', t('sync.running'));
+    setSyncResult('running', () => t('sync.running'));
     const badge = $('net-badge');
     badge.dataset.state = 'syncing';
     $('net-state').textContent = t('badge.syncing');
     try {
       const st = await invoke('sync_now');
       const waiting = st.waiting;
-      setSyncResult('done', waiting ? t('sync.ok.waiting', waiting) : t('sync.ok.now'));
       renderSyncStatus(st);
+      setSyncResult('done', () => (waiting ? t('sync.ok.waiting', waiting) : t('sync.ok.now')));
     } catch (e) {
-      setSyncResult('error', errText(e));
       await renderSync().catch(() => {});
+      setSyncResult('error', () => errText(e));
       // Revoked: say so plainly (the notice above tells what to do), no server text.
-      if (document.body.dataset.revoked === 'true') setSyncResult('error', t('sync.revoked'));
+      if (document.body.dataset.revoked === 'true') setSyncResult('error', () => t('sync.revoked'));
     } finally { b.disabled = false; }
   }
 
@@ -816,9 +832,9 @@
     const payload = $('enrol-payload').value.trim();
     const url = $('enrol-url').value.trim();
     const code = $('enrol-code').value.trim();
-    if (!payload && !(url && code)) { $('enrol-result').textContent = t('enrol.empty'); $('enrol-payload').focus(); return; }
+    if (!payload && !(url && code)) { say('enrol-result', () => t('enrol.empty')); $('enrol-payload').focus(); return; }
     b.disabled = true;
-    $('enrol-result').textContent = t('enrol.running');
+    say('enrol-result', () => t('enrol.running'));
     try {
       const st = await invoke('enrol', {
         payload: payload || null,
@@ -828,11 +844,11 @@
         certificate: payload ? null : ($('enrol-cert').value.trim() || null),
       });
       for (const id of ['enrol-payload', 'enrol-code']) $(id).value = '';
-      $('enrol-result').textContent = t('enrol.ok');
+      say('enrol-result', () => t('enrol.ok'));
       renderBadge(st);
       await navigate('sync');
     } catch (e) {
-      $('enrol-result').textContent = t('common.error', errText(e));
+      say('enrol-result', () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
   }
 
@@ -1141,6 +1157,7 @@
     else if (S.screen === 'review' && S.draft) renderReview();
     else if (['assignments', 'responses', 'sync'].includes(S.screen)) navigate(S.screen);
     else if (S.screen === 'monitor') drawMonitorTasks();
+    resay();
     refreshBadge();
   }
 
@@ -1198,7 +1215,7 @@
   $('handover-apply-form').addEventListener('submit', applyHandover);
   $('handover-open').addEventListener('click', openHandoverDir);
   $('menu-btn').addEventListener('click', () => setMenu(document.body.dataset.menu !== 'open'));
-  $('open-enrol').addEventListener('click', () => { $('enrol-result').textContent = ''; show('enrol'); });
+  $('open-enrol').addEventListener('click', () => { say('enrol-result', null); show('enrol'); });
   $('enrol-back').addEventListener('click', () => navigate('sync'));
   $('enrol-form').addEventListener('submit', enrol);
   $('unlock-form').addEventListener('submit', unlock);

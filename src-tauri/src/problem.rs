@@ -103,6 +103,22 @@ impl Problem {
         }
     }
 
+    /// A draft, response or assignment is not on this device (`what` is for the code only).
+    pub fn not_found(what: &str) -> Problem {
+        let (vi, en) = match what {
+            "assignment" => ("phiếu được giao", "assignment"),
+            "response" => ("phiếu đã nộp", "submitted form"),
+            _ => ("phiếu đang làm", "interview in progress"),
+        };
+        Problem::new(
+            &format!("{what}.not_found"),
+            &format!("Không tìm thấy {vi} này trên máy."),
+            &format!("This {en} is not on this device."),
+            "Hãy quay lại danh sách; nếu cần, đồng bộ rồi thử lại.",
+            "Go back to the list; if needed, sync and try again.",
+        )
+    }
+
     /// The device is not enrolled.
     pub fn not_enrolled() -> Problem {
         Problem::new(

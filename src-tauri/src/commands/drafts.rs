@@ -161,7 +161,13 @@ pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
                 .get_assignment(aid)
                 .map_err(store_err)?
                 .ok_or_else(|| {
-                    format!("Không tìm thấy phiếu được giao / assignment {aid} not found")
+                    crate::problem::Problem::new(
+                        "assignment.not_found",
+                        "Không tìm thấy phiếu được giao trên máy.",
+                        "This assignment is not on this device.",
+                        "Hãy đồng bộ rồi thử lại.",
+                        "Sync, then try again.",
+                    )
                 })?;
             NewDraft {
                 assignment_id: Some(aid),
@@ -242,7 +248,7 @@ fn create(
     store
         .get_draft(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("draft {id} vanished"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<DraftSummary>> {
@@ -275,7 +281,7 @@ pub(crate) fn get_in(state: &AppState, id: Uuid) -> CmdResult<Draft> {
         .store()?
         .get_draft(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {id} not found"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn save_in(
@@ -289,7 +295,15 @@ pub(crate) fn save_in(
     let draft = store
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                "draft.not_found",
+                "Không tìm thấy phiếu đang làm trên máy.",
+                "This interview in progress is not on this device.",
+                "Hãy quay lại danh sách.",
+                "Go back to the list.",
+            )
+        })?;
     let form = state.form(&draft.form)?;
     let value = match value.filter(|v| !v.is_null()) {
         None => None,
@@ -349,12 +363,22 @@ pub(crate) fn set_group_in(state: &AppState, draft_id: Uuid, group: Option<&str>
     let draft = store
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                "draft.not_found",
+                "Không tìm thấy phiếu đang làm trên máy.",
+                "This interview in progress is not on this device.",
+                "Hãy quay lại danh sách.",
+                "Go back to the list.",
+            )
+        })?;
     if let Some(g) = group
         && state.form(&draft.form)?.group(g).is_none()
     {
-        return Err(format!(
-            "Nhóm {g} không có trong phiếu / group {g} is not in this form"
+        return Err(crate::problem::Problem::plain(
+            "form.no_group",
+            &format!("Nhóm câu hỏi {g} không có trong phiếu này."),
+            &format!("Question group {g} is not in this form."),
         ));
     }
     store.set_current_group(draft_id, group).map_err(store_err)
