@@ -699,7 +699,7 @@
   function renderSyncStatus(st) {
     renderBadge(st);
     const waiting = st.counts.pending + st.counts.in_flight;
-    $('sync-pending').textContent = waiting ? t('sync.pending.total', waiting) : t('sync.pending.none');
+    $('sync-pending').textContent = waiting ? t('sync.pending', waiting) : t('sync.pending.none');
     if (st.counts.rejected) $('sync-pending').textContent += ` · ${t('sync.rejected', st.counts.rejected)}`;
     $('sync-pending').dataset.pending = waiting;
     $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');

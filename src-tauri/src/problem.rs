@@ -150,13 +150,13 @@ impl Problem {
             SyncError::GaveUp { last, .. } => Problem::from_sync(last),
             SyncError::Unreachable { detail } if certificate_refused(detail) => Problem::new(
                 "sync.certificate",
-                "Máy chủ không đúng là máy chủ đã đăng ký (chứng chỉ không khớp).",
-                "The server is not the one this device was enrolled with (its certificate \
-                 does not match).",
-                "Đừng gửi phiếu. Hãy báo giám sát viên và xin mã đăng ký mới; phiếu vẫn an toàn \
-                 trên máy.",
-                "Do not send anything. Tell your supervisor and ask for a new enrolment code; \
-                 your forms are safe on this device.",
+                "Không xác minh được máy chủ: chứng chỉ của máy chủ không khớp với mã đăng ký.",
+                "The server could not be verified: its certificate does not match the \
+                 enrolment code.",
+                "Đừng gửi phiếu qua máy chủ này. Hãy báo giám sát viên và xin mã đăng ký mới; \
+                 phiếu vẫn an toàn trên máy.",
+                "Do not send anything to this server. Tell your supervisor and ask for a new \
+                 enrolment code; your forms are safe on this device.",
             ),
             SyncError::Unreachable { .. } => Problem::new(
                 "sync.offline",

@@ -530,10 +530,12 @@ pub(crate) fn store_error_kind(e: &sipas_store::StoreError) -> &'static str {
 fn certificate_problem() -> Problem {
     Problem::new(
         "enrol.bad_certificate",
-        "Thông tin chứng chỉ máy chủ trong mã đăng ký không dùng được.",
-        "The server certificate information in the enrolment code cannot be used.",
-        "Hãy dán lại nguyên mã đăng ký do giám sát viên gửi, hoặc xin mã mới.",
-        "Paste the whole enrolment code from your supervisor again, or ask for a new one.",
+        "Chứng chỉ máy chủ không dùng được.",
+        "The server certificate cannot be used.",
+        "Hãy dán lại nguyên mã đăng ký (hoặc nguyên tệp chứng chỉ) do giám sát viên gửi, \
+         hoặc xin mã mới.",
+        "Paste the whole enrolment code (or the whole certificate file) from your supervisor \
+         again, or ask for a new one.",
     )
 }
 
