@@ -363,7 +363,7 @@ pub fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
     }
     let mut out = [0u8; 32];
     for (i, pair) in digits.chunks(2).enumerate() {
-        out[i] = pair[0] << 4 | pair[1];
+        out[i] = (pair[0] << 4) | pair[1];
     }
     Some(out)
 }

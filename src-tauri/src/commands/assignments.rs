@@ -168,7 +168,13 @@ impl StatusFilter {
             "open" => Ok(StatusFilter::Open),
             c => AssignmentStatus::parse(c)
                 .map(StatusFilter::One)
-                .ok_or_else(|| format!("unknown status filter {c:?}")),
+                .ok_or_else(|| {
+                    crate::problem::Problem::plain(
+                        "assignment.bad_filter",
+                        "Bộ lọc trạng thái không hợp lệ.",
+                        "Unknown status filter.",
+                    )
+                }),
         }
     }
 

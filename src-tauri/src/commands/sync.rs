@@ -785,8 +785,8 @@ pub fn human_handover_name(
 ) -> String {
     use unicode_normalization::UnicodeNormalization;
     let folded: String = surveyor
-        .replace(['đ'], "d")
-        .replace(['Đ'], "D")
+        .replace('đ', "d")
+        .replace('Đ', "D")
         .nfd()
         .filter(|c| c.is_ascii())
         .collect();
@@ -836,8 +836,8 @@ pub(crate) async fn export_handover_to(
     let parts = state
         .sync()
         .with_engine(|store| {
-            export_handover_files(store, &identity, at).map_err(|e| {
-                applog::warn(format!("hand-over export failed: {e:?}").chars().take(200).collect::<String>());
+            export_handover_files(store, &identity, at).map_err(|_| {
+                applog::warn("hand-over export failed");
                 Problem::new(
                     "handover.export",
                     "Không tạo được tệp bàn giao.",
