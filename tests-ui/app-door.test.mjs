@@ -186,7 +186,8 @@ test('enrol by pasting the payload; badge online → offline → online; plain o
     // The first sync pulls the five assignments: online, nothing waiting, a last success time.
     const first = await invoke(app, 'sync_now');
     assert.equal(first.waiting, 0);
-    await waitFor(app, "document.getElementById('net-badge').dataset.state === 'online'", 'the badge online');
+    await waitFor(app, "document.getElementById('net-badge').dataset.state === 'online' && !document.getElementById('net-last').hidden",
+      'the badge online with the last success time');
     let b = await badge(app);
     assert.equal(b.hidden, false);
     assert.match(b.text, /Có mạng/);

@@ -836,7 +836,12 @@ pub(crate) async fn export_handover_to(
     let parts = state
         .sync()
         .with_engine(|store| {
-            export_handover_files(store, &identity, at).map_err(|_| {
+            export_handover_files(store, &identity, at).or_else(|e| match e {
+                // Nothing waiting: no file, and the screen says so.
+                sipas_sync::handover::HandoverFileError::NothingToExport => Ok(Vec::new()),
+                _ => Err(e),
+            })
+            .map_err(|_| {
                 applog::warn("hand-over export failed");
                 Problem::new(
                     "handover.export",
