@@ -118,8 +118,18 @@ async function scan(app, where) {
     const own = I[lang]; const other = I[lang === 'vi' ? 'en' : 'vi'];
     const ownTexts = Object.values(own).filter((v) => typeof v === 'string');
     const text = document.body.innerText;
-    const leaks = Object.entries(other).filter(([k, v]) => typeof v === 'string' && v.length >= 5
-      && v !== own[k] && !ownTexts.some((o) => o.includes(v)) && text.includes(v)).map(([k, v]) => k + ' = ' + v);
+    // The visible text nodes: a short catalogue string counts when it is a whole text (a
+    // label, a button), a long one anywhere (data such as a round named "Đợt khảo sát …" or
+    // the procedure "Đăng ký kết hôn" is not a leak).
+    const nodes = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const t = n.textContent.trim();
+      if (t && n.parentElement && n.parentElement.getClientRects().length) nodes.push(t);
+    }
+    const leaks = Object.entries(other).filter(([k, v]) => typeof v === 'string' && v.length >= 4
+      && v !== own[k] && !ownTexts.some((o) => o.includes(v))
+      && (v.length >= 16 ? text.includes(v) : nodes.includes(v))).map(([k, v]) => k + ' = ' + v);
     return { text, leaks, lang };`);
   assert.deepEqual(r.leaks, [], `${where} (${r.lang}): other-language strings on screen`);
   for (const bad of [/os error/i, /http/i, /error sending/i, /\b\d{3}\.\d+\b/, /[0-9a-f]{8}-[0-9a-f]{4}-/i]) {
@@ -223,6 +233,7 @@ test('enrol by pasting the payload; badge online → offline → online; plain o
     await waitFor(app, "document.getElementById('sync-result').dataset.kind === 'error' && /Cannot reach/.test(document.getElementById('sync-result').textContent)", 'the English offline error');
     const offlineEn = await js(app, "return document.getElementById('sync-result').textContent;");
     assert.equal(offlineEn, 'Cannot reach the server. Your forms are saved on this device and will be sent when there is a connection.');
+    await waitFor(app, "document.getElementById('net-badge').dataset.state === 'offline'", 'the badge offline');
     assert.match((await badge(app)).text, /Offline/);
     await scan(app, 'Sync offline');
     await screenshot(app, path.join(SHOTS, 'app-door-sync-offline-en.png'));
@@ -279,7 +290,7 @@ test('enrol by pasting the payload; badge online → offline → online; plain o
     // 400×850: the header folds into a menu button; at least three assignment cards a screen.
     await setWindowSize(app, 400, 850);
     await go(app, 'assignments');
-    await waitFor(app, "document.querySelectorAll('#assignments-list .card').length === 5", 'five cards');
+    await waitFor(app, "document.querySelectorAll('#assignments-list .card').length >= 3", 'the open assignments');
     const layout = await js(app, `const nav = document.querySelector('.main-nav');
       const menu = document.getElementById('menu-btn');
       const cards = [...document.querySelectorAll('#assignments-list .card')].map((c) => c.getBoundingClientRect().height);

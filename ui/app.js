@@ -286,10 +286,10 @@
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
-      el('p', { class: 'muted', text: [p.unit, p.agency].filter(Boolean).join(' · ') }),
-      el('p', { class: 'muted', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
+      el('p', { class: 'muted card-place' }, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) }),
+        ' ', [p.unit, p.agency].filter(Boolean).join(' · ')),
+      el('p', { class: 'muted card-round', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
       codesLine(p, a.field_name),
-      el('p', {}, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) })),
     );
     if (a.status_note) li.append(el('p', { class: 'note', text: a.status_note }));
     const c = a.contact;
