@@ -698,7 +698,8 @@
 
   function renderSyncStatus(st) {
     renderBadge(st);
-    const waiting = st.counts.pending + st.counts.in_flight;
+    // Records and field outcomes waiting: the same number as the header badge.
+    const waiting = st.waiting;
     $('sync-pending').textContent = waiting ? t('sync.pending', waiting) : t('sync.pending.none');
     if (st.counts.rejected) $('sync-pending').textContent += ` · ${t('sync.rejected', st.counts.rejected)}`;
     $('sync-pending').dataset.pending = waiting;
