@@ -303,7 +303,8 @@ test('enrol by pasting the payload; badge online → offline → online; plain o
     const perScreen = Math.floor((850 - layout.header) / (tallest + layout.gap));
     console.log(`app-door: cards ${layout.cards.map(Math.round).join(', ')} px, header ${Math.round(layout.header)} px → ${perScreen} per 850 px screen`);
     assert.ok(perScreen >= 3, `only ${perScreen} cards per screen (tallest ${tallest} px)`);
-    await js(app, "document.getElementById('assignments-list').scrollIntoView(); return true;");
+    await js(app, `const top = document.getElementById('assignments-list').getBoundingClientRect().top + window.scrollY;
+      window.scrollTo(0, top - document.querySelector('header.bar').getBoundingClientRect().height - 8); return true;`);
     await screenshot(app, path.join(SHOTS, 'app-door-assignments-400.png'));
     await js(app, "document.getElementById('menu-btn').click(); return true;");
     await waitFor(app, "document.querySelector('.main-nav').offsetParent !== null", 'the menu open');

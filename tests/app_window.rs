@@ -859,12 +859,7 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     set_input(&c, "enrol-url", &server.url).await;
     set_input(&c, "enrol-code", &code).await;
     click(&c, "#enrol-submit").await;
-    wait_text(
-        &c,
-        "#enrol-result",
-        "Không xác minh được máy chủ",
-    )
-    .await;
+    wait_text(&c, "#enrol-result", "Không xác minh được máy chủ").await;
     set_input(&c, "enrol-cert", "không phải chứng chỉ").await;
     click(&c, "#enrol-submit").await;
     wait_text(&c, "#enrol-result", "Chứng chỉ máy chủ không dùng được").await;
@@ -1064,7 +1059,10 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
         ("SIPAS_DB", db.clone().into_os_string()),
         ("SIPAS_AUTO_SYNC_SECS", "2".into()),
         // Hand-over files go here (the app's hand-over folder; a USB stick in the field).
-        ("SIPAS_HANDOVER_DIR", tmp.path().join("usb").into_os_string()),
+        (
+            "SIPAS_HANDOVER_DIR",
+            tmp.path().join("usb").into_os_string(),
+        ),
     ]);
 
     // ---- online: enrol and pull the assignment
@@ -1204,7 +1202,12 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
     // ---- still offline for the device: export a signed hand-over file from the Sync screen
     let handover_dir = tmp.path().join("usb");
     click(&c, "#handover-export").await;
-    wait_text(&c, "#handover-export-result", "Đã lưu 1 phiếu vào tệp ban-giao-").await;
+    wait_text(
+        &c,
+        "#handover-export-result",
+        "Đã lưu 1 phiếu vào tệp ban-giao-",
+    )
+    .await;
     wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
     let files: Vec<_> = std::fs::read_dir(&handover_dir)
         .expect("list the hand-over folder")
@@ -1532,7 +1535,10 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
         ("SIPAS_DB", db.clone().into_os_string()),
         ("SIPAS_AUTO_SYNC_SECS", "2".into()),
         // Hand-over files go here (the app's hand-over folder; a USB stick in the field).
-        ("SIPAS_HANDOVER_DIR", tmp.path().join("usb").into_os_string()),
+        (
+            "SIPAS_HANDOVER_DIR",
+            tmp.path().join("usb").into_os_string(),
+        ),
     ]);
     let c = driver.session(&binary).await;
     app_ready(&c).await;
@@ -1599,7 +1605,12 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
     // The hand-over export still works and carries the unsynced response, signed.
     let handover_dir = tmp.path().join("usb");
     click(&c, "#handover-export").await;
-    wait_text(&c, "#handover-export-result", "Đã lưu 1 phiếu vào tệp ban-giao-").await;
+    wait_text(
+        &c,
+        "#handover-export-result",
+        "Đã lưu 1 phiếu vào tệp ban-giao-",
+    )
+    .await;
     let files: Vec<_> = std::fs::read_dir(&handover_dir)
         .expect("list the hand-over folder")
         .map(|e| e.expect("entry").path())

@@ -460,7 +460,11 @@ async fn https_with_a_self_signed_certificate() {
         .unwrap()
         .with_pinned_sha256(&"00".repeat(32))
         .unwrap();
-    match wrong_pin.enrol(&payload.code, "Máy ghim sai").await.unwrap_err() {
+    match wrong_pin
+        .enrol(&payload.code, "Máy ghim sai")
+        .await
+        .unwrap_err()
+    {
         SyncError::Unreachable { detail } => {
             assert!(detail.to_lowercase().contains("certificate"), "{detail}")
         }
@@ -481,7 +485,12 @@ async fn https_with_a_self_signed_certificate() {
         .await
         .expect("enrolment with the pinned certificate");
     assert_eq!(
-        pinned.pull(0).await.expect("pull, pinned").assignments.len(),
+        pinned
+            .pull(0)
+            .await
+            .expect("pull, pinned")
+            .assignments
+            .len(),
         3
     );
 }

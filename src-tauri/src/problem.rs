@@ -35,7 +35,13 @@ const SAFE_EN: &str = "Your forms are saved on this device and will be sent when
 
 impl Problem {
     /// A problem with its code, message and action in both languages.
-    pub fn new(code: &str, message_vi: &str, message_en: &str, action_vi: &str, action_en: &str) -> Problem {
+    pub fn new(
+        code: &str,
+        message_vi: &str,
+        message_en: &str,
+        action_vi: &str,
+        action_en: &str,
+    ) -> Problem {
         Problem {
             code: code.to_string(),
             message_vi: message_vi.to_string(),
@@ -333,7 +339,13 @@ mod tests {
     fn plain_words(p: &Problem) {
         for text in [&p.message_vi, &p.message_en, &p.action_vi, &p.action_en] {
             let lower = text.to_lowercase();
-            for bad in ["os error", "http", "error sending", "127.0.0.1", "connection refused"] {
+            for bad in [
+                "os error",
+                "http",
+                "error sending",
+                "127.0.0.1",
+                "connection refused",
+            ] {
                 assert!(!lower.contains(bad), "{bad} in {text}");
             }
             assert!(
@@ -423,7 +435,10 @@ mod tests {
     #[test]
     fn old_two_language_messages_are_split() {
         let p = Problem::from("Hãy nhập mã / enter the code".to_string());
-        assert_eq!((p.message_vi.as_str(), p.message_en.as_str()), ("Hãy nhập mã", "enter the code"));
+        assert_eq!(
+            (p.message_vi.as_str(), p.message_en.as_str()),
+            ("Hãy nhập mã", "enter the code")
+        );
         let json = serde_json::to_value(Problem::locked()).unwrap();
         for k in ["code", "message_vi", "message_en", "action_vi", "action_en"] {
             assert!(json.get(k).is_some(), "{k}");

@@ -1,9 +1,9 @@
 //! Managed state of the app: the local store (encrypted, opened only once the surveyor
 //! enters the PIN) behind a mutex, and the built-in questionnaires.
+use crate::applog;
 use crate::commands::monitor::MonitorSession;
 use crate::commands::sync::SyncService;
 use crate::problem::Problem;
-use crate::applog;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_store::{DatabaseKey, Store};
 use std::ops::{Deref, DerefMut};

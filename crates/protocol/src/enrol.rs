@@ -61,9 +61,10 @@ impl EnrolPayload {
             .map_err(|_| PayloadError::Damaged)?;
         let p: EnrolPayload = serde_json::from_slice(&bytes).map_err(|_| PayloadError::Damaged)?;
         let server_ok = p.server.starts_with("https://") || p.server.starts_with("http://");
-        let pin_ok = p.cert_sha256.as_ref().is_none_or(|h| {
-            h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())
-        });
+        let pin_ok = p
+            .cert_sha256
+            .as_ref()
+            .is_none_or(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
         if !server_ok || p.code.trim().is_empty() || !pin_ok {
             return Err(PayloadError::Damaged);
         }
@@ -96,9 +97,18 @@ mod tests {
         };
         assert_eq!(EnrolPayload::decode(&no_pin.encode()), Ok(no_pin));
 
-        assert_eq!(EnrolPayload::decode("ABCD2345EF"), Err(PayloadError::NotAPayload));
-        assert_eq!(EnrolPayload::decode("sipas-enrol:2:xyz"), Err(PayloadError::UnknownVersion));
-        assert_eq!(EnrolPayload::decode(&text[..text.len() - 6]), Err(PayloadError::Damaged));
+        assert_eq!(
+            EnrolPayload::decode("ABCD2345EF"),
+            Err(PayloadError::NotAPayload)
+        );
+        assert_eq!(
+            EnrolPayload::decode("sipas-enrol:2:xyz"),
+            Err(PayloadError::UnknownVersion)
+        );
+        assert_eq!(
+            EnrolPayload::decode(&text[..text.len() - 6]),
+            Err(PayloadError::Damaged)
+        );
         let bad = |json: &str| format!("{PREFIX_V1}{}", URL_SAFE_NO_PAD.encode(json));
         for json in [
             r#"{"server":"ftp://x","code":"A"}"#,
@@ -107,7 +117,11 @@ mod tests {
             r#"{"code":"A"}"#,
             "not json",
         ] {
-            assert_eq!(EnrolPayload::decode(&bad(json)), Err(PayloadError::Damaged), "{json}");
+            assert_eq!(
+                EnrolPayload::decode(&bad(json)),
+                Err(PayloadError::Damaged),
+                "{json}"
+            );
         }
     }
 }

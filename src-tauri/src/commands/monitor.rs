@@ -167,10 +167,7 @@ pub async fn monitor_submit(
         .map(|n| sipas_core::text::nfc(n.trim()))
         .filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        return Err(format!(
-            "Ghi chú quá dài (tối đa {MAX_NOTE} ký tự) / note too long"
-        )
-        .into());
+        return Err(format!("Ghi chú quá dài (tối đa {MAX_NOTE} ký tự) / note too long").into());
     }
     let body = serde_json::json!({
         "visit_happened": visit_happened,

@@ -220,7 +220,10 @@ impl SyncService {
             Ok(pem) => Ok(Some(pem)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => {
-                applog::warn(format!("saved server certificate unreadable ({:?})", e.kind()));
+                applog::warn(format!(
+                    "saved server certificate unreadable ({:?})",
+                    e.kind()
+                ));
                 Err(certificate_problem())
             }
         }
@@ -402,10 +405,7 @@ impl SyncService {
 impl SyncService {
     /// Runs `f` on the sync engine's connection (opened if needed), so it never races a
     /// network sync. [`LOCKED`] while the app is locked.
-    async fn with_engine<T>(
-        &self,
-        f: impl FnOnce(&mut Store) -> CmdResult<T>,
-    ) -> CmdResult<T> {
+    async fn with_engine<T>(&self, f: impl FnOnce(&mut Store) -> CmdResult<T>) -> CmdResult<T> {
         let db = self.db_path.as_ref().ok_or_else(no_file)?;
         let mut engine = self.engine.lock().await;
         let key = self.key().ok_or_else(Problem::locked)?;
@@ -1042,9 +1042,7 @@ pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
         enrolled: enrolment.is_some(),
         revoked,
         server_url: enrolment.as_ref().map(|e| e.server_url.clone()),
-        pinned_certificate: enrolment
-            .as_ref()
-            .is_some_and(|e| e.cert_sha256.is_some()),
+        pinned_certificate: enrolment.as_ref().is_some_and(|e| e.cert_sha256.is_some()),
         user: enrolment.map(|e| e.user.display_name),
         sync_available: state.db_path().is_some(),
         custom_certificate: state.sync().certificate_path().is_some_and(|p| p.is_file()),
@@ -1145,7 +1143,9 @@ mod tests {
         let svc = SyncService::new(Some(dir.path().join("app.db")));
         let url = "https://127.0.0.1:8443";
         assert!(svc.client(url, None, None).is_ok());
-        let err = svc.client(url, Some(b"not a certificate"), None).unwrap_err();
+        let err = svc
+            .client(url, Some(b"not a certificate"), None)
+            .unwrap_err();
         assert_eq!(err.code, "enrol.bad_certificate");
         assert!(svc.client(url, None, Some(&"ab".repeat(32))).is_ok());
         let err = svc.client(url, None, Some("abc")).unwrap_err();
@@ -1208,7 +1208,11 @@ mod tests {
         let forbidden = SyncError::Server(ProblemCode::OutOfScope.problem("x", "x"));
         assert!(!token_revoked(&forbidden));
         assert!(!token_revoked(&SyncError::HttpStatus { status: 401 }));
-        assert!(Problem::revoked().message_vi.starts_with("Thiết bị đã bị thu hồi"));
+        assert!(
+            Problem::revoked()
+                .message_vi
+                .starts_with("Thiết bị đã bị thu hồi")
+        );
         assert!(Problem::revoked().action_vi.contains("Xuất tệp bàn giao"));
 
         let dir = tempfile::tempdir().unwrap();
@@ -1259,16 +1263,25 @@ mod tests {
             enrol_target(None, None, Some("C".into())).unwrap_err().code,
             "enrol.empty"
         );
-        let advanced = enrol_target(Some("  ".into()), Some(" https://s ".into()), Some(" C ".into()))
-            .unwrap();
-        assert_eq!((advanced.server.as_str(), advanced.code.as_str()), ("https://s", "C"));
+        let advanced = enrol_target(
+            Some("  ".into()),
+            Some(" https://s ".into()),
+            Some(" C ".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            (advanced.server.as_str(), advanced.code.as_str()),
+            ("https://s", "C")
+        );
         assert_eq!(advanced.cert_sha256, None);
     }
 
     #[test]
     fn hand_over_files_have_names_people_can_read() {
         use chrono::TimeZone;
-        let at = chrono::Local.with_ymd_and_hms(2026, 12, 2, 14, 5, 0).unwrap();
+        let at = chrono::Local
+            .with_ymd_and_hms(2026, 12, 2, 14, 5, 0)
+            .unwrap();
         assert_eq!(
             human_handover_name("Nguyễn Văn Đức", at, None),
             "ban-giao-nguyen-van-duc-02-12-2026-1405.sipas"
@@ -1310,7 +1323,9 @@ mod tests {
         let st = status_in(&state).unwrap();
         assert_eq!(st.last_problem.unwrap().code, "sync.offline");
         assert_eq!(st.online, None);
-        state.sync().set_last(false, Some(Problem::from_logged("server unreachable")));
+        state
+            .sync()
+            .set_last(false, Some(Problem::from_logged("server unreachable")));
         assert_eq!(status_in(&state).unwrap().online, Some(false));
     }
 }

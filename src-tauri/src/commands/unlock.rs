@@ -243,7 +243,13 @@ pub async fn unlock(
         unlock_in(&state, &pin, confirm.as_ref().map(|c| c.as_str()))
     })
     .await
-    .map_err(|_| Problem::plain("pin.interrupted", "Mở khóa bị gián đoạn.", "Unlocking was interrupted."))?
+    .map_err(|_| {
+        Problem::plain(
+            "pin.interrupted",
+            "Mở khóa bị gián đoạn.",
+            "Unlocking was interrupted.",
+        )
+    })?
 }
 
 /// Locks the app: closes the store and forgets the key until the PIN is entered again.
