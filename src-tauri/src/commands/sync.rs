@@ -1030,10 +1030,7 @@ pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
         None => None,
     };
     let revoked = enrolment.as_ref().is_some_and(|e| e.revoked_at.is_some());
-    let online = match &last {
-        Some((answered, _)) => Some(*answered),
-        None => None,
-    };
+    let online = last.as_ref().map(|(answered, _)| *answered);
     Ok(SyncStatus {
         waiting: counts.pending + counts.in_flight + statuses_pending,
         counts,
