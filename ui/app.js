@@ -14,11 +14,34 @@
   const label = (l) => (lang === 'en' && l && l.en) ? l.en : (l ? l.vi : '');
   const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args || {});
   const $ = (id) => document.getElementById(id);
-  const errText = (e) => (e && e.message) ? e.message : String(e);
+  // A command's error is a Problem {code, message_vi, message_en, action_vi, action_en}: only
+  // the language in use is shown, never the code or technical detail.
+  const problemText = (p) => {
+    const m = lang === 'en' ? p.message_en : p.message_vi;
+    const a = lang === 'en' ? p.action_en : p.action_vi;
+    return [m, a].filter(Boolean).join(' ');
+  };
+  const errText = (e) => {
+    if (e && typeof e === 'object' && typeof e.message_vi === 'string') return problemText(e);
+    if (typeof e === 'string') {
+      // An older "Vietnamese / English" message: the half in use.
+      const i = e.indexOf(' / ');
+      if (i > 0) return lang === 'en' ? e.slice(i + 3) : e.slice(0, i);
+      return e;
+    }
+    return t('problem.unknown');
+  };
+  const pad2 = (n) => String(n).padStart(2, '0');
+  // dd/mm/yyyy HH:MM (local time) in both languages.
   const fmtTime = (iso) => {
     if (!iso) return '';
     const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' });
+    if (Number.isNaN(d.getTime())) return '';
+    return `${pad2(d.getDate())}/${pad2(d.getMonth() + 1)}/${d.getFullYear()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  };
+  const fmtClock = (iso) => {
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? '' : `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
   };
   const issueText = (issue) => issue ? (lang === 'en' && issue.message.en ? issue.message.en : issue.message.vi) : '';
 
@@ -69,6 +92,7 @@
     if (S.screen === 'form' && name !== 'form') flushTimers();
     S.screen = name;
     document.body.dataset.screen = name;
+    setMenu(false);
     for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
     for (const b of document.querySelectorAll('[data-nav]')) {
       if (b.dataset.nav === name) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
@@ -109,7 +133,7 @@
     const fsel = $('free-form');
     const fcur = fsel.value;
     fsel.replaceChildren(...S.forms.map((f) => el('option', {
-      value: `${f.form_id}@${f.version}`, text: `${lang === 'en' && f.title_en ? f.title_en : f.title_vi} (${f.form_id}@${f.version})`,
+      value: `${f.form_id}@${f.version}`, text: lang === 'en' && f.title_en ? f.title_en : f.title_vi,
     })));
     if (fcur) fsel.value = fcur;
     renderFree();
@@ -185,8 +209,9 @@
     const N = S.names || { byId: new Map(), rounds: new Map(), units: new Map() };
     const a = (x.assignment_id && N.byId.get(x.assignment_id)) || x;
     return {
-      round: a.round_name || N.rounds.get(x.round_id) || x.round_id,
-      unit: a.unit_name || N.units.get(x.unit_code) || x.unit_code,
+      round: a.round_name || N.rounds.get(x.round_id) || null,
+      unit: a.unit_name || N.units.get(x.unit_code) || null,
+      respondent: (a.contact && a.contact.respondent_name) || null,
       agency: a.agency_name || null,
       procedure: a.procedure || null,
       codes: [x.unit_code, a.agency_code, a.procedure_code].filter(Boolean).join(' · '),
@@ -209,9 +234,8 @@
     ]);
     const dl = $('drafts-list');
     dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id, 'data-withdrawn': d.withdrawn ? 'true' : null },
-      el('h3', { text: place(d).procedure || label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
-      el('p', { class: 'muted', text: `${placeText(place(d))} · ${t('drafts.item', d.answered)}` }),
-      codesLine(place(d)),
+      el('h3', { text: [place(d).respondent, place(d).procedure || label(d.form_title)].filter(Boolean).join(' — ') || t('place.practice') }),
+      el('p', { class: 'muted', text: [placeText(place(d)), t('drafts.item', d.answered)].filter(Boolean).join(' · ') }),
       (d.practice || d.origin !== 'sample')
         ? el('p', { class: 'badge', 'data-kind': d.practice ? 'practice' : d.origin, text: d.practice ? t('drafts.practice') : t(`origin.${d.origin}`) })
         : null,
@@ -255,8 +279,8 @@
       // Moved to another surveyor: no contact (deleted), no interview, no outcome.
       return el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status, 'data-withdrawn': 'true' },
         el('h3', { text: a.procedure }),
-        el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
-        el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+        el('p', { class: 'muted', text: [p.unit, p.agency].filter(Boolean).join(' · ') }),
+        el('p', { class: 'muted', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
         codesLine(p, a.field_name),
         el('p', {}, el('span', { class: 'badge status-withdrawn', text: t('assign.withdrawn') })),
         el('p', { class: 'note', text: t('assign.withdrawn.note') }));
@@ -264,10 +288,10 @@
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
-      el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
-      el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+      el('p', { class: 'muted card-place' }, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) }),
+        ' ', [p.unit, p.agency].filter(Boolean).join(' · ')),
+      el('p', { class: 'muted card-round', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
       codesLine(p, a.field_name),
-      el('p', {}, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) })),
     );
     if (a.status_note) li.append(el('p', { class: 'note', text: a.status_note }));
     const c = a.contact;
@@ -962,10 +986,12 @@
     await loadNames();
     $('responses-list').replaceChildren(...list.map((r) => {
       const p = place(r);
+      // "Nguyễn Văn An — Cấp căn cước — 14:05": the respondent's name (kept on this device
+      // only, while the contact is), the procedure and the time; no ids or codes.
+      const title = [p.respondent, p.procedure || label(r.form_title), fmtClock(r.completed_at)].filter(Boolean).join(' — ');
       const li = el('li', { class: 'card', 'data-response': r.id, 'data-status': r.status },
-        el('h3', { text: p.procedure || label(r.form_title) || `${r.form.form_id}@${r.form.version}` }),
-        el('p', { class: 'muted', text: `${placeText(p)} · ${t('resp.revision', r.revision)}` }),
-        codesLine(p),
+        el('h3', { text: title }),
+        el('p', { class: 'muted', text: [placeText(p), r.revision > 1 ? t('resp.revision', r.revision) : null].filter(Boolean).join(' · ') }),
         el('p', { class: 'muted', text: t('resp.completed', fmtTime(r.completed_at)) }),
         el('p', {}, el('span', { class: `badge rstatus-${r.status}`, text: t(`rstatus.${r.status}`) }),
           r.outbox_state ? el('span', { class: 'muted', text: ` · ${t(`outbox.${r.outbox_state}`)}` }) : null),
@@ -977,7 +1003,10 @@
           el('p', {}, el('strong', { text: t('resp.refused') })),
           el('p', { class: 'refusal-message', text: lang === 'en' ? r.refusal.message_en : r.refusal.message_vi }),
           r.refusal.kept_on_server ? el('p', { text: t('resp.refused.kept') }) : null));
-      } else if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
+      } else if (r.outbox_attempts > 0 && (r.outbox_state === 'pending' || r.outbox_state === 'in_flight')) {
+        // Only while it is still waiting: no stale failure on a card the server has confirmed.
+        li.append(el('p', { class: 'note', text: t('resp.not_sent', r.outbox_attempts) }));
+      }
       if (r.status === 'rejected') {
         const rc = reviewComment(r.review_comment);
         if (rc) li.append(rc);
@@ -995,31 +1024,91 @@
   }
 
   // ---------------------------------------------------------------- sync and enrolment
+  /** The header badge: online / offline / syncing, N waiting, last success (hidden until enrolled). */
+  function renderBadge(st) {
+    const badge = $('net-badge');
+    document.body.dataset.enrolled = st.enrolled ? 'true' : 'false';
+    badge.hidden = !st.enrolled;
+    if (!st.enrolled) return;
+    let state = 'unknown';
+    if (st.syncing) state = 'syncing';
+    else if (st.online === false) state = 'offline';
+    else if (st.online === true) state = 'online';
+    else if (st.last_problem && st.last_problem.code === 'sync.offline') state = 'offline';
+    else if (st.log.last_success_at) state = 'online';
+    badge.dataset.state = state;
+    badge.dataset.waiting = String(st.waiting);
+    $('net-state').textContent = t(`badge.${state}`);
+    $('net-waiting').hidden = !st.waiting;
+    $('net-waiting').textContent = st.waiting ? t('badge.waiting', st.waiting) : '';
+    $('net-last').hidden = !st.log.last_success_at;
+    $('net-last').textContent = st.log.last_success_at ? t('badge.last', fmtTime(st.log.last_success_at)) : '';
+  }
+
+  async function refreshBadge() {
+    if (document.body.dataset.locked === 'true') return;
+    try {
+      const st = await invoke('sync_status');
+      renderBadge(st);
+      if (S.screen === 'sync') renderSyncStatus(st);
+    } catch (_) { /* locked meanwhile */ }
+  }
+
   function renderSyncStatus(st) {
-    const waiting = st.counts.pending + st.counts.in_flight;
+    renderBadge(st);
+    // Records and field outcomes waiting: the same number as the header badge.
+    const waiting = st.waiting;
     $('sync-pending').textContent = waiting ? t('sync.pending', waiting) : t('sync.pending.none');
     if (st.counts.rejected) $('sync-pending').textContent += ` · ${t('sync.rejected', st.counts.rejected)}`;
     $('sync-pending').dataset.pending = waiting;
     $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');
-    $('sync-last-error').textContent = st.log.last_error
-      ? `${fmtTime(st.log.last_error_at)}: ${st.revoked ? t('sync.revoked.title') : st.log.last_error}` : t('common.none');
+    // Only a failure no sync has cleared since, in plain words.
+    $('sync-last-error').textContent = st.last_problem
+      ? [st.log.last_error_at ? fmtTime(st.log.last_error_at) : null, problemText(st.last_problem)].filter(Boolean).join(': ')
+      : t('common.none');
+    $('sync-last-error').dataset.problem = st.last_problem ? st.last_problem.code : '';
     $('sync-enrolment').textContent = st.enrolled
-      ? t('sync.enrolled', st.server_url || '') + (st.user ? ` · ${t('sync.user', st.user)}` : '')
-        + (st.custom_certificate ? ` · ${t('sync.cert')}` : '')
+      ? [st.user ? t('sync.enrolled.as', st.user) : t('sync.enrolled.plain'),
+        st.pinned_certificate ? t('sync.pinned') : (st.custom_certificate ? t('sync.cert') : null)].filter(Boolean).join(' ')
       : t('sync.not_enrolled');
     $('open-enrol').textContent = st.enrolled ? t('sync.reenrol') : t('sync.enrol');
+    $('open-enrol').classList.toggle('primary', !st.enrolled);
     $('sync-auto').hidden = !st.enrolled || st.revoked;
     $('sync-revoked').hidden = !st.revoked;
     document.body.dataset.revoked = st.revoked ? 'true' : 'false';
+    // A result message stays only while it is still true: "done" until a failure or until the
+    // number waiting changes; an error until a sync succeeds.
+    const r = $('sync-result');
+    if (r.dataset.kind === 'done' && (st.last_problem || String(st.waiting) !== r.dataset.waiting)) setSyncResult('', null);
+    if (r.dataset.kind === 'error' && (st.log.last_success_at || '') !== r.dataset.success) setSyncResult('', null);
+    S.lastStatus = st;
+  }
+
+  function setSyncResult(kind, render) {
+    const r = $('sync-result');
+    const st = S.lastStatus;
+    r.dataset.kind = kind;
+    r.dataset.waiting = st ? String(st.waiting) : '';
+    r.dataset.success = (st && st.log.last_success_at) || '';
+    say('sync-result', render || null);
+  }
+
+  // Messages that must follow a language switch: each is kept as the function that words it.
+  const spoken = new Map();
+  function say(id, render) {
+    if (render) spoken.set(id, render); else spoken.delete(id);
+    $(id).textContent = render ? render() : '';
+  }
+  function resay() {
+    for (const [id, render] of spoken) $(id).textContent = render();
   }
 
   async function renderSync() {
     renderSyncStatus(await invoke('sync_status'));
-    if (!$('handover-dir').value) {
+    if (!$('handover-where').textContent) {
       try {
-        const dir = await invoke('handover_default_dir');
-        if (!$('handover-dir').value) $('handover-dir').value = dir;
-      } catch (_) { /* typed by hand */ }
+        $('handover-where').textContent = await invoke('handover_default_dir');
+      } catch (e) { $('handover-where').textContent = errText(e); }
     }
   }
 
@@ -1028,63 +1117,103 @@
     const b = $('handover-export');
     const out = $('handover-export-result');
     b.disabled = true;
-    out.textContent = t('handover.exporting');
+    say(out.id, () => t('handover.exporting'));
     try {
-      const r = await invoke('export_handover', { dir: $('handover-dir').value });
-      out.textContent = t('handover.exported', r.records, r.files.join(', '));
+      const r = await invoke('export_handover');
+      $('handover-where').textContent = r.dir;
+      say(out.id, () => (r.records ? t('handover.saved', r.records, r.names.join(', ')) : t('handover.saved.none')));
     } catch (e) {
-      out.textContent = t('common.error', errText(e));
+      say(out.id, () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
+  }
+
+  async function openHandoverDir() {
+    const out = $('handover-export-result');
+    try {
+      await invoke('open_handover_dir');
+      say(out.id, () => t('handover.opened'));
+    } catch (e) { say(out.id, () => errText(e)); }
+  }
+
+  /** The chosen file's bytes as standard base64. */
+  function fileBase64(file) {
+    return new Promise((resolve, reject) => {
+      const rd = new FileReader();
+      rd.onload = () => {
+        const url = String(rd.result);
+        resolve(url.slice(url.indexOf(',') + 1));
+      };
+      rd.onerror = () => reject(rd.error);
+      rd.readAsDataURL(file);
+    });
   }
 
   async function applyHandover(ev) {
     ev.preventDefault();
     const b = $('handover-apply');
     const out = $('handover-apply-result');
-    const path = $('handover-reply').value.trim();
-    if (!path) { out.textContent = t('handover.reply.empty'); return; }
+    const file = $('handover-reply-file').files[0];
+    if (!file) { say(out.id, () => t('handover.reply.none')); return; }
     b.disabled = true;
-    out.textContent = t('handover.applying');
+    say(out.id, () => t('handover.applying'));
     try {
-      const r = await invoke('apply_handover_result', { path });
+      const r = await invoke('apply_handover_result', { content_base64: await fileBase64(file) });
       renderSyncStatus(r.status);
-      out.textContent = t('handover.applied', r.report);
+      say(out.id, () => t('handover.applied', r.report));
     } catch (e) {
-      out.textContent = t('common.error', errText(e));
+      say(out.id, () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
   }
 
   async function syncNow() {
     const b = $('sync-now');
     b.disabled = true;
-    $('sync-result').textContent = t('sync.running');
+    setSyncResult('running', () => t('sync.running'));
+    const badge = $('net-badge');
+    badge.dataset.state = 'syncing';
+    $('net-state').textContent = t('badge.syncing');
     try {
-      renderSyncStatus(await invoke('sync_now'));
-      $('sync-result').textContent = t('sync.done');
+      const st = await invoke('sync_now');
+      const waiting = st.waiting;
+      renderSyncStatus(st);
+      setSyncResult('done', () => (waiting ? t('sync.ok.waiting', waiting) : t('sync.ok.now')));
     } catch (e) {
-      $('sync-result').textContent = t('common.error', errText(e));
       await renderSync().catch(() => {});
+      setSyncResult('error', () => errText(e));
       // Revoked: say so plainly (the notice above tells what to do), no server text.
-      if (document.body.dataset.revoked === 'true') $('sync-result').textContent = t('sync.revoked');
+      if (document.body.dataset.revoked === 'true') setSyncResult('error', () => t('sync.revoked'));
     } finally { b.disabled = false; }
   }
 
   async function enrol(ev) {
     ev.preventDefault();
     const b = $('enrol-submit');
+    const payload = $('enrol-payload').value.trim();
+    const url = $('enrol-url').value.trim();
+    const code = $('enrol-code').value.trim();
+    if (!payload && !(url && code)) { say('enrol-result', () => t('enrol.empty')); $('enrol-payload').focus(); return; }
     b.disabled = true;
-    $('enrol-result').textContent = t('enrol.running');
+    say('enrol-result', () => t('enrol.running'));
     try {
-      await invoke('enrol', {
-        server_url: $('enrol-url').value, code: $('enrol-code').value,
-        device_name: $('enrol-device').value || null, certificate: $('enrol-cert').value.trim() || null,
+      const st = await invoke('enrol', {
+        payload: payload || null,
+        server_url: payload ? null : url,
+        code: payload ? null : code,
+        device_name: $('enrol-device').value || null,
+        certificate: payload ? null : ($('enrol-cert').value.trim() || null),
       });
-      $('enrol-code').value = '';
-      $('enrol-result').textContent = t('enrol.ok');
+      for (const id of ['enrol-payload', 'enrol-code']) $(id).value = '';
+      say('enrol-result', () => t('enrol.ok'));
+      renderBadge(st);
       await navigate('sync');
     } catch (e) {
-      $('enrol-result').textContent = t('common.error', errText(e));
+      say('enrol-result', () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
+  }
+
+  function setMenu(open) {
+    document.body.dataset.menu = open ? 'open' : 'closed';
+    $('menu-btn').setAttribute('aria-expanded', String(open));
   }
 
   // ---------------------------------------------------------------- PIN: unlock, lock, change
@@ -1387,6 +1516,8 @@
     else if (S.screen === 'review' && S.draft) renderReview();
     else if (['assignments', 'responses', 'sync'].includes(S.screen)) navigate(S.screen);
     else if (S.screen === 'monitor') drawMonitorTasks();
+    resay();
+    refreshBadge();
   }
 
   $('lang-toggle').addEventListener('click', () => {
@@ -1444,7 +1575,9 @@
   $('sync-now').addEventListener('click', syncNow);
   $('handover-export-form').addEventListener('submit', exportHandover);
   $('handover-apply-form').addEventListener('submit', applyHandover);
-  $('open-enrol').addEventListener('click', () => { $('enrol-result').textContent = ''; show('enrol'); });
+  $('handover-open').addEventListener('click', openHandoverDir);
+  $('menu-btn').addEventListener('click', () => setMenu(document.body.dataset.menu !== 'open'));
+  $('open-enrol').addEventListener('click', () => { say('enrol-result', null); show('enrol'); });
   $('enrol-back').addEventListener('click', () => navigate('sync'));
   $('enrol-form').addEventListener('submit', enrol);
   $('unlock-form').addEventListener('submit', unlock);
@@ -1465,6 +1598,8 @@
   // recently saved), else on the list.
   async function enterApp() {
     document.body.dataset.locked = 'false';
+    refreshBadge();
+    if (!S.badgeTimer) S.badgeTimer = setInterval(refreshBadge, 3000);
     try {
       S.forms = await invoke('list_forms');
       applyStatic();

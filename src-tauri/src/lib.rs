@@ -8,6 +8,7 @@
 
 pub mod applog;
 pub mod commands;
+pub mod problem;
 pub mod state;
 
 use state::{AppState, DB_ENV, DB_FILE};
@@ -22,7 +23,8 @@ fn db_path(app: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>
     Ok(app.path().app_data_dir()?.join(DB_FILE))
 }
 
-/// Starts the app.
+/// Starts the app (desktop `main`, and the Android/iOS entry point).
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
@@ -57,6 +59,7 @@ pub fn run() {
             commands::sync::enrol,
             commands::sync::sync_now,
             commands::sync::handover_default_dir,
+            commands::sync::open_handover_dir,
             commands::sync::export_handover,
             commands::sync::apply_handover_result,
             commands::monitor::monitor_status,

@@ -1,31 +1,24 @@
 //! Managed state of the app: the local store (encrypted, opened only once the surveyor
 //! enters the PIN) behind a mutex, and the built-in questionnaires.
+use crate::applog;
 use crate::commands::monitor::MonitorSession;
 use crate::commands::sync::SyncService;
+use crate::problem::Problem;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_store::{DatabaseKey, Store};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-/// Result of every command: errors are messages for the surveyor (Vietnamese first).
-pub type CmdResult<T> = Result<T, String>;
+/// Result of every command: errors are [`Problem`]s (what happened and what to do, in
+/// Vietnamese and English; the UI shows the language in use).
+pub type CmdResult<T> = Result<T, Problem>;
 
 /// Environment variable naming the store file (tests, several profiles on one machine).
 pub const DB_ENV: &str = "SIPAS_DB";
 
 /// File name of the store inside the app data folder.
 pub const DB_FILE: &str = "sipas-field.db";
-
-/// What every command but the unlock ones answers while the store is closed.
-pub const LOCKED: &str = "Ứng dụng đang khóa: hãy nhập mã PIN để mở khóa / \
-                          the app is locked: enter your PIN to unlock it";
-
-/// What unlocking answers when another copy of the app holds the store.
-pub const ALREADY_RUNNING: &str = "SIPAS Field đang mở ở một cửa sổ khác trên máy này: hãy dùng \
-                                   cửa sổ đó, hoặc đóng nó rồi mở khóa lại / SIPAS Field is \
-                                   already open in another window on this device: use that \
-                                   window, or close it and unlock again";
 
 /// Everything the commands share.
 pub struct AppState {
@@ -104,9 +97,13 @@ impl AppState {
             .iter()
             .find(|f| f.form_id == key.form_id && f.version == key.version)
             .ok_or_else(|| {
-                format!(
-                    "Phiếu {key} không có trong ứng dụng này; hãy cập nhật ứng dụng / \
-                     form {key} is not built into this app; update the app"
+                applog::warn(format!("form {key} is not built in"));
+                Problem::new(
+                    "form.unknown",
+                    "Phiếu này không có trong ứng dụng.",
+                    "This form is not built into this app.",
+                    "Hãy cập nhật ứng dụng.",
+                    "Update the app.",
                 )
             })
     }
@@ -115,7 +112,7 @@ impl AppState {
     pub fn store(&self) -> CmdResult<StoreGuard<'_>> {
         let slot = self.slot();
         if slot.is_none() {
-            return Err(LOCKED.into());
+            return Err(Problem::locked());
         }
         Ok(StoreGuard(slot))
     }
@@ -130,7 +127,7 @@ impl AppState {
         if self.is_unlocked() {
             Ok(())
         } else {
-            Err(LOCKED.into())
+            Err(Problem::locked())
         }
     }
 
@@ -162,9 +159,13 @@ impl AppState {
             .write(true)
             .open(&lock_path)
             .map_err(|e| {
-                format!(
-                    "Không tạo được tệp khóa {} / could not create the lock file: {e}",
-                    lock_path.display()
+                applog::warn(format!("lock file not created ({:?})", e.kind()));
+                Problem::new(
+                    "app.lock_file",
+                    "Ứng dụng không ghi được vào thư mục dữ liệu trên máy.",
+                    "The app cannot write to its data folder on this device.",
+                    "Hãy kiểm tra bộ nhớ còn trống rồi mở lại ứng dụng.",
+                    "Check that the device has free space, then open the app again.",
                 )
             })?;
         match file.try_lock() {
@@ -172,11 +173,11 @@ impl AppState {
                 *held = Some(file);
                 Ok(())
             }
-            Err(std::fs::TryLockError::WouldBlock) => Err(ALREADY_RUNNING.into()),
-            Err(std::fs::TryLockError::Error(e)) => Err(format!(
-                "Không khóa được tệp {} / could not lock the file: {e}",
-                lock_path.display()
-            )),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Problem::already_running()),
+            Err(std::fs::TryLockError::Error(e)) => {
+                applog::warn(format!("lock file not locked ({:?})", e.kind()));
+                Err(Problem::already_running())
+            }
         }
     }
 
@@ -227,9 +228,9 @@ impl AppState {
     }
 }
 
-/// Formats a store error for the UI.
-pub fn store_err(e: sipas_store::StoreError) -> String {
-    format!("Lỗi lưu trữ trên máy / local storage error: {e}")
+/// A store error for the UI (its kind goes to the app log).
+pub fn store_err(e: sipas_store::StoreError) -> Problem {
+    Problem::storage(&e)
 }
 
 #[cfg(test)]

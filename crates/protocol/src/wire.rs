@@ -86,7 +86,12 @@ pub struct EnrolmentCode {
     /// SHA-256 (hex) of the server's self-signed certificate, to pin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    /// An SVG QR code of `sipas://enrol?server=<url>&code=<code>[&fp=<sha256>]`.
+    /// The enrolment payload the surveyor pastes into the app in one go:
+    /// `sipas-enrol:1:<base64url JSON {server, code, cert_sha256}>` (see [`crate::enrol`]);
+    /// present with `server_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// An SVG QR code of `payload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_svg: Option<String>,
 }

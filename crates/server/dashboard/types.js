@@ -84,7 +84,8 @@
  * @property {string} expires_at
  * @property {string} [server_url]
  * @property {string|null} [fingerprint]
- * @property {string} [qr_svg]   SVG of `sipas://enrol?server=…&code=…[&fp=…]`
+ * @property {string} [payload]  `sipas-enrol:1:<base64url JSON {server, code, cert_sha256}>`
+ * @property {string} [qr_svg]   SVG QR code of `payload`
  */
 
 /** wire::FormKey. @typedef {{form_id: string, version: string}} FormKey */

@@ -114,6 +114,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut out = std::io::stdout().lock();
+    let mut demo_code = None;
+    let state_fingerprint = state.tls_fingerprint.clone();
     if args.demo {
         let demo = seed_demo(&state).await.context("seeding the demo")?;
         writeln!(out, "demo round: {}", demo.round_id)?;
@@ -139,12 +141,24 @@ async fn main() -> anyhow::Result<()> {
             demo.enrolment_code.code,
             demo.enrolment_code.expires_at.to_rfc3339()
         )?;
+        demo_code = Some(demo.enrolment_code.code.clone());
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    if let Some(code) = &demo_code {
+        // The one line a surveyor pastes into the app (API.md, "Enrolment payload").
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let payload = sipas_protocol::enrol::EnrolPayload {
+            server: format!("{scheme}://{addr}"),
+            code: code.clone(),
+            cert_sha256: state_fingerprint.clone(),
+        }
+        .encode();
+        writeln!(out, "demo enrolment payload for 'surveyor': {payload}")?;
+    }
     // Client addresses reach the handlers for the enrolment throttle (never the logs).
     let mut app = router(state);
     if tls.is_some() {

@@ -2104,6 +2104,12 @@ async fn two_provinces_see_only_their_own(backend: Backend) {
         "plain HTTP: nothing to pin"
     );
     assert!(code["qr_svg"].as_str().unwrap().contains("<svg"));
+    // The one-line payload the surveyor pastes carries the address and the code.
+    let payload =
+        sipas_protocol::enrol::EnrolPayload::decode(code["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload.server, "http://10.0.0.5:8080");
+    assert_eq!(payload.code, code["code"].as_str().unwrap());
+    assert_eq!(payload.cert_sha256, None);
     assert_eq!(
         sipas_server::handlers::users::enrol_link(
             "http://10.0.0.5:8080",

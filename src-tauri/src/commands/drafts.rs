@@ -208,7 +208,13 @@ pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
                 .get_assignment(aid)
                 .map_err(store_err)?
                 .ok_or_else(|| {
-                    format!("Không tìm thấy phiếu được giao / assignment {aid} not found")
+                    crate::problem::Problem::new(
+                        "assignment.not_found",
+                        "Không tìm thấy phiếu được giao trên máy.",
+                        "This assignment is not on this device.",
+                        "Hãy đồng bộ rồi thử lại.",
+                        "Sync, then try again.",
+                    )
                 })?;
             NewDraft {
                 assignment_id: Some(aid),
@@ -289,7 +295,7 @@ fn create(
     store
         .get_draft(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("draft {id} vanished"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<DraftSummary>> {
@@ -322,7 +328,7 @@ pub(crate) fn get_in(state: &AppState, id: Uuid) -> CmdResult<Draft> {
         .store()?
         .get_draft(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {id} not found"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn save_in(
@@ -336,7 +342,15 @@ pub(crate) fn save_in(
     let draft = store
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                "draft.not_found",
+                "Không tìm thấy phiếu đang làm trên máy.",
+                "This interview in progress is not on this device.",
+                "Hãy quay lại danh sách.",
+                "Go back to the list.",
+            )
+        })?;
     let form = state.form(&draft.form)?;
     let value = match value.filter(|v| !v.is_null()) {
         None => None,
@@ -396,12 +410,22 @@ pub(crate) fn set_group_in(state: &AppState, draft_id: Uuid, group: Option<&str>
     let draft = store
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                "draft.not_found",
+                "Không tìm thấy phiếu đang làm trên máy.",
+                "This interview in progress is not on this device.",
+                "Hãy quay lại danh sách.",
+                "Go back to the list.",
+            )
+        })?;
     if let Some(g) = group
         && state.form(&draft.form)?.group(g).is_none()
     {
-        return Err(format!(
-            "Nhóm {g} không có trong phiếu / group {g} is not in this form"
+        return Err(crate::problem::Problem::plain(
+            "form.no_group",
+            &format!("Nhóm câu hỏi {g} không có trong phiếu này."),
+            &format!("Question group {g} is not in this form."),
         ));
     }
     store.set_current_group(draft_id, group).map_err(store_err)
@@ -457,7 +481,7 @@ pub(crate) mod tests {
         // Nothing pulled yet: no round takes them.
         let err =
             start_in(&state, &walk_in("R-MOTCUA", "00004", Some(Origin::WalkIn))).unwrap_err();
-        assert!(err.contains("không nhận"), "{err}");
+        assert!(err.message_vi.contains("không nhận"), "{err}");
         let d = free_draft(&state);
         assert_eq!(
             (d.form.form_id.as_str(), d.origin, d.practice),
@@ -470,12 +494,12 @@ pub(crate) mod tests {
             &walk_in("R-MOTCUA", "00004", Some(Origin::Replacement)),
         )
         .unwrap_err();
-        assert!(err.contains("không nhận"), "{err}");
+        assert!(err.message_vi.contains("không nhận"), "{err}");
         let err =
             start_in(&state, &walk_in("R-MOTCUA", "99999", Some(Origin::WalkIn))).unwrap_err();
-        assert!(err.contains("Đơn vị không thuộc"), "{err}");
+        assert!(err.message_vi.contains("Đơn vị không thuộc"), "{err}");
         let err = start_in(&state, &walk_in("R-MOTCUA", "00004", None)).unwrap_err();
-        assert!(err.contains("Hãy chọn loại"), "{err}");
+        assert!(err.message_vi.contains("Hãy chọn loại"), "{err}");
         assert_eq!(list_in(&state).unwrap().len(), 1);
     }
 
@@ -488,11 +512,7 @@ pub(crate) mod tests {
             practice: true,
             ..StartDraft::default()
         };
-        assert!(
-            start_in(&state, &req)
-                .unwrap_err()
-                .contains("sipas-6-groups@9.9")
-        );
+        assert_eq!(start_in(&state, &req).unwrap_err().code, "form.unknown");
         req.version = Some("2026.1".into());
         let d = start_in(&state, &req).unwrap();
         assert!(d.practice);

@@ -6,7 +6,8 @@
 //! saved at enrolment, if any, is trusted as for sync. Tasks (with the respondent's contact)
 //! are not stored on the device either.
 use crate::applog;
-use crate::commands::sync::{sync_error_kind, sync_message};
+use crate::commands::sync::sync_error_kind;
+use crate::problem::Problem;
 use crate::state::{AppState, CmdResult};
 use serde::Serialize;
 use sipas_protocol::roles::Role;
@@ -80,14 +81,14 @@ fn status_in(state: &AppState) -> MonitorStatus {
 }
 
 /// The error for the UI; a refused session (401) signs the monitor out.
-fn failed(state: &AppState, what: &str, e: &SyncError) -> String {
+fn failed(state: &AppState, what: &str, e: &SyncError) -> Problem {
     applog::warn(format!("monitor {what} failed: {}", sync_error_kind(e)));
     if let SyncError::Server(p) = e
         && p.code.starts_with("401")
     {
         state.monitor().clear();
     }
-    sync_message(e)
+    Problem::from_sync(e)
 }
 
 fn signed(state: &AppState) -> CmdResult<Signed> {
@@ -119,7 +120,7 @@ pub async fn monitor_login(
                 .into(),
         );
     }
-    let mut client = state.sync().client(server_url.trim(), None)?;
+    let mut client = state.sync().client(server_url.trim(), None, None)?;
     let login = client
         .login(username, &password)
         .await
@@ -166,9 +167,7 @@ pub async fn monitor_submit(
         .map(|n| sipas_core::text::nfc(n.trim()))
         .filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        return Err(format!(
-            "Ghi chú quá dài (tối đa {MAX_NOTE} ký tự) / note too long"
-        ));
+        return Err(format!("Ghi chú quá dài (tối đa {MAX_NOTE} ký tự) / note too long").into());
     }
     let body = serde_json::json!({
         "visit_happened": visit_happened,

@@ -135,7 +135,7 @@ fn load_draft(state: &AppState, draft_id: Uuid) -> CmdResult<Draft> {
         .store()?
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn review_in(state: &AppState, draft_id: Uuid) -> CmdResult<Vec<AnswerIssue>> {
@@ -267,7 +267,7 @@ pub(crate) fn reopen_in(state: &AppState, response_id: Uuid) -> CmdResult<Draft>
     let latest = store
         .latest_response(response_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đã nộp / response {response_id} not found"))?;
+        .ok_or_else(|| crate::problem::Problem::not_found("response"))?;
     if latest.status != ResponseStatus::Rejected {
         return Err(
             "Chỉ sửa được phiếu bị giám sát viên trả lại / only responses sent back by a \
