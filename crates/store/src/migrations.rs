@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "catalogue_names",
         sql: include_str!("../migrations/0006_catalogue_names.sql"),
     },
+    Migration {
+        version: 7,
+        name: "forms",
+        sql: include_str!("../migrations/0007_forms.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

@@ -1,7 +1,9 @@
-//! Questionnaires built into the app.
+//! Questionnaires on the device: downloaded from the server (issue 12) first, built into the
+//! app second; and the catalogue options of `choices_from` items.
 use crate::state::{AppState, CmdResult};
 use serde::Serialize;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
+use sipas_store::{CATALOGUE_KINDS, CatalogueOption};
 use tauri::State;
 
 /// Summary of one questionnaire shipped with the app, for the form picker.
@@ -21,14 +23,14 @@ pub struct FormSummary {
     pub items: usize,
 }
 
-/// Lists the questionnaires built into this app.
+/// Lists the questionnaires on this device (downloaded, then built-in).
 #[tauri::command(rename_all = "snake_case")]
 pub fn list_forms(state: State<'_, AppState>) -> CmdResult<Vec<FormSummary>> {
     state.ensure_unlocked()?;
     Ok(list_forms_in(&state))
 }
 
-/// Returns one built-in questionnaire definition (the renderer is driven by it).
+/// Returns one questionnaire definition (the renderer is driven by it).
 #[tauri::command(rename_all = "snake_case")]
 pub fn get_form(
     state: State<'_, AppState>,
@@ -36,11 +38,42 @@ pub fn get_form(
     version: String,
 ) -> CmdResult<Questionnaire> {
     state.ensure_unlocked()?;
-    state.form(&FormKey { form_id, version }).cloned()
+    state
+        .form(&FormKey { form_id, version })
+        .map(|f| f.as_ref().clone())
+}
+
+/// Returns the catalogue options of `kind` (`agencies`, `procedures`, `fields`, `units`) in
+/// the form model's option shape `{value, label: {vi}, attrs}`: of `round_id` when given,
+/// otherwise of every round on the device (each code once).
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_catalogue_options(
+    state: State<'_, AppState>,
+    kind: String,
+    round_id: Option<String>,
+) -> CmdResult<Vec<CatalogueOption>> {
+    catalogue_options_in(&state, &kind, round_id.as_deref())
+}
+
+pub(crate) fn catalogue_options_in(
+    state: &AppState,
+    kind: &str,
+    round_id: Option<&str>,
+) -> CmdResult<Vec<CatalogueOption>> {
+    if !CATALOGUE_KINDS.contains(&kind) {
+        return Err(format!(
+            "Không có danh mục {kind:?} (chỉ có agencies, procedures, fields, units) / \
+             no catalogue {kind:?} (agencies, procedures, fields or units)"
+        ));
+    }
+    state
+        .store()?
+        .catalogue_options(kind, round_id)
+        .map_err(|e| e.to_string())
 }
 
 pub(crate) fn list_forms_in(state: &AppState) -> Vec<FormSummary> {
-    state.forms().iter().map(summary).collect()
+    state.forms().iter().map(|f| summary(f)).collect()
 }
 
 fn summary(f: &Questionnaire) -> FormSummary {
