@@ -74,7 +74,7 @@ impl World {
             JSON_CT,
             serde_json::to_vec(&json!({"id": id, "name": format!("Đợt {id}"),
                    "form": {"form_id": FORM_ID, "version": version},
-                   "starts_on": "2026-11-01", "ends_on": "2026-12-15"}))
+                   "starts_on": "2099-06-01", "ends_on": "2099-07-15"}))
             .unwrap(),
         )
         .await
@@ -297,7 +297,7 @@ async fn life_cycle(backend: Backend) {
             "/api/v1/rounds/R-PUB",
             &w.supervisor,
             JSON_CT,
-            br#"{"name": "Đợt đổi tên"}"#.to_vec(),
+            r#"{"name": "Đợt đổi tên"}"#.as_bytes().to_vec(),
         )
         .await;
     r.expect(StatusCode::OK);
