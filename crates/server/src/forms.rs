@@ -270,8 +270,8 @@ pub fn issues_problem(issues: Vec<SheetIssue>) -> ApiError {
     .with_details(serde_json::json!({ "issues": issues }))
 }
 
-/// Loader issues of a JSON definition as [`SheetIssue`]s. The loader writes its messages in
-/// English; the Vietnamese message names the place and carries the same text.
+/// Loader issues of a JSON definition as [`SheetIssue`]s (the loader's Vietnamese message when
+/// it has one; otherwise the place and the English text).
 pub fn loader_issues(e: &FormErrors) -> Vec<SheetIssue> {
     e.issues()
         .iter()
@@ -280,7 +280,10 @@ pub fn loader_issues(e: &FormErrors) -> Vec<SheetIssue> {
             row: None,
             column: None,
             path: Some(i.path.clone()),
-            message_vi: format!("Lỗi tại {}: {}", i.path, i.message),
+            message_vi: i
+                .message_vi
+                .clone()
+                .unwrap_or_else(|| format!("Lỗi tại {}: {}", i.path, i.message)),
             message_en: i.message.clone(),
         })
         .collect()
@@ -310,6 +313,40 @@ pub fn check_json(bytes: &[u8]) -> ApiResult<Upload> {
         value,
         source_xlsx: None,
     })
+}
+
+/// Checks an XLSX workbook (XLSForm-like, crate `sipas-xlsform`): a workbook the reader
+/// refuses → `400.3` with its issues by sheet, row and column; the definition it yields is
+/// checked by the loader like a JSON upload. The workbook is kept with the version.
+pub fn check_xlsx(bytes: &[u8]) -> ApiResult<Upload> {
+    let form = sipas_xlsform::read_xlsform(bytes).map_err(|issues| {
+        issues_problem(
+            issues
+                .into_iter()
+                .map(|i| SheetIssue {
+                    sheet: (!i.sheet.is_empty()).then_some(i.sheet),
+                    row: i.row.and_then(|r| u32::try_from(r).ok()),
+                    column: i.column,
+                    path: None,
+                    message_vi: i.message_vi,
+                    message_en: i.message_en,
+                })
+                .collect(),
+        )
+    })?;
+    let value = serde_json::to_value(&form).map_err(|_| ApiError::internal())?;
+    let value = nfc_value(value);
+    let form = load_form(&value.to_string()).map_err(|e| issues_problem(loader_issues(&e)))?;
+    Ok(Upload {
+        form,
+        value,
+        source_xlsx: Some(bytes.to_vec()),
+    })
+}
+
+/// The workbook of a definition (for versions uploaded as JSON).
+pub fn xlsx_of(form: &Questionnaire) -> Vec<u8> {
+    sipas_xlsform::write_xlsform(form)
 }
 
 /// Text input is NFC-normalised: every string of the definition.

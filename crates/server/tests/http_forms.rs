@@ -1,5 +1,5 @@
-//! HTTP tests of published forms (issue 12): upload (JSON; XLSX refused with 415 until the
-//! workbook reader is part of the build), loader issues listed, drafts hidden from non-managers,
+//! HTTP tests of published forms (issue 12): upload (JSON and XLSX; other types 415), loader
+//! and workbook issues listed, drafts hidden from non-managers,
 //! publish / retire / delete life cycle (immutable once published, idempotent identical
 //! re-upload), rounds only with a published version, the catalogue bundle for devices; the
 //! axum router over a real store seeded as `sipas-server` seeds it, on SQLite and PostgreSQL.
@@ -192,8 +192,9 @@ async fn life_cycle(backend: Backend) {
     let r = w
         .post("/api/v1/forms/drafts", &w.admin, XLSX_CT, b"PK\x03\x04".to_vec())
         .await
-        .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(r.problem(), "415.1");
+        .expect(StatusCode::BAD_REQUEST);
+    assert_eq!(r.problem(), "400.3");
+    assert!(r.value()["details"]["issues"].as_array().is_some_and(|a| !a.is_empty()));
     let r = w
         .post("/api/v1/forms/drafts", &w.admin, "text/csv", "a,b")
         .await
@@ -262,9 +263,11 @@ async fn life_cycle(backend: Backend) {
     assert_eq!(sha256_jcs(&r["definition"]), r["content_hash"].as_str().unwrap());
     let r = w.get(&url, &w.ministry).await.expect(StatusCode::FORBIDDEN);
     assert_eq!(r.problem(), "403.1");
-    // No workbook was uploaded with it.
-    let r = w.get(&format!("{url}/xlsx"), &w.admin).await;
-    assert_eq!(r.expect(StatusCode::NOT_FOUND).problem(), "404.1");
+    // Uploaded as JSON: the workbook is written from the definition and reads back to it.
+    let r = w.get(&format!("{url}/xlsx"), &w.admin).await.expect(StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], XLSX_CT);
+    let back = sipas_xlsform::read_xlsform(&r.body).expect("the written workbook reads back");
+    assert_eq!(back.key().to_string(), format!("{FORM_ID}@1"));
 
     // Rounds take it now.
     w.round("R-PUB", "1").await.expect(StatusCode::CREATED);
@@ -379,7 +382,68 @@ async fn catalogue_bundle(backend: Backend) {
     assert_eq!(r.expect(StatusCode::NOT_FOUND).problem(), "404.1");
 }
 
+/// An XLSX workbook (a shipped one): a draft that keeps the workbook; it downloads unchanged;
+/// a workbook with a broken row is refused with its sheet, row and column.
+async fn xlsx_upload(backend: Backend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let bytes = std::fs::read(root.join("sipas-organisations/2026.1.xlsx")).unwrap();
+    let r = w
+        .post("/api/v1/forms/drafts", &w.admin, XLSX_CT, bytes.clone())
+        .await
+        .expect(StatusCode::CREATED)
+        .value();
+    assert_eq!(r["status"], "draft");
+    assert_eq!(r["has_xlsx"], true);
+    assert_eq!(sha256_jcs(&r["definition"]), r["content_hash"].as_str().unwrap());
+    let url = format!(
+        "/api/v1/forms/{}/{}",
+        r["form_id"].as_str().unwrap(),
+        r["version"].as_str().unwrap()
+    );
+    let got = w.get(&format!("{url}/xlsx"), &w.admin).await.expect(StatusCode::OK);
+    assert_eq!(got.body.as_ref(), bytes.as_slice());
+    // The same workbook again: unchanged.
+    let r = w
+        .post("/api/v1/forms/drafts", &w.admin, XLSX_CT, bytes)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(r["outcome"], "unchanged");
+    // A workbook whose survey sheet has an unknown type.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let survey = wb.add_worksheet().set_name("survey").unwrap();
+    for (c, v) in ["type", "name", "label::vi"].iter().enumerate() {
+        survey.write_string(0, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["khong_co_kieu", "Q1", "Câu hỏi"].iter().enumerate() {
+        survey.write_string(1, c as u16, *v).unwrap();
+    }
+    let settings = wb.add_worksheet().set_name("settings").unwrap();
+    for (c, v) in ["form_id", "version", "title::vi"].iter().enumerate() {
+        settings.write_string(0, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["hn-loi", "1", "Lỗi"].iter().enumerate() {
+        settings.write_string(1, c as u16, *v).unwrap();
+    }
+    let bad = wb.save_to_buffer().unwrap();
+    let r = w
+        .post("/api/v1/forms/drafts", &w.admin, XLSX_CT, bad)
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+    assert_eq!(r.problem(), "400.3");
+    let issues = r.value()["details"]["issues"].as_array().unwrap().clone();
+    assert!(
+        issues.iter().any(|i| i["sheet"] == "survey" && i["row"] == 2),
+        "{issues:?}"
+    );
+    assert!(w.store.form_version("hn-loi", "1").await.unwrap().is_none());
+}
+
 on_both_backends! {
     life_cycle: life_cycle_on_sqlite, life_cycle_on_postgres;
+    xlsx_upload: xlsx_upload_on_sqlite, xlsx_upload_on_postgres;
     catalogue_bundle: catalogue_bundle_on_sqlite, catalogue_bundle_on_postgres;
 }

@@ -141,7 +141,7 @@ fn load_draft(state: &AppState, draft_id: Uuid) -> CmdResult<Draft> {
 pub(crate) fn review_in(state: &AppState, draft_id: Uuid) -> CmdResult<Vec<AnswerIssue>> {
     let draft = load_draft(state, draft_id)?;
     let form = state.form(&draft.form)?;
-    Ok(validate_response(form, &draft.answers)
+    Ok(validate_response(&form, &draft.answers)
         .err()
         .unwrap_or_default())
 }

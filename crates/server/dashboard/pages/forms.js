@@ -131,7 +131,7 @@ export async function pageForms(ctx) {
       manage && f.status === 'draft' ? h('button', { type: 'button', class: 'primary', testid: 'form-publish', onclick: () => act(f, 'publish') }, t('forms.publish')) : null,
       manage && f.status === 'published' ? h('button', { type: 'button', testid: 'form-retire', onclick: () => act(f, 'retire') }, t('forms.retire')) : null,
       manage && f.status === 'draft' ? h('button', { type: 'button', testid: 'form-delete', onclick: () => act(f, 'delete') }, t('forms.delete')) : null,
-      f.has_xlsx ? h('button', { type: 'button', testid: 'form-xlsx', onclick: () => download(`/forms/${enc(f.id)}/${enc(f.version)}/xlsx`, `${f.id}-${f.version}.xlsx`, dl) }, t('forms.xlsx')) : null)));
+      h('button', { type: 'button', testid: 'form-xlsx', onclick: () => download(`/forms/${enc(f.id)}/${enc(f.version)}/xlsx`, `${f.id}-${f.version}.xlsx`, dl) }, t('forms.xlsx')))));
   const listBox = rows.length === 0 ? empty(t('common.none'), 'forms-empty')
     : table('forms', [t('forms.col.form'), t('forms.col.version'), t('forms.col.status'), t('forms.col.published'), t('forms.col.hash'), t('forms.col.actions')], rows);
 

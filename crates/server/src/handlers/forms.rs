@@ -227,7 +227,7 @@ pub fn accepted_types() -> Vec<&'static str> {
 }
 
 /// Whether XLSX workbooks are read (the `sipas-xlsform` crate is part of the build).
-const XLSX_ACCEPTED: bool = false;
+const XLSX_ACCEPTED: bool = true;
 
 fn xlsx_hint_en() -> &'static str {
     if XLSX_ACCEPTED {
@@ -259,6 +259,12 @@ pub async fn upload(
         "application/json" => {
             let bytes = read_body(&headers, body, MAX_FORM_BYTES).await?;
             forms::check_json(&bytes)?
+        }
+        XLSX_CONTENT_TYPE => {
+            let bytes = read_body(&headers, body, MAX_FORM_BYTES).await?;
+            tokio::task::spawn_blocking(move || forms::check_xlsx(&bytes))
+                .await
+                .map_err(|_| ApiError::internal())??
         }
         _ => return Err(unsupported(&ct)),
     };
@@ -335,7 +341,7 @@ pub async fn get_form(
 }
 
 /// `GET /api/v1/forms/{form_id}/{version}/xlsx` (forms.read): the workbook uploaded with the
-/// version (`404.1` when it was uploaded as JSON).
+/// version, or one written from its definition (`sipas-xlsform`) when it was uploaded as JSON.
 pub async fn get_xlsx(
     State(state): State<AppState>,
     caller: Caller,
@@ -343,12 +349,17 @@ pub async fn get_xlsx(
 ) -> ApiResult<Response> {
     require_cap(&caller.user, Capability::FormsRead)?;
     let key = key_of(path)?;
-    visible_form(&state, &caller, &key).await?;
-    let bytes = state
-        .store
-        .form_xlsx(&key.form_id, &key.version)
-        .await?
-        .ok_or_else(|| ApiError::not_found("form workbook", &key.to_string()))?;
+    let detail = visible_form(&state, &caller, &key).await?;
+    let bytes = match state.store.form_xlsx(&key.form_id, &key.version).await? {
+        Some(b) => b,
+        None => {
+            let form = sipas_core::form_loader::load_form(&detail.definition.to_string())
+                .map_err(|_| ApiError::internal())?;
+            tokio::task::spawn_blocking(move || forms::xlsx_of(&form))
+                .await
+                .map_err(|_| ApiError::internal())?
+        }
+    };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
