@@ -1,7 +1,7 @@
 //! Review, submission, the list of submitted responses and reopening rejected ones.
 use crate::state::{AppState, CmdResult, store_err};
 use serde::{Deserialize, Serialize};
-use sipas_core::answer_validation::{AnswerIssue, validate_response};
+use sipas_core::answer_validation::{AnswerIssue, validate_response_on};
 use sipas_core::questionnaire::{FormKey, Label};
 use sipas_core::response::GpsFix;
 use sipas_store::{Draft, OutboxState, ResponseStatus};
@@ -141,7 +141,9 @@ fn load_draft(state: &AppState, draft_id: Uuid) -> CmdResult<Draft> {
 pub(crate) fn review_in(state: &AppState, draft_id: Uuid) -> CmdResult<Vec<AnswerIssue>> {
     let draft = load_draft(state, draft_id)?;
     let form = state.form(&draft.form)?;
-    Ok(validate_response(&form, &draft.answers)
+    // `today()` in the form's expressions is the date of `started_at`, as on the server.
+    let today = draft.started_at.format("%Y-%m-%d").to_string();
+    Ok(validate_response_on(&form, &draft.answers, Some(&today))
         .err()
         .unwrap_or_default())
 }
