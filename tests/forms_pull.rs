@@ -157,7 +157,9 @@ async fn published_form_reaches_the_device(backend: Backend) {
     assert_eq!(form_content_hash(&def).0, hash1);
     assert_eq!(def["title"]["vi"], "Khảo sát dịch vụ công Hà Nội");
     // The catalogue bundle of the round: fields and procedures (seeded) in the option shape.
-    let fields = store.catalogue_options("fields", Some("2026-HN-F1")).unwrap();
+    let fields = store
+        .catalogue_options("fields", Some("2026-HN-F1"))
+        .unwrap();
     assert!(!fields.is_empty());
     let procedures = store.catalogue_options("procedures", None).unwrap();
     assert!(procedures.iter().all(|p| p.attrs.contains_key("field")));

@@ -4,9 +4,9 @@ use crate::commands::monitor::MonitorSession;
 use crate::commands::sync::SyncService;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_store::{DatabaseKey, Store};
+use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// Result of every command: errors are messages for the surveyor (Vietnamese first).

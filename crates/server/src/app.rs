@@ -96,7 +96,10 @@ pub fn router(state: AppState) -> Router {
             "/forms/{form_id}/{version}",
             get(handlers::forms::get_form).delete(handlers::forms::delete_draft),
         )
-        .route("/forms/{form_id}/{version}/xlsx", get(handlers::forms::get_xlsx))
+        .route(
+            "/forms/{form_id}/{version}/xlsx",
+            get(handlers::forms::get_xlsx),
+        )
         .route(
             "/forms/{form_id}/{version}/publish",
             post(handlers::forms::publish),

@@ -484,7 +484,10 @@ pub async fn publish(store: &dyn ServerStore, key: &FormKey, actor: Uuid) -> Api
             .await?
     {
         return Err(conflict(
-            format!("{key} is {}: only a draft can be published.", row.status.as_str()),
+            format!(
+                "{key} is {}: only a draft can be published.",
+                row.status.as_str()
+            ),
             format!(
                 "Bảng hỏi {key} đã {}: chỉ bản nháp mới ban hành được.",
                 status_vi(row.status)
@@ -536,7 +539,10 @@ pub async fn delete_draft(store: &dyn ServerStore, key: &FormKey, actor: Uuid) -
             .await?
     {
         return Err(conflict(
-            format!("{key} is {}: only a draft can be deleted.", row.status.as_str()),
+            format!(
+                "{key} is {}: only a draft can be deleted.",
+                row.status.as_str()
+            ),
             format!(
                 "Bảng hỏi {key} đã {}: chỉ xoá được bản nháp.",
                 status_vi(row.status)
@@ -589,7 +595,8 @@ mod tests {
     #[test]
     fn hash_ignores_layout_and_member_order() {
         let a = canonical(&serde_json::json!({"b": 1, "a": [1.0, "x"]}));
-        let b: serde_json::Value = serde_json::from_str("{ \"a\" : [1, \"x\"],\n \"b\":1 }").unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str("{ \"a\" : [1, \"x\"],\n \"b\":1 }").unwrap();
         assert_eq!(a, canonical(&b));
         assert_eq!(a.definition, "{\"a\":[1,\"x\"],\"b\":1}");
     }
@@ -600,6 +607,10 @@ mod tests {
         assert_eq!(e.0.code, "400.1");
         let e = check_json(br#"{"format": 1}"#).unwrap_err();
         assert_eq!(e.0.code, "400.3");
-        assert!(e.0.details["issues"].as_array().is_some_and(|a| !a.is_empty()));
+        assert!(
+            e.0.details["issues"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        );
     }
 }

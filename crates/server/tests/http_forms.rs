@@ -154,7 +154,11 @@ async fn life_cycle(backend: Backend) {
         return;
     };
     // Built-ins are listed as published with their hash.
-    let list = w.get("/api/v1/forms", &w.supervisor).await.expect(StatusCode::OK).value();
+    let list = w
+        .get("/api/v1/forms", &w.supervisor)
+        .await
+        .expect(StatusCode::OK)
+        .value();
     let six = list
         .as_array()
         .unwrap()
@@ -169,7 +173,10 @@ async fn life_cycle(backend: Backend) {
 
     // Bad input: wrong role, not JSON, loader issues, wrong content type.
     let def = definition("1", "Phiếu thử nghiệm");
-    let r = w.upload(&w.supervisor, &def).await.expect(StatusCode::FORBIDDEN);
+    let r = w
+        .upload(&w.supervisor, &def)
+        .await
+        .expect(StatusCode::FORBIDDEN);
     assert_eq!(r.problem(), "403.1");
     let r = w
         .post("/api/v1/forms/drafts", &w.admin, JSON_CT, "{\"form_id\": ")
@@ -179,7 +186,10 @@ async fn life_cycle(backend: Backend) {
     let mut broken = def.clone();
     broken["groups"][0]["items"][0]["type"] = "rating".into();
     broken["groups"][0]["items"][0]["scale"] = "khong-co".into();
-    let r = w.upload(&w.admin, &broken).await.expect(StatusCode::BAD_REQUEST);
+    let r = w
+        .upload(&w.admin, &broken)
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     assert_eq!(r.problem(), "400.3");
     let issues = r.value()["details"]["issues"].as_array().unwrap().clone();
     assert!(!issues.is_empty());
@@ -190,11 +200,20 @@ async fn life_cycle(backend: Backend) {
         assert!(i["message_en"].as_str().is_some_and(|m| !m.is_empty()));
     }
     let r = w
-        .post("/api/v1/forms/drafts", &w.admin, XLSX_CT, b"PK\x03\x04".to_vec())
+        .post(
+            "/api/v1/forms/drafts",
+            &w.admin,
+            XLSX_CT,
+            b"PK\x03\x04".to_vec(),
+        )
         .await
         .expect(StatusCode::BAD_REQUEST);
     assert_eq!(r.problem(), "400.3");
-    assert!(r.value()["details"]["issues"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        r.value()["details"]["issues"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
     let r = w
         .post("/api/v1/forms/drafts", &w.admin, "text/csv", "a,b")
         .await
@@ -203,15 +222,34 @@ async fn life_cycle(backend: Backend) {
     assert!(w.store.form_version(FORM_ID, "1").await.unwrap().is_none());
 
     // A draft: created, hidden from others, not usable by rounds.
-    let r = w.upload(&w.admin, &def).await.expect(StatusCode::CREATED).value();
+    let r = w
+        .upload(&w.admin, &def)
+        .await
+        .expect(StatusCode::CREATED)
+        .value();
     assert_eq!(r["outcome"], "created");
     assert_eq!(r["status"], "draft");
     assert_eq!(r["content_hash"], sha256_jcs(&def));
-    assert_eq!(sha256_jcs(&r["definition"]), r["content_hash"].as_str().unwrap());
-    let r = w.get(&format!("/api/v1/forms/{FORM_ID}/1"), &w.surveyor).await;
+    assert_eq!(
+        sha256_jcs(&r["definition"]),
+        r["content_hash"].as_str().unwrap()
+    );
+    let r = w
+        .get(&format!("/api/v1/forms/{FORM_ID}/1"), &w.surveyor)
+        .await;
     assert_eq!(r.expect(StatusCode::NOT_FOUND).problem(), "404.1");
-    let sup_list = w.get("/api/v1/forms", &w.supervisor).await.expect(StatusCode::OK).value();
-    assert!(!sup_list.as_array().unwrap().iter().any(|f| f["id"] == FORM_ID));
+    let sup_list = w
+        .get("/api/v1/forms", &w.supervisor)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert!(
+        !sup_list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == FORM_ID)
+    );
     let admin_list = w
         .get("/api/v1/forms?status=draft", &w.admin)
         .await
@@ -219,14 +257,21 @@ async fn life_cycle(backend: Backend) {
         .value();
     assert_eq!(admin_list.as_array().unwrap().len(), 1);
     assert_eq!(admin_list[0]["status"], "draft");
-    let r = w.round("R-DRAFT", "1").await.expect(StatusCode::BAD_REQUEST);
+    let r = w
+        .round("R-DRAFT", "1")
+        .await
+        .expect(StatusCode::BAD_REQUEST);
     assert_eq!(r.problem(), "400.2");
     let r = w.get("/api/v1/forms?status=nonsense", &w.admin).await;
     assert_eq!(r.expect(StatusCode::BAD_REQUEST).problem(), "400.3");
 
     // The draft is replaced by a new upload of the same key.
     let def_b = definition("1", "Phiếu thử nghiệm (sửa)");
-    let r = w.upload(&w.admin, &def_b).await.expect(StatusCode::OK).value();
+    let r = w
+        .upload(&w.admin, &def_b)
+        .await
+        .expect(StatusCode::OK)
+        .value();
     assert_eq!(r["outcome"], "replaced");
     assert_eq!(r["definition"]["title"]["vi"], "Phiếu thử nghiệm (sửa)");
 
@@ -243,28 +288,52 @@ async fn life_cycle(backend: Backend) {
         .value();
     assert_eq!(r["status"], "published");
     assert!(r["published_at"].is_string());
-    let r = w.post(&format!("{url}/publish"), &w.admin, JSON_CT, "{}").await;
+    let r = w
+        .post(&format!("{url}/publish"), &w.admin, JSON_CT, "{}")
+        .await;
     assert_eq!(r.expect(StatusCode::CONFLICT).problem(), "409.1");
 
     // Published is immutable: identical content is accepted and changes nothing, other
     // content is a conflict; it cannot be deleted.
-    let r = w.upload(&w.admin, &def_b).await.expect(StatusCode::OK).value();
+    let r = w
+        .upload(&w.admin, &def_b)
+        .await
+        .expect(StatusCode::OK)
+        .value();
     assert_eq!(r["outcome"], "unchanged");
     assert_eq!(r["status"], "published");
     let r = w.upload(&w.admin, &def).await.expect(StatusCode::CONFLICT);
     assert_eq!(r.problem(), "409.1");
     assert_eq!(r.value()["details"]["status"], "published");
-    let r = reply::send(&w.app, Method::DELETE, &url, Some(&w.admin), &[], Body::empty()).await;
+    let r = reply::send(
+        &w.app,
+        Method::DELETE,
+        &url,
+        Some(&w.admin),
+        &[],
+        Body::empty(),
+    )
+    .await;
     assert_eq!(r.expect(StatusCode::CONFLICT).problem(), "409.1");
 
     // Readable by every forms.read role (devices), with the hash of its definition.
-    let r = w.get(&url, &w.surveyor).await.expect(StatusCode::OK).value();
+    let r = w
+        .get(&url, &w.surveyor)
+        .await
+        .expect(StatusCode::OK)
+        .value();
     assert_eq!(r["status"], "published");
-    assert_eq!(sha256_jcs(&r["definition"]), r["content_hash"].as_str().unwrap());
+    assert_eq!(
+        sha256_jcs(&r["definition"]),
+        r["content_hash"].as_str().unwrap()
+    );
     let r = w.get(&url, &w.ministry).await.expect(StatusCode::FORBIDDEN);
     assert_eq!(r.problem(), "403.1");
     // Uploaded as JSON: the workbook is written from the definition and reads back to it.
-    let r = w.get(&format!("{url}/xlsx"), &w.admin).await.expect(StatusCode::OK);
+    let r = w
+        .get(&format!("{url}/xlsx"), &w.admin)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(r.headers[header::CONTENT_TYPE], XLSX_CT);
     let back = sipas_xlsform::read_xlsform(&r.body).expect("the written workbook reads back");
     assert_eq!(back.key().to_string(), format!("{FORM_ID}@1"));
@@ -280,9 +349,13 @@ async fn life_cycle(backend: Backend) {
         .expect(StatusCode::OK)
         .value();
     assert_eq!(r["status"], "retired");
-    let r = w.post(&format!("{url}/retire"), &w.admin, JSON_CT, "{}").await;
+    let r = w
+        .post(&format!("{url}/retire"), &w.admin, JSON_CT, "{}")
+        .await;
     assert_eq!(r.expect(StatusCode::CONFLICT).problem(), "409.1");
-    let r = w.post(&format!("{url}/publish"), &w.admin, JSON_CT, "{}").await;
+    let r = w
+        .post(&format!("{url}/publish"), &w.admin, JSON_CT, "{}")
+        .await;
     assert_eq!(r.expect(StatusCode::CONFLICT).problem(), "409.1");
     w.get(&url, &w.surveyor).await.expect(StatusCode::OK);
     let round = w
@@ -308,40 +381,95 @@ async fn life_cycle(backend: Backend) {
     w.upload(&w.admin, &definition("2", "Phiếu thử nghiệm 2"))
         .await
         .expect(StatusCode::CREATED);
-    let patch = |v: &str| {
-        serde_json::to_vec(&json!({"form": {"form_id": FORM_ID, "version": v}})).unwrap()
-    };
+    let patch =
+        |v: &str| serde_json::to_vec(&json!({"form": {"form_id": FORM_ID, "version": v}})).unwrap();
     let r = w
-        .send(Method::PATCH, "/api/v1/rounds/R-PUB", &w.supervisor, JSON_CT, patch("2"))
+        .send(
+            Method::PATCH,
+            "/api/v1/rounds/R-PUB",
+            &w.supervisor,
+            JSON_CT,
+            patch("2"),
+        )
         .await;
     assert_eq!(r.expect(StatusCode::BAD_REQUEST).problem(), "400.2");
-    w.post(&format!("/api/v1/forms/{FORM_ID}/2/publish"), &w.admin, JSON_CT, "{}")
-        .await
-        .expect(StatusCode::OK);
+    w.post(
+        &format!("/api/v1/forms/{FORM_ID}/2/publish"),
+        &w.admin,
+        JSON_CT,
+        "{}",
+    )
+    .await
+    .expect(StatusCode::OK);
     let r = w
-        .send(Method::PATCH, "/api/v1/rounds/R-PUB", &w.supervisor, JSON_CT, patch("2"))
+        .send(
+            Method::PATCH,
+            "/api/v1/rounds/R-PUB",
+            &w.supervisor,
+            JSON_CT,
+            patch("2"),
+        )
         .await
         .expect(StatusCode::OK)
         .value();
     assert_eq!(r["form"]["version"], "2");
 
     // Deleting a draft.
-    w.upload(&w.admin, &definition("3", "Nháp")).await.expect(StatusCode::CREATED);
-    let url3 = format!("/api/v1/forms/{FORM_ID}/3");
-    let r = reply::send(&w.app, Method::DELETE, &url3, Some(&w.supervisor), &[], Body::empty())
-        .await;
-    assert_eq!(r.expect(StatusCode::FORBIDDEN).problem(), "403.1");
-    reply::send(&w.app, Method::DELETE, &url3, Some(&w.admin), &[], Body::empty())
+    w.upload(&w.admin, &definition("3", "Nháp"))
         .await
-        .expect(StatusCode::NO_CONTENT);
-    assert_eq!(w.get(&url3, &w.admin).await.expect(StatusCode::NOT_FOUND).problem(), "404.1");
-    let r = reply::send(&w.app, Method::DELETE, &url3, Some(&w.admin), &[], Body::empty()).await;
+        .expect(StatusCode::CREATED);
+    let url3 = format!("/api/v1/forms/{FORM_ID}/3");
+    let r = reply::send(
+        &w.app,
+        Method::DELETE,
+        &url3,
+        Some(&w.supervisor),
+        &[],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(r.expect(StatusCode::FORBIDDEN).problem(), "403.1");
+    reply::send(
+        &w.app,
+        Method::DELETE,
+        &url3,
+        Some(&w.admin),
+        &[],
+        Body::empty(),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    assert_eq!(
+        w.get(&url3, &w.admin)
+            .await
+            .expect(StatusCode::NOT_FOUND)
+            .problem(),
+        "404.1"
+    );
+    let r = reply::send(
+        &w.app,
+        Method::DELETE,
+        &url3,
+        Some(&w.admin),
+        &[],
+        Body::empty(),
+    )
+    .await;
     assert_eq!(r.expect(StatusCode::NOT_FOUND).problem(), "404.1");
 
     // Every change is audited.
-    let audit = w.get("/api/v1/audit?limit=200", &w.admin).await.expect(StatusCode::OK).value();
+    let audit = w
+        .get("/api/v1/audit?limit=200", &w.admin)
+        .await
+        .expect(StatusCode::OK)
+        .value();
     let text = audit.to_string();
-    for action in ["form.uploaded", "form.published", "form.retired", "form.draft_deleted"] {
+    for action in [
+        "form.uploaded",
+        "form.published",
+        "form.retired",
+        "form.draft_deleted",
+    ] {
         assert!(text.contains(action), "{action} audited");
     }
 }
@@ -376,9 +504,15 @@ async fn catalogue_bundle(backend: Backend) {
     // Units: only the round's (95001 and below), with parent and level.
     let units = b["units"].as_array().unwrap();
     assert!(units.iter().any(|u| u["value"] == "95001"));
-    assert!(units.iter().all(|u| u["attrs"]["level"].is_string() && u["attrs"]["parent"].is_string()));
+    assert!(
+        units
+            .iter()
+            .all(|u| u["attrs"]["level"].is_string() && u["attrs"]["parent"].is_string())
+    );
     assert!(!units.iter().any(|u| u["attrs"]["level"] == "province"));
-    let r = w.get("/api/v1/rounds/KHONG-CO/catalogue-bundle", &w.surveyor).await;
+    let r = w
+        .get("/api/v1/rounds/KHONG-CO/catalogue-bundle", &w.surveyor)
+        .await;
     assert_eq!(r.expect(StatusCode::NOT_FOUND).problem(), "404.1");
 }
 
@@ -397,13 +531,19 @@ async fn xlsx_upload(backend: Backend) {
         .value();
     assert_eq!(r["status"], "draft");
     assert_eq!(r["has_xlsx"], true);
-    assert_eq!(sha256_jcs(&r["definition"]), r["content_hash"].as_str().unwrap());
+    assert_eq!(
+        sha256_jcs(&r["definition"]),
+        r["content_hash"].as_str().unwrap()
+    );
     let url = format!(
         "/api/v1/forms/{}/{}",
         r["form_id"].as_str().unwrap(),
         r["version"].as_str().unwrap()
     );
-    let got = w.get(&format!("{url}/xlsx"), &w.admin).await.expect(StatusCode::OK);
+    let got = w
+        .get(&format!("{url}/xlsx"), &w.admin)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(got.body.as_ref(), bytes.as_slice());
     // The same workbook again: unchanged.
     let r = w
@@ -436,7 +576,9 @@ async fn xlsx_upload(backend: Backend) {
     assert_eq!(r.problem(), "400.3");
     let issues = r.value()["details"]["issues"].as_array().unwrap().clone();
     assert!(
-        issues.iter().any(|i| i["sheet"] == "survey" && i["row"] == 2),
+        issues
+            .iter()
+            .any(|i| i["sheet"] == "survey" && i["row"] == 2),
         "{issues:?}"
     );
     assert!(w.store.form_version("hn-loi", "1").await.unwrap().is_none());

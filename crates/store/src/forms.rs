@@ -252,7 +252,9 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         let opt = |v: &str| CatalogueOption {
             value: v.into(),
-            label: OptionLabel { vi: format!("Tên {v}") },
+            label: OptionLabel {
+                vi: format!("Tên {v}"),
+            },
             attrs: BTreeMap::from([("unit".to_owned(), "01".to_owned())]),
         };
         let mut b = BTreeMap::new();

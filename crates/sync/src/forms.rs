@@ -88,7 +88,10 @@ pub async fn fetch_forms(client: &ApiClient, store: &mut Store) -> Result<FormsR
         };
         if detail.form_id != key.form_id || detail.version != key.version {
             return Err(SyncError::BadReply {
-                detail: format!("asked for form {key}, got {}@{}", detail.form_id, detail.version),
+                detail: format!(
+                    "asked for form {key}, got {}@{}",
+                    detail.form_id, detail.version
+                ),
             });
         }
         match store.save_form(

@@ -296,11 +296,7 @@ fn key_of(path: ApiPath<(String, String)>) -> ApiResult<FormKey> {
 /// The version `key` as the caller may see it: drafts only to `forms.manage` (others get
 /// `404.1`); a built-in not stored comes from the registry.
 async fn visible_form(state: &AppState, caller: &Caller, key: &FormKey) -> ApiResult<FormDetail> {
-    if let Some(row) = state
-        .store
-        .form_version(&key.form_id, &key.version)
-        .await?
-    {
+    if let Some(row) = state.store.form_version(&key.form_id, &key.version).await? {
         if row.status == FormStatus::Draft && !caller.user.role.can(Capability::FormsManage) {
             return Err(ApiError::not_found("form", &key.to_string()));
         }
@@ -386,7 +382,9 @@ pub async fn publish(
     let key = key_of(path)?;
     forms::publish(state.store.as_ref(), &key, caller.user.id).await?;
     state.forms.reload(state.store.as_ref()).await?;
-    Ok(Json(detail(forms::existing(state.store.as_ref(), &key).await?)?))
+    Ok(Json(detail(
+        forms::existing(state.store.as_ref(), &key).await?,
+    )?))
 }
 
 /// `POST /api/v1/forms/{form_id}/{version}/retire` (forms.manage): published → retired.
@@ -399,7 +397,9 @@ pub async fn retire(
     let key = key_of(path)?;
     forms::retire(state.store.as_ref(), &key, caller.user.id).await?;
     state.forms.reload(state.store.as_ref()).await?;
-    Ok(Json(detail(forms::existing(state.store.as_ref(), &key).await?)?))
+    Ok(Json(detail(
+        forms::existing(state.store.as_ref(), &key).await?,
+    )?))
 }
 
 /// `DELETE /api/v1/forms/{form_id}/{version}` (forms.manage): deletes a draft. `204`.
@@ -473,9 +473,8 @@ pub async fn catalogue_bundle(
     let (round, plan) = visible_round(&state, &mine, &id).await?;
     let on = round.starts_on;
     let tree = mine.tree.clone();
-    let in_round = |unit: &str| {
-        plan.units.is_empty() || plan.units.iter().any(|r| within(&tree, unit, r, on))
-    };
+    let in_round =
+        |unit: &str| plan.units.is_empty() || plan.units.iter().any(|r| within(&tree, unit, r, on));
     let mut bundle = CatalogueBundle::default();
     for u in tree.units() {
         if u.is_valid_on(on) && mine.unit(&u.code, on) && in_round(&u.code) {

@@ -33,9 +33,13 @@ impl FormStatus {
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<FormStatus> {
-        [FormStatus::Draft, FormStatus::Published, FormStatus::Retired]
-            .into_iter()
-            .find(|f| f.as_str() == s)
+        [
+            FormStatus::Draft,
+            FormStatus::Published,
+            FormStatus::Retired,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
     }
 }
 
@@ -97,8 +101,7 @@ pub trait FormStore: Send + Sync {
         version: &str,
     ) -> Result<Option<FormVersionRow>, StoreError>;
     /// The workbook uploaded with a version (`None`: no such version or no workbook).
-    async fn form_xlsx(&self, form_id: &str, version: &str)
-    -> Result<Option<Vec<u8>>, StoreError>;
+    async fn form_xlsx(&self, form_id: &str, version: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Inserts a version with `status` (`published_at` = now when published) unless the key
     /// exists; returns whether it was inserted. Audit `form.uploaded` (or `form.seeded` for
     /// a seed without uploader) when inserted.
@@ -166,7 +169,11 @@ pub(crate) fn status_sql(from: &[FormStatus], to: FormStatus) -> Option<String> 
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let from = if from.is_empty() { "''".to_owned() } else { from };
+    let from = if from.is_empty() {
+        "''".to_owned()
+    } else {
+        from
+    };
     Some(format!(
         "UPDATE form_versions SET status = '{}', {stamp} = $1 WHERE form_id = $2 \
          AND version = $3 AND status IN ({from})",

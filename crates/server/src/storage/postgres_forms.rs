@@ -33,7 +33,12 @@ impl FormStore for PgStore {
         let client = self.pool.get().await?;
         let sql = format!("SELECT {FORM_COLS} FROM form_versions ORDER BY form_id, version");
         let stmt = client.prepare_cached(&sql).await?;
-        client.query(&stmt, &[]).await?.iter().map(form_from).collect()
+        client
+            .query(&stmt, &[])
+            .await?
+            .iter()
+            .map(form_from)
+            .collect()
     }
 
     async fn form_version(
@@ -53,21 +58,19 @@ impl FormStore for PgStore {
             .transpose()
     }
 
-    async fn form_xlsx(
-        &self,
-        form_id: &str,
-        version: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn form_xlsx(&self, form_id: &str, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
                 "SELECT source_xlsx FROM form_versions WHERE form_id = $1 AND version = $2",
             )
             .await?;
-        Ok(match client.query_opt(&stmt, &[&form_id, &version]).await? {
-            Some(row) => row.try_get::<_, Option<Vec<u8>>>(0)?,
-            None => None,
-        })
+        Ok(
+            match client.query_opt(&stmt, &[&form_id, &version]).await? {
+                Some(row) => row.try_get::<_, Option<Vec<u8>>>(0)?,
+                None => None,
+            },
+        )
     }
 
     async fn insert_form_version(

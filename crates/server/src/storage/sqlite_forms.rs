@@ -62,8 +62,9 @@ impl FormStore for SqliteStore {
     ) -> Result<Option<FormVersionRow>, StoreError> {
         let (form_id, version) = (form_id.to_owned(), version.to_owned());
         self.read(move |tx| {
-            let sql =
-                format!("SELECT {FORM_COLS} FROM form_versions WHERE form_id = ?1 AND version = ?2");
+            let sql = format!(
+                "SELECT {FORM_COLS} FROM form_versions WHERE form_id = ?1 AND version = ?2"
+            );
             Ok(tx
                 .prepare_cached(&sql)?
                 .query_row(params![form_id, version], form_from)
@@ -72,11 +73,7 @@ impl FormStore for SqliteStore {
         .await
     }
 
-    async fn form_xlsx(
-        &self,
-        form_id: &str,
-        version: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn form_xlsx(&self, form_id: &str, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (form_id, version) = (form_id.to_owned(), version.to_owned());
         self.read(move |tx| {
             Ok(tx
