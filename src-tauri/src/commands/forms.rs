@@ -114,4 +114,73 @@ mod tests {
                 .contains("sipas-6-groups@0.0")
         );
     }
+
+    #[test]
+    fn downloaded_forms_come_first_and_catalogue_options_are_read() {
+        let state = test_state();
+        // A downloaded form that is not built in, and a downloaded copy of a built-in key
+        // with another title: both are found in the store first.
+        let (_, source) = sipas_core::builtin::BUILTIN_FORM_SOURCES[0];
+        let mut def: serde_json::Value = serde_json::from_str(source).unwrap();
+        let builtin_key = FormKey {
+            form_id: def["form_id"].as_str().unwrap().into(),
+            version: def["version"].as_str().unwrap().into(),
+        };
+        def["title"]["vi"] = "Bản tải về".into();
+        let (hash, _) = sipas_store::form_content_hash(&def);
+        let mut other = def.clone();
+        other["form_id"] = "hn-tai-ve".into();
+        let (other_hash, _) = sipas_store::form_content_hash(&other);
+        {
+            let mut store = state.store().unwrap();
+            store
+                .save_form(
+                    &builtin_key.form_id,
+                    &builtin_key.version,
+                    &hash,
+                    &def,
+                    "published",
+                )
+                .unwrap();
+            let v = other["version"].as_str().unwrap().to_owned();
+            store
+                .save_form("hn-tai-ve", &v, &other_hash, &other, "published")
+                .unwrap();
+            let mut bundle = std::collections::BTreeMap::new();
+            bundle.insert(
+                "fields".to_owned(),
+                vec![CatalogueOption {
+                    value: "dat_dai".into(),
+                    label: sipas_store::OptionLabel {
+                        vi: "Đất đai".into(),
+                    },
+                    attrs: Default::default(),
+                }],
+            );
+            store.replace_catalogue_options("R1", &bundle).unwrap();
+        }
+        assert_eq!(state.form(&builtin_key).unwrap().title.vi, "Bản tải về");
+        let key = FormKey {
+            form_id: "hn-tai-ve".into(),
+            version: builtin_key.version.clone(),
+        };
+        assert!(state.form(&key).is_ok());
+        let listed = list_forms_in(&state);
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|f| f.form_id == builtin_key.form_id && f.version == builtin_key.version)
+                .count(),
+            1
+        );
+        let fields = catalogue_options_in(&state, "fields", None).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].label.vi, "Đất đai");
+        assert!(
+            catalogue_options_in(&state, "fields", Some("R2"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(catalogue_options_in(&state, "nonsense", None).is_err());
+    }
 }
