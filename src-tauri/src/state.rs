@@ -121,10 +121,15 @@ impl AppState {
     /// The questionnaire `key`: downloaded from the server first (issue 12), built into the
     /// app second; otherwise a message saying it is not on this device.
     pub fn form(&self, key: &FormKey) -> CmdResult<Arc<Questionnaire>> {
-        if let Some(f) = self.lookup_form(key) {
-            return Ok(f);
+        if let Some(f) = self
+            .downloaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
+            return Ok(f.clone());
         }
-        // Maybe downloaded by a sync since the cache was read.
+        // Maybe downloaded by a sync since the cache was read (it then wins over a built-in).
         self.try_refresh_forms();
         self.lookup_form(key).ok_or_else(|| {
             format!(
