@@ -41,6 +41,7 @@ pub fn run() {
             commands::unlock::change_pin,
             commands::forms::list_forms,
             commands::forms::get_form,
+            commands::forms::get_catalogue_options,
             commands::assignments::list_assignments,
             commands::assignments::set_assignment_status,
             commands::drafts::start_draft,

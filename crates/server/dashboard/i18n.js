@@ -1078,3 +1078,8 @@ export const STRINGS = {
 import { RESULTS_EN, RESULTS_VI } from './i18n-results.js';
 Object.assign(STRINGS.vi, RESULTS_VI);
 Object.assign(STRINGS.en, RESULTS_EN);
+
+// --- Biểu mẫu page (issue 12, h-formpub): its strings live in i18n-forms.js ---
+import { FORMS_EN, FORMS_VI } from './i18n-forms.js';
+Object.assign(STRINGS.vi, FORMS_VI);
+Object.assign(STRINGS.en, FORMS_EN);

@@ -70,7 +70,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("backend", &self.store.backend())
-            .field("forms", &self.forms.keys().count())
+            .field("forms", &self.forms.keys().len())
             .finish_non_exhaustive()
     }
 }
@@ -89,7 +89,29 @@ pub fn router(state: AppState) -> Router {
         .route("/users", post(users::create_user).get(users::list_users))
         .route("/users/{id}", axum::routing::patch(users::update_user))
         .route("/users/{id}/password", post(users::reset_password))
-        .route("/forms", get(rounds::list_forms))
+        // --- published forms (issue 12, h-formpub) ---
+        .route("/forms", get(handlers::forms::list_forms))
+        .route("/forms/drafts", post(handlers::forms::upload))
+        .route(
+            "/forms/{form_id}/{version}",
+            get(handlers::forms::get_form).delete(handlers::forms::delete_draft),
+        )
+        .route(
+            "/forms/{form_id}/{version}/xlsx",
+            get(handlers::forms::get_xlsx),
+        )
+        .route(
+            "/forms/{form_id}/{version}/publish",
+            post(handlers::forms::publish),
+        )
+        .route(
+            "/forms/{form_id}/{version}/retire",
+            post(handlers::forms::retire),
+        )
+        .route(
+            "/rounds/{id}/catalogue-bundle",
+            get(handlers::forms::catalogue_bundle),
+        )
         .route(
             "/rounds/{id}",
             get(rounds::get_round).patch(rounds::update_round),

@@ -92,6 +92,21 @@ async fn main() -> anyhow::Result<()> {
         .as_deref()
         .and_then(sipas_server::tls::self_signed_fingerprint);
     tracing::info!(backend = state.store.backend(), "store open");
+    // Published forms (issue 12): the built-ins are seeded as published, then the registry
+    // reads every stored version.
+    let seeded_forms = sipas_server::forms::seed_builtins(state.store.as_ref())
+        .await
+        .context("seeding the built-in questionnaires")?;
+    state
+        .forms
+        .reload(state.store.as_ref())
+        .await
+        .context("loading the published questionnaires")?;
+    tracing::info!(
+        seeded = seeded_forms,
+        forms = state.forms.keys().len(),
+        "questionnaires loaded"
+    );
     // Catalogues (issue 10): the unit and field seeds go into empty catalogues.
     let seeded = sipas_server::catalogue::seed_if_empty(state.store.as_ref())
         .await

@@ -36,7 +36,7 @@ fn registry() -> FormRegistry {
         .to_string(),
     )
     .expect("the test form loads");
-    let mut r = FormRegistry::builtin().expect("built-in forms");
+    let r = FormRegistry::builtin().expect("built-in forms");
     r.insert(form);
     r
 }

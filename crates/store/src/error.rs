@@ -59,6 +59,24 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// A downloaded questionnaire does not match the content hash the server announced;
+    /// nothing was stored (issue 12).
+    #[error(
+        "questionnaire {form_id} version {version} was refused: its content does not match \
+         the hash the server gave (expected {expected}, got {actual}); nothing was stored. \
+         Sync again, and tell your supervisor if it keeps happening"
+    )]
+    FormHashMismatch {
+        /// Form id.
+        form_id: String,
+        /// Version.
+        version: String,
+        /// Hash announced by the server.
+        expected: String,
+        /// Hash of the content received.
+        actual: String,
+    },
+
     /// A practice interview cannot be completed: it is never queued, synced or counted.
     #[error(
         "draft {id} is a practice interview: it is never sent or counted; discard it when done"

@@ -372,12 +372,12 @@ pub(crate) fn save_in(
         },
     };
     let check = match &value {
-        Some(v) => validate_answer(form, item_code, v),
+        Some(v) => validate_answer(&form, item_code, v),
         // Clearing is always allowed, but only for items of this form.
         None => form
             .item(item_code)
             .map(|_| ())
-            .ok_or_else(|| validate_answer(form, item_code, &AnswerValue::Int(0)).unwrap_err()),
+            .ok_or_else(|| validate_answer(&form, item_code, &AnswerValue::Int(0)).unwrap_err()),
     };
     if let Err(issue) = check {
         return Ok(refused(issue));

@@ -143,7 +143,7 @@ pub(crate) fn review_in(state: &AppState, draft_id: Uuid) -> CmdResult<Vec<Answe
     let form = state.form(&draft.form)?;
     // `today()` in the form's expressions is the date of `started_at`, as on the server.
     let today = sipas_core::expr::today_of(draft.started_at);
-    Ok(validate_response_on(form, &draft.answers, Some(&today))
+    Ok(validate_response_on(&form, &draft.answers, Some(&today))
         .err()
         .unwrap_or_default())
 }

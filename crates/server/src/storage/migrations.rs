@@ -63,6 +63,11 @@ pub const SQLITE: &[Migration] = &[
         name: "round_targets",
         sql: include_str!("../../migrations/sqlite/0009_round_targets.sql"),
     },
+    Migration {
+        version: 10,
+        name: "form_versions",
+        sql: include_str!("../../migrations/sqlite/0010_form_versions.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -111,6 +116,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "round_targets",
         sql: include_str!("../../migrations/postgres/0009_round_targets.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "form_versions",
+        sql: include_str!("../../migrations/postgres/0010_form_versions.sql"),
     },
 ];
 
@@ -255,6 +265,17 @@ mod tests {
                 "postgres",
                 9,
                 "c31de48d2d2118b37c5c60b40c5fe7d57e3f18b8b7d8a5fdaae4474faff96e35",
+            ),
+            // 0010_form_versions (issue 12, h-formpub).
+            (
+                "sqlite",
+                10,
+                "15095945decf74c858f79c5a423ed2fc36d985526bb7401d99714b06e67f1a4c",
+            ),
+            (
+                "postgres",
+                10,
+                "7b8da300d2bf1ca95e32ac15f761c153e738cf874ca1fe8aabf83ae62ce9db71",
             ),
         ];
         for (backend, version, hash) in FROZEN {
