@@ -191,9 +191,17 @@ async fn monitor_offline(backend: Backend) {
 
     // Offline: the server is gone; the findings are recorded on the device.
     server.kill();
-    let same_sex = asked.answers["A1"].clone();
-    let findings_asked = json!({"visit_happened": true,
-        "answers": {"A1": same_sex, "G5_1": asked.answers["G5_1"]}, "note": "Gặp tại nhà"});
+    // The respondent gives the same answers to every re-asked item.
+    let same: serde_json::Map<String, Value> = key_codes(&t_asked.task)
+        .into_iter()
+        .filter_map(|c| {
+            let v = asked.answers.get(&c)?;
+            Some((c, serde_json::to_value(v).unwrap()))
+        })
+        .collect();
+    assert!(same.contains_key("G5_1"));
+    let findings_asked =
+        json!({"visit_happened": true, "answers": same, "note": "Gặp tại nhà"});
     let findings_skipped = json!({"visit_happened": false, "answers": {}, "note": null});
     store
         .record_monitor_finding(t_asked.task_id, &findings_asked)

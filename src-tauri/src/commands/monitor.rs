@@ -170,6 +170,9 @@ pub async fn monitor_login(
 async fn sync_signed(state: &AppState, s: &Signed) -> CmdResult<sipas_sync::MonitorPushReport> {
     match state.sync().monitor_sync(&s.client, &s.owner).await? {
         Ok(report) => {
+            if report.acked > 0 {
+                applog::info("monitor findings sent");
+            }
             applog::info(format!(
                 "monitor sync: {} findings delivered, {} refused, {} pending",
                 report.acked, report.refused, report.pending

@@ -1,7 +1,7 @@
 //! Supervisor review: `GET /review/queue`, `GET /responses/{id}/{revision}` and
 //! `POST /responses/{id}/{revision}/decision`.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require_any, require_cap};
+use crate::auth::{Caller, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::handlers::rounds::visible_round;
 use crate::problem::{ApiError, ApiResult};
