@@ -855,10 +855,22 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
         .iter()
         .map(|k| k["code"].as_str().unwrap())
         .collect();
+    // Only the items relevant to this respondent: G5 (feedback) only when B8 = có.
+    let theirs_b8 = theirs
+        .iter()
+        .find(|r| t_theirs[0]["response_id"] == json!(r.id))
+        .unwrap()
+        .answers
+        .get("B8")
+        .cloned();
+    assert_ne!(
+        theirs_b8,
+        Some(sipas_core::answer::AnswerValue::Text("co".into()))
+    );
     assert_eq!(
         keys,
         [
-            "A1", "A2", "B1", "G1_1", "G2_1", "G3_1", "G4_1", "G5_1", "G6_1"
+            "A1", "A2", "B1", "G1_1", "G2_1", "G3_1", "G4_1", "G6_1"
         ]
     );
     let sex = &theirs_task["key_items"][0];
