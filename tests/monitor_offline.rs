@@ -16,9 +16,7 @@
 //!   original response is now readable by the monitor.
 use sipas_testkit::{fixture, server};
 
-use fixture::{
-    client, enrol_device, fill_answers, form, response_for, seed_people, seed_round,
-};
+use fixture::{client, enrol_device, fill_answers, form, response_for, seed_people, seed_round};
 use serde_json::{Value, json};
 use server::{Backend, TestServer};
 use sipas_core::answer::AnswerValue;
@@ -200,8 +198,7 @@ async fn monitor_offline(backend: Backend) {
         })
         .collect();
     assert!(same.contains_key("G5_1"));
-    let findings_asked =
-        json!({"visit_happened": true, "answers": same, "note": "Gặp tại nhà"});
+    let findings_asked = json!({"visit_happened": true, "answers": same, "note": "Gặp tại nhà"});
     let findings_skipped = json!({"visit_happened": false, "answers": {}, "note": null});
     store
         .record_monitor_finding(t_asked.task_id, &findings_asked)

@@ -43,7 +43,11 @@ fn tool(args: &[&str]) -> std::process::Output {
 
 fn keygen(dir: &Path) {
     let out = tool(&["recovery-keygen", "--out", dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // never overwritten
     let again = tool(&["recovery-keygen", "--out", dir.to_str().unwrap()]);
     assert!(!again.status.success());
@@ -138,7 +142,11 @@ async fn pin_recovery(backend: Backend) {
 
     // The province's key: a normal hand-over file, imported by the supervisor.
     let ok = recover(&province.join("recovery.key"));
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("records: 3"));
     let file = std::fs::read(&out_file).unwrap();
     let reply: serde_json::Value = people

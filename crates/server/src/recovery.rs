@@ -27,8 +27,8 @@ use zeroize::Zeroizing;
 pub fn read_public_key_file(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the recovery public key {}", path.display()))?;
-    let key = parse_public_key(text.trim())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let key =
+        parse_public_key(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(STANDARD.encode(key))
 }
 
@@ -49,9 +49,12 @@ fn write_owner_only(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {} (an existing file is never overwritten)", path.display()))?;
+    let mut f = opts.open(path).with_context(|| {
+        format!(
+            "creating {} (an existing file is never overwritten)",
+            path.display()
+        )
+    })?;
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
@@ -65,7 +68,10 @@ pub fn keygen(out: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let public = out.join("recovery.pub");
     let secret_b64 = Zeroizing::new(format!("{}\n", STANDARD.encode(*pair.secret)));
     write_owner_only(&secret, secret_b64.as_bytes())?;
-    write_owner_only(&public, format!("{}\n", STANDARD.encode(pair.public)).as_bytes())?;
+    write_owner_only(
+        &public,
+        format!("{}\n", STANDARD.encode(pair.public)).as_bytes(),
+    )?;
     Ok((secret, public))
 }
 
@@ -137,9 +143,8 @@ pub fn run_tool(args: &[String]) -> Option<anyhow::Result<()>> {
             .and_then(|i| args.get(i + 1))
             .map(String::as_str)
     };
-    let need = |name: &str| {
-        opt(name).with_context(|| format!("sipas-server {tool}: missing {name}"))
-    };
+    let need =
+        |name: &str| opt(name).with_context(|| format!("sipas-server {tool}: missing {name}"));
     Some((|| {
         match tool {
             "recovery-keygen" => {

@@ -869,9 +869,7 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
     );
     assert_eq!(
         keys,
-        [
-            "A1", "A2", "B1", "G1_1", "G2_1", "G3_1", "G4_1", "G6_1"
-        ]
+        ["A1", "A2", "B1", "G1_1", "G2_1", "G3_1", "G4_1", "G6_1"]
     );
     let sex = &theirs_task["key_items"][0];
     assert_eq!(

@@ -73,7 +73,15 @@ pub struct MonitorOutboxCounts {
     pub refused: u64,
 }
 
-type RawFinding = (String, String, String, String, i64, Option<String>, Option<String>);
+type RawFinding = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 fn decode_finding(raw: RawFinding) -> Result<MonitorFinding> {
     let (id, findings, recorded_at, state, attempts, last_error, receipt) = raw;
@@ -86,7 +94,12 @@ fn decode_finding(raw: RawFinding) -> Result<MonitorFinding> {
         pending: match state.as_str() {
             "pending" => true,
             "acked" => false,
-            other => return Err(StoreError::corrupt(&what, format!("unknown state {other:?}"))),
+            other => {
+                return Err(StoreError::corrupt(
+                    &what,
+                    format!("unknown state {other:?}"),
+                ));
+            }
         },
         attempts: u32::try_from(attempts).map_err(|e| StoreError::corrupt(&what, e))?,
         last_error,
@@ -142,8 +155,10 @@ impl Store {
             let listed: std::collections::BTreeSet<String> =
                 ids.iter().map(Uuid::to_string).collect();
             let stored: Vec<String> = tx
-                .prepare("SELECT task_id FROM monitor_tasks WHERE task_id NOT IN
-                            (SELECT task_id FROM monitor_findings)")?
+                .prepare(
+                    "SELECT task_id FROM monitor_tasks WHERE task_id NOT IN
+                            (SELECT task_id FROM monitor_findings)",
+                )?
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for id in stored.iter().filter(|id| !listed.contains(*id)) {
@@ -298,17 +313,35 @@ impl Store {
         task_id: Uuid,
         receipt: &serde_json::Value,
     ) -> Result<()> {
-        self.finish_finding(task_id, "acked", None, Some(receipt), "monitor.finding_acked")
+        self.finish_finding(
+            task_id,
+            "acked",
+            None,
+            Some(receipt),
+            "monitor.finding_acked",
+        )
     }
 
     /// A failed attempt (network, server error): stays pending, `attempts` + 1.
     pub fn mark_monitor_finding_failed(&mut self, task_id: Uuid, error: &str) -> Result<()> {
-        self.finish_finding(task_id, "pending", Some(error), None, "monitor.finding_failed")
+        self.finish_finding(
+            task_id,
+            "pending",
+            Some(error),
+            None,
+            "monitor.finding_failed",
+        )
     }
 
     /// The server refused the findings for good (reason kept; not sent again).
     pub fn mark_monitor_finding_refused(&mut self, task_id: Uuid, reason: &str) -> Result<()> {
-        self.finish_finding(task_id, "acked", Some(reason), None, "monitor.finding_refused")
+        self.finish_finding(
+            task_id,
+            "acked",
+            Some(reason),
+            None,
+            "monitor.finding_refused",
+        )
     }
 
     fn finish_finding(
@@ -371,9 +404,15 @@ mod tests {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         {
             let mut s = t.open();
-            assert_eq!(s.replace_monitor_tasks("m@x", &[task(a), task(b)]).unwrap(), 2);
+            assert_eq!(
+                s.replace_monitor_tasks("m@x", &[task(a), task(b)]).unwrap(),
+                2
+            );
             let f = s
-                .record_monitor_finding(a, &json!({"visit_happened": true, "answers": {"A1": "nam"}}))
+                .record_monitor_finding(
+                    a,
+                    &json!({"visit_happened": true, "answers": {"A1": "nam"}}),
+                )
                 .unwrap();
             assert!(f.pending);
             // final on the device
@@ -390,7 +429,10 @@ mod tests {
         let tasks = s.monitor_tasks().unwrap();
         assert_eq!(tasks.len(), 2);
         let ta = tasks.iter().find(|x| x.task_id == a).unwrap();
-        assert!(ta.task["contact"].is_null(), "contact dropped once recorded");
+        assert!(
+            ta.task["contact"].is_null(),
+            "contact dropped once recorded"
+        );
         assert!(ta.finding.as_ref().unwrap().pending);
         // The server's list without both: b goes, a stays (pending findings).
         assert_eq!(s.replace_monitor_tasks("m@x", &[]).unwrap(), 1);
@@ -398,8 +440,10 @@ mod tests {
         s.mark_monitor_finding_failed(a, "offline").unwrap();
         let f = s.monitor_finding(a).unwrap().unwrap();
         assert_eq!((f.pending, f.attempts), (true, 1));
-        s.mark_monitor_finding_acked(a, &json!({"state": "done"})).unwrap();
-        s.mark_monitor_finding_acked(a, &json!({"state": "x"})).unwrap();
+        s.mark_monitor_finding_acked(a, &json!({"state": "done"}))
+            .unwrap();
+        s.mark_monitor_finding_acked(a, &json!({"state": "x"}))
+            .unwrap();
         let f = s.monitor_finding(a).unwrap().unwrap();
         assert!(!f.pending && !f.refused());
         assert_eq!(f.receipt.unwrap()["state"], "done");

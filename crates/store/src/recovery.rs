@@ -132,11 +132,10 @@ fn unseal(secret: &[u8; 32], sealed_b64: &str) -> Result<DatabaseKey> {
     let sealed = STANDARD
         .decode(sealed_b64.trim())
         .map_err(|_| bad("the recovery request is not base64"))?;
-    let plain = Zeroizing::new(
-        SecretKey::from(*secret)
-            .unseal(&sealed)
-            .map_err(|_| bad("this private key does not open it (wrong key or damaged request)"))?,
-    );
+    let plain =
+        Zeroizing::new(SecretKey::from(*secret).unseal(&sealed).map_err(|_| {
+            bad("this private key does not open it (wrong key or damaged request)")
+        })?);
     let key: [u8; KEY_LEN] = plain
         .as_slice()
         .try_into()
@@ -239,9 +238,11 @@ impl Store {
     pub fn recovery_public_key(&self) -> Result<Option<[u8; 32]>> {
         let b64: Option<String> = self
             .conn()
-            .query_row("SELECT public_key FROM recovery_key WHERE id = 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT public_key FROM recovery_key WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         b64.as_deref().map(parse_public_key).transpose()
     }
@@ -250,9 +251,11 @@ impl Store {
     /// [`Store::unlock`]) with it into `<db>.recovery`. Called at enrolment; calling it again
     /// with another key replaces both. Only for encrypted stores.
     pub fn set_recovery_public_key(&mut self, public: &[u8; 32], key: &DatabaseKey) -> Result<()> {
-        let path = self.encrypted_path().ok_or_else(|| StoreError::NotEncrypted {
-            path: "(this store)".into(),
-        })?;
+        let path = self
+            .encrypted_path()
+            .ok_or_else(|| StoreError::NotEncrypted {
+                path: "(this store)".into(),
+            })?;
         let b64 = STANDARD.encode(public);
         self.write(|tx, actor| {
             tx.execute(

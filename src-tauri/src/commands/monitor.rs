@@ -268,9 +268,10 @@ pub async fn monitor_submit(
         answers
             .into_iter()
             .map(|(k, v)| match v {
-                serde_json::Value::String(t) => {
-                    (k, serde_json::Value::String(sipas_core::text::nfc(t.trim())))
-                }
+                serde_json::Value::String(t) => (
+                    k,
+                    serde_json::Value::String(sipas_core::text::nfc(t.trim())),
+                ),
                 other => (k, other),
             })
             .collect()

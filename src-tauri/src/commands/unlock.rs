@@ -442,7 +442,9 @@ mod tests {
         state.lock();
         // forgotten: the request goes to the supervisor, the code comes back
         let path = dir.path().join("data").join("app.db");
-        let request = sipas_store::recovery::recovery_request(&path).unwrap().unwrap();
+        let request = sipas_store::recovery::recovery_request(&path)
+            .unwrap()
+            .unwrap();
         let wrong = generate_recovery_keypair();
         assert!(recovery_code_from_request(&wrong.secret, &request).is_err());
         let code = recovery_code_from_request(&pair.secret, &request).unwrap();

@@ -451,9 +451,9 @@ pub async fn monitor_may_read_response(
     revision: u32,
 ) -> ApiResult<()> {
     let task = state.store.spot_check_task_for_response(id).await?;
-    let Some(task) = task.filter(|t| {
-        t.monitor_id == Some(caller.user.id) && t.task.revision == revision
-    }) else {
+    let Some(task) =
+        task.filter(|t| t.monitor_id == Some(caller.user.id) && t.task.revision == revision)
+    else {
         return Err(out_of_scope(
             "This response is not part of one of your spot-check tasks.",
             "Phiếu này không thuộc nhiệm vụ phúc tra của bạn.",
