@@ -1654,7 +1654,7 @@ async fn monitor_spot_check_from_the_app() {
     let started = Instant::now();
     let binary = app_binary();
     let shots = artifacts_dir();
-    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let mut server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
     let people = fixture::seed_people(&server).await;
     let round = "2026-HN-MTTQ";
     let ids = fixture::seed_round(&people, round, 1).await;
@@ -1740,6 +1740,12 @@ async fn monitor_spot_check_from_the_app() {
     wait_text(&c, &card, &fixture::contact_name(0)).await;
     wait_text(&c, &card, &fixture::contact_phone(0)).await;
     wait_text(&c, &card, "Cấp giấy khai sinh").await;
+    // Names, not codes (issue 13).
+    wait_text(&c, &card, &format!("Đợt thử nghiệm {round}")).await;
+    wait_text(&c, &card, fixture::UNIT_NAME).await;
+
+    // ---- offline from here: the task is on the device (issue 13)
+    server.kill();
 
     // ---- re-ask the key items: the respondent gives the same answers
     click(&c, &format!("label[for=\"m-{task_id}-visit-yes\"]")).await;
@@ -1772,6 +1778,27 @@ async fn monitor_spot_check_from_the_app() {
     set_input(&c, &format!("m-{task_id}-note"), "Đã gọi điện thoại").await;
     screenshot(&c, &shots.join("app-monitor-task.png")).await;
     click(&c, &format!("{card} form button[type=\"submit\"]")).await;
+    // Offline: recorded on the device, waiting to be sent; never a literal "null".
+    wait_text(
+        &c,
+        &format!("{card} [data-role=\"done\"]"),
+        "Đã ghi trên máy, chờ gửi",
+    )
+    .await;
+    wait_text(&c, "#monitor-sync-state", "1 kết quả đang chờ gửi").await;
+    let shown = js(&c, "document.querySelector('#screen-monitor').innerText")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !shown.contains("null") && !shown.contains("undefined"),
+        "{shown}"
+    );
+    screenshot(&c, &shots.join("app-monitor-offline.png")).await;
+    // ---- the server is back: sync sends the findings
+    server.restart_same_address();
+    click(&c, "#monitor-refresh").await;
     wait_text(
         &c,
         &format!("{card} [data-role=\"done\"]"),

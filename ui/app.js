@@ -62,7 +62,7 @@
     fs: null, options: {}, issues: new Map(), today: null,
     syncTimer: null,
     // Spot checks: the monitor's tasks (memory only) and the findings sent from this window.
-    monitorTasks: [], monitorSent: new Map(),
+    monitorTasks: [],
     // Which unlock screen applies (from lock_status) while the app is locked.
     lock: null,
   };
@@ -1225,27 +1225,50 @@
   // ---------------------------------------------------------------- spot checks (MTTQ)
   const itemLabel = (it) => (lang === 'en' && it.label && it.label.en) ? it.label.en : (it.label_vi || label(it.label) || it.code);
 
+  // H-monitor (issue 13): the tasks live in the device's encrypted store, so the screen works
+  // offline; signing in only syncs (send recorded findings, refresh tasks).
   async function renderMonitor() {
     const st = await invoke('monitor_status');
     $('monitor-login-form').hidden = st.signed_in;
     $('monitor-session').hidden = !st.signed_in;
-    if (!st.signed_in) {
-      if (!$('monitor-url').value && st.server_url) $('monitor-url').value = st.server_url;
-      S.monitorTasks = [];
-      $('monitor-tasks').replaceChildren();
-      return;
-    }
-    $('monitor-user').textContent = t('monitor.signed_in', st.user || '', st.server_url || '');
-    $('monitor-status').textContent = t('common.loading');
+    if (!st.signed_in && !$('monitor-url').value && st.server_url) $('monitor-url').value = st.server_url;
+    if (st.signed_in) $('monitor-user').textContent = t('monitor.signed_in', st.user || '', st.server_url || '');
+    drawMonitorSyncState(st);
     try {
       S.monitorTasks = await invoke('monitor_tasks');
     } catch (e) {
       $('monitor-status').textContent = errText(e);
-      const again = await invoke('monitor_status');
-      if (!again.signed_in) { $('monitor-login-form').hidden = false; $('monitor-session').hidden = true; }
       return;
     }
     drawMonitorTasks();
+  }
+
+  function drawMonitorSyncState(st) {
+    const parts = [];
+    if (!st.signed_in) parts.push(t('monitor.offline_hint'));
+    if (st.pending) parts.push(t('monitor.pending', st.pending));
+    else if (st.tasks) parts.push(t('monitor.all_sent'));
+    $('monitor-sync-state').textContent = parts.join(' ');
+  }
+
+  async function monitorSync() {
+    const b = $('monitor-refresh');
+    b.disabled = true;
+    $('monitor-status').textContent = t('common.loading');
+    try {
+      const before = (await invoke('monitor_status')).pending || 0;
+      const st = await invoke('monitor_sync');
+      drawMonitorSyncState(st);
+      S.monitorTasks = await invoke('monitor_tasks');
+      drawMonitorTasks();
+      $('monitor-status').textContent = t('monitor.synced', Math.max(0, before - (st.pending || 0)));
+    } catch (e) {
+      $('monitor-status').textContent = errText(e);
+      await renderMonitor().catch(() => {});
+      $('monitor-status').textContent = errText(e);
+    } finally {
+      b.disabled = false;
+    }
   }
 
   function drawMonitorTasks() {
@@ -1306,19 +1329,39 @@
       el('dt', { text: t('monitor.phone') }), el('dd', { text: c.phone || '' }));
   }
 
+  // Names first, codes secondary; never a literal "null".
+  function monitorPlace(task) {
+    const unit = task.unit_name
+      ? `${task.unit_name}${task.unit_code ? ` (${t('monitor.unit_code', task.unit_code)})` : ''}`
+      : (task.unit_code || '');
+    return [
+      task.round_name || task.round_id ? `${t('monitor.round')}: ${task.round_name || task.round_id}` : null,
+      unit ? `${t('monitor.unit')}: ${unit}` : null,
+      task.procedure ? `${t('monitor.procedure')}: ${task.procedure}` : null,
+    ].filter(Boolean).join(' · ');
+  }
+
+  function monitorOutcome(task) {
+    const out = [];
+    if (task.sync === 'pending') out.push(el('p', { class: 'monitor-done', 'data-role': 'done', 'data-sync': 'pending', text: t('monitor.recorded_pending') }));
+    else if (task.sync === 'refused') out.push(el('p', { class: 'error', 'data-role': 'done', 'data-sync': 'refused', text: t('monitor.refused', task.sync_error || '') }));
+    else out.push(el('p', { class: 'monitor-done', 'data-role': 'done', 'data-sync': 'sent', text: t('monitor.done') }));
+    if (task.sync === 'sent') {
+      const rate = task.agreement_rate;
+      out.push(el('p', { 'data-role': 'agreement', text: typeof rate === 'number' ? t('monitor.agreement', Math.round(rate * 1000) / 10) : t('monitor.agreement_none') }));
+    }
+    out.push(el('p', { class: 'muted', text: t('monitor.final') }));
+    return out;
+  }
+
   function monitorCard(task, index) {
-    const sent = S.monitorSent.get(task.task_id);
-    const done = Boolean(sent) || task.state === 'done';
+    const done = Boolean(task.recorded) || task.state === 'done';
     const card = el('li', { class: `card${done ? ' done' : ''}`, 'data-task': task.task_id, 'data-done': String(done) },
       el('h3', { text: t('monitor.task', index + 1) }),
-      el('p', { class: 'muted', text: [task.round_id ? `${t('monitor.round')} ${task.round_id}` : null,
-        `${t('monitor.unit')} ${task.unit_code || ''}`, task.procedure ? `${t('monitor.procedure')}: ${task.procedure}` : null].filter(Boolean).join(' · ') }),
+      el('p', { class: 'muted', text: monitorPlace(task) }),
       done ? null : contactBlock(task));
     if (done) {
-      const rate = sent && sent.result ? sent.result.agreement_rate : null;
-      card.append(el('p', { class: 'monitor-done', 'data-role': 'done', text: t('monitor.done') }),
-        sent ? el('p', { 'data-role': 'agreement', text: rate === null || rate === undefined ? t('monitor.agreement_none') : t('monitor.agreement', Math.round(rate * 1000) / 10) }) : null,
-        el('p', { class: 'muted', text: t('monitor.final') }));
+      card.append(...monitorOutcome(task));
       return card;
     }
     const p = `m-${task.task_id}`;
@@ -1356,14 +1399,14 @@
       }
       submitBtn.disabled = true;
       try {
-        const reply = await invoke('monitor_submit', {
+        const updated = await invoke('monitor_submit', {
           task_id: task.task_id, visit_happened: yes.checked, answers, note: note.value.trim() || null,
         });
-        S.monitorSent.set(task.task_id, reply);
         const i = S.monitorTasks.findIndex((x) => x.task_id === task.task_id);
         // The contact is not kept once the findings are in.
-        if (i >= 0) S.monitorTasks[i] = { ...task, contact: null, state: 'done' };
+        if (i >= 0) S.monitorTasks[i] = updated && updated.task_id ? updated : { ...task, contact: null, state: 'done', recorded: true, sync: 'pending' };
         drawMonitorTasks();
+        drawMonitorSyncState(await invoke('monitor_status'));
         const doneCard = document.querySelector(`[data-task="${task.task_id}"] [data-role="done"]`);
         if (doneCard) doneCard.scrollIntoView({ block: 'nearest' });
       } catch (e) {
@@ -1399,8 +1442,6 @@
     try {
       await invoke('monitor_logout');
     } catch (e) { showError(e); }
-    S.monitorTasks = [];
-    S.monitorSent.clear();
     await navigate('monitor');
   }
 
@@ -1591,7 +1632,7 @@
   $('pin-form').addEventListener('submit', changePin);
   $('monitor-login-form').addEventListener('submit', monitorLogin);
   $('monitor-logout').addEventListener('click', monitorLogout);
-  $('monitor-refresh').addEventListener('click', () => navigate('monitor'));
+  $('monitor-refresh').addEventListener('click', monitorSync);
   window.addEventListener('pagehide', flushTimers);
 
   // The app after unlocking: reopening it lands on the interview that was open (the most

@@ -67,6 +67,9 @@ pub fn run() {
             commands::monitor::monitor_login,
             commands::monitor::monitor_tasks,
             commands::monitor::monitor_submit,
+            commands::monitor::monitor_sync,
+            commands::unlock::recovery_request,
+            commands::unlock::reset_pin,
             commands::monitor::monitor_logout,
         ])
         .run(tauri::generate_context!())

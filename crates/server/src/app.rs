@@ -39,6 +39,9 @@ pub struct AppState {
     pub tls: bool,
     /// SHA-256 of a self-signed server certificate, given to devices at enrolment to pin.
     pub tls_fingerprint: Option<String>,
+    /// The PIN-recovery public key sent to devices at enrolment (X25519, standard base64;
+    /// issue 13). `None`: devices get none.
+    pub recovery_public_key: Option<String>,
     /// The unit tree scope decisions use, with when it was loaded (see
     /// [`crate::scope::unit_tree`]).
     #[allow(clippy::type_complexity)]
@@ -61,6 +64,7 @@ impl AppState {
             min_n_floor: DEFAULT_MIN_N_FLOOR,
             tls: false,
             tls_fingerprint: None,
+            recovery_public_key: None,
             unit_tree_cache: Arc::default(),
         }
     }

@@ -3,7 +3,10 @@
 //! ```text
 //! sipas-server [--database PATH|postgres://…] [--listen 127.0.0.1:8080]
 //!              [--tls-cert CERT.pem --tls-key KEY.pem] [--bootstrap-admin NAME] [--demo]
-//!              [--min-n-floor 10]
+//!              [--min-n-floor 10] [--recovery-public-key recovery.pub]
+//! sipas-server recovery-keygen --out DIR
+//! sipas-server recovery-code --key recovery.key --request REQUEST
+//! sipas-server recover-device --key recovery.key --store device.db [--enrolment F] --out F.sipas
 //! ```
 //! After binding it prints exactly one line `sipas-server listening on http://ADDR` (or
 //! `https://ADDR` with `--tls-cert`/`--tls-key`) to stdout. Logs go to stderr (`RUST_LOG`
@@ -51,6 +54,10 @@ struct Args {
     /// a lower `min_n` asked for is raised to this.
     #[arg(long, env = "SIPAS_MIN_N_FLOOR", default_value_t = sipas_server::app::DEFAULT_MIN_N_FLOOR)]
     min_n_floor: usize,
+    /// The PIN-recovery public key file (from `sipas-server recovery-keygen`), sent to
+    /// devices at enrolment.
+    #[arg(long, env = "SIPAS_RECOVERY_PUBLIC_KEY", value_name = "FILE")]
+    recovery_public_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -60,6 +67,12 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(log_filter())
         .init();
+    // Offline PIN-recovery tools (issue 13): `recovery-keygen`, `recovery-code`,
+    // `recover-device`.
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(outcome) = sipas_server::recovery::run_tool(&argv) {
+        return outcome;
+    }
     let args = Args::parse();
     // Check the bootstrap password before touching the database.
     let admin_password = match &args.bootstrap_admin {
@@ -80,12 +93,19 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
 
+    let recovery_public_key = args
+        .recovery_public_key
+        .as_deref()
+        .map(sipas_server::recovery::read_public_key_file)
+        .transpose()?;
+
     let store = open_store(&args.database)
         .await
         .context("opening the database")?;
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
     let mut state = AppState::new(store, forms);
     state.min_n_floor = args.min_n_floor;
+    state.recovery_public_key = recovery_public_key;
     state.tls = tls.is_some();
     state.tls_fingerprint = args
         .tls_cert

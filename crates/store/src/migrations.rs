@@ -57,6 +57,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "forms",
         sql: include_str!("../migrations/0007_forms.sql"),
     },
+    Migration {
+        version: 8,
+        name: "monitor_tasks",
+        sql: include_str!("../migrations/0008_monitor_tasks.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "recovery_key",
+        sql: include_str!("../migrations/0009_recovery_key.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.

@@ -406,7 +406,7 @@ pub(crate) fn mark_refused(
 /// 401 (the token, not the change, is at fault), 408 and 429 (try again later). A 4xx
 /// without a problem body comes from something in between (a proxy), not from the server,
 /// so it is retried.
-fn refuses_change(e: &SyncError) -> bool {
+pub(crate) fn refuses_change(e: &SyncError) -> bool {
     match e {
         SyncError::Server(p) => {
             let status = p.status();

@@ -24,6 +24,7 @@ pub mod engine;
 mod error;
 pub mod forms;
 pub mod handover;
+pub mod monitor;
 pub mod pull;
 mod status;
 
@@ -34,7 +35,8 @@ pub use forms::{FormsReport, fetch_forms};
 pub use handover::{
     DeviceIdentity, HandoverApplyReport, HandoverExport, HandoverFileError, HandoverReply,
     IdentityEnrolment, apply_handover_acks, apply_handover_reply, enrol_with_identity,
-    export_handover, export_handover_files, write_handover_file,
+    export_handover, export_handover_files, recover_handover_files, write_handover_file,
 };
+pub use monitor::{MonitorPushReport, pull_monitor_tasks, push_monitor_findings, sync_monitor};
 pub use pull::{PullReport, apply_pull, field_rounds};
 pub use status::{SyncStatus, sync_status};

@@ -623,6 +623,10 @@ pub async fn enrol(
         target.cert_sha256.is_some()
     ));
     let reply = enrolled.response;
+    // H-monitor (issue 13): seal the store key with the organisation's recovery key.
+    if let Some(pk) = reply.recovery_public_key.as_deref() {
+        keep_recovery_key(&state, pk)?;
+    }
     state.sync().save_enrolment(&Enrolment {
         server_url: client.base_url().to_string(),
         token: reply.token,
@@ -1054,6 +1058,48 @@ pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
             last_problem
         },
     })
+}
+
+// H-monitor (issue 13): the monitor's findings and tasks are synced on the engine's
+// connection too, so they never race a surveyor sync.
+impl SyncService {
+    /// Sends the monitor's pending findings and refreshes its tasks
+    /// ([`sipas_sync::sync_monitor`]). The outer error: the store could not be opened or the
+    /// app is locked; the inner: what the server or the network said.
+    pub(crate) async fn monitor_sync(
+        &self,
+        client: &ApiClient,
+        monitor: &str,
+    ) -> Result<Result<sipas_sync::MonitorPushReport, SyncError>, Problem> {
+        let db = self.db_path.as_ref().ok_or_else(no_file)?;
+        let mut engine = self.engine.lock().await;
+        let key = self.key().ok_or_else(Problem::locked)?;
+        let store = open_engine(&mut engine, db, &key)?;
+        let out = sipas_sync::sync_monitor(client, store, monitor).await;
+        drop(key);
+        if self.key().is_none() {
+            *engine = None;
+        }
+        Ok(out)
+    }
+
+    /// The key of the unlocked store (`None`: locked).
+    pub(crate) fn database_key(&self) -> Option<DatabaseKey> {
+        self.key()
+    }
+}
+
+/// Keeps the recovery public key received at enrolment and seals the store key with it
+/// (`<db>.recovery`, see [`sipas_store::recovery`]).
+fn keep_recovery_key(state: &AppState, public_b64: &str) -> CmdResult<()> {
+    let public = sipas_store::recovery::parse_public_key(public_b64).map_err(store_err)?;
+    let key = state.sync().database_key().ok_or_else(Problem::locked)?;
+    state
+        .store()?
+        .set_recovery_public_key(&public, &key)
+        .map_err(store_err)?;
+    applog::info("recovery key received at enrolment: the store key is sealed for recovery");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -291,6 +291,75 @@ pub async fn change_pin(
     })?
 }
 
+// ---- "Quên mã PIN" (H-monitor, issue 13) ----------------------------------------------
+//
+// The store key is sealed with the organisation's recovery public key at enrolment
+// (`<db>.recovery`). A surveyor who forgot the PIN shows the recovery request (the sealed
+// key: useless without the province's private key) to the supervisor, who runs
+// `sipas-server recovery-code --key recovery.key --request …` and reads back the recovery
+// code; with it the surveyor sets a new PIN. Every record stays; the store is re-encrypted
+// under the new PIN (so the code no longer opens it) and sealed again for recovery.
+
+/// The device's recovery request (`None`: no recovery key on this device, e.g. enrolled with
+/// a server without one; then only the PIN opens it). Works while locked.
+#[tauri::command(rename_all = "snake_case")]
+pub fn recovery_request(state: State<'_, AppState>) -> CmdResult<Option<String>> {
+    let path = state.db_path().ok_or(NO_FILE)?;
+    sipas_store::recovery::recovery_request(path).map_err(store_err)
+}
+
+/// Opens the store with a recovery `code` and sets a new PIN (typed twice).
+pub(crate) fn reset_pin_in(
+    state: &AppState,
+    code: &str,
+    new: &str,
+    confirm: &str,
+) -> CmdResult<LockStatus> {
+    if state.is_unlocked() {
+        return Ok(lock_status_in(state));
+    }
+    check_new_pin(new, Some(confirm))?;
+    let path = state.db_path().ok_or(NO_FILE)?.to_path_buf();
+    let recovered = sipas_store::recovery::parse_recovery_code(code).map_err(store_err)?;
+    state.claim_instance()?;
+    let (store, key) = Store::reset_passphrase(&path, &recovered, new).map_err(|e| {
+        applog::warn(format!("PIN reset failed: {}", store_error_kind(&e)));
+        match e {
+            StoreError::WrongPassphrase => Problem::plain(
+                "recovery.wrong_code",
+                "Mã khôi phục không đúng với thiết bị này.",
+                "The recovery code does not fit this device.",
+            ),
+            other => unlock_err(other),
+        }
+    })?;
+    state.unlock(store, key);
+    applog::info("PIN reset with a recovery code");
+    Ok(lock_status_in(state))
+}
+
+/// "Quên mã PIN": sets a new PIN with the recovery code from the supervisor.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reset_pin(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    code: String,
+    new_pin: String,
+    confirm: String,
+) -> CmdResult<LockStatus> {
+    let (code, new, confirm) = (
+        Zeroizing::new(code),
+        Zeroizing::new(new_pin),
+        Zeroizing::new(confirm),
+    );
+    let _paused = state.sync().pause().await;
+    tauri::async_runtime::spawn_blocking(move || {
+        reset_pin_in(&app.state::<AppState>(), &code, &new, &confirm)
+    })
+    .await
+    .map_err(|e| format!("Đặt lại mã PIN bị gián đoạn / the PIN reset was interrupted: {e}"))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +458,43 @@ mod tests {
         state.lock();
         assert!(unlock_in(&state, "111111", None).is_err());
         unlock_in(&state, "222222", None).unwrap();
+        assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_forgotten_pin_is_reset_with_the_recovery_code_and_nothing_is_lost() {
+        use sipas_store::recovery::{generate_recovery_keypair, recovery_code_from_request};
+        let dir = tempfile::tempdir().unwrap();
+        let state = locked_state(&dir);
+        unlock_in(&state, "111111", Some("111111")).unwrap();
+        crate::commands::drafts::tests::free_draft(&state);
+        let pair = generate_recovery_keypair();
+        let key = state.sync().database_key().unwrap();
+        state
+            .store()
+            .unwrap()
+            .set_recovery_public_key(&pair.public, &key)
+            .unwrap();
+        state.lock();
+        // forgotten: the request goes to the supervisor, the code comes back
+        let path = dir.path().join("data").join("app.db");
+        let request = sipas_store::recovery::recovery_request(&path)
+            .unwrap()
+            .unwrap();
+        let wrong = generate_recovery_keypair();
+        assert!(recovery_code_from_request(&wrong.secret, &request).is_err());
+        let code = recovery_code_from_request(&pair.secret, &request).unwrap();
+        let err = reset_pin_in(&state, &"0".repeat(64), "333333", "333333").unwrap_err();
+        assert!(err.message_vi.contains("Mã khôi phục không đúng"), "{err:?}");
+        let err = reset_pin_in(&state, "abc", "333333", "333333").unwrap_err();
+        assert!(err.message_vi.contains("khôi phục"), "{err:?}");
+        assert!(reset_pin_in(&state, &code, "3333", "3333").is_err());
+        assert!(!state.is_unlocked());
+        reset_pin_in(&state, &code, "333333", "333333").unwrap();
+        assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
+        state.lock();
+        assert!(unlock_in(&state, "111111", None).is_err());
+        unlock_in(&state, "333333", None).unwrap();
         assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
     }
 }
