@@ -485,7 +485,10 @@ mod tests {
         assert!(recovery_code_from_request(&wrong.secret, &request).is_err());
         let code = recovery_code_from_request(&pair.secret, &request).unwrap();
         let err = reset_pin_in(&state, &"0".repeat(64), "333333", "333333").unwrap_err();
-        assert!(err.message_vi.contains("Mã khôi phục không đúng"), "{err:?}");
+        assert!(
+            err.message_vi.contains("Mã khôi phục không đúng"),
+            "{err:?}"
+        );
         let err = reset_pin_in(&state, "abc", "333333", "333333").unwrap_err();
         assert!(err.message_vi.contains("khôi phục"), "{err:?}");
         assert!(reset_pin_in(&state, &code, "3333", "3333").is_err());
