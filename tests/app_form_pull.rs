@@ -382,12 +382,13 @@ async fn xlsx_form_is_published_pulled_filled_offline_synced_and_counted() {
     let card = format!("[data-assignment=\"{assignment}\"]");
     click(&c, &format!("{card} [data-action=\"start\"]")).await;
     wait_text(&c, "#form-title", "Phiếu thử đầu cuối: mọi cột XLSX").await;
-    // Steps A, B, Q, G1, G2, G9, E, F.
-    on_step(&c, "A", "Bước 1/8").await;
+    // Steps A, B, Q, G1, G9, E, F: G2 (relevant `${A2} >= 18`) waits for the age.
+    on_step(&c, "A", "Bước 1/7").await;
     choose(&c, "A1", "khac").await;
     visible(&c, "[data-item=\"A1_other\"]").await;
     choose(&c, "A1", "nu").await;
     type_answer(&c, "A2", "34").await;
+    wait_text(&c, "#step-indicator", "Bước 1/8").await;
     type_answer(&c, "A3", "20/11/2026").await;
     saved(&c).await;
 
