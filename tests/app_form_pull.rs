@@ -187,8 +187,45 @@ fn fixture_uses_every_supported_column() {
 
 // ---------------------------------------------------------------------------- the server side
 
+/// The fixture with a broken constraint in one cell is refused with its sheet, row, column
+/// and the loader's Vietnamese message, and nothing is stored.
+async fn broken_workbook_is_refused(people: &fixture::People) {
+    let mut form = serde_json::to_value(fixture_form()).unwrap();
+    form["groups"][2]["items"][0]["constraint"] = json!(". <= ${Q9}");
+    let form: Questionnaire = serde_json::from_value(form).unwrap();
+    let err = people
+        .admin
+        .post_bytes::<Value>("/forms/drafts", XLSX_TYPE, sipas_xlsform::write_xlsform(&form))
+        .await
+        .expect_err("a broken workbook is refused");
+    let sipas_sync::SyncError::Server(problem) = err else {
+        panic!("expected a problem, got {err}");
+    };
+    assert_eq!(problem.code, "400.3");
+    assert_eq!(
+        problem.details["issues"],
+        json!([{
+            "sheet": "survey",
+            "row": 16,
+            "column": "constraint",
+            "message_vi": "Trang survey, dòng 16, cột constraint: câu \"Q1\": biểu thức constraint tham chiếu ${Q9} nhưng phiếu không có câu hỏi này",
+            "message_en": "Sheet survey, row 16, column constraint: item \"Q1\": constraint refers to ${Q9}, which does not exist in this form",
+        }]),
+        "{problem:?}"
+    );
+    assert!(
+        people
+            .admin
+            .get_json::<Value>(&format!("/forms/{FORM_ID}/{VERSION}"))
+            .await
+            .is_err(),
+        "nothing stored"
+    );
+}
+
 /// Uploads the workbook as a draft and publishes it; returns the content hash.
 async fn upload_and_publish(people: &fixture::People) -> String {
+    broken_workbook_is_refused(people).await;
     let xlsx = fixture_xlsx();
     let up: Value = people
         .admin
