@@ -27,8 +27,8 @@ use sipas_store::Store;
 use sipas_testkit::fixture::{self, UNIT_CODE};
 use sipas_testkit::server::{Backend, TestServer};
 use sipas_testkit::webdriver::{
-    Driver, app_binary, artifacts_dir, click, display_available, js, screenshot, visible,
-    wait_js, wait_text,
+    Driver, app_binary, artifacts_dir, click, display_available, js, screenshot, visible, wait_js,
+    wait_text,
 };
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,9 +44,8 @@ const PROCEDURE_NAME: &str = "Cấp Giấy chứng nhận quyền sử dụng đ
 const Q1_MESSAGE: &str = "Số lần đi lại phải từ 1 đến 10 lần.";
 
 fn fixture_path(ext: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "tests/fixtures/forms/e2e-every-column.{ext}"
-    ))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/forms/e2e-every-column.{ext}"))
 }
 
 fn fixture_xlsx() -> Vec<u8> {
@@ -153,7 +152,7 @@ fn fixture_uses_every_supported_column() {
     let types: std::collections::BTreeSet<String> = form
         .items()
         .map(|(_, i)| {
-            serde_json::to_value(&i.item_type)
+            serde_json::to_value(i.item_type)
                 .unwrap()
                 .as_str()
                 .unwrap()
@@ -195,7 +194,11 @@ async fn broken_workbook_is_refused(people: &fixture::People) {
     let form: Questionnaire = serde_json::from_value(form).unwrap();
     let err = people
         .admin
-        .post_bytes::<Value>("/forms/drafts", XLSX_TYPE, sipas_xlsform::write_xlsform(&form))
+        .post_bytes::<Value>(
+            "/forms/drafts",
+            XLSX_TYPE,
+            sipas_xlsform::write_xlsform(&form),
+        )
         .await
         .expect_err("a broken workbook is refused");
     let sipas_sync::SyncError::Server(problem) = err else {
@@ -252,10 +255,7 @@ async fn upload_and_publish(people: &fixture::People) -> String {
     );
     let published: Value = people
         .admin
-        .post_json(
-            &format!("/forms/{FORM_ID}/{VERSION}/publish"),
-            &json!({}),
-        )
+        .post_json(&format!("/forms/{FORM_ID}/{VERSION}/publish"), &json!({}))
         .await
         .expect("publish");
     assert_eq!(published["status"], "published");
@@ -290,7 +290,10 @@ fn round(id: &str) -> Round {
 /// surveyor; returns the assignment id.
 async fn round_with_assignment(people: &fixture::People) -> String {
     let sup = &people.supervisor;
-    let _: Value = sup.post_json("/rounds", &round(ROUND)).await.expect("round");
+    let _: Value = sup
+        .post_json("/rounds", &round(ROUND))
+        .await
+        .expect("round");
     let csv = format!(
         "unit_code,procedure_code,name,address,phone\n{UNIT_CODE},{PROCEDURE_CODE},{},{},{}\n",
         fixture::contact_name(1),
@@ -407,9 +410,9 @@ async fn xlsx_form_is_published_pulled_filled_offline_synced_and_counted() {
         .await
         .expect("list_forms");
     assert!(
-        forms
-            .as_array()
-            .is_some_and(|l| l.iter().any(|f| f["form_id"] == FORM_ID && f["version"] == VERSION)),
+        forms.as_array().is_some_and(|l| l
+            .iter()
+            .any(|f| f["form_id"] == FORM_ID && f["version"] == VERSION)),
         "the published form is on the device: {forms}"
     );
 
