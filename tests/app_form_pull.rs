@@ -21,8 +21,10 @@ use app_steps::{
 };
 use chrono::NaiveDate;
 use serde_json::{Value, json};
+use sipas_core::answer::AnswerValue;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
-use sipas_protocol::wire::Round;
+use sipas_core::response::Response;
+use sipas_protocol::wire::{AckStatus, Round, UploadBatch, UploadRecord};
 use sipas_store::Store;
 use sipas_testkit::fixture::{self, UNIT_CODE};
 use sipas_testkit::server::{Backend, TestServer};
@@ -286,20 +288,23 @@ fn round(id: &str) -> Round {
     }
 }
 
-/// The round on the published version with one assignment (procedure by code) for the
-/// surveyor; returns the assignment id.
-async fn round_with_assignment(people: &fixture::People) -> String {
+/// The round on the published version with two assignments (procedure by code) for the
+/// surveyor; returns their ids.
+async fn round_with_assignments(people: &fixture::People) -> [String; 2] {
     let sup = &people.supervisor;
     let _: Value = sup
         .post_json("/rounds", &round(ROUND))
         .await
         .expect("round");
-    let csv = format!(
-        "unit_code,procedure_code,name,address,phone\n{UNIT_CODE},{PROCEDURE_CODE},{},{},{}\n",
-        fixture::contact_name(1),
-        fixture::contact_address(1),
-        fixture::contact_phone(1)
-    );
+    let mut csv = String::from("unit_code,procedure_code,name,address,phone\n");
+    for i in 1..=2 {
+        csv.push_str(&format!(
+            "{UNIT_CODE},{PROCEDURE_CODE},{},{},{}\n",
+            fixture::contact_name(i),
+            fixture::contact_address(i),
+            fixture::contact_phone(i)
+        ));
+    }
     let imported: Value = sup
         .post_bytes(
             &format!("/rounds/{ROUND}/sample"),
@@ -318,10 +323,13 @@ async fn round_with_assignment(people: &fixture::People) -> String {
         )
         .await
         .expect("assign");
-    imported["assignment_ids"][0]
-        .as_str()
-        .expect("assignment id")
-        .to_owned()
+    let id = |i: usize| {
+        imported["assignment_ids"][i]
+            .as_str()
+            .expect("assignment id")
+            .to_owned()
+    };
+    [id(0), id(1)]
 }
 
 /// The codes of the procedures of `field` in the server's catalogue, sorted.
@@ -387,7 +395,7 @@ async fn xlsx_form_is_published_pulled_filled_offline_synced_and_counted() {
     let mut server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
     let people = fixture::seed_people(&server).await;
     let hash = upload_and_publish(&people).await;
-    let assignment = round_with_assignment(&people).await;
+    let [assignment, second] = round_with_assignments(&people).await;
     let xay_dung = procedures_of(&people, "xay_dung").await;
     assert!(xay_dung.len() >= 2, "{xay_dung:?}");
     let code = fixture::enrolment_code(&people).await;
@@ -630,6 +638,36 @@ async fn xlsx_form_is_published_pulled_filled_offline_synced_and_counted() {
     assert_eq!(total["overall"]["valid_n"], 4, "{total}");
     assert_eq!(total["overall"]["satisfied_n"], 4);
     assert_eq!(total["overall"]["mean"], 4.25);
+
+    // ---- a device sending another value for the calculation (an older app): the server
+    // stores its own result (a second response, to the second assignment)
+    let mut older: Response =
+        serde_json::from_value(detail["response"].clone()).expect("the stored response");
+    older.id = uuid::Uuid::now_v7();
+    older.assignment_id = Some(second.parse().expect("uuid"));
+    older.answers.insert("Q2".into(), AnswerValue::Int(99));
+    let device = fixture::enrol_device(&server, &people).await;
+    let acks = device
+        .upload(&UploadBatch {
+            records: vec![UploadRecord {
+                content_hash: older.content_hash(),
+                response: older.clone(),
+            }],
+        })
+        .await
+        .expect("upload")
+        .acks;
+    assert_eq!(acks[0].status, AckStatus::Accepted, "{acks:?}");
+    let stored: Value = people
+        .supervisor
+        .get_json(&format!("/responses/{}/1", older.id))
+        .await
+        .expect("the second response");
+    assert_eq!(
+        stored["response"]["answers"]["Q2"], 2,
+        "recomputed by the server"
+    );
+    assert_eq!(fixture::index_respondents(&people, ROUND).await, 2);
     eprintln!(
         "xlsx form end to end in {:.1} s",
         started.elapsed().as_secs_f64()
