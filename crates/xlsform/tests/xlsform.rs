@@ -479,6 +479,30 @@ fn bad_expressions_are_reported_at_their_cells() {
     );
 }
 
+/// An expression naming an item the form does not have, an unknown function and a function
+/// with the wrong number of arguments: each at its cell, with the loader's message.
+#[test]
+fn unknown_items_functions_and_arity_are_reported_at_their_cells() {
+    let mut s = every_column();
+    set(
+        &mut s,
+        "survey",
+        17,
+        "choice_filter",
+        "field = if(${A1}, 'a')",
+    );
+    set(&mut s, "survey", 18, "constraint", ". <= ${ZZ}");
+    set(&mut s, "survey", 19, "calculation", "tong(${D3})");
+    assert_eq!(
+        vi(&issues(&s)),
+        [
+            "Trang survey, dòng 17, cột choice_filter: câu \"D2\": biểu thức choice_filter \"field = if(${A1}, 'a')\" có lỗi cú pháp: Hàm 'if' cần 3 tham số, nhưng có 2 (vị trí 9).",
+            "Trang survey, dòng 18, cột constraint: câu \"D3\": biểu thức constraint tham chiếu ${ZZ} nhưng phiếu không có câu hỏi này",
+            "Trang survey, dòng 19, cột calculation: câu \"D4\": biểu thức calculation \"tong(${D3})\" có lỗi cú pháp: Hàm không xác định 'tong' tại vị trí 1.",
+        ]
+    );
+}
+
 /// The example of schemas/README.md ("Soạn biểu mẫu bằng XLSX") is a valid form.
 #[test]
 fn readme_example_loads() {
