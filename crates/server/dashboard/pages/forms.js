@@ -5,12 +5,15 @@
 // deletes drafts and downloads the workbook. Every rule (what may be published, retired …)
 // is the server's: the buttons shown follow the status, the server decides.
 //
-// The preview is a simple read-only rendering of groups, items and options drawn here: the
-// app's renderer (ui/form.js) runs inside Tauri and is not served by the dashboard.
+// The preview runs the draft or published version with the app's own renderer: the server
+// serves ui/relevance.js, ui/expr.js, ui/form.js and the Tauri-free step runner
+// ui/form-runner.js at /ui/ (same origin, so the CSP admits them); the page steps through the
+// form with the same rules and messages as the app, in either language. Answers stay in the
+// page: nothing is saved or sent.
 import { ApiError, api, enc, session } from '../api.js';
 import { L, getLang, t } from '../i18n.js';
-import { download, empty, errorBox, field, fill, fmtDateTime, h, loading, table, toast } from '../widgets.js';
-import { clearCaches } from './common.js';
+import { download, empty, errorBox, field, fill, fmtDateTime, h, loading, select, table, toast } from '../widgets.js';
+import { clearCaches, getRounds } from './common.js';
 
 /** @typedef {import('../types.js').FormInfo} FormInfo */
 
@@ -44,31 +47,100 @@ function issueTable(issues) {
       h('td', null, getLang() === 'en' ? i.message_en : i.message_vi))));
 }
 
+/** The app's renderer and the step runner, loaded once (plain scripts, in this order). */
+const RUNNER_SCRIPTS = ['/ui/relevance.js', '/ui/expr.js', '/ui/form.js', '/ui/form-runner.js'];
+/** @type {Promise<void>|null} */
+let runnerLoaded = null;
+
+/** Loads the runner's scripts once; resolves when `window.SIPAS_RUNNER` is there. */
+function loadRunner() {
+  if (/** @type {any} */ (window).SIPAS_RUNNER) return Promise.resolve();
+  if (!runnerLoaded) {
+    runnerLoaded = RUNNER_SCRIPTS.reduce((chain, src) => chain.then(() => new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = src;
+      s.onload = () => resolve(undefined);
+      s.onerror = () => reject(new Error(`${src}: ${t('forms.runner_missing')}`));
+      document.head.append(s);
+    })), Promise.resolve());
+    runnerLoaded.catch(() => { runnerLoaded = null; });
+  }
+  return runnerLoaded;
+}
+
+/** @param {any} def @returns {string[]} the catalogue kinds its `choices_from` items use */
+function catalogueKinds(def) {
+  const kinds = new Set();
+  for (const g of def.groups || []) for (const it of g.items || []) if (it.choices_from) kinds.add(it.choices_from);
+  return [...kinds];
+}
+
 /**
- * A read-only rendering of a definition (format 1): groups, items, options, scales.
+ * The preview: the form stepped through with the app's renderer (ui/form-runner.js), a
+ * language switch, and — for forms with `choices_from` items — the catalogues of a round.
+ * Answers live in this box only.
  * @param {any} def
  */
-function renderDefinition(def) {
-  const scales = def.scales || {};
+async function runnerPreview(def) {
+  await loadRunner();
+  const R = /** @type {any} */ (window).SIPAS_RUNNER;
+  let lang = getLang();
+  /** @type {Record<string, any[]>} */
+  let catalogues = {};
+  const stage = h('div', { class: 'runner-stage', testid: 'form-runner' });
+  const status = h('p', { class: 'muted small', testid: 'form-preview-status', 'aria-live': 'polite' });
+  // Calculated values are never shown as questions: the preview lists them for the author.
+  /** @type {any[]} */
+  const calcs = (def.groups || []).flatMap((/** @type {any} */ g) => (g.items || []).filter((/** @type {any} */ i) => i.type === 'calculate'));
+  const calcBox = calcs.length ? h('div', { class: 'panel small', testid: 'form-preview-calc' }) : null;
+  const drawCalcs = (/** @type {Record<string, any>} */ answers) => {
+    if (!calcBox) return;
+    fill(calcBox, h('strong', null, t('forms.preview_calc')),
+      h('ul', null, calcs.map((i) => h('li', { testid: 'form-preview-calc-item', dataset: { code: i.code } },
+        h('span', { class: 'code' }, i.code), ' = ',
+        h('span', { testid: 'form-preview-calc-value' }, answers[i.code] === undefined ? t('common.dash') : String(answers[i.code]))))));
+  };
+  /** @type {any} */
+  let run = null;
+  const mount = (/** @type {Record<string, any>} */ answers) => {
+    if (run) run.destroy();
+    run = R.mount(stage, {
+      form: def, lang, answers, catalogues, startedAt: new Date().toISOString(),
+      onSubmit: () => fill(status, h('span', { class: 'notice', testid: 'form-preview-done' }, t('forms.preview_done'))),
+      onChange: (/** @type {Record<string, any>} */ a) => { status.replaceChildren(); drawCalcs(a); },
+    });
+    drawCalcs(run.answers());
+  };
+  const langBtn = h('button', { type: 'button', testid: 'form-preview-lang' });
+  const drawLang = () => { langBtn.textContent = lang === 'vi' ? 'English' : 'Tiếng Việt'; langBtn.setAttribute('lang', lang === 'vi' ? 'en' : 'vi'); };
+  drawLang();
+  langBtn.addEventListener('click', () => { lang = lang === 'vi' ? 'en' : 'vi'; drawLang(); run.setLang(lang); });
+  const restart = h('button', { type: 'button', testid: 'form-preview-restart', onclick: () => { status.replaceChildren(); mount({}); } }, t('forms.preview_restart'));
+  /** @type {HTMLElement|null} */
+  let roundBox = null;
+  const kinds = catalogueKinds(def);
+  if (kinds.length) {
+    // Options of `choices_from` items come from a round's catalogues (none chosen: no options).
+    /** @type {import('../types.js').Round[]} */
+    let rounds = [];
+    try { rounds = await getRounds(); } catch { rounds = []; }
+    const pick = select('form-preview-round', rounds.map((r) => ({ value: r.id, label: `${r.name} (${r.id})` })), '', t('forms.preview_no_round'));
+    pick.addEventListener('change', async () => {
+      const id = /** @type {HTMLSelectElement} */ (pick).value;
+      try {
+        catalogues = id ? await api(`/rounds/${enc(id)}/catalogue-bundle`) : {};
+        mount(run ? run.answers() : {});
+      } catch (e) {
+        if (/** @type {any} */ (e).handled) return;
+        fill(status, errorBox(e, 'form-preview-error'));
+      }
+    });
+    roundBox = field('form-preview-round', t('forms.preview_round', kinds.join(', ')), pick);
+  }
+  mount({});
   return h('div', { class: 'form-preview', testid: 'form-preview-body' },
     def.description ? h('p', { class: 'muted' }, L(def.description)) : null,
-    (def.groups || []).map((/** @type {any} */ g) => h('section', { class: 'panel', testid: 'preview-group', dataset: { code: g.code } },
-      h('h4', null, L(g.title), ' ', h('span', { class: 'code' }, g.code)),
-      h('ol', null, (g.items || []).map((/** @type {any} */ it) => {
-        const scale = it.scale ? scales[it.scale] : null;
-        const options = it.options && it.options.length ? it.options : (scale ? scale.points : []);
-        return h('li', { testid: 'preview-item', dataset: { code: it.code } },
-          h('div', null, h('strong', null, it.type === 'calculate' ? t('forms.calculate') : L(it.label)), ' ',
-            h('span', { class: 'code' }, it.code),
-            it.required ? h('span', { class: 'muted small' }, ` (${t('forms.required')})`) : null),
-          it.hint ? h('div', { class: 'muted small' }, L(it.hint)) : null,
-          typeof it.relevant === 'string' ? h('div', { class: 'muted small' }, `${t('forms.relevant')}: `, h('span', { class: 'code' }, it.relevant)) : null,
-          it.choices_from ? h('div', { class: 'muted small' }, t('forms.choices_from', it.choices_from)) : null,
-          scale ? h('div', { class: 'muted small' }, t('forms.scale', scale.points.length)) : null,
-          options.length ? h('ul', { class: 'options' }, options.map((/** @type {any} */ o) => h('li', { testid: 'preview-option' },
-            h('input', { type: it.type === 'multi_choice' ? 'checkbox' : 'radio', disabled: true, 'aria-hidden': 'true' }), ' ',
-            L(o.label), ' ', h('span', { class: 'code' }, String(o.value))))) : null);
-      })))));
+    h('div', { class: 'actions' }, langBtn, restart), roundBox, stage, calcBox, status);
 }
 
 /** @param {import('../main.js').Ctx} ctx */
@@ -88,10 +160,12 @@ export async function pageForms(ctx) {
     fill(preview, loading());
     try {
       const d = await api(`/forms/${enc(f.id)}/${enc(f.version)}`);
+      const body = await runnerPreview(d.definition);
+      if (!ctx.alive()) return;
       fill(preview, h('section', { class: 'panel' },
         h('h3', { testid: 'form-preview-title' }, t('forms.preview_of', L(d.definition.title), f.key)),
         h('p', { class: 'muted small' }, t('forms.preview_note')),
-        renderDefinition(d.definition),
+        body,
         h('button', { type: 'button', testid: 'form-preview-close', onclick: () => preview.replaceChildren() }, t('forms.close'))));
       preview.scrollIntoView({ block: 'start' });
     } catch (e) {

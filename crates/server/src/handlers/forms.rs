@@ -471,6 +471,19 @@ pub async fn catalogue_bundle(
     let id = path.get()?;
     let mine = scope::of(&state, &caller).await?;
     let (round, plan) = visible_round(&state, &mine, &id).await?;
+    Ok(Json(bundle_of(&state, &round, &plan, &mine).await?))
+}
+
+/// The catalogue bundle of a round as seen from `mine` (the caller's scope; the whole server's
+/// scope for the upload checks of `crate::validation`): units valid on the round's first day
+/// inside both the round's units and the scope, agencies of those units (and of the round's
+/// and the scope's agency lists, when set), every field and procedure.
+pub async fn bundle_of(
+    state: &AppState,
+    round: &sipas_protocol::wire::Round,
+    plan: &crate::storage::RoundPlan,
+    mine: &scope::Scope,
+) -> ApiResult<CatalogueBundle> {
     let on = round.starts_on;
     let tree = mine.tree.clone();
     let in_round =
@@ -508,5 +521,5 @@ pub async fn catalogue_bundle(
             .procedures
             .push(option(&p.code, &p.name, &[("field", &p.field_code)]));
     }
-    Ok(Json(bundle))
+    Ok(bundle)
 }

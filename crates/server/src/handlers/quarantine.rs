@@ -8,7 +8,7 @@ use crate::ingest::Checked;
 use crate::ingest::{QuarantineEntry, Resolved, Voided, acceptance_batch};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope;
-use crate::validation::{Incoming, check};
+use crate::validation::{Incoming, check_with, round_catalogues};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -170,7 +170,9 @@ pub async fn accept(
     }
     let now = state.clock.now();
     // Every stateless check again except the clock: hash, form and answers must hold.
-    let (response, hash) = match check(&state.forms, Incoming::decode(&found.record_json), now) {
+    let incoming = Incoming::decode(&found.record_json);
+    let catalogues = round_catalogues(&state, std::slice::from_ref(&incoming)).await?;
+    let (response, hash) = match check_with(&state.forms, &catalogues, incoming, now) {
         Checked::Valid { response, hash } => (response, hash),
         Checked::Refused(r) if r.reason == sipas_protocol::wire::AckReason::Clock => {
             let record = Incoming::decode(&found.record_json)

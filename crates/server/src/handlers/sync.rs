@@ -7,7 +7,7 @@ use crate::extract::{
 };
 use crate::ingest::{IngestBatch, Source};
 use crate::problem::{ApiError, ApiResult};
-use crate::validation::{Incoming, check};
+use crate::validation::{Incoming, check_with, round_catalogues};
 use axum::Json;
 use axum::body::Body;
 use axum::body::Bytes;
@@ -221,7 +221,7 @@ impl Submitter {
 
 /// Checks and stores the records of a batch for `submitter`: `413.1` for more than
 /// [`MAX_BATCH_RECORDS`] records (nothing stored); otherwise one acknowledgement per record,
-/// in order, decided by the stateless checks ([`check`]) and then the ingest rules
+/// in order, decided by the stateless checks ([`check_with`], with the catalogues of [`round_catalogues`]) and then the ingest rules
 /// ([`crate::ingest`]) in one storage transaction.
 pub async fn process_batch(
     state: &AppState,
@@ -246,10 +246,11 @@ pub async fn process_batch(
         })));
     }
     let now = state.clock.now();
+    let catalogues = round_catalogues(state, &records).await?;
     let batch = IngestBatch {
         items: records
             .into_iter()
-            .map(|r| check(&state.forms, r, now))
+            .map(|r| check_with(&state.forms, &catalogues, r, now))
             .collect(),
         source: submitter.source(),
         received_at: now,
