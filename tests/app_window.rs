@@ -1220,6 +1220,18 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
 
     // ---- still offline for the device: export a signed hand-over file from the Sync screen
     let handover_dir = tmp.path().join("usb");
+    // The folder in use is shown; another one is picked with the system's folder dialog
+    // ("Chọn thư mục…": a native dialog WebDriver cannot drive), never typed.
+    wait_text(&c, "#handover-choose", "Chọn thư mục…").await;
+    wait_text(&c, "#handover-where", &handover_dir.to_string_lossy()).await;
+    assert_eq!(
+        js(&c, "document.body.dataset.handoverFolder").await,
+        Value::from("default")
+    );
+    assert_eq!(
+        js(&c, "document.getElementById('handover-default').hidden").await,
+        Value::Bool(true)
+    );
     click(&c, "#handover-export").await;
     wait_text(
         &c,

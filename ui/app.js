@@ -1566,7 +1566,9 @@
     } catch (e) {
       setPinError('recover-error', errText(e));
     }
-    $('recover-request').value = request || '';
+    // Shown in groups of 4 to be read out over the phone; the supervisor's tool ignores the
+    // spaces (and line breaks a chat app adds).
+    $('recover-request').value = request ? request.match(/.{1,4}/g).join(' ') : '';
     $('recover-none').hidden = request !== null || !$('recover-error').hidden;
     $('recover-form').hidden = request === null;
     document.body.dataset.recovery = request ? 'available' : 'none';
