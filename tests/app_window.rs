@@ -409,8 +409,9 @@ async fn fill_required(c: &Client) {
     visible(c, "#screen-review").await;
 }
 
-/// Review without issues, submit, and open the Sync screen.
-async fn submit_and_open_sync(c: &Client) {
+/// Review without issues, submit, and open the Sync screen, where exactly `waiting_after`
+/// records wait (this response and any field outcome not yet sent).
+async fn submit_and_open_sync(c: &Client, waiting_after: usize) {
     wait_js(
         c,
         "document.getElementById('review-summary').dataset.issues === '0'",
@@ -420,7 +421,7 @@ async fn submit_and_open_sync(c: &Client) {
     click(c, "#submit").await;
     visible(c, "#screen-done").await;
     click(c, "#done-sync").await;
-    waiting(c, 1).await;
+    waiting(c, waiting_after).await;
 }
 
 /// Waits until exactly `n` records wait to be sent: the Sync screen says "`n` bản ghi chờ
@@ -799,7 +800,7 @@ async fn walk_in_from_the_app_is_synced_and_counted_apart() {
     click(&c, "#start-free").await;
     wait_text(&c, "#form-meta", "Một cửa").await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
     sync_now(&c).await;
     wait_js(
         &c,
@@ -946,7 +947,8 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     .await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    // The response and the "absent" outcome above.
+    submit_and_open_sync(&c, 2).await;
     sync_now(&c).await;
     wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
     let on_server = fixture::server_records(&server, round);
@@ -982,7 +984,7 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     saved(&c).await;
     click(&c, "#to-review").await;
     visible(&c, "#screen-review").await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
     sync_now(&c).await;
     wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
     let revisions: Vec<u32> = fixture::server_records(&server, round)
@@ -1103,7 +1105,7 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
     click(&c, &format!("{card} [data-action=\"start\"]")).await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
     // The automatic sync fails and says so; the record stays queued.
     wait_js(
         &c,
@@ -1604,7 +1606,7 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
     .await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
 
     // Sync now: told the device is revoked and what to do; nothing was sent.
     click(&c, "#sync-now").await;
@@ -1978,7 +1980,7 @@ async fn forgotten_pin_is_reset_with_the_supervisor_code_and_nothing_is_lost() {
     .await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
 
     // ---- the PIN is forgotten: lock, then "Quên mã PIN?"
     click(&c, "#lock-btn").await;
