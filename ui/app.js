@@ -968,15 +968,29 @@
   }
 
   // ---------------------------------------------------------------- submitted responses
-  function reviewComment(rc) {
+  // The supervisor's comment on a returned response; a comment on a question names the
+  // question (its code only as a secondary hint).
+  function reviewComment(rc, form) {
     if (rc === null || rc === undefined) return null;
+    const itemName = (code) => {
+      for (const g of (form && form.groups) || []) for (const i of g.items) if (i.code === code) return label(i.label);
+      return null;
+    };
     const box = el('div', { class: 'review-comment' }, el('h4', { text: t('resp.review') }));
     if (typeof rc === 'string') { box.append(el('p', { text: rc })); return box; }
     const general = rc.comment || rc.message || rc.text;
     if (general) box.append(el('p', { text: String(general) }));
     const items = rc.item_comments || {};
     const keys = Object.keys(items);
-    if (keys.length) box.append(el('ul', {}, ...keys.map((k) => el('li', { text: t('resp.item_comment', k, items[k]) }))));
+    if (keys.length) {
+      box.append(el('ul', {}, ...keys.map((k) => {
+        const name = itemName(k);
+        return el('li', { 'data-item': k },
+          el('strong', { text: name || t('resp.item_code', k) }),
+          name ? el('span', { class: 'q-code', text: ` (${k})` }) : null,
+          `: ${items[k]}`);
+      })));
+    }
     if (!general && !keys.length) box.append(el('p', { text: JSON.stringify(rc) }));
     return box;
   }
@@ -984,6 +998,11 @@
   async function renderResponses() {
     const list = await invoke('list_responses');
     await loadNames();
+    // The forms of returned responses, to name the questions the supervisor commented on.
+    const returnedForms = new Map();
+    for (const r of list) {
+      if (r.status === 'rejected' && r.form) returnedForms.set(r.id, await getForm(r.form).catch(() => null));
+    }
     $('responses-list').replaceChildren(...list.map((r) => {
       const p = place(r);
       // "Nguyễn Văn An — Cấp căn cước — 14:05": the respondent's name (kept on this device
@@ -1008,7 +1027,7 @@
         li.append(el('p', { class: 'note', text: t('resp.not_sent', r.outbox_attempts) }));
       }
       if (r.status === 'rejected') {
-        const rc = reviewComment(r.review_comment);
+        const rc = reviewComment(r.review_comment, returnedForms.get(r.id));
         if (rc) li.append(rc);
         li.append(el('div', { class: 'actions', 'data-action': 'reopen' }, actionButton(r.reopened ? t('resp.continue') : t('resp.reopen'), 'primary',
           async () => {
