@@ -2014,7 +2014,7 @@ async fn forgotten_pin_is_reset_with_the_supervisor_code_and_nothing_is_lost() {
             .contains("Ứng dụng đang khóa")
     );
     screenshot(&c, &shots.join("app-pin-recovery.png")).await;
-    phone_width_check(&c, &shots.join("app-pin-recovery-400.png")).await;
+    phone_width_check(&c, &shots.join("app-pin-recovery-360.png")).await;
     // The other language: the same screen in English, no Vietnamese left on it.
     click(&c, "#lang-toggle").await;
     wait_text(&c, "#recover-h", "Forgot your PIN").await;
