@@ -409,8 +409,9 @@ async fn fill_required(c: &Client) {
     visible(c, "#screen-review").await;
 }
 
-/// Review without issues, submit, and open the Sync screen.
-async fn submit_and_open_sync(c: &Client) {
+/// Review without issues, submit, and open the Sync screen, where exactly `waiting_after`
+/// records wait (this response and any field outcome not yet sent).
+async fn submit_and_open_sync(c: &Client, waiting_after: usize) {
     wait_js(
         c,
         "document.getElementById('review-summary').dataset.issues === '0'",
@@ -420,7 +421,26 @@ async fn submit_and_open_sync(c: &Client) {
     click(c, "#submit").await;
     visible(c, "#screen-done").await;
     click(c, "#done-sync").await;
-    wait_text(c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(c, waiting_after).await;
+}
+
+/// Waits until exactly `n` records wait to be sent: the Sync screen says "`n` bản ghi chờ
+/// đồng bộ" and, on an enrolled device, the header badge "`n` phiếu chờ gửi" (both count the
+/// responses and the field outcomes not yet sent).
+async fn waiting(c: &Client, n: usize) {
+    wait_js(
+        c,
+        &format!(
+            "(()=>{{const p=document.getElementById('sync-pending');
+               const b=document.getElementById('net-badge');
+               const page=p.dataset.pending==='{n}'&&p.textContent.startsWith('{n} bản ghi chờ đồng bộ');
+               const badge=document.body.dataset.enrolled!=='true'
+                 ||(b.dataset.waiting==='{n}'&&document.getElementById('net-waiting').textContent==='{n} phiếu chờ gửi');
+               return page&&badge;}})()"
+        ),
+        &format!("exactly {n} waiting to be sent (Sync screen and badge)"),
+    )
+    .await;
 }
 
 async fn sync_now(c: &Client) {
@@ -635,7 +655,7 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     click(&c, "#submit").await;
     visible(&c, "#screen-done").await;
     click(&c, "#done-sync").await;
-    wait_text(&c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(&c, 1).await;
     screenshot(&c, &shots.join("app-sync.png")).await;
 
     // ---- "Khóa" closes the store and returns to the Unlock screen; the PIN opens it again
@@ -671,7 +691,7 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     enter_pin(&c, NEW_PIN).await;
     unlocked(&c).await;
     click(&c, "[data-nav=\"sync\"]").await;
-    wait_text(&c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(&c, 1).await;
     c.close().await.expect("end the session");
     driver.wait_apps_gone();
     check_app_log(
@@ -780,7 +800,7 @@ async fn walk_in_from_the_app_is_synced_and_counted_apart() {
     click(&c, "#start-free").await;
     wait_text(&c, "#form-meta", "Một cửa").await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
     sync_now(&c).await;
     wait_js(
         &c,
@@ -927,7 +947,8 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     .await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    // The response and the "absent" outcome above.
+    submit_and_open_sync(&c, 2).await;
     sync_now(&c).await;
     wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
     let on_server = fixture::server_records(&server, round);
@@ -963,7 +984,7 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     saved(&c).await;
     click(&c, "#to-review").await;
     visible(&c, "#screen-review").await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
     sync_now(&c).await;
     wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
     let revisions: Vec<u32> = fixture::server_records(&server, round)
@@ -1084,7 +1105,7 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
     click(&c, &format!("{card} [data-action=\"start\"]")).await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
     // The automatic sync fails and says so; the record stays queued.
     wait_js(
         &c,
@@ -1093,7 +1114,7 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
         "the failed automatic sync is shown as the last error",
     )
     .await;
-    wait_text(&c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(&c, 1).await;
     c.close().await.expect("end the session (closes the app)");
     driver.wait_apps_gone();
     // The store is read only while the app is closed: with the current sipas-store, another
@@ -1120,7 +1141,7 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
     enter_pin(&c, PIN).await;
     unlocked(&c).await;
     click(&c, "[data-nav=\"sync\"]").await;
-    wait_text(&c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(&c, 1).await;
     screenshot(&c, &artifacts_dir().join("app-sync-offline.png")).await;
     OfflineQueued {
         _window: window,
@@ -1201,6 +1222,18 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
 
     // ---- still offline for the device: export a signed hand-over file from the Sync screen
     let handover_dir = tmp.path().join("usb");
+    // The folder in use is shown; another one is picked with the system's folder dialog
+    // ("Chọn thư mục…": a native dialog WebDriver cannot drive), never typed.
+    wait_text(&c, "#handover-choose", "Chọn thư mục…").await;
+    wait_text(&c, "#handover-where", &handover_dir.to_string_lossy()).await;
+    assert_eq!(
+        js(&c, "document.body.dataset.handoverFolder").await,
+        Value::from("default")
+    );
+    assert_eq!(
+        js(&c, "document.getElementById('handover-default').hidden").await,
+        Value::Bool(true)
+    );
     click(&c, "#handover-export").await;
     wait_text(
         &c,
@@ -1208,7 +1241,7 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
         "Đã lưu 1 phiếu vào tệp ban-giao-",
     )
     .await;
-    wait_text(&c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(&c, 1).await;
     let files: Vec<_> = std::fs::read_dir(&handover_dir)
         .expect("list the hand-over folder")
         .map(|e| e.expect("entry").path())
@@ -1573,7 +1606,7 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
     .await;
     wait_text(&c, "#form-meta", round).await;
     fill_required(&c).await;
-    submit_and_open_sync(&c).await;
+    submit_and_open_sync(&c, 1).await;
 
     // Sync now: told the device is revoked and what to do; nothing was sent.
     click(&c, "#sync-now").await;
@@ -1590,7 +1623,7 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
     wait_text(&c, "#sync-last-error", "Thiết bị đã bị thu hồi").await;
     let last = js(&c, "document.getElementById('sync-last-error').textContent").await;
     assert!(!last.as_str().unwrap_or_default().contains("401"), "{last}");
-    wait_text(&c, "#sync-pending", "bản ghi chờ đồng bộ").await;
+    waiting(&c, 1).await;
     assert!(fixture::server_records(&server, round).is_empty());
     // Automatic sync (every 2 s here) has stopped trying.
     let refusals = driver.app_log_text().matches("token is revoked").count();
@@ -1858,6 +1891,239 @@ async fn monitor_spot_check_from_the_app() {
     println!(
         "monitor spot check: {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// "Quên mã PIN" at the door (issue 13): a device enrolled with a server that has the
+/// province's recovery key interviews one respondent offline; the surveyor forgets the PIN,
+/// opens "Quên mã PIN?" on the lock screen and reads the request code out to the supervisor,
+/// who turns it into a reset code with `sipas-server recovery-code` and the province's private
+/// key. A short or wrong code is refused in plain Vietnamese; the right one with a new PIN
+/// typed twice unlocks the app: the interview is still waiting, the new PIN opens the app
+/// from then on (the old one no longer does), and when the server returns the interview is
+/// delivered once.
+#[tokio::test]
+async fn forgotten_pin_is_reset_with_the_supervisor_code_and_nothing_is_lost() {
+    if !display_available("app_window") {
+        return;
+    }
+    let _window =
+        one_window("forgotten_pin_is_reset_with_the_supervisor_code_and_nothing_is_lost").await;
+    let shots = artifacts_dir();
+    let keys = tempfile::tempdir().expect("tempdir");
+    let province = keys.path().join("province");
+    let tool = |args: &[&str]| {
+        std::process::Command::new(server::server_binary())
+            .args(args)
+            .output()
+            .expect("run sipas-server")
+    };
+    let out = tool(&[
+        "recovery-keygen",
+        "--out",
+        province.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut server = TestServer::start_with(
+        Backend::Sqlite,
+        Options {
+            args: vec![
+                "--recovery-public-key".into(),
+                province.join("recovery.pub").to_string_lossy().into_owned(),
+            ],
+            ..Options::default()
+        },
+    )
+    .expect("SQLite test server");
+    let people = fixture::seed_people(&server).await;
+    let round = "2026-HN-QUENPIN";
+    let ids = fixture::seed_round(&people, round, 1).await;
+    let code = fixture::enrolment_code(&people).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("app.db");
+    let driver = Driver::start(&[
+        ("SIPAS_DB", db.clone().into_os_string()),
+        ("SIPAS_AUTO_SYNC_SECS", "2".into()),
+        (
+            "SIPAS_HANDOVER_DIR",
+            tmp.path().join("usb").into_os_string(),
+        ),
+    ]);
+    let binary = app_binary();
+    let c = driver.session(&binary).await;
+    app_ready(&c).await;
+    // No "Quên mã PIN?" while the PIN is being created.
+    visible(&c, "#screen-unlock").await;
+    wait_text(&c, "#unlock-h", "Tạo mã PIN").await;
+    assert_eq!(
+        js(&c, "document.getElementById('forgot-row').hidden").await,
+        Value::Bool(true)
+    );
+    create_pin(&c, false, None).await;
+    enrol_and_sync(&c, &server, &code).await;
+    assert!(
+        sipas_store::recovery::recovery_path(&db).is_file(),
+        "the store key is sealed for recovery at enrolment"
+    );
+
+    // ---- offline: one interview waits on the device
+    server.kill();
+    click(&c, "[data-nav=\"assignments\"]").await;
+    click(
+        &c,
+        &format!("[data-assignment=\"{}\"] [data-action=\"start\"]", ids[0]),
+    )
+    .await;
+    wait_text(&c, "#form-meta", round).await;
+    fill_required(&c).await;
+    submit_and_open_sync(&c, 1).await;
+
+    // ---- the PIN is forgotten: lock, then "Quên mã PIN?"
+    click(&c, "#lock-btn").await;
+    app_ready(&c).await;
+    visible(&c, "#screen-unlock").await;
+    wait_text(&c, "#unlock-h", "Nhập mã PIN").await;
+    wait_text(&c, "#forgot-pin", "Quên mã PIN?").await;
+    click(&c, "#forgot-pin").await;
+    visible(&c, "#screen-recover").await;
+    wait_text(&c, "#recover-h", "Quên mã PIN").await;
+    wait_text(&c, "#screen-recover", "Không mất phiếu nào").await;
+    wait_text(&c, "#screen-recover", "khoá khôi phục của tỉnh").await;
+    wait_js(
+        &c,
+        "document.getElementById('recover-request').value.length > 40",
+        "the recovery request is shown",
+    )
+    .await;
+    assert_eq!(
+        js(&c, "document.body.dataset.recovery").await,
+        Value::from("available")
+    );
+    let request = js(&c, "document.getElementById('recover-request').value")
+        .await
+        .as_str()
+        .expect("request text")
+        .to_string();
+    assert!(
+        command_while_locked(&c)
+            .await
+            .contains("Ứng dụng đang khóa")
+    );
+    screenshot(&c, &shots.join("app-pin-recovery.png")).await;
+    phone_width_check(&c, &shots.join("app-pin-recovery-360.png")).await;
+    // The other language: the same screen in English, no Vietnamese left on it.
+    click(&c, "#lang-toggle").await;
+    wait_text(&c, "#recover-h", "Forgot your PIN").await;
+    wait_text(&c, "#screen-recover", "No form is lost").await;
+    let english = page_text(&c).await;
+    for vi in ["Quên", "mã PIN", "giám sát viên"] {
+        assert!(!english.contains(vi), "{vi:?} left in English: {english}");
+    }
+    click(&c, "#lang-toggle").await;
+    wait_text(&c, "#recover-h", "Quên mã PIN").await;
+
+    // A code too short, and a code of the right length that does not fit this device.
+    type_into(&c, "recover-code", "1a2b-3c4d").await;
+    type_into(&c, "recover-pin", "135799").await;
+    type_into(&c, "recover-confirm", "135799").await;
+    click(&c, "#recover-submit").await;
+    wait_text(&c, "#recover-error", "Mã đặt lại phải có đủ 64 ký tự").await;
+    type_into(&c, "recover-code", &"0000-".repeat(16)).await;
+    type_into(&c, "recover-pin", "135799").await;
+    type_into(&c, "recover-confirm", "135799").await;
+    click(&c, "#recover-submit").await;
+    wait_text(
+        &c,
+        "#recover-error",
+        "Mã khôi phục không đúng với thiết bị này",
+    )
+    .await;
+    let shown = js(&c, "document.getElementById('recover-error').textContent").await;
+    let shown = shown.as_str().unwrap_or_default();
+    assert!(
+        !shown.contains("recovery") && !shown.contains("wrong_code"),
+        "no codes or English in the Vietnamese error: {shown}"
+    );
+    assert_eq!(
+        js(&c, "document.body.dataset.locked").await,
+        Value::from("true")
+    );
+
+    // ---- the supervisor: the province key turns the request into the reset code
+    let out = tool(&[
+        "recovery-code",
+        "--key",
+        province.join("recovery.key").to_str().expect("utf-8 path"),
+        "--request",
+        &request,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reset_code = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert_eq!(
+        reset_code.chars().filter(char::is_ascii_hexdigit).count(),
+        64,
+        "{reset_code}"
+    );
+
+    // ---- typed in the app with a new PIN twice (a mismatch first)
+    const RESET_PIN: &str = "Mới 2468";
+    type_into(&c, "recover-code", &reset_code).await;
+    type_into(&c, "recover-pin", RESET_PIN).await;
+    type_into(&c, "recover-confirm", "Mới 2469").await;
+    click(&c, "#recover-submit").await;
+    wait_text(&c, "#recover-error", "Hai lần nhập mã PIN không khớp").await;
+    type_into(&c, "recover-pin", RESET_PIN).await;
+    type_into(&c, "recover-confirm", RESET_PIN).await;
+    click(&c, "#recover-submit").await;
+    unlocked(&c).await;
+    // Nothing lost: the interview still waits, and it is listed.
+    click(&c, "[data-nav=\"sync\"]").await;
+    waiting(&c, 1).await;
+    click(&c, "[data-nav=\"responses\"]").await;
+    wait_js(
+        &c,
+        "document.querySelectorAll('#responses-list > li').length === 1",
+        "the submitted interview is listed",
+    )
+    .await;
+
+    // ---- from now on the new PIN opens the app, the old one does not
+    click(&c, "#lock-btn").await;
+    app_ready(&c).await;
+    enter_pin(&c, PIN).await;
+    wait_text(&c, "#unlock-error", "Mã PIN không đúng").await;
+    enter_pin(&c, RESET_PIN).await;
+    unlocked(&c).await;
+
+    // ---- the server returns: the interview is delivered once
+    server.restart_same_address();
+    click(&c, "[data-nav=\"sync\"]").await;
+    wait_text(&c, "#sync-pending", "Không có bản ghi nào chờ đồng bộ").await;
+    assert_eq!(fixture::server_records(&server, round).len(), 1);
+    c.close().await.expect("end the session");
+    driver.wait_apps_gone();
+    let store = Store::open_encrypted(&db, RESET_PIN).expect("the new PIN opens the store");
+    assert_eq!(store.outbox_counts().expect("outbox").pending, 0);
+    assert!(
+        Store::open_encrypted(&db, PIN).is_err(),
+        "the old PIN no longer opens it"
+    );
+    assert_eq!(store.list_responses().expect("responses").len(), 1);
+    check_app_log(
+        &driver,
+        &["PIN reset failed: ", "PIN reset with a recovery code"],
+        &[RESET_PIN, &reset_code, &code],
     );
 }
 

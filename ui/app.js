@@ -47,7 +47,7 @@
 
   const OUTCOMES = ['absent', 'refused', 'moved', 'invalid', 'form_delivered', 'not_visited'];
   const STATUSES = ['not_visited', 'form_delivered', 'collected', 'absent', 'refused', 'moved', 'invalid'];
-  const SCREENS = ['unlock', 'assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol', 'pin', 'monitor'];
+  const SCREENS = ['unlock', 'recover', 'assignments', 'form', 'review', 'done', 'responses', 'sync', 'enrol', 'pin', 'monitor'];
 
   const S = {
     screen: 'loading',
@@ -968,15 +968,29 @@
   }
 
   // ---------------------------------------------------------------- submitted responses
-  function reviewComment(rc) {
+  // The supervisor's comment on a returned response; a comment on a question names the
+  // question (its code only as a secondary hint).
+  function reviewComment(rc, form) {
     if (rc === null || rc === undefined) return null;
+    const itemName = (code) => {
+      for (const g of (form && form.groups) || []) for (const i of g.items) if (i.code === code) return label(i.label);
+      return null;
+    };
     const box = el('div', { class: 'review-comment' }, el('h4', { text: t('resp.review') }));
     if (typeof rc === 'string') { box.append(el('p', { text: rc })); return box; }
     const general = rc.comment || rc.message || rc.text;
     if (general) box.append(el('p', { text: String(general) }));
     const items = rc.item_comments || {};
     const keys = Object.keys(items);
-    if (keys.length) box.append(el('ul', {}, ...keys.map((k) => el('li', { text: t('resp.item_comment', k, items[k]) }))));
+    if (keys.length) {
+      box.append(el('ul', {}, ...keys.map((k) => {
+        const name = itemName(k);
+        return el('li', { 'data-item': k },
+          el('strong', { text: name || t('resp.item_code', k) }),
+          name ? el('span', { class: 'q-code', text: ` (${k})` }) : null,
+          `: ${items[k]}`);
+      })));
+    }
     if (!general && !keys.length) box.append(el('p', { text: JSON.stringify(rc) }));
     return box;
   }
@@ -984,6 +998,11 @@
   async function renderResponses() {
     const list = await invoke('list_responses');
     await loadNames();
+    // The forms of returned responses, to name the questions the supervisor commented on.
+    const returnedForms = new Map();
+    for (const r of list) {
+      if (r.status === 'rejected' && r.form) returnedForms.set(r.id, await getForm(r.form).catch(() => null));
+    }
     $('responses-list').replaceChildren(...list.map((r) => {
       const p = place(r);
       // "Nguyễn Văn An — Cấp căn cước — 14:05": the respondent's name (kept on this device
@@ -1008,7 +1027,7 @@
         li.append(el('p', { class: 'note', text: t('resp.not_sent', r.outbox_attempts) }));
       }
       if (r.status === 'rejected') {
-        const rc = reviewComment(r.review_comment);
+        const rc = reviewComment(r.review_comment, returnedForms.get(r.id));
         if (rc) li.append(rc);
         li.append(el('div', { class: 'actions', 'data-action': 'reopen' }, actionButton(r.reopened ? t('resp.continue') : t('resp.reopen'), 'primary',
           async () => {
@@ -1107,8 +1126,42 @@
     renderSyncStatus(await invoke('sync_status'));
     if (!$('handover-where').textContent) {
       try {
-        $('handover-where').textContent = await invoke('handover_default_dir');
+        showHandoverFolder(await invoke('handover_folder'));
       } catch (e) { $('handover-where').textContent = errText(e); }
+    }
+  }
+
+  function showHandoverFolder(f) {
+    $('handover-where').textContent = f.dir;
+    $('handover-default').hidden = !f.chosen;
+    document.body.dataset.handoverFolder = f.chosen ? 'chosen' : 'default';
+  }
+
+  // The folder is picked in the system's folder dialog, never typed; where there is none
+  // (a phone), the command says so plainly and the default folder stays.
+  async function chooseHandoverDir() {
+    const out = $('handover-export-result');
+    const b = $('handover-choose');
+    b.disabled = true;
+    try {
+      const before = $('handover-where').textContent;
+      const f = await invoke('choose_handover_dir', { title: t('handover.choose.title') });
+      showHandoverFolder(f);
+      if (f.dir !== before) say(out.id, () => t('handover.chosen'));
+    } catch (e) {
+      say(out.id, () => errText(e));
+    } finally {
+      b.disabled = false;
+    }
+  }
+
+  async function useDefaultHandoverDir() {
+    const out = $('handover-export-result');
+    try {
+      showHandoverFolder(await invoke('use_default_handover_dir'));
+      say(out.id, () => t('handover.default_again'));
+    } catch (e) {
+      say(out.id, () => errText(e));
     }
   }
 
@@ -1466,6 +1519,7 @@
     $('unlock-pin').autocomplete = st.new_pin ? 'new-password' : 'current-password';
     $('unlock-confirm-field').hidden = !st.new_pin;
     $('unlock-submit').textContent = st.new_pin ? t('unlock.submit.create') : t('unlock.submit.enter');
+    $('forgot-row').hidden = !!st.new_pin;
     document.body.dataset.pinMode = st.new_pin ? 'create' : 'enter';
   }
 
@@ -1508,6 +1562,81 @@
     $('unlock-pin').value = '';
     $('unlock-confirm').value = '';
     $('unlock-status').textContent = '';
+    b.disabled = false;
+    S.lock = null;
+    document.body.dataset.ready = 'false';
+    await enterApp();
+    document.body.dataset.ready = 'true';
+  }
+
+  // "Quên mã PIN": the recovery request goes to the supervisor, who answers a reset code
+  // (made with the province's recovery key); with it the surveyor sets a new PIN. The store
+  // is re-encrypted under the new PIN by the Rust side; every record stays.
+  const recoveryDigits = (code) => (code.match(/[0-9a-fA-F]/g) || []).length;
+
+  async function openRecover() {
+    setPinError('recover-error', '');
+    say('recover-status', null);
+    say('recover-copied', null);
+    for (const id of ['recover-code', 'recover-pin', 'recover-confirm']) $(id).value = '';
+    let request = null;
+    try {
+      request = await invoke('recovery_request');
+    } catch (e) {
+      setPinError('recover-error', errText(e));
+    }
+    // Shown in groups of 4 to be read out over the phone; the supervisor's tool ignores the
+    // spaces (and line breaks a chat app adds).
+    $('recover-request').value = request ? request.match(/.{1,4}/g).join(' ') : '';
+    $('recover-none').hidden = request !== null || !$('recover-error').hidden;
+    $('recover-form').hidden = request === null;
+    document.body.dataset.recovery = request ? 'available' : 'none';
+    show('recover');
+  }
+
+  async function copyRequest() {
+    const area = $('recover-request');
+    area.focus();
+    area.select();
+    try {
+      await navigator.clipboard.writeText(area.value);
+      say('recover-copied', () => t('recover.copied'));
+    } catch (_) {
+      say('recover-copied', () => t('recover.copy_failed'));
+    }
+  }
+
+  async function resetPin(ev) {
+    ev.preventDefault();
+    const code = $('recover-code').value.trim();
+    const pin = $('recover-pin').value;
+    const confirm = $('recover-confirm').value;
+    const digits = recoveryDigits(code);
+    const problem = !code ? t('recover.code.empty')
+      : digits < 64 ? t('recover.code.short', digits)
+        : newPinProblem(pin, confirm, (S.lock && S.lock.min_pin_chars) || 6);
+    if (problem) {
+      setPinError('recover-error', problem);
+      $(!code || digits < 64 ? 'recover-code' : (pinLength(pin) < 6 ? 'recover-pin' : 'recover-confirm')).focus();
+      return;
+    }
+    const b = $('recover-submit');
+    b.disabled = true;
+    setPinError('recover-error', '');
+    say('recover-status', () => t('recover.running'));
+    try {
+      await invoke('reset_pin', { code, new_pin: pin, confirm });
+    } catch (e) {
+      say('recover-status', null);
+      setPinError('recover-error', errText(e));
+      $('recover-pin').value = '';
+      $('recover-confirm').value = '';
+      $('recover-code').focus();
+      b.disabled = false;
+      return;
+    }
+    for (const id of ['recover-code', 'recover-pin', 'recover-confirm', 'recover-request']) $(id).value = '';
+    say('recover-status', null);
     b.disabled = false;
     S.lock = null;
     document.body.dataset.ready = 'false';
@@ -1623,6 +1752,12 @@
   $('enrol-form').addEventListener('submit', enrol);
   $('unlock-form').addEventListener('submit', unlock);
   $('lock-btn').addEventListener('click', lockApp);
+  $('forgot-pin').addEventListener('click', () => openRecover().catch(showError));
+  $('recover-copy').addEventListener('click', copyRequest);
+  $('recover-back').addEventListener('click', () => showUnlock(S.lock));
+  $('recover-form').addEventListener('submit', resetPin);
+  $('handover-choose').addEventListener('click', chooseHandoverDir);
+  $('handover-default').addEventListener('click', useDefaultHandoverDir);
   $('open-pin').addEventListener('click', () => {
     setPinError('pin-error', '');
     $('pin-status').textContent = '';

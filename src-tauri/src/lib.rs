@@ -27,6 +27,7 @@ fn db_path(app: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let path = db_path(app.handle())?;
             applog::info(format!("started, version {}", env!("CARGO_PKG_VERSION")));
@@ -61,6 +62,9 @@ pub fn run() {
             commands::sync::sync_now,
             commands::sync::handover_default_dir,
             commands::sync::open_handover_dir,
+            commands::folder::handover_folder,
+            commands::folder::choose_handover_dir,
+            commands::folder::use_default_handover_dir,
             commands::sync::export_handover,
             commands::sync::apply_handover_result,
             commands::monitor::monitor_status,

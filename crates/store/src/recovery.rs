@@ -129,8 +129,10 @@ fn seal(public: &[u8; 32], key: &[u8; KEY_LEN]) -> Result<String> {
 }
 
 fn unseal(secret: &[u8; 32], sealed_b64: &str) -> Result<DatabaseKey> {
+    // The app shows the request in groups of 4 to be read out; chat apps add line breaks.
+    let compact: String = sealed_b64.split_whitespace().collect();
     let sealed = STANDARD
-        .decode(sealed_b64.trim())
+        .decode(compact)
         .map_err(|_| bad("the recovery request is not base64"))?;
     let plain =
         Zeroizing::new(SecretKey::from(*secret).unseal(&sealed).map_err(|_| {
@@ -349,6 +351,18 @@ mod tests {
         assert!(recovery_code_from_request(&other.secret, &request).is_err());
         let code = recovery_code_from_request(&pair.secret, &request).unwrap();
         assert_eq!(code.len(), 64 + 15);
+        // Read out in groups (as the app shows it) or broken over lines: the same request.
+        let grouped: String = request
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let grouped = grouped.replacen(' ', "\n", 3);
+        assert_eq!(
+            *recovery_code_from_request(&pair.secret, &grouped).unwrap(),
+            *code
+        );
         let recovered = parse_recovery_code(&code.to_uppercase()).unwrap();
         let (_s, _k) = Store::reset_passphrase(&db, &recovered, "2468").unwrap();
         Store::open_encrypted(&db, "2468").unwrap();

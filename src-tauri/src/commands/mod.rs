@@ -2,6 +2,7 @@
 //! `sipas-store`; the `*_in` functions hold the (testable) body over an [`crate::state::AppState`].
 pub mod assignments;
 pub mod drafts;
+pub mod folder;
 pub mod forms;
 pub mod monitor;
 pub mod responses;

@@ -693,14 +693,22 @@ pub(crate) fn enrol_target(
     })
 }
 
-/// The folder hand-over files go to: `$SIPAS_HANDOVER_DIR` when set, else `SIPAS Field - ban
-/// giao` in the user's documents (else the downloads or home folder, else the app's data
-/// folder), created if needed.
-fn handover_dir(app: &tauri::AppHandle) -> CmdResult<PathBuf> {
+/// The folder hand-over files go to: `$SIPAS_HANDOVER_DIR` when set, else the folder the
+/// surveyor chose with the folder dialog ([`super::folder`]) while it exists, else `SIPAS
+/// Field - ban giao` in the user's documents (else the downloads or home folder, else the
+/// app's data folder), created if needed.
+pub(crate) fn handover_dir(app: &tauri::AppHandle) -> CmdResult<PathBuf> {
     use tauri::Manager;
     if let Some(dir) = std::env::var_os(HANDOVER_DIR_ENV).filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).map_err(|_| handover_folder_problem())?;
+        return Ok(dir);
+    }
+    if let Some(dir) = app
+        .state::<AppState>()
+        .db_path()
+        .and_then(super::folder::chosen_dir)
+    {
         return Ok(dir);
     }
     let path = app.path();
@@ -737,7 +745,7 @@ fn handover_folder_problem() -> Problem {
     )
 }
 
-/// Where hand-over files go: `SIPAS Field - ban giao` in the user's documents folder.
+/// Where hand-over files go (see [`handover_dir`]).
 #[tauri::command(rename_all = "snake_case")]
 pub fn handover_default_dir(app: tauri::AppHandle) -> CmdResult<String> {
     Ok(handover_dir(&app)?.display().to_string())
