@@ -54,6 +54,9 @@ struct Proxy {
     /// Connections passed to each backend.
     served: Arc<Vec<AtomicUsize>>,
     backends: usize,
+    /// One more than the number of the newest connection whose request has begun to reach
+    /// its backend.
+    began: tokio::sync::watch::Sender<usize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -66,18 +69,30 @@ impl Proxy {
             Arc::new(backends.iter().map(|_| AtomicUsize::new(0)).collect());
         let n = backends.len();
         let (next2, served2) = (next.clone(), served.clone());
+        let began = tokio::sync::watch::Sender::new(0usize);
+        let began2 = began.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
                 let first = next2.fetch_add(1, Ordering::SeqCst);
-                let (backends, served) = (backends.clone(), served2.clone());
+                let (backends, served, began) = (backends.clone(), served2.clone(), began2.clone());
                 tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
                     for i in 0..n {
                         let b = (first + i) % n;
                         if let Ok(mut outbound) = TcpStream::connect(backends[b]).await {
                             served[b].fetch_add(1, Ordering::SeqCst);
+                            // The first bytes of the request, then everything both ways.
+                            let mut buf = vec![0u8; 64 * 1024];
+                            let Ok(got) = inbound.read(&mut buf).await else {
+                                return;
+                            };
+                            if outbound.write_all(&buf[..got]).await.is_err() {
+                                return;
+                            }
+                            began.send_modify(|v| *v = (*v).max(first + 1));
                             let _ =
                                 tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                             return;
@@ -92,6 +107,7 @@ impl Proxy {
             next,
             served,
             backends: n,
+            began,
             task,
         }
     }
@@ -99,6 +115,13 @@ impl Proxy {
     /// The backend the next connection is sent to (while all are up).
     fn next_backend(&self) -> usize {
         self.next.load(Ordering::SeqCst) % self.backends
+    }
+
+    /// Waits until the request of connection number `k` (counting from 0) has begun to
+    /// reach its backend.
+    async fn wait_began(&self, k: usize) {
+        let mut rx = self.began.subscribe();
+        rx.wait_for(|v| *v > k).await.unwrap();
     }
 
     fn served(&self) -> Vec<usize> {
@@ -210,7 +233,7 @@ fn statuses(result: &UploadResult) -> Vec<AckStatus> {
 
 async fn two_servers(backend: Backend) {
     // Both processes start at the same moment on one new database.
-    let Some(servers) = TestServer::start_many(backend, 2, Options::default()) else {
+    let Some(mut servers) = TestServer::start_many(backend, 2, Options::default()) else {
         return;
     };
     let proxy = Proxy::start(servers.iter().map(addr).collect()).await;
@@ -222,7 +245,7 @@ async fn two_servers(backend: Backend) {
     sign_in_throttle_counts_both(&url, &proxy).await;
     revocation_is_seen_by_both(&url, &proxy, &people).await;
     publish_and_retire_are_seen_by_both(&url, &proxy, &people).await;
-    killed_mid_upload(&url, &proxy, &servers, &people).await;
+    killed_mid_upload(&url, &proxy, &mut servers, &people).await;
     let served = proxy.served();
     assert!(
         served.iter().all(|&n| n > 10),
@@ -235,12 +258,15 @@ async fn migrations_applied_once(server: &TestServer) {
     let applied: Vec<i64> = match server.backend {
         Backend::Postgres => sipas_testkit::pg::with_pg(&server.database(), |c| {
             Box::pin(async move {
-                c.query("SELECT version FROM schema_migrations ORDER BY version", &[])
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| i64::from(r.get::<_, i32>(0)))
-                    .collect()
+                c.query(
+                    "SELECT version FROM schema_migrations ORDER BY version",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| i64::from(r.get::<_, i32>(0)))
+                .collect()
             })
         }),
         Backend::Sqlite => {
@@ -292,8 +318,15 @@ async fn uploads_are_acknowledged_once(
     let mut tasks = Vec::new();
     for i in 0..10 {
         let (url, token) = (url.to_owned(), token.clone());
-        let chunk: Vec<Response> = records[40..].iter().skip(i % 2).step_by(2).cloned().collect();
-        tasks.push(tokio::spawn(async move { upload(&url, &token, &chunk).await }));
+        let chunk: Vec<Response> = records[40..]
+            .iter()
+            .skip(i % 2)
+            .step_by(2)
+            .cloned()
+            .collect();
+        tasks.push(tokio::spawn(
+            async move { upload(&url, &token, &chunk).await },
+        ));
     }
     let mut accepted = 0;
     for t in tasks {
@@ -410,55 +443,85 @@ async fn publish_and_retire_are_seen_by_both(url: &str, proxy: &Proxy, people: &
         })
     };
     let sup = people.supervisor.token().unwrap();
-    let a = send(url, Req::new("POST", "/api/v1/rounds").token(sup).json(round("MULTI-F1"))).await;
+    let a = send(
+        url,
+        Req::new("POST", "/api/v1/rounds")
+            .token(sup)
+            .json(round("MULTI-F1")),
+    )
+    .await;
     assert!(a.status == 200 || a.status == 201, "{}", a.problem());
     // Retired through one process: the other (and the same one) refuse new rounds with it.
-    let a = send(url, Req::new("POST", &format!("{path}/retire")).token(people.admin.token().unwrap())).await;
+    let a = send(
+        url,
+        Req::new("POST", &format!("{path}/retire")).token(people.admin.token().unwrap()),
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.problem());
     for id in ["MULTI-F2", "MULTI-F3"] {
-        let a = send(url, Req::new("POST", "/api/v1/rounds").token(sup).json(round(id))).await;
+        let a = send(
+            url,
+            Req::new("POST", "/api/v1/rounds")
+                .token(sup)
+                .json(round(id)),
+        )
+        .await;
         assert_eq!(a.status, 409, "{}", a.problem());
     }
 }
 
-async fn killed_mid_upload(url: &str, proxy: &Proxy, servers: &[TestServer], people: &People) {
+async fn killed_mid_upload(url: &str, proxy: &Proxy, servers: &mut [TestServer], people: &People) {
+    const ATTEMPTS: usize = 4;
+    const PER_ATTEMPT: usize = 400;
     let round = "MULTI-2";
-    let assignments = seed_round(people, round, 300).await;
+    let assignments = seed_round(people, round, ATTEMPTS * PER_ATTEMPT).await;
     let (_, token) = enrol(url, people).await;
-    let records: Vec<Response> = assignments
+    let all: Vec<Response> = assignments
         .iter()
         .enumerate()
         .map(|(i, a)| response_for(round, *a, i as u64))
         .collect();
-    // A large batch goes to one process, which is SIGKILLed while it works on it.
-    let victim = proxy.next_backend();
-    let in_flight = {
-        let (url, token, records) = (url.to_owned(), token.clone(), records.clone());
-        tokio::spawn(async move {
-            client(&url)
-                .with_token(token)
-                .upload(&batch(&records))
-                .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    servers[victim].kill();
-    let first = in_flight.await.unwrap();
-    eprintln!(
-        "upload in flight when process {victim} was killed: {}",
-        if first.is_ok() { "answered" } else { "cut off" }
-    );
-    // The retry (the app's next sync) reaches the other process.
-    let retry = upload(url, &token, &records).await;
-    for a in &retry.acks {
-        assert!(
-            matches!(a.status, AckStatus::Accepted | AckStatus::Duplicate),
-            "unexpected acknowledgement {:?}",
-            a.status
+    let mut cut_off = 0;
+    for (attempt, records) in all.chunks(PER_ATTEMPT).enumerate() {
+        // A large batch goes to one process, which is SIGKILLed soon after the request
+        // began to arrive (while it reads or stores the batch).
+        let k = proxy.next.load(Ordering::SeqCst);
+        let victim = k % proxy.backends;
+        let in_flight = {
+            let (url, token, records) = (url.to_owned(), token.clone(), records.to_vec());
+            tokio::spawn(async move {
+                client(&url)
+                    .with_token(token)
+                    .upload(&batch(&records))
+                    .await
+            })
+        };
+        proxy.wait_began(k).await;
+        tokio::time::sleep(Duration::from_millis(10 * attempt as u64)).await;
+        servers[victim].kill();
+        let first = in_flight.await.unwrap();
+        if first.is_err() {
+            cut_off += 1;
+        }
+        eprintln!(
+            "attempt {attempt}: upload in flight when process {victim} was killed: {}",
+            if first.is_ok() { "answered" } else { "cut off" }
         );
+        // The retry (the app's next sync) reaches the other process.
+        let retry = upload(url, &token, records).await;
+        for a in &retry.acks {
+            assert!(
+                matches!(a.status, AckStatus::Accepted | AckStatus::Duplicate),
+                "unexpected acknowledgement {:?}",
+                a.status
+            );
+        }
+        let survivor = &servers[1 - victim];
+        let stored = server_records(survivor, round);
+        let sent: BTreeSet<_> = all[..(attempt + 1) * PER_ATTEMPT].iter().map(key).collect();
+        assert_eq!(stored, sent, "every record once, none twice");
+        // The process comes back at its address (the proxy's backend list is fixed).
+        servers[victim].restart_same_address();
     }
-    let survivor = &servers[1 - victim];
-    let stored = server_records(survivor, round);
-    let sent: BTreeSet<_> = records.iter().map(key).collect();
-    assert_eq!(stored, sent, "every record once, none twice");
+    assert!(cut_off > 0, "no upload was cut off by a kill");
 }

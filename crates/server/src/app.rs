@@ -46,9 +46,8 @@ pub struct AppState {
     /// The unit tree scope decisions use, with when it was loaded and the `units` version
     /// counter it was loaded at (see [`crate::scope::unit_tree`]).
     #[allow(clippy::type_complexity)]
-    pub unit_tree_cache: Arc<
-        std::sync::Mutex<Option<(std::time::Instant, i64, Arc<sipas_core::units::UnitTree>)>>,
-    >,
+    pub unit_tree_cache:
+        Arc<std::sync::Mutex<Option<(std::time::Instant, i64, Arc<sipas_core::units::UnitTree>)>>>,
     /// The newest `units` version counter this process has read (see
     /// [`crate::shared_state`]).
     pub units_version: Arc<std::sync::atomic::AtomicI64>,

@@ -391,7 +391,11 @@ mod tests {
         }
     }
 
-    async fn reserve(l: &Arc<FailureLimiter>, limits: &[Limit], t: DateTime<Utc>) -> Result<Attempt, Throttled> {
+    async fn reserve(
+        l: &Arc<FailureLimiter>,
+        limits: &[Limit],
+        t: DateTime<Utc>,
+    ) -> Result<Attempt, Throttled> {
         l.reserve(limits, t).await.unwrap()
     }
 
@@ -400,15 +404,48 @@ mod tests {
         let t = Utc::now();
         let w = Duration::minutes(WINDOW_MINUTES);
         let mut current = HashMap::new();
-        current.insert("a".to_owned(), Window { started: t, count: 1 });
-        assert_eq!(plan(&current, &[limit("b", 1), limit("a", 1)], t, w), Err(Throttled));
+        current.insert(
+            "a".to_owned(),
+            Window {
+                started: t,
+                count: 1,
+            },
+        );
+        assert_eq!(
+            plan(&current, &[limit("b", 1), limit("a", 1)], t, w),
+            Err(Throttled)
+        );
         let out = plan(&current, &[limit("a", 2), limit("b", 1)], t, w).unwrap();
-        assert_eq!(out[0], ("a".to_owned(), Window { started: t, count: 2 }));
-        assert_eq!(out[1], ("b".to_owned(), Window { started: t, count: 1 }));
+        assert_eq!(
+            out[0],
+            (
+                "a".to_owned(),
+                Window {
+                    started: t,
+                    count: 2
+                }
+            )
+        );
+        assert_eq!(
+            out[1],
+            (
+                "b".to_owned(),
+                Window {
+                    started: t,
+                    count: 1
+                }
+            )
+        );
         // A window that is over starts again.
         let later = t + w;
         let out = plan(&current, &[limit("a", 1)], later, w).unwrap();
-        assert_eq!(out[0].1, Window { started: later, count: 1 });
+        assert_eq!(
+            out[0].1,
+            Window {
+                started: later,
+                count: 1
+            }
+        );
         // A clock read a little before the window opened is inside it.
         let earlier = t - Duration::milliseconds(5);
         assert_eq!(plan(&current, &[limit("a", 1)], earlier, w), Err(Throttled));
@@ -424,7 +461,10 @@ mod tests {
             held.push(reserve(&l, &[limit("k", 3)], t).await.unwrap());
         }
         // Three attempts in flight fill the cap: a fourth is refused at once.
-        assert_eq!(reserve(&l, &[limit("k", 3)], t).await.unwrap_err(), Throttled);
+        assert_eq!(
+            reserve(&l, &[limit("k", 3)], t).await.unwrap_err(),
+            Throttled
+        );
         // Releasing one (never checked) frees its place; a failure keeps it.
         let mut held = held.into_iter();
         held.next().unwrap().release().await.unwrap();
@@ -462,11 +502,19 @@ mod tests {
         let t = Utc::now();
         reserve(&l, &[limit("a", 1)], t).await.unwrap().failed();
         // "b" is not counted when "a" refuses the attempt.
-        assert!(reserve(&l, &[limit("b", 1), limit("a", 1)], t).await.is_err());
+        assert!(
+            reserve(&l, &[limit("b", 1), limit("a", 1)], t)
+                .await
+                .is_err()
+        );
         reserve(&l, &[limit("b", 1)], t).await.unwrap().failed();
         assert!(reserve(&l, &[limit("b", 1)], t).await.is_err());
         let later = t + Duration::minutes(WINDOW_MINUTES);
-        assert!(reserve(&l, &[limit("a", 1), limit("b", 1)], later).await.is_ok());
+        assert!(
+            reserve(&l, &[limit("a", 1), limit("b", 1)], later)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -475,9 +523,20 @@ mod tests {
         let login = limiter(&f);
         let enrol = Arc::new(FailureLimiter::new(Throttle::Enrol, f.store.clone()));
         let t = Utc::now();
-        reserve(&login, &[limit("addr:10.0.0.1", 1)], t).await.unwrap().failed();
-        assert!(reserve(&login, &[limit("addr:10.0.0.1", 1)], t).await.is_err());
-        assert!(reserve(&enrol, &[limit("addr:10.0.0.1", 1)], t).await.is_ok());
+        reserve(&login, &[limit("addr:10.0.0.1", 1)], t)
+            .await
+            .unwrap()
+            .failed();
+        assert!(
+            reserve(&login, &[limit("addr:10.0.0.1", 1)], t)
+                .await
+                .is_err()
+        );
+        assert!(
+            reserve(&enrol, &[limit("addr:10.0.0.1", 1)], t)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

@@ -68,11 +68,17 @@ impl SharedStore for PgStore {
         };
         let write = tx.prepare_cached(UPSERT_WINDOW).await?;
         for (key, w) in &planned {
-            tx.execute(&write, &[&throttle, key, &w.started, &count_param(w.count)?])
-                .await?;
+            tx.execute(
+                &write,
+                &[&throttle, key, &w.started, &count_param(w.count)?],
+            )
+            .await?;
         }
         tx.commit().await?;
-        Ok(Ok(planned.into_iter().map(|(k, w)| (k, w.started)).collect()))
+        Ok(Ok(planned
+            .into_iter()
+            .map(|(k, w)| (k, w.started))
+            .collect()))
     }
 
     async fn throttle_release(

@@ -72,7 +72,8 @@ pub(crate) const UPSERT_WINDOW: &str = "INSERT INTO throttle_windows \
 pub(crate) const RELEASE_WINDOW: &str = "UPDATE throttle_windows SET count = count - 1 \
      WHERE limiter = $1 AND key = $2 AND started_at = $3 AND count > 0";
 /// Deletes the window of throttle `$1`, key `$2`.
-pub(crate) const RESET_WINDOW: &str = "DELETE FROM throttle_windows WHERE limiter = $1 AND key = $2";
+pub(crate) const RESET_WINDOW: &str =
+    "DELETE FROM throttle_windows WHERE limiter = $1 AND key = $2";
 /// The last successful sign-in at known-address key `$1`.
 pub(crate) const KNOWN_AT: &str = "SELECT seen_at FROM throttle_known WHERE key = $1";
 /// Forgets known addresses last seen before `$1`.

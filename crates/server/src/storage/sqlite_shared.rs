@@ -56,7 +56,10 @@ impl SharedStore for SqliteStore {
             for (key, w) in &planned {
                 write.execute(params![throttle, key, ts(&w.started), w.count])?;
             }
-            Ok(Ok(planned.into_iter().map(|(k, w)| (k, w.started)).collect()))
+            Ok(Ok(planned
+                .into_iter()
+                .map(|(k, w)| (k, w.started))
+                .collect()))
         })
         .await
     }
