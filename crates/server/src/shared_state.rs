@@ -40,3 +40,103 @@ pub async fn refresh_caches(State(state): State<AppState>, req: Request, next: N
     }
     next.run(req).await
 }
+
+/// Reverse proxies in front of the server whose `X-Forwarded-For` is believed
+/// (`--trusted-proxy`): several processes behind one proxy would otherwise see every client
+/// at the proxy's address, and the per-address throttles would count everyone together.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub std::sync::Arc<Vec<std::net::IpAddr>>);
+
+/// The last address of the `X-Forwarded-For` headers: the one the (trusted) proxy added.
+/// Earlier entries come from the client and are never believed.
+fn last_forwarded(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    let last = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .last()?;
+    last.parse().ok()
+}
+
+/// Middleware (outermost): when the TCP peer is a trusted proxy, the client address the
+/// throttles see ([`crate::extract::ClientIp`]) is the last `X-Forwarded-For` address. A
+/// request from anywhere else keeps its peer address, whatever headers it carries.
+pub async fn forwarded_for(
+    State(trusted): State<TrustedProxies>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    use crate::extract::PeerAddr;
+    use axum::extract::ConnectInfo;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<PeerAddr>>()
+        .map(|c| c.0.0.ip().to_canonical());
+    if let Some(peer) = peer
+        && trusted.0.contains(&peer)
+        && let Some(client) = last_forwarded(req.headers())
+    {
+        req.extensions_mut()
+            .insert(ConnectInfo(PeerAddr(std::net::SocketAddr::new(client, 0))));
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::{ClientIp, PeerAddr};
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    use std::net::{IpAddr, SocketAddr};
+    use tower::ServiceExt;
+
+    async fn client_of(peer: &str, forwarded: &[&str]) -> String {
+        let trusted = TrustedProxies(std::sync::Arc::new(vec!["10.0.0.9".parse().unwrap()]));
+        let app = Router::new()
+            .route(
+                "/",
+                get(|ClientIp(ip): ClientIp| async move { format!("{ip:?}") }),
+            )
+            .layer(axum::middleware::from_fn_with_state(trusted, forwarded_for));
+        let mut req = axum::http::Request::builder().uri("/");
+        for f in forwarded {
+            req = req.header("x-forwarded-for", *f);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        let peer: IpAddr = peer.parse().unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(PeerAddr(SocketAddr::new(peer, 40000))));
+        let answer = app.oneshot(req).await.unwrap();
+        let body = axum::body::to_bytes(answer.into_body(), 1024)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_a_trusted_proxy_names_the_client() {
+        // The trusted proxy's last entry is the client; a forged earlier entry is ignored.
+        assert_eq!(
+            client_of("10.0.0.9", &["1.2.3.4, 203.0.113.7"]).await,
+            "Some(203.0.113.7)"
+        );
+        assert_eq!(
+            client_of("::ffff:10.0.0.9", &["1.2.3.4", "203.0.113.8"]).await,
+            "Some(203.0.113.8)"
+        );
+        // Anyone else keeps their own address, whatever they claim.
+        assert_eq!(
+            client_of("198.51.100.1", &["203.0.113.7"]).await,
+            "Some(198.51.100.1)"
+        );
+        // A trusted proxy without (or with a malformed) header: the proxy's address.
+        assert_eq!(client_of("10.0.0.9", &[]).await, "Some(10.0.0.9)");
+        assert_eq!(client_of("10.0.0.9", &["nonsense"]).await, "Some(10.0.0.9)");
+    }
+}
