@@ -119,6 +119,71 @@ mod tests {
         String::from_utf8(body.to_vec()).unwrap()
     }
 
+    /// Two states on one database file stand for two processes: a unit import and a
+    /// published form through one are seen by the other at its next refresh.
+    #[tokio::test]
+    async fn caches_follow_the_version_counters() {
+        use crate::app::AppState;
+        use crate::forms::FormRegistry;
+        use crate::storage::{CatalogueImport, FormStatus, ServerStore, SqliteStore};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        let open = || -> Arc<dyn ServerStore> { Arc::new(SqliteStore::open(&path).unwrap()) };
+        let (a, b) = (
+            AppState::new(open(), FormRegistry::builtin().unwrap()),
+            AppState::new(open(), FormRegistry::builtin().unwrap()),
+        );
+        crate::catalogue::seed_if_empty(a.store.as_ref())
+            .await
+            .unwrap();
+        for s in [&a, &b] {
+            s.forms.reload(s.store.as_ref()).await.unwrap();
+            refresh(s).await.unwrap();
+        }
+        let tree = crate::scope::unit_tree(&b).await.unwrap();
+        let mut unit = tree.units()[0].clone();
+        unit.code = "99999".into();
+        unit.name = "Tỉnh Thử Nghiệm".into();
+        unit.level = sipas_core::units::UnitLevel::Province;
+        unit.parent_code = None;
+        assert!(tree.units().iter().all(|u| u.code != "99999"));
+        a.store
+            .import_catalogues(&[CatalogueImport::Units(vec![unit])], None)
+            .await
+            .unwrap();
+        // A form published through `a`.
+        let mut form = crate::forms::FormRegistry::builtin().unwrap().entries()[0]
+            .1
+            .form
+            .as_ref()
+            .clone();
+        form.version = "2099.1-shared".into();
+        let c = crate::forms::canonical(&serde_json::to_value(&form).unwrap());
+        let new = crate::storage::NewFormVersion {
+            form_id: form.form_id.clone(),
+            version: form.version.clone(),
+            content_hash: c.content_hash,
+            definition: c.definition,
+            source_xlsx: None,
+            title_vi: form.title.vi.clone(),
+            uploaded_by: None,
+        };
+        assert!(
+            a.store
+                .insert_form_version(&new, FormStatus::Published)
+                .await
+                .unwrap()
+        );
+        // `b` still has its caches until its next request…
+        assert!(b.forms.get(&form.key()).is_none());
+        // …which refreshes them first.
+        refresh(&b).await.unwrap();
+        assert!(b.forms.get(&form.key()).is_some());
+        let tree = crate::scope::unit_tree(&b).await.unwrap();
+        assert!(tree.units().iter().any(|u| u.code == "99999"));
+    }
+
     #[tokio::test]
     async fn only_a_trusted_proxy_names_the_client() {
         // The trusted proxy's last entry is the client; a forged earlier entry is ignored.
