@@ -56,8 +56,7 @@ fn last_forwarded(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .last()?;
+        .rfind(|v| !v.is_empty())?;
     last.parse().ok()
 }
 
