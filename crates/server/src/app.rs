@@ -3,7 +3,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::forms::FormRegistry;
 use crate::handlers;
 use crate::problem::ApiError;
-use crate::ratelimit::FailureLimiter;
+use crate::ratelimit::{FailureLimiter, Throttle};
 use crate::storage::ServerStore;
 use axum::Router;
 use axum::routing::{get, post};
@@ -26,9 +26,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Argon2id parameters for new password hashes.
     pub password_params: argon2::Params,
-    /// Failed-login throttle (per username).
+    /// Failed-login throttle (per username), counted in the database.
     pub login_limiter: Arc<FailureLimiter>,
-    /// Failed-enrolment throttle (per client IP address and per code tried).
+    /// Failed-enrolment throttle (per client IP address and per code tried), counted in the
+    /// database.
     pub enrol_limiter: Arc<FailureLimiter>,
     /// When devices' sync times were last written.
     pub last_sync: Arc<crate::last_sync::LastSync>,
@@ -42,11 +43,14 @@ pub struct AppState {
     /// The PIN-recovery public key sent to devices at enrolment (X25519, standard base64;
     /// issue 13). `None`: devices get none.
     pub recovery_public_key: Option<String>,
-    /// The unit tree scope decisions use, with when it was loaded (see
-    /// [`crate::scope::unit_tree`]).
+    /// The unit tree scope decisions use, with when it was loaded and the `units` version
+    /// counter it was loaded at (see [`crate::scope::unit_tree`]).
     #[allow(clippy::type_complexity)]
     pub unit_tree_cache:
-        Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<sipas_core::units::UnitTree>)>>>,
+        Arc<std::sync::Mutex<Option<(std::time::Instant, i64, Arc<sipas_core::units::UnitTree>)>>>,
+    /// The newest `units` version counter this process has read (see
+    /// [`crate::shared_state`]).
+    pub units_version: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl AppState {
@@ -54,18 +58,19 @@ impl AppState {
     /// throttles (see [`crate::ratelimit`]) and the default suppression floor.
     pub fn new(store: Arc<dyn ServerStore>, forms: FormRegistry) -> Self {
         AppState {
-            store,
             forms: Arc::new(forms),
             clock: Arc::new(SystemClock),
             password_params: crate::auth::default_password_params(),
-            login_limiter: Arc::new(FailureLimiter::default()),
-            enrol_limiter: Arc::new(FailureLimiter::default()),
+            login_limiter: Arc::new(FailureLimiter::new(Throttle::Login, store.clone())),
+            enrol_limiter: Arc::new(FailureLimiter::new(Throttle::Enrol, store.clone())),
             last_sync: Arc::default(),
             min_n_floor: DEFAULT_MIN_N_FLOOR,
             tls: false,
             tls_fingerprint: None,
             recovery_public_key: None,
             unit_tree_cache: Arc::default(),
+            units_version: Arc::default(),
+            store,
         }
     }
 }
@@ -185,7 +190,12 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/disable", post(revocation::disable_user))
         .route("/users/{id}/enable", post(revocation::enable_user))
         .route("/devices", get(revocation::list_devices))
-        .route("/devices/{id}/revoke", post(revocation::revoke_device));
+        .route("/devices/{id}/revoke", post(revocation::revoke_device))
+        // Several processes on one database: caches follow the database's version counters.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::shared_state::refresh_caches,
+        ));
     Router::new()
         .nest(sipas_protocol::API_PREFIX, api)
         // The web dashboard (static, embedded): /dashboard/, and / redirects there.

@@ -88,10 +88,10 @@ pub async fn ensure_user_in(
     if let Some((user, _)) = state.store.user_by_username(&username).await? {
         return Ok((user, false));
     }
-    let user = create_checked_user(
+    let created = create_checked_user(
         state,
         CreateUserRequest {
-            username,
+            username: username.clone(),
             display_name: display_name.to_owned(),
             role,
             password: Some(password.to_owned()),
@@ -99,8 +99,16 @@ pub async fn ensure_user_in(
         },
         None,
     )
-    .await?;
-    Ok((user, true))
+    .await;
+    match created {
+        Ok(user) => Ok((user, true)),
+        // Several servers starting at once on one database (issue 14): another one may have
+        // created the user meanwhile.
+        Err(e) => match state.store.user_by_username(&username).await? {
+            Some((user, _)) => Ok((user, false)),
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// Demo agencies of several kinds in Hà Nội (province 01 of the unit seed) and its wards

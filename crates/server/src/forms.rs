@@ -4,7 +4,12 @@
 //! Ingest, review, results, reports and rounds look definitions up here by [`FormKey`].
 //!
 //! The registry is a cache of the table: [`FormRegistry::reload`] reads it again, and every
-//! change through the API (upload, publish, retire, delete) reloads it. This module also holds
+//! change through the API (upload, publish, retire, delete) reloads it. Several server
+//! processes may share the database (issue 14): every change bumps the `forms` counter of
+//! `shared_versions` in its transaction, and every API request first compares that counter
+//! with the one the registry was loaded at ([`FormRegistry::refresh`], called by
+//! [`crate::shared_state::refresh_caches`]), so a version published or retired through one
+//! process is used (or refused) by every other from its next request on. This module also holds
 //! the life-cycle rules of a version (what may be replaced, published, retired, deleted) and
 //! the content hash rule: the hash is the hex SHA-256 of the definition's canonical JSON
 //! (RFC 8785, [`sipas_core::canonical::jcs`]), and the stored definition *is* that text.
@@ -48,7 +53,15 @@ pub struct FormEntry {
 /// Questionnaires by `(form_id, version)`.
 #[derive(Debug, Default)]
 pub struct FormRegistry {
-    forms: RwLock<BTreeMap<FormKey, FormEntry>>,
+    forms: RwLock<Loaded>,
+}
+
+#[derive(Debug, Default)]
+struct Loaded {
+    map: BTreeMap<FormKey, FormEntry>,
+    /// The `forms` counter of `shared_versions` the map was read at (`None`: never read
+    /// from the store — a registry built in memory, e.g. by tests, is left as it is).
+    version: Option<i64>,
 }
 
 /// A definition in its stored form: the canonical JSON text and its hash.
@@ -114,7 +127,7 @@ impl FormRegistry {
         Ok(registry)
     }
 
-    fn map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<FormKey, FormEntry>> {
+    fn map(&self) -> std::sync::RwLockReadGuard<'_, Loaded> {
         self.forms.read().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -122,6 +135,7 @@ impl FormRegistry {
         self.forms
             .write()
             .unwrap_or_else(PoisonError::into_inner)
+            .map
             .insert(key, entry);
     }
 
@@ -142,22 +156,23 @@ impl FormRegistry {
 
     /// The definition with this key (published or retired).
     pub fn get(&self, key: &FormKey) -> Option<Arc<Questionnaire>> {
-        self.map().get(key).map(|e| e.form.clone())
+        self.map().map.get(key).map(|e| e.form.clone())
     }
 
     /// The entry with this key (published or retired).
     pub fn entry(&self, key: &FormKey) -> Option<FormEntry> {
-        self.map().get(key).cloned()
+        self.map().map.get(key).cloned()
     }
 
     /// Keys of every usable definition, sorted.
     pub fn keys(&self) -> Vec<FormKey> {
-        self.map().keys().cloned().collect()
+        self.map().map.keys().cloned().collect()
     }
 
     /// Every usable entry, by key.
     pub fn entries(&self) -> Vec<(FormKey, FormEntry)> {
         self.map()
+            .map
             .iter()
             .map(|(k, e)| (k.clone(), e.clone()))
             .collect()
@@ -166,7 +181,10 @@ impl FormRegistry {
     /// Reads `form_versions` again: published and retired versions replace the cache; a
     /// built-in missing from the table stays (as published). A stored definition the loader
     /// refuses (impossible unless the table was edited by hand) is left out and logged.
+    /// The `forms` version counter is read first, so the registry is at least as new as the
+    /// number it remembers; a reload that finishes after a newer one changes nothing.
     pub async fn reload(&self, store: &dyn ServerStore) -> Result<(), StoreError> {
+        let version = store.shared_versions().await?.forms;
         let rows = store.form_versions().await?;
         let mut fresh: BTreeMap<FormKey, FormEntry> = BTreeMap::new();
         if let Ok(builtins) = builtin_entries() {
@@ -206,8 +224,26 @@ impl FormRegistry {
                 ),
             }
         }
-        *self.forms.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        let mut loaded = self.forms.write().unwrap_or_else(PoisonError::into_inner);
+        if loaded.version.is_none_or(|seen| version >= seen) {
+            *loaded = Loaded {
+                map: fresh,
+                version: Some(version),
+            };
+        }
         Ok(())
+    }
+
+    /// Reloads when the store's `forms` counter (`current`, just read) differs from the one
+    /// the registry was loaded at; returns whether it reloaded. A registry never loaded from
+    /// the store is left as it is.
+    pub async fn refresh(&self, store: &dyn ServerStore, current: i64) -> Result<bool, StoreError> {
+        match self.map().version {
+            Some(seen) if seen != current => {}
+            _ => return Ok(false),
+        }
+        self.reload(store).await?;
+        Ok(true)
     }
 }
 

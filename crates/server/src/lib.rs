@@ -7,7 +7,8 @@
 //!   upload checks, index CSV, report workbook;
 //! * [`storage`]: the [`storage::ServerStore`] trait and its SQLite / PostgreSQL backends;
 //! * [`tls`]: HTTPS with rustls (`--tls-cert`, `--tls-key`); [`hygiene`]: problem bodies,
-//!   `no-store` and HSTS on every answer.
+//!   `no-store` and HSTS on every answer;
+//! * [`shared_state`]: several processes on one database (issue 14).
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -31,6 +32,7 @@ pub mod results;
 pub mod results_export;
 pub mod sample_frame;
 pub mod scope;
+pub mod shared_state;
 pub mod storage;
 pub mod table_file;
 pub mod tls;

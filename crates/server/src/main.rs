@@ -58,6 +58,16 @@ struct Args {
     /// devices at enrolment.
     #[arg(long, env = "SIPAS_RECOVERY_PUBLIC_KEY", value_name = "FILE")]
     recovery_public_key: Option<PathBuf>,
+    /// Reverse proxies (IP addresses) in front of this server whose `X-Forwarded-For` names
+    /// the client for the throttles (several servers behind one proxy: README "Several
+    /// servers"). Repeat the flag or separate with commas.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SIPAS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP"
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[tokio::main]
@@ -196,6 +206,16 @@ async fn main() -> anyhow::Result<()> {
     }
     // Client addresses reach the handlers for the enrolment throttle (never the logs).
     let mut app = router(state);
+    if !args.trusted_proxies.is_empty() {
+        // Issue 14: the client address behind a trusted reverse proxy (throttles only).
+        let trusted = sipas_server::shared_state::TrustedProxies(std::sync::Arc::new(
+            args.trusted_proxies.clone(),
+        ));
+        app = app.layer(axum::middleware::from_fn_with_state(
+            trusted,
+            sipas_server::shared_state::forwarded_for,
+        ));
+    }
     if tls.is_some() {
         app = app.layer(axum::middleware::from_fn(sipas_server::hygiene::hsts));
     }

@@ -1,11 +1,14 @@
-//! Throttling of guessing (passwords, enrolment codes), race-free.
+//! Throttling of guessing (passwords, enrolment codes), race-free and shared by every server
+//! process on the database (issue 14).
 //!
-//! An attempt is *reserved* before the slow check (Argon2, database), under one lock: every
-//! key it touches is checked against its cap and counted at once, so concurrent attempts can
-//! never exceed a cap. A failed attempt keeps its count; an attempt that succeeds, or that
-//! ends before the secret was checked (e.g. a malformed request), gives its reservation back.
-//! Counts live in fixed windows of [`WINDOW_MINUTES`] from a key's first counted attempt.
-//! In memory only: a restart forgets.
+//! An attempt is *reserved* before the slow check (Argon2, database), in one database
+//! transaction serialised with every other reservation: every key it touches is checked
+//! against its cap and counted at once, so concurrent attempts — on one process or on several
+//! behind a load balancer — can never exceed a cap. A failed attempt keeps its count; an
+//! attempt that succeeds, or that ends before the secret was checked (e.g. a malformed
+//! request), gives its reservation back. Counts live in fixed windows of [`WINDOW_MINUTES`]
+//! from a key's first counted attempt, in the table `throttle_windows` (migration 0013); the
+//! rule deciding a reservation is [`plan`], the backends only read and write.
 //!
 //! The keys and caps ([`LoginKeys`], [`EnrolKeys`]) are chosen so that an attacker cannot
 //! lock a real user out from elsewhere:
@@ -20,11 +23,13 @@
 //!   post office's shared address does not block the others.
 //!
 //! A client address is an IPv4 address or an IPv6 /64 network. Keys never reach a log or the
-//! audit log.
-use chrono::{DateTime, Duration, Utc};
+//! audit log; names and codes are stored as hashes only.
+use crate::storage::shared::Counted;
+use crate::storage::{ServerStore, StoreError};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// Length of a counting window, minutes.
 pub const WINDOW_MINUTES: i64 = 15;
@@ -42,33 +47,47 @@ pub const ENROL_PER_CODE: u32 = 10;
 /// Failed enrolments per client address per window.
 pub const ENROL_PER_ADDRESS: u32 = 30;
 
-/// Entries kept before stale ones are pruned.
-const PRUNE_ABOVE: usize = 10_000;
-
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    started: DateTime<Utc>,
-    count: u32,
+/// The counting window of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// When the window started (the key's first counted attempt in it).
+    pub started: DateTime<Utc>,
+    /// Attempts counted in it.
+    pub count: u32,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    windows: HashMap<String, Window>,
-    /// `name|address` → last successful sign-in there.
-    known: HashMap<String, DateTime<Utc>>,
+/// Which throttle a limiter is (the keys of the two are counted apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    /// Sign-in with a password.
+    Login,
+    /// Device enrolment with a one-time code.
+    Enrol,
 }
 
-/// Counts attempts per key in fixed windows; see the module documentation.
-#[derive(Debug)]
+impl Throttle {
+    /// Stored name (`throttle_windows.limiter`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Throttle::Login => "login",
+            Throttle::Enrol => "enrol",
+        }
+    }
+}
+
+/// Counts attempts per key in fixed windows, in the database; see the module documentation.
 pub struct FailureLimiter {
+    throttle: Throttle,
     window: Duration,
-    state: Mutex<State>,
+    store: Arc<dyn ServerStore>,
 }
 
-impl Default for FailureLimiter {
-    /// Windows of [`WINDOW_MINUTES`].
-    fn default() -> Self {
-        FailureLimiter::new(Duration::minutes(WINDOW_MINUTES))
+impl std::fmt::Debug for FailureLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailureLimiter")
+            .field("throttle", &self.throttle)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,13 +105,56 @@ pub struct Limit {
 #[error("too many failed attempts; wait until the window has passed")]
 pub struct Throttled;
 
+/// The reservation rule. `current` holds the stored windows of the limits' keys (missing:
+/// none). Refused when a key's live window is at its cap; otherwise one more attempt is
+/// counted against every key (a window that is over starts again at `now`) and the windows
+/// to write are returned, one per limit. A window is live while `now - started < window`; a
+/// request that read the clock just before another one that opened the window is in that
+/// window too (`now` may be a little earlier than `started`): treating it as outside would
+/// restart the count and let extra attempts through.
+pub fn plan(
+    current: &HashMap<String, Window>,
+    limits: &[Limit],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<Vec<(String, Window)>, Throttled> {
+    let live = |w: &Window| now - w.started < window;
+    for limit in limits {
+        if let Some(w) = current.get(&limit.key)
+            && live(w)
+            && w.count >= limit.max
+        {
+            return Err(Throttled);
+        }
+    }
+    let mut out: Vec<(String, Window)> = Vec::with_capacity(limits.len());
+    for limit in limits {
+        if out.iter().any(|(k, _)| *k == limit.key) {
+            continue;
+        }
+        let w = match current.get(&limit.key) {
+            Some(w) if live(w) => Window {
+                started: w.started,
+                count: w.count + 1,
+            },
+            _ => Window {
+                started: now,
+                count: 1,
+            },
+        };
+        out.push((limit.key.clone(), w));
+    }
+    Ok(out)
+}
+
 /// A reserved attempt. Call [`Attempt::failed`] when the secret was wrong (the counts stay)
-/// or [`Attempt::succeeded`]; dropping it otherwise gives the reservation back.
+/// or [`Attempt::succeeded`]; [`Attempt::release`] (or dropping it, which releases in the
+/// background) gives the reservation back.
 #[derive(Debug)]
 pub struct Attempt {
     limiter: Arc<FailureLimiter>,
     /// Keys counted, with the start of the window they were counted in.
-    counted: Vec<(String, DateTime<Utc>)>,
+    counted: Vec<Counted>,
     settled: bool,
 }
 
@@ -103,111 +165,104 @@ impl Attempt {
     }
 
     /// The secret was right: gives the reservation back and forgets the keys in `reset`.
-    pub fn succeeded(mut self, reset: &[&str]) {
-        let mut state = self.limiter.lock();
-        release(&mut state, &self.counted);
-        for key in reset {
-            state.windows.remove(*key);
-        }
+    pub async fn succeeded(mut self, reset: &[&str]) -> Result<(), StoreError> {
         self.settled = true;
+        let reset: Vec<String> = reset.iter().map(|k| (*k).to_owned()).collect();
+        self.limiter
+            .store
+            .throttle_release(self.limiter.throttle.as_str(), &self.counted, &reset)
+            .await
+    }
+
+    /// The secret was not checked: gives the reservation back now.
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        self.settled = true;
+        self.limiter
+            .store
+            .throttle_release(self.limiter.throttle.as_str(), &self.counted, &[])
+            .await
     }
 }
 
 impl Drop for Attempt {
+    /// An attempt neither failed nor succeeded (an error on the way, a dropped request) gives
+    /// its reservation back in the background.
     fn drop(&mut self) {
-        if !self.settled {
-            let mut state = self.limiter.lock();
-            release(&mut state, &self.counted);
+        if self.settled {
+            return;
         }
-    }
-}
-
-fn release(state: &mut State, counted: &[(String, DateTime<Utc>)]) {
-    for (key, started) in counted {
-        if let Some(w) = state.windows.get_mut(key)
-            && w.started == *started
-        {
-            w.count = w.count.saturating_sub(1);
-        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let limiter = Arc::clone(&self.limiter);
+        let counted = std::mem::take(&mut self.counted);
+        runtime.spawn(async move {
+            if let Err(e) = limiter
+                .store
+                .throttle_release(limiter.throttle.as_str(), &counted, &[])
+                .await
+            {
+                tracing::warn!(error = %e, "giving a throttle reservation back failed");
+            }
+        });
     }
 }
 
 impl FailureLimiter {
-    /// A limiter with windows of `window`.
-    pub fn new(window: Duration) -> Self {
-        FailureLimiter {
-            window,
-            state: Mutex::new(State::default()),
-        }
+    /// A limiter of `throttle` on `store` with windows of [`WINDOW_MINUTES`].
+    pub fn new(throttle: Throttle, store: Arc<dyn ServerStore>) -> Self {
+        FailureLimiter::with_window(throttle, store, Duration::minutes(WINDOW_MINUTES))
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// A limiter with windows of `window`.
+    pub fn with_window(throttle: Throttle, store: Arc<dyn ServerStore>, window: Duration) -> Self {
+        FailureLimiter {
+            throttle,
+            window,
+            store,
+        }
     }
 
     /// Checks every limit and, if none is at its cap at `now`, counts one attempt against
-    /// each, atomically. `Err(Throttled)` counts nothing.
-    pub fn reserve(
+    /// each, atomically over every process on the database. `Ok(Err(Throttled))` counts
+    /// nothing.
+    pub async fn reserve(
         self: &Arc<Self>,
         limits: &[Limit],
         now: DateTime<Utc>,
-    ) -> Result<Attempt, Throttled> {
-        let mut state = self.lock();
-        if state.windows.len() > PRUNE_ABOVE {
-            let window = self.window;
-            state.windows.retain(|_, w| now - w.started < window);
-        }
-        // A request that read the clock just before another one that opened the window is in
-        // that window too (`now` may be a little earlier than `started`); treating it as
-        // outside would restart the count and let extra attempts through.
-        let live = |w: &Window| now - w.started < self.window;
-        for limit in limits {
-            if let Some(w) = state.windows.get(&limit.key)
-                && live(w)
-                && w.count >= limit.max
-            {
-                return Err(Throttled);
-            }
-        }
-        let mut counted = Vec::with_capacity(limits.len());
-        for limit in limits {
-            let w = state.windows.entry(limit.key.clone()).or_insert(Window {
-                started: now,
-                count: 0,
-            });
-            if !live(w) {
-                *w = Window {
-                    started: now,
-                    count: 0,
-                };
-            }
-            w.count += 1;
-            counted.push((limit.key.clone(), w.started));
-        }
-        Ok(Attempt {
+    ) -> Result<Result<Attempt, Throttled>, StoreError> {
+        // Stored times keep microseconds; a window is given back by its exact start.
+        let now = now.trunc_subsecs(6);
+        let counted = self
+            .store
+            .throttle_reserve(self.throttle.as_str(), limits, now, self.window)
+            .await?;
+        Ok(counted.map(|counted| Attempt {
             limiter: Arc::clone(self),
             counted,
             settled: false,
-        })
+        }))
     }
 
     /// Remembers a successful sign-in for `known_key` ([`LoginKeys::known`]) at `now`.
-    pub fn remember_known(&self, known_key: &str, now: DateTime<Utc>) {
-        let mut state = self.lock();
-        if state.known.len() > PRUNE_ABOVE {
-            state
-                .known
-                .retain(|_, t| now - *t < Duration::days(KNOWN_ADDRESS_DAYS));
-        }
-        state.known.insert(known_key.to_owned(), now);
+    pub async fn remember_known(
+        &self,
+        known_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = now.trunc_subsecs(6);
+        self.store
+            .throttle_remember(known_key, now, now - Duration::days(KNOWN_ADDRESS_DAYS))
+            .await
     }
 
     /// Whether `known_key` had a successful sign-in within [`KNOWN_ADDRESS_DAYS`] of `now`.
-    pub fn is_known(&self, known_key: &str, now: DateTime<Utc>) -> bool {
-        self.lock()
-            .known
-            .get(known_key)
-            .is_some_and(|t| now - *t < Duration::days(KNOWN_ADDRESS_DAYS))
+    pub async fn is_known(&self, known_key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .throttle_known_at(known_key)
+            .await?
+            .is_some_and(|t| now - t < Duration::days(KNOWN_ADDRESS_DAYS)))
     }
 }
 
@@ -311,9 +366,22 @@ impl EnrolKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::SqliteStore;
 
-    fn limiter() -> Arc<FailureLimiter> {
-        Arc::new(FailureLimiter::default())
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<dyn ServerStore>,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn ServerStore> =
+            Arc::new(SqliteStore::open(dir.path().join("t.db")).unwrap());
+        Fixture { _dir: dir, store }
+    }
+
+    fn limiter(f: &Fixture) -> Arc<FailureLimiter> {
+        Arc::new(FailureLimiter::new(Throttle::Login, f.store.clone()))
     }
 
     fn limit(key: &str, max: u32) -> Limit {
@@ -323,74 +391,198 @@ mod tests {
         }
     }
 
+    async fn reserve(
+        l: &Arc<FailureLimiter>,
+        limits: &[Limit],
+        t: DateTime<Utc>,
+    ) -> Result<Attempt, Throttled> {
+        l.reserve(limits, t).await.unwrap()
+    }
+
     #[test]
-    fn reservations_count_before_the_outcome_is_known() {
-        let l = limiter();
+    fn the_plan_counts_every_key_or_none() {
         let t = Utc::now();
-        let held: Vec<Attempt> = (0..3)
-            .map(|_| l.reserve(&[limit("k", 3)], t).unwrap())
-            .collect();
+        let w = Duration::minutes(WINDOW_MINUTES);
+        let mut current = HashMap::new();
+        current.insert(
+            "a".to_owned(),
+            Window {
+                started: t,
+                count: 1,
+            },
+        );
+        assert_eq!(
+            plan(&current, &[limit("b", 1), limit("a", 1)], t, w),
+            Err(Throttled)
+        );
+        let out = plan(&current, &[limit("a", 2), limit("b", 1)], t, w).unwrap();
+        assert_eq!(
+            out[0],
+            (
+                "a".to_owned(),
+                Window {
+                    started: t,
+                    count: 2
+                }
+            )
+        );
+        assert_eq!(
+            out[1],
+            (
+                "b".to_owned(),
+                Window {
+                    started: t,
+                    count: 1
+                }
+            )
+        );
+        // A window that is over starts again.
+        let later = t + w;
+        let out = plan(&current, &[limit("a", 1)], later, w).unwrap();
+        assert_eq!(
+            out[0].1,
+            Window {
+                started: later,
+                count: 1
+            }
+        );
+        // A clock read a little before the window opened is inside it.
+        let earlier = t - Duration::milliseconds(5);
+        assert_eq!(plan(&current, &[limit("a", 1)], earlier, w), Err(Throttled));
+    }
+
+    #[tokio::test]
+    async fn reservations_count_before_the_outcome_is_known() {
+        let f = fixture();
+        let l = limiter(&f);
+        let t = Utc::now();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(reserve(&l, &[limit("k", 3)], t).await.unwrap());
+        }
         // Three attempts in flight fill the cap: a fourth is refused at once.
-        assert_eq!(l.reserve(&[limit("k", 3)], t).unwrap_err(), Throttled);
-        // Dropping one (never checked) frees its place; a failure keeps it.
+        assert_eq!(
+            reserve(&l, &[limit("k", 3)], t).await.unwrap_err(),
+            Throttled
+        );
+        // Releasing one (never checked) frees its place; a failure keeps it.
         let mut held = held.into_iter();
-        drop(held.next());
+        held.next().unwrap().release().await.unwrap();
         held.next().unwrap().failed();
-        let again = l.reserve(&[limit("k", 3)], t).unwrap();
-        assert!(l.reserve(&[limit("k", 3)], t).is_err());
-        again.succeeded(&[]);
-        assert!(l.reserve(&[limit("k", 3)], t).is_ok());
+        let again = reserve(&l, &[limit("k", 3)], t).await.unwrap();
+        assert!(reserve(&l, &[limit("k", 3)], t).await.is_err());
+        again.succeeded(&[]).await.unwrap();
+        assert!(reserve(&l, &[limit("k", 3)], t).await.is_ok());
     }
 
-    #[test]
-    fn a_refusal_counts_nothing_and_windows_expire() {
-        let l = limiter();
+    #[tokio::test]
+    async fn a_dropped_attempt_gives_its_place_back() {
+        let f = fixture();
+        let l = limiter(&f);
         let t = Utc::now();
-        l.reserve(&[limit("a", 1)], t).unwrap().failed();
-        // "b" is not counted when "a" refuses the attempt.
-        assert!(l.reserve(&[limit("b", 1), limit("a", 1)], t).is_err());
-        l.reserve(&[limit("b", 1)], t).unwrap().failed();
-        assert!(l.reserve(&[limit("b", 1)], t).is_err());
-        let later = t + Duration::minutes(WINDOW_MINUTES);
-        assert!(l.reserve(&[limit("a", 1), limit("b", 1)], later).is_ok());
+        drop(reserve(&l, &[limit("k", 1)], t).await.unwrap());
+        // Given back in the background: it frees the place soon.
+        let mut freed = false;
+        for _ in 0..100 {
+            if let Ok(a) = reserve(&l, &[limit("k", 1)], t).await {
+                a.failed();
+                freed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(freed);
+        assert!(reserve(&l, &[limit("k", 1)], t).await.is_err());
     }
 
-    #[test]
-    fn success_resets_the_pair_only() {
-        let l = limiter();
+    #[tokio::test]
+    async fn a_refusal_counts_nothing_and_windows_expire() {
+        let f = fixture();
+        let l = limiter(&f);
+        let t = Utc::now();
+        reserve(&l, &[limit("a", 1)], t).await.unwrap().failed();
+        // "b" is not counted when "a" refuses the attempt.
+        assert!(
+            reserve(&l, &[limit("b", 1), limit("a", 1)], t)
+                .await
+                .is_err()
+        );
+        reserve(&l, &[limit("b", 1)], t).await.unwrap().failed();
+        assert!(reserve(&l, &[limit("b", 1)], t).await.is_err());
+        let later = t + Duration::minutes(WINDOW_MINUTES);
+        assert!(
+            reserve(&l, &[limit("a", 1), limit("b", 1)], later)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_two_throttles_count_apart() {
+        let f = fixture();
+        let login = limiter(&f);
+        let enrol = Arc::new(FailureLimiter::new(Throttle::Enrol, f.store.clone()));
+        let t = Utc::now();
+        reserve(&login, &[limit("addr:10.0.0.1", 1)], t)
+            .await
+            .unwrap()
+            .failed();
+        assert!(
+            reserve(&login, &[limit("addr:10.0.0.1", 1)], t)
+                .await
+                .is_err()
+        );
+        assert!(
+            reserve(&enrol, &[limit("addr:10.0.0.1", 1)], t)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn success_resets_the_pair_only() {
+        let f = fixture();
+        let l = limiter(&f);
         let t = Utc::now();
         let keys = LoginKeys::new("admin", Some("10.0.0.1".parse().unwrap()));
         for _ in 0..5 {
-            l.reserve(&keys.limits(false), t).unwrap().failed();
+            reserve(&l, &keys.limits(false), t).await.unwrap().failed();
         }
-        l.reserve(&keys.limits(false), t)
+        reserve(&l, &keys.limits(false), t)
+            .await
             .unwrap()
-            .succeeded(&[&keys.pair]);
-        let state = l.lock();
-        assert!(!state.windows.contains_key(&keys.pair));
-        assert_eq!(state.windows[&keys.name].count, 5);
-        assert_eq!(state.windows[&keys.address].count, 5);
+            .succeeded(&[&keys.pair])
+            .await
+            .unwrap();
+        // The pair starts again (10 more allowed); the name and address keep 5 each.
+        let pair_only = [limit(&keys.pair, 1)];
+        reserve(&l, &pair_only, t).await.unwrap().failed();
+        assert!(reserve(&l, &[limit(&keys.name, 5)], t).await.is_err());
+        assert!(reserve(&l, &[limit(&keys.address, 5)], t).await.is_err());
+        assert!(reserve(&l, &[limit(&keys.name, 6)], t).await.is_ok());
     }
 
-    #[test]
-    fn the_name_cap_spares_known_addresses() {
-        let l = limiter();
+    #[tokio::test]
+    async fn the_name_cap_spares_known_addresses() {
+        let f = fixture();
+        let l = limiter(&f);
         let t = Utc::now();
         let office: IpAddr = "10.0.0.1".parse().unwrap();
-        l.remember_known("admin|10.0.0.1", t);
+        l.remember_known("admin|10.0.0.1", t).await.unwrap();
         // Attackers at many addresses exhaust the name-wide cap…
         for i in 0..LOGIN_PER_NAME {
             let from: IpAddr = format!("10.1.{}.{}", i / 10, i % 10).parse().unwrap();
             let keys = LoginKeys::new("admin", Some(from));
-            l.reserve(&keys.limits(false), t).unwrap().failed();
+            reserve(&l, &keys.limits(false), t).await.unwrap().failed();
         }
         let stranger = LoginKeys::new("admin", Some("10.2.0.1".parse().unwrap()));
-        assert!(l.reserve(&stranger.limits(false), t).is_err());
+        assert!(reserve(&l, &stranger.limits(false), t).await.is_err());
         // …but the office, where the admin signed in before, is not locked out.
-        assert!(l.is_known("admin|10.0.0.1", t));
+        assert!(l.is_known("admin|10.0.0.1", t).await.unwrap());
         let at_office = LoginKeys::new("admin", Some(office));
-        assert!(l.reserve(&at_office.limits(true), t).is_ok());
-        assert!(!l.is_known("admin|10.0.0.1", t + Duration::days(KNOWN_ADDRESS_DAYS)));
+        assert!(reserve(&l, &at_office.limits(true), t).await.is_ok());
+        let much_later = t + Duration::days(KNOWN_ADDRESS_DAYS);
+        assert!(!l.is_known("admin|10.0.0.1", much_later).await.unwrap());
     }
 
     #[test]
@@ -405,20 +597,21 @@ mod tests {
         assert_eq!(mapped.address, v4.address);
     }
 
-    #[test]
-    fn one_address_cannot_lock_a_name_everywhere() {
-        let l = limiter();
+    #[tokio::test]
+    async fn one_address_cannot_lock_a_name_everywhere() {
+        let f = fixture();
+        let l = limiter(&f);
         let t = Utc::now();
         let attacker = LoginKeys::new("admin", Some("10.9.9.9".parse().unwrap()));
         let mut checked = 0;
-        for _ in 0..1000 {
-            if let Ok(a) = l.reserve(&attacker.limits(false), t) {
+        for _ in 0..30 {
+            if let Ok(a) = reserve(&l, &attacker.limits(false), t).await {
                 a.failed();
                 checked += 1;
             }
         }
         assert_eq!(checked, LOGIN_PER_NAME_AND_ADDRESS);
         let elsewhere = LoginKeys::new("admin", Some("10.0.0.1".parse().unwrap()));
-        assert!(l.reserve(&elsewhere.limits(false), t).is_ok());
+        assert!(reserve(&l, &elsewhere.limits(false), t).await.is_ok());
     }
 }

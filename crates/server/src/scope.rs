@@ -38,19 +38,27 @@ fn seed_tree() -> Arc<UnitTree> {
     .clone()
 }
 
-/// How long a loaded unit tree is reused before the catalogue is read again.
+/// How long a loaded unit tree is reused at most before the catalogue is read again (a
+/// fallback for changes made outside the server; imports bump the version counter).
 pub const TREE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The unit tree every scope decision uses: the one place that says which tree. It is the
-/// unit catalogue's tree (every validity period), reused for [`TREE_TTL`]; the embedded
+/// unit catalogue's tree (every validity period), reused while the `units` version counter
+/// is the one it was loaded at (see [`crate::shared_state`]: an import through any process
+/// on the database is seen at the next request) and for at most [`TREE_TTL`]; the embedded
 /// seed while the catalogue is empty.
 pub async fn unit_tree(state: &AppState) -> ApiResult<Arc<UnitTree>> {
     let now = std::time::Instant::now();
-    if let Some((at, tree)) = state
+    // Read before loading: a tree loaded now is at least as new as this number.
+    let version = state
+        .units_version
+        .load(std::sync::atomic::Ordering::SeqCst);
+    if let Some((at, loaded_at, tree)) = state
         .unit_tree_cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .as_ref()
+        && *loaded_at >= version
         && now.duration_since(*at) < TREE_TTL
     {
         return Ok(tree.clone());
@@ -64,7 +72,7 @@ pub async fn unit_tree(state: &AppState) -> ApiResult<Arc<UnitTree>> {
     *state
         .unit_tree_cache
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, tree.clone()));
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, version, tree.clone()));
     Ok(tree)
 }
 

@@ -137,16 +137,19 @@ fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
     newest
 }
 
-/// Where a test server keeps its data.
+/// Where a test server keeps its data (shared by the servers of [`TestServer::start_many`]).
 enum Data {
-    Sqlite { path: PathBuf },
-    Postgres(TestDatabase),
+    Sqlite {
+        path: PathBuf,
+        _shared: Option<Arc<TempDir>>,
+    },
+    Postgres(Arc<TestDatabase>),
 }
 
 impl Data {
     fn database_arg(&self) -> String {
         match self {
-            Data::Sqlite { path } => path.display().to_string(),
+            Data::Sqlite { path, .. } => path.display().to_string(),
             Data::Postgres(db) => db.url().to_string(),
         }
     }
@@ -201,8 +204,9 @@ impl TestServer {
         let data = match backend {
             Backend::Sqlite => Data::Sqlite {
                 path: dir.path().join("server.db"),
+                _shared: None,
             },
-            Backend::Postgres => Data::Postgres(TestDatabase::create()?),
+            Backend::Postgres => Data::Postgres(Arc::new(TestDatabase::create()?)),
         };
         let mut server = TestServer {
             child: Arc::new(Mutex::new(None)),
@@ -227,7 +231,7 @@ impl TestServer {
     /// The SQLite file, for SQLite servers.
     pub fn sqlite_path(&self) -> Option<&Path> {
         match &self.data {
-            Data::Sqlite { path } => Some(path),
+            Data::Sqlite { path, .. } => Some(path),
             Data::Postgres(_) => None,
         }
     }
@@ -285,7 +289,55 @@ impl TestServer {
         self.spawn();
     }
 
+    /// Starts `n` servers on one new, empty database at the same moment (every process is
+    /// launched before any is waited for, so their start-ups — migrations, seeds, the
+    /// bootstrap admin — race), as several processes behind a load balancer do (issue 14).
+    /// The database lives until the last of them is dropped. `None` as for
+    /// [`TestServer::start`].
+    pub fn start_many(backend: Backend, n: usize, options: Options) -> Option<Vec<TestServer>> {
+        let data = match backend {
+            Backend::Sqlite => {
+                let shared = Arc::new(tempfile::tempdir().expect("temp dir"));
+                Data::Sqlite {
+                    path: shared.path().join("server.db"),
+                    _shared: Some(shared),
+                }
+            }
+            Backend::Postgres => Data::Postgres(Arc::new(TestDatabase::create()?)),
+        };
+        let mut servers: Vec<TestServer> = (0..n)
+            .map(|_| TestServer {
+                child: Arc::new(Mutex::new(None)),
+                url: String::new(),
+                backend,
+                data: match &data {
+                    Data::Sqlite { path, _shared } => Data::Sqlite {
+                        path: path.clone(),
+                        _shared: _shared.clone(),
+                    },
+                    Data::Postgres(db) => Data::Postgres(db.clone()),
+                },
+                dir: tempfile::tempdir().expect("temp dir"),
+                starts: 0,
+                listen: "127.0.0.1:0".into(),
+                options: options.clone(),
+                logs: Vec::new(),
+            })
+            .collect();
+        let launched: Vec<Launch> = servers.iter_mut().map(TestServer::launch).collect();
+        for (server, launch) in servers.iter_mut().zip(launched) {
+            server.finish(launch);
+        }
+        Some(servers)
+    }
+
     fn spawn(&mut self) {
+        let launch = self.launch();
+        self.finish(launch);
+    }
+
+    /// Starts the process; [`TestServer::finish`] waits until it listens.
+    fn launch(&mut self) -> Launch {
         self.starts += 1;
         // Named after the pid once it is known (renaming keeps the child's open handle).
         let starting = log_dir().join(format!(
@@ -328,6 +380,20 @@ impl TestServer {
                 }
             }
         });
+        Launch {
+            child,
+            rx,
+            log_path,
+        }
+    }
+
+    /// Waits until a launched process listens (panics with its log if it does not).
+    fn finish(&mut self, launch: Launch) {
+        let Launch {
+            mut child,
+            rx,
+            log_path,
+        } = launch;
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(url) => {
                 self.url = url;
@@ -349,6 +415,13 @@ impl TestServer {
             }
         }
     }
+}
+
+/// A process launched, not yet listening.
+struct Launch {
+    child: Child,
+    rx: mpsc::Receiver<String>,
+    log_path: PathBuf,
 }
 
 impl Drop for TestServer {

@@ -74,9 +74,10 @@ pub async fn login(
     // Keyed by the name's hash: fixed-size keys whatever length was typed.
     let keys = LoginKeys::new(&auth::secret_hash(&username), ip);
     let limiter = &state.login_limiter;
-    let known = limiter.is_known(&keys.known, now);
+    let known = limiter.is_known(&keys.known, now).await?;
     let attempt = limiter
         .reserve(&keys.limits(known), now)
+        .await?
         .map_err(|_| too_many_logins())?;
     let found = state.store.user_by_username(&username).await?;
     let (user, phc) = match found {
@@ -110,7 +111,7 @@ pub async fn login(
             return Err(bad_credentials());
         }
     };
-    attempt.succeeded(&[&keys.pair]);
+    attempt.succeeded(&[&keys.pair]).await?;
     if state.store.user_disabled(user.id).await? == Some(true) {
         state
             .store
@@ -123,7 +124,7 @@ pub async fn login(
             "Tài khoản này đã bị khoá; hãy liên hệ quản trị viên hoặc giám sát viên.",
         ));
     }
-    limiter.remember_known(&keys.known, now);
+    limiter.remember_known(&keys.known, now).await?;
     let token = auth::new_token();
     state
         .store
@@ -161,31 +162,16 @@ pub async fn enrol(
     let code = auth::normalise_code(&req.code);
     let keys = EnrolKeys::new(&auth::secret_hash(&code), ip);
     let limiter = &state.enrol_limiter;
-    let attempt = limiter.reserve(&keys.limits(), now).map_err(|_| {
+    let attempt = limiter.reserve(&keys.limits(), now).await?.map_err(|_| {
         tracing::info!("enrolment throttled");
         too_many_enrolments()
     })?;
-    let device_name = nfc(req.device_name.trim());
-    let chars = device_name.chars().count();
-    if chars == 0 || chars > MAX_DEVICE_NAME_CHARS {
-        return Err(ApiError::invalid_input(
-            format!("device_name must be 1 to {MAX_DEVICE_NAME_CHARS} characters."),
-            format!("Tên thiết bị phải có từ 1 đến {MAX_DEVICE_NAME_CHARS} ký tự."),
-        )
-        .with_details(serde_json::json!({ "field": "device_name" })));
-    }
-    let public_key = match req.public_key.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(key) => {
-            // Stored in canonical form: the 32 bytes re-encoded.
-            let parsed = parse_public_key(key).map_err(|_| {
-                ApiError::invalid_input(
-                    "public_key must be an Ed25519 public key: 32 bytes in standard base64.",
-                    "Khoá công khai của thiết bị không hợp lệ (Ed25519, 32 byte, base64).",
-                )
-                .with_details(serde_json::json!({ "field": "public_key" }))
-            })?;
-            Some(base64::engine::general_purpose::STANDARD.encode(parsed.as_bytes()))
+    // A request refused before the code is checked gives its reservation back at once.
+    let (device_name, public_key) = match enrol_fields(&req) {
+        Ok(fields) => fields,
+        Err(e) => {
+            attempt.release().await?;
+            return Err(e);
         }
     };
     let device_id = new_id();
@@ -211,7 +197,7 @@ pub async fn enrol(
         tracing::info!("enrolment refused");
         return Err(bad_code());
     };
-    attempt.succeeded(&[&keys.code]);
+    attempt.succeeded(&[&keys.code]).await?;
     tracing::info!(user_id = %user.id, device_id = %device_id, "device enrolled");
     Ok(Json(EnrolResponse {
         device_id,
@@ -219,6 +205,34 @@ pub async fn enrol(
         user,
         recovery_public_key: state.recovery_public_key.clone(),
     }))
+}
+
+/// The checked device name (NFC, trimmed) and public key (canonical base64) of an enrolment.
+fn enrol_fields(req: &EnrolRequest) -> ApiResult<(String, Option<String>)> {
+    let device_name = nfc(req.device_name.trim());
+    let chars = device_name.chars().count();
+    if chars == 0 || chars > MAX_DEVICE_NAME_CHARS {
+        return Err(ApiError::invalid_input(
+            format!("device_name must be 1 to {MAX_DEVICE_NAME_CHARS} characters."),
+            format!("Tên thiết bị phải có từ 1 đến {MAX_DEVICE_NAME_CHARS} ký tự."),
+        )
+        .with_details(serde_json::json!({ "field": "device_name" })));
+    }
+    let public_key = match req.public_key.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(key) => {
+            // Stored in canonical form: the 32 bytes re-encoded.
+            let parsed = parse_public_key(key).map_err(|_| {
+                ApiError::invalid_input(
+                    "public_key must be an Ed25519 public key: 32 bytes in standard base64.",
+                    "Khoá công khai của thiết bị không hợp lệ (Ed25519, 32 byte, base64).",
+                )
+                .with_details(serde_json::json!({ "field": "public_key" }))
+            })?;
+            Some(base64::engine::general_purpose::STANDARD.encode(parsed.as_bytes()))
+        }
+    };
+    Ok((device_name, public_key))
 }
 
 /// Answer of `GET /me`: the user, its scope with names and its capabilities.

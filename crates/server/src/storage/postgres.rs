@@ -46,6 +46,9 @@ mod forms;
 // --- published results (issue 11, h-results) ---
 #[path = "postgres_results.rs"]
 mod results;
+// --- shared state of several processes (issue 14, h-multi) ---
+#[path = "postgres_shared.rs"]
+mod shared;
 
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;

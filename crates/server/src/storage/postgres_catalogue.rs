@@ -123,6 +123,7 @@ impl CatalogueStore for PgStore {
                         )
                         .await?;
                     }
+                    super::shared::bump(&tx, "units").await?;
                 }
                 CatalogueImport::Agencies(agencies) => {
                     let stmt = tx.prepare_cached(UPSERT_AGENCY).await?;

@@ -116,6 +116,9 @@ impl FormStore for PgStore {
             )
             .await?;
         }
+        if n > 0 {
+            super::shared::bump(&tx, "forms").await?;
+        }
         tx.commit().await?;
         Ok(n > 0)
     }
@@ -151,6 +154,9 @@ impl FormStore for PgStore {
             )
             .await?;
         }
+        if n > 0 {
+            super::shared::bump(&tx, "forms").await?;
+        }
         tx.commit().await?;
         Ok(n > 0)
     }
@@ -181,6 +187,9 @@ impl FormStore for PgStore {
             )
             .await?;
         }
+        if n > 0 {
+            super::shared::bump(&tx, "forms").await?;
+        }
         tx.commit().await?;
         Ok(n > 0)
     }
@@ -205,6 +214,9 @@ impl FormStore for PgStore {
                 )],
             )
             .await?;
+        }
+        if n > 0 {
+            super::shared::bump(&tx, "forms").await?;
         }
         tx.commit().await?;
         Ok(n > 0)

@@ -43,6 +43,9 @@ mod forms;
 // --- published results (issue 11, h-results) ---
 #[path = "sqlite_results.rs"]
 mod results;
+// --- shared state of several processes (issue 14, h-multi) ---
+#[path = "sqlite_shared.rs"]
+mod shared;
 
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -141,6 +141,7 @@ impl CatalogueStore for SqliteStore {
                                 replaced
                             ])?;
                         }
+                        super::shared::bump(tx, "units")?;
                     }
                     CatalogueImport::Agencies(agencies) => {
                         let mut stmt = tx.prepare_cached(UPSERT_AGENCY)?;

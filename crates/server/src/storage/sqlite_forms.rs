@@ -118,6 +118,7 @@ impl FormStore for SqliteStore {
                 };
                 let id = entity(&new.form_id, &new.version);
                 audit_in(tx, &now, new.uploaded_by, action, Some(&id))?;
+                super::shared::bump(tx, "forms")?;
             }
             Ok(n > 0)
         })
@@ -141,6 +142,7 @@ impl FormStore for SqliteStore {
             if n > 0 {
                 let id = entity(&new.form_id, &new.version);
                 audit_in(tx, &now, new.uploaded_by, "form.uploaded", Some(&id))?;
+                super::shared::bump(tx, "forms")?;
             }
             Ok(n > 0)
         })
@@ -166,6 +168,7 @@ impl FormStore for SqliteStore {
             if n > 0 {
                 let id = entity(&form_id, &version);
                 audit_in(tx, &now, actor, status_action(to), Some(&id))?;
+                super::shared::bump(tx, "forms")?;
             }
             Ok(n > 0)
         })
@@ -187,6 +190,7 @@ impl FormStore for SqliteStore {
             if n > 0 {
                 let id = entity(&form_id, &version);
                 audit_in(tx, &now, actor, "form.draft_deleted", Some(&id))?;
+                super::shared::bump(tx, "forms")?;
             }
             Ok(n > 0)
         })
