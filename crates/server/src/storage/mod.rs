@@ -25,6 +25,7 @@ pub mod forms;
 pub mod migrations;
 pub mod postgres;
 pub mod results;
+pub mod self_store;
 mod sql;
 pub mod sqlite;
 
@@ -32,6 +33,7 @@ pub use catalogue::{CatalogueImport, CatalogueStore};
 pub use forms::{FormStatus, FormStore, FormVersionRow, NewFormVersion};
 pub use postgres::PgStore;
 pub use results::{AssignmentCodes, ResultsStore};
+pub use self_store::SelfStore;
 pub use sqlite::SqliteStore;
 
 /// Opens the store named by `database`: a `postgres://` or `postgresql://` URL connects to
@@ -398,7 +400,8 @@ pub enum RevokedToken {
 /// the smaller of the two back ([`ServerStore::pull_since`] does that). A cursor larger than
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
-pub trait ServerStore: CatalogueStore + FormStore + ResultsStore + Send + Sync + 'static {
+pub trait ServerStore:
+    CatalogueStore + FormStore + ResultsStore + SelfStore + Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
@@ -572,6 +575,7 @@ pub trait ServerStore: CatalogueStore + FormStore + ResultsStore + Send + Sync +
                 surveyor: submitted_by,
                 device: device_id,
                 handover_importer: None,
+                mode: sipas_core::mode::ResponseMode::Capi,
             },
             received_at: Utc::now(),
             override_by: None,
