@@ -47,6 +47,8 @@ pub struct AppState {
     #[allow(clippy::type_complexity)]
     pub unit_tree_cache:
         Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<sipas_core::units::UnitTree>)>>>,
+    /// Abuse limits of open self-completion links (issue 15).
+    pub open_limits: crate::self_completion::OpenLimits,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             tls_fingerprint: None,
             recovery_public_key: None,
             unit_tree_cache: Arc::default(),
+            open_limits: Default::default(),
         }
     }
 }
@@ -185,11 +188,35 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/disable", post(revocation::disable_user))
         .route("/users/{id}/enable", post(revocation::enable_user))
         .route("/devices", get(revocation::list_devices))
-        .route("/devices/{id}/revoke", post(revocation::revoke_device));
+        .route("/devices/{id}/revoke", post(revocation::revoke_device))
+        // --- self-completion (issue 15, h-self) ---
+        .route(
+            "/rounds/{id}/self-links",
+            post(handlers::self_links::create_self_links).get(handlers::self_links::list_self_links),
+        )
+        .route(
+            "/self-links/{code}/revoke",
+            post(handlers::self_links::revoke_self_link),
+        )
+        .route(
+            "/rounds/{id}/open-links",
+            post(handlers::self_links::create_open_link).get(handlers::self_links::list_open_links),
+        )
+        .route(
+            "/open-links/{token}/revoke",
+            post(handlers::self_links::revoke_open_link),
+        )
+        .route(
+            "/rounds/{id}/official-modes",
+            get(handlers::self_links::get_official_modes)
+                .put(handlers::self_links::put_official_modes),
+        );
     Router::new()
         .nest(sipas_protocol::API_PREFIX, api)
         // The web dashboard (static, embedded): /dashboard/, and / redirects there.
         .merge(crate::dashboard::routes())
+        // The public self-completion page and its endpoints (issue 15): no sign-in.
+        .merge(crate::public_page::routes())
         .fallback(not_found)
         // Problem bodies, OPTIONS and no-store for every /api/v1 answer.
         .layer(axum::middleware::from_fn(crate::hygiene::api_answers))
