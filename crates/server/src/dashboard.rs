@@ -1,5 +1,8 @@
 //! The web dashboard of supervisors and monitors: static files from `crates/server/dashboard/`
-//! embedded in the binary and served under `/dashboard/` (`GET /` redirects there).
+//! embedded in the binary and served under `/dashboard/` (`GET /` redirects there). The app's
+//! form renderer (`ui/relevance.js`, `ui/expr.js`, `ui/form.js`) and the Tauri-free step runner
+//! over it (`ui/form-runner.js`) are served read-only under `/ui/` for the dashboard's preview
+//! and the public self-completion page.
 //!
 //! Every dashboard answer carries a strict Content-Security-Policy (`default-src 'self'`, no
 //! inline script or style, no framing), `nosniff` and `no-referrer`: the pages load nothing but
@@ -153,9 +156,39 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// Routes `/`, `/dashboard` and `/dashboard/{file}` (also `/dashboard/pages/{file}`).
+/// The app's form renderer and the step runner (issue 12, h-preview), from the repository's
+/// `ui/` folder, served at `/ui/{name}`: nothing else of `ui/` is served.
+const UI_ASSETS: &[Asset] = &[
+    Asset {
+        name: "relevance.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../ui/relevance.js"),
+    },
+    Asset {
+        name: "expr.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../ui/expr.js"),
+    },
+    Asset {
+        name: "form.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../ui/form.js"),
+    },
+    Asset {
+        name: "form-runner.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../../ui/form-runner.js"),
+    },
+];
+
+/// Routes `/`, `/dashboard` and `/dashboard/{file}` (also `/dashboard/pages/{file}`), and
+/// `/ui/{file}` (the form renderer and runner, [`UI_ASSETS`]).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
+        .route(
+            "/ui/{file}",
+            get(|Path(file): Path<String>| async move { serve(UI_ASSETS, &file) }),
+        )
         .route("/", get(|| async { Redirect::to("/dashboard/") }))
         .route("/dashboard", get(|| async { Redirect::to("/dashboard/") }))
         .route("/dashboard/", get(|| async { asset("index.html") }))
@@ -166,6 +199,11 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 fn asset(name: &str) -> Response {
+    serve(ASSETS, name)
+}
+
+/// One file of `list` by exact name with the security headers, or 404 (same headers).
+fn serve(list: &[Asset], name: &str) -> Response {
     let security = [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -185,7 +223,7 @@ fn asset(name: &str) -> Response {
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ];
-    match ASSETS.iter().find(|a| a.name == name) {
+    match list.iter().find(|a| a.name == name) {
         Some(a) => (
             security,
             [(
@@ -252,5 +290,32 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "not embedded: {missing:?}");
+    }
+
+    #[test]
+    fn the_form_renderer_and_runner_are_served_from_ui() {
+        for name in ["relevance.js", "expr.js", "form.js", "form-runner.js"] {
+            let r = serve(UI_ASSETS, name);
+            assert_eq!(r.status(), StatusCode::OK, "{name}");
+            assert_eq!(
+                r.headers()[header::CONTENT_TYPE],
+                "text/javascript; charset=utf-8"
+            );
+            assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(
+                r.headers()[header::CONTENT_SECURITY_POLICY],
+                CONTENT_SECURITY_POLICY
+            );
+        }
+        // Only those four: not the app itself, nothing outside ui/.
+        for name in ["app.js", "i18n.js", "index.html", "../Cargo.toml", ""] {
+            assert_eq!(
+                serve(UI_ASSETS, name).status(),
+                StatusCode::NOT_FOUND,
+                "{name}"
+            );
+        }
+        let runner = std::str::from_utf8(UI_ASSETS[3].body).unwrap();
+        assert!(runner.contains("window.SIPAS_RUNNER"));
     }
 }
