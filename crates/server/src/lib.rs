@@ -30,6 +30,7 @@ pub mod recovery;
 pub mod report_export;
 pub mod results;
 pub mod results_export;
+pub mod results_modes;
 pub mod sample_frame;
 pub mod scope;
 pub mod self_completion;
