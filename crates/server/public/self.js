@@ -200,7 +200,10 @@
     $('status').hidden = true;
     const old = document.querySelector('[data-testid="pending"]');
     if (old) old.remove();
+    // The answers are final once sent: the questionnaire is put away until the receipt.
+    if (run) { run.destroy(); run = null; }
     $('main').insertBefore(box, $('notice'));
+    box.scrollIntoView({ block: 'start' });
   }
 
   function showDone() {
@@ -222,6 +225,7 @@
       d.append(el('div', { class: 'actions' }, again));
     }
     d.hidden = false;
+    d.scrollIntoView({ block: 'start' });
   }
 
   // --- answering ---------------------------------------------------------------------------
