@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ARTIFACTS, ROOT, api, apiOk, launchBrowser, login, saveFailure, startServer } from './support.mjs';
+import { ARTIFACTS, ROOT, apiOk, launchBrowser, login, saveFailure, startServer } from './support.mjs';
 
 const PHONE = { width: 390, height: 844 };
 const SHOTS = path.join(ARTIFACTS, 'screenshots');

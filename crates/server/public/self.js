@@ -86,13 +86,13 @@
   const t = (k) => TEXTS[lang][k];
 
   function read(k) {
-    try { return localStorage.getItem(k); } catch (_) { return null; }
+    try { return localStorage.getItem(k); } catch { return null; }
   }
   function write(k, v) {
-    try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (_) { /* private mode: kept in memory only */ }
+    try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch { /* private mode: kept in memory only */ }
   }
   function loadState() {
-    try { return JSON.parse(read(KEY) || 'null') || {}; } catch (_) { return {}; }
+    try { return JSON.parse(read(KEY) || 'null') || {}; } catch { return {}; }
   }
   let state = loadState();
   function save() { write(KEY, JSON.stringify(state)); }
@@ -155,14 +155,14 @@
         body: JSON.stringify(state.pending),
         cache: 'no-store',
       });
-    } catch (_) {
+    } catch {
       sending = false;
       showPending();
       return;
     }
     sending = false;
     let body = null;
-    try { body = await res.json(); } catch (_) { body = null; }
+    try { body = await res.json(); } catch { body = null; }
     if (res.ok && body && body.response_id) {
       // Acknowledged: nothing of the answers stays on the phone, only the receipt.
       state = { receipt: { response_id: body.response_id, receipt: body.receipt } };
@@ -303,7 +303,7 @@
       if (!res.ok) { status(problemText(body), 'error'); return false; }
       write(DEVICE_KEY, body.device_token);
       return true;
-    } catch (_) {
+    } catch {
       status(t('offlineLoad'), 'error');
       return false;
     }
@@ -341,7 +341,7 @@
     try {
       res = await fetch(`${base}/form`, { cache: 'no-store' });
       body = await res.json();
-    } catch (_) {
+    } catch {
       status(t('offlineLoad'), 'error');
       return;
     }
