@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ARTIFACTS, ROOT, apiOk, launchBrowser, login, saveFailure, startServer } from './support.mjs';
+import { ARTIFACTS, ROOT, apiOk, launchBrowser, login, saveFailure, startServer, uiLogin } from './support.mjs';
 
 const PHONE = { width: 390, height: 844 };
 const SHOTS = path.join(ARTIFACTS, 'screenshots');
@@ -165,6 +165,45 @@ test('an open-link answer with its screening, then the per-device limit; results
     assert.deepEqual(b.problems, []);
   } catch (e) {
     await saveFailure(page, 'self-open');
+    throw e;
+  } finally {
+    await b.close();
+  }
+});
+
+test('the dashboard page makes personal links for chosen assignments and an open link, and saves the official-figure rule', async () => {
+  const b = await launchBrowser();
+  const { page } = b;
+  try {
+    await uiLogin(page, server, 'supervisor');
+    await page.goto(`${server.url}/dashboard/#/rounds/${encodeURIComponent(server.roundId)}/self-links`);
+    await page.getByTestId('self-links').waitFor();
+    // Links made in before() show as answered / waiting; pick an assignment without one.
+    const fresh = page.locator('[data-testid="self-row"]').filter({ has: page.locator('[data-testid="self-code"]', { hasText: 'Chưa có' }) }).first();
+    const id = await fresh.getAttribute('data-id');
+    await fresh.getByTestId('pick').check();
+    await page.getByTestId('create-links').click();
+    await page.getByTestId('flash-message').filter({ hasText: 'Đã tạo 1 đường dẫn riêng' }).waitFor();
+    const row = page.locator(`[data-testid="self-row"][data-id="${id}"]`);
+    await row.getByTestId('copy-sms').waitFor();
+    assert.match(await row.getByTestId('self-code').innerText(), /^[2-9A-HJKMNP-Z]{10}$/);
+    assert.equal(await page.locator('[data-testid="self-status"][data-status="answered"]').count(), 1);
+    assert.equal(await page.getByTestId('print-letters').isEnabled(), true);
+    await page.getByTestId('open-agency').selectOption('HN-MC-BADINH');
+    await page.getByTestId('create-open').click();
+    await page.getByTestId('flash-message').filter({ hasText: 'Đã tạo đường dẫn mở' }).waitFor();
+    await page.getByTestId('open-row').nth(1).waitFor();
+    assert.equal(await page.getByTestId('open-row').count(), 2);
+    assert.equal(await page.locator('[data-testid="open-links"] svg.qr').count(), 0, 'QR codes are printed, not shown in the table');
+    await shot(page, 'self-links-dashboard.png');
+    await page.getByTestId('mode-self_open').check();
+    await page.getByTestId('save-modes').click();
+    await page.getByTestId('modes-saved').waitFor();
+    const modes = await apiOk(server, 'GET', `/rounds/${server.roundId}/official-modes`, { token: sup });
+    assert.deepEqual(modes.official_modes, ['capi', 'self_personal', 'self_open']);
+    assert.deepEqual(b.problems, []);
+  } catch (e) {
+    await saveFailure(page, 'self-links-dashboard');
     throw e;
   } finally {
     await b.close();
