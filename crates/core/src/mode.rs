@@ -86,8 +86,8 @@ impl OfficialModes {
     pub fn new<S: AsRef<str>>(names: &[S]) -> Result<Self, ModesError> {
         let mut modes = Vec::new();
         for n in names {
-            let m =
-                ResponseMode::parse(n.as_ref()).ok_or_else(|| ModesError::Unknown(n.as_ref().into()))?;
+            let m = ResponseMode::parse(n.as_ref())
+                .ok_or_else(|| ModesError::Unknown(n.as_ref().into()))?;
             if !modes.contains(&m) {
                 modes.push(m);
             }
@@ -147,7 +147,10 @@ mod tests {
         );
         let m = OfficialModes::new(&["self_open", "capi", "capi"]).unwrap();
         assert_eq!(m.modes(), &[ResponseMode::Capi, ResponseMode::SelfOpen]);
-        assert_eq!(OfficialModes::from_json(Some("nonsense")), OfficialModes::default());
+        assert_eq!(
+            OfficialModes::from_json(Some("nonsense")),
+            OfficialModes::default()
+        );
         assert_eq!(OfficialModes::from_json(Some(&m.to_json())), m);
     }
 }

@@ -192,7 +192,8 @@ pub fn router(state: AppState) -> Router {
         // --- self-completion (issue 15, h-self) ---
         .route(
             "/rounds/{id}/self-links",
-            post(handlers::self_links::create_self_links).get(handlers::self_links::list_self_links),
+            post(handlers::self_links::create_self_links)
+                .get(handlers::self_links::list_self_links),
         )
         .route(
             "/self-links/{code}/revoke",

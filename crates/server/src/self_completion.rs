@@ -216,11 +216,9 @@ pub fn outcome(ack: &RecordAck) -> Result<Receipt, (&'static str, &'static str, 
             "Phiếu khảo sát này đã được trả lời. Cảm ơn bạn.",
             code,
         )),
-        (_, Some(AckReason::RoundClosed)) => Err((
-            "The survey has ended.",
-            "Đợt khảo sát đã kết thúc.",
-            code,
-        )),
+        (_, Some(AckReason::RoundClosed)) => {
+            Err(("The survey has ended.", "Đợt khảo sát đã kết thúc.", code))
+        }
         (_, Some(AckReason::InvalidAnswers | AckReason::Clock)) => Err((
             "Some answers could not be accepted; check them and send again.",
             "Một số câu trả lời chưa hợp lệ; vui lòng kiểm tra và gửi lại.",

@@ -52,7 +52,13 @@ struct World {
 }
 
 impl World {
-    async fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let (headers, body): (Vec<(header::HeaderName, &str)>, Body) = match body {
             Some(v) => (
                 vec![(header::CONTENT_TYPE, JSON_CT)],
@@ -342,7 +348,11 @@ async fn links_are_made_by_supervisors_only(backend: Backend) {
     }
     // Unknown assignment, empty list, unknown round, unknown agency.
     let r = w
-        .post(&uri, &w.supervisor, json!({ "assignment_ids": [Uuid::nil()] }))
+        .post(
+            &uri,
+            &w.supervisor,
+            json!({ "assignment_ids": [Uuid::nil()] }),
+        )
         .await
         .expect(StatusCode::BAD_REQUEST);
     assert_eq!(r.problem(), "400.3");
@@ -373,7 +383,11 @@ async fn links_are_made_by_supervisors_only(backend: Backend) {
     assert!(links[0]["sms_text"].as_str().unwrap().contains(&code));
     let again = create_links(&w, &[w.mine[0]]).await;
     assert_eq!(again[0]["code"], code.as_str());
-    let listed = w.get(&uri, &w.supervisor).await.expect(StatusCode::OK).value();
+    let listed = w
+        .get(&uri, &w.supervisor)
+        .await
+        .expect(StatusCode::OK)
+        .value();
     assert_eq!(listed["links"].as_array().unwrap().len(), 2);
     // No contact anywhere in what the supervisor's link list or the public page gets.
     let form = w
@@ -387,8 +401,7 @@ async fn links_are_made_by_supervisors_only(backend: Backend) {
             .unwrap()
             .starts_with("default-src 'self'")
     );
-    let text = String::from_utf8_lossy(&form.body).to_string()
-        + &listed.to_string();
+    let text = String::from_utf8_lossy(&form.body).to_string() + &listed.to_string();
     for secret in ["Người mẫu", "Hàng Bạc", "0912345600"] {
         assert!(!text.contains(secret), "contact leaked: {secret}");
     }
@@ -406,7 +419,10 @@ async fn links_are_made_by_supervisors_only(backend: Backend) {
     // Revoked: the page says so.
     w.send(
         Method::POST,
-        &format!("/api/v1/self-links/{}/revoke", links[1]["code"].as_str().unwrap()),
+        &format!(
+            "/api/v1/self-links/{}/revoke",
+            links[1]["code"].as_str().unwrap()
+        ),
         Some(&w.surveyor.token),
         None,
     )
@@ -414,7 +430,10 @@ async fn links_are_made_by_supervisors_only(backend: Backend) {
     .expect(StatusCode::FORBIDDEN);
     w.send(
         Method::POST,
-        &format!("/api/v1/self-links/{}/revoke", links[1]["code"].as_str().unwrap()),
+        &format!(
+            "/api/v1/self-links/{}/revoke",
+            links[1]["code"].as_str().unwrap()
+        ),
         Some(&w.supervisor.token),
         None,
     )
@@ -428,7 +447,12 @@ async fn links_are_made_by_supervisors_only(backend: Backend) {
         )
         .await
         .expect(StatusCode::CONFLICT);
-    assert!(r.value()["message_vi"].as_str().unwrap().contains("không còn sử dụng"));
+    assert!(
+        r.value()["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("không còn sử dụng")
+    );
 }
 
 async fn a_personal_link_is_answered_once(backend: Backend) {
@@ -471,13 +495,23 @@ async fn a_personal_link_is_answered_once(backend: Backend) {
     assert_eq!(r.problem(), "409.1");
     let v = r.value();
     assert_eq!(v["details"]["reason_code"], "link_used");
-    assert!(v["message_vi"].as_str().unwrap().contains("chỉ dùng được một lần"));
+    assert!(
+        v["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("chỉ dùng được một lần")
+    );
     // The same id with other answers: refused (content differs), nothing replaced.
     let r = w
         .public(Method::POST, &uri, Some(page_answer(id, 2)))
         .await
         .expect(StatusCode::CONFLICT);
-    assert!(r.value()["message_vi"].as_str().unwrap().contains("đã được trả lời"));
+    assert!(
+        r.value()["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("đã được trả lời")
+    );
     // The assignment is done for the surveyor; the link list says answered; mode recorded.
     let a = w.assignment(w.mine[0]).await;
     assert_eq!(a.status, sipas_protocol::wire::AssignmentStatus::Collected);
@@ -549,7 +583,12 @@ async fn a_personal_link_is_answered_once(backend: Backend) {
             .public(Method::GET, &format!("/s/{bad}/form"), None)
             .await
             .expect(StatusCode::NOT_FOUND);
-        assert!(r.value()["message_vi"].as_str().unwrap().contains("không hợp lệ"));
+        assert!(
+            r.value()["message_vi"]
+                .as_str()
+                .unwrap()
+                .contains("không hợp lệ")
+        );
         w.public(
             Method::POST,
             &format!("/s/{bad}/response"),
@@ -583,7 +622,12 @@ async fn open_links_limit_devices_and_addresses(backend: Backend) {
         .value();
     assert_eq!(form["kind"], "open");
     assert_eq!(form["agency"]["value"], AGENCY);
-    assert!(!form["catalogues"]["procedures"].as_array().unwrap().is_empty());
+    assert!(
+        !form["catalogues"]["procedures"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let uri = format!("/o/{token}/response");
     // No or unknown device token: refused.
     let mut no_device = open_answer(new_id(), "made-up", 4);
@@ -603,7 +647,12 @@ async fn open_links_limit_devices_and_addresses(backend: Backend) {
         .public(Method::POST, &uri, Some(future))
         .await
         .expect(StatusCode::BAD_REQUEST);
-    assert!(r.value()["message_vi"].as_str().unwrap().contains("tương lai"));
+    assert!(
+        r.value()["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("tương lai")
+    );
     let mut unknown = open_answer(new_id(), &d1, 4);
     unknown["screening"]["procedure_code"] = json!("no.such");
     w.public(Method::POST, &uri, Some(unknown))
@@ -744,7 +793,10 @@ async fn modes_and_the_official_figure(backend: Backend) {
     assert_eq!(results("?mode=all").await["total"]["respondents"], 6);
     assert_eq!(results("?mode=self_open").await["total"]["respondents"], 3);
     let r = w
-        .get(&format!("/api/v1/rounds/{ROUND}/results?mode=web"), &w.supervisor)
+        .get(
+            &format!("/api/v1/rounds/{ROUND}/results?mode=web"),
+            &w.supervisor,
+        )
         .await
         .expect(StatusCode::BAD_REQUEST);
     assert_eq!(r.problem(), "400.3");

@@ -11,8 +11,8 @@ use crate::ingest::{IngestBatch, Source};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope;
 use crate::self_completion::{
-    self as rules, PageAnswer, Receipt, new_code, new_device_token, new_open_token,
-    normalise_code, valid_open_token,
+    self as rules, PageAnswer, Receipt, new_code, new_device_token, new_open_token, normalise_code,
+    valid_open_token,
 };
 use crate::storage::self_store::{OpenLinkRow, OpenSubmission, Reservation, SelfLinkRow};
 use crate::validation::{Incoming, check};
@@ -207,8 +207,9 @@ pub async fn list_self_links(
         .await?
         .into_iter()
         .filter(|l| {
-            rows.iter()
-                .any(|r| r.id == l.assignment_id && mine.row_matches(r, round.starts_on, None, None))
+            rows.iter().any(|r| {
+                r.id == l.assignment_id && mine.row_matches(r, round.starts_on, None, None)
+            })
         })
         .map(|r| self_view(r, base.as_deref(), &round.name, q.qr.unwrap_or(false)))
         .collect::<ApiResult<Vec<_>>>()?;
@@ -231,10 +232,17 @@ pub async fn revoke_self_link(
         .ok_or_else(|| ApiError::not_found("self link", &code))?;
     let mine = scope::of(&state, &caller).await?;
     visible_round(&state, &mine, &link.round_id).await?;
-    state.store.revoke_self_link(&code, state.clock.now()).await?;
     state
         .store
-        .audit(Some(caller.user.id), "self_link.revoked", Some(&link.assignment_id.to_string()))
+        .revoke_self_link(&code, state.clock.now())
+        .await?;
+    state
+        .store
+        .audit(
+            Some(caller.user.id),
+            "self_link.revoked",
+            Some(&link.assignment_id.to_string()),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -294,7 +302,11 @@ async fn open_view(
         .find(|a| a.code == r.agency_code)
         .map(|a| a.name);
     Ok(OpenLinkView {
-        status: if r.revoked_at.is_some() { "revoked" } else { "active" },
+        status: if r.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        },
         token: r.token,
         url,
         agency_code: r.agency_code,
@@ -356,7 +368,11 @@ pub async fn create_open_link(
     state.store.create_open_link(&row).await?;
     state
         .store
-        .audit(Some(caller.user.id), "open_link.created", Some(&agency.code))
+        .audit(
+            Some(caller.user.id),
+            "open_link.created",
+            Some(&agency.code),
+        )
         .await?;
     let base = server_url(&state, &headers);
     let view = open_view(&state, row, base.as_deref(), true).await?;
@@ -399,10 +415,17 @@ pub async fn revoke_open_link(
         .ok_or_else(|| ApiError::not_found("open link", "?"))?;
     let mine = scope::of(&state, &caller).await?;
     visible_round(&state, &mine, &link.round_id).await?;
-    state.store.revoke_open_link(&token, state.clock.now()).await?;
     state
         .store
-        .audit(Some(caller.user.id), "open_link.revoked", Some(&link.agency_code))
+        .revoke_open_link(&token, state.clock.now())
+        .await?;
+    state
+        .store
+        .audit(
+            Some(caller.user.id),
+            "open_link.revoked",
+            Some(&link.agency_code),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -457,10 +480,18 @@ pub async fn put_official_modes(
         .await?;
     state
         .store
-        .audit(Some(caller.user.id), "round.official_modes", Some(&round_id))
+        .audit(
+            Some(caller.user.id),
+            "round.official_modes",
+            Some(&round_id),
+        )
         .await?;
     Ok(Json(OfficialModesBody {
-        official_modes: modes.modes().iter().map(|m| m.as_str().to_owned()).collect(),
+        official_modes: modes
+            .modes()
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect(),
     }))
 }
 
@@ -531,7 +562,10 @@ fn opt(code: &str, name: &str, attrs: &[(&str, &str)]) -> CatalogueOption {
     }
 }
 
-async fn base_catalogues(state: &AppState, agency_code: Option<&str>) -> ApiResult<CatalogueBundle> {
+async fn base_catalogues(
+    state: &AppState,
+    agency_code: Option<&str>,
+) -> ApiResult<CatalogueBundle> {
     let mut b = CatalogueBundle::default();
     for f in state.store.fields().await? {
         b.fields.push(opt(&f.code, &f.name, &[]));
@@ -563,7 +597,10 @@ async fn base_catalogues(state: &AppState, agency_code: Option<&str>) -> ApiResu
             b.units.push(opt(
                 &u.code,
                 &u.name,
-                &[("parent", &parent), ("level", crate::storage::catalogue::level_str(u.level))],
+                &[
+                    ("parent", &parent),
+                    ("level", crate::storage::catalogue::level_str(u.level)),
+                ],
             ));
         }
     }
@@ -572,11 +609,7 @@ async fn base_catalogues(state: &AppState, agency_code: Option<&str>) -> ApiResu
 
 async fn personal_link(state: &AppState, code: &str) -> ApiResult<SelfLinkRow> {
     let code = normalise_code(code).ok_or_else(unknown_link)?;
-    state
-        .store
-        .self_link(&code)
-        .await?
-        .ok_or_else(unknown_link)
+    state.store.self_link(&code).await?.ok_or_else(unknown_link)
 }
 
 async fn open_link_of(state: &AppState, token: &str) -> ApiResult<OpenLinkRow> {
@@ -679,7 +712,12 @@ pub async fn open_device(
         .store
         .issue_open_device(&hash, &link.token, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(DeviceToken { device_token: token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(DeviceToken {
+            device_token: token,
+        }),
+    ))
 }
 
 async fn ingest_one(
@@ -709,10 +747,8 @@ async fn ingest_one(
     let ack = acks.first().ok_or_else(ApiError::internal)?;
     tracing::info!(mode = mode.as_str(), status = ?ack.status, "self-completion answer");
     Ok(rules::outcome(ack).map_err(|(en, vi, code)| {
-        let conflict = matches!(
-            ack.status,
-            sipas_protocol::wire::AckStatus::Conflict
-        ) || code == "round_closed";
+        let conflict = matches!(ack.status, sipas_protocol::wire::AckStatus::Conflict)
+            || code == "round_closed";
         public_problem(
             if conflict {
                 ProblemCode::Conflict
@@ -763,8 +799,13 @@ pub async fn personal_response(
         .assignment(link.assignment_id)
         .await?
         .ok_or_else(unknown_link)?;
-    let response =
-        rules::response_of(&answer, a.form.clone(), &a.round_id, &a.unit_code, Some(a.id));
+    let response = rules::response_of(
+        &answer,
+        a.form.clone(),
+        &a.round_id,
+        &a.unit_code,
+        Some(a.id),
+    );
     let submitted_by = owner.unwrap_or(link.created_by);
     let receipt = ingest_one(&state, response, submitted_by, ResponseMode::SelfPersonal).await??;
     state
@@ -786,7 +827,12 @@ pub async fn open_response(
     let link = open_link_of(&state, &path.get()?).await?;
     let answer = answer_of(read_json::<PageAnswer>(&headers, body).await)?;
     let device_hash = match answer.device_token.as_deref() {
-        Some(t) if state.store.open_device_known(&crate::auth::secret_hash(t), &link.token).await? => {
+        Some(t)
+            if state
+                .store
+                .open_device_known(&crate::auth::secret_hash(t), &link.token)
+                .await? =>
+        {
             crate::auth::secret_hash(t)
         }
         _ => {
@@ -856,7 +902,13 @@ pub async fn open_response(
             .with_details(serde_json::json!({ "reason_code": "open_limit" })));
         }
     }
-    let response = rules::response_of(&answer, round.form.clone(), &round.id, &agency.unit_code, None);
+    let response = rules::response_of(
+        &answer,
+        round.form.clone(),
+        &round.id,
+        &agency.unit_code,
+        None,
+    );
     let out = ingest_one(&state, response, link.created_by, ResponseMode::SelfOpen).await?;
     if out.is_err() && reservation == Reservation::Reserved {
         state.store.release_open_submission(answer.id).await?;

@@ -401,7 +401,8 @@ pub enum RevokedToken {
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
 pub trait ServerStore:
-    CatalogueStore + FormStore + ResultsStore + SelfStore + Send + Sync + 'static {
+    CatalogueStore + FormStore + ResultsStore + SelfStore + Send + Sync + 'static
+{
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

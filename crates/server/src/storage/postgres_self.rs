@@ -188,10 +188,7 @@ impl SelfStore for PgStore {
         Ok(count(&client.query_one(&stmt, &[&token_hash, &link_token]).await?)? > 0)
     }
 
-    async fn reserve_open_submission(
-        &self,
-        s: &OpenSubmission,
-    ) -> Result<Reservation, StoreError> {
+    async fn reserve_open_submission(&self, s: &OpenSubmission) -> Result<Reservation, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OPEN_LIMITS_LOCK])
@@ -199,7 +196,10 @@ impl SelfStore for PgStore {
         let stmt = tx.prepare_cached(OPEN_SUBMISSION_EXISTS).await?;
         let again = count(&tx.query_one(&stmt, &[&s.response_id]).await?)? > 0;
         let stmt = tx.prepare_cached(OPEN_BY_DEVICE).await?;
-        let device = count(&tx.query_one(&stmt, &[&s.device_hash, &s.device_since]).await?)?;
+        let device = count(
+            &tx.query_one(&stmt, &[&s.device_hash, &s.device_since])
+                .await?,
+        )?;
         let stmt = tx.prepare_cached(OPEN_BY_ADDR).await?;
         let addr = count(&tx.query_one(&stmt, &[&s.addr_hash, &s.addr_since]).await?)?;
         let r = decide(s, again, device, addr);

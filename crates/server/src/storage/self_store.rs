@@ -186,12 +186,14 @@ pub trait SelfStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Whether a device token (hash) was issued on this open link.
-    async fn open_device_known(&self, token_hash: &str, link_token: &str)
-    -> Result<bool, StoreError>;
+    async fn open_device_known(
+        &self,
+        token_hash: &str,
+        link_token: &str,
+    ) -> Result<bool, StoreError>;
     /// Counts a submission against the device and address caps in one transaction
     /// (race-free: SQLite's writer lock, a PostgreSQL advisory lock).
-    async fn reserve_open_submission(&self, s: &OpenSubmission)
-    -> Result<Reservation, StoreError>;
+    async fn reserve_open_submission(&self, s: &OpenSubmission) -> Result<Reservation, StoreError>;
     /// Gives a reservation back (the response was refused).
     async fn release_open_submission(&self, response_id: Uuid) -> Result<(), StoreError>;
     /// Mode of every stored response of a round.
@@ -202,6 +204,9 @@ pub trait SelfStore: Send + Sync {
     /// The round's official modes (JSON text), `None` for an unknown round.
     async fn round_official_modes(&self, round_id: &str) -> Result<Option<String>, StoreError>;
     /// Sets them; false for an unknown round.
-    async fn set_round_official_modes(&self, round_id: &str, json: &str)
-    -> Result<bool, StoreError>;
+    async fn set_round_official_modes(
+        &self,
+        round_id: &str,
+        json: &str,
+    ) -> Result<bool, StoreError>;
 }

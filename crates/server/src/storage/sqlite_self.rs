@@ -215,10 +215,7 @@ impl SelfStore for SqliteStore {
         .await
     }
 
-    async fn reserve_open_submission(
-        &self,
-        s: &OpenSubmission,
-    ) -> Result<Reservation, StoreError> {
+    async fn reserve_open_submission(&self, s: &OpenSubmission) -> Result<Reservation, StoreError> {
         let s = s.clone();
         self.write(move |tx| {
             let count = |sql: &str, a: String, b: Option<String>| -> Result<u64, StoreError> {
