@@ -201,6 +201,18 @@ test('the dashboard page makes personal links for chosen assignments and an open
     await page.getByTestId('modes-saved').waitFor();
     const modes = await apiOk(server, 'GET', `/rounds/${server.roundId}/official-modes`, { token: sup });
     assert.deepEqual(modes.official_modes, ['capi', 'self_personal', 'self_open']);
+    // The results page shows one panel per mode; the open link now counts.
+    await page.goto(`${server.url}/dashboard/#/rounds/${encodeURIComponent(server.roundId)}/results`);
+    const openRow = page.locator('[data-testid="mode-row"][data-mode="self_open"]');
+    await openRow.waitFor();
+    assert.equal(await openRow.getByTestId('mode-n').innerText(), '3');
+    assert.equal(await openRow.getByTestId('mode-official').innerText(), 'Được tính');
+    await page.getByTestId('modes-panel').scrollIntoViewIfNeeded();
+    await shot(page, 'self-modes-results.png');
+    // Back to the default rule: the open link's panel is shown apart.
+    await apiOk(server, 'PUT', `/rounds/${server.roundId}/official-modes`, { token: sup, body: { official_modes: ['capi', 'self_personal'] } });
+    await page.goto(`${server.url}/dashboard/#/rounds/${encodeURIComponent(server.roundId)}/report`);
+    await page.locator('[data-testid="mode-row"][data-mode="self_open"] [data-testid="mode-official"]', { hasText: 'Xem riêng' }).waitFor();
     assert.deepEqual(b.problems, []);
   } catch (e) {
     await saveFailure(page, 'self-links-dashboard');

@@ -51,6 +51,14 @@ export const SELF_VI = {
   'self.mode.capi': 'Điều tra viên phỏng vấn',
   'self.mode.self_personal': 'Tự trả lời (đường dẫn riêng)',
   'self.mode.self_open': 'Tự trả lời (đường dẫn mở)',
+  'self.modes.panel': 'Kết quả theo cách thu',
+  'self.modes.rule': (m) => `Kết quả chính thức tính: ${m}. Kết quả từ đường dẫn mở luôn được xem riêng.`,
+  'self.modes.col.mode': 'Cách thu',
+  'self.modes.col.n': 'Số phiếu',
+  'self.modes.col.pct': '% hài lòng chung',
+  'self.modes.col.official': 'Kết quả chính thức',
+  'self.modes.counted': 'Được tính',
+  'self.modes.apart': 'Xem riêng',
 };
 
 /** @type {Record<string, string | ((...args: any[]) => string)>} */
@@ -102,4 +110,12 @@ export const SELF_EN = {
   'self.mode.capi': 'Interviewer',
   'self.mode.self_personal': 'Self-completion (personal link)',
   'self.mode.self_open': 'Self-completion (open link)',
+  'self.modes.panel': 'Results by mode',
+  'self.modes.rule': (m) => `The official figure counts: ${m}. Open-link results are always shown apart.`,
+  'self.modes.col.mode': 'Mode',
+  'self.modes.col.n': 'Responses',
+  'self.modes.col.pct': 'Overall % satisfied',
+  'self.modes.col.official': 'Official figure',
+  'self.modes.counted': 'Counted',
+  'self.modes.apart': 'Apart',
 };

@@ -5,7 +5,7 @@
 // makes the codes and QR images; the page only shows them (SVG copied through safeSvg).
 import { api, enc } from '../api.js';
 import { t } from '../i18n.js';
-import { empty, errorBox, fill, fmtDateTime, h, loading, named, safeSvg, select, table, toast } from '../widgets.js';
+import { empty, errorBox, fill, fmtDateTime, fmtNum, h, loading, named, safeSvg, select, table, toast } from '../widgets.js';
 import { agencies, getRound, roundHead } from './common.js';
 
 const MODES = ['capi', 'self_personal', 'self_open'];
@@ -170,4 +170,23 @@ export async function pageSelfLinks(ctx, roundId) {
       h('div', { class: 'actions' }, saveModes), modesMsg),
     letters, posters);
   agencySel.id = 'open-agency-sel';
+}
+
+/**
+ * The one-panel-per-mode summary of a results / report / index answer (issue 15): responses
+ * and overall % satisfied per mode, which modes the official figure counts; the open link's
+ * panel is always apart. `null` for an answer from a server without modes.
+ * @param {any} res
+ */
+export function modesPanel(res) {
+  if (!res || !Array.isArray(res.modes)) return null;
+  const rows = res.modes.map((/** @type {any} */ m) => h('tr', { testid: 'mode-row', dataset: { mode: m.mode } },
+    h('td', null, t(`self.mode.${m.mode}`)),
+    h('td', { class: 'num', testid: 'mode-n' }, fmtNum(m.n)),
+    h('td', { class: 'num', testid: 'mode-pct' }, m.overall_pct === null || m.overall_pct === undefined ? t('common.dash') : `${fmtNum(m.overall_pct, 1)}%`),
+    h('td', { testid: 'mode-official' }, m.official ? t('self.modes.counted') : t('self.modes.apart'))));
+  return h('section', { class: 'panel', testid: 'modes-panel' },
+    h('h3', null, t('self.modes.panel')),
+    h('p', { class: 'muted small' }, t('self.modes.rule', res.official_modes.map((/** @type {string} */ m) => t(`self.mode.${m}`)).join(', '))),
+    table('modes-table', [t('self.modes.col.mode'), { text: t('self.modes.col.n'), class: 'num' }, { text: t('self.modes.col.pct'), class: 'num' }, t('self.modes.col.official')], rows));
 }
