@@ -54,13 +54,14 @@ export async function pageSelfLinks(ctx, roundId) {
     const link = byAssignment.get(a.id);
     const box = h('input', { type: 'checkbox', testid: 'pick', 'aria-label': t('self.col.pick') });
     box.addEventListener('change', () => { if (box.checked) picked.add(a.id); else picked.delete(a.id); });
-    const status = link ? t(`self.link.${link.status}`) : t('assignment.status.' + a.status);
+    const st = link ? link.status : a.status;
+    const status = link ? t(`self.link.${st}`) : t(`assignment.status.${st}`);
     return h('tr', { testid: 'self-row', dataset: { id: a.id } },
       h('td', null, box),
       h('td', null, named(a.unit_name, a.unit_code)),
       h('td', null, named(a.agency_name || a.agency, a.agency_code)),
       h('td', null, a.procedure_name || a.procedure || t('common.dash')),
-      h('td', { testid: 'self-status', dataset: { status: link ? link.status : a.status } }, status),
+      h('td', { testid: 'self-status', dataset: { status: st } }, status),
       h('td', { class: 'mono', testid: 'self-code' }, link ? link.code : t('self.link.none')),
       h('td', null, link && link.status === 'waiting' ? [
         h('button', { type: 'button', class: 'secondary', testid: 'copy-sms', onclick: () => copy(link.sms_text) }, t('self.copy')),
@@ -115,7 +116,7 @@ export async function pageSelfLinks(ctx, roundId) {
   const openRows = open.links.map((/** @type {any} */ l) => h('tr', { testid: 'open-row', dataset: { token: l.token } },
     h('td', null, named(l.agency_name, l.agency_code)),
     h('td', { class: 'mono small' }, l.url || `/o/${l.token}`),
-    h('td', null, t(`self.open.${l.status}`)),
+    h('td', null, l.status === 'active' ? t('self.open.active') : t('self.open.revoked')),
     h('td', null, fmtDateTime(l.created_at)),
     h('td', null, l.status === 'active' ? [
       h('button', { type: 'button', class: 'secondary', testid: 'print-poster', onclick: () => {
