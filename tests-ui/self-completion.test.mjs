@@ -209,6 +209,11 @@ test('the dashboard page makes personal links for chosen assignments and an open
     assert.equal(await openRow.getByTestId('mode-official').innerText(), 'Được tính');
     await page.getByTestId('modes-panel').scrollIntoViewIfNeeded();
     await shot(page, 'self-modes-results.png');
+    // The assignment answered on its personal link says so on the assignments page.
+    await page.goto(`${server.url}/dashboard/#/rounds/${encodeURIComponent(server.roundId)}/assignments`);
+    await page.getByTestId('self-answered').first().waitFor();
+    assert.equal(await page.getByTestId('self-answered').count(), 1);
+    assert.equal(await page.getByTestId('self-answered').innerText(), 'tự trả lời');
     // Back to the default rule: the open link's panel is shown apart.
     await apiOk(server, 'PUT', `/rounds/${server.roundId}/official-modes`, { token: sup, body: { official_modes: ['capi', 'self_personal'] } });
     await page.goto(`${server.url}/dashboard/#/rounds/${encodeURIComponent(server.roundId)}/report`);

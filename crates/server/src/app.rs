@@ -9,7 +9,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use sipas_protocol::problem::ProblemCode;
 use std::sync::Arc;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 /// Default of `--min-n-floor`: reports never show a value with a base below 10.
@@ -224,7 +224,16 @@ pub fn router(state: AppState) -> Router {
         // Request lines carry method, path (ids only) and status; never headers or bodies.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    // Self-completion codes and tokens are secrets in the path: masked.
+                    let path = crate::public_page::loggable_path(req.uri().path());
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        uri = %path,
+                        version = ?req.version(),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)

@@ -86,6 +86,19 @@ async fn security(req: Request, next: Next) -> Response {
     res
 }
 
+/// A request path as logged: the code or token of `/s/{code}…`, `/o/{token}…`,
+/// `/api/v1/self-links/{code}/…` and `/api/v1/open-links/{token}/…` replaced by `***` (they
+/// open a questionnaire, like a credential); every other path unchanged.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/s/", "/o/", "/api/v1/self-links/", "/api/v1/open-links/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}***{tail}").into();
+        }
+    }
+    path.into()
+}
+
 fn asset(name: &str) -> Response {
     match ASSETS.iter().find(|a| a.name == name) {
         Some(a) => (
@@ -105,5 +118,25 @@ fn asset(name: &str) -> Response {
             "Không tìm thấy / Not found",
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/s/M9MK2SSJSY/response"), "/s/***/response");
+        assert_eq!(loggable_path("/o/ABCDEFGHJKMNPQRS"), "/o/***");
+        assert_eq!(
+            loggable_path("/api/v1/self-links/M9MK2SSJSY/revoke"),
+            "/api/v1/self-links/***/revoke"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/rounds/R/self-links"),
+            "/api/v1/rounds/R/self-links"
+        );
+        assert_eq!(loggable_path("/public/self.js"), "/public/self.js");
     }
 }
