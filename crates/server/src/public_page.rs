@@ -139,4 +139,20 @@ mod tests {
         );
         assert_eq!(loggable_path("/public/self.js"), "/public/self.js");
     }
+
+    #[test]
+    fn every_page_file_is_embedded_and_nothing_else_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/public");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(
+                ASSETS.iter().any(|a| a.name == name),
+                "not embedded: {name}"
+            );
+        }
+        assert_eq!(asset("../Cargo.toml").status(), StatusCode::NOT_FOUND);
+        let html = std::str::from_utf8(ASSETS[0].body).unwrap();
+        assert!(!html.contains("<script>") && !html.contains("style="));
+        assert!(!html.contains("http://") && !html.contains("https://"));
+    }
 }
