@@ -12,6 +12,11 @@ export default [
     rules: { 'no-unused-vars': ['error', { args: 'none' }] },
   },
   {
+    // The public self-completion page (issue 15): a plain browser script.
+    files: ['crates/server/public/**/*.js'],
+    languageOptions: { ecmaVersion: 2022, sourceType: 'script', globals: { ...globals.browser } },
+  },
+  {
     files: ['tests-ui/**/*.mjs', 'eslint.config.mjs'],
     // Callbacks of page.evaluate() run in the browser.
     languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: { ...globals.node, ...globals.browser } },

@@ -33,7 +33,7 @@ rm -rf "$SIPAS_ARTIFACTS/logs"; mkdir -p "$SIPAS_ARTIFACTS/logs"
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked --no-fail-fast
 
 stage "eslint (dashboard modules and their tests); type check of the // @ts-check modules"
-npx eslint crates/server/dashboard tests-ui
+npx eslint crates/server/dashboard crates/server/public tests-ui
 npx tsc -p crates/server/dashboard/jsconfig.json
 
 stage "dashboard in headless Chromium (playwright-core, real server); app window over WebDriver"

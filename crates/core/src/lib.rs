@@ -29,6 +29,7 @@ pub mod form_loader;
 pub mod index;
 pub mod interval;
 pub mod microdata;
+pub mod mode;
 pub mod quality;
 pub mod questionnaire;
 pub mod ranking;

@@ -1083,3 +1083,8 @@ Object.assign(STRINGS.en, RESULTS_EN);
 import { FORMS_EN, FORMS_VI } from './i18n-forms.js';
 Object.assign(STRINGS.vi, FORMS_VI);
 Object.assign(STRINGS.en, FORMS_EN);
+
+// --- self-completion links (issue 15, h-self): its strings live in i18n-self.js ---
+import { SELF_EN, SELF_VI } from './i18n-self.js';
+Object.assign(STRINGS.vi, SELF_VI);
+Object.assign(STRINGS.en, SELF_EN);

@@ -21,6 +21,7 @@ import { pageHandover } from './pages/handover.js';
 import { pageAudit } from './pages/audit.js';
 import { pageResults, pageScorecard } from './pages/results.js';
 import { pageForms } from './pages/forms.js';
+import { pageSelfLinks } from './pages/self-links.js';
 
 /** @typedef {import('./types.js').Capability} Capability */
 /**
@@ -54,6 +55,7 @@ const ROUTES = [
   { re: /^\/rounds\/([^/]+)\/report$/, page: pageReport, caps: ['reports.read'], section: 'rounds' },
   { re: /^\/rounds\/([^/]+)\/results$/, page: pageResults, caps: ['reports.read'], section: 'rounds' },
   { re: /^\/rounds\/([^/]+)\/scorecard$/, page: pageScorecard, caps: ['reports.read'], section: 'rounds' },
+  { re: /^\/rounds\/([^/]+)\/self-links$/, page: pageSelfLinks, caps: ['assignments.manage'], section: 'rounds' },
   { re: /^\/users$/, page: pageUsers, caps: ['users.manage', 'enrolment.issue', 'devices.manage'], section: 'users' },
   { re: /^\/users\/([^/]+)\/devices$/, page: pageDevices, caps: ['devices.manage'], section: 'users' },
   { re: /^\/users\/([^/]+)\/enrol$/, page: pageEnrol, caps: ['enrolment.issue'], section: 'users' },

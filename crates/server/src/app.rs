@@ -9,7 +9,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use sipas_protocol::problem::ProblemCode;
 use std::sync::Arc;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 /// Default of `--min-n-floor`: reports never show a value with a base below 10.
@@ -51,6 +51,8 @@ pub struct AppState {
     /// The newest `units` version counter this process has read (see
     /// [`crate::shared_state`]).
     pub units_version: Arc<std::sync::atomic::AtomicI64>,
+    /// Abuse limits of open self-completion links (issue 15).
+    pub open_limits: crate::self_completion::OpenLimits,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             unit_tree_cache: Arc::default(),
             units_version: Arc::default(),
             store,
+            open_limits: Default::default(),
         }
     }
 }
@@ -191,6 +194,29 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/enable", post(revocation::enable_user))
         .route("/devices", get(revocation::list_devices))
         .route("/devices/{id}/revoke", post(revocation::revoke_device))
+        // --- self-completion (issue 15, h-self) ---
+        .route(
+            "/rounds/{id}/self-links",
+            post(handlers::self_links::create_self_links)
+                .get(handlers::self_links::list_self_links),
+        )
+        .route(
+            "/self-links/{code}/revoke",
+            post(handlers::self_links::revoke_self_link),
+        )
+        .route(
+            "/rounds/{id}/open-links",
+            post(handlers::self_links::create_open_link).get(handlers::self_links::list_open_links),
+        )
+        .route(
+            "/open-links/{token}/revoke",
+            post(handlers::self_links::revoke_open_link),
+        )
+        .route(
+            "/rounds/{id}/official-modes",
+            get(handlers::self_links::get_official_modes)
+                .put(handlers::self_links::put_official_modes),
+        )
         // Several processes on one database: caches follow the database's version counters.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -200,13 +226,29 @@ pub fn router(state: AppState) -> Router {
         .nest(sipas_protocol::API_PREFIX, api)
         // The web dashboard (static, embedded): /dashboard/, and / redirects there.
         .merge(crate::dashboard::routes())
+        // The public self-completion page and its endpoints (issue 15): no sign-in.
+        .merge(
+            crate::public_page::routes().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::shared_state::refresh_caches,
+            )),
+        )
         .fallback(not_found)
         // Problem bodies, OPTIONS and no-store for every /api/v1 answer.
         .layer(axum::middleware::from_fn(crate::hygiene::api_answers))
         // Request lines carry method, path (ids only) and status; never headers or bodies.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    // Self-completion codes and tokens are secrets in the path: masked.
+                    let path = crate::public_page::loggable_path(req.uri().path());
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        uri = %path,
+                        version = ?req.version(),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)

@@ -154,6 +154,17 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../dashboard/pages/forms.js"),
     },
+    // --- self-completion links (issue 15, h-self) ---
+    Asset {
+        name: "i18n-self.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/i18n-self.js"),
+    },
+    Asset {
+        name: "pages/self-links.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/self-links.js"),
+    },
 ];
 
 /// The app's form renderer and the step runner (issue 12, h-preview), from the repository's

@@ -31,6 +31,7 @@
 //!   `invalid` (`no_assignment`, `unknown_unit`, `outside_sample_cap`).
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
+use sipas_core::mode::ResponseMode;
 use sipas_core::response::{Origin, Response};
 use sipas_protocol::wire::{
     AckReason, AckStatus, AnswerProblem, Assignment, Decision, OutsideSample, RecordAck,
@@ -125,6 +126,9 @@ pub struct Source {
     pub device: Option<Uuid>,
     /// The supervisor importing a signed hand-over file, if that is how it came.
     pub handover_importer: Option<Uuid>,
+    /// How the records were collected (issue 15): set by the server from the channel, stored
+    /// with every revision. See [`self_mode_problem`] for the two rules it changes.
+    pub mode: ResponseMode,
 }
 
 /// A batch to store.
@@ -507,6 +511,9 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
         if self.batch.override_by.is_none() && self.ctx.closed_rounds.contains(&r.round_id) {
             return Some((AckReason::RoundClosed, "the round is closed".into()));
         }
+        if let Some(problem) = self_mode_problem(self.batch.source.mode, r) {
+            return problem.or_else(|| self.clock_problem(r));
+        }
         if r.assignment_id.is_some() && r.origin.is_outside_sample() {
             return Some((
                 AckReason::AssignmentMismatch,
@@ -531,7 +538,12 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
                 "not your assignment (unknown assignment)".into(),
             ));
         };
-        if self.batch.override_by.is_none() && stored.owner != Some(self.batch.source.surveyor) {
+        // A personal link's answer is the sampled respondent's own: whoever holds the
+        // assignment, it is taken (the submitter recorded is the owner or the link's maker).
+        if self.batch.override_by.is_none()
+            && self.batch.source.mode != ResponseMode::SelfPersonal
+            && stored.owner != Some(self.batch.source.surveyor)
+        {
             return Some((AckReason::NotYourAssignment, "not your assignment".into()));
         }
         let a = &stored.assignment;
@@ -805,6 +817,27 @@ impl<F: FnMut() -> Uuid> Planner<'_, F> {
     }
 }
 
+/// The self-completion rules (issue 15) that differ from an interviewer's upload, `None`
+/// when the usual rules apply:
+/// - `self_open` (open link / QR poster): the respondent is not a sampled one, so the answer
+///   must name no assignment and have origin `sample` (the mode tells it apart); it is bound to no assignment, creates none, and counts against
+///   no unit's cap (the open link's own abuse limits apply before ingest). Only the round
+///   (closed) and clock rules then apply: `Some(None)` means "no assignment check".
+/// - `self_personal`: the usual rules, except the owner check (see `assignment_problem`).
+#[allow(clippy::type_complexity)]
+fn self_mode_problem(mode: ResponseMode, r: &Response) -> Option<Option<(AckReason, String)>> {
+    if mode != ResponseMode::SelfOpen {
+        return None;
+    }
+    if r.assignment_id.is_some() || r.origin != Origin::Sample {
+        return Some(Some((
+            AckReason::AssignmentMismatch,
+            "an open-link answer names no assignment".into(),
+        )));
+    }
+    Some(None)
+}
+
 /// A quarantined record as supervisors see it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QuarantineEntry {
@@ -892,6 +925,7 @@ pub fn acceptance_batch(
             surveyor: entry.surveyor_id,
             device: entry.device_id,
             handover_importer: None,
+            mode: ResponseMode::Capi,
         },
         received_at: now,
         override_by: Some(supervisor),
@@ -979,6 +1013,7 @@ mod tests {
                 surveyor: Uuid::from_u128(surveyor),
                 device: None,
                 handover_importer: None,
+                mode: ResponseMode::Capi,
             },
             received_at: "2026-11-20T09:00:00Z".parse().unwrap(),
             override_by: None,
@@ -1144,6 +1179,7 @@ mod tests {
                 surveyor: Uuid::from_u128(A),
                 device: None,
                 handover_importer: None,
+                mode: ResponseMode::Capi,
             },
             received_at: Utc::now(),
             override_by: Some(Uuid::from_u128(9)),
@@ -1199,6 +1235,7 @@ mod outside_sample_tests {
                 surveyor,
                 device: None,
                 handover_importer: None,
+                mode: ResponseMode::Capi,
             },
             received_at: Utc::now(),
             override_by: None,

@@ -1617,6 +1617,7 @@ async fn ingest_handover(
             surveyor: user,
             device: Some(device),
             handover_importer: Some(importer),
+            mode: sipas_core::mode::ResponseMode::Capi,
         },
         received_at: Utc::now(),
         override_by: None,

@@ -30,11 +30,14 @@ export async function pageAssignments(ctx, roundId) {
     status: q.get('status') || '', unassigned: q.get('unassigned') === 'true',
   };
   const offset = Math.max(0, Number(q.get('offset') || 0) || 0);
-  const [names, surveyors, pageData] = await Promise.all([
+  const [names, surveyors, pageData, selfLinks] = await Promise.all([
     catalogueNames(round.starts_on),
     usersOf('surveyor'),
     /** @type {Promise<AssignmentPage>} */ (api(`/rounds/${enc(roundId)}/assignments${qs({ ...filter, unassigned: filter.unassigned ? 'true' : '', limit: PAGE, offset })}`)),
+    // issue 15 (h-self): assignments answered by the citizen on a personal link show "tự trả lời"
+    /** @type {Promise<{links: {assignment_id: string, status: string}[]}>} */ (api(`/rounds/${enc(roundId)}/self-links`)),
   ]);
+  const selfAnswered = new Set(selfLinks.links.filter((l) => l.status === 'answered').map((l) => l.assignment_id));
   if (!ctx.alive()) return;
   const active = surveyors.filter((s) => !s.disabled);
   const surveyorOptions = active.map((s) => ({ value: s.id, label: s.display_name || s.username }));
@@ -105,7 +108,8 @@ export async function pageAssignments(ctx, roundId) {
     h('td', null, named(a.unit_name || names.unit.get(a.unit_code), a.unit_code)),
     h('td', null, a.agency_code || a.agency_name ? named(a.agency_name || names.agency.get(a.agency_code || ''), a.agency_code) : t('common.dash')),
     h('td', null, a.procedure || t('common.dash'), a.field_name ? h('div', { class: 'muted small' }, a.field_name) : null),
-    h('td', null, statusBadge(a.status), a.origin && a.origin !== 'sample' ? h('div', { class: 'muted small' }, t(`origin.${a.origin}`)) : null),
+    h('td', null, statusBadge(a.status), a.origin && a.origin !== 'sample' ? h('div', { class: 'muted small' }, t(`origin.${a.origin}`)) : null,
+      selfAnswered.has(a.id) ? h('div', { class: 'muted small', testid: 'self-answered' }, t('self.link.self_answered')) : null),
     h('td', { testid: 'assignment-surveyor' }, a.surveyor_id ? (a.surveyor_name || t('assign.unknown_user')) : h('span', { class: 'muted' }, t('assign.nobody')))));
   const pager = h('div', { class: 'actions pager' },
     h('span', { class: 'muted', testid: 'assign-count' }, t('assign.showing', pageData.items.length ? offset + 1 : 0, offset + pageData.items.length, fmtNum(pageData.total))),

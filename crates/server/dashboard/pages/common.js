@@ -138,6 +138,7 @@ const TABS = /** @type {[string, string, string, import('../types.js').Capabilit
   ['spot', '/spot-checks', 'nav.spot', 'spot_checks.manage'],
   ['report', '/report', 'nav.report', 'reports.read'],
   ['results', '/results', 'nav.results', 'reports.read'],
+  ['self-links', '/self-links', 'nav.self_links', 'assignments.manage'],
 ]);
 
 /** @param {string} roundId @param {string} current */

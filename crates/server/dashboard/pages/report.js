@@ -5,6 +5,7 @@ import { api, enc, qs, session } from '../api.js';
 import { getLang, has, t } from '../i18n.js';
 import { download, empty, fill, fmtDateTime, fmtNum, h, loading, table } from '../widgets.js';
 import { catalogueNames, getRound, roundHead } from './common.js';
+import { modesPanel } from './self-links.js';
 
 /** @typedef {import('../types.js').Report} Report */
 /** @typedef {import('../types.js').ReportRow} ReportRow */
@@ -124,5 +125,6 @@ export async function pageReport(ctx, roundId) {
         reportTable(criteria)) : null);
   });
   fill(ctx.view, ...head, stampBox,
+    modesPanel(report), // issue 15: one panel per response mode (h-self)
     ...(report.rows.length === 0 ? [empty(t('report.empty'), 'report-empty')] : sections));
 }

@@ -8,6 +8,7 @@ import { api, enc, errorText, qs, session } from '../api.js';
 import { getLang, t } from '../i18n.js';
 import { download, empty, fill, fmtDate, fmtNum, h, loading, table, toast } from '../widgets.js';
 import { getRound, getRounds, roundHead } from './common.js';
+import { modesPanel } from './self-links.js';
 
 /**
  * @typedef {object} Interval
@@ -424,6 +425,7 @@ export async function pageResults(ctx, roundId) {
   fill(ctx.view, ...head,
     h('p', { class: 'muted small', testid: 'results-summary' }, t('results.summary', fmtNum(r.total.respondents), r.method.data_as_of_vi, r.method.min_n)),
     rankChart(r),
+    modesPanel(r), // issue 15: one panel per response mode (h-self)
     h('section', { class: 'panel' }, h('h3', null, t('results.table')), resultsTable(r, roundId, ctx.query)),
     comparisonPanel(r),
     heatTable(r),

@@ -24,6 +24,9 @@ pub struct IndexQuery {
     /// `json` (default) or `csv`.
     #[serde(default)]
     pub format: Option<String>,
+    /// Response modes counted (issue 15): `official` (default), `all` or one mode.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 /// `GET /api/v1/rounds/{id}/index` (supervisor, admin, monitor): % satisfied and mean per
@@ -59,7 +62,10 @@ pub async fn round_index(
         )
     })?;
     let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
-    let responses = filter.responses(state.store.responses_for_round(&round_id).await?);
+    let all = filter.responses(state.store.responses_for_round(&round_id).await?);
+    // Issue 15: the official modes of the round unless `?mode=` says otherwise.
+    let modes = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let responses = modes.keep(all.clone());
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
@@ -69,7 +75,12 @@ pub async fn round_index(
         ApiError::internal()
     })?;
     if !csv {
-        return Ok(Json(report).into_response());
+        let modes = modes.view(&form, &all, state.min_n_floor);
+        return Ok(Json(crate::results_modes::WithModes {
+            inner: report,
+            modes,
+        })
+        .into_response());
     }
     let bytes = report_csv(&report, &form).map_err(|e| {
         tracing::error!(error = %e, "index CSV failed");

@@ -11,6 +11,7 @@ pub mod review;
 pub mod revocation;
 pub mod rounds;
 pub mod sample;
+pub mod self_links;
 pub mod session;
 pub mod spot_checks;
 pub mod sync;

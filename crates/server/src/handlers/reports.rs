@@ -32,6 +32,9 @@ pub struct ReportQuery {
     /// `mean_of_criteria` (default) or `pooled`.
     #[serde(default)]
     pub aggregation: Option<Aggregation>,
+    /// Response modes counted (issue 15): `official` (default), `all` or one mode.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +93,11 @@ pub async fn round_report(
     })?;
     let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
     let (responses, data_as_of) = state.store.report_responses(&round_id).await?;
-    let responses = filter.responses(responses);
+    let all = filter.responses(responses);
+    // Issue 15: the official modes of the round unless `?mode=` says otherwise.
+    let modes = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let responses = modes.keep(all.clone());
+    let modes = modes.view(&form, &all, min_n);
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
@@ -107,7 +114,11 @@ pub async fn round_report(
     })?;
     let attachment = |ext: &str| format!("attachment; filename=\"sipas-report-{round_id}.{ext}\"");
     match format {
-        Format::Json => Ok(Json(report).into_response()),
+        Format::Json => Ok(Json(crate::results_modes::WithModes {
+            inner: report,
+            modes,
+        })
+        .into_response()),
         Format::Csv => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

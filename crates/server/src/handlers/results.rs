@@ -51,6 +51,9 @@ pub struct ResultsQuery {
     /// `true`: add the trend across the rounds of the form family (JSON only).
     #[serde(default)]
     pub trend: Option<bool>,
+    /// Response modes counted (issue 15): `official` (default), `all` or one mode.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 fn checked_min_n(state: &AppState, asked: Option<usize>) -> ApiResult<usize> {
@@ -86,6 +89,9 @@ struct ResultsBody {
     results: results::Results,
     #[serde(skip_serializing_if = "Option::is_none")]
     trend: Option<Vec<results::TrendPoint>>,
+    /// Issue 15: modes counted and one panel per mode.
+    #[serde(flatten)]
+    modes: crate::results_modes::ModesView,
 }
 
 /// `GET /api/v1/rounds/{id}/results` (reports.read: admin, supervisor, monitor, ministry;
@@ -113,7 +119,11 @@ pub async fn round_results(
     let min_n = checked_min_n(&state, q.min_n)?;
     let aggregation = q.aggregation.unwrap_or_default();
     let mine = scope::of(&state, &caller).await?;
-    let data = results::load_round(&state, &mine, &round_id).await?;
+    let mut data = results::load_round(&state, &mine, &round_id).await?;
+    // Issue 15: the official modes of the round unless `?mode=` says otherwise.
+    let selection = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let modes = selection.view(&data.form, &data.responses, min_n);
+    data.responses = selection.keep(std::mem::take(&mut data.responses));
     let names = Names::load(&state, mine.clone()).await?;
     let (earlier_id, chosen) = match q.compare_to.as_deref() {
         None | Some("") | Some("auto") => {
@@ -191,7 +201,12 @@ pub async fn round_results(
             } else {
                 None
             };
-            Ok(Json(ResultsBody { results: r, trend }).into_response())
+            Ok(Json(ResultsBody {
+                results: r,
+                trend,
+                modes,
+            })
+            .into_response())
         }
     }
 }

@@ -205,6 +205,7 @@ impl Submitter {
                 surveyor: user,
                 device,
                 handover_importer: None,
+                mode: sipas_core::mode::ResponseMode::Capi,
             },
             Submitter::Handover {
                 user,
@@ -214,6 +215,7 @@ impl Submitter {
                 surveyor: user,
                 device: Some(device),
                 handover_importer: Some(imported_by),
+                mode: sipas_core::mode::ResponseMode::Capi,
             },
         }
     }

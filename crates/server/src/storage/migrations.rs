@@ -68,7 +68,12 @@ pub const SQLITE: &[Migration] = &[
         name: "form_versions",
         sql: include_str!("../../migrations/sqlite/0010_form_versions.sql"),
     },
-    // 0011 (H-scale) and 0012 (H-self) are reserved for branches merged separately.
+    // 0011 is reserved for `answer_counts` (H-scale, another branch).
+    Migration {
+        version: 12,
+        name: "self_completion",
+        sql: include_str!("../../migrations/sqlite/0012_self_completion.sql"),
+    },
     Migration {
         version: 13,
         name: "shared_state",
@@ -128,7 +133,12 @@ pub const POSTGRES: &[Migration] = &[
         name: "form_versions",
         sql: include_str!("../../migrations/postgres/0010_form_versions.sql"),
     },
-    // 0011 (H-scale) and 0012 (H-self) are reserved for branches merged separately.
+    // 0011 is reserved for `answer_counts` (H-scale, another branch).
+    Migration {
+        version: 12,
+        name: "self_completion",
+        sql: include_str!("../../migrations/postgres/0012_self_completion.sql"),
+    },
     Migration {
         version: 13,
         name: "shared_state",
@@ -292,6 +302,17 @@ mod tests {
                 "postgres",
                 10,
                 "7b8da300d2bf1ca95e32ac15f761c153e738cf874ca1fe8aabf83ae62ce9db71",
+            ),
+            // 0012_self_completion (issue 15, h-self).
+            (
+                "sqlite",
+                12,
+                "2814b51cc35134085f441b4b398c4c04fb06f4112211afe68b8c58f8c34d3796",
+            ),
+            (
+                "postgres",
+                12,
+                "97e870e446f9f4abcc661bec459d95fd1058beda6ef8f60ee1daeddfd30110ea",
             ),
             // 0013_shared_state (issue 14, h-multi).
             (

@@ -25,6 +25,7 @@ pub mod forms;
 pub mod migrations;
 pub mod postgres;
 pub mod results;
+pub mod self_store;
 pub mod shared;
 mod sql;
 pub mod sqlite;
@@ -33,6 +34,7 @@ pub use catalogue::{CatalogueImport, CatalogueStore};
 pub use forms::{FormStatus, FormStore, FormVersionRow, NewFormVersion};
 pub use postgres::PgStore;
 pub use results::{AssignmentCodes, ResultsStore};
+pub use self_store::SelfStore;
 pub use shared::{SharedStore, SharedVersions};
 pub use sqlite::SqliteStore;
 
@@ -401,7 +403,7 @@ pub enum RevokedToken {
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
 pub trait ServerStore:
-    CatalogueStore + FormStore + ResultsStore + SharedStore + Send + Sync + 'static
+    CatalogueStore + FormStore + ResultsStore + SharedStore + SelfStore + Send + Sync + 'static
 {
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -576,6 +578,7 @@ pub trait ServerStore:
                 surveyor: submitted_by,
                 device: device_id,
                 handover_importer: None,
+                mode: sipas_core::mode::ResponseMode::Capi,
             },
             received_at: Utc::now(),
             override_by: None,

@@ -49,6 +49,9 @@ mod results;
 // --- shared state of several processes (issue 14, h-multi) ---
 #[path = "postgres_shared.rs"]
 mod shared;
+// --- self-completion (issue 15, h-self) ---
+#[path = "postgres_self.rs"]
+mod self_links;
 
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;
@@ -765,9 +768,9 @@ async fn execute_ops(
             .prepare_cached(
                 "INSERT INTO responses (id, revision, round_id, unit_code, form_id, \
                  form_version, assignment_id, content_hash, body_json, submitted_by, \
-                 device_id, received_at) \
+                 device_id, received_at, mode) \
                  SELECT t.id, t.revision, t.round_id, t.unit_code, t.form_id, t.form_version, \
-                        t.assignment_id, t.hash, t.body, $10, $11, $12 \
+                        t.assignment_id, t.hash, t.body, $10, $11, $12, $13 \
                  FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], \
                              $6::text[], $7::uuid[], $8::text[], $9::jsonb[]) \
                       AS t(id, revision, round_id, unit_code, form_id, form_version, \
@@ -789,6 +792,7 @@ async fn execute_ops(
                 &batch.source.surveyor,
                 &batch.source.device,
                 &now,
+                &batch.source.mode.as_str(),
             ],
         )
         .await?;

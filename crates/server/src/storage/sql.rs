@@ -21,10 +21,11 @@ pub(crate) const INSERT_BINDING: &str = "INSERT INTO response_bindings \
      (response_id, round_id, assignment_id, surveyor_id, unit_code, bound_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// Stores a response revision (12 parameters, in column order).
+/// Stores a response revision (13 parameters, in column order; `$13` the mode, issue 15).
 pub(crate) const INSERT_REVISION: &str = "INSERT INTO responses (id, revision, round_id, \
      unit_code, form_id, form_version, assignment_id, content_hash, body_json, submitted_by, \
-     device_id, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     device_id, received_at, mode) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 /// Marks assignment `$2` collected with change cursor `$1`.
 pub(crate) const MARK_COLLECTED: &str = "UPDATE assignments \

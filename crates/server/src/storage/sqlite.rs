@@ -46,6 +46,9 @@ mod results;
 // --- shared state of several processes (issue 14, h-multi) ---
 #[path = "sqlite_shared.rs"]
 mod shared;
+// --- self-completion (issue 15, h-self) ---
+#[path = "sqlite_self.rs"]
+mod self_links;
 
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -722,7 +725,8 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
                     body,
                     batch.source.surveyor.to_string(),
                     batch.source.device.map(|d| d.to_string()),
-                    now
+                    now,
+                    batch.source.mode.as_str()
                 ])?;
             }
             Op::MarkCollected { assignment_id } => {

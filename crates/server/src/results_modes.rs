@@ -1,0 +1,151 @@
+//! Response modes in the index, report and results (issue 15): which responses a figure
+//! counts and the one-panel-per-mode summary. Kept apart from [`crate::results`] so that the
+//! count-based index path (0011 `answer_counts`, with its own `mode` column) can take the
+//! same rule at merge: the **official figure counts the round's official modes**
+//! (`rounds.official_modes`, default `capi` + `self_personal`); `?mode=` narrows to one mode
+//! or `all`; the open-link panel is always shown apart.
+use crate::app::AppState;
+use crate::problem::{ApiError, ApiResult};
+use serde::Serialize;
+use sipas_core::index::{IndexConfig, compute_index};
+use sipas_core::mode::{OfficialModes, ResponseMode};
+use sipas_core::questionnaire::Questionnaire;
+use sipas_core::response::Response;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The modes a request counts and every response's mode.
+#[derive(Debug, Clone)]
+pub struct ModeSelection {
+    /// `official` (default), `all` or one mode name, as asked.
+    pub asked: String,
+    /// Modes counted.
+    pub modes: Vec<ResponseMode>,
+    /// The round's official modes.
+    pub official: OfficialModes,
+    /// Mode of every stored response of the round.
+    pub by_id: HashMap<Uuid, ResponseMode>,
+}
+
+/// One panel per mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModePanel {
+    /// Mode.
+    pub mode: ResponseMode,
+    /// Vietnamese label.
+    pub label_vi: &'static str,
+    /// English label.
+    pub label_en: &'static str,
+    /// Responses (in scope, counted: latest, not rejected).
+    pub n: usize,
+    /// Whether the official figure counts this mode.
+    pub official: bool,
+    /// Overall % satisfied; `None` below the minimum N or without valid answers.
+    pub overall_pct: Option<f64>,
+    /// Whether `n` is below the minimum N.
+    pub suppressed: bool,
+}
+
+/// What the JSON answers gain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModesView {
+    /// Modes the figures above count (`mode` as asked).
+    pub mode: String,
+    /// Modes counted.
+    pub counted_modes: Vec<ResponseMode>,
+    /// The round's official modes.
+    pub official_modes: Vec<ResponseMode>,
+    /// One panel per mode, in [`ResponseMode::ALL`] order.
+    pub modes: Vec<ModePanel>,
+}
+
+/// Reads `?mode=` (`official`, `all`, `capi`, `self_personal`, `self_open`) for a round.
+pub async fn select(
+    state: &AppState,
+    round_id: &str,
+    asked: Option<&str>,
+) -> ApiResult<ModeSelection> {
+    let official = crate::handlers::self_links::official_modes_of(state, round_id).await?;
+    let asked = asked.unwrap_or("official").to_owned();
+    let modes = match asked.as_str() {
+        "official" | "" => official.modes().to_vec(),
+        "all" => ResponseMode::ALL.to_vec(),
+        other => vec![ResponseMode::parse(other).ok_or_else(|| {
+            ApiError::invalid_input(
+                "mode must be official, all, capi, self_personal or self_open.",
+                "Cách thu (mode) phải là official, all, capi, self_personal hoặc self_open.",
+            )
+            .with_details(serde_json::json!({ "field": "mode" }))
+        })?],
+    };
+    Ok(ModeSelection {
+        asked,
+        modes,
+        official,
+        by_id: state.store.response_modes(round_id).await?,
+    })
+}
+
+impl ModeSelection {
+    /// The mode of a response (`capi` when unknown).
+    pub fn mode_of(&self, r: &Response) -> ResponseMode {
+        self.by_id.get(&r.id).copied().unwrap_or(ResponseMode::Capi)
+    }
+
+    /// The responses the selection counts.
+    pub fn keep(&self, responses: Vec<Response>) -> Vec<Response> {
+        responses
+            .into_iter()
+            .filter(|r| self.modes.contains(&self.mode_of(r)))
+            .collect()
+    }
+
+    /// The panels over `all` (responses of every mode, in scope), with the minimum N.
+    pub fn view(&self, form: &Questionnaire, all: &[Response], min_n: usize) -> ModesView {
+        let modes = ResponseMode::ALL
+            .into_iter()
+            .map(|mode| {
+                let of_mode: Vec<Response> = all
+                    .iter()
+                    .filter(|r| self.mode_of(r) == mode)
+                    .cloned()
+                    .collect();
+                let overall = compute_index(form, &of_mode, IndexConfig::default())
+                    .ok()
+                    .and_then(|rep| rep.round_totals.first().map(|c| c.overall.clone()));
+                let base = overall.as_ref().map_or(0, |o| o.respondents_n);
+                let suppressed = base < min_n.max(1);
+                ModePanel {
+                    mode,
+                    label_vi: mode.label_vi(),
+                    label_en: mode.label_en(),
+                    n: of_mode.len(),
+                    official: self.official.counts(mode),
+                    overall_pct: if suppressed {
+                        None
+                    } else {
+                        overall.and_then(|o| o.pct_satisfied)
+                    },
+                    suppressed,
+                }
+            })
+            .collect();
+        ModesView {
+            mode: self.asked.clone(),
+            counted_modes: self.modes.clone(),
+            official_modes: self.official.modes().to_vec(),
+            modes,
+        }
+    }
+}
+
+/// A JSON answer with the modes added at its top level.
+#[derive(Debug, Serialize)]
+pub struct WithModes<T: Serialize> {
+    /// The answer as before.
+    #[serde(flatten)]
+    pub inner: T,
+    /// Modes.
+    #[serde(flatten)]
+    pub modes: ModesView,
+}
