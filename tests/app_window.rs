@@ -10,6 +10,13 @@
 //! webkit2gtk-driver) and `cargo build -p sipas-field` first.
 use sipas_testkit::{fixture, server, webdriver};
 
+#[path = "support/app_steps.rs"]
+mod app_steps;
+use app_steps::{
+    app_ready, next, on_step, rating_checked, saved, set_input, sync_now, type_answer, type_into,
+    unlocked,
+};
+
 use fantoccini::Client;
 use fantoccini::key::Key;
 use serde_json::Value;
@@ -22,17 +29,6 @@ use webdriver::{
     Driver, app_binary, artifacts_dir, click, display_available, js, screenshot, visible, wait_js,
     wait_text,
 };
-
-/// Types `text` into the input of item `code` (after clearing it) and leaves it with Tab,
-/// which fires `change` and so the autosave.
-async fn type_answer(c: &Client, code: &str, text: &str) {
-    let input = visible(c, &format!("#q-{code}")).await;
-    input.clear().await.expect("clear");
-    input
-        .send_keys(&format!("{text}{}", char::from(Key::Tab)))
-        .await
-        .expect("type");
-}
 
 /// Clicks WebKitWebDriver lost (seen about once in 16 runs) and sent again, in the current
 /// scenario; printed (and appended to `<artifacts>/click-retries.txt`) when the scenario
@@ -125,61 +121,10 @@ async fn rate(c: &Client, code: &str, value: i64) {
     check_retried_click(c, code, Value::from(value), 3).await;
 }
 
-/// Waits until every answer given so far is stored.
-async fn saved(c: &Client) {
-    wait_js(
-        c,
-        "document.getElementById('save-state').dataset.state === 'saved'",
-        "answers saved",
-    )
-    .await;
-}
-
-async fn on_step(c: &Client, group: &str, indicator: &str) {
-    visible(c, &format!("[data-step=\"{group}\"]")).await;
-    wait_text(c, "#step-indicator", indicator).await;
-}
-
-async fn next(c: &Client, group: &str, indicator: &str) {
-    click(c, "#next").await;
-    on_step(c, group, indicator).await;
-}
-
-async fn rating_checked(c: &Client, code: &str) -> Value {
-    js(
-        c,
-        &format!(
-            "(document.querySelector('[data-item=\"{code}\"] [aria-checked=\"true\"]')||{{}}).dataset?.value ?? null"
-        ),
-    )
-    .await
-}
-
-async fn app_ready(c: &Client) {
-    wait_js(c, "document.body.dataset.ready === 'true'", "app started").await;
-}
-
 /// The PIN the tests create. It must never appear in the app's log.
 const PIN: &str = "246813";
 /// The PIN the first scenario changes it to.
 const NEW_PIN: &str = "Mã 135790";
-
-/// Types `text` into the input `#id` after clearing it.
-async fn type_into(c: &Client, id: &str, text: &str) {
-    let input = visible(c, &format!("#{id}")).await;
-    input.clear().await.expect("clear");
-    input.send_keys(text).await.expect("type");
-}
-
-/// Waits until the app is unlocked and has opened its first screen.
-async fn unlocked(c: &Client) {
-    wait_js(
-        c,
-        "document.body.dataset.locked === 'false' && document.body.dataset.ready === 'true'",
-        "app unlocked",
-    )
-    .await;
-}
 
 /// The error the Rust side gives a command while the app is locked (`"allowed"` if it ran).
 async fn command_while_locked(c: &Client) -> String {
@@ -330,18 +275,6 @@ impl Drop for WindowTurn {
     }
 }
 
-/// Sets the value of an input and fires `input` (as typing would).
-async fn set_input(c: &Client, id: &str, value: &str) {
-    let v = serde_json::to_string(value).expect("json");
-    js(
-        c,
-        &format!(
-            "(()=>{{const e=document.getElementById('{id}');e.value={v};e.dispatchEvent(new Event('input'));return true;}})()"
-        ),
-    )
-    .await;
-}
-
 /// At phone width (360 px) nothing scrolls sideways and every visible control is a 44 px
 /// touch target; saves a screenshot, then restores the window.
 async fn phone_width_check(c: &Client, shot: &std::path::Path) {
@@ -441,16 +374,6 @@ async fn waiting(c: &Client, n: usize) {
         &format!("exactly {n} waiting to be sent (Sync screen and badge)"),
     )
     .await;
-}
-
-async fn sync_now(c: &Client) {
-    js(
-        c,
-        "(document.getElementById('sync-result').textContent = '')",
-    )
-    .await;
-    click(c, "#sync-now").await;
-    wait_text(c, "#sync-result", "Đồng bộ xong").await;
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Steps of the real SIPAS Field window shared by window tests that are not `app_window.rs`
-//! (which keeps its own copies): unlock, enrol, answer, move between steps, sync. Include with
+//! Steps of the real SIPAS Field window shared by the window tests (`app_window.rs` keeps
+//! its own `choose`/`rate`, which also check the saved answer after a retried click, and its
+//! own PIN and submit steps): unlock, enrol, answer, move between steps, sync. Include with
 //! `#[path = "support/app_steps.rs"] mod app_steps;`.
 #![allow(dead_code)]
 
