@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds sipas-server (release) and its Debian package:
+# Builds sipas-server (profile release-server) and its Debian package:
 #   $CARGO_TARGET_DIR/release/bundle/server/sipas-server_<version>_<arch>.deb   (target/ by default)
 # with /usr/bin/sipas-server, the systemd units (sipas-server.service; sipas-server-backup.service
 # and .timer, off until enabled), /etc/sipas-server/config.toml (a conffile), the system user
@@ -20,8 +20,9 @@ ARCH=$(dpkg --print-architecture)
 if [ -n "${SIPAS_SERVER_BIN:-}" ]; then
   BIN=$SIPAS_SERVER_BIN
 else
-  cargo build --release --locked -p sipas-server
-  BIN=$TARGET/release/sipas-server
+  # Profile release-server (Cargo.toml): opt-level 3, thin LTO, stripped.
+  cargo build --profile release-server --locked -p sipas-server
+  BIN=$TARGET/release-server/sipas-server
 fi
 [ -x "$BIN" ] || { echo "package-server: no executable at $BIN" >&2; exit 1; }
 
