@@ -21,7 +21,8 @@
 # target/release/sipas-field measured. The .deb is the shipped build (Tauri's
 # custom-protocol feature; the bundler patches the binary), so it is preferred.
 #
-# Other settings: SIPAS_RUNS (launches, default 5), SIPAS_SETTLE (seconds before each memory
+# Other settings: SIPAS_RSS_PROFILE (cargo profile of the app_rss driver, default bench; `dev`
+# reuses the test build: the app measured is the release binary either way), SIPAS_RUNS (launches, default 5), SIPAS_SETTLE (seconds before each memory
 # reading, default 5), SIPAS_RSS_RUNS (interviews in app_rss, default 3), SIPAS_COMMIT (label
 # printed when the tree is not a git checkout, e.g. a `git archive` export).
 #
@@ -180,7 +181,7 @@ printf '  %-22s %8.1f / %8.1f\n' "all processes" "$(awk -v k="$rss" 'BEGIN { pri
 echo
 echo "memory through one interview (cargo bench --bench app_rss, WebDriver):"
 if ! SIPAS_APP_BIN="$(realpath "$BIN")" SIPAS_SETTLE_MS=$((SETTLE * 1000)) \
-    cargo bench --locked --bench app_rss; then
+    cargo bench --locked --profile "${SIPAS_RSS_PROFILE:-bench}" --bench app_rss; then
   echo "app_rss FAILED (see above); the figures before it stand"
 fi
 

@@ -53,6 +53,11 @@ if [ "${SIPAS_SKIP_DEB:-0}" != 1 ]; then
   grep -q "usr/bin/sipas-field" <<<"$CONTENTS"
   echo "built $DEB ($(stat -c %s "$DEB") bytes)"
   cp "$DEB" "$SIPAS_ARTIFACTS/"
+
+  stage "server .deb (release build; systemd unit, config file, user sipas; dpkg-deb and systemd-analyze checks)"
+  SERVER_DEB=$(bash scripts/package-server.sh | tee /dev/stderr | sed -n 's/^built \(.*\.deb\) (.*/\1/p')
+  [ -f "$SERVER_DEB" ] || { echo "test: scripts/package-server.sh built no .deb" >&2; exit 1; }
+  cp "$SERVER_DEB" "$SIPAS_ARTIFACTS/"
 fi
 
 stage "done"

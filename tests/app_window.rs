@@ -18,7 +18,6 @@ use app_steps::{
 };
 
 use fantoccini::Client;
-use fantoccini::key::Key;
 use serde_json::Value;
 use server::{Backend, Options, TestServer};
 use sipas_core::response::Origin;

@@ -24,6 +24,7 @@ pub mod hygiene;
 pub mod index_export;
 pub mod ingest;
 pub mod last_sync;
+pub mod ops;
 pub mod problem;
 pub mod public_page;
 pub mod ratelimit;

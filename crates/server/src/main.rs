@@ -1,9 +1,12 @@
 //! `sipas-server`: the SIPAS Field central server.
 //!
 //! ```text
-//! sipas-server [--database PATH|postgres://…] [--listen 127.0.0.1:8080]
+//! sipas-server [--config /etc/sipas-server/config.toml]
+//!              [--database PATH|postgres://…] [--listen 127.0.0.1:8080]
 //!              [--tls-cert CERT.pem --tls-key KEY.pem] [--bootstrap-admin NAME] [--demo]
 //!              [--min-n-floor 10] [--recovery-public-key recovery.pub]
+//! sipas-server backup [--config F] [--database PATH] --out BACKUP.db
+//! sipas-server restore [--config F] [--database PATH] --from BACKUP.db
 //! sipas-server recovery-keygen --out DIR
 //! sipas-server recovery-code --key recovery.key --request REQUEST
 //! sipas-server recover-device --key recovery.key --store device.db [--enrolment F] --out F.sipas
@@ -11,6 +14,11 @@
 //! After binding it prints exactly one line `sipas-server listening on http://ADDR` (or
 //! `https://ADDR` with `--tls-cert`/`--tls-key`) to stdout. Logs go to stderr (`RUST_LOG`
 //! filters them); they carry ids and counts only, never personal data or credentials.
+//!
+//! `--config` names a TOML file with the keys `database`, `listen`, `tls_cert`, `tls_key`,
+//! `min_n_floor`, `recovery_public_key` ([`sipas_server::ops::Config`]); a flag (or its
+//! environment variable) overrides the same key of the file. `backup` and `restore` are
+//! [`sipas_server::ops::backup_sqlite`] and [`sipas_server::ops::restore_sqlite`].
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, bail};
@@ -20,6 +28,7 @@ use sipas_server::app::{AppState, router};
 use sipas_server::demo::{ensure_user, seed_demo};
 use sipas_server::extract::PeerAddr;
 use sipas_server::forms::FormRegistry;
+use sipas_server::ops;
 use sipas_server::storage::open_store;
 use sipas_server::tls::{TlsListener, server_config};
 use std::io::{IsTerminal, Write};
@@ -27,22 +36,29 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// SIPAS Field central server: sync API, rounds, review and SIPAS index.
+///
+/// Settings come from the flags (or their environment variables), then from the `--config`
+/// file, then from the defaults.
 #[derive(Debug, Parser)]
 #[command(name = "sipas-server", version)]
 struct Args {
-    /// SQLite file path, or a postgres:// URL.
-    #[arg(long, env = "SIPAS_DATABASE", default_value = "sipas-server.db")]
-    database: String,
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// TOML configuration file (keys: database, listen, tls_cert, tls_key, min_n_floor,
+    /// recovery_public_key); flags override it.
+    #[arg(long, env = "SIPAS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// SQLite file path, or a postgres:// URL [default: sipas-server.db].
+    #[arg(long, env = "SIPAS_DATABASE")]
+    database: Option<String>,
+    /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
     /// --tls-key. Without both, plain HTTP (only behind a TLS-terminating proxy or on a
     /// trusted network).
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    #[arg(long, value_name = "PEM")]
     tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    #[arg(long, value_name = "PEM")]
     tls_key: Option<PathBuf>,
     /// Create this admin user if missing; password from env SIPAS_ADMIN_PASSWORD.
     #[arg(long, value_name = "USERNAME")]
@@ -51,9 +67,9 @@ struct Args {
     #[arg(long)]
     demo: bool,
     /// Smallest `min_n` of any report: values with a smaller base are always suppressed, and
-    /// a lower `min_n` asked for is raised to this.
-    #[arg(long, env = "SIPAS_MIN_N_FLOOR", default_value_t = sipas_server::app::DEFAULT_MIN_N_FLOOR)]
-    min_n_floor: usize,
+    /// a lower `min_n` asked for is raised to this [default: 10].
+    #[arg(long, env = "SIPAS_MIN_N_FLOOR")]
+    min_n_floor: Option<usize>,
     /// The PIN-recovery public key file (from `sipas-server recovery-keygen`), sent to
     /// devices at enrolment.
     #[arg(long, env = "SIPAS_RECOVERY_PUBLIC_KEY", value_name = "FILE")]
@@ -70,6 +86,131 @@ struct Args {
     trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// The settings of one start: flags over the configuration file over the defaults.
+struct Settings {
+    database: String,
+    listen: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    min_n_floor: usize,
+    recovery_public_key: Option<PathBuf>,
+}
+
+impl Args {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let config = load_config(self.config.as_deref())?;
+        let tls = match (
+            self.tls_cert.clone().or(config.tls_cert),
+            self.tls_key.clone().or(config.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(_), None) => bail!("--tls-cert (tls_cert) needs --tls-key (tls_key)"),
+            (None, Some(_)) => bail!("--tls-key (tls_key) needs --tls-cert (tls_cert)"),
+        };
+        Ok(Settings {
+            database: self
+                .database
+                .clone()
+                .or(config.database)
+                .unwrap_or_else(|| ops::DEFAULT_DATABASE.to_owned()),
+            listen: match self.listen.or(config.listen) {
+                Some(a) => a,
+                None => ops::DEFAULT_LISTEN.parse()?,
+            },
+            tls,
+            min_n_floor: self
+                .min_n_floor
+                .or(config.min_n_floor)
+                .unwrap_or(sipas_server::app::DEFAULT_MIN_N_FLOOR),
+            recovery_public_key: self
+                .recovery_public_key
+                .clone()
+                .or(config.recovery_public_key),
+        })
+    }
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<ops::Config> {
+    Ok(match path {
+        Some(p) => ops::Config::load(p)?,
+        None => ops::Config::default(),
+    })
+}
+
+/// `sipas-server backup`: a consistent copy of the SQLite database while the server runs.
+#[derive(Debug, Parser)]
+#[command(name = "sipas-server backup")]
+struct BackupArgs {
+    /// The server's configuration file (its `database` key names what to back up).
+    #[arg(long, env = "SIPAS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite file to back up (overrides the configuration file) [default: sipas-server.db].
+    #[arg(long, env = "SIPAS_DATABASE")]
+    database: Option<String>,
+    /// The backup file to write; must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// `sipas-server restore`: a backup into an empty SQLite database (stop the server first).
+#[derive(Debug, Parser)]
+#[command(name = "sipas-server restore")]
+struct RestoreArgs {
+    /// The server's configuration file (its `database` key names the target).
+    #[arg(long, env = "SIPAS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The SQLite file to restore into: missing, empty, or without tables (overrides the
+    /// configuration file) [default: sipas-server.db].
+    #[arg(long, env = "SIPAS_DATABASE")]
+    database: Option<String>,
+    /// The backup file (from `sipas-server backup`).
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+}
+
+/// Runs `backup` / `restore` when `argv[1]` names one.
+fn run_ops_tool(argv: &[String]) -> Option<anyhow::Result<()>> {
+    let tool = argv.get(1)?.as_str();
+    let database = |flag: &Option<String>, config: &Option<PathBuf>| -> anyhow::Result<String> {
+        Ok(flag
+            .clone()
+            .or(load_config(config.as_deref())?.database)
+            .unwrap_or_else(|| ops::DEFAULT_DATABASE.to_owned()))
+    };
+    match tool {
+        "backup" => Some((|| {
+            let args = BackupArgs::parse_from(&argv[1..]);
+            let db = database(&args.database, &args.config)?;
+            if ops::is_postgres(&db) {
+                return Err(ops::OpsError::Postgres { tool: "backup" }.into());
+            }
+            let facts = ops::backup_sqlite(std::path::Path::new(&db), &args.out)?;
+            println!(
+                "backup written: {} ({} bytes, schema version {}, {} responses)",
+                args.out.display(),
+                facts.bytes,
+                facts.schema_version,
+                facts.responses
+            );
+            Ok(())
+        })()),
+        "restore" => Some((|| {
+            let args = RestoreArgs::parse_from(&argv[1..]);
+            let db = database(&args.database, &args.config)?;
+            if ops::is_postgres(&db) {
+                return Err(ops::OpsError::Postgres { tool: "restore" }.into());
+            }
+            let facts = ops::restore_sqlite(&args.from, std::path::Path::new(&db))?;
+            println!(
+                "restored into {db} ({} bytes, schema version {}, {} responses); start the server on it",
+                facts.bytes, facts.schema_version, facts.responses
+            );
+            Ok(())
+        })()),
+        _ => None,
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -83,7 +224,12 @@ async fn main() -> anyhow::Result<()> {
     if let Some(outcome) = sipas_server::recovery::run_tool(&argv) {
         return outcome;
     }
+    // Operations (issue 14): `backup`, `restore`.
+    if let Some(outcome) = run_ops_tool(&argv) {
+        return outcome;
+    }
     let args = Args::parse();
+    let settings = args.settings()?;
     // Check the bootstrap password before touching the database.
     let admin_password = match &args.bootstrap_admin {
         Some(_) => {
@@ -98,29 +244,29 @@ async fn main() -> anyhow::Result<()> {
     };
 
     // Check the certificate before touching the database, too.
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(server_config(cert, key)?),
-        _ => None,
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(server_config(cert, key)?),
+        None => None,
     };
 
-    let recovery_public_key = args
+    let recovery_public_key = settings
         .recovery_public_key
         .as_deref()
         .map(sipas_server::recovery::read_public_key_file)
         .transpose()?;
 
-    let store = open_store(&args.database)
+    let store = open_store(&settings.database)
         .await
         .context("opening the database")?;
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
     let mut state = AppState::new(store, forms);
-    state.min_n_floor = args.min_n_floor;
+    state.min_n_floor = settings.min_n_floor;
     state.recovery_public_key = recovery_public_key;
     state.tls = tls.is_some();
-    state.tls_fingerprint = args
-        .tls_cert
-        .as_deref()
-        .and_then(sipas_server::tls::self_signed_fingerprint);
+    state.tls_fingerprint = settings
+        .tls
+        .as_ref()
+        .and_then(|(cert, _)| sipas_server::tls::self_signed_fingerprint(cert));
     tracing::info!(backend = state.store.backend(), "store open");
     // Published forms (issue 12): the built-ins are seeded as published, then the registry
     // reads every stored version.
@@ -189,9 +335,9 @@ async fn main() -> anyhow::Result<()> {
         demo_code = Some(demo.enrolment_code.code.clone());
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("binding {}", args.listen))?;
+        .with_context(|| format!("binding {}", settings.listen))?;
     let addr = listener.local_addr()?;
     if let Some(code) = &demo_code {
         // The one line a surveyor pastes into the app (API.md, "Enrolment payload").
