@@ -54,7 +54,11 @@ if [ "${SIPAS_SKIP_DEB:-0}" != 1 ]; then
   echo "built $DEB ($(stat -c %s "$DEB") bytes)"
   cp "$DEB" "$SIPAS_ARTIFACTS/"
 
-  stage "server .deb (release build; systemd unit, config file, user sipas; dpkg-deb and systemd-analyze checks)"
+  stage "server .deb (systemd unit, config file, user sipas; dpkg-deb and systemd-analyze checks)"
+  # The package layout is checked around the debug server built above: a release-server build
+  # costs ~9 CPU-minutes, too much for the CI budget. SIPAS_SERVER_DEB_RELEASE=1 builds the
+  # release package as scripts/package-server.sh does by default (see README "Running a server").
+  if [ "${SIPAS_SERVER_DEB_RELEASE:-0}" != 1 ]; then export SIPAS_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/sipas-server"; fi
   SERVER_DEB=$(bash scripts/package-server.sh | tee /dev/stderr | sed -n 's/^built \(.*\.deb\) (.*/\1/p')
   [ -f "$SERVER_DEB" ] || { echo "test: scripts/package-server.sh built no .deb" >&2; exit 1; }
   cp "$SERVER_DEB" "$SIPAS_ARTIFACTS/"
