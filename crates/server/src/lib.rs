@@ -10,6 +10,7 @@
 //!   `no-store` and HSTS on every answer.
 #![forbid(unsafe_code)]
 
+pub mod answer_counts;
 pub mod app;
 pub mod auth;
 pub mod catalogue;

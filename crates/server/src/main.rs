@@ -51,6 +51,10 @@ struct Args {
     /// a lower `min_n` asked for is raised to this.
     #[arg(long, env = "SIPAS_MIN_N_FLOOR", default_value_t = sipas_server::app::DEFAULT_MIN_N_FLOOR)]
     min_n_floor: usize,
+    /// Compute GET index / report by re-reading every counted response (the reference path
+    /// from before the answer counts; for benchmarks and checks) instead of from the counts.
+    #[arg(long, env = "SIPAS_INDEX_FROM_RESPONSES", hide = true)]
+    index_from_responses: bool,
 }
 
 #[tokio::main]
@@ -86,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
     let mut state = AppState::new(store, forms);
     state.min_n_floor = args.min_n_floor;
+    state.index_from_responses = args.index_from_responses;
     state.tls = tls.is_some();
     state.tls_fingerprint = args
         .tls_cert

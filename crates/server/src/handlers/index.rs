@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sipas_core::index::{Aggregation, IndexConfig, compute_index};
+use sipas_core::index::{Aggregation, IndexConfig};
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Capability;
 
@@ -28,7 +28,8 @@ pub struct IndexQuery {
 
 /// `GET /api/v1/rounds/{id}/index` (supervisor, admin, monitor): % satisfied and mean per
 /// criterion, element and overall, per unit and for the whole round, over the latest
-/// non-rejected revision of each response. CSV is UTF-8 with BOM and Vietnamese headers.
+/// non-rejected revision of each response, read from the answer counts
+/// ([`crate::answer_counts`]). CSV is UTF-8 with BOM and Vietnamese headers.
 pub async fn round_index(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,16 +59,12 @@ pub async fn round_index(
             format!("Không có bảng hỏi {}.", round.form),
         )
     })?;
-    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
-    let responses = filter.responses(state.store.responses_for_round(&round_id).await?);
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
     };
-    let report = compute_index(&form, &responses, config).map_err(|e| {
-        tracing::error!(round_id = %round_id, error = %e, "index computation failed");
-        ApiError::internal()
-    })?;
+    let (report, _) =
+        crate::answer_counts::round_index(&state, &mine, &round, &form, config).await?;
     if !csv {
         return Ok(Json(report).into_response());
     }

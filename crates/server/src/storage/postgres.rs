@@ -150,7 +150,41 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
         let store = PgStore { pool };
         store.migrate().await?;
+        store.backfill_counts().await?;
         Ok(store)
+    }
+
+    /// Fills in the facts of every bound response that has none (issue 14), 500 per
+    /// transaction, each response's binding locked; returns how many were refreshed.
+    async fn backfill_counts(&self) -> Result<u64, StoreError> {
+        let mut done = 0u64;
+        let mut last = Uuid::nil();
+        loop {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let stmt = tx.prepare_cached(sql::COUNTS_MISSING).await?;
+            let ids: Vec<Uuid> = tx
+                .query(&stmt, &[&last])
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let Some(end) = ids.last().copied() else {
+                return Ok(done);
+            };
+            let lock = tx
+                .prepare_cached(&format!("{} FOR UPDATE", sql::BINDING_OF))
+                .await?;
+            let mut deltas = Vec::new();
+            for id in &ids {
+                tx.query_opt(&lock, &[id]).await?;
+                refresh_counts(&tx, *id, None, true, &mut deltas).await?;
+            }
+            apply_deltas(&tx, deltas).await?;
+            tx.commit().await?;
+            done += ids.len() as u64;
+            last = end;
+        }
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -801,7 +835,141 @@ async fn execute_ops(
             .await?;
         tx.execute(&stmt, &[&seq, &collected]).await?;
     }
+    let mut deltas = Vec::new();
+    for op in ops {
+        if let Op::InsertRevision { item } = op
+            && let Some(Checked::Valid { response, .. }) = batch.items.get(*item)
+        {
+            refresh_counts(tx, response.id, Some(response), false, &mut deltas).await?;
+        }
+    }
+    apply_deltas(tx, deltas).await?;
     append_audit(tx, audit).await
+}
+
+// --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
+
+/// Refreshes the `response_facts` row and `answer_counts` of response `id` inside `tx`
+/// (after its ingest, decision or void; the caller holds the response's lock). `hint`: the
+/// response if already in hand; `force`: recompute the keys (start-up backfill).
+async fn refresh_counts(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    hint: Option<&Response>,
+    force: bool,
+    deltas: &mut Vec<crate::answer_counts::Delta>,
+) -> Result<(), StoreError> {
+    use crate::answer_counts::{Current, FactsRow, Fresh, facts_of, needs_fresh, plan};
+    // The response's lock (the one every ingest of it takes, re-entrant).
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(id)])
+        .await?;
+    let stmt = tx.prepare_cached(sql::COUNTS_CURRENT).await?;
+    let current = match tx.query_opt(&stmt, &[&id]).await? {
+        Some(r) => Some(Current {
+            revision: rev_of(&r, 0)?,
+            round_id: r.try_get(1)?,
+            unit_code: r.try_get(2)?,
+            received_at: r.try_get(3)?,
+            decision: r.try_get(4)?,
+        }),
+        None => None,
+    };
+    let stmt = tx.prepare_cached(sql::COUNTS_FACTS_OF).await?;
+    let old = match tx.query_opt(&stmt, &[&id]).await? {
+        Some(r) => Some(FactsRow {
+            revision: rev_of(&r, 0)?,
+            round_id: r.try_get(1)?,
+            unit_code: r.try_get(2)?,
+            agency_code: r.try_get(3)?,
+            received_at: r.try_get(4)?,
+            counted: r.try_get::<_, i32>(5)? == 1,
+            facts: r.try_get(6)?,
+        }),
+        None => None,
+    };
+    let mut fresh = None;
+    if let Some(c) = current.as_ref()
+        && needs_fresh(Some(c), old.as_ref(), force)
+    {
+        let parsed;
+        let response = match hint {
+            Some(h) if h.id == id && h.revision == c.revision => h,
+            _ => {
+                let stmt = tx.prepare_cached(sql::COUNTS_BODY).await?;
+                let row = tx.query_one(&stmt, &[&id, &rev(c.revision)?]).await?;
+                parsed = row.try_get::<_, Json<Response>>(0)?.0;
+                &parsed
+            }
+        };
+        let agency_code = match response.assignment_id {
+            Some(a) => {
+                let stmt = tx.prepare_cached(sql::COUNTS_AGENCY).await?;
+                match tx.query_opt(&stmt, &[&a]).await? {
+                    Some(r) => r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    None => String::new(),
+                }
+            }
+            None => String::new(),
+        };
+        fresh = Some(Fresh {
+            facts: facts_of(response),
+            agency_code,
+        });
+    }
+    let refresh = plan(current, old, force, |_| {
+        fresh
+            .take()
+            .ok_or_else(|| StoreError::Backend("answer counts: keys not read".into()))
+    })?;
+    let Some(refresh) = refresh else {
+        return Ok(());
+    };
+    deltas.extend(refresh.deltas);
+    let r = &refresh.row;
+    let stmt = tx.prepare_cached(sql::COUNTS_UPSERT_FACTS).await?;
+    tx.execute(
+        &stmt,
+        &[
+            &id,
+            &rev(r.revision)?,
+            &r.round_id,
+            &r.unit_code,
+            &r.agency_code,
+            &r.received_at,
+            &i32::from(r.counted),
+            &r.facts,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies the count differences of a transaction's refreshes, merged and in key order (so
+/// concurrent transactions lock count rows in one order and cannot deadlock on them).
+async fn apply_deltas(
+    tx: &Transaction<'_>,
+    deltas: Vec<crate::answer_counts::Delta>,
+) -> Result<(), StoreError> {
+    let deltas = crate::answer_counts::merge(deltas);
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let bump = tx.prepare_cached(sql::COUNTS_BUMP).await?;
+    for d in &deltas {
+        tx.execute(
+            &bump,
+            &[
+                &d.round_id,
+                &d.unit_code,
+                &d.agency_code,
+                &d.item,
+                &d.outcome,
+                &d.n,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// [`Op::Bind`]s of a batch as columns, for one `unnest` insert.
@@ -1688,6 +1856,11 @@ impl ServerStore for PgStore {
         let stmt = tx.prepare_cached(sql::VOID_BINDING).await?;
         tx.execute(&stmt, &[&now, &supervisor, &reason, &id])
             .await?;
+        {
+            let mut deltas = Vec::new();
+            refresh_counts(&tx, id, None, false, &mut deltas).await?;
+            apply_deltas(&tx, deltas).await?;
+        }
         if let Some(a) = assignment {
             let seq = next_seq(&tx).await?;
             let stmt = tx.prepare_cached(sql::REOPEN_ASSIGNMENT).await?;
@@ -1778,6 +1951,11 @@ impl ServerStore for PgStore {
             ],
         )
         .await?;
+        {
+            let mut deltas = Vec::new();
+            refresh_counts(&tx, d.response_id, None, false, &mut deltas).await?;
+            apply_deltas(&tx, deltas).await?;
+        }
         append_audit(
             &tx,
             vec![AuditRow::new(
@@ -1998,6 +2176,30 @@ impl ServerStore for PgStore {
             latest = Some(latest.map_or(at, |l| l.max(at)));
         }
         Ok((responses, latest))
+    }
+
+    async fn round_counts(
+        &self,
+        round_id: &str,
+    ) -> Result<crate::answer_counts::RoundCounts, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let stmt = tx.prepare_cached(sql::COUNTS_OF_ROUND).await?;
+        let mut rows = Vec::new();
+        for r in tx.query(&stmt, &[&round_id]).await? {
+            rows.push(crate::answer_counts::CountRecord {
+                unit_code: r.try_get(0)?,
+                agency_code: r.try_get(1)?,
+                item: r.try_get(2)?,
+                outcome: r.try_get(3)?,
+                n: count(&r, 4)?,
+            });
+        }
+        let stmt = tx.prepare_cached(sql::COUNTS_DATA_AS_OF).await?;
+        let data_as_of: Option<DateTime<Utc>> =
+            tx.query_one(&stmt, &[&round_id]).await?.try_get(0)?;
+        tx.commit().await?;
+        Ok(crate::answer_counts::RoundCounts { rows, data_as_of })
     }
 
     async fn create_spot_check_tasks(
