@@ -11,7 +11,7 @@ use sipas_core::questionnaire::{FormKey, GroupKind, Questionnaire};
 use sipas_core::response::{Paradata, Response};
 use sipas_core::units::UnitTree;
 use sipas_protocol::roles::Role;
-use sipas_protocol::wire::{Contact, Decision, ReviewDecision, Round};
+use sipas_protocol::wire::{AckStatus, Contact, Decision, ReviewDecision, Round};
 use sipas_server::answer_counts;
 use sipas_server::app::AppState;
 use sipas_server::forms::FormRegistry;
@@ -245,12 +245,18 @@ async fn step(w: &mut World, g: &mut Gen, form: &Questionnaire) -> String {
             let mut next = w.responses[i].clone();
             next.revision += 1;
             next.answers = answers(g, form);
-            w.store
+            let outcome = w
+                .store
                 .ingest(&[(next.clone(), next.content_hash())], w.surveyor, None)
                 .await
                 .unwrap();
-            w.responses[i] = next;
-            "revision".into()
+            // The rules may refuse it (approved, voided): then the stored one stays.
+            if outcome[0].status == AckStatus::Accepted {
+                w.responses[i] = next;
+                "revision".into()
+            } else {
+                format!("revision refused ({:?})", outcome[0].status)
+            }
         }
         6..=8 => {
             let r = g.pick(&w.responses).clone();
