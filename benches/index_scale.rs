@@ -106,7 +106,10 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
     assert_eq!(accepted, n, "every response accepted");
     let mut reference: Option<(serde_json::Value, serde_json::Value)> = None;
     for (path, args) in [
-        ("before (responses)", vec!["--index-from-responses".to_owned()]),
+        (
+            "before (responses)",
+            vec!["--index-from-responses".to_owned()],
+        ),
         ("after (counts)", Vec::new()),
     ] {
         server.set_args(args);

@@ -1042,7 +1042,9 @@ mod tests {
             Some(serde_json::from_value(serde_json::json!({"item": "A1", "equals": 5})).unwrap());
         let mut rs = responses();
         rs[0].answers.insert("A1".into(), AnswerValue::Int(5));
-        rs[1].answers.insert("C1_2".into(), AnswerValue::Text("4".into()));
+        rs[1]
+            .answers
+            .insert("C1_2".into(), AnswerValue::Text("4".into()));
         rs[2].answers.insert("C1_1".into(), AnswerValue::Int(7));
         let configs = [
             IndexConfig::default(),
@@ -1063,13 +1065,15 @@ mod tests {
                         .or_default() += 1;
                 }
             }
-            let rows = counts.iter().map(|((round, unit, item, outcome), n)| CountRow {
-                round_id: round,
-                unit_code: unit,
-                item,
-                outcome,
-                n: *n,
-            });
+            let rows = counts
+                .iter()
+                .map(|((round, unit, item, outcome), n)| CountRow {
+                    round_id: round,
+                    unit_code: unit,
+                    item,
+                    outcome,
+                    n: *n,
+                });
             let from_counts = index_from_counts(&f, rows, config.clone()).unwrap();
             assert_eq!(from_counts, compute_index(&f, &rs, config).unwrap());
         }

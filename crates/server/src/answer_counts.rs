@@ -63,9 +63,7 @@ pub fn facts_of(response: &Response) -> Option<String> {
 
 /// The `(item, outcome)` keys of stored facts.
 fn keys_of(facts: &str) -> impl Iterator<Item = (&str, &str)> {
-    facts
-        .split('\n')
-        .filter_map(|line| line.split_once('\t'))
+    facts.split('\n').filter_map(|line| line.split_once('\t'))
 }
 
 /// A response's state in the `current_responses` view (absent: voided or not bound).
@@ -390,11 +388,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let got: Vec<(&str, i64)> = r
-            .deltas
-            .iter()
-            .map(|d| (d.outcome.as_str(), d.n))
-            .collect();
+        let got: Vec<(&str, i64)> = r.deltas.iter().map(|d| (d.outcome.as_str(), d.n)).collect();
         assert_eq!(got, [("4", -1), ("5", 1)]);
         // rejection of the same revision: all keys -1, keys kept for a later approval
         let r = plan(

@@ -216,7 +216,11 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
 /// One random step; returns its description.
 async fn step(w: &mut World, g: &mut Gen, form: &Questionnaire) -> String {
     w.clock += Duration::seconds(1 + g.below(100) as i64);
-    let choice = if w.responses.is_empty() { 0 } else { g.below(10) };
+    let choice = if w.responses.is_empty() {
+        0
+    } else {
+        g.below(10)
+    };
     match choice {
         0..=3 if !w.free.is_empty() => {
             let (assignment, unit) = w.free.swap_remove(g.below(w.free.len()));
@@ -342,12 +346,22 @@ async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
     let counts = w.store.round_counts(ROUND).await.unwrap();
     assert!(!counts.rows.is_empty(), "seed {seed}: some counts kept");
     let World {
-        store, free, responses, tree, clock, sup, surveyor, ..
+        store,
+        free,
+        responses,
+        tree,
+        clock,
+        sup,
+        surveyor,
+        ..
     } = w;
     drop(store);
     db.wipe_counts().await;
     let store = open_store(&db.target()).await.unwrap();
-    assert_eq!(store.round_counts(ROUND).await.unwrap().rows.len(), counts.rows.len());
+    assert_eq!(
+        store.round_counts(ROUND).await.unwrap().rows.len(),
+        counts.rows.len()
+    );
     let w = World {
         state: AppState::new(store.clone(), FormRegistry::builtin().unwrap()),
         store,

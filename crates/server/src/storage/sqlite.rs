@@ -848,16 +848,17 @@ fn refresh_counts(
         ])?;
     }
     let r = &refresh.row;
-    tx.prepare_cached(sql::COUNTS_UPSERT_FACTS)?.execute(params![
-        key,
-        r.revision,
-        r.round_id,
-        r.unit_code,
-        r.agency_code,
-        ts(&r.received_at),
-        r.counted,
-        r.facts
-    ])?;
+    tx.prepare_cached(sql::COUNTS_UPSERT_FACTS)?
+        .execute(params![
+            key,
+            r.revision,
+            r.round_id,
+            r.unit_code,
+            r.agency_code,
+            ts(&r.received_at),
+            r.counted,
+            r.facts
+        ])?;
     Ok(())
 }
 
