@@ -167,7 +167,7 @@ mod tests {
             // another branch's number (0010 on h-scale), so only the order is checked here.
             for (i, m) in list.iter().enumerate() {
                 assert!(
-                    m.version as usize >= i + 1 && (i == 0 || list[i - 1].version < m.version),
+                    m.version as usize > i && (i == 0 || list[i - 1].version < m.version),
                     "migration {} out of order",
                     m.name
                 );
