@@ -241,6 +241,8 @@ fn find_form<'a>(forms: &'a [Questionnaire], key: &FormKey) -> &'a Questionnaire
 fn valid_answers(form: &Questionnaire) -> Vec<(String, Value)> {
     form.items()
         .enumerate()
+        // Calculate items are computed, never entered.
+        .filter(|(_, (_, item))| item.item_type != ItemType::Calculate)
         .map(|(n, (_, item))| {
             let first_option = || {
                 item.options
@@ -269,6 +271,7 @@ fn valid_answers(form: &Questionnaire) -> Vec<(String, Value)> {
                     json!(text.repeat(10).chars().take(max).collect::<String>().trim())
                 }
                 ItemType::Date => json!("2026-11-02"),
+                ItemType::Calculate => unreachable!("filtered out above"),
             };
             let v: AnswerValue = serde_json::from_value(value.clone()).expect("answer value");
             if let Err(issue) = validate_answer(form, &item.code, &v) {

@@ -12,12 +12,14 @@
 // Exports:
 //   startApp({ dataDir?, artifactsDir?, pin?, binary?, env?, display? }) → app
 //   unlock(app, pin?)                     (done by startApp unless `pin: null`)
-//   enrol(app, { serverUrl, code, deviceName?, certificate? }) → sync status
+//   enrol(app, { payload } | { serverUrl, code, certificate? }, deviceName?) → sync status
+//   setWindowSize(app, width, height)      (the window's inner size, checked)
 //   pull(app) → { assignments: [id], status }
 //   fillAndSubmitFirstAssignment(app, { rating? }) → { assignmentId, answered: [code] }
 //   sync(app) → sync status
 //   syncStatus(app) → sync status (the app's `sync_status` command)
 //   screenshot(app, path)
+//   setWindowSize(app, width, height)     (the window's outer size; resolves the inner width)
 //   stopApp(app)                          (always kills what startApp started)
 // and lower-level helpers: js, jsAsync, invoke, click, visible, waitFor, setInput, typeInto.
 //
@@ -203,12 +205,21 @@ export async function jsAsync(app, script, ...args) {
   return wd(app, 'POST', `${sess(app)}/execute/async`, { script, args });
 }
 
-/** Calls one of the app's Tauri commands; resolves its result, rejects with its error text. */
+/**
+ * Calls one of the app's Tauri commands; resolves its result, rejects with an Error whose
+ * `problem` is the command's Problem.
+ */
 export async function invoke(app, command, args = {}) {
   const r = await jsAsync(app, `const done = arguments[arguments.length - 1];
     window.__TAURI__.core.invoke(arguments[0], arguments[1])
-      .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ err: String(e) }));`, command, args);
-  if (r && 'err' in r) throw new Error(`app command ${command}: ${r.err}`);
+      .then((v) => done({ ok: v === undefined ? null : v }),
+        (e) => done({ err: e && typeof e === 'object' ? JSON.stringify(e) : String(e), problem: e && typeof e === 'object' ? e : null }));`, command, args);
+  if (r && 'err' in r) {
+    // A command's error is a Problem {code, message_vi, message_en, action_vi, action_en}.
+    const err = new Error(`app command ${command}: ${r.err}`);
+    err.problem = r.problem;
+    throw err;
+  }
   return r ? r.ok : null;
 }
 
@@ -434,6 +445,25 @@ export async function unlock(app, pin = DEFAULT_PIN) {
   if (error) throw new Error(`app-driver: the app stays locked: ${error}`);
 }
 
+/**
+ * Resizes the window so the page is `width` × `height` CSS pixels (WebDriver window rect,
+ * corrected once by the difference the window decorations make), and checks it.
+ */
+export async function setWindowSize(app, width, height) {
+  let w = width;
+  let h = height;
+  for (let i = 0; i < 3; i += 1) {
+    await wd(app, 'POST', `${sess(app)}/window/rect`, { width: w, height: h });
+    await sleep(300);
+    const [iw, ih] = await js(app, 'return [window.innerWidth, window.innerHeight];');
+    if (iw === width && ih === height) return;
+    w += width - iw;
+    h += height - ih;
+  }
+  const [iw, ih] = await js(app, 'return [window.innerWidth, window.innerHeight];');
+  if (iw !== width) throw new Error(`app-driver: the page is ${iw}×${ih}, not ${width}×${height}`);
+}
+
 /** The app's sync status (`sync_status`: counts, log, enrolled, server_url, revoked, …). */
 export async function syncStatus(app) {
   return invoke(app, 'sync_status');
@@ -452,16 +482,23 @@ async function openSync(app) {
  */
 /**
  * @param {AppHandle} app
- * @param {{serverUrl: string, code: string, deviceName?: string, certificate?: string}} details
+ * @param {{payload?: string, serverUrl?: string, code?: string, deviceName?: string, certificate?: string}} details
  * @returns {Promise<SyncStatus>}
  */
-export async function enrol(app, { serverUrl, code, deviceName, certificate } = {}) {
-  if (!serverUrl || !code) throw new Error('app-driver: enrol needs serverUrl and code');
+export async function enrol(app, { payload, serverUrl, code, deviceName, certificate } = {}) {
+  if (!payload && (!serverUrl || !code)) throw new Error('app-driver: enrol needs payload, or serverUrl and code');
   await openSync(app);
   await click(app, '#open-enrol');
   await visible(app, '#screen-enrol');
-  await setInput(app, 'enrol-url', serverUrl);
-  await setInput(app, 'enrol-code', code);
+  if (payload) {
+    await setInput(app, 'enrol-payload', payload);
+  } else {
+    // The advanced path: address and bare code (and a PEM) in the "Nâng cao" section.
+    await js(app, "document.getElementById('enrol-advanced').open = true; return true;");
+    await setInput(app, 'enrol-payload', '');
+    await setInput(app, 'enrol-url', serverUrl);
+    await setInput(app, 'enrol-code', code);
+  }
   if (deviceName !== undefined) await setInput(app, 'enrol-device', deviceName);
   if (certificate !== undefined) await setInput(app, 'enrol-cert', certificate);
   await js(app, "document.getElementById('enrol-result').textContent = ''; return true;");
@@ -481,7 +518,7 @@ export async function enrol(app, { serverUrl, code, deviceName, certificate } = 
     throw err;
   }
   const st = await syncStatus(app);
-  if (!st.enrolled || st.server_url !== serverUrl) {
+  if (!st.enrolled || (serverUrl && st.server_url !== serverUrl)) {
     throw new Error(`app-driver: after enrolling, the app reports ${JSON.stringify({ enrolled: st.enrolled, server_url: st.server_url })}`);
   }
   return st;
@@ -505,10 +542,9 @@ export async function sync(app) {
   const st = await syncStatus(app);
   // Success is the app's "sync finished" message (looked up by its key in the UI's string
   // catalogue, in any language), else a new last-success time in the sync log.
-  const r = await js(app, `const I = window.SIPAS_I18N || {};
-    const done = Object.values(I).map((l) => l && l['sync.done']).filter((v) => typeof v === 'string');
-    const shown = document.getElementById('sync-result').textContent;
-    return { shown, known: done.length > 0, ok: done.includes(shown) };`);
+  // Success is the result line marked done (data-kind), else a new last-success time.
+  const r = await js(app, `const e = document.getElementById('sync-result');
+    return { shown: e.textContent, known: Boolean(e.dataset.kind), ok: e.dataset.kind === 'done' };`);
   const ok = r.known ? r.ok
     : Boolean(st.log.last_success_at && st.log.last_success_at !== before.log.last_success_at);
   if (!ok) {
@@ -669,6 +705,17 @@ export async function fillAndSubmitFirstAssignment(app, { rating = 4 } = {}) {
     + " && !document.getElementById('submit').disabled", 'the submission', { timeout: 2 * WAIT_MS });
   await visible(app, '#screen-done');
   return { assignmentId, answered, steps };
+}
+
+/**
+ * Resizes the app window (WebDriver window rect) and waits until the page sees the new
+ * width; resolves `window.innerWidth`.
+ */
+/** @param {AppHandle} app @param {number} width @param {number} height @returns {Promise<number>} */
+export async function setWindowSize(app, width, height) {
+  await wd(app, 'POST', `${sess(app)}/window/rect`, { width, height });
+  await waitFor(app, 'Math.abs(window.outerWidth - arguments[0]) <= 2 || window.innerWidth <= arguments[0]', `a ${width} px window`, { args: [width] });
+  return js(app, 'return window.innerWidth;');
 }
 
 /**

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  enrol, fillAndSubmitFirstAssignment, js, pull, screenshot, startApp, stopApp, sync, syncStatus,
+  enrol, fillAndSubmitFirstAssignment, invoke, js, pull, screenshot, startApp, stopApp, sync, syncStatus, waitFor,
 } from './app-driver.mjs';
 import { ARTIFACTS, api, apiOk, login, startServer } from './support.mjs';
 
@@ -120,8 +120,10 @@ test('a wrong enrolment code is refused in the app and nothing is enrolled', asy
     assert.equal(st.enrolled, false);
     assert.equal(st.server_url ?? null, null);
     assert.equal(fs.existsSync(app.db.replace(/\.db$/, '.enrolment.json')), false, 'no enrolment file');
-    // A sync without enrolment is refused by the app too.
-    await assert.rejects(sync(app), /sync failed/);
+    // No sync action before enrolment, and the command refuses in plain words too.
+    assert.equal(await js(app, "return document.getElementById('sync-now').offsetParent === null;"), true);
+    const refused = await invoke(app, 'sync_now').then(() => null, (e) => e.problem);
+    assert.equal(refused && refused.code, 'sync.not_enrolled', JSON.stringify(refused));
     assert.ok(!app.appLogText().includes(WRONG_CODE), 'the code is not in the app log');
   });
   assert.deepEqual(await devicesOfSurveyor(), [], 'the server enrolled no device');
@@ -156,6 +158,13 @@ test('enrol, pull, fill the six-group form, submit and sync: the server has the 
     assert.equal(first.counts.pending + first.counts.in_flight, 0, JSON.stringify(first.counts));
     assert.equal(first.counts.acked, 1, JSON.stringify(first.counts));
     await screenshot(app, path.join(ARTIFACTS, 'app-node-synced.png'));
+    // The submitted list names the respondent (kept on this device only), the procedure and
+    // the time; no ids or codes.
+    await js(app, "document.querySelector('[data-nav=\"responses\"]').click(); return true;");
+    await waitFor(app, "document.querySelectorAll('#responses-list .card').length === 1", 'the submitted list');
+    const card = await js(app, "return document.querySelector('#responses-list .card').innerText;");
+    assert.match(card.split('\n')[0], /^Nguyễn Thị Bảo Mật 1 — Cấp giấy khai sinh — \d{2}:\d{2}$/, card);
+    assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-|95001|Lỗi gần nhất|Gửi thất bại/.test(card), card);
     // A second sync sends nothing again.
     const second = await sync(app);
     assert.equal(second.counts.acked, 1, JSON.stringify(second.counts));

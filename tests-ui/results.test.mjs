@@ -109,6 +109,34 @@ test('results: comparison, target, ranked chart, scorecard PDF, workbook and mic
       ['CA01', '3', AGENCIES.CA01, '0,0%'],
     ]);
     assert.match(await page.getByTestId('results-summary').textContent(), /^6 phiếu/);
+    // Ranked on one criteria group row instead: every respondent rated all criteria alike,
+    // so the first group ranks like the overall index; the heading names the group.
+    const rowSel = page.getByTestId('rank-row');
+    const groupOptions = await rowSel.locator('option').allTextContents();
+    assert.equal(groupOptions.length, 7); // overall + six criteria groups
+    await rowSel.selectOption({ index: 1 });
+    const heading = `Xếp hạng theo nhóm tiêu chí: ${groupOptions[1]}`;
+    await page.locator('section:has([data-testid="rank-row"]) h3', { hasText: heading }).waitFor({ timeout: 5000 });
+    const groupBars = await page.getByTestId('rank-bar').evaluateAll((els) => els.map((e) => [e.dataset.key, e.dataset.rank]));
+    assert.deepEqual(groupBars, [['BV01', '1'], ['UB01', '1'], ['CA01', '3']]);
+  });
+
+  await step('results-profile', async () => {
+    // The respondent-profile breakdowns come from the round's form: age in bands, education …
+    const by = page.getByTestId('results-by');
+    const labels = await by.locator('option').evaluateAll((els) => els.map((e) => [e.getAttribute('value'), e.textContent]));
+    const age = labels.find(([v]) => v === 'profile:A2');
+    assert.ok(age && /nhóm tuổi/.test(age[1]), JSON.stringify(labels));
+    assert.ok(labels.some(([v]) => v === 'profile:A4'));
+    assert.ok(labels.some(([v]) => v === 'profile:B4'));
+    await by.selectOption('profile:A2');
+    await page.getByTestId('results-apply').click();
+    await page.waitForURL(/by=profile%3AA2|by=profile:A2/);
+    await page.getByTestId('rank-chart').waitFor();
+    assert.equal(await page.getByTestId('results-by').inputValue(), 'profile:A2');
+    assert.ok(await page.getByTestId('result-row').count() >= 2);
+    await page.goto(url('?min_n=2'));
+    await page.getByTestId('rank-chart').waitFor();
   });
 
   await step('results-compare', async () => {

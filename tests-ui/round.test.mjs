@@ -291,6 +291,7 @@ test('a whole round through the dashboard, scoped to one province', async () => 
   });
 
   let code;
+  let payload;
   await step('enrol', async () => {
     await page.getByTestId('nav-users').click();
     const row = page.locator(`[data-testid="user-row"][data-username="${SURVEYOR.username}"]`);
@@ -301,6 +302,12 @@ test('a whole round through the dashboard, scoped to one province', async () => 
     assert.ok(code.length >= 6, code);
     assert.match(await page.getByTestId('enrol-expires').textContent(), /Hết hạn lúc \d{2}\/\d{2}\/\d{4} \d{2}:\d{2}/);
     assert.equal(await page.locator('[data-testid="enrol-qr"] svg').count(), 1, 'QR code drawn');
+    // The one line the surveyor pastes into the app: address and code inside.
+    payload = (await page.getByTestId('enrol-payload').inputValue()).trim();
+    assert.match(payload, /^sipas-enrol:1:[A-Za-z0-9_-]+$/);
+    const inner = JSON.parse(Buffer.from(payload.slice('sipas-enrol:1:'.length), 'base64url').toString('utf8'));
+    assert.equal(inner.code, code);
+    assert.equal(inner.server, server.url);
     await shoot(page, 'enrol');
   });
 
@@ -315,7 +322,8 @@ test('a whole round through the dashboard, scoped to one province', async () => 
       if (fs.existsSync(drv.APP_BIN)) {
         const app = await drv.startApp({ artifactsDir: ARTIFACTS });
         try {
-          await drv.enrol(app, { serverUrl: server.url, code, deviceName: 'Máy tính bảng Hà Nội' });
+          // Enrolment by pasting the payload the dashboard showed.
+          await drv.enrol(app, { payload, deviceName: 'Máy tính bảng Hà Nội' });
           const pulled = await drv.pull(app);
           assert.equal(pulled.assignments.length, 3, 'the app got the three assignments');
           await drv.fillAndSubmitFirstAssignment(app);

@@ -34,14 +34,16 @@ const START_TIMEOUT_MS = 30_000;
 
 /**
  * Starts the server with `--demo` and resolves once it listens. Returns
- * { url, roundId, passwords: {role: pw}, enrolmentCode, stop(), output() }.
+ * { url, roundId, passwords: {role: pw}, enrolmentCode, dir, stop({ keepData }), output() }.
+ * `dir` and `listen` start it again on the data and address of an earlier run stopped with
+ * `stop({ keepData: true })` (a server going away and coming back).
  */
-export async function startServer() {
+export async function startServer({ dir: reuseDir, listen = '127.0.0.1:0' } = {}) {
   if (!fs.existsSync(SERVER_BIN)) {
     throw new Error(`${SERVER_BIN} is missing: run \`cargo build -p sipas-server\` first`);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipas-ui-'));
-  const proc = spawn(SERVER_BIN, ['--demo', '--database', path.join(dir, 's.db'), '--listen', '127.0.0.1:0'], {
+  const dir = reuseDir || fs.mkdtempSync(path.join(os.tmpdir(), 'sipas-ui-'));
+  const proc = spawn(SERVER_BIN, ['--demo', '--database', path.join(dir, 's.db'), '--listen', listen], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // The demo round is small: the report tests look at cells below the default floor of 10.
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'debug', SIPAS_MIN_N_FLOOR: '1' },
@@ -84,9 +86,10 @@ export async function startServer() {
 
   return {
     ...info,
+    dir,
     logPath,
     output: () => stderr.join(''),
-    async stop() {
+    async stop({ keepData = false } = {}) {
       if (!exited) {
         proc.kill('SIGTERM');
         const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
@@ -95,7 +98,7 @@ export async function startServer() {
       }
       await logClosed;
       process.removeListener('exit', killOnExit);
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!keepData) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -107,7 +110,8 @@ export async function startServer() {
 function maskBanner(line) {
   return line
     .replace(/^(demo user: \S+ \(\w+\) password: )\S+$/, '$1[masked by tests-ui/support.mjs]')
-    .replace(/^(demo enrolment code for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]');
+    .replace(/^(demo enrolment code for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]')
+    .replace(/^(demo enrolment payload for '[^']+': )\S+/, '$1[masked by tests-ui/support.mjs]');
 }
 
 /** An HTTP call; resolves { status, headers, json, text, bytes }. */

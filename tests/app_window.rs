@@ -477,7 +477,7 @@ async fn interview_survives_restart_and_is_queued_for_sync() {
     set_input(&c, "enrol-url", &server.url).await;
     set_input(&c, "enrol-code", &code).await;
     click(&c, "#enrol-submit").await;
-    wait_text(&c, "#sync-enrolment", &server.url).await;
+    wait_text(&c, "#sync-enrolment", "đã đăng ký").await;
     sync_now(&c).await;
     server.kill();
     click(&c, "[data-nav=\"assignments\"]").await;
@@ -759,7 +759,7 @@ async fn walk_in_from_the_app_is_synced_and_counted_apart() {
     set_input(&c, "enrol-url", &server.url).await;
     set_input(&c, "enrol-code", &code).await;
     click(&c, "#enrol-submit").await;
-    wait_text(&c, "#sync-enrolment", &server.url).await;
+    wait_text(&c, "#sync-enrolment", "đã đăng ký").await;
     sync_now(&c).await;
     click(&c, "[data-nav=\"assignments\"]").await;
     js(
@@ -859,19 +859,14 @@ async fn enrol_sync_and_correct_a_rejected_response() {
     set_input(&c, "enrol-url", &server.url).await;
     set_input(&c, "enrol-code", &code).await;
     click(&c, "#enrol-submit").await;
-    wait_text(
-        &c,
-        "#enrol-result",
-        "Máy chủ dùng chứng chỉ chưa được tin cậy",
-    )
-    .await;
+    wait_text(&c, "#enrol-result", "Không xác minh được máy chủ").await;
     set_input(&c, "enrol-cert", "không phải chứng chỉ").await;
     click(&c, "#enrol-submit").await;
     wait_text(&c, "#enrol-result", "Chứng chỉ máy chủ không dùng được").await;
     set_input(&c, "enrol-cert", &pem).await;
     screenshot(&c, &shots.join("app-enrol-certificate.png")).await;
     click(&c, "#enrol-submit").await;
-    wait_text(&c, "#sync-enrolment", &server.url).await;
+    wait_text(&c, "#sync-enrolment", "đã đăng ký").await;
     wait_text(&c, "#sync-enrolment", "chứng chỉ máy chủ").await;
     sync_now(&c).await;
     click(&c, "[data-nav=\"assignments\"]").await;
@@ -1063,6 +1058,11 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
     let driver = Driver::start(&[
         ("SIPAS_DB", db.clone().into_os_string()),
         ("SIPAS_AUTO_SYNC_SECS", "2".into()),
+        // Hand-over files go here (the app's hand-over folder; a USB stick in the field).
+        (
+            "SIPAS_HANDOVER_DIR",
+            tmp.path().join("usb").into_os_string(),
+        ),
     ]);
 
     // ---- online: enrol and pull the assignment
@@ -1074,7 +1074,7 @@ async fn offline_response_queued_after_restart(scenario: &'static str) -> Offlin
     set_input(&c, "enrol-url", &server.url).await;
     set_input(&c, "enrol-code", &code).await;
     click(&c, "#enrol-submit").await;
-    wait_text(&c, "#sync-enrolment", &server.url).await;
+    wait_text(&c, "#sync-enrolment", "đã đăng ký").await;
     sync_now(&c).await;
 
     // ---- offline: the server is gone; interview and submit anyway
@@ -1201,10 +1201,13 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
 
     // ---- still offline for the device: export a signed hand-over file from the Sync screen
     let handover_dir = tmp.path().join("usb");
-    std::fs::create_dir(&handover_dir).expect("hand-over folder");
-    set_input(&c, "handover-dir", &handover_dir.to_string_lossy()).await;
     click(&c, "#handover-export").await;
-    wait_text(&c, "#handover-export-result", "1 câu trả lời → tệp").await;
+    wait_text(
+        &c,
+        "#handover-export-result",
+        "Đã lưu 1 phiếu vào tệp ban-giao-",
+    )
+    .await;
     wait_text(&c, "#sync-pending", "1 bản ghi chờ đồng bộ").await;
     let files: Vec<_> = std::fs::read_dir(&handover_dir)
         .expect("list the hand-over folder")
@@ -1250,7 +1253,13 @@ async fn offline_hand_over_file_is_imported_by_the_supervisor_and_applied_on_the
     assert_eq!(fixture::server_records(&server, round).len(), 1);
     let reply_path = handover_dir.join("ket-qua.json");
     std::fs::write(&reply_path, serde_json::to_vec(&reply).expect("reply json")).expect("reply");
-    set_input(&c, "handover-reply", &reply_path.to_string_lossy()).await;
+    // The result file is chosen with the system's file picker (a file input).
+    c.find(fantoccini::Locator::Id("handover-reply-file"))
+        .await
+        .expect("the result file input")
+        .send_keys(&reply_path.to_string_lossy())
+        .await
+        .expect("choose the result file");
     click(&c, "#handover-apply").await;
     wait_text(
         &c,
@@ -1298,7 +1307,7 @@ async fn enrol_and_sync(c: &Client, server: &TestServer, code: &str) {
     set_input(c, "enrol-url", &server.url).await;
     set_input(c, "enrol-code", code).await;
     click(c, "#enrol-submit").await;
-    wait_text(c, "#sync-enrolment", &server.url).await;
+    wait_text(c, "#sync-enrolment", "đã đăng ký").await;
     sync_now(c).await;
 }
 
@@ -1525,6 +1534,11 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
     let driver = Driver::start(&[
         ("SIPAS_DB", db.clone().into_os_string()),
         ("SIPAS_AUTO_SYNC_SECS", "2".into()),
+        // Hand-over files go here (the app's hand-over folder; a USB stick in the field).
+        (
+            "SIPAS_HANDOVER_DIR",
+            tmp.path().join("usb").into_os_string(),
+        ),
     ]);
     let c = driver.session(&binary).await;
     app_ready(&c).await;
@@ -1590,10 +1604,13 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
 
     // The hand-over export still works and carries the unsynced response, signed.
     let handover_dir = tmp.path().join("usb");
-    std::fs::create_dir(&handover_dir).expect("hand-over folder");
-    set_input(&c, "handover-dir", &handover_dir.to_string_lossy()).await;
     click(&c, "#handover-export").await;
-    wait_text(&c, "#handover-export-result", "1 câu trả lời → tệp").await;
+    wait_text(
+        &c,
+        "#handover-export-result",
+        "Đã lưu 1 phiếu vào tệp ban-giao-",
+    )
+    .await;
     let files: Vec<_> = std::fs::read_dir(&handover_dir)
         .expect("list the hand-over folder")
         .map(|e| e.expect("entry").path())
@@ -1637,7 +1654,7 @@ async fn monitor_spot_check_from_the_app() {
     let started = Instant::now();
     let binary = app_binary();
     let shots = artifacts_dir();
-    let server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
+    let mut server = TestServer::start(Backend::Sqlite).expect("SQLite test server");
     let people = fixture::seed_people(&server).await;
     let round = "2026-HN-MTTQ";
     let ids = fixture::seed_round(&people, round, 1).await;
@@ -1723,6 +1740,12 @@ async fn monitor_spot_check_from_the_app() {
     wait_text(&c, &card, &fixture::contact_name(0)).await;
     wait_text(&c, &card, &fixture::contact_phone(0)).await;
     wait_text(&c, &card, "Cấp giấy khai sinh").await;
+    // Names, not codes (issue 13).
+    wait_text(&c, &card, &format!("Đợt thử nghiệm {round}")).await;
+    wait_text(&c, &card, fixture::UNIT_NAME).await;
+
+    // ---- offline from here: the task is on the device (issue 13)
+    server.kill();
 
     // ---- re-ask the key items: the respondent gives the same answers
     click(&c, &format!("label[for=\"m-{task_id}-visit-yes\"]")).await;
@@ -1755,6 +1778,27 @@ async fn monitor_spot_check_from_the_app() {
     set_input(&c, &format!("m-{task_id}-note"), "Đã gọi điện thoại").await;
     screenshot(&c, &shots.join("app-monitor-task.png")).await;
     click(&c, &format!("{card} form button[type=\"submit\"]")).await;
+    // Offline: recorded on the device, waiting to be sent; never a literal "null".
+    wait_text(
+        &c,
+        &format!("{card} [data-role=\"done\"]"),
+        "Đã ghi trên máy, chờ gửi",
+    )
+    .await;
+    wait_text(&c, "#monitor-sync-state", "1 kết quả đang chờ gửi").await;
+    let shown = js(&c, "document.querySelector('#screen-monitor').innerText")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !shown.contains("null") && !shown.contains("undefined"),
+        "{shown}"
+    );
+    screenshot(&c, &shots.join("app-monitor-offline.png")).await;
+    // ---- the server is back: sync sends the findings
+    server.restart_same_address();
+    click(&c, "#monitor-refresh").await;
     wait_text(
         &c,
         &format!("{card} [data-role=\"done\"]"),

@@ -28,6 +28,36 @@ fn shipped_forms_match_the_json_schema_and_the_loader() {
     }
 }
 
+/// The variants authored in XLSX (`crates/xlsform`) and published through the dashboard rather
+/// than built in: their generated JSON passes both checkers too.
+#[test]
+fn xlsx_authored_variants_match_the_json_schema_and_the_loader() {
+    let validator = jsonschema::validator_for(&schema()).expect("the JSON Schema compiles");
+    for (path, source) in [
+        (
+            "sipas-organisations/2026.1.json",
+            include_str!("../schemas/sipas-organisations/2026.1.json"),
+        ),
+        (
+            "sipas-service-units/2026.1.json",
+            include_str!("../schemas/sipas-service-units/2026.1.json"),
+        ),
+    ] {
+        let doc: Value = serde_json::from_str(source).expect("form is JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{path} violates the JSON Schema: {errors:?}"
+        );
+        let form = load_form(source).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(path, format!("{}/{}.json", form.form_id, form.version));
+        assert!(form.items().count() > 20, "{path} has its items");
+    }
+}
+
 #[test]
 fn schema_and_loader_both_reject_a_broken_copy_with_its_path() {
     let (_, source) = BUILTIN_FORM_SOURCES[0];
@@ -65,4 +95,56 @@ fn shipped_unit_seed_builds_a_tree() {
         tree.roots(after).len() < tree.roots(before).len(),
         "provinces merged in 2025"
     );
+}
+
+/// A copy of a shipped form using every field of the expression language (issue 12) is valid
+/// for both checkers; misplacing those fields is caught by both.
+#[test]
+fn expression_fields_match_the_json_schema_and_the_loader() {
+    let (_, source) = BUILTIN_FORM_SOURCES[0];
+    let mut doc: Value = serde_json::from_str(source).unwrap();
+    let first = doc["groups"][0]["items"][0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let extra = serde_json::json!({
+        "code": "X", "kind": "screening", "title": {"vi": "Bổ sung"},
+        "relevant": format!("${{{first}}} != ''"),
+        "items": [
+            {"code": "X_BIRTH", "type": "date", "label": {"vi": "Ngày sinh"},
+             "constraint": ". < today()", "appearance": "minimal",
+             "constraint_message": {"vi": "Ngày sinh phải trước hôm nay.", "en": "Before today."}},
+            {"code": "X_AGE", "type": "calculate", "label": {"vi": "Tuổi"},
+             "calculation": "date-diff-years(${X_BIRTH}, today())"},
+            {"code": "X_REGION", "type": "single_choice", "label": {"vi": "Miền"},
+             "relevant": {"not": "${X_AGE} < 18"},
+             "options": [{"value": "n", "label": {"vi": "Bắc"}, "attrs": {"big": "1"}},
+                         {"value": "s", "label": {"vi": "Nam"}}],
+             "choice_filter": "big = '1' or ${X_AGE} > 60"},
+            {"code": "X_AGENCY", "type": "single_choice", "label": {"vi": "Cơ quan"},
+             "choices_from": "agencies", "choice_filter": "unit = ${X_REGION}",
+             "prefill": {"from": "agency", "editable": false}}
+        ]
+    });
+    doc["groups"].as_array_mut().unwrap().push(extra);
+    let validator = jsonschema::validator_for(&schema()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let text = serde_json::to_string(&doc).unwrap();
+    load_form(&text).unwrap_or_else(|e| panic!("{e}"));
+
+    // A calculate item without its calculation: both reject it.
+    let last = doc["groups"].as_array().unwrap().len() - 1;
+    doc["groups"][last]["items"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("calculation");
+    assert!(!validator.is_valid(&doc));
+    let err = load_form(&serde_json::to_string(&doc).unwrap()).expect_err("loader rejects");
+    let issue = &err.issues()[0];
+    assert_eq!(issue.item.as_deref(), Some("X_AGE"));
+    assert_eq!(issue.field.as_deref(), Some("calculation"));
 }

@@ -432,6 +432,67 @@ async fn https_with_a_self_signed_certificate() {
         .enrol(&code.code, "Máy tin cậy")
         .await
         .expect("the code still works");
+
+    // The enrolment payload carries the address, the code and the certificate's fingerprint:
+    // pinning that fingerprint is enough (no PEM); another fingerprint is refused.
+    let fresh: EnrolmentCode = people
+        .supervisor
+        .post_json(
+            "/enrolment-codes",
+            &EnrolmentCodeRequest {
+                user_id: people.surveyor.id,
+                valid_minutes: Some(10),
+            },
+        )
+        .await
+        .unwrap();
+    let payload =
+        sipas_protocol::enrol::EnrolPayload::decode(fresh.payload.as_deref().expect("payload"))
+            .expect("the payload decodes");
+    assert_eq!(payload.server, server.url);
+    assert_eq!(payload.code, fresh.code);
+    let pin = payload
+        .cert_sha256
+        .clone()
+        .expect("a self-signed server's fingerprint");
+    assert_eq!(Some(&pin), fresh.fingerprint.as_ref());
+    let mut wrong_pin = ApiClient::with_timeout(&payload.server, Duration::from_secs(10))
+        .unwrap()
+        .with_pinned_sha256(&"00".repeat(32))
+        .unwrap();
+    match wrong_pin
+        .enrol(&payload.code, "Máy ghim sai")
+        .await
+        .unwrap_err()
+    {
+        SyncError::Unreachable { detail } => {
+            assert!(detail.to_lowercase().contains("certificate"), "{detail}")
+        }
+        other => panic!("expected a certificate failure, got {other:?}"),
+    }
+    assert!(matches!(
+        ApiClient::new(&payload.server)
+            .unwrap()
+            .with_pinned_sha256("not hex"),
+        Err(SyncError::Config { .. })
+    ));
+    let mut pinned = ApiClient::with_timeout(&payload.server, Duration::from_secs(10))
+        .unwrap()
+        .with_pinned_sha256(&pin.to_uppercase())
+        .unwrap();
+    pinned
+        .enrol(&payload.code, "Máy ghim chứng chỉ")
+        .await
+        .expect("enrolment with the pinned certificate");
+    assert_eq!(
+        pinned
+            .pull(0)
+            .await
+            .expect("pull, pinned")
+            .assignments
+            .len(),
+        3
+    );
 }
 
 /// `POST /api/v1/enrol` from source address `from`: `(HTTP status, problem code)`.

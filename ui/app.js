@@ -14,11 +14,34 @@
   const label = (l) => (lang === 'en' && l && l.en) ? l.en : (l ? l.vi : '');
   const invoke = (cmd, args) => window.__TAURI__.core.invoke(cmd, args || {});
   const $ = (id) => document.getElementById(id);
-  const errText = (e) => (e && e.message) ? e.message : String(e);
+  // A command's error is a Problem {code, message_vi, message_en, action_vi, action_en}: only
+  // the language in use is shown, never the code or technical detail.
+  const problemText = (p) => {
+    const m = lang === 'en' ? p.message_en : p.message_vi;
+    const a = lang === 'en' ? p.action_en : p.action_vi;
+    return [m, a].filter(Boolean).join(' ');
+  };
+  const errText = (e) => {
+    if (e && typeof e === 'object' && typeof e.message_vi === 'string') return problemText(e);
+    if (typeof e === 'string') {
+      // An older "Vietnamese / English" message: the half in use.
+      const i = e.indexOf(' / ');
+      if (i > 0) return lang === 'en' ? e.slice(i + 3) : e.slice(0, i);
+      return e;
+    }
+    return t('problem.unknown');
+  };
+  const pad2 = (n) => String(n).padStart(2, '0');
+  // dd/mm/yyyy HH:MM (local time) in both languages.
   const fmtTime = (iso) => {
     if (!iso) return '';
     const d = new Date(iso);
-    return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' });
+    if (Number.isNaN(d.getTime())) return '';
+    return `${pad2(d.getDate())}/${pad2(d.getMonth() + 1)}/${d.getFullYear()} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  };
+  const fmtClock = (iso) => {
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? '' : `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
   };
   const issueText = (issue) => issue ? (lang === 'en' && issue.message.en ? issue.message.en : issue.message.vi) : '';
 
@@ -35,9 +58,11 @@
     lastMark: 0, saveChain: Promise.resolve(), pending: 0, saveError: null,
     timers: new Map(), lastSent: new Map(), invalid: new Set(), savedAt: null,
     review: null, gps: null, note: null, readOnly: false,
+    // Form screen (H-formui): expression state, catalogue options, refused values' issues.
+    fs: null, options: {}, issues: new Map(), today: null,
     syncTimer: null,
     // Spot checks: the monitor's tasks (memory only) and the findings sent from this window.
-    monitorTasks: [], monitorSent: new Map(),
+    monitorTasks: [],
     // Which unlock screen applies (from lock_status) while the app is locked.
     lock: null,
   };
@@ -67,6 +92,7 @@
     if (S.screen === 'form' && name !== 'form') flushTimers();
     S.screen = name;
     document.body.dataset.screen = name;
+    setMenu(false);
     for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
     for (const b of document.querySelectorAll('[data-nav]')) {
       if (b.dataset.nav === name) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
@@ -107,7 +133,7 @@
     const fsel = $('free-form');
     const fcur = fsel.value;
     fsel.replaceChildren(...S.forms.map((f) => el('option', {
-      value: `${f.form_id}@${f.version}`, text: `${lang === 'en' && f.title_en ? f.title_en : f.title_vi} (${f.form_id}@${f.version})`,
+      value: `${f.form_id}@${f.version}`, text: lang === 'en' && f.title_en ? f.title_en : f.title_vi,
     })));
     if (fcur) fsel.value = fcur;
     renderFree();
@@ -183,8 +209,9 @@
     const N = S.names || { byId: new Map(), rounds: new Map(), units: new Map() };
     const a = (x.assignment_id && N.byId.get(x.assignment_id)) || x;
     return {
-      round: a.round_name || N.rounds.get(x.round_id) || x.round_id,
-      unit: a.unit_name || N.units.get(x.unit_code) || x.unit_code,
+      round: a.round_name || N.rounds.get(x.round_id) || null,
+      unit: a.unit_name || N.units.get(x.unit_code) || null,
+      respondent: (a.contact && a.contact.respondent_name) || null,
       agency: a.agency_name || null,
       procedure: a.procedure || null,
       codes: [x.unit_code, a.agency_code, a.procedure_code].filter(Boolean).join(' · '),
@@ -207,9 +234,8 @@
     ]);
     const dl = $('drafts-list');
     dl.replaceChildren(...drafts.map((d) => el('li', { class: 'card', 'data-draft': d.id, 'data-withdrawn': d.withdrawn ? 'true' : null },
-      el('h3', { text: place(d).procedure || label(d.form_title) || `${d.form.form_id}@${d.form.version}` }),
-      el('p', { class: 'muted', text: `${placeText(place(d))} · ${t('drafts.item', d.answered)}` }),
-      codesLine(place(d)),
+      el('h3', { text: [place(d).respondent, place(d).procedure || label(d.form_title)].filter(Boolean).join(' — ') || t('place.practice') }),
+      el('p', { class: 'muted', text: [placeText(place(d)), t('drafts.item', d.answered)].filter(Boolean).join(' · ') }),
       (d.practice || d.origin !== 'sample')
         ? el('p', { class: 'badge', 'data-kind': d.practice ? 'practice' : d.origin, text: d.practice ? t('drafts.practice') : t(`origin.${d.origin}`) })
         : null,
@@ -253,8 +279,8 @@
       // Moved to another surveyor: no contact (deleted), no interview, no outcome.
       return el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status, 'data-withdrawn': 'true' },
         el('h3', { text: a.procedure }),
-        el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
-        el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+        el('p', { class: 'muted', text: [p.unit, p.agency].filter(Boolean).join(' · ') }),
+        el('p', { class: 'muted', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
         codesLine(p, a.field_name),
         el('p', {}, el('span', { class: 'badge status-withdrawn', text: t('assign.withdrawn') })),
         el('p', { class: 'note', text: t('assign.withdrawn.note') }));
@@ -262,10 +288,10 @@
     const li = el('li', { class: 'card', 'data-assignment': a.id, 'data-status': a.status });
     li.append(
       el('h3', { text: a.procedure }),
-      el('p', { class: 'muted', text: t('assign.unit', p.unit, p.agency) }),
-      el('p', { class: 'muted', text: `${p.round} · ${label(a.form_title) || a.form.form_id}` }),
+      el('p', { class: 'muted card-place' }, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) }),
+        ' ', [p.unit, p.agency].filter(Boolean).join(' · ')),
+      el('p', { class: 'muted card-round', text: [p.round, label(a.form_title)].filter(Boolean).join(' · ') }),
       codesLine(p, a.field_name),
-      el('p', {}, el('span', { class: `badge status-${a.status}`, text: t(`status.${a.status}`) })),
     );
     if (a.status_note) li.append(el('p', { class: 'note', text: a.status_note }));
     const c = a.contact;
@@ -324,7 +350,7 @@
     return form;
   }
 
-  // ---------------------------------------------------------------- interview
+  // ---------------------------------------------------------------- interview (H-formui)
   async function getForm(key) {
     const k = `${key.form_id}@${key.version}`;
     if (!S.formCache.has(k)) S.formCache.set(k, await invoke('get_form', { form_id: key.form_id, version: key.version }));
@@ -336,51 +362,169 @@
     return null;
   }
 
+  function itemOf(code) {
+    for (const g of S.form.groups) for (const i of g.items) if (i.code === code) return i;
+    return null;
+  }
+
+  // The form's state from the expression engine (ui/expr.js: relevance, calculations,
+  // constraint messages, filtered choices), computed on every change. Without the engine
+  // (older build) the JSON conditions of ui/relevance.js decide and nothing else is added.
+  function computeState() {
+    const X = window.SIPAS_EXPR;
+    if (S.form && X && typeof X.formState === 'function') {
+      try {
+        const st = X.formState(S.form, S.answers, { today: S.today, options: S.options || {} });
+        return {
+          relevant: st.visible instanceof Set ? st.visible : new Set(st.visible || []),
+          values: st.values || {}, errors: st.errors || {}, choices: st.choices || {},
+        };
+      } catch (e) {
+        console.warn('formState failed', e);
+      }
+    }
+    return { relevant: null, values: {}, errors: {}, choices: {} };
+  }
+
+  function fstate() {
+    if (!S.fs) S.fs = computeState();
+    return S.fs;
+  }
+  // A failing rule of an answer given (constraint, range …); a required answer still missing
+  // does not stop "Tiếp" (the section menu and the review list those).
+  function ruleError(code) {
+    const e = fstate().errors[code];
+    return e && e.kind !== 'required' ? e : null;
+  }
+  const steps = () => F.stepGroups(S.form, S.answers, fstate().relevant);
+  const visibleNow = () => F.visibleItems(S.form, S.answers, fstate().relevant);
+
+  /** The options an item offers now (choice_filter and catalogue options applied). */
+  function choicesFor(item) {
+    const st = fstate();
+    if (st.choices && Array.isArray(st.choices[item.code])) return st.choices[item.code];
+    if (item.choices_from) return (S.options && S.options[item.choices_from]) || [];
+    return item.options || [];
+  }
+
+  /** The value an item takes from the assignment (`prefill`), or undefined. */
+  function prefillValue(item) {
+    if (!item.prefill || !S.draft || !S.draft.assignment_id) return undefined;
+    const a = S.names && S.names.byId.get(S.draft.assignment_id);
+    if (!a) return undefined;
+    const from = item.prefill.from;
+    const codes = { procedure: a.procedure_code, agency: a.agency_code, field: a.field_code, unit: a.unit_code };
+    const names = { procedure: a.procedure, agency: a.agency_name, field: a.field_name, unit: a.unit_name };
+    const v = (item.type === 'single_choice' || item.type === 'multi_choice') ? codes[from] : names[from];
+    if (v === undefined || v === null || v === '') return undefined;
+    return item.type === 'multi_choice' ? [v] : v;
+  }
+  const prefillLocked = (item) => !!(item.prefill && item.prefill.editable === false && prefillValue(item) !== undefined);
+
+  function itemCtx() {
+    return {
+      form: S.form, answers: S.answers, t, label, onAnswer,
+      choices: choicesFor, readonly: prefillLocked, onDateError,
+    };
+  }
+
+  // Catalogue options (agencies, procedures, fields, units) for `choices_from` items, from
+  // the catalogues carried to the device; none when this build has no such command.
+  async function loadOptions(form) {
+    const kinds = new Set();
+    for (const g of form.groups) for (const i of g.items) if (i.choices_from) kinds.add(i.choices_from);
+    const out = {};
+    for (const kind of kinds) {
+      try {
+        const list = await invoke('get_catalogue_options', { kind });
+        out[kind] = Array.isArray(list) ? list : [];
+      } catch (_) {
+        out[kind] = [];
+      }
+    }
+    return out;
+  }
+
   async function openDraft(draft, { focusItem, note, readOnly = false } = {}) {
-    if (!S.names) await loadNames().catch(() => {});
+    if (!S.names || (draft.assignment_id && !S.names.byId.has(draft.assignment_id))) await loadNames().catch(() => {});
     S.readOnly = readOnly;
     S.form = await getForm(draft.form);
+    S.options = await loadOptions(S.form);
     S.note = note === undefined || note === null ? null : String(note);
     S.draft = draft;
+    // today() = the date of started_at in Vietnam time (UTC+7), as sipas_core::expr::today_of
+    S.today = new Date((Date.parse(draft.started_at) || Date.now()) + 7 * 3600e3).toISOString().slice(0, 10);
     S.answers = { ...draft.answers };
     S.lastSent = new Map();
     S.invalid = new Set();
+    S.issues = new Map();
     S.saveError = null;
     S.savedAt = null;
     S.gps = null;
-    const steps = F.stepGroups(S.form, S.answers);
+    S.fs = null;
+    $('section-menu').hidden = true;
+    $('section-menu-btn').setAttribute('aria-expanded', 'false');
+    // Prefill from the assignment when the interview starts (never over an answer).
+    if (!readOnly) {
+      for (const g of S.form.groups) {
+        for (const item of g.items) {
+          const v = prefillValue(item);
+          if (v !== undefined && !R.valueIsAnswered(S.answers[item.code])) queueSave(item.code, v);
+        }
+      }
+      await S.saveChain;
+      S.fs = null;
+    }
+    const list = steps();
     const focusGroup = focusItem ? groupOf(focusItem) : null;
     let target = focusGroup || (draft.current_group && S.form.groups.find((g) => g.code === draft.current_group));
-    if (target && !steps.includes(target)) target = nextStepAfter(target.code) || prevStepBefore(target.code);
-    showStep((target || steps[0] || S.form.groups[0]).code, focusGroup ? focusItem : undefined);
+    if (target && !list.includes(target)) target = nextStepAfter(target.code) || prevStepBefore(target.code);
+    showStep((target || list[0] || S.form.groups[0]).code, focusGroup ? focusItem : undefined);
   }
 
   function stepIndexInForm(code) { return S.form.groups.findIndex((g) => g.code === code); }
   function nextStepAfter(code) {
     const i = stepIndexInForm(code);
-    return F.stepGroups(S.form, S.answers).find((g) => stepIndexInForm(g.code) > i) || null;
+    return steps().find((g) => stepIndexInForm(g.code) > i) || null;
   }
   function prevStepBefore(code) {
     const i = stepIndexInForm(code);
-    return F.stepGroups(S.form, S.answers).filter((g) => stepIndexInForm(g.code) < i).pop() || null;
+    return steps().filter((g) => stepIndexInForm(g.code) < i).pop() || null;
+  }
+
+  // Who and what the interview is about: the respondent (from the contact, shown on this
+  // device only), the procedure, agency and field by name; the codes small underneath.
+  function renderFormHeader() {
+    $('form-title').textContent = label(S.form.title);
+    const where = place(S.draft);
+    const a = (S.draft.assignment_id && S.names && S.names.byId.get(S.draft.assignment_id)) || null;
+    const who = a && a.contact && a.contact.respondent_name;
+    $('form-respondent').hidden = !who;
+    $('form-respondent').textContent = who ? t('formui.header.respondent', who) : '';
+    const parts = [];
+    if (where.procedure) parts.push(t('formui.header.procedure', where.procedure));
+    if (where.agency) parts.push(t('formui.header.agency', where.agency));
+    if (a && a.field_name) parts.push(t('formui.header.field', a.field_name));
+    $('form-procedure').hidden = parts.length === 0;
+    $('form-procedure').replaceChildren(...parts.map((p) => el('span', { text: p })));
+    $('form-meta').textContent = t('form.meta', where.round, where.unit)
+      + (S.draft.practice ? ` · ${t('drafts.practice')}` : '')
+      + (S.draft.origin && S.draft.origin !== 'sample' ? ` · ${t(`origin.${S.draft.origin}`)}` : '')
+      + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
+    const codes = [where.codes, a && a.field_code].filter(Boolean).join(' · ');
+    $('form-codes').textContent = codes ? t('place.codes', codes) : '';
   }
 
   function showStep(code, focusItem) {
     flushTimers();
     const group = S.form.groups.find((g) => g.code === code);
     S.group = code;
-    S.invalid.clear(); // refused values are not kept when the step is drawn again
-    $('form-title').textContent = label(S.form.title);
-    const where = place(S.draft);
-    $('form-meta').textContent = t('form.meta', where.round, where.unit)
-      + (where.agency ? ` · ${where.agency}` : '')
-      + (where.procedure ? ` · ${where.procedure}` : '')
-      + (S.draft.practice ? ` · ${t('drafts.practice')}` : '')
-      + (S.draft.origin && S.draft.origin !== 'sample' ? ` · ${t(`origin.${S.draft.origin}`)}` : '')
-      + (S.note !== null ? ` · ${t('form.revision')}${S.note ? ': ' + S.note : ''}` : '');
-    $('form-codes').textContent = where.codes ? t('place.codes', where.codes) : '';
-    const ctx = { form: S.form, answers: S.answers, t, label, onAnswer };
-    S.section = F.renderStep(group, ctx);
+    S.invalid.clear(); // a step drawn again shows the stored answers
+    S.issues.clear();
+    S.fs = null;
+    renderFormHeader();
+    $('step-blocked').hidden = true;
+    S.section = F.renderStep(group, itemCtx());
     if (S.readOnly) {
       // A draft of a withdrawn assignment: shown, never changed.
       S.section.querySelectorAll('input, textarea, select, button').forEach((e) => { e.disabled = true; });
@@ -392,6 +536,7 @@
     refreshVisibility();
     updateSaveState();
     show('form', { focus: false });
+    if (!$('section-menu').hidden) renderSectionMenu().catch(() => {});
     S.lastMark = performance.now();
     if (!S.readOnly && S.draft.current_group !== code) {
       S.draft.current_group = code;
@@ -399,23 +544,73 @@
       S.saveChain = S.saveChain.then(() => invoke('set_current_group', { draft_id: draftId, group: code })).catch(showError);
     }
     const target = focusItem && S.section.querySelector(`[data-item="${CSS.escape(focusItem)}"]`);
-    if (target) {
-      target.scrollIntoView({ block: 'center' });
-      const input = target.querySelector('input, textarea, button');
-      if (input) input.focus({ preventScroll: true });
-    } else {
+    if (target) focusItemEl(target);
+    else {
       window.scrollTo(0, 0);
       S.section.querySelector('h3').focus({ preventScroll: true });
     }
   }
 
+  function focusItemEl(w) {
+    w.scrollIntoView({ block: 'center' });
+    const input = w.querySelector('input:not([disabled]), textarea:not([disabled]), button:not([disabled])');
+    if (input) input.focus({ preventScroll: true });
+  }
+
   function refreshVisibility() {
     if (!S.section) return;
-    F.applyVisibility(S.section, F.visibleItems(S.form, S.answers));
-    const steps = F.stepGroups(S.form, S.answers);
+    S.fs = computeState();
+    const st = S.fs;
+    const vis = visibleNow();
+    F.applyVisibility(S.section, vis);
+    // Options filtered by other answers (choice_filter): redraw an item whose offer changed.
+    for (const w of S.section.querySelectorAll('[data-item][data-choices]')) {
+      const item = itemOf(w.dataset.item);
+      if (!item) continue;
+      if (choicesFor(item).map((o) => o.value).join('|') !== w.dataset.choices) {
+        const fresh = F.renderItem(item, itemCtx());
+        fresh.hidden = w.hidden;
+        if (S.readOnly) fresh.querySelectorAll('input, textarea, button').forEach((e) => { e.disabled = true; });
+        w.replaceWith(fresh);
+      }
+    }
+    if (!S.readOnly) {
+      for (const g of S.form.groups) {
+        for (const item of g.items) {
+          const code = item.code;
+          // A chosen option no longer offered is cleared (only where the offer is known).
+          const known = !item.choices_from || (st.choices && st.choices[code]) || (S.options[item.choices_from] || []).length > 0;
+          if ((item.choice_filter || item.choices_from) && known && vis.has(code) && R.valueIsAnswered(S.answers[code])) {
+            const ok = new Set(choicesFor(item).map((o) => o.value));
+            const v = S.answers[code];
+            if (Array.isArray(v)) {
+              const kept = v.filter((x) => ok.has(x));
+              if (kept.length !== v.length) queueSave(code, kept.length ? kept : null);
+            } else if (!ok.has(v)) queueSave(code, null);
+          }
+          // Calculations are saved with the answers (never shown).
+          if (item.type === 'calculate' && st.relevant && Object.prototype.hasOwnProperty.call(st.values, code)) {
+            const v = st.values[code];
+            const want = (v === '' || v === undefined) ? null : v;
+            if (JSON.stringify(want) !== JSON.stringify(S.answers[code] ?? null)) queueSave(code, want);
+          }
+        }
+      }
+    }
+    // Constraint messages of the expression engine, where no refused value is pending.
+    for (const item of stepGroup(S.group).items) {
+      const code = item.code;
+      if (S.invalid.has(code)) continue;
+      const msg = vis.has(code) && ruleError(code);
+      F.showIssue(S.section, code, msg ? label(msg) : '');
+      const w = S.section.querySelector(`[data-item="${CSS.escape(code)}"]`);
+      if (!msg) F.showOffer(S.section, code, null);
+      else if (w && !w.querySelector('.item-offer')) F.showOffer(S.section, code, ineligibleOffer(code, msg.kind || 'constraint', msg));
+    }
+    const list = steps();
     const here = stepIndexInForm(S.group);
-    const pos = steps.filter((g) => stepIndexInForm(g.code) < here).length + 1;
-    const total = Math.max(steps.length, pos);
+    const pos = list.filter((g) => stepIndexInForm(g.code) < here).length + 1;
+    const total = Math.max(list.length, pos);
     $('step-indicator').textContent = t('form.step', pos, total);
     $('step-indicator').dataset.pos = pos;
     $('step-indicator').dataset.total = total;
@@ -423,6 +618,86 @@
     $('prev').disabled = !prevStepBefore(S.group);
     $('next').textContent = nextStepAfter(S.group) ? t('form.next') : (S.readOnly ? t('form.leave') : t('form.to_review'));
     $('discard-draft').hidden = !!S.draft.assignment_id;
+  }
+
+  function stepGroup(code) { return S.form.groups.find((g) => g.code === code) || { items: [] }; }
+
+  // Items of the step on screen that stop "Tiếp": a refused or unreadable value still typed
+  // in, or a constraint that fails. Their message shows at the item.
+  function stepProblems() {
+    const vis = visibleNow();
+    return stepGroup(S.group).items
+      .map((i) => i.code)
+      .filter((c) => vis.has(c) && (S.invalid.has(c) || ruleError(c)));
+  }
+
+  /** Waits for the saves; true when the step may be left, else shows why and stays. */
+  async function stepClear() {
+    if (S.readOnly || !S.section) return true;
+    flushTimers();
+    await S.saveChain;
+    refreshVisibility();
+    const bad = stepProblems();
+    $('step-blocked').hidden = bad.length === 0;
+    $('step-blocked').textContent = bad.length ? t('formui.blocked', bad.length) : '';
+    if (!bad.length) return true;
+    const w = S.section.querySelector(`[data-item="${CSS.escape(bad[0])}"]`);
+    if (w) focusItemEl(w);
+    return false;
+  }
+
+  // A failed rule on a required question of the profile or screening part (e.g. age under
+  // 18) means the respondent does not qualify: the surveyor may end the interview there.
+  function ineligibleOffer(code, kind, message) {
+    if (S.readOnly) return null;
+    const item = itemOf(code);
+    const g = groupOf(code);
+    if (!item || !item.required || !g || !['profile', 'screening'].includes(g.kind)) return null;
+    if (!['out_of_range', 'constraint'].includes(kind)) return null;
+    const box = el('div', { class: 'ineligible', 'data-ineligible-for': code });
+    const ask = el('button', { type: 'button', class: 'danger', 'data-action': 'end-ineligible', text: t('formui.ineligible.offer') });
+    const confirmBox = el('div', { class: 'ineligible-confirm', hidden: true, role: 'group', 'aria-label': t('formui.ineligible.offer') },
+      el('p', { text: S.draft.assignment_id ? t('formui.ineligible.confirm') : t('formui.ineligible.confirm_free') }));
+    const yes = el('button', { type: 'button', class: 'danger', 'data-action': 'end-ineligible-confirm', text: t('formui.ineligible.yes') });
+    const no = el('button', { type: 'button', 'data-action': 'end-ineligible-cancel', text: t('common.cancel') });
+    const msg = el('p', { class: 'error', role: 'alert', hidden: true });
+    confirmBox.append(el('div', { class: 'actions' }, no, yes), msg);
+    ask.addEventListener('click', () => { confirmBox.hidden = false; ask.hidden = true; yes.focus(); });
+    no.addEventListener('click', () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        await S.saveChain;
+        const vi = message && message.vi ? message.vi : label(message);
+        const typed = (S.section.querySelector(`#q-${CSS.escape(code)}`) || {}).value || '';
+        const note = I18N.vi['formui.ineligible.note'](item.label.vi, vi, typed);
+        const res = await invoke('end_ineligible', { draft_id: S.draft.id, note });
+        S.draft = null; S.form = null; S.section = null; S.review = null; S.invalid = new Set();
+        await navigate('assignments');
+        $('assignments-status').textContent = res && res.status ? t('formui.ineligible.done') : t('formui.ineligible.done_free');
+        $('assignments-status').dataset.ended = 'ineligible';
+      } catch (e) {
+        msg.textContent = t('common.error', errText(e));
+        msg.hidden = false;
+        yes.disabled = false;
+      }
+    });
+    box.append(ask, confirmBox);
+    return box;
+  }
+
+  function onDateError(code, kind, raw) {
+    if (!S.section) return;
+    if (kind) {
+      S.invalid.add(code);
+      S.issues.set(code, { kind: 'invalid_date' });
+      F.showIssue(S.section, code, kind === 'calendar' ? t('formui.date.calendar', raw) : t('formui.date.format'));
+    } else if (S.issues.has(code) && S.issues.get(code).kind === 'invalid_date') {
+      S.invalid.delete(code);
+      S.issues.delete(code);
+      F.showIssue(S.section, code, '');
+    }
+    updateSaveState();
   }
 
   function updateSaveState() {
@@ -478,14 +753,18 @@
         if (res.saved) {
           if (res.value === null || res.value === undefined) delete S.answers[code]; else S.answers[code] = res.value;
           S.invalid.delete(code);
+          S.issues.delete(code);
           S.saveError = null;
           S.savedAt = new Date();
-          if (S.section) F.showIssue(S.section, code, '');
+          if (S.section) { F.showIssue(S.section, code, ''); F.showOffer(S.section, code, null); }
         } else {
           S.lastSent.delete(code);
           if (S.section && S.section.querySelector(`[data-item="${CSS.escape(code)}"]`)) {
+            // The refused value stays typed in, with its message; "Tiếp" is blocked.
             S.invalid.add(code);
+            S.issues.set(code, res.issue || {});
             F.showIssue(S.section, code, issueText(res.issue));
+            F.showOffer(S.section, code, res.issue ? ineligibleOffer(code, res.issue.kind, res.issue.message) : null);
           } else {
             showError(`${code}: ${issueText(res.issue)}`);
           }
@@ -500,6 +779,62 @@
       }
     });
     return S.saveChain;
+  }
+
+  // ---------------------------------------------------------------- section menu (H-formui)
+  // Every section of the form with its state (done, required answer missing, has errors,
+  // not started, does not apply), from the same check as the review; a click jumps there.
+  async function sectionStates() {
+    flushTimers();
+    await S.saveChain;
+    const issues = S.readOnly ? [] : await invoke('review', { draft_id: S.draft.id });
+    S.fs = null;
+    const vis = visibleNow();
+    const list = steps();
+    const out = new Map();
+    for (const g of S.form.groups) {
+      const codes = g.items.map((i) => i.code);
+      const mine = issues.filter((i) => codes.includes(i.item_code));
+      let state;
+      if (!list.includes(g)) state = 'skipped';
+      else if (mine.some((i) => i.kind !== 'required') || codes.some((c) => vis.has(c) && (S.invalid.has(c) || ruleError(c)))) state = 'error';
+      else if (mine.length) state = 'missing';
+      else if (codes.some((c) => vis.has(c) && R.valueIsAnswered(S.answers[c]))) state = 'done';
+      else state = 'todo';
+      out.set(g.code, { state, issues: mine });
+    }
+    return out;
+  }
+
+  async function renderSectionMenu() {
+    const states = await sectionStates();
+    if (!S.form) return;
+    const ul = $('section-list');
+    ul.replaceChildren(...S.form.groups.map((g) => {
+      const { state } = states.get(g.code);
+      const b = el('button', {
+        type: 'button', class: 'section-jump', 'data-jump': g.code, disabled: state === 'skipped',
+        'aria-current': g.code === S.group ? 'step' : null,
+      }, el('span', { class: 'section-title', text: label(g.title) }),
+      el('span', { class: `badge section-${state}`, text: t(`formui.section.${state}`) }));
+      b.addEventListener('click', async () => {
+        if (g.code !== S.group && !(await stepClear())) return;
+        $('section-menu').hidden = true;
+        $('section-menu-btn').setAttribute('aria-expanded', 'false');
+        showStep(g.code);
+      });
+      return el('li', { 'data-section': g.code, 'data-state': state }, b);
+    }));
+  }
+
+  async function toggleSectionMenu() {
+    const open = $('section-menu').hidden;
+    if (open) {
+      try { await renderSectionMenu(); } catch (e) { showError(e); return; }
+    }
+    $('section-menu').hidden = !open;
+    $('section-menu-btn').setAttribute('aria-expanded', String(open));
+    if (open) { const f = $('section-list').querySelector('button:not([disabled])'); if (f) f.focus(); }
   }
 
   // ---------------------------------------------------------------- review and submit
@@ -520,10 +855,13 @@
     await S.saveChain;
     // Answers to questions that no longer apply (e.g. after changing B8) would block the
     // submission: remove them, exactly as the Rust check would report them.
-    const relevant = new Set(R.relevantItems(S.form, S.answers).map((x) => x.item.code));
+    S.fs = null;
+    const st = fstate();
+    const relevant = st.relevant || new Set(R.relevantItems(S.form, S.answers).map((x) => x.item.code));
     const stale = Object.keys(S.answers).filter((c) => !relevant.has(c) && R.valueIsAnswered(S.answers[c]));
     for (const c of stale) queueSave(c, null);
     await S.saveChain;
+    S.fs = null;
     $('review-cleared').hidden = stale.length === 0;
     $('review-cleared').textContent = stale.length ? t('review.cleared', stale.length) : '';
     S.review = await invoke('review', { draft_id: S.draft.id });
@@ -533,29 +871,73 @@
     requestGps();
   }
 
+  /** An answer in plain words: option and scale labels, dates dd/mm/yyyy. */
+  function answerText(item, v) {
+    if (!R.valueIsAnswered(v)) return null;
+    const opt = (x) => { const o = choicesFor(item).find((p) => p.value === x); return o ? label(o.label) : String(x); };
+    switch (item.type) {
+      case 'single_choice': return opt(v);
+      case 'multi_choice': return (Array.isArray(v) ? v : [v]).map(opt).join('; ');
+      case 'rating': {
+        const scale = (S.form.scales || {})[item.scale] || { points: [] };
+        const p = scale.points.find((x) => x.value === v);
+        if (p) return `${v} — ${label(p.label)}`;
+        if (scale.no_answer && scale.no_answer.value === v) return label(scale.no_answer.label);
+        return String(v);
+      }
+      case 'date': return F.formatDate(v);
+      default: return String(v);
+    }
+  }
+
+  function gotoButton(code) {
+    const g = groupOf(code);
+    if (!g) return null;
+    const b = el('button', { type: 'button', class: 'link', text: t('review.goto'), 'data-goto': code });
+    b.addEventListener('click', () => showStep(g.code, code));
+    return b;
+  }
+
   function renderReview() {
     const issues = S.review || [];
     const issueCodes = new Set(issues.map((i) => i.item_code));
+    S.fs = null;
     const itemLine = (code, message) => {
       const g = groupOf(code);
-      const item = S.form.groups.flatMap((x) => x.items).find((i) => i.code === code);
+      const item = itemOf(code);
       const li = el('li', { 'data-review-item': code },
         el('span', { class: 'q-code', text: code }), ' ',
         el('span', { text: t('review.item', g ? label(g.title) : '', item ? label(item.label) : code) }));
       if (message) li.append(el('span', { class: 'issue-text', text: message }));
-      if (g) {
-        const b = el('button', { type: 'button', class: 'link', text: t('review.goto'), 'data-goto': code });
-        b.addEventListener('click', () => showStep(g.code, code));
-        li.append(b);
-      }
+      li.append(gotoButton(code) || '');
       return li;
     };
     $('issues-list').replaceChildren(...issues.map((i) => itemLine(i.item_code, issueText(i))));
     $('review-issues').hidden = issues.length === 0;
-    const vis = F.visibleItems(S.form, S.answers);
+    const vis = visibleNow();
     const unanswered = [...vis].filter((c) => !R.valueIsAnswered(S.answers[c]) && !issueCodes.has(c));
     $('unanswered-list').replaceChildren(...unanswered.map((c) => itemLine(c, '')));
     $('review-unanswered').hidden = unanswered.length === 0;
+    // The answers, section by section, in plain words; each section folded (compact on a phone).
+    $('review-answers').replaceChildren(...steps().map((g) => {
+      const items = g.items.filter((i) => vis.has(i.code));
+      const answered = items.filter((i) => R.valueIsAnswered(S.answers[i.code])).length;
+      const bad = items.some((i) => issueCodes.has(i.code));
+      const d = el('details', { class: 'summary-group', 'data-summary-group': g.code, 'data-state': bad ? 'error' : 'ok' });
+      d.append(el('summary', {},
+        el('span', { class: 'section-title', text: label(g.title) }),
+        el('span', { class: `badge section-${bad ? 'error' : (answered ? 'done' : 'todo')}`, text: t('formui.summary.count', answered, items.length) })));
+      const dl = el('dl', { class: 'summary-answers' });
+      for (const item of items) {
+        const text = answerText(item, S.answers[item.code]);
+        dl.append(el('div', { class: 'summary-row', 'data-summary-item': item.code },
+          el('dt', { text: label(item.label) }),
+          el('dd', {}, el('span', { class: text === null ? 'muted' : 'summary-value', text: text === null ? t('formui.summary.none') : text }),
+            ' ', gotoButton(item.code) || '')));
+      }
+      d.append(dl);
+      return d;
+    }));
     $('review-summary').textContent = issues.length ? t('review.bad', issues.length) : t('review.ok');
     $('review-summary').dataset.issues = issues.length;
     $('submit').disabled = issues.length > 0;
@@ -604,10 +986,12 @@
     await loadNames();
     $('responses-list').replaceChildren(...list.map((r) => {
       const p = place(r);
+      // "Nguyễn Văn An — Cấp căn cước — 14:05": the respondent's name (kept on this device
+      // only, while the contact is), the procedure and the time; no ids or codes.
+      const title = [p.respondent, p.procedure || label(r.form_title), fmtClock(r.completed_at)].filter(Boolean).join(' — ');
       const li = el('li', { class: 'card', 'data-response': r.id, 'data-status': r.status },
-        el('h3', { text: p.procedure || label(r.form_title) || `${r.form.form_id}@${r.form.version}` }),
-        el('p', { class: 'muted', text: `${placeText(p)} · ${t('resp.revision', r.revision)}` }),
-        codesLine(p),
+        el('h3', { text: title }),
+        el('p', { class: 'muted', text: [placeText(p), r.revision > 1 ? t('resp.revision', r.revision) : null].filter(Boolean).join(' · ') }),
         el('p', { class: 'muted', text: t('resp.completed', fmtTime(r.completed_at)) }),
         el('p', {}, el('span', { class: `badge rstatus-${r.status}`, text: t(`rstatus.${r.status}`) }),
           r.outbox_state ? el('span', { class: 'muted', text: ` · ${t(`outbox.${r.outbox_state}`)}` }) : null),
@@ -619,7 +1003,10 @@
           el('p', {}, el('strong', { text: t('resp.refused') })),
           el('p', { class: 'refusal-message', text: lang === 'en' ? r.refusal.message_en : r.refusal.message_vi }),
           r.refusal.kept_on_server ? el('p', { text: t('resp.refused.kept') }) : null));
-      } else if (r.outbox_attempts > 0) li.append(el('p', { class: 'note', text: t('resp.attempts', r.outbox_attempts, r.outbox_error) }));
+      } else if (r.outbox_attempts > 0 && (r.outbox_state === 'pending' || r.outbox_state === 'in_flight')) {
+        // Only while it is still waiting: no stale failure on a card the server has confirmed.
+        li.append(el('p', { class: 'note', text: t('resp.not_sent', r.outbox_attempts) }));
+      }
       if (r.status === 'rejected') {
         const rc = reviewComment(r.review_comment);
         if (rc) li.append(rc);
@@ -637,31 +1024,91 @@
   }
 
   // ---------------------------------------------------------------- sync and enrolment
+  /** The header badge: online / offline / syncing, N waiting, last success (hidden until enrolled). */
+  function renderBadge(st) {
+    const badge = $('net-badge');
+    document.body.dataset.enrolled = st.enrolled ? 'true' : 'false';
+    badge.hidden = !st.enrolled;
+    if (!st.enrolled) return;
+    let state = 'unknown';
+    if (st.syncing) state = 'syncing';
+    else if (st.online === false) state = 'offline';
+    else if (st.online === true) state = 'online';
+    else if (st.last_problem && st.last_problem.code === 'sync.offline') state = 'offline';
+    else if (st.log.last_success_at) state = 'online';
+    badge.dataset.state = state;
+    badge.dataset.waiting = String(st.waiting);
+    $('net-state').textContent = t(`badge.${state}`);
+    $('net-waiting').hidden = !st.waiting;
+    $('net-waiting').textContent = st.waiting ? t('badge.waiting', st.waiting) : '';
+    $('net-last').hidden = !st.log.last_success_at;
+    $('net-last').textContent = st.log.last_success_at ? t('badge.last', fmtTime(st.log.last_success_at)) : '';
+  }
+
+  async function refreshBadge() {
+    if (document.body.dataset.locked === 'true') return;
+    try {
+      const st = await invoke('sync_status');
+      renderBadge(st);
+      if (S.screen === 'sync') renderSyncStatus(st);
+    } catch (_) { /* locked meanwhile */ }
+  }
+
   function renderSyncStatus(st) {
-    const waiting = st.counts.pending + st.counts.in_flight;
+    renderBadge(st);
+    // Records and field outcomes waiting: the same number as the header badge.
+    const waiting = st.waiting;
     $('sync-pending').textContent = waiting ? t('sync.pending', waiting) : t('sync.pending.none');
     if (st.counts.rejected) $('sync-pending').textContent += ` · ${t('sync.rejected', st.counts.rejected)}`;
     $('sync-pending').dataset.pending = waiting;
     $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');
-    $('sync-last-error').textContent = st.log.last_error
-      ? `${fmtTime(st.log.last_error_at)}: ${st.revoked ? t('sync.revoked.title') : st.log.last_error}` : t('common.none');
+    // Only a failure no sync has cleared since, in plain words.
+    $('sync-last-error').textContent = st.last_problem
+      ? [st.log.last_error_at ? fmtTime(st.log.last_error_at) : null, problemText(st.last_problem)].filter(Boolean).join(': ')
+      : t('common.none');
+    $('sync-last-error').dataset.problem = st.last_problem ? st.last_problem.code : '';
     $('sync-enrolment').textContent = st.enrolled
-      ? t('sync.enrolled', st.server_url || '') + (st.user ? ` · ${t('sync.user', st.user)}` : '')
-        + (st.custom_certificate ? ` · ${t('sync.cert')}` : '')
+      ? [st.user ? t('sync.enrolled.as', st.user) : t('sync.enrolled.plain'),
+        st.pinned_certificate ? t('sync.pinned') : (st.custom_certificate ? t('sync.cert') : null)].filter(Boolean).join(' ')
       : t('sync.not_enrolled');
     $('open-enrol').textContent = st.enrolled ? t('sync.reenrol') : t('sync.enrol');
+    $('open-enrol').classList.toggle('primary', !st.enrolled);
     $('sync-auto').hidden = !st.enrolled || st.revoked;
     $('sync-revoked').hidden = !st.revoked;
     document.body.dataset.revoked = st.revoked ? 'true' : 'false';
+    // A result message stays only while it is still true: "done" until a failure or until the
+    // number waiting changes; an error until a sync succeeds.
+    const r = $('sync-result');
+    if (r.dataset.kind === 'done' && (st.last_problem || String(st.waiting) !== r.dataset.waiting)) setSyncResult('', null);
+    if (r.dataset.kind === 'error' && (st.log.last_success_at || '') !== r.dataset.success) setSyncResult('', null);
+    S.lastStatus = st;
+  }
+
+  function setSyncResult(kind, render) {
+    const r = $('sync-result');
+    const st = S.lastStatus;
+    r.dataset.kind = kind;
+    r.dataset.waiting = st ? String(st.waiting) : '';
+    r.dataset.success = (st && st.log.last_success_at) || '';
+    say('sync-result', render || null);
+  }
+
+  // Messages that must follow a language switch: each is kept as the function that words it.
+  const spoken = new Map();
+  function say(id, render) {
+    if (render) spoken.set(id, render); else spoken.delete(id);
+    $(id).textContent = render ? render() : '';
+  }
+  function resay() {
+    for (const [id, render] of spoken) $(id).textContent = render();
   }
 
   async function renderSync() {
     renderSyncStatus(await invoke('sync_status'));
-    if (!$('handover-dir').value) {
+    if (!$('handover-where').textContent) {
       try {
-        const dir = await invoke('handover_default_dir');
-        if (!$('handover-dir').value) $('handover-dir').value = dir;
-      } catch (_) { /* typed by hand */ }
+        $('handover-where').textContent = await invoke('handover_default_dir');
+      } catch (e) { $('handover-where').textContent = errText(e); }
     }
   }
 
@@ -670,63 +1117,103 @@
     const b = $('handover-export');
     const out = $('handover-export-result');
     b.disabled = true;
-    out.textContent = t('handover.exporting');
+    say(out.id, () => t('handover.exporting'));
     try {
-      const r = await invoke('export_handover', { dir: $('handover-dir').value });
-      out.textContent = t('handover.exported', r.records, r.files.join(', '));
+      const r = await invoke('export_handover');
+      $('handover-where').textContent = r.dir;
+      say(out.id, () => (r.records ? t('handover.saved', r.records, r.names.join(', ')) : t('handover.saved.none')));
     } catch (e) {
-      out.textContent = t('common.error', errText(e));
+      say(out.id, () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
+  }
+
+  async function openHandoverDir() {
+    const out = $('handover-export-result');
+    try {
+      await invoke('open_handover_dir');
+      say(out.id, () => t('handover.opened'));
+    } catch (e) { say(out.id, () => errText(e)); }
+  }
+
+  /** The chosen file's bytes as standard base64. */
+  function fileBase64(file) {
+    return new Promise((resolve, reject) => {
+      const rd = new FileReader();
+      rd.onload = () => {
+        const url = String(rd.result);
+        resolve(url.slice(url.indexOf(',') + 1));
+      };
+      rd.onerror = () => reject(rd.error);
+      rd.readAsDataURL(file);
+    });
   }
 
   async function applyHandover(ev) {
     ev.preventDefault();
     const b = $('handover-apply');
     const out = $('handover-apply-result');
-    const path = $('handover-reply').value.trim();
-    if (!path) { out.textContent = t('handover.reply.empty'); return; }
+    const file = $('handover-reply-file').files[0];
+    if (!file) { say(out.id, () => t('handover.reply.none')); return; }
     b.disabled = true;
-    out.textContent = t('handover.applying');
+    say(out.id, () => t('handover.applying'));
     try {
-      const r = await invoke('apply_handover_result', { path });
+      const r = await invoke('apply_handover_result', { content_base64: await fileBase64(file) });
       renderSyncStatus(r.status);
-      out.textContent = t('handover.applied', r.report);
+      say(out.id, () => t('handover.applied', r.report));
     } catch (e) {
-      out.textContent = t('common.error', errText(e));
+      say(out.id, () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
   }
 
   async function syncNow() {
     const b = $('sync-now');
     b.disabled = true;
-    $('sync-result').textContent = t('sync.running');
+    setSyncResult('running', () => t('sync.running'));
+    const badge = $('net-badge');
+    badge.dataset.state = 'syncing';
+    $('net-state').textContent = t('badge.syncing');
     try {
-      renderSyncStatus(await invoke('sync_now'));
-      $('sync-result').textContent = t('sync.done');
+      const st = await invoke('sync_now');
+      const waiting = st.waiting;
+      renderSyncStatus(st);
+      setSyncResult('done', () => (waiting ? t('sync.ok.waiting', waiting) : t('sync.ok.now')));
     } catch (e) {
-      $('sync-result').textContent = t('common.error', errText(e));
       await renderSync().catch(() => {});
+      setSyncResult('error', () => errText(e));
       // Revoked: say so plainly (the notice above tells what to do), no server text.
-      if (document.body.dataset.revoked === 'true') $('sync-result').textContent = t('sync.revoked');
+      if (document.body.dataset.revoked === 'true') setSyncResult('error', () => t('sync.revoked'));
     } finally { b.disabled = false; }
   }
 
   async function enrol(ev) {
     ev.preventDefault();
     const b = $('enrol-submit');
+    const payload = $('enrol-payload').value.trim();
+    const url = $('enrol-url').value.trim();
+    const code = $('enrol-code').value.trim();
+    if (!payload && !(url && code)) { say('enrol-result', () => t('enrol.empty')); $('enrol-payload').focus(); return; }
     b.disabled = true;
-    $('enrol-result').textContent = t('enrol.running');
+    say('enrol-result', () => t('enrol.running'));
     try {
-      await invoke('enrol', {
-        server_url: $('enrol-url').value, code: $('enrol-code').value,
-        device_name: $('enrol-device').value || null, certificate: $('enrol-cert').value.trim() || null,
+      const st = await invoke('enrol', {
+        payload: payload || null,
+        server_url: payload ? null : url,
+        code: payload ? null : code,
+        device_name: $('enrol-device').value || null,
+        certificate: payload ? null : ($('enrol-cert').value.trim() || null),
       });
-      $('enrol-code').value = '';
-      $('enrol-result').textContent = t('enrol.ok');
+      for (const id of ['enrol-payload', 'enrol-code']) $(id).value = '';
+      say('enrol-result', () => t('enrol.ok'));
+      renderBadge(st);
       await navigate('sync');
     } catch (e) {
-      $('enrol-result').textContent = t('common.error', errText(e));
+      say('enrol-result', () => t('common.error', errText(e)));
     } finally { b.disabled = false; }
+  }
+
+  function setMenu(open) {
+    document.body.dataset.menu = open ? 'open' : 'closed';
+    $('menu-btn').setAttribute('aria-expanded', String(open));
   }
 
   // ---------------------------------------------------------------- PIN: unlock, lock, change
@@ -738,27 +1225,50 @@
   // ---------------------------------------------------------------- spot checks (MTTQ)
   const itemLabel = (it) => (lang === 'en' && it.label && it.label.en) ? it.label.en : (it.label_vi || label(it.label) || it.code);
 
+  // H-monitor (issue 13): the tasks live in the device's encrypted store, so the screen works
+  // offline; signing in only syncs (send recorded findings, refresh tasks).
   async function renderMonitor() {
     const st = await invoke('monitor_status');
     $('monitor-login-form').hidden = st.signed_in;
     $('monitor-session').hidden = !st.signed_in;
-    if (!st.signed_in) {
-      if (!$('monitor-url').value && st.server_url) $('monitor-url').value = st.server_url;
-      S.monitorTasks = [];
-      $('monitor-tasks').replaceChildren();
-      return;
-    }
-    $('monitor-user').textContent = t('monitor.signed_in', st.user || '', st.server_url || '');
-    $('monitor-status').textContent = t('common.loading');
+    if (!st.signed_in && !$('monitor-url').value && st.server_url) $('monitor-url').value = st.server_url;
+    if (st.signed_in) $('monitor-user').textContent = t('monitor.signed_in', st.user || '', st.server_url || '');
+    drawMonitorSyncState(st);
     try {
       S.monitorTasks = await invoke('monitor_tasks');
     } catch (e) {
       $('monitor-status').textContent = errText(e);
-      const again = await invoke('monitor_status');
-      if (!again.signed_in) { $('monitor-login-form').hidden = false; $('monitor-session').hidden = true; }
       return;
     }
     drawMonitorTasks();
+  }
+
+  function drawMonitorSyncState(st) {
+    const parts = [];
+    if (!st.signed_in) parts.push(t('monitor.offline_hint'));
+    if (st.pending) parts.push(t('monitor.pending', st.pending));
+    else if (st.tasks) parts.push(t('monitor.all_sent'));
+    $('monitor-sync-state').textContent = parts.join(' ');
+  }
+
+  async function monitorSync() {
+    const b = $('monitor-refresh');
+    b.disabled = true;
+    $('monitor-status').textContent = t('common.loading');
+    try {
+      const before = (await invoke('monitor_status')).pending || 0;
+      const st = await invoke('monitor_sync');
+      drawMonitorSyncState(st);
+      S.monitorTasks = await invoke('monitor_tasks');
+      drawMonitorTasks();
+      $('monitor-status').textContent = t('monitor.synced', Math.max(0, before - (st.pending || 0)));
+    } catch (e) {
+      $('monitor-status').textContent = errText(e);
+      await renderMonitor().catch(() => {});
+      $('monitor-status').textContent = errText(e);
+    } finally {
+      b.disabled = false;
+    }
   }
 
   function drawMonitorTasks() {
@@ -819,19 +1329,39 @@
       el('dt', { text: t('monitor.phone') }), el('dd', { text: c.phone || '' }));
   }
 
+  // Names first, codes secondary; never a literal "null".
+  function monitorPlace(task) {
+    const unit = task.unit_name
+      ? `${task.unit_name}${task.unit_code ? ` (${t('monitor.unit_code', task.unit_code)})` : ''}`
+      : (task.unit_code || '');
+    return [
+      task.round_name || task.round_id ? `${t('monitor.round')}: ${task.round_name || task.round_id}` : null,
+      unit ? `${t('monitor.unit')}: ${unit}` : null,
+      task.procedure ? `${t('monitor.procedure')}: ${task.procedure}` : null,
+    ].filter(Boolean).join(' · ');
+  }
+
+  function monitorOutcome(task) {
+    const out = [];
+    if (task.sync === 'pending') out.push(el('p', { class: 'monitor-done', 'data-role': 'done', 'data-sync': 'pending', text: t('monitor.recorded_pending') }));
+    else if (task.sync === 'refused') out.push(el('p', { class: 'error', 'data-role': 'done', 'data-sync': 'refused', text: t('monitor.refused', task.sync_error || '') }));
+    else out.push(el('p', { class: 'monitor-done', 'data-role': 'done', 'data-sync': 'sent', text: t('monitor.done') }));
+    if (task.sync === 'sent') {
+      const rate = task.agreement_rate;
+      out.push(el('p', { 'data-role': 'agreement', text: typeof rate === 'number' ? t('monitor.agreement', Math.round(rate * 1000) / 10) : t('monitor.agreement_none') }));
+    }
+    out.push(el('p', { class: 'muted', text: t('monitor.final') }));
+    return out;
+  }
+
   function monitorCard(task, index) {
-    const sent = S.monitorSent.get(task.task_id);
-    const done = Boolean(sent) || task.state === 'done';
+    const done = Boolean(task.recorded) || task.state === 'done';
     const card = el('li', { class: `card${done ? ' done' : ''}`, 'data-task': task.task_id, 'data-done': String(done) },
       el('h3', { text: t('monitor.task', index + 1) }),
-      el('p', { class: 'muted', text: [task.round_id ? `${t('monitor.round')} ${task.round_id}` : null,
-        `${t('monitor.unit')} ${task.unit_code || ''}`, task.procedure ? `${t('monitor.procedure')}: ${task.procedure}` : null].filter(Boolean).join(' · ') }),
+      el('p', { class: 'muted', text: monitorPlace(task) }),
       done ? null : contactBlock(task));
     if (done) {
-      const rate = sent && sent.result ? sent.result.agreement_rate : null;
-      card.append(el('p', { class: 'monitor-done', 'data-role': 'done', text: t('monitor.done') }),
-        sent ? el('p', { 'data-role': 'agreement', text: rate === null || rate === undefined ? t('monitor.agreement_none') : t('monitor.agreement', Math.round(rate * 1000) / 10) }) : null,
-        el('p', { class: 'muted', text: t('monitor.final') }));
+      card.append(...monitorOutcome(task));
       return card;
     }
     const p = `m-${task.task_id}`;
@@ -869,14 +1399,14 @@
       }
       submitBtn.disabled = true;
       try {
-        const reply = await invoke('monitor_submit', {
+        const updated = await invoke('monitor_submit', {
           task_id: task.task_id, visit_happened: yes.checked, answers, note: note.value.trim() || null,
         });
-        S.monitorSent.set(task.task_id, reply);
         const i = S.monitorTasks.findIndex((x) => x.task_id === task.task_id);
         // The contact is not kept once the findings are in.
-        if (i >= 0) S.monitorTasks[i] = { ...task, contact: null, state: 'done' };
+        if (i >= 0) S.monitorTasks[i] = updated && updated.task_id ? updated : { ...task, contact: null, state: 'done', recorded: true, sync: 'pending' };
         drawMonitorTasks();
+        drawMonitorSyncState(await invoke('monitor_status'));
         const doneCard = document.querySelector(`[data-task="${task.task_id}"] [data-role="done"]`);
         if (doneCard) doneCard.scrollIntoView({ block: 'nearest' });
       } catch (e) {
@@ -912,8 +1442,6 @@
     try {
       await invoke('monitor_logout');
     } catch (e) { showError(e); }
-    S.monitorTasks = [];
-    S.monitorSent.clear();
     await navigate('monitor');
   }
 
@@ -1029,6 +1557,8 @@
     else if (S.screen === 'review' && S.draft) renderReview();
     else if (['assignments', 'responses', 'sync'].includes(S.screen)) navigate(S.screen);
     else if (S.screen === 'monitor') drawMonitorTasks();
+    resay();
+    refreshBadge();
   }
 
   $('lang-toggle').addEventListener('click', () => {
@@ -1057,15 +1587,18 @@
       openDraft(await invoke('start_draft', { request }));
     } catch (e) { showError(e); }
   });
+  // Form flow (H-formui): "Tiếp", "Xem lại" and the section menu move on only from a step
+  // without refused or failing answers.
   $('prev').addEventListener('click', () => { const g = prevStepBefore(S.group); if (g) showStep(g.code); });
   $('next').addEventListener('click', async () => {
-    flushTimers();
+    if (!(await stepClear())) return;
     const g = nextStepAfter(S.group);
     if (g) showStep(g.code);
     else if (S.readOnly) await navigate('assignments');
     else await openReview().catch(showError);
   });
-  $('to-review').addEventListener('click', () => openReview().catch(showError));
+  $('to-review').addEventListener('click', async () => { if (await stepClear()) await openReview().catch(showError); });
+  $('section-menu-btn').addEventListener('click', () => toggleSectionMenu().catch(showError));
   $('leave-form').addEventListener('click', () => navigate('assignments'));
   $('discard-draft').addEventListener('click', async () => {
     if (!window.confirm(t('form.discard.confirm'))) return;
@@ -1083,7 +1616,9 @@
   $('sync-now').addEventListener('click', syncNow);
   $('handover-export-form').addEventListener('submit', exportHandover);
   $('handover-apply-form').addEventListener('submit', applyHandover);
-  $('open-enrol').addEventListener('click', () => { $('enrol-result').textContent = ''; show('enrol'); });
+  $('handover-open').addEventListener('click', openHandoverDir);
+  $('menu-btn').addEventListener('click', () => setMenu(document.body.dataset.menu !== 'open'));
+  $('open-enrol').addEventListener('click', () => { say('enrol-result', null); show('enrol'); });
   $('enrol-back').addEventListener('click', () => navigate('sync'));
   $('enrol-form').addEventListener('submit', enrol);
   $('unlock-form').addEventListener('submit', unlock);
@@ -1097,13 +1632,15 @@
   $('pin-form').addEventListener('submit', changePin);
   $('monitor-login-form').addEventListener('submit', monitorLogin);
   $('monitor-logout').addEventListener('click', monitorLogout);
-  $('monitor-refresh').addEventListener('click', () => navigate('monitor'));
+  $('monitor-refresh').addEventListener('click', monitorSync);
   window.addEventListener('pagehide', flushTimers);
 
   // The app after unlocking: reopening it lands on the interview that was open (the most
   // recently saved), else on the list.
   async function enterApp() {
     document.body.dataset.locked = 'false';
+    refreshBadge();
+    if (!S.badgeTimer) S.badgeTimer = setInterval(refreshBadge, 3000);
     try {
       S.forms = await invoke('list_forms');
       applyStatic();

@@ -21,14 +21,19 @@
 
   // Items to show: relevant by the form's conditions (the same cascade as Rust), and a
   // `<code>_other` text item only while its "other" option is chosen.
-  function visibleItems(form, answers) {
-    const rel = R.relevantItems(form, answers);
+  // `relevant` (optional): the codes relevant by the expression engine (SIPAS_EXPR.formState
+  // `visible`); without it the old JSON conditions decide (ui/relevance.js).
+  function visibleItems(form, answers, relevant) {
+    const rel = relevant
+      ? form.groups.flatMap((g) => g.items.filter((it) => relevant.has(it.code)).map((item) => ({ item, group: g })))
+      : R.relevantItems(form, answers);
     const effective = {};
     for (const { item } of rel) {
       if (Object.prototype.hasOwnProperty.call(answers, item.code)) effective[item.code] = answers[item.code];
     }
     const out = new Set();
     for (const { item } of rel) {
+      if (item.type === 'calculate') continue; // never shown as a question
       const p = otherParent(form, item.code);
       if (p) {
         const a = effective[p.item.code];
@@ -40,9 +45,37 @@
   }
 
   // Groups that are steps now: relevant and with at least one visible item.
-  function stepGroups(form, answers) {
-    const vis = visibleItems(form, answers);
+  function stepGroups(form, answers, relevant) {
+    const vis = visibleItems(form, answers, relevant);
     return form.groups.filter((g) => g.items.some((it) => vis.has(it.code)));
+  }
+
+  // Dates are typed day first (15/03/2026, 15-3-2026, 15.3.2026) or as ISO (2026-03-15) and
+  // stored as ISO YYYY-MM-DD; the Rust check (answer_validation) stays the judge of the
+  // stored value. Returns { iso } or { error: 'format' | 'calendar' }; blank → { iso: null }.
+  function parseDate(raw) {
+    const s = String(raw || '').trim();
+    if (s === '') return { iso: null };
+    let d; let m; let y;
+    let x = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(s);
+    if (x) [, y, m, d] = x;
+    else {
+      x = /^(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})$/.exec(s);
+      if (!x) return { error: 'format' };
+      [, d, m, y] = x;
+    }
+    const [yi, mi, di] = [Number(y), Number(m), Number(d)];
+    const dt = new Date(Date.UTC(yi, mi - 1, di));
+    if (mi < 1 || mi > 12 || di < 1 || dt.getUTCFullYear() !== yi || dt.getUTCMonth() !== mi - 1 || dt.getUTCDate() !== di) {
+      return { error: 'calendar' };
+    }
+    return { iso: `${String(yi).padStart(4, '0')}-${String(mi).padStart(2, '0')}-${String(di).padStart(2, '0')}` };
+  }
+
+  /** An ISO date as dd/mm/yyyy (anything else unchanged). */
+  function formatDate(iso) {
+    const x = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ''));
+    return x ? `${x[3]}/${x[2]}/${x[1]}` : (iso || '');
   }
 
   function el(tag, attrs, ...children) {
@@ -58,10 +91,13 @@
     return e;
   }
 
-  // One item; `ctx` = { form, answers, t, label, onAnswer(code, value, {debounce}) }.
+  // One item; `ctx` = { form, answers, t, label, onAnswer(code, value, {debounce}),
+  // choices?(item) → options offered now (choice_filter, choices_from), readonly?(item),
+  // onDateError?(code, kind|null) }.
   function renderItem(item, ctx) {
     const { t, label } = ctx;
     const code = item.code;
+    const options = ctx.choices ? ctx.choices(item) : (item.options || []);
     const id = `q-${code}`;
     const value = ctx.answers[code];
     const isGroup = item.type === 'single_choice' || item.type === 'multi_choice';
@@ -78,7 +114,8 @@
 
     switch (item.type) {
       case 'single_choice': {
-        for (const o of item.options) {
+        wrap.dataset.choices = options.map((o) => o.value).join('|');
+        for (const o of options) {
           const oid = `${id}-${o.value}`;
           const input = el('input', { type: 'radio', name: id, id: oid, value: o.value, checked: value === o.value, 'data-option': o.value });
           input.addEventListener('change', () => { if (input.checked) answer(o.value); });
@@ -89,7 +126,8 @@
       case 'multi_choice': {
         const chosen = Array.isArray(value) ? value : [];
         const boxes = [];
-        for (const o of item.options) {
+        wrap.dataset.choices = options.map((o) => o.value).join('|');
+        for (const o of options) {
           const oid = `${id}-${o.value}`;
           const input = el('input', { type: 'checkbox', name: id, id: oid, value: o.value, checked: chosen.includes(o.value), 'data-option': o.value });
           boxes.push({ input, o });
@@ -142,9 +180,19 @@
         break;
       }
       case 'date': {
-        const input = el('input', { type: 'date', id, value: typeof value === 'string' ? value : '', placeholder: 'YYYY-MM-DD', 'aria-describedby': `${id}-dhint` });
-        input.addEventListener('change', () => answer(input.value === '' ? null : input.value));
-        wrap.append(input, el('p', { class: 'hint', id: `${id}-dhint`, text: t('form.date.hint') }));
+        // A text field (the platform date pickers differ and show no dd/mm/yyyy everywhere).
+        const input = el('input', {
+          type: 'text', id, autocomplete: 'off', spellcheck: false, placeholder: t('formui.date.placeholder'),
+          value: typeof value === 'string' ? formatDate(value) : '', 'aria-describedby': `${id}-dhint`, 'data-date': 'dmy',
+        });
+        input.addEventListener('change', () => {
+          const p = parseDate(input.value);
+          if (p.error) { if (ctx.onDateError) ctx.onDateError(code, p.error, input.value); return; }
+          if (ctx.onDateError) ctx.onDateError(code, null);
+          if (p.iso) input.value = formatDate(p.iso);
+          answer(p.iso);
+        });
+        wrap.append(input, el('p', { class: 'hint', id: `${id}-dhint`, text: t('formui.date.hint') }));
         break;
       }
       case 'rating': {
@@ -191,6 +239,11 @@
         wrap.append(el('p', { class: 'error', text: `? ${item.type}` }));
     }
     wrap.append(el('p', { class: 'issue', id: `${id}-issue`, role: 'alert', 'data-issue-for': code, hidden: true }));
+    if (ctx.readonly && ctx.readonly(item)) {
+      // Prefilled from the assignment and not editable.
+      wrap.dataset.readonly = 'true';
+      wrap.querySelectorAll('input, textarea, button').forEach((e) => { e.disabled = true; });
+    }
     return wrap;
   }
 
@@ -198,7 +251,7 @@
   function renderStep(group, ctx) {
     const section = el('section', { class: 'step', 'data-step': group.code, 'aria-labelledby': `step-h-${group.code}` });
     section.append(el('h3', { id: `step-h-${group.code}`, tabIndex: -1, text: ctx.label(group.title) }));
-    for (const item of group.items) section.append(renderItem(item, ctx));
+    for (const item of group.items) if (item.type !== 'calculate') section.append(renderItem(item, ctx));
     return section;
   }
 
@@ -215,5 +268,17 @@
     if (w) w.classList.toggle('invalid', !!text);
   }
 
-  window.SIPAS_FORM = { visibleItems, stepGroups, renderStep, applyVisibility, showIssue, otherParent };
+  // An action offered under an item's message (e.g. "end the interview: not eligible"), or
+  // none (`node` null).
+  function showOffer(root, code, node) {
+    const w = root.querySelector(`[data-item="${CSS.escape(code)}"]`);
+    if (!w) return;
+    const old = w.querySelector('.item-offer');
+    if (old) old.remove();
+    if (node) { node.classList.add('item-offer'); w.append(node); }
+  }
+
+  window.SIPAS_FORM = {
+    visibleItems, stepGroups, renderStep, renderItem, applyVisibility, showIssue, showOffer, otherParent, parseDate, formatDate,
+  };
 })();

@@ -8,6 +8,7 @@
 
 pub mod applog;
 pub mod commands;
+pub mod problem;
 pub mod state;
 
 use state::{AppState, DB_ENV, DB_FILE};
@@ -22,7 +23,8 @@ fn db_path(app: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>
     Ok(app.path().app_data_dir()?.join(DB_FILE))
 }
 
-/// Starts the app.
+/// Starts the app (desktop `main`, and the Android/iOS entry point).
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
@@ -39,6 +41,7 @@ pub fn run() {
             commands::unlock::change_pin,
             commands::forms::list_forms,
             commands::forms::get_form,
+            commands::forms::get_catalogue_options,
             commands::assignments::list_assignments,
             commands::assignments::set_assignment_status,
             commands::drafts::start_draft,
@@ -48,6 +51,7 @@ pub fn run() {
             commands::drafts::save_answer,
             commands::drafts::set_current_group,
             commands::drafts::discard_draft,
+            commands::drafts::end_ineligible,
             commands::responses::review,
             commands::responses::submit,
             commands::responses::list_responses,
@@ -56,12 +60,16 @@ pub fn run() {
             commands::sync::enrol,
             commands::sync::sync_now,
             commands::sync::handover_default_dir,
+            commands::sync::open_handover_dir,
             commands::sync::export_handover,
             commands::sync::apply_handover_result,
             commands::monitor::monitor_status,
             commands::monitor::monitor_login,
             commands::monitor::monitor_tasks,
             commands::monitor::monitor_submit,
+            commands::monitor::monitor_sync,
+            commands::unlock::recovery_request,
+            commands::unlock::reset_pin,
             commands::monitor::monitor_logout,
         ])
         .run(tauri::generate_context!())

@@ -1,15 +1,19 @@
 //! Managed state of the app: the local store (encrypted, opened only once the surveyor
 //! enters the PIN) behind a mutex, and the built-in questionnaires.
+use crate::applog;
 use crate::commands::monitor::MonitorSession;
 use crate::commands::sync::SyncService;
+use crate::problem::Problem;
 use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_store::{DatabaseKey, Store};
+use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-/// Result of every command: errors are messages for the surveyor (Vietnamese first).
-pub type CmdResult<T> = Result<T, String>;
+/// Result of every command: errors are [`Problem`]s (what happened and what to do, in
+/// Vietnamese and English; the UI shows the language in use).
+pub type CmdResult<T> = Result<T, Problem>;
 
 /// Environment variable naming the store file (tests, several profiles on one machine).
 pub const DB_ENV: &str = "SIPAS_DB";
@@ -17,22 +21,15 @@ pub const DB_ENV: &str = "SIPAS_DB";
 /// File name of the store inside the app data folder.
 pub const DB_FILE: &str = "sipas-field.db";
 
-/// What every command but the unlock ones answers while the store is closed.
-pub const LOCKED: &str = "Ứng dụng đang khóa: hãy nhập mã PIN để mở khóa / \
-                          the app is locked: enter your PIN to unlock it";
-
-/// What unlocking answers when another copy of the app holds the store.
-pub const ALREADY_RUNNING: &str = "SIPAS Field đang mở ở một cửa sổ khác trên máy này: hãy dùng \
-                                   cửa sổ đó, hoặc đóng nó rồi mở khóa lại / SIPAS Field is \
-                                   already open in another window on this device: use that \
-                                   window, or close it and unlock again";
-
 /// Everything the commands share.
 pub struct AppState {
     /// The open store; `None` while the app is locked (at start and after "Khóa").
     store: Mutex<Option<Store>>,
-    /// The questionnaires shipped with the app, loaded once.
-    forms: Vec<Questionnaire>,
+    /// The questionnaires shipped with the app, loaded once (the fallback).
+    forms: Vec<Arc<Questionnaire>>,
+    /// Questionnaires downloaded from the server (issue 12), read from the store; looked up
+    /// before the built-ins.
+    downloaded: RwLock<BTreeMap<FormKey, Arc<Questionnaire>>>,
     /// Where the store file lives (`None` for an in-memory store).
     db_path: Option<PathBuf>,
     /// Enrolment, the sync engine and the database key it opens its connection with.
@@ -76,10 +73,16 @@ impl AppState {
     }
 
     fn build(store: Option<Store>, db_path: Option<PathBuf>) -> AppState {
-        let forms = sipas_core::builtin::builtin_forms().unwrap_or_default();
+        let forms = sipas_core::builtin::builtin_forms()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let downloaded = RwLock::new(store.as_ref().map(downloaded_forms).unwrap_or_default());
         AppState {
             store: Mutex::new(store),
             forms,
+            downloaded,
             sync: SyncService::new(db_path.clone()),
             db_path,
             instance: Mutex::new(None),
@@ -93,29 +96,82 @@ impl AppState {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The built-in questionnaires.
-    pub fn forms(&self) -> &[Questionnaire] {
-        &self.forms
+    /// Every questionnaire on this device: the downloaded ones, then the built-ins whose key
+    /// was not downloaded.
+    pub fn forms(&self) -> Vec<Arc<Questionnaire>> {
+        self.try_refresh_forms();
+        let downloaded = self.downloaded.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<Arc<Questionnaire>> = downloaded.values().cloned().collect();
+        all.extend(
+            self.forms
+                .iter()
+                .filter(|f| !downloaded.contains_key(&f.key()))
+                .cloned(),
+        );
+        all
     }
 
-    /// The built-in questionnaire `key`, or a message saying it is not on this device.
-    pub fn form(&self, key: &FormKey) -> CmdResult<&Questionnaire> {
+    /// The questionnaire `key`: downloaded from the server first (issue 12), built into the
+    /// app second; otherwise a message saying it is not on this device.
+    pub fn form(&self, key: &FormKey) -> CmdResult<Arc<Questionnaire>> {
+        if let Some(f) = self
+            .downloaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
+            return Ok(f.clone());
+        }
+        // Maybe downloaded by a sync since the cache was read (it then wins over a built-in).
+        self.try_refresh_forms();
+        self.lookup_form(key).ok_or_else(|| {
+            applog::warn(format!("form {key} is neither downloaded nor built in"));
+            Problem::new(
+                "form.unknown",
+                "Phiếu này chưa có trên máy.",
+                "This form is not on this device yet.",
+                "Hãy đồng bộ khi có mạng để tải phiếu về, hoặc cập nhật ứng dụng.",
+                "Sync when online to download it, or update the app.",
+            )
+        })
+    }
+
+    fn lookup_form(&self, key: &FormKey) -> Option<Arc<Questionnaire>> {
+        if let Some(f) = self
+            .downloaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
+            return Some(f.clone());
+        }
         self.forms
             .iter()
             .find(|f| f.form_id == key.form_id && f.version == key.version)
-            .ok_or_else(|| {
-                format!(
-                    "Phiếu {key} không có trong ứng dụng này; hãy cập nhật ứng dụng / \
-                     form {key} is not built into this app; update the app"
-                )
-            })
+            .cloned()
+    }
+
+    /// Re-reads the downloaded questionnaires from the store when nobody holds it (a
+    /// command holding the store keeps the cache as it is).
+    pub fn try_refresh_forms(&self) {
+        let Ok(slot) = self.store.try_lock() else {
+            return;
+        };
+        if let Some(store) = slot.as_ref() {
+            self.refresh_forms(store);
+        }
+    }
+
+    /// Re-reads the downloaded questionnaires from `store`.
+    pub fn refresh_forms(&self, store: &Store) {
+        *self.downloaded.write().unwrap_or_else(|p| p.into_inner()) = downloaded_forms(store);
     }
 
     /// Locks the store for one command; [`LOCKED`] while the app is locked.
     pub fn store(&self) -> CmdResult<StoreGuard<'_>> {
         let slot = self.slot();
         if slot.is_none() {
-            return Err(LOCKED.into());
+            return Err(Problem::locked());
         }
         Ok(StoreGuard(slot))
     }
@@ -130,12 +186,13 @@ impl AppState {
         if self.is_unlocked() {
             Ok(())
         } else {
-            Err(LOCKED.into())
+            Err(Problem::locked())
         }
     }
 
     /// Keeps the store opened with the PIN and its key (for the sync engine's connection).
     pub fn unlock(&self, store: Store, key: DatabaseKey) {
+        self.refresh_forms(&store);
         *self.slot() = Some(store);
         self.sync.set_key(Some(key));
     }
@@ -162,9 +219,13 @@ impl AppState {
             .write(true)
             .open(&lock_path)
             .map_err(|e| {
-                format!(
-                    "Không tạo được tệp khóa {} / could not create the lock file: {e}",
-                    lock_path.display()
+                applog::warn(format!("lock file not created ({:?})", e.kind()));
+                Problem::new(
+                    "app.lock_file",
+                    "Ứng dụng không ghi được vào thư mục dữ liệu trên máy.",
+                    "The app cannot write to its data folder on this device.",
+                    "Hãy kiểm tra bộ nhớ còn trống rồi mở lại ứng dụng.",
+                    "Check that the device has free space, then open the app again.",
                 )
             })?;
         match file.try_lock() {
@@ -172,11 +233,11 @@ impl AppState {
                 *held = Some(file);
                 Ok(())
             }
-            Err(std::fs::TryLockError::WouldBlock) => Err(ALREADY_RUNNING.into()),
-            Err(std::fs::TryLockError::Error(e)) => Err(format!(
-                "Không khóa được tệp {} / could not lock the file: {e}",
-                lock_path.display()
-            )),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Problem::already_running()),
+            Err(std::fs::TryLockError::Error(e)) => {
+                applog::warn(format!("lock file not locked ({:?})", e.kind()));
+                Err(Problem::already_running())
+            }
         }
     }
 
@@ -227,12 +288,24 @@ impl AppState {
     }
 }
 
-/// Formats a store error for the UI.
-pub fn store_err(e: sipas_store::StoreError) -> String {
-    format!("Lỗi lưu trữ trên máy / local storage error: {e}")
+/// A store error for the UI (its kind goes to the app log).
+pub fn store_err(e: sipas_store::StoreError) -> Problem {
+    Problem::storage(&e)
 }
 
 #[cfg(test)]
 pub(crate) fn test_state() -> AppState {
     AppState::with_store(Store::open_in_memory().expect("in-memory store"), None)
+}
+
+/// The questionnaires downloaded into `store` that load (a definition the loader refuses is
+/// left out; the built-in of the same key, if any, is used instead).
+fn downloaded_forms(store: &Store) -> BTreeMap<FormKey, Arc<Questionnaire>> {
+    store
+        .list_forms()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|f| sipas_core::form_loader::load_form(&f.definition).ok())
+        .map(|q| (q.key(), Arc::new(q)))
+        .collect()
 }

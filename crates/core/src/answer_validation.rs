@@ -4,11 +4,12 @@
 //! [`validate_response`] checks a whole response at submit / ingest, including skip logic and
 //! required items. Messages are Vietnamese first (shown to the surveyor) with English.
 use crate::answer::{AnswerValue, Answers};
-use crate::questionnaire::{Item, ItemType, Label, Questionnaire};
-use crate::relevance::{item_is_relevant, value_is_answered};
+use crate::expr::{EvalContext, eval_str, evaluate, parse};
+use crate::questionnaire::{ChoiceOption, Item, ItemType, Label, Questionnaire};
+use crate::relevance::{item_is_relevant_on, value_is_answered};
 use crate::text::nfc;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// What is wrong with an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,6 +37,8 @@ pub enum IssueKind {
     NotRelevant,
     /// An option asking for free text was chosen but `<code>_other` is blank.
     OtherTextMissing,
+    /// The item's `constraint` expression is false for the answer.
+    Constraint,
 }
 
 /// One problem with one answer.
@@ -88,7 +91,8 @@ fn check_value(form: &Questionnaire, item: &Item, value: &AnswerValue) -> Result
     let code = item.code.as_str();
     match (item.item_type, value) {
         (ItemType::SingleChoice, AnswerValue::Text(s)) => {
-            if s.is_empty() {
+            if s.is_empty() || item.choices_from.is_some() {
+                // Catalogue options live on the server and the device, not in the form.
                 Ok(())
             } else {
                 check_option(item, s)
@@ -120,6 +124,7 @@ fn check_value(form: &Questionnaire, item: &Item, value: &AnswerValue) -> Result
             }
         }
         (ItemType::Rating, AnswerValue::Int(n)) => check_rating(form, item, *n),
+        (ItemType::Calculate, AnswerValue::Int(_) | AnswerValue::Text(_)) => Ok(()),
         (t, _) => Err(wrong_type(code, t)),
     }
 }
@@ -132,6 +137,7 @@ fn wrong_type(code: &str, t: ItemType) -> AnswerIssue {
         ItemType::Text => ("văn bản", "text"),
         ItemType::Date => ("ngày dạng YYYY-MM-DD", "a date YYYY-MM-DD"),
         ItemType::Rating => ("một mức trên thang đo", "a point of the rating scale"),
+        ItemType::Calculate => ("một số nguyên hoặc văn bản", "a whole number or text"),
     };
     AnswerIssue::new(
         code,
@@ -196,7 +202,11 @@ fn check_range(item: &Item, n: i64) -> Result<(), AnswerIssue> {
     if !below && !above {
         return Ok(());
     }
-    let message = match (&item.range_message, item.min, item.max) {
+    let custom = item
+        .range_message
+        .as_ref()
+        .or(item.constraint_message.as_ref());
+    let message = match (custom, item.min, item.max) {
         (Some(m), _, _) => m.clone(),
         (None, Some(min), Some(max)) => Label {
             vi: format!("Giá trị phải từ {min} đến {max}."),
@@ -285,21 +295,42 @@ fn check_rating(form: &Questionnaire, item: &Item, n: i64) -> Result<(), AnswerI
 
 /// The full check at submit / ingest. Every answer must be valid on its own and belong to a
 /// relevant item of the form; every required relevant item must be answered; a chosen
-/// "other" option needs its `<code>_other` text. Issues are returned in display order
-/// (answers to unknown items last, by code).
+/// "other" option needs its `<code>_other` text; a relevant answered item's `constraint` must
+/// hold. Issues are returned in display order (answers to unknown items last, by code).
 ///
 /// Relevance cascades as in [`crate::relevance::relevant_items`]: answers to items that are
 /// not relevant are reported and otherwise ignored when evaluating later conditions.
+/// `calculate` items are never reported: their value is computed in display order (see
+/// [`compute_calculations`]) and what was uploaded for them is ignored. `today()` is empty;
+/// use [`validate_response_on`] to give the response's date.
 pub fn validate_response(form: &Questionnaire, answers: &Answers) -> Result<(), Vec<AnswerIssue>> {
+    validate_response_on(form, answers, None)
+}
+
+/// [`validate_response`] with the date `today()` stands for (`YYYY-MM-DD`, the date part of
+/// the response's `started_at`).
+pub fn validate_response_on(
+    form: &Questionnaire,
+    answers: &Answers,
+    today: Option<&str>,
+) -> Result<(), Vec<AnswerIssue>> {
     let mut issues = Vec::new();
     let mut effective = Answers::new();
     for (group, item) in form.items() {
         let code = item.code.as_str();
-        let relevant = item_is_relevant(group, item, &effective);
+        let relevant = item_is_relevant_on(group, item, &effective, today);
+        if item.item_type == ItemType::Calculate {
+            if relevant && let Some(v) = calculate(item, &effective, today) {
+                effective.insert(item.code.clone(), v);
+            }
+            continue;
+        }
         let value = answers.get(code).filter(|v| value_is_answered(v));
         match (value, relevant) {
             (Some(v), true) => {
                 if let Err(issue) = check_value(form, item, v) {
+                    issues.push(issue);
+                } else if let Err(issue) = check_constraint(item, v, &effective, today) {
                     issues.push(issue);
                 }
                 effective.insert(item.code.clone(), v.clone());
@@ -320,12 +351,7 @@ pub fn validate_response(form: &Questionnaire, answers: &Answers) -> Result<(), 
                         format!("\"{}\" was chosen; please specify.", label.text("en")),
                     ));
                 } else if item.required {
-                    issues.push(AnswerIssue::new(
-                        code,
-                        IssueKind::Required,
-                        "Câu này bắt buộc phải trả lời.".into(),
-                        "This question is required.".into(),
-                    ));
+                    issues.push(required_issue(code));
                 }
             }
             (None, false) => {}
@@ -341,6 +367,209 @@ pub fn validate_response(form: &Questionnaire, answers: &Answers) -> Result<(), 
     } else {
         Err(issues)
     }
+}
+
+fn required_issue(code: &str) -> AnswerIssue {
+    AnswerIssue::new(
+        code,
+        IssueKind::Required,
+        "Câu này bắt buộc phải trả lời.".into(),
+        "This question is required.".into(),
+    )
+}
+
+/// The value of a `calculate` item from the effective answers before it, in its stored shape
+/// (integer when whole, else text); `None` when the result is empty.
+fn calculate(item: &Item, effective: &Answers, today: Option<&str>) -> Option<AnswerValue> {
+    let src = item.calculation.as_deref()?;
+    let ctx = EvalContext {
+        answers: Some(effective),
+        today,
+        ..Default::default()
+    };
+    eval_str(src, &ctx).ok()?.to_answer()
+}
+
+/// Checks the item's `constraint` (if any) for an answered value; `.` is the value.
+/// A constraint that does not parse fails (the loader rejects such forms).
+pub fn check_constraint(
+    item: &Item,
+    value: &AnswerValue,
+    effective: &Answers,
+    today: Option<&str>,
+) -> Result<(), AnswerIssue> {
+    let Some(src) = item.constraint.as_deref() else {
+        return Ok(());
+    };
+    let ctx = EvalContext {
+        answers: Some(effective),
+        current: Some(value),
+        attrs: None,
+        today,
+    };
+    if eval_str(src, &ctx).is_ok_and(|v| v.truthy()) {
+        return Ok(());
+    }
+    let message = item.constraint_message.clone().unwrap_or_else(|| Label {
+        vi: CONSTRAINT_VI.into(),
+        en: Some(CONSTRAINT_EN.into()),
+    });
+    Err(AnswerIssue {
+        item_code: item.code.clone(),
+        kind: IssueKind::Constraint,
+        message,
+    })
+}
+
+const CONSTRAINT_VI: &str = "Câu trả lời không thỏa mãn điều kiện của câu hỏi.";
+const CONSTRAINT_EN: &str = "The answer does not meet the condition of this question.";
+
+/// The answers with every `calculate` item's value computed in display order from the
+/// effective (relevant) answers before it: set when relevant and not empty, removed
+/// otherwise. Whatever was uploaded for a calculate item is replaced (the device may run an
+/// older version); everything else is returned unchanged. `today`: the date part of the
+/// response's `started_at`.
+pub fn compute_calculations(
+    form: &Questionnaire,
+    answers: &Answers,
+    today: Option<&str>,
+) -> Answers {
+    let mut out = answers.clone();
+    let mut effective = Answers::new();
+    for (group, item) in form.items() {
+        let relevant = item_is_relevant_on(group, item, &effective, today);
+        if item.item_type == ItemType::Calculate {
+            out.remove(&item.code);
+            if relevant && let Some(v) = calculate(item, &effective, today) {
+                effective.insert(item.code.clone(), v.clone());
+                out.insert(item.code.clone(), v);
+            }
+        } else if relevant && let Some(v) = answers.get(&item.code).filter(|v| value_is_answered(v))
+        {
+            effective.insert(item.code.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// One problem the form screen shows under an item (see [`form_state`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateError {
+    /// `constraint`, `out_of_range`, `too_long` or `required`.
+    pub kind: IssueKind,
+    /// Vietnamese message.
+    pub vi: String,
+    /// English message (the Vietnamese one when the form has none).
+    pub en: String,
+}
+
+/// What the form screen needs to show a response in progress; `ui/expr.js` `formState`
+/// computes the same (the parity test checks it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FormState {
+    /// Codes of the relevant items, in display order (calculate items are never shown).
+    pub visible: Vec<String>,
+    /// Effective answers (relevant items only) plus computed calculations.
+    pub values: Answers,
+    /// Per item: the first problem among out of range / too long / constraint, or `required`
+    /// for a required relevant item without an answer.
+    pub errors: BTreeMap<String, StateError>,
+    /// Per choice item: the options offered (own options, or the catalogue named by
+    /// `choices_from`), filtered by `choice_filter`.
+    pub choices: BTreeMap<String, Vec<ChoiceOption>>,
+}
+
+/// Works out [`FormState`] in display order. `catalogues` maps `choices_from` kinds
+/// (`agencies`, `procedures`, `fields`, `units`) to their options.
+pub fn form_state(
+    form: &Questionnaire,
+    answers: &Answers,
+    today: Option<&str>,
+    catalogues: &BTreeMap<String, Vec<ChoiceOption>>,
+) -> FormState {
+    let mut st = FormState::default();
+    let label_pair = |l: &Label| (l.vi.clone(), l.en.clone().unwrap_or_else(|| l.vi.clone()));
+    for (group, item) in form.items() {
+        let code = item.code.clone();
+        let relevant = item_is_relevant_on(group, item, &st.values, today);
+        if matches!(
+            item.item_type,
+            ItemType::SingleChoice | ItemType::MultiChoice
+        ) {
+            let all: &[ChoiceOption] = match item.choices_from {
+                Some(kind) => catalogues.get(kind.as_str()).map_or(&[], Vec::as_slice),
+                None => &item.options,
+            };
+            let offered = match item.choice_filter.as_deref() {
+                None => all.to_vec(),
+                Some(src) => {
+                    let parsed = parse(src).ok();
+                    all.iter()
+                        .filter(|o| {
+                            let ctx = EvalContext {
+                                answers: Some(&st.values),
+                                current: None,
+                                attrs: Some(&o.attrs),
+                                today,
+                            };
+                            parsed.as_ref().is_some_and(|e| evaluate(e, &ctx).truthy())
+                        })
+                        .cloned()
+                        .collect()
+                }
+            };
+            st.choices.insert(code.clone(), offered);
+        }
+        if !relevant {
+            continue;
+        }
+        if item.item_type == ItemType::Calculate {
+            if let Some(v) = calculate(item, &st.values, today) {
+                st.values.insert(code, v);
+            }
+            continue;
+        }
+        st.visible.push(code.clone());
+        let Some(value) = answers.get(&code).filter(|v| value_is_answered(v)) else {
+            if item.required {
+                st.errors.insert(
+                    code,
+                    StateError {
+                        kind: IssueKind::Required,
+                        vi: "Câu này bắt buộc phải trả lời.".into(),
+                        en: "This question is required.".into(),
+                    },
+                );
+            }
+            continue;
+        };
+        let mut error = None;
+        match (item.item_type, value) {
+            (ItemType::Integer, AnswerValue::Int(n)) => {
+                error = check_range(item, *n).err();
+            }
+            (ItemType::Text, AnswerValue::Text(_)) if item.max_length.is_some() => {
+                error = check_value(form, item, value).err();
+            }
+            _ => {}
+        }
+        if error.is_none() {
+            error = check_constraint(item, value, &st.values, today).err();
+        }
+        st.values.insert(code.clone(), value.clone());
+        if let Some(issue) = error {
+            let (vi, en) = label_pair(&issue.message);
+            st.errors.insert(
+                code,
+                StateError {
+                    kind: issue.kind,
+                    vi,
+                    en,
+                },
+            );
+        }
+    }
+    st
 }
 
 /// If `code` is `<parent>_other` and the parent's chosen answer includes an option with
@@ -585,5 +814,153 @@ mod tests {
         );
         let e = validate_answer(&form(), "AGE", &AnswerValue::Int(3)).unwrap_err();
         assert_eq!(e.to_string(), "AGE: The respondent must be 18 or older.");
+    }
+
+    fn expr_form() -> Questionnaire {
+        crate::form_loader::load_form(
+            &json!({
+                "format": 1, "form_id": "e", "version": "1", "title": {"vi": "Phiếu"},
+                "groups": [
+                    {"code": "A", "kind": "profile", "title": {"vi": "A"}, "items": [
+                        {"code": "BIRTH", "type": "date", "label": {"vi": "Ngày sinh"}},
+                        {"code": "AGE", "type": "calculate", "label": {"vi": "Tuổi"},
+                         "calculation": "date-diff-years(${BIRTH}, today())"},
+                        {"code": "N", "type": "integer", "label": {"vi": "Số con"}, "min": 0,
+                         "max": 20, "constraint": ". < ${AGE} div 10 or ${AGE} = ''"},
+                        {"code": "T", "type": "text", "label": {"vi": "Ghi chú"},
+                         "constraint": "string-length(.) >= 3",
+                         "constraint_message": {"vi": "Ghi ít nhất 3 ký tự."}},
+                        {"code": "HALF", "type": "calculate", "label": {"vi": "Nửa"},
+                         "calculation": "${N} div 2"},
+                        {"code": "REG", "type": "single_choice", "label": {"vi": "Miền"}, "options": [
+                            {"value": "n", "label": {"vi": "Bắc"}, "attrs": {"big": "1"}},
+                            {"value": "s", "label": {"vi": "Nam"}, "attrs": {"big": "0"}}],
+                         "choice_filter": "big = 1 or ${HALF} > 1"},
+                        {"code": "AG", "type": "single_choice", "label": {"vi": "Cơ quan"},
+                         "choices_from": "agencies", "choice_filter": "unit = ${REG}"}
+                    ]},
+                    {"code": "B", "kind": "assessment", "title": {"vi": "B"},
+                     "relevant": "${AGE} >= 18", "items": [
+                        {"code": "B1", "type": "text", "label": {"vi": "Ý kiến"}, "required": true}
+                    ]}
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    const TODAY: Option<&str> = Some("2026-12-02");
+
+    #[test]
+    fn constraints_are_checked_with_their_message() {
+        let f = expr_form();
+        let issues = |a| match validate_response_on(&f, &answers(a), TODAY) {
+            Ok(()) => vec![],
+            Err(v) => v
+                .into_iter()
+                .map(|i| (i.item_code, i.kind, i.message.vi))
+                .collect(),
+        };
+        // Age 16 (B not relevant): 2 children < 1.6 fails with the generic message.
+        assert_eq!(
+            issues(json!({"BIRTH": "2010-01-01", "N": 2, "T": "ab"})),
+            [
+                (
+                    "N".to_string(),
+                    IssueKind::Constraint,
+                    "Câu trả lời không thỏa mãn điều kiện của câu hỏi.".to_string()
+                ),
+                (
+                    "T".to_string(),
+                    IssueKind::Constraint,
+                    "Ghi ít nhất 3 ký tự.".to_string()
+                ),
+            ]
+        );
+        // Range is checked before the constraint; a blank answer is not constrained.
+        assert_eq!(
+            issues(json!({"BIRTH": "1960-01-01", "N": 21})),
+            [
+                (
+                    "N".to_string(),
+                    IssueKind::OutOfRange,
+                    "Giá trị phải từ 0 đến 20.".to_string()
+                ),
+                (
+                    "B1".to_string(),
+                    IssueKind::Required,
+                    "Câu này bắt buộc phải trả lời.".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            issues(json!({"BIRTH": "1960-01-01", "N": 3, "T": "abc", "B1": "ok", "AGE": 1})),
+            []
+        );
+        // Without `today` the age is blank, so B is skipped and N is unconstrained.
+        assert!(validate_response(&f, &answers(json!({"BIRTH": "1960-01-01", "N": 19}))).is_ok());
+    }
+
+    #[test]
+    fn calculations_in_display_order() {
+        let f = expr_form();
+        let a = answers(json!({"BIRTH": "2000-12-03", "N": 5, "AGE": 99, "HALF": "x", "ZZ": 1}));
+        let out = compute_calculations(&f, &a, TODAY);
+        assert_eq!(out["AGE"], AnswerValue::Int(25));
+        assert_eq!(out["HALF"], AnswerValue::Text("2.5".into()));
+        assert_eq!(out["ZZ"], AnswerValue::Int(1), "other answers are kept");
+        // Empty results are not stored.
+        let out = compute_calculations(&f, &answers(json!({"AGE": 3})), TODAY);
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn form_state_shows_what_the_screen_needs() {
+        let f = expr_form();
+        let cat: BTreeMap<String, Vec<ChoiceOption>> = serde_json::from_value(json!({
+            "agencies": [
+                {"value": "a1", "label": {"vi": "UBND"}, "attrs": {"unit": "n"}},
+                {"value": "a2", "label": {"vi": "Sở"}, "attrs": {"unit": "s"}}]
+        }))
+        .unwrap();
+        let st = form_state(
+            &f,
+            &answers(json!({"BIRTH": "2000-12-03", "N": 4, "T": "ab", "REG": "s"})),
+            TODAY,
+            &cat,
+        );
+        assert_eq!(st.visible, ["BIRTH", "N", "T", "REG", "AG", "B1"]);
+        assert_eq!(st.values["AGE"], AnswerValue::Int(25));
+        assert_eq!(st.values["HALF"], AnswerValue::Int(2));
+        let kinds: Vec<(&str, IssueKind)> = st
+            .errors
+            .iter()
+            .map(|(k, e)| (k.as_str(), e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("B1", IssueKind::Required),
+                ("N", IssueKind::Constraint),
+                ("T", IssueKind::Constraint)
+            ]
+        );
+        assert_eq!(
+            st.errors["T"].en, "Ghi ít nhất 3 ký tự.",
+            "no English: Vietnamese shown"
+        );
+        let values = |c: &str| {
+            st.choices[c]
+                .iter()
+                .map(|o| o.value.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values("REG"), ["n", "s"]); // HALF = 2 > 1 offers the south too
+        assert_eq!(values("AG"), ["a2"]);
+        let st = form_state(&f, &answers(json!({"N": 1})), TODAY, &BTreeMap::new());
+        assert_eq!(st.choices["REG"].len(), 1);
+        assert!(st.choices["AG"].is_empty());
+        assert!(!st.visible.contains(&"B1".to_string()));
     }
 }

@@ -35,6 +35,12 @@ impl AssignmentStatus {
         AssignmentStatus::Invalid,
     ];
 
+    /// The outcome recorded when an interview ends because the respondent fails a screening
+    /// rule of the questionnaire (e.g. under 18): `invalid`, whose meaning already covers "not
+    /// eligible". One constant, so the app, its store and the server agree on it (and no new
+    /// code has to cross the wire or the stored CHECK constraints).
+    pub const INELIGIBLE: AssignmentStatus = AssignmentStatus::Invalid;
+
     /// The stored code, e.g. `not_visited`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,5 +96,13 @@ mod tests {
             .filter(|s| s.is_non_response())
             .count();
         assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn ineligible_is_a_non_response_outcome_known_on_the_wire() {
+        let st = AssignmentStatus::INELIGIBLE;
+        assert!(st.is_non_response());
+        assert_eq!(AssignmentStatus::parse(st.as_str()), Some(st));
+        assert_eq!(st.as_str(), "invalid");
     }
 }

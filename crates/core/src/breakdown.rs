@@ -222,6 +222,26 @@ impl Breakdown {
 }
 
 /// The key of one answer under a profile dimension.
+/// The items a results page offers as respondent-profile breakdowns, in form order:
+/// single-choice items of the profile and screening groups (sex, education, mode of contact
+/// …) and integer items of the profile group (age in years → [`Dimension::AgeBand`]).
+/// Free-text "other" items and criteria are never offered.
+pub fn profile_breakdown_items(form: &Questionnaire) -> Vec<&crate::questionnaire::Item> {
+    use crate::questionnaire::GroupKind;
+    form.items()
+        .filter(|(g, i)| {
+            matches!(
+                (g.kind, i.item_type),
+                (
+                    GroupKind::Profile | GroupKind::Screening,
+                    ItemType::SingleChoice
+                ) | (GroupKind::Profile, ItemType::Integer)
+            )
+        })
+        .map(|(_, i)| i)
+        .collect()
+}
+
 fn profile_key(v: Option<&AnswerValue>) -> String {
     match v {
         Some(AnswerValue::Int(i)) => i.to_string(),

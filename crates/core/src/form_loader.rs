@@ -3,8 +3,10 @@
 //! [`load_form`] parses a definition and then checks it as a whole, reporting *every* mistake
 //! with the JSON path of the offending value (e.g. `$.groups[2].items[0].scale`), so a form
 //! author can fix a file in one pass.
+use crate::expr::parse as parse_expr;
 use crate::questionnaire::{
-    ChoiceOption, Condition, Group, GroupKind, Item, ItemType, Label, Questionnaire, Scale,
+    ChoiceOption, ChoicesFrom, Condition, Group, GroupKind, Item, ItemType, Label, Questionnaire,
+    Scale,
 };
 use crate::text::nfc;
 use serde_path_to_error::Segment;
@@ -12,12 +14,30 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// One mistake in a questionnaire definition, located by its JSON path (e.g. `$.groups[2].items[0].scale`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FormIssue {
     /// JSON path of the offending value.
     pub path: String,
-    /// What is wrong and how to fix it.
+    /// What is wrong and how to fix it (English).
     pub message: String,
+    /// The same in Vietnamese, where translated (every expression-related issue is).
+    pub message_vi: Option<String>,
+    /// Code of the item the issue is about (when the path is inside an item).
+    pub item: Option<String>,
+    /// Code of the group the issue is about (when the path is inside a group).
+    pub group: Option<String>,
+    /// The item / group field at fault, e.g. `constraint`, `relevant`, `options`.
+    pub field: Option<String>,
+}
+
+impl FormIssue {
+    /// The message in the requested language (`"vi"` falls back to English when untranslated).
+    pub fn text(&self, lang: &str) -> &str {
+        match (lang, &self.message_vi) {
+            ("vi", Some(vi)) => vi,
+            _ => &self.message,
+        }
+    }
 }
 
 impl fmt::Display for FormIssue {
@@ -44,7 +64,7 @@ impl FormErrors {
 /// and column; a value of the wrong shape yields a single issue at its exact path; a definition
 /// that parses is then checked semantically and every mistake found is reported.
 pub fn load_form(json: &str) -> Result<Questionnaire, FormErrors> {
-    let form = parse(json).map_err(|issue| FormErrors(vec![issue]))?;
+    let form = parse(json).map_err(|issue| FormErrors(vec![*issue]))?;
     let issues = check(&form);
     if issues.is_empty() {
         Ok(form)
@@ -54,15 +74,16 @@ pub fn load_form(json: &str) -> Result<Questionnaire, FormErrors> {
 }
 
 /// Step (a): deserialisation with path tracking.
-fn parse(json: &str) -> Result<Questionnaire, FormIssue> {
+fn parse(json: &str) -> Result<Questionnaire, Box<FormIssue>> {
     let mut de = serde_json::Deserializer::from_str(json);
     let result = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = render_path(e.path());
         let inner = e.into_inner();
-        parse_issue(path, &inner)
+        Box::new(parse_issue(path, &inner))
     });
     let form = result?;
-    de.end().map_err(|e| parse_issue("$".into(), &e))?;
+    de.end()
+        .map_err(|e| Box::new(parse_issue("$".into(), &e)))?;
     Ok(form)
 }
 
@@ -76,6 +97,7 @@ fn parse_issue(path: String, e: &serde_json::Error) -> FormIssue {
                 format!("malformed JSON: {e} (while reading {path})")
             },
             path: "$".into(),
+            ..Default::default()
         },
         Category::Data => {
             let mut message = e.to_string();
@@ -85,7 +107,11 @@ fn parse_issue(path: String, e: &serde_json::Error) -> FormIssue {
                      {\"item\", \"in\"}, {\"item\", \"answered\"}, {\"all\"}, {\"any\"} or {\"not\"}",
                 );
             }
-            FormIssue { path, message }
+            FormIssue {
+                path,
+                message,
+                ..Default::default()
+            }
         }
     }
 }
@@ -170,7 +196,44 @@ fn check(form: &Questionnaire) -> Vec<FormIssue> {
         issues: Vec::new(),
     };
     checker.run();
-    checker.issues
+    let mut issues = checker.issues;
+    for issue in &mut issues {
+        locate(form, issue);
+    }
+    issues
+}
+
+/// Fills `group`, `item` and `field` of an issue from its path
+/// (`$.groups[G].items[I].field…` or `$.groups[G].field…`).
+fn locate(form: &Questionnaire, issue: &mut FormIssue) {
+    let index = |s: &str| -> Option<(usize, String)> {
+        let end = s.find(']')?;
+        Some((s[..end].parse().ok()?, s[end + 1..].to_owned()))
+    };
+    let Some(rest) = issue.path.strip_prefix("$.groups[") else {
+        return;
+    };
+    let Some((gi, rest)) = index(rest) else {
+        return;
+    };
+    let Some(group) = form.groups.get(gi) else {
+        return;
+    };
+    issue.group = Some(group.code.clone());
+    let field_of = |r: &str| {
+        r.strip_prefix('.')
+            .map(|f| f.split(['.', '[']).next().unwrap_or_default().to_owned())
+    };
+    if let Some(r) = rest.strip_prefix(".items[") {
+        if let Some((ii, r)) = index(r)
+            && let Some(item) = group.items.get(ii)
+        {
+            issue.item = Some(item.code.clone());
+            issue.field = field_of(&r);
+        }
+    } else {
+        issue.field = field_of(&rest);
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -178,6 +241,17 @@ impl<'a> Checker<'a> {
         self.issues.push(FormIssue {
             path: path.into(),
             message: message.into(),
+            ..Default::default()
+        });
+    }
+
+    /// An issue in both languages.
+    fn push2(&mut self, path: impl Into<String>, en: String, vi: String) {
+        self.issues.push(FormIssue {
+            path: path.into(),
+            message: en,
+            message_vi: Some(vi),
+            ..Default::default()
         });
     }
 
@@ -506,11 +580,12 @@ impl<'a> Checker<'a> {
             let owner = format!("item {code:?}");
             self.condition(&format!("{ipath}.relevant"), cond, &owner, pos, false);
         }
+        self.item_expressions(ipath, item, pos);
     }
 
     fn options(&mut self, ipath: &str, item: &Item) {
         let code = &item.code;
-        if item.options.is_empty() {
+        if item.options.is_empty() && item.choices_from.is_none() {
             self.push(
                 format!("{ipath}.options"),
                 format!("choice item {code:?} has no options; add at least one to \"options\""),
@@ -644,6 +719,17 @@ impl<'a> Checker<'a> {
             Condition::Not { not } => {
                 self.condition(&format!("{path}.not"), not, owner, pos, group);
             }
+            Condition::Expr(src) => {
+                let rule = ExprRule {
+                    owner,
+                    field: "relevant",
+                    pos,
+                    group,
+                    current: false,
+                    attrs: None,
+                };
+                self.expression(path, src, &rule);
+            }
         }
     }
 
@@ -731,6 +817,14 @@ impl<'a> Checker<'a> {
                     target.scale.as_deref().unwrap_or_default()
                 )
             }
+            ItemType::Calculate => {
+                if v.is_string() || v.as_i64().is_some() {
+                    return;
+                }
+                format!(
+                    "\"{key}\" value {v} must be a string or an integer because item {code:?} is a calculate item"
+                )
+            }
             ItemType::Text | ItemType::Date => {
                 if v.is_string() {
                     return;
@@ -745,6 +839,286 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// What an expression in one place of the form may use.
+struct ExprRule<'r> {
+    /// `item "X"` / `group "G"` (English; the Vietnamese is derived).
+    owner: &'r str,
+    /// The field holding the expression (`relevant`, `constraint`, `calculation`, `choice_filter`).
+    field: &'r str,
+    /// Display position of the owner (a group: of its first item); references must be earlier.
+    pos: usize,
+    /// Whether the owner is a group (references must be in earlier groups).
+    group: bool,
+    /// Whether `.` is allowed (constraints).
+    current: bool,
+    /// Bare names allowed (option attributes in `choice_filter`); `None`: none allowed.
+    attrs: Option<Vec<String>>,
+}
+
+fn owner_vi(owner: &str) -> String {
+    if let Some(rest) = owner.strip_prefix("item ") {
+        format!("câu {rest}")
+    } else if let Some(rest) = owner.strip_prefix("group ") {
+        format!("nhóm {rest}")
+    } else {
+        owner.to_owned()
+    }
+}
+
+impl Checker<'_> {
+    /// Checks one expression: syntax (including unknown functions and arity), references to
+    /// items that exist and come earlier, `.` only in constraints, bare names only as option
+    /// attributes in `choice_filter`.
+    fn expression(&mut self, path: &str, src: &str, rule: &ExprRule<'_>) {
+        let (owner, field) = (rule.owner, rule.field);
+        let ovi = owner_vi(owner);
+        let ast = match parse_expr(src) {
+            Ok(ast) => ast,
+            Err(e) => {
+                self.push2(
+                    path,
+                    format!("{owner}: syntax error in {field} {src:?}: {}", e.en),
+                    format!("{ovi}: biểu thức {field} {src:?} có lỗi cú pháp: {}", e.vi),
+                );
+                return;
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        for code in ast.references() {
+            if !seen.insert(code) {
+                continue;
+            }
+            let Some(info) = self.items.get(code) else {
+                self.push2(
+                    path,
+                    format!("{owner}: {field} refers to ${{{code}}}, which does not exist in this form"),
+                    format!("{ovi}: biểu thức {field} tham chiếu ${{{code}}} nhưng phiếu không có câu hỏi này"),
+                );
+                continue;
+            };
+            if info.pos < rule.pos {
+                continue;
+            }
+            let (en, vi) = if rule.group {
+                (
+                    format!(
+                        "{owner}: {field} refers to ${{{code}}}, which is not in an earlier group; a group's relevance may only use answers to items of earlier groups"
+                    ),
+                    format!(
+                        "{ovi}: biểu thức {field} tham chiếu ${{{code}}} không thuộc nhóm nào trước đó; điều kiện của nhóm chỉ được dùng câu trả lời của các nhóm trước"
+                    ),
+                )
+            } else if info.pos == rule.pos {
+                (
+                    format!(
+                        "{owner}: {field} refers to the item itself; use '.' for the item's own value (in a constraint) or refer to earlier items"
+                    ),
+                    format!(
+                        "{ovi}: biểu thức {field} tham chiếu chính câu này; dùng '.' cho giá trị của câu (trong constraint) hoặc tham chiếu các câu trước"
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "{owner}: {field} refers to ${{{code}}} (at {}), which comes later in the form; expressions may only use answers to earlier items",
+                        info.path
+                    ),
+                    format!(
+                        "{ovi}: biểu thức {field} tham chiếu ${{{code}}} (tại {}) nằm sau trong phiếu; chỉ được dùng câu trả lời của các câu trước",
+                        info.path
+                    ),
+                )
+            };
+            self.push2(path, en, vi);
+        }
+        if !rule.current && ast.uses_current() {
+            self.push2(
+                path,
+                format!("{owner}: '.' (the item's own value) can only be used in a constraint, not in {field}"),
+                format!("{ovi}: '.' (giá trị của chính câu) chỉ dùng được trong constraint, không dùng trong {field}"),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for name in ast.attrs() {
+            if !seen.insert(name) {
+                continue;
+            }
+            match &rule.attrs {
+                None => self.push2(
+                    path,
+                    format!("{owner}: bare name {name:?} in {field}; refer to answers as ${{CODE}} (bare names are option attributes, allowed only in choice_filter)"),
+                    format!("{ovi}: tên {name:?} trong {field} không hợp lệ; tham chiếu câu trả lời bằng ${{MÃ}} (tên trần là thuộc tính lựa chọn, chỉ dùng trong choice_filter)"),
+                ),
+                Some(known) if !known.iter().any(|k| k == name) => {
+                    let list = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+                    let list_vi = if known.is_empty() { "không có".to_owned() } else { known.join(", ") };
+                    self.push2(
+                        path,
+                        format!("{owner}: choice_filter uses attribute {name:?}, which no option has (attributes: {list})"),
+                        format!("{ovi}: choice_filter dùng thuộc tính {name:?} mà không lựa chọn nào có (các thuộc tính: {list_vi})"),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Checks the expression-language fields of an item and `choices_from` / `prefill`.
+    fn item_expressions(&mut self, ipath: &str, item: &Item, pos: usize) {
+        let code = &item.code;
+        let owner = format!("item {code:?}");
+        let ovi = owner_vi(&owner);
+        let t = item.item_type;
+        let choice = matches!(t, ItemType::SingleChoice | ItemType::MultiChoice);
+        let rule = |field: &'static str| ExprRule {
+            owner: "",
+            field,
+            pos,
+            group: false,
+            current: field == "constraint",
+            attrs: None,
+        };
+        if let Some(src) = &item.constraint {
+            if t == ItemType::Calculate {
+                self.push2(
+                    format!("{ipath}.constraint"),
+                    format!(
+                        "{owner} is a calculate item; \"constraint\" is only allowed on questions"
+                    ),
+                    format!(
+                        "{ovi} là câu tính toán (calculate); \"constraint\" chỉ dùng cho câu hỏi"
+                    ),
+                );
+            } else {
+                let r = ExprRule {
+                    owner: &owner,
+                    ..rule("constraint")
+                };
+                self.expression(&format!("{ipath}.constraint"), src, &r);
+            }
+        }
+        if let Some(m) = &item.constraint_message {
+            self.label(&format!("{ipath}.constraint_message"), m);
+        }
+        match (&item.calculation, t) {
+            (Some(src), ItemType::Calculate) => {
+                let r = ExprRule { owner: &owner, ..rule("calculation") };
+                self.expression(&format!("{ipath}.calculation"), src, &r);
+            }
+            (None, ItemType::Calculate) => self.push2(
+                format!("{ipath}.calculation"),
+                format!("calculate item {code:?} has no \"calculation\"; add the expression computing its value"),
+                format!("câu tính toán {code:?} thiếu \"calculation\"; hãy thêm biểu thức tính giá trị"),
+            ),
+            (Some(_), _) => self.push2(
+                format!("{ipath}.calculation"),
+                format!("{owner} is of type {}; \"calculation\" is only allowed on calculate items", type_name(t)),
+                format!("{ovi} có kiểu {}; \"calculation\" chỉ dùng cho câu kiểu calculate", type_name(t)),
+            ),
+            (None, _) => {}
+        }
+        if t == ItemType::Calculate && item.required {
+            self.push2(
+                format!("{ipath}.required"),
+                format!("calculate item {code:?} cannot be required; remove \"required\""),
+                format!("câu tính toán {code:?} không thể bắt buộc; hãy bỏ \"required\""),
+            );
+        }
+        if let Some(kind) = item.choices_from {
+            if t != ItemType::SingleChoice {
+                self.push2(
+                    format!("{ipath}.choices_from"),
+                    format!("{owner} is of type {}; \"choices_from\" is only allowed on single_choice items", type_name(t)),
+                    format!("{ovi} có kiểu {}; \"choices_from\" chỉ dùng cho câu single_choice", type_name(t)),
+                );
+            } else if !item.options.is_empty() {
+                self.push2(
+                    format!("{ipath}.options"),
+                    format!("{owner} takes its options from the {} catalogue (choices_from); remove \"options\"", kind.as_str()),
+                    format!("{ovi} lấy lựa chọn từ danh mục {} (choices_from); hãy bỏ \"options\"", kind.as_str()),
+                );
+            }
+        }
+        if let Some(src) = &item.choice_filter {
+            if !choice {
+                self.push2(
+                    format!("{ipath}.choice_filter"),
+                    format!(
+                        "{owner} is of type {}; \"choice_filter\" is only allowed on choice items",
+                        type_name(t)
+                    ),
+                    format!(
+                        "{ovi} có kiểu {}; \"choice_filter\" chỉ dùng cho câu có lựa chọn",
+                        type_name(t)
+                    ),
+                );
+            } else {
+                let known: Vec<String> = match item.choices_from {
+                    Some(kind) => catalogue_attrs(kind)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    None => {
+                        let mut k: Vec<String> = item
+                            .options
+                            .iter()
+                            .flat_map(|o| o.attrs.keys().cloned())
+                            .collect();
+                        k.sort();
+                        k.dedup();
+                        k
+                    }
+                };
+                let r = ExprRule {
+                    owner: &owner,
+                    attrs: Some(known),
+                    ..rule("choice_filter")
+                };
+                self.expression(&format!("{ipath}.choice_filter"), src, &r);
+            }
+        }
+        if item.prefill.is_some() && !matches!(t, ItemType::SingleChoice | ItemType::Text) {
+            self.push2(
+                format!("{ipath}.prefill"),
+                format!("{owner} is of type {}; \"prefill\" is only allowed on single_choice (code) and text (name) items", type_name(t)),
+                format!("{ovi} có kiểu {}; \"prefill\" chỉ dùng cho câu single_choice (mã) và text (tên)", type_name(t)),
+            );
+        }
+        for (oi, opt) in item.options.iter().enumerate() {
+            for name in opt.attrs.keys() {
+                if !is_attr_name(name) {
+                    self.push2(
+                        format!("{ipath}.options[{oi}].attrs"),
+                        format!("attribute name {name:?} of option {:?} is not valid: it must start with an ASCII letter or '_' and contain only ASCII letters, digits and '_'", opt.value),
+                        format!("tên thuộc tính {name:?} của lựa chọn {:?} không hợp lệ: phải bắt đầu bằng chữ cái ASCII hoặc '_' và chỉ gồm chữ cái ASCII, chữ số và '_'", opt.value),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Attribute names of catalogue options (section 1 of the forms contract).
+fn catalogue_attrs(kind: ChoicesFrom) -> &'static [&'static str] {
+    match kind {
+        ChoicesFrom::Agencies => &["kind", "unit"],
+        ChoicesFrom::Procedures => &["field"],
+        ChoicesFrom::Fields => &[],
+        ChoicesFrom::Units => &["level", "parent"],
+    }
+}
+
+/// Whether an option attribute can be used as a bare name (`^[A-Za-z_][A-Za-z0-9_]*$`) and is
+/// not an operator word.
+fn is_attr_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !matches!(s, "and" | "or" | "div" | "mod")
+}
+
 fn type_name(t: ItemType) -> &'static str {
     match t {
         ItemType::SingleChoice => "single_choice",
@@ -753,6 +1127,7 @@ fn type_name(t: ItemType) -> &'static str {
         ItemType::Text => "text",
         ItemType::Date => "date",
         ItemType::Rating => "rating",
+        ItemType::Calculate => "calculate",
     }
 }
 
@@ -996,5 +1371,212 @@ mod tests {
         let e = load(&v).unwrap_err();
         assert_eq!(paths(&e), ["$.groups[1].items[0].options[2].other"]);
         assert!(e.0[0].message.contains("\"S1_other\""));
+    }
+
+    /// A form using every field of the expression language, valid.
+    fn expr_form() -> Value {
+        json!({
+            "format": 1, "form_id": "expr", "version": "1", "title": {"vi": "Phiếu"},
+            "groups": [
+                {"code": "A", "kind": "profile", "title": {"vi": "A"}, "items": [
+                    {"code": "BIRTH", "type": "date", "label": {"vi": "Ngày sinh"},
+                     "constraint": ". < today()", "appearance": "minimal"},
+                    {"code": "AGE", "type": "calculate", "label": {"vi": "Tuổi"},
+                     "calculation": "date-diff-years(${BIRTH}, today())"},
+                    {"code": "PROV", "type": "single_choice", "label": {"vi": "Tỉnh"},
+                     "choice_filter": "region = 'south'", "options": [
+                        {"value": "79", "label": {"vi": "TP HCM"}, "attrs": {"region": "south"}},
+                        {"value": "01", "label": {"vi": "Hà Nội"}, "attrs": {"region": "north"}}]},
+                    {"code": "AG", "type": "single_choice", "label": {"vi": "Cơ quan"},
+                     "choices_from": "agencies", "choice_filter": "unit = ${PROV}",
+                     "prefill": {"from": "agency", "editable": false}},
+                    {"code": "PROC", "type": "text", "label": {"vi": "Thủ tục"},
+                     "prefill": {"from": "procedure"}}
+                ]},
+                {"code": "B", "kind": "assessment", "title": {"vi": "B"},
+                 "relevant": "${AGE} >= 18", "items": [
+                    {"code": "B1", "type": "integer", "label": {"vi": "Số lần"},
+                     "relevant": {"not": "${AGE} > 80"},
+                     "constraint": ". <= ${AGE}",
+                     "constraint_message": {"vi": "Quá nhiều.", "en": "Too many."}}
+                ]}
+            ]
+        })
+    }
+
+    #[test]
+    fn expression_fields_load_and_round_trip() {
+        let form = load(&expr_form()).unwrap();
+        let ag = form.item("AG").unwrap();
+        assert_eq!(ag.choices_from, Some(ChoicesFrom::Agencies));
+        assert!(!ag.prefill.unwrap().editable);
+        assert!(form.item("PROC").unwrap().prefill.unwrap().editable);
+        assert_eq!(form.item("AGE").unwrap().item_type, ItemType::Calculate);
+        assert_eq!(
+            form.group("B").unwrap().relevant,
+            Some(Condition::Expr("${AGE} >= 18".into()))
+        );
+        // Serialising and loading again gives the same form (nothing lost).
+        let again = load(&serde_json::to_value(&form).unwrap()).unwrap();
+        assert_eq!(again, form);
+        let text = serde_json::to_string(&form).unwrap();
+        for key in [
+            "\"appearance\"",
+            "\"attrs\"",
+            "\"choices_from\"",
+            "\"editable\":false",
+        ] {
+            assert!(text.contains(key), "{key} missing in {text}");
+        }
+    }
+
+    fn issue_at<'e>(e: &'e FormErrors, path: &str) -> &'e FormIssue {
+        e.issues()
+            .iter()
+            .find(|i| i.path == path)
+            .unwrap_or_else(|| panic!("no issue at {path}: {e}"))
+    }
+
+    #[test]
+    fn expression_errors_name_item_field_and_say_it_in_vietnamese() {
+        let mut v = expr_form();
+        let items = &mut v["groups"][0]["items"];
+        items[0]["constraint"] = json!(". < today(");
+        items[1]["calculation"] = json!("${PROV} + foo(1)");
+        items[2]["choice_filter"] = json!("colour = 'red'");
+        items[3]["choice_filter"] = json!("unit = ${NOPE} and field = ''");
+        items[4]["constraint"] = json!("string-length(${PROC}) < 10");
+        v["groups"][1]["relevant"] = json!("${B1} > 1");
+        v["groups"][1]["items"][0]["relevant"] = json!("if(${AGE}, 1) or region = 'x' or . = 1");
+        let e = load(&v).unwrap_err();
+
+        let i = issue_at(&e, "$.groups[0].items[0].constraint");
+        assert_eq!(i.item.as_deref(), Some("BIRTH"));
+        assert_eq!(i.group.as_deref(), Some("A"));
+        assert_eq!(i.field.as_deref(), Some("constraint"));
+        assert_eq!(
+            i.message_vi.as_deref(),
+            Some(
+                "câu \"BIRTH\": biểu thức constraint \". < today(\" có lỗi cú pháp: Biểu thức kết thúc đột ngột (thiếu toán hạng hoặc dấu ')')."
+            )
+        );
+        assert_eq!(
+            i.message,
+            "item \"BIRTH\": syntax error in constraint \". < today(\": The expression ends too early (an operand or ')' is missing)."
+        );
+
+        let i = issue_at(&e, "$.groups[0].items[1].calculation");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"AGE\": biểu thức calculation \"${PROV} + foo(1)\" có lỗi cú pháp: Hàm không xác định 'foo' tại vị trí 11."
+        );
+
+        let i = issue_at(&e, "$.groups[0].items[2].choice_filter");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"PROV\": choice_filter dùng thuộc tính \"colour\" mà không lựa chọn nào có (các thuộc tính: region)"
+        );
+
+        let msgs: Vec<&str> = e
+            .issues()
+            .iter()
+            .filter(|i| i.path == "$.groups[0].items[3].choice_filter")
+            .map(|i| i.text("vi"))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                "câu \"AG\": biểu thức choice_filter tham chiếu ${NOPE} nhưng phiếu không có câu hỏi này",
+                "câu \"AG\": choice_filter dùng thuộc tính \"field\" mà không lựa chọn nào có (các thuộc tính: kind, unit)",
+            ]
+        );
+
+        let i = issue_at(&e, "$.groups[0].items[4].constraint");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"PROC\": biểu thức constraint tham chiếu chính câu này; dùng '.' cho giá trị của câu (trong constraint) hoặc tham chiếu các câu trước"
+        );
+
+        let i = issue_at(&e, "$.groups[1].relevant");
+        assert_eq!((i.group.as_deref(), i.item.as_deref()), (Some("B"), None));
+        assert_eq!(i.field.as_deref(), Some("relevant"));
+        assert_eq!(
+            i.text("vi"),
+            "nhóm \"B\": biểu thức relevant tham chiếu ${B1} không thuộc nhóm nào trước đó; điều kiện của nhóm chỉ được dùng câu trả lời của các nhóm trước"
+        );
+        let i = issue_at(&e, "$.groups[1].items[0].relevant");
+        assert_eq!(
+            i.text("vi"),
+            "câu \"B1\": biểu thức relevant \"if(${AGE}, 1) or region = 'x' or . = 1\" có lỗi cú pháp: Hàm 'if' cần 3 tham số, nhưng có 2 (vị trí 1)."
+        );
+        assert_eq!(e.issues().len(), 8, "{e}");
+    }
+
+    #[test]
+    fn later_items_current_value_and_bare_names_outside_choice_filter() {
+        let mut v = expr_form();
+        v["groups"][0]["items"][0]["constraint"] = json!(". < ${AGE}");
+        v["groups"][0]["items"][1]["calculation"] = json!(". + unit");
+        let e = load(&v).unwrap_err();
+        let vi: Vec<&str> = e.issues().iter().map(|i| i.text("vi")).collect();
+        assert_eq!(
+            vi,
+            [
+                "câu \"BIRTH\": biểu thức constraint tham chiếu ${AGE} (tại $.groups[0].items[1]) nằm sau trong phiếu; chỉ được dùng câu trả lời của các câu trước",
+                "câu \"AGE\": '.' (giá trị của chính câu) chỉ dùng được trong constraint, không dùng trong calculation",
+                "câu \"AGE\": tên \"unit\" trong calculation không hợp lệ; tham chiếu câu trả lời bằng ${MÃ} (tên trần là thuộc tính lựa chọn, chỉ dùng trong choice_filter)",
+            ]
+        );
+    }
+
+    #[test]
+    fn misplaced_expression_fields() {
+        let mut v = expr_form();
+        let items = &mut v["groups"][0]["items"];
+        items[1].as_object_mut().unwrap().remove("calculation");
+        items[1]["required"] = json!(true);
+        items[0]["calculation"] = json!("1");
+        items[0]["choice_filter"] = json!("1");
+        items[3]["options"] = json!([{"value": "x", "label": {"vi": "X"}}]);
+        items[4]["prefill"] = json!({"from": "unit"});
+        items[2]["options"][0]["attrs"] = json!({"mod": "1", "ok_1": "2"});
+        v["groups"][1]["items"][0]["prefill"] = json!({"from": "field"});
+        let e = load(&v).unwrap_err();
+        let got: Vec<(&str, &str)> = e
+            .issues()
+            .iter()
+            .map(|i| {
+                (
+                    i.item.as_deref().unwrap_or(""),
+                    i.field.as_deref().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("BIRTH", "calculation"),
+                ("BIRTH", "choice_filter"),
+                ("AGE", "calculation"),
+                ("AGE", "required"),
+                ("PROV", "options"),
+                ("AG", "options"),
+                ("B1", "prefill"),
+            ],
+            "{e}"
+        );
+        assert_eq!(
+            issue_at(&e, "$.groups[0].items[1].calculation").text("vi"),
+            "câu tính toán \"AGE\" thiếu \"calculation\"; hãy thêm biểu thức tính giá trị"
+        );
+        // Unknown catalogue and prefill source are reported by the parser with their path.
+        let mut v = expr_form();
+        v["groups"][0]["items"][3]["choices_from"] = json!("districts");
+        let e = load(&v).unwrap_err();
+        assert_eq!(paths(&e), ["$.groups[0].items[3].choices_from"]);
+        let mut v = expr_form();
+        v["groups"][0]["items"][4]["prefill"] = json!({"from": "surveyor"});
+        let e = load(&v).unwrap_err();
+        assert_eq!(paths(&e), ["$.groups[0].items[4].prefill.from"]);
     }
 }

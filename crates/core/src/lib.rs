@@ -23,6 +23,7 @@ pub mod builtin;
 pub mod canonical;
 pub mod catalogue;
 pub mod comparison;
+pub mod expr;
 pub mod figure;
 pub mod form_loader;
 pub mod index;

@@ -210,7 +210,8 @@ impl<'a> MicrodataBuilder<'a> {
             };
             match item.item_type {
                 ItemType::Text if !options.include_free_text => continue,
-                ItemType::Text | ItemType::Date => {
+                // Calculated values are integers or text: a string column keeps both.
+                ItemType::Text | ItemType::Date | ItemType::Calculate => {
                     codebook.push(entry(item.code.clone(), ColumnKind::String, vec![], vec![]));
                 }
                 ItemType::Integer => {

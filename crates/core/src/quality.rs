@@ -20,7 +20,7 @@
 //! [`Paradata::item_ms`]: crate::response::Paradata::item_ms
 //! [`Item::is_criterion`]: crate::questionnaire::Item::is_criterion
 use crate::answer::AnswerValue;
-use crate::questionnaire::Questionnaire;
+use crate::questionnaire::{ItemType, Questionnaire};
 use crate::relevance::{relevant_items, value_is_answered};
 use crate::response::Response;
 use serde::{Deserialize, Serialize};
@@ -87,9 +87,10 @@ pub fn quality_flags(
     let relevant = relevant_items(form, &response.answers);
     let mut flags = Vec::new();
 
-    // Too fast.
+    // Too fast. Calculated values take the surveyor no time.
     let answered = relevant
         .iter()
+        .filter(|(_, item)| item.item_type != ItemType::Calculate)
         .filter(|(_, item)| {
             response
                 .answers

@@ -134,6 +134,9 @@ pub enum ItemType {
     Date,
     /// A point of the named `scale` (an integer), or the scale's no-answer code.
     Rating,
+    /// A value computed from `calculation` in display order; never shown as a question.
+    /// Stored under its code: an integer when the result is a whole number, else text.
+    Calculate,
 }
 
 /// One question.
@@ -177,6 +180,88 @@ pub struct Item {
     /// For rating items in criteria groups: whether it is a SIPAS index criterion (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub criterion: Option<bool>,
+    /// Expression that must be true for an answer to be valid (checked when the item is
+    /// relevant and answered; `.` is the item's own value). See [`crate::expr`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+    /// Message shown when `constraint` fails (also for min/max when `range_message` is absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_message: Option<Label>,
+    /// For `calculate` items: the expression computing the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<String>,
+    /// Free renderer hint (`minimal`, `readonly`, `multiline`, `likert` …); unknown values ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appearance: Option<String>,
+    /// For choice items: an option is offered when this expression is true, with the option's
+    /// `attrs` in scope as bare names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_filter: Option<String>,
+    /// For `single_choice` items: the options come from a server catalogue instead of `options`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices_from: Option<ChoicesFrom>,
+    /// Value taken from the assignment when a draft starts from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<Prefill>,
+}
+
+/// A server catalogue that supplies the options of a `choices_from` item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChoicesFrom {
+    /// Agencies (attrs `unit`, `kind`).
+    Agencies,
+    /// Administrative procedures (attrs `field`).
+    Procedures,
+    /// Fields of procedures (no attrs).
+    Fields,
+    /// Administrative units (attrs `parent`, `level`).
+    Units,
+}
+
+impl ChoicesFrom {
+    /// The JSON name (`agencies`, `procedures`, `fields`, `units`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChoicesFrom::Agencies => "agencies",
+            ChoicesFrom::Procedures => "procedures",
+            ChoicesFrom::Fields => "fields",
+            ChoicesFrom::Units => "units",
+        }
+    }
+}
+
+/// Where a prefilled item takes its value from the assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefillFrom {
+    /// `procedure_code` (choice items) or the procedure's name (text items).
+    Procedure,
+    /// `agency_code` or the agency's name.
+    Agency,
+    /// `field_code` or the field's name.
+    Field,
+    /// `unit_code` or the unit's name.
+    Unit,
+}
+
+/// Prefill of an item from the assignment a draft starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prefill {
+    /// What part of the assignment supplies the value.
+    pub from: PrefillFrom,
+    /// `false`: shown read-only in the app (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub editable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// One option of a choice item.
@@ -193,6 +278,9 @@ pub struct ChoiceOption {
     /// For multi-choice: choosing it excludes every other option (e.g. "Không có").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exclusive: bool,
+    /// String attributes (extra columns of the XLSForm `choices` sheet) used by `choice_filter`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
 }
 
 /// A relevance (skip-logic) condition. Exactly one form per JSON object:
@@ -201,7 +289,8 @@ pub struct ChoiceOption {
 /// * `{"item": "S2", "in": ["a", "b"]}` — answer is one of the values (for multi-choice:
 ///   any chosen code is in the list);
 /// * `{"item": "A2", "answered": true}` — item has (or has not) an answer;
-/// * `{"all": [..]}`, `{"any": [..]}`, `{"not": {..}}` — combinations.
+/// * `{"all": [..]}`, `{"any": [..]}`, `{"not": {..}}` — combinations;
+/// * `"${A1} = 'yes' and ${A2} > 3"` — a JSON string is an expression ([`crate::expr`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum Condition {
@@ -242,6 +331,8 @@ pub enum Condition {
         /// Sub-condition.
         not: Box<Condition>,
     },
+    /// An expression of the form language, true when the item / group applies.
+    Expr(String),
 }
 
 impl Questionnaire {

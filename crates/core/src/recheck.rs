@@ -281,6 +281,31 @@ pub fn default_key_items(form: &Questionnaire) -> Vec<String> {
         .collect()
 }
 
+/// The key items a monitor re-asks of one response: those of `key_items` (in that order,
+/// duplicates dropped) that were relevant to the respondent given the original answers
+/// (skip logic, [`crate::relevance::relevant_items`]). A respondent who skipped a question
+/// (e.g. the feedback group G5 when B8 = không) is not asked it on the re-check visit. Codes
+/// the form does not have are dropped.
+///
+/// The server computes this from the original answers and sends the device only the result,
+/// never the answers themselves (the re-check is blind).
+pub fn relevant_key_items(
+    form: &Questionnaire,
+    original: &Answers,
+    key_items: &[String],
+) -> Vec<String> {
+    let relevant: BTreeSet<&str> = crate::relevance::relevant_items(form, original)
+        .into_iter()
+        .map(|(_, i)| i.code.as_str())
+        .collect();
+    let mut seen = BTreeSet::new();
+    key_items
+        .iter()
+        .filter(|c| relevant.contains(c.as_str()) && seen.insert(c.as_str()))
+        .cloned()
+        .collect()
+}
+
 fn is_sex_item(item: &Item) -> bool {
     if item.item_type != ItemType::SingleChoice {
         return false;
@@ -301,6 +326,32 @@ mod tests {
 
     /// Profile (sex S, ethnicity D, age AGE), screening (procedure PROC, channel CH),
     /// criteria G1 (non-criterion X first, then C1, C2), criteria G2 (K1).
+    #[test]
+    fn relevant_key_items_leave_out_what_the_respondent_skipped() {
+        let form = crate::builtin::builtin_form("sipas-6-groups", "2026.1").unwrap();
+        let keys: Vec<String> = form
+            .groups
+            .iter()
+            .filter(|g| g.code == "G5" || g.code == "G1")
+            .filter_map(|g| g.items.first())
+            .map(|i| i.code.clone())
+            .collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        let g5 = keys.iter().find(|k| k.starts_with("G5")).unwrap().clone();
+        let skipped: Answers = serde_json::from_value(json!({"B8": "khong"})).unwrap();
+        let asked: Answers = serde_json::from_value(json!({"B8": "co"})).unwrap();
+        let without = relevant_key_items(&form, &skipped, &keys);
+        assert!(!without.contains(&g5), "{without:?}");
+        assert_eq!(without.len(), 1);
+        let with = relevant_key_items(&form, &asked, &keys);
+        assert_eq!(with, keys);
+        // Unknown codes and duplicates are dropped.
+        let mut noisy = keys.clone();
+        noisy.push("NOPE".into());
+        noisy.push(keys[0].clone());
+        assert_eq!(relevant_key_items(&form, &asked, &noisy), keys);
+    }
+
     fn form() -> Questionnaire {
         let points: Vec<_> = (1..=5)
             .map(|v| json!({"value": v, "label": {"vi": v.to_string()}}))

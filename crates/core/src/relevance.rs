@@ -3,6 +3,7 @@
 //! An item is shown (and may be answered) only when its group's condition and its own
 //! condition hold. Blank answers (empty text, empty code list) count as unanswered.
 use crate::answer::{AnswerValue, Answers};
+use crate::expr::{EvalContext, eval_str};
 use crate::questionnaire::{Condition, Group, Item, Questionnaire};
 
 /// Whether `item` has a non-blank answer in `answers`.
@@ -22,6 +23,15 @@ pub fn value_is_answered(value: &AnswerValue) -> bool {
 /// Evaluates a condition against the answers given; an unanswered item makes
 /// `equals` / `in` false.
 pub fn condition_holds(cond: &Condition, answers: &Answers) -> bool {
+    condition_holds_on(cond, answers, None)
+}
+
+/// [`condition_holds`] with the date `today()` stands for in expressions (`YYYY-MM-DD`).
+///
+/// A string condition is an expression ([`crate::expr`]): it holds when its value is true
+/// (a true boolean, a non-zero number or non-empty text). An expression that does not parse
+/// never holds (the loader rejects such forms).
+pub fn condition_holds_on(cond: &Condition, answers: &Answers, today: Option<&str>) -> bool {
     let answer = |item: &str| answers.get(item).filter(|v| value_is_answered(v));
     match cond {
         Condition::Equals { item, equals } => answer(item).is_some_and(|a| a.matches_json(equals)),
@@ -29,27 +39,50 @@ pub fn condition_holds(cond: &Condition, answers: &Answers) -> bool {
             answer(item).is_some_and(|a| values.iter().any(|v| a.matches_json(v)))
         }
         Condition::Answered { item, answered } => is_answered(answers, item) == *answered,
-        Condition::All { all } => all.iter().all(|c| condition_holds(c, answers)),
-        Condition::Any { any } => any.iter().any(|c| condition_holds(c, answers)),
-        Condition::Not { not } => !condition_holds(not, answers),
+        Condition::All { all } => all.iter().all(|c| condition_holds_on(c, answers, today)),
+        Condition::Any { any } => any.iter().any(|c| condition_holds_on(c, answers, today)),
+        Condition::Not { not } => !condition_holds_on(not, answers, today),
+        Condition::Expr(src) => {
+            let ctx = EvalContext {
+                answers: Some(answers),
+                today,
+                ..Default::default()
+            };
+            eval_str(src, &ctx).is_ok_and(|v| v.truthy())
+        }
     }
 }
 
 /// Whether the group's own condition (if any) holds.
 pub fn group_is_relevant(group: &Group, answers: &Answers) -> bool {
+    group_is_relevant_on(group, answers, None)
+}
+
+/// [`group_is_relevant`] with the date `today()` stands for.
+pub fn group_is_relevant_on(group: &Group, answers: &Answers, today: Option<&str>) -> bool {
     group
         .relevant
         .as_ref()
-        .is_none_or(|c| condition_holds(c, answers))
+        .is_none_or(|c| condition_holds_on(c, answers, today))
 }
 
 /// Whether an item is relevant: its group is relevant and its own condition (if any) holds.
 pub fn item_is_relevant(group: &Group, item: &Item, answers: &Answers) -> bool {
-    group_is_relevant(group, answers)
+    item_is_relevant_on(group, item, answers, None)
+}
+
+/// [`item_is_relevant`] with the date `today()` stands for.
+pub fn item_is_relevant_on(
+    group: &Group,
+    item: &Item,
+    answers: &Answers,
+    today: Option<&str>,
+) -> bool {
+    group_is_relevant_on(group, answers, today)
         && item
             .relevant
             .as_ref()
-            .is_none_or(|c| condition_holds(c, answers))
+            .is_none_or(|c| condition_holds_on(c, answers, today))
 }
 
 /// The relevant items of the form in display order.

@@ -962,6 +962,15 @@ fn builtin_forms_profile_dimensions_and_microdata() {
             "{item}"
         );
     }
+    // the results page offers exactly these profile breakdowns of the 2026 form
+    let offered: Vec<&str> = sipas_core::breakdown::profile_breakdown_items(&six)
+        .iter()
+        .map(|i| i.code.as_str())
+        .collect();
+    assert_eq!(
+        offered,
+        ["A1", "A2", "A3", "A4", "A5", "A6", "B3", "B4", "B6", "B8"]
+    );
     let bands = default_age_bands();
     let b = compute_breakdown(
         &six,

@@ -7,6 +7,7 @@
 //! * [`handover`]: signed batch files for offline hand-over (`sipas-batch/2`).
 #![forbid(unsafe_code)]
 
+pub mod enrol;
 pub mod handover;
 pub mod plan;
 pub mod problem;

@@ -49,6 +49,8 @@ pub enum ProblemCode {
     BatchTooManyRecords,
     /// 413.2 request body too large.
     BodyTooLarge,
+    /// 415.1 the body's content type is not one this endpoint takes.
+    UnsupportedMediaType,
     /// 429.1 too many attempts; retry later.
     RateLimited,
     /// 500.1 internal error; retry, and report if it persists.
@@ -75,6 +77,7 @@ impl ProblemCode {
             Conflict => (409, "409.1"),
             BatchTooManyRecords => (413, "413.1"),
             BodyTooLarge => (413, "413.2"),
+            UnsupportedMediaType => (415, "415.1"),
             RateLimited => (429, "429.1"),
             Internal => (500, "500.1"),
         }

@@ -84,6 +84,9 @@ impl Role {
                 C::CataloguesManage,
                 // issue 11 (h-results)
                 C::MicrodataRead,
+                // issue 12 (h-formpub)
+                C::FormsRead,
+                C::FormsManage,
             ],
             Role::Supervisor => &[
                 C::RoundsRead,
@@ -102,14 +105,18 @@ impl Role {
                 C::HandoverImport,
                 // issue 11 (h-results)
                 C::MicrodataRead,
+                // issue 12 (h-formpub)
+                C::FormsRead,
             ],
-            Role::Surveyor => &[C::Collect],
+            Role::Surveyor => &[C::Collect, C::FormsRead],
             Role::Monitor => &[
                 C::RoundsRead,
                 C::SpotChecksDo,
                 C::ReportsRead,
                 C::IndexRead,
                 C::CataloguesRead,
+                // issue 12 (h-formpub)
+                C::FormsRead,
             ],
             Role::Ministry => &[
                 C::IndexRead,
@@ -189,6 +196,12 @@ pub enum Capability {
     /// Download response-level microdata (no contacts) of rounds in scope (issue 11).
     #[serde(rename = "microdata.read")]
     MicrodataRead,
+    /// Read published questionnaires and download them to devices (issue 12).
+    #[serde(rename = "forms.read")]
+    FormsRead,
+    /// Upload, publish, retire and delete questionnaire versions (issue 12).
+    #[serde(rename = "forms.manage")]
+    FormsManage,
 }
 
 impl Capability {
@@ -216,6 +229,8 @@ impl Capability {
             C::HandoverImport => "handover.import",
             C::MicrodataRead => "microdata.read",
             C::Collect => "collect",
+            C::FormsRead => "forms.read",
+            C::FormsManage => "forms.manage",
         }
     }
 

@@ -30,6 +30,11 @@ pub struct EnrolResponse {
     pub token: String,
     /// Who the device acts for.
     pub user: UserInfo,
+    /// The organisation's PIN-recovery public key (X25519, standard base64), when the server
+    /// is configured with one (`--recovery-public-key`). The device seals its store key with
+    /// it so that a forgotten PIN does not lose interviews (issue 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_public_key: Option<String>,
 }
 
 /// `POST /api/v1/login`: username + password (dashboard users).
@@ -86,7 +91,12 @@ pub struct EnrolmentCode {
     /// SHA-256 (hex) of the server's self-signed certificate, to pin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    /// An SVG QR code of `sipas://enrol?server=<url>&code=<code>[&fp=<sha256>]`.
+    /// The enrolment payload the surveyor pastes into the app in one go:
+    /// `sipas-enrol:1:<base64url JSON {server, code, cert_sha256}>` (see [`crate::enrol`]);
+    /// present with `server_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// An SVG QR code of `payload`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_svg: Option<String>,
 }
@@ -571,10 +581,18 @@ pub struct MonitorTask {
     pub round_id: String,
     /// Administrative unit code.
     pub unit_code: String,
+    /// The round's name (issue 13: names shown, codes secondary).
+    #[serde(default)]
+    pub round_name: Option<String>,
+    /// The unit's name.
+    #[serde(default)]
+    pub unit_name: Option<String>,
     /// Administrative procedure the respondent used (from the sample frame).
     #[serde(default)]
     pub procedure: Option<String>,
-    /// Items to re-ask, in form order.
+    /// Items to re-ask, in form order: only those that were relevant to the respondent
+    /// ([`sipas_core::recheck::relevant_key_items`]). Never the original answers (blind
+    /// re-check).
     pub key_items: Vec<KeyItem>,
     /// Whom to visit. Personal data: only for the assigned monitor, only while the task is
     /// open (`null` once done), never logged.

@@ -499,6 +499,7 @@ export const STRINGS = {
     'enrol.qr': 'Mã QR để đăng ký thiết bị',
     'enrol.server': (u) => `Máy chủ: ${u}`,
     'enrol.fingerprint': 'Dấu vân tay chứng chỉ:',
+    'enrol.payload': 'Mã đăng ký đầy đủ để gửi cho điều tra viên (dán nguyên dòng này vào ứng dụng):',
     'enrol.hint': 'Mã chỉ dùng được một lần và trước khi hết hạn. Không gửi mã qua kênh công khai.',
     'catalogues.heading': 'Danh mục',
     'catalogues.tab.units': 'Đơn vị hành chính',
@@ -1003,6 +1004,7 @@ export const STRINGS = {
     'enrol.qr': 'QR code to enrol the device',
     'enrol.server': (u) => `Server: ${u}`,
     'enrol.fingerprint': 'Certificate fingerprint:',
+    'enrol.payload': 'Full enrolment code to send to the surveyor (paste this whole line into the app):',
     'enrol.hint': 'The code works once and only before it expires. Do not send it over a public channel.',
     'catalogues.heading': 'Catalogues',
     'catalogues.tab.units': 'Administrative units',
@@ -1076,3 +1078,8 @@ export const STRINGS = {
 import { RESULTS_EN, RESULTS_VI } from './i18n-results.js';
 Object.assign(STRINGS.vi, RESULTS_VI);
 Object.assign(STRINGS.en, RESULTS_EN);
+
+// --- Biểu mẫu page (issue 12, h-formpub): its strings live in i18n-forms.js ---
+import { FORMS_EN, FORMS_VI } from './i18n-forms.js';
+Object.assign(STRINGS.vi, FORMS_VI);
+Object.assign(STRINGS.en, FORMS_EN);

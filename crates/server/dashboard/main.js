@@ -20,6 +20,7 @@ import { pageCatalogues } from './pages/catalogues.js';
 import { pageHandover } from './pages/handover.js';
 import { pageAudit } from './pages/audit.js';
 import { pageResults, pageScorecard } from './pages/results.js';
+import { pageForms } from './pages/forms.js';
 
 /** @typedef {import('./types.js').Capability} Capability */
 /**
@@ -57,6 +58,7 @@ const ROUTES = [
   { re: /^\/users\/([^/]+)\/devices$/, page: pageDevices, caps: ['devices.manage'], section: 'users' },
   { re: /^\/users\/([^/]+)\/enrol$/, page: pageEnrol, caps: ['enrolment.issue'], section: 'users' },
   { re: /^\/catalogues$/, page: pageCatalogues, caps: ['catalogues.read'], section: 'catalogues' },
+  { re: /^\/forms$/, page: pageForms, caps: ['forms.manage'], section: 'forms' },
   { re: /^\/quarantine$/, page: pageQuarantine, caps: ['quarantine.manage'], section: 'quarantine' },
   { re: /^\/handover$/, page: pageHandover, caps: ['handover.import'], section: 'handover' },
   { re: /^\/monitor$/, page: pageMonitor, caps: ['spot_checks.do'], section: 'my-tasks' },
@@ -73,6 +75,7 @@ const NAV = [
   ['quarantine', '#/quarantine', 'nav.quarantine', ['quarantine.manage']],
   ['handover', '#/handover', 'nav.handover', ['handover.import']],
   ['catalogues', '#/catalogues', 'nav.catalogues', ['catalogues.read']],
+  ['forms', '#/forms', 'nav.forms', ['forms.manage']],
   ['audit', '#/audit', 'nav.audit', ['audit.read']],
 ];
 

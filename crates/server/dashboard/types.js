@@ -21,7 +21,8 @@
  * @typedef {'rounds.read'|'rounds.manage'|'sample.manage'|'assignments.manage'|'progress.read'|
  *   'users.manage'|'devices.manage'|'enrolment.issue'|'review'|'quarantine.manage'|
  *   'spot_checks.manage'|'spot_checks.do'|'reports.read'|'index.read'|'audit.read'|
- *   'catalogues.read'|'catalogues.manage'|'handover.import'|'microdata.read'} Capability
+ *   'catalogues.read'|'catalogues.manage'|'handover.import'|'microdata.read'|
+ *   'forms.read'|'forms.manage'} Capability
  */
 
 /** A catalogue entry by code and name. @typedef {{code: string, name: string}} Named */
@@ -84,7 +85,8 @@
  * @property {string} expires_at
  * @property {string} [server_url]
  * @property {string|null} [fingerprint]
- * @property {string} [qr_svg]   SVG of `sipas://enrol?server=…&code=…[&fp=…]`
+ * @property {string} [payload]  `sipas-enrol:1:<base64url JSON {server, code, cert_sha256}>`
+ * @property {string} [qr_svg]   SVG QR code of `payload`
  */
 
 /** wire::FormKey. @typedef {{form_id: string, version: string}} FormKey */
@@ -97,6 +99,11 @@
  * @property {string} key
  * @property {string} title_vi
  * @property {string} [title_en]
+ * @property {'draft'|'published'|'retired'} status      issue 12
+ * @property {string} content_hash
+ * @property {string|null} published_at
+ * @property {string|null} [retired_at]
+ * @property {boolean} [has_xlsx]
  */
 
 /**

@@ -42,6 +42,9 @@ pub struct AppState {
     pub tls: bool,
     /// SHA-256 of a self-signed server certificate, given to devices at enrolment to pin.
     pub tls_fingerprint: Option<String>,
+    /// The PIN-recovery public key sent to devices at enrolment (X25519, standard base64;
+    /// issue 13). `None`: devices get none.
+    pub recovery_public_key: Option<String>,
     /// The unit tree scope decisions use, with when it was loaded (see
     /// [`crate::scope::unit_tree`]).
     #[allow(clippy::type_complexity)]
@@ -65,6 +68,7 @@ impl AppState {
             index_from_responses: false,
             tls: false,
             tls_fingerprint: None,
+            recovery_public_key: None,
             unit_tree_cache: Arc::default(),
         }
     }
@@ -74,7 +78,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("backend", &self.store.backend())
-            .field("forms", &self.forms.keys().count())
+            .field("forms", &self.forms.keys().len())
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +97,29 @@ pub fn router(state: AppState) -> Router {
         .route("/users", post(users::create_user).get(users::list_users))
         .route("/users/{id}", axum::routing::patch(users::update_user))
         .route("/users/{id}/password", post(users::reset_password))
-        .route("/forms", get(rounds::list_forms))
+        // --- published forms (issue 12, h-formpub) ---
+        .route("/forms", get(handlers::forms::list_forms))
+        .route("/forms/drafts", post(handlers::forms::upload))
+        .route(
+            "/forms/{form_id}/{version}",
+            get(handlers::forms::get_form).delete(handlers::forms::delete_draft),
+        )
+        .route(
+            "/forms/{form_id}/{version}/xlsx",
+            get(handlers::forms::get_xlsx),
+        )
+        .route(
+            "/forms/{form_id}/{version}/publish",
+            post(handlers::forms::publish),
+        )
+        .route(
+            "/forms/{form_id}/{version}/retire",
+            post(handlers::forms::retire),
+        )
+        .route(
+            "/rounds/{id}/catalogue-bundle",
+            get(handlers::forms::catalogue_bundle),
+        )
         .route(
             "/rounds/{id}",
             get(rounds::get_round).patch(rounds::update_round),

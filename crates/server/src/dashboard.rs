@@ -140,6 +140,17 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../dashboard/i18n-results.js"),
     },
+    // --- Biểu mẫu page (issue 12, h-formpub) ---
+    Asset {
+        name: "i18n-forms.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/i18n-forms.js"),
+    },
+    Asset {
+        name: "pages/forms.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../dashboard/pages/forms.js"),
+    },
 ];
 
 /// Routes `/`, `/dashboard` and `/dashboard/{file}` (also `/dashboard/pages/{file}`).

@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod last_sync;
 pub mod problem;
 pub mod ratelimit;
+pub mod recovery;
 pub mod report_export;
 pub mod results;
 pub mod results_export;

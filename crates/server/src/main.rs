@@ -3,7 +3,10 @@
 //! ```text
 //! sipas-server [--database PATH|postgres://…] [--listen 127.0.0.1:8080]
 //!              [--tls-cert CERT.pem --tls-key KEY.pem] [--bootstrap-admin NAME] [--demo]
-//!              [--min-n-floor 10]
+//!              [--min-n-floor 10] [--recovery-public-key recovery.pub]
+//! sipas-server recovery-keygen --out DIR
+//! sipas-server recovery-code --key recovery.key --request REQUEST
+//! sipas-server recover-device --key recovery.key --store device.db [--enrolment F] --out F.sipas
 //! ```
 //! After binding it prints exactly one line `sipas-server listening on http://ADDR` (or
 //! `https://ADDR` with `--tls-cert`/`--tls-key`) to stdout. Logs go to stderr (`RUST_LOG`
@@ -55,6 +58,10 @@ struct Args {
     /// from before the answer counts; for benchmarks and checks) instead of from the counts.
     #[arg(long, env = "SIPAS_INDEX_FROM_RESPONSES", hide = true)]
     index_from_responses: bool,
+    /// The PIN-recovery public key file (from `sipas-server recovery-keygen`), sent to
+    /// devices at enrolment.
+    #[arg(long, env = "SIPAS_RECOVERY_PUBLIC_KEY", value_name = "FILE")]
+    recovery_public_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -64,6 +71,12 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(log_filter())
         .init();
+    // Offline PIN-recovery tools (issue 13): `recovery-keygen`, `recovery-code`,
+    // `recover-device`.
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(outcome) = sipas_server::recovery::run_tool(&argv) {
+        return outcome;
+    }
     let args = Args::parse();
     // Check the bootstrap password before touching the database.
     let admin_password = match &args.bootstrap_admin {
@@ -84,6 +97,12 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
 
+    let recovery_public_key = args
+        .recovery_public_key
+        .as_deref()
+        .map(sipas_server::recovery::read_public_key_file)
+        .transpose()?;
+
     let store = open_store(&args.database)
         .await
         .context("opening the database")?;
@@ -91,12 +110,28 @@ async fn main() -> anyhow::Result<()> {
     let mut state = AppState::new(store, forms);
     state.min_n_floor = args.min_n_floor;
     state.index_from_responses = args.index_from_responses;
+    state.recovery_public_key = recovery_public_key;
     state.tls = tls.is_some();
     state.tls_fingerprint = args
         .tls_cert
         .as_deref()
         .and_then(sipas_server::tls::self_signed_fingerprint);
     tracing::info!(backend = state.store.backend(), "store open");
+    // Published forms (issue 12): the built-ins are seeded as published, then the registry
+    // reads every stored version.
+    let seeded_forms = sipas_server::forms::seed_builtins(state.store.as_ref())
+        .await
+        .context("seeding the built-in questionnaires")?;
+    state
+        .forms
+        .reload(state.store.as_ref())
+        .await
+        .context("loading the published questionnaires")?;
+    tracing::info!(
+        seeded = seeded_forms,
+        forms = state.forms.keys().len(),
+        "questionnaires loaded"
+    );
     // Catalogues (issue 10): the unit and field seeds go into empty catalogues.
     let seeded = sipas_server::catalogue::seed_if_empty(state.store.as_ref())
         .await
@@ -119,6 +154,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut out = std::io::stdout().lock();
+    let mut demo_code = None;
+    let state_fingerprint = state.tls_fingerprint.clone();
     if args.demo {
         let demo = seed_demo(&state).await.context("seeding the demo")?;
         writeln!(out, "demo round: {}", demo.round_id)?;
@@ -144,12 +181,24 @@ async fn main() -> anyhow::Result<()> {
             demo.enrolment_code.code,
             demo.enrolment_code.expires_at.to_rfc3339()
         )?;
+        demo_code = Some(demo.enrolment_code.code.clone());
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
+    if let Some(code) = &demo_code {
+        // The one line a surveyor pastes into the app (API.md, "Enrolment payload").
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let payload = sipas_protocol::enrol::EnrolPayload {
+            server: format!("{scheme}://{addr}"),
+            code: code.clone(),
+            cert_sha256: state_fingerprint.clone(),
+        }
+        .encode();
+        writeln!(out, "demo enrolment payload for 'surveyor': {payload}")?;
+    }
     // Client addresses reach the handlers for the enrolment throttle (never the logs).
     let mut app = router(state);
     if tls.is_some() {

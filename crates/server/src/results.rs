@@ -483,6 +483,30 @@ pub struct TrendPoint {
     pub overall: Option<Figure>,
 }
 
+/// The ranking of the cells on one criteria group row.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRanking {
+    /// Group code.
+    pub code: String,
+    /// Group title (Vietnamese; English when the form has it).
+    pub label: sipas_core::questionnaire::Label,
+    /// Ranked entries first, then "chưa đủ mẫu".
+    pub entries: Vec<RankEntry>,
+}
+
+/// One respondent-profile breakdown offered for a form.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileOption {
+    /// The `by` value to ask for, e.g. `profile:A4`.
+    pub by: String,
+    /// Item code.
+    pub code: String,
+    /// The question (Vietnamese and English).
+    pub label: sipas_core::questionnaire::Label,
+    /// Whether the answers are grouped into age bands (integer items).
+    pub age_bands: bool,
+}
+
 /// `GET /rounds/{id}/results`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
@@ -500,6 +524,11 @@ pub struct Results {
     pub cells: Vec<CellView>,
     /// Ranking on the overall row (ranked first, then "chưa đủ mẫu").
     pub ranking: Vec<RankEntry>,
+    /// The same ranking on each criteria group row (group code, name, entries), in form order.
+    pub group_rankings: Vec<GroupRanking>,
+    /// The respondent-profile breakdowns the round's form offers (`by=profile:<code>`),
+    /// from [`sipas_core::breakdown::profile_breakdown_items`].
+    pub profile_options: Vec<ProfileOption>,
     /// Targets in effect.
     pub targets: TargetSet,
     /// Whether they were set for this round (false: the plans' defaults).
@@ -597,6 +626,21 @@ pub fn ranking<F>(names: &Names, by: &By, bd: &Breakdown, keep: F) -> Vec<RankEn
 where
     F: Fn(&BreakdownCell) -> bool,
 {
+    ranking_on(names, by, bd, ReportLevel::Overall, "", keep)
+}
+
+/// The ranking on one row (`level`, `code`) of the cells in `bd` passing `keep`.
+fn ranking_on<F>(
+    names: &Names,
+    by: &By,
+    bd: &Breakdown,
+    level: ReportLevel,
+    code: &str,
+    keep: F,
+) -> Vec<RankEntry>
+where
+    F: Fn(&BreakdownCell) -> bool,
+{
     let labelled: Vec<(&BreakdownCell, String)> = bd
         .cells
         .iter()
@@ -604,7 +648,7 @@ where
         .map(|c| (c, names.cell_name(by, c)))
         .collect();
     rank_figures(labelled.iter().filter_map(|(c, name)| {
-        c.figure(ReportLevel::Overall, "")
+        c.figure(level, code)
             .map(|f| (c.key.as_str(), Some(name.as_str()), f))
     }))
 }
@@ -726,7 +770,29 @@ pub fn results(
     } else {
         rows
     };
+    let group_rankings = data
+        .form
+        .groups
+        .iter()
+        .filter(|g| g.kind == sipas_core::questionnaire::GroupKind::Criteria)
+        .map(|g| GroupRanking {
+            code: g.code.clone(),
+            label: g.title.clone(),
+            entries: ranking_on(names, by, &bd, ReportLevel::Group, &g.code, |_| true),
+        })
+        .collect();
+    let profile_options = sipas_core::breakdown::profile_breakdown_items(&data.form)
+        .into_iter()
+        .map(|i| ProfileOption {
+            by: format!("profile:{}", i.code),
+            code: i.code.clone(),
+            label: i.label.clone(),
+            age_bands: i.item_type == ItemType::Integer,
+        })
+        .collect();
     Ok(Results {
+        group_rankings,
+        profile_options,
         round: RoundRef::of(&data.round),
         by: by.name(),
         method: method_note(data, aggregation, min_n, now),

@@ -205,6 +205,22 @@ fn ranking(s: &mut Worksheet, r: &Results, f: &Fmt) -> Result<(), XlsxError> {
             s.write_number_with_format(row, 3, p, &f.dec)?;
         }
         s.write_number(row, 4, e.n as f64)?;
+        // the same cell's rank on each criteria group row, to the right
+        for (col, g) in (6u16..).zip(&r.group_rankings) {
+            match g
+                .entries
+                .iter()
+                .find(|x| x.key == e.key)
+                .and_then(|x| x.rank)
+            {
+                Some(rank) => s.write_number(row, col, rank as f64)?,
+                None => s.write_string(row, col, NOT_ENOUGH_LABEL_VI)?,
+            };
+        }
+    }
+    for (col, g) in (6u16..).zip(&r.group_rankings) {
+        s.write_string_with_format(2, col, format!("Hạng: {}", g.label.vi), &f.bold)?;
+        s.set_column_width(col, 18.0)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::forms::FormRegistry;
 use crate::ingest::{CLOCK_AHEAD, Checked, Refusal};
 use chrono::{DateTime, Utc};
-use sipas_core::answer_validation::{AnswerIssue, validate_response};
+use sipas_core::answer_validation::{AnswerIssue, compute_calculations, validate_response_on};
 use sipas_core::response::Response;
 use sipas_protocol::wire::{AckReason, AnswerProblem, UploadRecord};
 use uuid::Uuid;
@@ -85,7 +85,7 @@ impl Incoming {
 /// `now`) and answers. What needs stored state (assignment, binding, revisions, the
 /// round's start) is decided by [`crate::ingest::plan`].
 pub fn check(forms: &FormRegistry, incoming: Incoming, now: DateTime<Utc>) -> Checked {
-    let record = match incoming.record {
+    let mut record = match incoming.record {
         Ok(record) => record,
         Err(refusal) => return Checked::Refused(refusal),
     };
@@ -142,13 +142,19 @@ pub fn check(forms: &FormRegistry, incoming: Incoming, now: DateTime<Utc>) -> Ch
             Vec::new(),
         );
     }
-    if let Err(issues) = validate_response(&form, &r.answers) {
+    // `today()` in expressions is the date of `started_at`, on the device and here alike.
+    let today = sipas_core::expr::today_of(r.started_at);
+    if let Err(issues) = validate_response_on(&form, &r.answers, Some(&today)) {
         return refuse(
             AckReason::InvalidAnswers,
             format!("{} invalid answer(s)", issues.len()),
             issues.iter().map(answer_problem).collect(),
         );
     }
+    // The server stores its own calculations: an uploaded value that differs (an older app)
+    // is replaced, not refused. The content hash stays the uploaded record's identity.
+    let answers = compute_calculations(&form, &record.response.answers, Some(&today));
+    record.response.answers = answers;
     Checked::Valid {
         hash,
         response: record.response,

@@ -395,6 +395,42 @@ async fn results_rank_compare_and_evaluate_targets(backend: Backend) {
     assert_eq!(r["ranking"][1]["label"], "Bệnh viện Thanh Nhàn");
     assert_eq!(r["ranking"][3]["status"], "not_enough_responses");
     assert_eq!(cell(&r, "UB01")["rank_status"], "not_enough_responses");
+    // The same ranking on every criteria group row of the form, named; G1 (all answers 4/5
+    // at BV01 and BV02, 1/2 at CA01) ranks like the overall row.
+    let groups: Vec<&str> = r["group_rankings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["G1", "G2", "G3", "G4", "G5", "G6"]);
+    let g1 = &r["group_rankings"][0];
+    assert!(g1["label"]["vi"].as_str().unwrap().len() > 5);
+    let g1_ranks: Vec<(String, Value)> = g1["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["key"].as_str().unwrap().to_owned(), e["rank"].clone()))
+        .collect();
+    assert_eq!(g1_ranks, ranking);
+    // G5 is skipped by every respondent (B8 = khong): nobody is ranked on it.
+    assert!(
+        r["group_rankings"][4]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["rank"].is_null())
+    );
+    // The profile breakdowns the page offers: the form's profile and screening items.
+    let offered: Vec<(&str, bool)> = r["profile_options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["by"].as_str().unwrap(), o["age_bands"].as_bool().unwrap()))
+        .collect();
+    assert!(offered.contains(&("profile:A1", false)));
+    assert!(offered.contains(&("profile:A2", true)));
+    assert!(offered.contains(&("profile:B4", false)));
     assert!(overall(cell(&r, "UB01"))["pct_satisfied"].is_null());
     // Within the kind y_te both hospitals tie at 1.
     assert_eq!(cell(&r, "BV02")["rank_in_kind"], 1);
@@ -515,6 +551,16 @@ async fn results_rank_compare_and_evaluate_targets(backend: Backend) {
         .expect(StatusCode::OK)
         .value();
     assert_eq!(cell(&sex, "nu")["respondents"], 5);
+    // Age in years goes into bands: every respondent here is 40.
+    let age = w
+        .get("/api/v1/rounds/HN-2026/results?by=profile:A2", &w.bnv_hn)
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(
+        cell(&age, "35-49")["respondents"],
+        age["total"]["respondents"]
+    );
     // Bad input.
     for bad in [
         "by=sao",
@@ -721,6 +767,12 @@ async fn workbook_csv_and_microdata(backend: Backend) {
     assert_eq!(ranks[3][0], "1");
     assert_eq!(ranks[4][0], "1");
     assert_eq!(ranks[5][0], "3");
+    // each criteria group's rank to the right of the overall one (G1 = overall here; G5
+    // skipped by all: not ranked)
+    assert!(ranks[2][6].starts_with("Hạng: "));
+    assert_eq!(ranks[3][6], "1");
+    assert_eq!(ranks[5][6], "3");
+    assert_eq!(ranks[3][10], "chưa đủ mẫu");
     let cmp = sheet(&mut wb, "so sánh với kỳ trước");
     assert!(cmp[1][0].contains("HN-2025"));
     let ca = cmp

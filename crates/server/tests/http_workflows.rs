@@ -855,11 +855,21 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
         .iter()
         .map(|k| k["code"].as_str().unwrap())
         .collect();
+    // Only the items relevant to this respondent: G5 (feedback) only when B8 = có.
+    let theirs_b8 = theirs
+        .iter()
+        .find(|r| t_theirs[0]["response_id"] == json!(r.id))
+        .unwrap()
+        .answers
+        .get("B8")
+        .cloned();
+    assert_ne!(
+        theirs_b8,
+        Some(sipas_core::answer::AnswerValue::Text("co".into()))
+    );
     assert_eq!(
         keys,
-        [
-            "A1", "A2", "B1", "G1_1", "G2_1", "G3_1", "G4_1", "G5_1", "G6_1"
-        ]
+        ["A1", "A2", "B1", "G1_1", "G2_1", "G3_1", "G4_1", "G6_1"]
     );
     let sex = &theirs_task["key_items"][0];
     assert_eq!(
@@ -878,17 +888,19 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
     assert_eq!(other_tasks.len(), 1);
     assert_eq!(other_tasks[0]["task_id"], t_mine[1]["task_id"]);
 
-    // A monitor may read the response of its own task only.
+    // A monitor may read the response of its own task only, and only once its findings are
+    // final (blind re-check, issue 13).
     let theirs_response = theirs
         .iter()
         .find(|r| t_theirs[0]["response_id"] == json!(r.id))
         .unwrap();
-    w.get(
-        &format!("/api/v1/responses/{}/1", theirs_response.id),
-        &w.monitor,
-    )
-    .await
-    .expect(StatusCode::OK);
+    let r = w
+        .get(
+            &format!("/api/v1/responses/{}/1", theirs_response.id),
+            &w.monitor,
+        )
+        .await;
+    assert_eq!(r.problem(), "403.2");
     let r = w
         .get(
             &format!("/api/v1/responses/{}/1", theirs_response.id),
@@ -972,7 +984,14 @@ async fn spot_checks_from_draw_to_findings_and_discrepancies(backend: Backend) {
         (&a1["code"], &a1["original"], &a1["recheck"], &a1["agrees"]),
         (&json!("A1"), &json!("nu"), &json!("nam"), &json!(false))
     );
-    // final: a second submission is refused, and nothing changes
+    // final: the original may be shown now
+    w.get(
+        &format!("/api/v1/responses/{}/1", theirs_response.id),
+        &w.monitor,
+    )
+    .await
+    .expect(StatusCode::OK);
+    // final: a different second submission is refused, and nothing changes
     let r = w
         .post(
             &result_path(&t_theirs[0]),
@@ -2104,6 +2123,12 @@ async fn two_provinces_see_only_their_own(backend: Backend) {
         "plain HTTP: nothing to pin"
     );
     assert!(code["qr_svg"].as_str().unwrap().contains("<svg"));
+    // The one-line payload the surveyor pastes carries the address and the code.
+    let payload =
+        sipas_protocol::enrol::EnrolPayload::decode(code["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload.server, "http://10.0.0.5:8080");
+    assert_eq!(payload.code, code["code"].as_str().unwrap());
+    assert_eq!(payload.cert_sha256, None);
     assert_eq!(
         sipas_server::handlers::users::enrol_link(
             "http://10.0.0.5:8080",

@@ -59,6 +59,44 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// A downloaded questionnaire does not match the content hash the server announced;
+    /// nothing was stored (issue 12).
+    #[error(
+        "questionnaire {form_id} version {version} was refused: its content does not match \
+         the hash the server gave (expected {expected}, got {actual}); nothing was stored. \
+         Sync again, and tell your supervisor if it keeps happening"
+    )]
+    FormHashMismatch {
+        /// Form id.
+        form_id: String,
+        /// Version.
+        version: String,
+        /// Hash announced by the server.
+        expected: String,
+        /// Hash of the content received.
+        actual: String,
+    },
+
+    /// PIN recovery failed: no recovery file, wrong private key, damaged request or code.
+    #[error(
+        "Không khôi phục được khoá của dữ liệu ({detail}). Dữ liệu trên máy không bị thay đổi. / \
+         Recovery failed ({detail}); nothing on the device was changed."
+    )]
+    Recovery {
+        /// What failed (never contains a key).
+        detail: String,
+    },
+
+    /// The findings of this spot-check task were already recorded on the device (final).
+    #[error(
+        "Kết quả phúc tra của nhiệm vụ này đã được ghi và không thể thay đổi. / The findings of \
+         spot-check task {id} are already recorded and cannot change."
+    )]
+    FindingsFinal {
+        /// Task.
+        id: Uuid,
+    },
+
     /// A practice interview cannot be completed: it is never queued, synced or counted.
     #[error(
         "draft {id} is a practice interview: it is never sent or counted; discard it when done"

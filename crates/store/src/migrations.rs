@@ -52,6 +52,21 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "catalogue_names",
         sql: include_str!("../migrations/0006_catalogue_names.sql"),
     },
+    Migration {
+        version: 7,
+        name: "forms",
+        sql: include_str!("../migrations/0007_forms.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "monitor_tasks",
+        sql: include_str!("../migrations/0008_monitor_tasks.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "recovery_key",
+        sql: include_str!("../migrations/0009_recovery_key.sql"),
+    },
 ];
 
 /// The schema version this code creates and understands.
@@ -154,6 +169,11 @@ mod tests {
             (
                 6,
                 "7e6cbff995a50b446f4f5e6bbc1e8543356417e06a7b60db591238911b911e08",
+            ),
+            // 0007_forms (issue 12, h-formpub).
+            (
+                7,
+                "8373408b1fb2951a2d6a781bdb46bb6558c58e6ef76ef38a2333d356d6b53ce9",
             ),
         ];
         for (version, hash) in FROZEN {

@@ -15,7 +15,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// connections with [`Store::open_with_key`]. Wiped from memory when dropped; `Debug` never
 /// shows it.
 #[derive(Clone)]
-pub struct DatabaseKey(Zeroizing<[u8; KEY_LEN]>);
+pub struct DatabaseKey(pub(crate) Zeroizing<[u8; KEY_LEN]>);
 
 impl std::fmt::Debug for DatabaseKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -263,27 +263,7 @@ impl Store {
             return Err(StoreError::WrongPassphrase);
         }
         drop(old_key);
-
-        let pending = encryption::pending_salt_path(&path);
-        let new_salt = encryption::new_salt();
-        let new_key = encryption::derive_key(new, &new_salt)?;
-        encryption::write_salt(&pending, &new_salt)?;
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("delete") {
-            return Err(StoreError::WalUnavailable { mode });
-        }
-        let rekeyed = encryption::apply_key(&self.conn, "rekey", &new_key);
-        drop(new_key);
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        rekeyed?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::WalUnavailable { mode });
-        }
-        encryption::replace_file(&pending, &salt_file)?;
+        self.rekey(&path, new)?;
         self.write(|tx, actor| {
             audit::append(
                 tx,
@@ -294,6 +274,42 @@ impl Store {
                 serde_json::json!({}),
             )
         })
+    }
+
+    /// Re-encrypts the store at `path` (this connection's file) under a key derived from
+    /// `new` and a fresh salt, sealing the new key for recovery first when the store has a
+    /// recovery key ([`crate::recovery`]). Returns the new key.
+    pub(crate) fn rekey(&mut self, path: &Path, new: &str) -> Result<DatabaseKey> {
+        let salt_file = encryption::salt_path(path);
+        let pending = encryption::pending_salt_path(path);
+        let new_salt = encryption::new_salt();
+        let new_key = encryption::derive_key(new, &new_salt)?;
+        let sealed = self.seal_pending(path, &new_key)?;
+        encryption::write_salt(&pending, &new_salt)?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(StoreError::WalUnavailable { mode });
+        }
+        let rekeyed = encryption::apply_key(&self.conn, "rekey", &new_key);
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        rekeyed?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::WalUnavailable { mode });
+        }
+        encryption::replace_file(&pending, &salt_file)?;
+        if sealed {
+            Self::commit_pending_seal(path)?;
+        }
+        Ok(DatabaseKey(new_key))
+    }
+
+    /// The file of an encrypted store (`None`: plain or in memory).
+    pub(crate) fn encrypted_path(&self) -> Option<PathBuf> {
+        self.encrypted.clone()
     }
 
     /// Sets who is recorded in the audit log for subsequent writes (e.g. the surveyor id).

@@ -123,6 +123,42 @@ impl ApiClient {
         Ok(self)
     }
 
+    /// The same client trusting exactly one server certificate: the one whose DER encoding
+    /// has SHA-256 `sha256_hex` (64 hex digits, as in the enrolment payload's `cert_sha256`).
+    /// For a province's server with a self-signed certificate: the fingerprint comes with
+    /// the enrolment code, so nobody has to copy a certificate file. The handshake signature
+    /// is still checked against that certificate; any other certificate is refused (the
+    /// error mentions "certificate"), whatever the system's roots say. Bad hex is
+    /// [`SyncError::Config`].
+    pub fn with_pinned_sha256(mut self, sha256_hex: &str) -> Result<ApiClient, SyncError> {
+        let pin = parse_sha256_hex(sha256_hex).ok_or_else(|| SyncError::Config {
+            detail: "the server certificate fingerprint must be 64 hexadecimal digits".into(),
+        })?;
+        install_crypto_provider();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| SyncError::Config {
+                detail: format!("TLS setup failed: {e}"),
+            })?
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(PinnedCertificate {
+                sha256: pin,
+                provider,
+            }))
+            .with_no_client_auth();
+        self.http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(CONNECT_TIMEOUT))
+            .user_agent(concat!("sipas-field/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured(config)
+            .build()
+            .map_err(|e| SyncError::Config {
+                detail: format!("HTTP client setup failed: {}", error_chain(&e)),
+            })?;
+        Ok(self)
+    }
+
     /// The same client with a bearer token (as returned by [`ApiClient::enrol`]).
     pub fn with_token(mut self, token: impl Into<String>) -> ApiClient {
         self.token = Some(token.into());
@@ -312,6 +348,86 @@ fn build_http(
         .map_err(|e| SyncError::Config {
             detail: format!("HTTP client setup failed: {}", error_chain(&e)),
         })
+}
+
+/// 32 bytes from 64 hex digits (upper or lower case, `:` separators allowed).
+pub fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+    let digits: Vec<u8> = hex
+        .trim()
+        .bytes()
+        .filter(|b| *b != b':')
+        .map(|b| (b as char).to_digit(16).map(|d| d as u8))
+        .collect::<Option<_>>()?;
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        out[i] = (pair[0] << 4) | pair[1];
+    }
+    Some(out)
+}
+
+/// Accepts exactly the server certificate with a given SHA-256 (see
+/// [`ApiClient::with_pinned_sha256`]); handshake signatures are verified as usual.
+#[derive(Debug)]
+struct PinnedCertificate {
+    sha256: [u8; 32],
+    provider: std::sync::Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::{Digest, Sha256};
+        if Sha256::digest(end_entity.as_ref()).as_slice() == self.sha256 {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// Serialises `value` as JSON and gzip-compresses it.

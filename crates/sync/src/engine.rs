@@ -300,11 +300,15 @@ impl Syncer {
     }
 
     /// Pulls assignments and review decisions changed since the saved cursor and applies
-    /// them ([`apply_pull`]).
+    /// them ([`apply_pull`]), then downloads the questionnaires they need and the rounds'
+    /// catalogue options ([`crate::forms::fetch_forms`]).
     pub async fn pull(&self, store: &mut Store) -> Result<PullReport, SyncError> {
         let cursor = store.pull_cursor()?;
         let pulled = self.client.pull(cursor).await?;
-        Ok(apply_pull(store, &pulled)?)
+        let mut report = apply_pull(store, &pulled)?;
+        // Issue 12: the forms the assignments need and the rounds' catalogue options.
+        report.forms = crate::forms::fetch_forms(&self.client, store).await?;
+        Ok(report)
     }
 
     /// One sync: push, then pull. The outcome is recorded in the store's sync log
@@ -402,7 +406,7 @@ pub(crate) fn mark_refused(
 /// 401 (the token, not the change, is at fault), 408 and 429 (try again later). A 4xx
 /// without a problem body comes from something in between (a proxy), not from the server,
 /// so it is retried.
-fn refuses_change(e: &SyncError) -> bool {
+pub(crate) fn refuses_change(e: &SyncError) -> bool {
     match e {
         SyncError::Server(p) => {
             let status = p.status();

@@ -261,6 +261,24 @@ pub async fn enrol_with_identity(
     })
 }
 
+/// PIN recovery (issue 13), for the supervisor: opens the locked device store `db` with the
+/// organisation's recovery private key `secret` (through the sealed key in `<db>.recovery`,
+/// [`sipas_store::recovery::open_recovery_file`]) and exports its unsynced records as normal
+/// signed hand-over files ([`export_handover_files`]), signed with the device's identity
+/// (from its enrolment file), so the dashboard's hand-over import accepts them. Read-only on
+/// the records. A wrong or missing private key: [`StoreError::Recovery`], nothing read.
+pub fn recover_handover_files(
+    db: &Path,
+    secret: &[u8; 32],
+    identity: &DeviceIdentity,
+    exported_at: DateTime<Utc>,
+) -> Result<Vec<HandoverExport>, HandoverFileError> {
+    let key = sipas_store::recovery::open_recovery_file(db, secret)?;
+    let mut store = Store::open_with_key(db, &key)?;
+    store.set_actor("recovery");
+    export_handover_files(&store, identity, exported_at)
+}
+
 /// One exported hand-over file. `Debug` shows its size, not its content (answers).
 #[derive(Clone, PartialEq, Eq)]
 pub struct HandoverExport {

@@ -7,6 +7,8 @@
 //!   batch and marks a record synced only on the server's explicit acknowledgement;
 //! * [`pull`]: applying a [`sipas_protocol::wire::PullResponse`] to the store and keeping
 //!   the pull cursor;
+//! * [`forms`]: downloading the questionnaires the assignments need (content hash checked)
+//!   and the rounds' catalogue options (issue 12);
 //! * [`SyncStatus`]: counts and last outcome for the app's sync screen;
 //! * [`handover`]: offline hand-over: the device's signing identity, signed export files of
 //!   the unsent answers (read-only on the outbox) and applying the server's import result.
@@ -20,17 +22,21 @@
 pub mod client;
 pub mod engine;
 mod error;
+pub mod forms;
 pub mod handover;
+pub mod monitor;
 pub mod pull;
 mod status;
 
 pub use client::ApiClient;
 pub use engine::{PushReport, SyncConfig, SyncReport, Syncer};
 pub use error::SyncError;
+pub use forms::{FormsReport, fetch_forms};
 pub use handover::{
     DeviceIdentity, HandoverApplyReport, HandoverExport, HandoverFileError, HandoverReply,
     IdentityEnrolment, apply_handover_acks, apply_handover_reply, enrol_with_identity,
-    export_handover, export_handover_files, write_handover_file,
+    export_handover, export_handover_files, recover_handover_files, write_handover_file,
 };
+pub use monitor::{MonitorPushReport, pull_monitor_tasks, push_monitor_findings, sync_monitor};
 pub use pull::{PullReport, apply_pull, field_rounds};
 pub use status::{SyncStatus, sync_status};

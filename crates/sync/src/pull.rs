@@ -23,6 +23,8 @@ pub struct PullReport {
     pub withdrawn: usize,
     /// The cursor saved for the next pull.
     pub cursor: i64,
+    /// Questionnaires and catalogue options downloaded after the pull (issue 12).
+    pub forms: crate::forms::FormsReport,
 }
 
 /// Applies a pull to the store and saves its cursor.

@@ -269,6 +269,8 @@ pub fn fill_answers(form: &Questionnaire, variant: u64) -> Answers {
             ItemType::MultiChoice => AnswerValue::Codes(vec![ordinary()]),
             ItemType::Text => AnswerValue::Text(format!("Thủ tục hành chính số {variant}")),
             ItemType::Date => AnswerValue::Text("2026-11-02".into()),
+            // Computed, never entered (and never required).
+            ItemType::Calculate => continue,
         };
         answers.insert(item.code.clone(), value);
     }

@@ -107,8 +107,12 @@ pub(crate) fn set_status_in(
         .as_ref()
         .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
     {
-        return Err(format!(
-            "Ghi chú quá dài: tối đa {MAX_NOTE_CHARS} ký tự / the note is longer than {MAX_NOTE_CHARS} characters"
+        return Err(crate::problem::Problem::new(
+            "note.too_long",
+            &format!("Ghi chú quá dài: tối đa {MAX_NOTE_CHARS} ký tự."),
+            &format!("The note is too long: at most {MAX_NOTE_CHARS} characters."),
+            "Hãy rút ngắn ghi chú.",
+            "Shorten the note.",
         ));
     }
     let mut store = state.store()?;
@@ -119,7 +123,7 @@ pub(crate) fn set_status_in(
     let a = store
         .get_assignment(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("assignment {id} not found"))?;
+        .ok_or_else(|| crate::problem::Problem::not_found("assignment"))?;
     let contact = store.get_contact(id).map_err(store_err)?;
     let drafts = drafts_by_assignment(&store)?;
     Ok(view(state, a, contact, &drafts, false))
@@ -164,7 +168,13 @@ impl StatusFilter {
             "open" => Ok(StatusFilter::Open),
             c => AssignmentStatus::parse(c)
                 .map(StatusFilter::One)
-                .ok_or_else(|| format!("unknown status filter {c:?}")),
+                .ok_or_else(|| {
+                    crate::problem::Problem::plain(
+                        "assignment.bad_filter",
+                        "Bộ lọc trạng thái không hợp lệ.",
+                        "Unknown status filter.",
+                    )
+                }),
         }
     }
 

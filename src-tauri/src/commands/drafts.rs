@@ -145,6 +145,53 @@ pub fn discard_draft(state: State<'_, AppState>, draft_id: Uuid) -> CmdResult<()
     state.store()?.discard_draft(draft_id).map_err(store_err)
 }
 
+/// What [`end_ineligible`] did.
+#[derive(Debug, Serialize)]
+pub struct EndedIneligible {
+    /// The outcome recorded on the draft's assignment (`None`: a draft without assignment —
+    /// walk-in, replacement or practice — is only discarded).
+    pub status: Option<sipas_store::AssignmentStatus>,
+}
+
+/// Ends an interview because the respondent fails a screening rule (e.g. under 18): the
+/// assignment gets the ineligible outcome ([`AssignmentStatus::INELIGIBLE`]) with `note`
+/// (the rule's message), and the draft is discarded. Nothing of the refused answer is kept.
+///
+/// [`AssignmentStatus::INELIGIBLE`]: sipas_store::AssignmentStatus::INELIGIBLE
+#[tauri::command(rename_all = "snake_case")]
+pub fn end_ineligible(
+    state: State<'_, AppState>,
+    draft_id: Uuid,
+    note: Option<String>,
+) -> CmdResult<EndedIneligible> {
+    end_ineligible_in(&state, draft_id, note.as_deref())
+}
+
+pub(crate) fn end_ineligible_in(
+    state: &AppState,
+    draft_id: Uuid,
+    note: Option<&str>,
+) -> CmdResult<EndedIneligible> {
+    let assignment = {
+        let store = state.store()?;
+        store
+            .get_draft(draft_id)
+            .map_err(store_err)?
+            .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?
+            .assignment_id
+    };
+    let status = sipas_store::AssignmentStatus::INELIGIBLE;
+    if let Some(aid) = assignment {
+        // The note is limited and normalised as for an outcome recorded by hand.
+        let note: Option<String> = note.map(|n| n.chars().take(500).collect());
+        crate::commands::assignments::set_status_in(state, aid, status.as_str(), note.as_deref())?;
+    }
+    state.store()?.discard_draft(draft_id).map_err(store_err)?;
+    Ok(EndedIneligible {
+        status: assignment.map(|_| status),
+    })
+}
+
 pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
     let mut store = state.store()?;
     let new = match req.assignment_id {
@@ -161,7 +208,13 @@ pub(crate) fn start_in(state: &AppState, req: &StartDraft) -> CmdResult<Draft> {
                 .get_assignment(aid)
                 .map_err(store_err)?
                 .ok_or_else(|| {
-                    format!("Không tìm thấy phiếu được giao / assignment {aid} not found")
+                    crate::problem::Problem::new(
+                        "assignment.not_found",
+                        "Không tìm thấy phiếu được giao trên máy.",
+                        "This assignment is not on this device.",
+                        "Hãy đồng bộ rồi thử lại.",
+                        "Sync, then try again.",
+                    )
                 })?;
             NewDraft {
                 assignment_id: Some(aid),
@@ -242,7 +295,7 @@ fn create(
     store
         .get_draft(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("draft {id} vanished"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn list_in(state: &AppState) -> CmdResult<Vec<DraftSummary>> {
@@ -275,7 +328,7 @@ pub(crate) fn get_in(state: &AppState, id: Uuid) -> CmdResult<Draft> {
         .store()?
         .get_draft(id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {id} not found"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn save_in(
@@ -289,7 +342,15 @@ pub(crate) fn save_in(
     let draft = store
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                "draft.not_found",
+                "Không tìm thấy phiếu đang làm trên máy.",
+                "This interview in progress is not on this device.",
+                "Hãy quay lại danh sách.",
+                "Go back to the list.",
+            )
+        })?;
     let form = state.form(&draft.form)?;
     let value = match value.filter(|v| !v.is_null()) {
         None => None,
@@ -311,12 +372,12 @@ pub(crate) fn save_in(
         },
     };
     let check = match &value {
-        Some(v) => validate_answer(form, item_code, v),
+        Some(v) => validate_answer(&form, item_code, v),
         // Clearing is always allowed, but only for items of this form.
         None => form
             .item(item_code)
             .map(|_| ())
-            .ok_or_else(|| validate_answer(form, item_code, &AnswerValue::Int(0)).unwrap_err()),
+            .ok_or_else(|| validate_answer(&form, item_code, &AnswerValue::Int(0)).unwrap_err()),
     };
     if let Err(issue) = check {
         return Ok(refused(issue));
@@ -349,12 +410,22 @@ pub(crate) fn set_group_in(state: &AppState, draft_id: Uuid, group: Option<&str>
     let draft = store
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))?;
+        .ok_or_else(|| {
+            crate::problem::Problem::new(
+                "draft.not_found",
+                "Không tìm thấy phiếu đang làm trên máy.",
+                "This interview in progress is not on this device.",
+                "Hãy quay lại danh sách.",
+                "Go back to the list.",
+            )
+        })?;
     if let Some(g) = group
         && state.form(&draft.form)?.group(g).is_none()
     {
-        return Err(format!(
-            "Nhóm {g} không có trong phiếu / group {g} is not in this form"
+        return Err(crate::problem::Problem::plain(
+            "form.no_group",
+            &format!("Nhóm câu hỏi {g} không có trong phiếu này."),
+            &format!("Question group {g} is not in this form."),
         ));
     }
     store.set_current_group(draft_id, group).map_err(store_err)
@@ -410,7 +481,7 @@ pub(crate) mod tests {
         // Nothing pulled yet: no round takes them.
         let err =
             start_in(&state, &walk_in("R-MOTCUA", "00004", Some(Origin::WalkIn))).unwrap_err();
-        assert!(err.contains("không nhận"), "{err}");
+        assert!(err.message_vi.contains("không nhận"), "{err}");
         let d = free_draft(&state);
         assert_eq!(
             (d.form.form_id.as_str(), d.origin, d.practice),
@@ -423,12 +494,12 @@ pub(crate) mod tests {
             &walk_in("R-MOTCUA", "00004", Some(Origin::Replacement)),
         )
         .unwrap_err();
-        assert!(err.contains("không nhận"), "{err}");
+        assert!(err.message_vi.contains("không nhận"), "{err}");
         let err =
             start_in(&state, &walk_in("R-MOTCUA", "99999", Some(Origin::WalkIn))).unwrap_err();
-        assert!(err.contains("Đơn vị không thuộc"), "{err}");
+        assert!(err.message_vi.contains("Đơn vị không thuộc"), "{err}");
         let err = start_in(&state, &walk_in("R-MOTCUA", "00004", None)).unwrap_err();
-        assert!(err.contains("Hãy chọn loại"), "{err}");
+        assert!(err.message_vi.contains("Hãy chọn loại"), "{err}");
         assert_eq!(list_in(&state).unwrap().len(), 1);
     }
 
@@ -441,11 +512,7 @@ pub(crate) mod tests {
             practice: true,
             ..StartDraft::default()
         };
-        assert!(
-            start_in(&state, &req)
-                .unwrap_err()
-                .contains("sipas-6-groups@9.9")
-        );
+        assert_eq!(start_in(&state, &req).unwrap_err().code, "form.unknown");
         req.version = Some("2026.1".into());
         let d = start_in(&state, &req).unwrap();
         assert!(d.practice);
@@ -521,5 +588,51 @@ pub(crate) mod tests {
             list_in(&state).unwrap()[0].current_group.as_deref(),
             Some("G3")
         );
+    }
+
+    #[test]
+    fn ending_as_ineligible_records_the_outcome_and_drops_the_draft() {
+        let state = test_state();
+        let a = sipas_store::Assignment {
+            id: Uuid::now_v7(),
+            round_id: "2026-HN-1".into(),
+            unit_code: "00004".into(),
+            form: FormKey {
+                form_id: "sipas-6-groups".into(),
+                version: "2026.1".into(),
+            },
+            procedure: "Đăng ký khai sinh".into(),
+            status: sipas_store::AssignmentStatus::NotVisited,
+            status_note: None,
+            updated_at: chrono::Utc::now(),
+            names: Default::default(),
+        };
+        state.store().unwrap().upsert_assignment(&a, None).unwrap();
+        let d = start_in(
+            &state,
+            &StartDraft {
+                assignment_id: Some(a.id),
+                ..StartDraft::default()
+            },
+        )
+        .unwrap();
+        let out = end_ineligible_in(&state, d.id, Some("Không đủ điều kiện — A2")).unwrap();
+        assert_eq!(out.status, Some(sipas_store::AssignmentStatus::INELIGIBLE));
+        let store = state.store().unwrap();
+        assert!(store.get_draft(d.id).unwrap().is_none(), "draft discarded");
+        let got = store.get_assignment(a.id).unwrap().unwrap();
+        assert_eq!(got.status, sipas_store::AssignmentStatus::INELIGIBLE);
+        assert_eq!(got.status_note.as_deref(), Some("Không đủ điều kiện — A2"));
+        assert_eq!(
+            store.status_outbox_counts().unwrap().pending,
+            1,
+            "sent at next sync"
+        );
+        drop(store);
+        // A walk-in has no assignment: only the draft goes; an unknown draft is an error.
+        let w = free_draft(&state);
+        assert_eq!(end_ineligible_in(&state, w.id, None).unwrap().status, None);
+        assert!(state.store().unwrap().get_draft(w.id).unwrap().is_none());
+        assert!(end_ineligible_in(&state, w.id, None).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Review, submission, the list of submitted responses and reopening rejected ones.
 use crate::state::{AppState, CmdResult, store_err};
 use serde::{Deserialize, Serialize};
-use sipas_core::answer_validation::{AnswerIssue, validate_response};
+use sipas_core::answer_validation::{AnswerIssue, validate_response_on};
 use sipas_core::questionnaire::{FormKey, Label};
 use sipas_core::response::GpsFix;
 use sipas_store::{Draft, OutboxState, ResponseStatus};
@@ -135,13 +135,15 @@ fn load_draft(state: &AppState, draft_id: Uuid) -> CmdResult<Draft> {
         .store()?
         .get_draft(draft_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đang làm / draft {draft_id} not found"))
+        .ok_or_else(|| crate::problem::Problem::not_found("draft"))
 }
 
 pub(crate) fn review_in(state: &AppState, draft_id: Uuid) -> CmdResult<Vec<AnswerIssue>> {
     let draft = load_draft(state, draft_id)?;
     let form = state.form(&draft.form)?;
-    Ok(validate_response(form, &draft.answers)
+    // `today()` in the form's expressions is the date of `started_at`, as on the server.
+    let today = sipas_core::expr::today_of(draft.started_at);
+    Ok(validate_response_on(&form, &draft.answers, Some(&today))
         .err()
         .unwrap_or_default())
 }
@@ -265,7 +267,7 @@ pub(crate) fn reopen_in(state: &AppState, response_id: Uuid) -> CmdResult<Draft>
     let latest = store
         .latest_response(response_id)
         .map_err(store_err)?
-        .ok_or_else(|| format!("Không tìm thấy phiếu đã nộp / response {response_id} not found"))?;
+        .ok_or_else(|| crate::problem::Problem::not_found("response"))?;
     if latest.status != ResponseStatus::Rejected {
         return Err(
             "Chỉ sửa được phiếu bị giám sát viên trả lại / only responses sent back by a \

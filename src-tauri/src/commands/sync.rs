@@ -11,12 +11,12 @@
 //! After every successful sync the contact data past the spot-check window is deleted
 //! ([`Store::purge_contacts`]).
 use crate::applog;
-use crate::state::{AppState, CmdResult, LOCKED, store_err};
+use crate::problem::Problem;
+use crate::state::{AppState, CmdResult, store_err};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_protocol::wire::UserInfo;
 use sipas_store::{DatabaseKey, OutboxCounts, Store, SyncLog, default_contact_retention};
-use sipas_sync::handover::handover_file_name;
 use sipas_sync::{
     ApiClient, DeviceIdentity, HandoverApplyReport, SyncConfig, SyncError, SyncReport, Syncer,
     apply_handover_reply, enrol_with_identity, export_handover_files, write_handover_file,
@@ -54,6 +54,16 @@ pub struct SyncStatus {
     /// The server no longer accepts this device's token (revoked, `401.1`): automatic sync
     /// has stopped; unsynced answers leave by hand-over file or after a new enrolment.
     pub revoked: bool,
+    /// Whether the server answered the last attempt (`None`: no attempt in this run yet).
+    pub online: Option<bool>,
+    /// A sync is running now.
+    pub syncing: bool,
+    /// Records and field outcomes waiting to be sent.
+    pub waiting: u64,
+    /// Why the last sync failed, in plain words — only while no sync succeeded since.
+    pub last_problem: Option<Problem>,
+    /// The server's certificate is pinned by its fingerprint (from the enrolment payload).
+    pub pinned_certificate: bool,
 }
 
 /// The device's enrolment, as saved on disk. `Debug` hides the token and the signing key.
@@ -77,6 +87,10 @@ pub struct Enrolment {
     /// it is accepted. Automatic sync stops while set; a successful sync clears it.
     #[serde(default)]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// SHA-256 (hex) of the server's self-signed certificate, pinned at enrolment (from the
+    /// enrolment payload); `None`: system roots (and a saved PEM, if any) apply.
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -99,8 +113,12 @@ impl std::fmt::Debug for Enrolment {
 /// What [`export_handover`] wrote.
 #[derive(Debug, Serialize)]
 pub struct HandoverExported {
-    /// The files written, in order (import them all).
+    /// The files written, in order (import them all): full paths.
     pub files: Vec<String>,
+    /// Their names only (what the screen shows).
+    pub names: Vec<String>,
+    /// The folder they are in.
+    pub dir: String,
     /// Answers in them.
     pub records: usize,
 }
@@ -118,12 +136,17 @@ pub struct HandoverApplied {
 const MAX_REPLY_FILE: u64 = 16 * 1024 * 1024;
 
 /// The error of a device enrolled without a signing key.
-const NO_SIGNING_KEY: &str = "Thiết bị này được đăng ký khi chưa hỗ trợ tệp bàn giao nên chưa có \
-                              khoá ký: hãy đăng ký lại thiết bị bằng mã mới của giám sát viên \
-                              (hoặc đồng bộ qua mạng); câu trả lời vẫn an toàn trên máy. / this \
-                              device was enrolled before hand-over files existed and has no \
-                              signing key: enrol it again with a new code from your supervisor \
-                              (or sync over the network); your answers are safe on this device";
+fn no_signing_key() -> Problem {
+    Problem::new(
+        "handover.no_key",
+        "Thiết bị này được đăng ký khi chưa hỗ trợ tệp bàn giao.",
+        "This device was enrolled before hand-over files existed.",
+        "Hãy đăng ký lại thiết bị bằng mã mới của giám sát viên (hoặc đồng bộ qua mạng); \
+         phiếu vẫn an toàn trên máy.",
+        "Enrol it again with a new code from your supervisor (or sync over the network); \
+         your forms are safe on this device.",
+    )
+}
 
 /// The sync side of the app state: where the enrolment is kept, the key of the unlocked
 /// store and the sync engine's own connection to it (one sync at a time).
@@ -132,6 +155,10 @@ pub struct SyncService {
     /// The database key while the app is unlocked.
     key: Mutex<Option<DatabaseKey>>,
     engine: tokio::sync::Mutex<Option<Store>>,
+    /// What the last attempt in this run said: `(server answered, problem)`.
+    last: Mutex<Option<(bool, Option<Problem>)>>,
+    /// A sync is running.
+    running: std::sync::atomic::AtomicBool,
 }
 
 impl SyncService {
@@ -141,6 +168,8 @@ impl SyncService {
             db_path,
             key: Mutex::new(None),
             engine: tokio::sync::Mutex::new(None),
+            last: Mutex::new(None),
+            running: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -190,12 +219,23 @@ impl SyncService {
         match std::fs::read(&path) {
             Ok(pem) => Ok(Some(pem)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!(
-                "Không đọc được chứng chỉ máy chủ đã lưu / could not read the saved server \
-                 certificate {}: {e}",
-                path.display()
-            )),
+            Err(e) => {
+                applog::warn(format!(
+                    "saved server certificate unreadable ({:?})",
+                    e.kind()
+                ));
+                Err(certificate_problem())
+            }
         }
+    }
+
+    /// What the last attempt of this run said: `(server answered, problem)`.
+    fn last(&self) -> Option<(bool, Option<Problem>)> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_last(&self, answered: bool, problem: Option<Problem>) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((answered, problem));
     }
 
     /// Keeps the certificate an enrolment succeeded with (or removes an old one).
@@ -204,8 +244,13 @@ impl SyncService {
             return Ok(());
         };
         let failed = |err: std::io::Error| {
-            format!(
-                "Không lưu được chứng chỉ máy chủ / could not save the server certificate: {err}"
+            applog::warn(format!("server certificate not saved ({:?})", err.kind()));
+            Problem::new(
+                "enrol.not_saved",
+                "Không lưu được đăng ký trên máy.",
+                "The enrolment could not be saved on this device.",
+                "Hãy kiểm tra bộ nhớ còn trống rồi đăng ký lại.",
+                "Check that the device has free space, then enrol again.",
             )
         };
         match pem {
@@ -217,10 +262,20 @@ impl SyncService {
         }
     }
 
-    /// A client of `server_url` trusting `pem` (else the saved certificate) besides the
-    /// system's roots.
-    pub(crate) fn client(&self, server_url: &str, pem: Option<&[u8]>) -> CmdResult<ApiClient> {
-        let client = ApiClient::new(server_url).map_err(|e| sync_message(&e))?;
+    /// A client of `server_url` pinning the certificate `pin` (SHA-256 hex) when given, else
+    /// trusting `pem` (else the saved certificate) besides the system's roots.
+    pub(crate) fn client(
+        &self,
+        server_url: &str,
+        pem: Option<&[u8]>,
+        pin: Option<&str>,
+    ) -> CmdResult<ApiClient> {
+        let client = ApiClient::new(server_url).map_err(|e| Problem::from_sync(&e))?;
+        if let Some(pin) = pin {
+            return client
+                .with_pinned_sha256(pin)
+                .map_err(|_| certificate_problem());
+        }
         let saved;
         let pem = match pem {
             Some(pem) => Some(pem),
@@ -230,9 +285,10 @@ impl SyncService {
             }
         };
         match pem {
-            Some(pem) => client
-                .with_root_certificate_pem(pem)
-                .map_err(|e| certificate_message(&e)),
+            Some(pem) => client.with_root_certificate_pem(pem).map_err(|_| {
+                applog::warn("server certificate (PEM) not usable");
+                certificate_problem()
+            }),
             None => Ok(client),
         }
     }
@@ -244,12 +300,17 @@ impl SyncService {
     }
 
     fn save_enrolment(&self, e: &Enrolment) -> CmdResult<()> {
-        let path = self
-            .enrolment_path()
-            .ok_or("Không có tệp dữ liệu để lưu đăng ký / no data file to keep the enrolment")?;
-        let json = serde_json::to_vec_pretty(e).map_err(|e| e.to_string())?;
+        let path = self.enrolment_path().ok_or_else(no_file)?;
+        let json = serde_json::to_vec_pretty(e).expect("an enrolment always serialises");
         write_private(&path, &json).map_err(|err| {
-            format!("Không lưu được đăng ký thiết bị / could not save the enrolment: {err}")
+            applog::warn(format!("enrolment not saved ({:?})", err.kind()));
+            Problem::new(
+                "enrol.not_saved",
+                "Không lưu được đăng ký trên máy.",
+                "The enrolment could not be saved on this device.",
+                "Hãy kiểm tra bộ nhớ còn trống rồi đăng ký lại.",
+                "Check that the device has free space, then enrol again.",
+            )
         })
     }
 
@@ -257,7 +318,7 @@ impl SyncService {
     /// [`LOCKED`] while the app is locked. The outcome is recorded in the store's sync log
     /// by the engine; after a successful sync the contact data past the spot-check window
     /// is deleted.
-    pub async fn sync_once(&self) -> Result<bool, String> {
+    pub async fn sync_once(&self) -> CmdResult<bool> {
         let Some(enrolment) = self.enrolment() else {
             return Ok(false);
         };
@@ -266,19 +327,23 @@ impl SyncService {
 
     /// [`SyncService::sync_once`] for automatic syncs: nothing while the device is marked
     /// revoked (retrying a refused token helps nobody); `Ok(false)` then.
-    pub async fn auto_sync_once(&self) -> Result<bool, String> {
+    pub async fn auto_sync_once(&self) -> CmdResult<bool> {
         match self.enrolment() {
             Some(e) if e.revoked_at.is_none() => self.sync_enrolled(e).await,
             _ => Ok(false),
         }
     }
 
-    async fn sync_enrolled(&self, enrolment: Enrolment) -> Result<bool, String> {
-        let db = self.db_path.as_ref().ok_or(NO_FILE)?;
+    async fn sync_enrolled(&self, enrolment: Enrolment) -> CmdResult<bool> {
+        let db = self.db_path.as_ref().ok_or_else(no_file)?;
         let mut engine = self.engine.lock().await;
         // Read after the engine is free: a PIN change in between replaces the key.
-        let key = self.key().ok_or(LOCKED)?;
+        let key = self.key().ok_or_else(Problem::locked)?;
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let out = self.sync_with(&mut engine, db, &key, enrolment).await;
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         drop(key);
         if self.key().is_none() {
             // Locked while syncing: close the connection now.
@@ -293,16 +358,21 @@ impl SyncService {
         db: &Path,
         key: &DatabaseKey,
         enrolment: Enrolment,
-    ) -> Result<bool, String> {
+    ) -> CmdResult<bool> {
         let store = open_engine(engine, db, key)?;
         let client = self
-            .client(&enrolment.server_url, None)
+            .client(
+                &enrolment.server_url,
+                None,
+                enrolment.cert_sha256.as_deref(),
+            )
             .inspect_err(|_| applog::warn("sync: the server certificate or address is not usable"))?
             .with_token(enrolment.token.clone());
         match Syncer::new(client, SyncConfig::default()).sync(store).await {
             Ok(report) => {
                 let purged = store.purge_contacts(Utc::now(), default_contact_retention());
                 applog::info(sync_summary(&report, &purged));
+                self.set_last(true, None);
                 if enrolment.revoked_at.is_some() {
                     self.save_enrolment(&Enrolment {
                         revoked_at: None,
@@ -319,11 +389,14 @@ impl SyncService {
                         ..enrolment
                     })?;
                 }
-                Err(REVOKED.to_string())
+                self.set_last(true, Some(Problem::revoked()));
+                Err(Problem::revoked())
             }
             Err(e) => {
                 applog::warn(format!("sync failed: {}", sync_error_kind(&e)));
-                Err(sync_message(&e))
+                let problem = Problem::from_sync(&e);
+                self.set_last(!unreachable(&e), Some(problem.clone()));
+                Err(problem)
             }
         }
     }
@@ -332,13 +405,10 @@ impl SyncService {
 impl SyncService {
     /// Runs `f` on the sync engine's connection (opened if needed), so it never races a
     /// network sync. [`LOCKED`] while the app is locked.
-    async fn with_engine<T>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, String>,
-    ) -> Result<T, String> {
-        let db = self.db_path.as_ref().ok_or(NO_FILE)?;
+    async fn with_engine<T>(&self, f: impl FnOnce(&mut Store) -> CmdResult<T>) -> CmdResult<T> {
+        let db = self.db_path.as_ref().ok_or_else(no_file)?;
         let mut engine = self.engine.lock().await;
-        let key = self.key().ok_or(LOCKED)?;
+        let key = self.key().ok_or_else(Problem::locked)?;
         let out = open_engine(&mut engine, db, &key).and_then(f);
         drop(key);
         if self.key().is_none() {
@@ -353,7 +423,7 @@ fn open_engine<'a>(
     engine: &'a mut Option<Store>,
     db: &Path,
     key: &DatabaseKey,
-) -> Result<&'a mut Store, String> {
+) -> CmdResult<&'a mut Store> {
     if engine.is_none() {
         let mut store = Store::open_with_key(db, key).map_err(|e| {
             applog::warn(format!(
@@ -365,15 +435,17 @@ fn open_engine<'a>(
         store.set_actor("sync");
         *engine = Some(store);
     }
-    engine.as_mut().ok_or_else(|| NO_FILE.to_string())
+    engine.as_mut().ok_or_else(no_file)
 }
 
-/// The error of a sync refused because the device was revoked.
-pub const REVOKED: &str = "Thiết bị đã bị thu hồi: máy chủ không nhận thiết bị này nữa. Hãy \
-                           liên hệ giám sát viên và dùng Xuất tệp bàn giao để chuyển các phiếu \
-                           chưa đồng bộ; câu trả lời vẫn an toàn trên máy. / this device was \
-                           revoked: the server no longer accepts it; contact your supervisor \
-                           and export a hand-over file for the unsynced records";
+/// Whether the server could not be reached at all (not a refused certificate).
+fn unreachable(e: &SyncError) -> bool {
+    match e {
+        SyncError::Unreachable { detail } => !certificate_refused(detail),
+        SyncError::GaveUp { last, .. } => unreachable(last),
+        _ => false,
+    }
+}
 
 /// Whether the server refused the device token itself (`401.1`), i.e. the device was
 /// revoked (or the server no longer knows it).
@@ -408,11 +480,7 @@ fn sync_summary(r: &SyncReport, purged: &sipas_store::Result<usize>) -> String {
     )
 }
 
-/// Whether a connection failed because the server's TLS certificate is not trusted.
-fn certificate_refused(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("certificate") || d.contains("unknownissuer")
-}
+use crate::problem::certificate_refused;
 
 /// What kind of sync failure `e` is, for the log: no server text, no details.
 pub(crate) fn sync_error_kind(e: &SyncError) -> String {
@@ -458,16 +526,26 @@ pub(crate) fn store_error_kind(e: &sipas_store::StoreError) -> &'static str {
     }
 }
 
-/// A server certificate that could not be used: Vietnamese first, then the detail.
-fn certificate_message(e: &SyncError) -> String {
-    format!(
-        "Chứng chỉ máy chủ không dùng được: hãy dán nguyên nội dung tệp .pem/.crt do giám sát \
-         viên cung cấp (từ -----BEGIN CERTIFICATE----- đến -----END CERTIFICATE-----). / {e}"
+/// A server certificate (pasted PEM or pinned fingerprint) that cannot be used.
+fn certificate_problem() -> Problem {
+    Problem::new(
+        "enrol.bad_certificate",
+        "Chứng chỉ máy chủ không dùng được.",
+        "The server certificate cannot be used.",
+        "Hãy dán lại nguyên mã đăng ký (hoặc nguyên tệp chứng chỉ) do giám sát viên gửi, \
+         hoặc xin mã mới.",
+        "Paste the whole enrolment code (or the whole certificate file) from your supervisor \
+         again, or ask for a new one.",
     )
 }
 
-const NO_FILE: &str = "Ứng dụng đang chạy không có tệp dữ liệu nên không thể đồng bộ / \
-                       no data file, so nothing can be synced";
+fn no_file() -> Problem {
+    Problem::plain(
+        "app.no_file",
+        "Ứng dụng đang chạy không có tệp dữ liệu nên không thể đồng bộ.",
+        "The app runs without a data file, so nothing can be synced.",
+    )
+}
 
 /// Writes `bytes` to `path` readable by the owner only (the file holds the device token).
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -487,84 +565,68 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// A sync error for the surveyor: Vietnamese first, then the engine's English detail.
-pub fn sync_message(e: &SyncError) -> String {
-    let vi = match e {
-        SyncError::Unreachable { detail } if certificate_refused(detail) => {
-            "Máy chủ dùng chứng chỉ chưa được tin cậy. Nếu giám sát viên đã cấp chứng chỉ máy chủ \
-             (tệp .pem/.crt), hãy dán nó vào ô Chứng chỉ máy chủ khi đăng ký thiết bị."
-                .to_string()
-        }
-        SyncError::Unreachable { .. } => {
-            "Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại; câu trả lời vẫn an toàn trên máy."
-                .to_string()
-        }
-        SyncError::Server(p) => format!("Máy chủ từ chối: {}", p.message_vi),
-        SyncError::HttpStatus { status } => {
-            format!("Máy chủ trả lỗi HTTP {status}. Hãy thử lại sau; câu trả lời vẫn an toàn trên máy.")
-        }
-        SyncError::NotEnrolled => "Thiết bị chưa đăng ký với máy chủ.".to_string(),
-        SyncError::Config { .. } => {
-            "Địa chỉ máy chủ không hợp lệ (cần bắt đầu bằng https://).".to_string()
-        }
-        SyncError::GaveUp { last, .. } => return sync_message(last),
-        _ => "Đồng bộ chưa thành công; câu trả lời vẫn an toàn trên máy.".to_string(),
-    };
-    format!("{vi} / {e}")
-}
-
 /// Outbox counts, the sync log and the enrolment state.
 #[tauri::command(rename_all = "snake_case")]
 pub fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     status_in(&state)
 }
 
-/// Enrols this device with a server using a one-time code from the supervisor. `certificate`
-/// (PEM) is trusted in addition to the system's roots, for a server with a self-signed
-/// certificate; it is kept for later syncs.
+/// Enrols this device with a server. Usually from the one-line enrolment payload the
+/// supervisor sends (`sipas-enrol:1:…`, see `sipas_protocol::enrol`): server address, code
+/// and the fingerprint of a self-signed server certificate, which is pinned for every later
+/// sync. The advanced path takes `server_url` and a bare `code` (and optionally a PEM
+/// `certificate` trusted besides the system's roots, kept for later syncs).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn enrol(
     state: State<'_, AppState>,
-    server_url: String,
-    code: String,
+    payload: Option<String>,
+    server_url: Option<String>,
+    code: Option<String>,
     device_name: Option<String>,
     certificate: Option<String>,
 ) -> CmdResult<SyncStatus> {
     state.ensure_unlocked()?;
+    let target = enrol_target(payload, server_url, code)?;
     let certificate = certificate
         .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty());
-    let code = code.trim();
-    if code.is_empty() {
-        return Err("Hãy nhập mã đăng ký / enter the enrolment code".into());
-    }
+        .filter(|c| !c.is_empty() && target.cert_sha256.is_none());
     let device_name = device_name
         .map(|n| sipas_core::text::nfc(n.trim()))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(default_device_name);
     if device_name.chars().count() > MAX_DEVICE_NAME {
-        return Err(format!(
-            "Tên thiết bị quá dài (tối đa {MAX_DEVICE_NAME} ký tự) / device name too long"
+        return Err(Problem::new(
+            "enrol.device_name",
+            &format!("Tên thiết bị quá dài (tối đa {MAX_DEVICE_NAME} ký tự)."),
+            &format!("The device name is too long (at most {MAX_DEVICE_NAME} characters)."),
+            "Hãy rút ngắn tên thiết bị.",
+            "Shorten the device name.",
         ));
     }
     let pem = certificate.as_ref().map(|c| c.as_bytes());
     // Only the certificate given now counts (not one saved at an earlier enrolment).
-    let mut client = match pem {
-        Some(pem) => state.sync().client(&server_url, Some(pem))?,
-        None => ApiClient::new(&server_url).map_err(|e| sync_message(&e))?,
+    let mut client = match (pem, target.cert_sha256.as_deref()) {
+        (_, Some(pin)) => state.sync().client(&target.server, None, Some(pin))?,
+        (Some(pem), None) => state.sync().client(&target.server, Some(pem), None)?,
+        (None, None) => ApiClient::new(&target.server).map_err(|e| Problem::from_sync(&e))?,
     };
-    let enrolled = enrol_with_identity(&mut client, code, &device_name)
+    let enrolled = enrol_with_identity(&mut client, &target.code, &device_name)
         .await
         .map_err(|e| {
             applog::warn(format!("enrolment failed: {}", sync_error_kind(&e)));
-            sync_message(&e)
+            Problem::from_sync(&e)
         })?;
     state.sync().save_certificate(pem)?;
     applog::info(format!(
-        "enrolled (server certificate given: {})",
-        pem.is_some()
+        "enrolled (server certificate given: {}, pinned: {})",
+        pem.is_some(),
+        target.cert_sha256.is_some()
     ));
     let reply = enrolled.response;
+    // H-monitor (issue 13): seal the store key with the organisation's recovery key.
+    if let Some(pk) = reply.recovery_public_key.as_deref() {
+        keep_recovery_key(&state, pk)?;
+    }
     state.sync().save_enrolment(&Enrolment {
         server_url: client.base_url().to_string(),
         token: reply.token,
@@ -573,64 +635,253 @@ pub async fn enrol(
         enrolled_at: Utc::now(),
         signing_key: Some(enrolled.identity.secret_key_base64().to_string()),
         revoked_at: None,
+        cert_sha256: target.cert_sha256.map(|h| h.to_ascii_lowercase()),
     })?;
+    state.sync().set_last(true, None);
     status_in(&state)
 }
 
-/// Where hand-over files go by default: the Downloads folder, else the home folder.
-#[tauri::command(rename_all = "snake_case")]
-pub fn handover_default_dir(app: tauri::AppHandle) -> CmdResult<String> {
-    use tauri::Manager;
-    let path = app.path();
-    path.download_dir()
-        .ok()
-        .filter(|d| d.is_dir())
-        .or_else(|| path.home_dir().ok())
-        .map(|d| d.display().to_string())
-        .ok_or_else(|| "Không tìm thấy thư mục mặc định / no default folder".to_string())
-}
-
-/// Writes the answers not yet confirmed by the server into signed hand-over files in `dir`
-/// (several when they do not fit in one). Nothing changes on the device: the answers stay
-/// waiting until the server confirms them (a network sync or [`apply_handover_result`]).
-#[tauri::command(rename_all = "snake_case")]
-pub async fn export_handover(
-    state: State<'_, AppState>,
-    dir: String,
-) -> CmdResult<HandoverExported> {
-    state.ensure_unlocked()?;
-    let enrolment = state.sync().enrolment().ok_or(NOT_ENROLLED)?;
-    let dir = PathBuf::from(dir.trim());
-    if dir.as_os_str().is_empty() || !dir.is_dir() {
-        return Err(format!(
-            "Thư mục {} không tồn tại: hãy nhập một thư mục có sẵn (ví dụ thẻ nhớ hoặc USB) / \
-             the folder {} does not exist: enter an existing folder",
-            dir.display(),
-            dir.display()
+/// Where to enrol: the pasted payload, or (advanced) an address and a bare code. A bare code
+/// pasted into the payload field says it needs the whole line.
+pub(crate) fn enrol_target(
+    payload: Option<String>,
+    server_url: Option<String>,
+    code: Option<String>,
+) -> CmdResult<sipas_protocol::enrol::EnrolPayload> {
+    use sipas_protocol::enrol::{EnrolPayload, PayloadError};
+    let payload = payload.filter(|p| !p.trim().is_empty());
+    if let Some(text) = payload {
+        return EnrolPayload::decode(&text).map_err(|e| match e {
+            PayloadError::NotAPayload => Problem::new(
+                "enrol.not_payload",
+                "Đây không phải mã đăng ký đầy đủ.",
+                "This is not a complete enrolment code.",
+                "Hãy dán nguyên dòng bắt đầu bằng «sipas-enrol:» do giám sát viên gửi.",
+                "Paste the whole line starting with \"sipas-enrol:\" from your supervisor.",
+            ),
+            PayloadError::UnknownVersion => Problem::new(
+                "enrol.payload_version",
+                "Mã đăng ký này dành cho phiên bản ứng dụng mới hơn.",
+                "This enrolment code is for a newer version of the app.",
+                "Hãy cập nhật ứng dụng rồi dán lại mã.",
+                "Update the app, then paste the code again.",
+            ),
+            PayloadError::Damaged => Problem::new(
+                "enrol.payload_damaged",
+                "Mã đăng ký bị thiếu hoặc hỏng khi sao chép.",
+                "The enrolment code is incomplete or was damaged while copying.",
+                "Hãy sao chép lại nguyên dòng mã đăng ký rồi dán lại.",
+                "Copy the whole enrolment code line again and paste it.",
+            ),
+        });
+    }
+    let code = code.map(|c| c.trim().to_string()).unwrap_or_default();
+    let server = server_url.map(|u| u.trim().to_string()).unwrap_or_default();
+    if code.is_empty() || server.is_empty() {
+        return Err(Problem::new(
+            "enrol.empty",
+            "Chưa có mã đăng ký.",
+            "No enrolment code yet.",
+            "Hãy dán mã đăng ký do giám sát viên gửi.",
+            "Paste the enrolment code from your supervisor.",
         ));
     }
-    let secret = zeroize::Zeroizing::new(enrolment.signing_key.clone().ok_or(NO_SIGNING_KEY)?);
-    let identity = DeviceIdentity::load(enrolment.device_id, &secret).map_err(|e| e.to_string())?;
+    Ok(EnrolPayload {
+        server,
+        code,
+        cert_sha256: None,
+    })
+}
+
+/// The folder hand-over files go to: `$SIPAS_HANDOVER_DIR` when set, else `SIPAS Field - ban
+/// giao` in the user's documents (else the downloads or home folder, else the app's data
+/// folder), created if needed.
+fn handover_dir(app: &tauri::AppHandle) -> CmdResult<PathBuf> {
+    use tauri::Manager;
+    if let Some(dir) = std::env::var_os(HANDOVER_DIR_ENV).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).map_err(|_| handover_folder_problem())?;
+        return Ok(dir);
+    }
+    let path = app.path();
+    let base = path
+        .document_dir()
+        .ok()
+        .filter(|d| d.is_dir())
+        .or_else(|| path.download_dir().ok().filter(|d| d.is_dir()))
+        .or_else(|| path.home_dir().ok().filter(|d| d.is_dir()))
+        .or_else(|| path.app_data_dir().ok());
+    let dir = base
+        .map(|b| b.join(HANDOVER_FOLDER))
+        .ok_or_else(handover_folder_problem)?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        applog::warn(format!("hand-over folder not created ({:?})", e.kind()));
+        handover_folder_problem()
+    })?;
+    Ok(dir)
+}
+
+/// Environment variable naming another hand-over folder (tests, a shared USB mount).
+pub const HANDOVER_DIR_ENV: &str = "SIPAS_HANDOVER_DIR";
+
+/// Name of the hand-over folder inside the documents folder.
+const HANDOVER_FOLDER: &str = "SIPAS Field - ban giao";
+
+fn handover_folder_problem() -> Problem {
+    Problem::new(
+        "handover.folder",
+        "Không tạo được thư mục lưu tệp bàn giao.",
+        "The folder for hand-over files could not be created.",
+        "Hãy kiểm tra bộ nhớ còn trống rồi thử lại.",
+        "Check that the device has free space, then try again.",
+    )
+}
+
+/// Where hand-over files go: `SIPAS Field - ban giao` in the user's documents folder.
+#[tauri::command(rename_all = "snake_case")]
+pub fn handover_default_dir(app: tauri::AppHandle) -> CmdResult<String> {
+    Ok(handover_dir(&app)?.display().to_string())
+}
+
+/// Opens the hand-over folder in the system's file manager (desktop; on a phone the files
+/// are in the documents folder, where the Files app shows them).
+#[tauri::command(rename_all = "snake_case")]
+pub fn open_handover_dir(app: tauri::AppHandle) -> CmdResult<()> {
+    let dir = handover_dir(&app)?;
+    let opener = if cfg!(target_os = "windows") {
+        Some("explorer")
+    } else if cfg!(target_os = "macos") {
+        Some("open")
+    } else if cfg!(any(target_os = "android", target_os = "ios")) {
+        None
+    } else {
+        Some("xdg-open")
+    };
+    let cannot = || {
+        Problem::new(
+            "handover.open_folder",
+            "Không mở được thư mục trên máy này.",
+            "The folder cannot be opened on this device.",
+            "Hãy mở ứng dụng Tệp và tìm thư mục «SIPAS Field - ban giao» trong Tài liệu.",
+            "Open the Files app and look for the folder \"SIPAS Field - ban giao\" in Documents.",
+        )
+    };
+    let opener = opener.ok_or_else(cannot)?;
+    std::process::Command::new(opener)
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            applog::warn(format!("hand-over folder not opened ({:?})", e.kind()));
+            cannot()
+        })
+}
+
+/// A hand-over file name people can read: `ban-giao-<surveyor>-<dd-mm-yyyy-HHMM>.sipas`
+/// (local time; `-2`, `-3` … for further parts), the surveyor's name without diacritics.
+pub fn human_handover_name(
+    surveyor: &str,
+    at: chrono::DateTime<chrono::Local>,
+    part: Option<usize>,
+) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = surveyor
+        .replace('đ', "d")
+        .replace('Đ', "D")
+        .nfd()
+        .filter(|c| c.is_ascii())
+        .collect();
+    let mut slug = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "thiet-bi" } else { slug };
+    let stamp = at.format("%d-%m-%Y-%H%M");
+    match part {
+        Some(n) => format!("ban-giao-{slug}-{stamp}-{n}.sipas"),
+        None => format!("ban-giao-{slug}-{stamp}.sipas"),
+    }
+}
+
+/// Writes the answers not yet confirmed by the server into signed hand-over files in the
+/// hand-over folder (several when they do not fit in one; a file of the same name is not
+/// overwritten). Nothing changes on the device: the answers stay waiting until the server
+/// confirms them (a network sync or [`apply_handover_result`]).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn export_handover(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> CmdResult<HandoverExported> {
+    state.ensure_unlocked()?;
+    let enrolment = state.sync().enrolment().ok_or_else(Problem::not_enrolled)?;
+    let dir = handover_dir(&app)?;
+    export_handover_to(&state, &enrolment, &dir).await
+}
+
+pub(crate) async fn export_handover_to(
+    state: &AppState,
+    enrolment: &Enrolment,
+    dir: &Path,
+) -> CmdResult<HandoverExported> {
+    let secret = zeroize::Zeroizing::new(enrolment.signing_key.clone().ok_or_else(no_signing_key)?);
+    let identity = DeviceIdentity::load(enrolment.device_id, &secret).map_err(|_| {
+        applog::warn("hand-over export: the signing key is unreadable");
+        no_signing_key()
+    })?;
     let at = Utc::now();
     let parts = state
         .sync()
-        .with_engine(|store| export_handover_files(store, &identity, at).map_err(|e| e.to_string()))
+        .with_engine(|store| {
+            export_handover_files(store, &identity, at).or_else(|e| match e {
+                // Nothing waiting: no file, and the screen says so.
+                sipas_sync::handover::HandoverFileError::NothingToExport => Ok(Vec::new()),
+                _ => Err(e),
+            })
+            .map_err(|_| {
+                applog::warn("hand-over export failed");
+                Problem::new(
+                    "handover.export",
+                    "Không tạo được tệp bàn giao.",
+                    "The hand-over file could not be made.",
+                    "Hãy thử lại; nếu vẫn lỗi, hãy báo giám sát viên. Phiếu vẫn an toàn trên máy.",
+                    "Try again; if it keeps failing, tell your supervisor. Your forms are safe on this device.",
+                )
+            })
+        })
         .await?;
     let many = parts.len() > 1;
+    let local = at.with_timezone(&chrono::Local);
     let mut out = HandoverExported {
         files: Vec::new(),
+        names: Vec::new(),
+        dir: dir.display().to_string(),
         records: 0,
     };
     for (i, part) in parts.iter().enumerate() {
-        let path = dir.join(handover_file_name(
-            enrolment.device_id,
-            at,
-            many.then_some(i + 1),
-        ));
-        write_handover_file(&path, &part.bytes).map_err(|e| {
+        let base = human_handover_name(&enrolment.user.display_name, local, many.then_some(i + 1));
+        let mut path = dir.join(&base);
+        let mut n = 2;
+        while path.exists() {
+            path = dir.join(base.replace(".sipas", &format!(" ({n}).sipas")));
+            n += 1;
+        }
+        write_handover_file(&path, &part.bytes).map_err(|_| {
             applog::warn("hand-over export: a file could not be written");
-            e.to_string()
+            handover_folder_problem()
         })?;
+        out.names.push(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         out.files.push(path.display().to_string());
         out.records += part.records;
     }
@@ -647,36 +898,67 @@ pub async fn export_handover(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn apply_handover_result(
     state: State<'_, AppState>,
-    path: String,
+    path: Option<String>,
+    content_base64: Option<String>,
 ) -> CmdResult<HandoverApplied> {
+    use base64::Engine;
     use std::io::Read;
     state.ensure_unlocked()?;
-    let enrolment = state.sync().enrolment().ok_or(NOT_ENROLLED)?;
-    let path = PathBuf::from(path.trim());
-    let unreadable = |e: std::io::Error| {
-        format!(
-            "Không đọc được tệp {}: hãy kiểm tra đường dẫn / could not read the file {}: {e}",
-            path.display(),
-            path.display()
+    let enrolment = state.sync().enrolment().ok_or_else(Problem::not_enrolled)?;
+    let unreadable = || {
+        Problem::new(
+            "handover.unreadable",
+            "Không đọc được tệp kết quả.",
+            "The result file could not be read.",
+            "Hãy chọn lại đúng tệp kết quả giám sát viên đưa.",
+            "Choose the result file your supervisor gave you again.",
         )
     };
-    let mut bytes = Vec::new();
-    std::fs::File::open(&path)
-        .map_err(unreadable)?
-        .take(MAX_REPLY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
+    let too_large = || {
+        Problem::new(
+            "handover.too_large",
+            "Tệp này quá lớn, không phải tệp kết quả.",
+            "This file is too large to be a result file.",
+            "Hãy chọn đúng tệp kết quả giám sát viên đưa.",
+            "Choose the result file your supervisor gave you.",
+        )
+    };
+    let bytes = match (content_base64, path) {
+        (Some(b64), _) => {
+            if b64.len() as u64 > MAX_REPLY_FILE * 4 / 3 + 4 {
+                return Err(too_large());
+            }
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| unreadable())?
+        }
+        (None, Some(path)) => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(PathBuf::from(path.trim()))
+                .and_then(|f| f.take(MAX_REPLY_FILE + 1).read_to_end(&mut bytes))
+                .map_err(|e| {
+                    applog::warn(format!("hand-over result unreadable ({:?})", e.kind()));
+                    unreadable()
+                })?;
+            bytes
+        }
+        (None, None) => return Err(unreadable()),
+    };
     if bytes.len() as u64 > MAX_REPLY_FILE {
-        return Err(
-            "Tệp kết quả quá lớn, không phải tệp kết quả nhập / the file is too large to be an \
-             import result"
-                .into(),
-        );
+        return Err(too_large());
     }
     let report = state
         .sync()
         .with_engine(|store| {
-            apply_handover_reply(store, enrolment.device_id, &bytes).map_err(|e| e.to_string())
+            apply_handover_reply(store, enrolment.device_id, &bytes).map_err(|_| {
+                Problem::new(
+                    "handover.not_result",
+                    "Tệp này không phải tệp kết quả của thiết bị này.",
+                    "This file is not a result file for this device.",
+                    "Hãy chọn đúng tệp kết quả giám sát viên đưa cho thiết bị này.",
+                    "Choose the result file your supervisor made for this device.",
+                )
+            })
         })
         .await
         .inspect_err(|_| applog::warn("hand-over result: not applied"))?;
@@ -691,19 +973,12 @@ pub async fn apply_handover_result(
     })
 }
 
-const NOT_ENROLLED: &str = "Thiết bị chưa đăng ký với máy chủ: hãy đăng ký trước / \
-                            this device is not enrolled yet";
-
 /// Sends the waiting records and fetches assignments and review decisions now.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn sync_now(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
     state.ensure_unlocked()?;
     if !state.sync().sync_once().await? {
-        return Err(
-            "Thiết bị chưa đăng ký với máy chủ: hãy đăng ký trước khi đồng bộ / \
-             this device is not enrolled yet"
-                .into(),
-        );
+        return Err(Problem::not_enrolled());
     }
     status_in(&state)
 }
@@ -742,17 +1017,89 @@ fn default_device_name() -> String {
 pub(crate) fn status_in(state: &AppState) -> CmdResult<SyncStatus> {
     let enrolment = state.sync().enrolment();
     let store = state.store()?;
+    let counts = store.outbox_counts().map_err(store_err)?;
+    let statuses_pending = store.status_outbox_counts().map_err(store_err)?.pending;
+    let log = store.get_sync_log().map_err(store_err)?;
+    drop(store);
+    let last = state.sync().last();
+    // A failure counts only while no sync succeeded after it.
+    let failing = match (log.last_error_at, log.last_success_at) {
+        (Some(e), Some(s)) => e > s,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let last_problem = match &last {
+        Some((_, p)) => p.clone(),
+        None if failing => log.last_error.as_deref().map(Problem::from_logged),
+        None => None,
+    };
+    let revoked = enrolment.as_ref().is_some_and(|e| e.revoked_at.is_some());
+    let online = last.as_ref().map(|(answered, _)| *answered);
     Ok(SyncStatus {
-        counts: store.outbox_counts().map_err(store_err)?,
-        statuses_pending: store.status_outbox_counts().map_err(store_err)?.pending,
-        log: store.get_sync_log().map_err(store_err)?,
+        waiting: counts.pending + counts.in_flight + statuses_pending,
+        counts,
+        statuses_pending,
+        log,
         enrolled: enrolment.is_some(),
-        revoked: enrolment.as_ref().is_some_and(|e| e.revoked_at.is_some()),
+        revoked,
         server_url: enrolment.as_ref().map(|e| e.server_url.clone()),
+        pinned_certificate: enrolment.as_ref().is_some_and(|e| e.cert_sha256.is_some()),
         user: enrolment.map(|e| e.user.display_name),
         sync_available: state.db_path().is_some(),
         custom_certificate: state.sync().certificate_path().is_some_and(|p| p.is_file()),
+        online,
+        syncing: state
+            .sync()
+            .running
+            .load(std::sync::atomic::Ordering::SeqCst),
+        last_problem: if revoked {
+            Some(Problem::revoked())
+        } else {
+            last_problem
+        },
     })
+}
+
+// H-monitor (issue 13): the monitor's findings and tasks are synced on the engine's
+// connection too, so they never race a surveyor sync.
+impl SyncService {
+    /// Sends the monitor's pending findings and refreshes its tasks
+    /// ([`sipas_sync::sync_monitor`]). The outer error: the store could not be opened or the
+    /// app is locked; the inner: what the server or the network said.
+    pub(crate) async fn monitor_sync(
+        &self,
+        client: &ApiClient,
+        monitor: &str,
+    ) -> Result<Result<sipas_sync::MonitorPushReport, SyncError>, Problem> {
+        let db = self.db_path.as_ref().ok_or_else(no_file)?;
+        let mut engine = self.engine.lock().await;
+        let key = self.key().ok_or_else(Problem::locked)?;
+        let store = open_engine(&mut engine, db, &key)?;
+        let out = sipas_sync::sync_monitor(client, store, monitor).await;
+        drop(key);
+        if self.key().is_none() {
+            *engine = None;
+        }
+        Ok(out)
+    }
+
+    /// The key of the unlocked store (`None`: locked).
+    pub(crate) fn database_key(&self) -> Option<DatabaseKey> {
+        self.key()
+    }
+}
+
+/// Keeps the recovery public key received at enrolment and seals the store key with it
+/// (`<db>.recovery`, see [`sipas_store::recovery`]).
+fn keep_recovery_key(state: &AppState, public_b64: &str) -> CmdResult<()> {
+    let public = sipas_store::recovery::parse_public_key(public_b64).map_err(store_err)?;
+    let key = state.sync().database_key().ok_or_else(Problem::locked)?;
+    state
+        .store()?
+        .set_recovery_public_key(&public, &key)
+        .map_err(store_err)?;
+    applog::info("recovery key received at enrolment: the store key is sealed for recovery");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -795,7 +1142,7 @@ mod tests {
         json.as_object_mut().unwrap().remove("signing_key");
         let old: Enrolment = serde_json::from_value(json).unwrap();
         assert!(old.signing_key.is_none());
-        assert!(NO_SIGNING_KEY.contains("enrol it again"));
+        assert!(no_signing_key().action_en.contains("Enrol it again"));
         e.signing_key = Some("c2VjcmV0LWtleQ==".into());
         let dbg = format!("{e:?}");
         assert!(
@@ -817,6 +1164,7 @@ mod tests {
             enrolled_at: Utc::now(),
             signing_key: None,
             revoked_at: None,
+            cert_sha256: None,
         }
     }
 
@@ -829,7 +1177,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        assert_eq!(rt.block_on(svc.sync_once()), Err(LOCKED.to_string()));
+        assert_eq!(rt.block_on(svc.sync_once()), Err(Problem::locked()));
     }
 
     #[test]
@@ -837,12 +1185,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let svc = SyncService::new(Some(dir.path().join("app.db")));
         let url = "https://127.0.0.1:8443";
-        assert!(svc.client(url, None).is_ok());
-        let err = svc.client(url, Some(b"not a certificate")).unwrap_err();
-        assert!(
-            err.starts_with("Chứng chỉ máy chủ không dùng được"),
-            "{err}"
-        );
+        assert!(svc.client(url, None, None).is_ok());
+        let err = svc
+            .client(url, Some(b"not a certificate"), None)
+            .unwrap_err();
+        assert_eq!(err.code, "enrol.bad_certificate");
+        assert!(svc.client(url, None, Some(&"ab".repeat(32))).is_ok());
+        let err = svc.client(url, None, Some("abc")).unwrap_err();
+        assert_eq!(err.code, "enrol.bad_certificate");
         svc.save_certificate(Some(
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         ))
@@ -850,11 +1200,8 @@ mod tests {
         let path = dir.path().join("app.server-cert.pem");
         assert!(path.is_file());
         // A damaged saved certificate is reported when syncing, not ignored.
-        let err = svc.client(url, None).unwrap_err();
-        assert!(
-            err.starts_with("Chứng chỉ máy chủ không dùng được"),
-            "{err}"
-        );
+        let err = svc.client(url, None, None).unwrap_err();
+        assert_eq!(err.code, "enrol.bad_certificate");
         svc.save_certificate(None).unwrap();
         assert!(!path.exists());
         svc.save_certificate(None).unwrap();
@@ -869,20 +1216,15 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(rt.block_on(svc.sync_once()), Ok(false));
-        let msg = sync_message(&SyncError::Unreachable {
+        let p = Problem::from_sync(&SyncError::Unreachable {
             detail: "connection refused".into(),
         });
-        assert!(msg.starts_with("Không kết nối được máy chủ"), "{msg}");
-        let msg = sync_message(&SyncError::Config { detail: "x".into() });
-        assert!(msg.contains("https://"), "{msg}");
+        assert_eq!(p.message_vi, "Không kết nối được máy chủ.");
         let untrusted = SyncError::Unreachable {
             detail: "client error (Connect): invalid peer certificate: UnknownIssuer".into(),
         };
-        let msg = sync_message(&untrusted);
-        assert!(
-            msg.starts_with("Máy chủ dùng chứng chỉ chưa được tin cậy"),
-            "{msg}"
-        );
+        assert_eq!(Problem::from_sync(&untrusted).code, "sync.certificate");
+        assert!(!unreachable(&untrusted));
         assert_eq!(
             sync_error_kind(&untrusted),
             "server certificate not trusted"
@@ -909,8 +1251,12 @@ mod tests {
         let forbidden = SyncError::Server(ProblemCode::OutOfScope.problem("x", "x"));
         assert!(!token_revoked(&forbidden));
         assert!(!token_revoked(&SyncError::HttpStatus { status: 401 }));
-        assert!(REVOKED.starts_with("Thiết bị đã bị thu hồi"));
-        assert!(REVOKED.contains("Xuất tệp bàn giao"));
+        assert!(
+            Problem::revoked()
+                .message_vi
+                .starts_with("Thiết bị đã bị thu hồi")
+        );
+        assert!(Problem::revoked().action_vi.contains("Xuất tệp bàn giao"));
 
         let dir = tempfile::tempdir().unwrap();
         let svc = SyncService::new(Some(dir.path().join("app.db")));
@@ -928,5 +1274,101 @@ mod tests {
         json.as_object_mut().unwrap().remove("revoked_at");
         let old: Enrolment = serde_json::from_value(json).unwrap();
         assert!(old.revoked_at.is_none());
+    }
+
+    #[test]
+    fn the_enrolment_payload_or_an_address_and_code_say_where_to_enrol() {
+        use sipas_protocol::enrol::EnrolPayload;
+        let p = EnrolPayload {
+            server: "https://10.0.0.5:8443".into(),
+            code: "ABCD2345EF".into(),
+            cert_sha256: Some("AB".repeat(32)),
+        };
+        assert_eq!(enrol_target(Some(p.encode()), None, None), Ok(p));
+        let bare = enrol_target(Some("ABCD2345EF".into()), None, None).unwrap_err();
+        assert_eq!(bare.code, "enrol.not_payload");
+        assert!(bare.action_vi.contains("sipas-enrol:"));
+        let cut = EnrolPayload {
+            server: "https://x".into(),
+            code: "C".into(),
+            cert_sha256: None,
+        }
+        .encode();
+        let damaged = enrol_target(Some(cut[..cut.len() - 5].into()), None, None).unwrap_err();
+        assert_eq!(damaged.code, "enrol.payload_damaged");
+        assert_eq!(
+            enrol_target(Some("sipas-enrol:9:abc".into()), None, None)
+                .unwrap_err()
+                .code,
+            "enrol.payload_version"
+        );
+        assert_eq!(
+            enrol_target(None, None, Some("C".into())).unwrap_err().code,
+            "enrol.empty"
+        );
+        let advanced = enrol_target(
+            Some("  ".into()),
+            Some(" https://s ".into()),
+            Some(" C ".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            (advanced.server.as_str(), advanced.code.as_str()),
+            ("https://s", "C")
+        );
+        assert_eq!(advanced.cert_sha256, None);
+    }
+
+    #[test]
+    fn hand_over_files_have_names_people_can_read() {
+        use chrono::TimeZone;
+        let at = chrono::Local
+            .with_ymd_and_hms(2026, 12, 2, 14, 5, 0)
+            .unwrap();
+        assert_eq!(
+            human_handover_name("Nguyễn Văn Đức", at, None),
+            "ban-giao-nguyen-van-duc-02-12-2026-1405.sipas"
+        );
+        assert_eq!(
+            human_handover_name("Điều tra viên 01", at, Some(2)),
+            "ban-giao-dieu-tra-vien-01-02-12-2026-1405-2.sipas"
+        );
+        assert_eq!(
+            human_handover_name("  ", at, None),
+            "ban-giao-thiet-bi-02-12-2026-1405.sipas"
+        );
+    }
+
+    #[test]
+    fn a_stale_failure_is_not_reported_after_a_success() {
+        let state = test_state();
+        let mut store = state.store().unwrap();
+        let t0 = Utc::now();
+        store
+            .set_sync_log(&SyncLog {
+                last_success_at: Some(t0),
+                last_error_at: Some(t0 - chrono::Duration::minutes(5)),
+                last_error: Some("server unreachable (os error 111)".into()),
+            })
+            .unwrap();
+        drop(store);
+        let st = status_in(&state).unwrap();
+        assert_eq!(st.last_problem, None);
+        let mut store = state.store().unwrap();
+        store
+            .set_sync_log(&SyncLog {
+                last_success_at: Some(t0 - chrono::Duration::minutes(10)),
+                last_error_at: Some(t0),
+                last_error: Some("server unreachable (os error 111)".into()),
+            })
+            .unwrap();
+        drop(store);
+        let st = status_in(&state).unwrap();
+        assert_eq!(st.last_problem.unwrap().code, "sync.offline");
+        assert_eq!(st.online, None);
+        state
+            .sync()
+            .set_last(false, Some(Problem::from_logged("server unreachable")));
+        assert_eq!(status_in(&state).unwrap().online, Some(false));
     }
 }

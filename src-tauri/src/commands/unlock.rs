@@ -4,6 +4,7 @@
 //! store and its key in the app state. The PIN itself is never stored or logged.
 use crate::applog;
 use crate::commands::sync::store_error_kind;
+use crate::problem::Problem;
 use crate::state::{AppState, CmdResult, store_err};
 use serde::Serialize;
 use sipas_core::text::nfc;
@@ -68,30 +69,35 @@ const NO_FILE: &str = "Ứng dụng đang chạy không có tệp dữ liệu / 
 /// Checks a PIN being created: at least [`MIN_PIN_CHARS`] characters, typed the same twice.
 pub(crate) fn check_new_pin(pin: &str, confirm: Option<&str>) -> CmdResult<()> {
     if pin.trim().chars().count() < MIN_PIN_CHARS {
-        return Err(format!(
-            "Mã PIN phải có ít nhất {MIN_PIN_CHARS} chữ số hoặc ký tự / the PIN must have at \
-             least {MIN_PIN_CHARS} digits or characters"
+        return Err(Problem::new(
+            "pin.too_short",
+            &format!("Mã PIN phải có ít nhất {MIN_PIN_CHARS} chữ số hoặc ký tự."),
+            &format!("The PIN must have at least {MIN_PIN_CHARS} digits or characters."),
+            "Hãy chọn mã PIN dài hơn.",
+            "Choose a longer PIN.",
         ));
     }
     let same = confirm.is_some_and(|c| *Zeroizing::new(nfc(c)) == *Zeroizing::new(nfc(pin)));
     if !same {
-        return Err(
-            "Hai lần nhập mã PIN không khớp; hãy nhập lại / the two PINs do not match, type \
-             them again"
-                .into(),
-        );
+        return Err(Problem::new(
+            "pin.mismatch",
+            "Hai lần nhập mã PIN không khớp.",
+            "The two PINs do not match.",
+            "Hãy nhập lại cả hai lần.",
+            "Type them both again.",
+        ));
     }
     Ok(())
 }
 
 /// A failed unlock for the surveyor: the store's PIN and salt messages are bilingual already.
-fn unlock_err(e: StoreError) -> String {
+fn unlock_err(e: StoreError) -> Problem {
     match e {
-        StoreError::WrongPassphrase
-        | StoreError::SaltMissing { .. }
+        StoreError::WrongPassphrase => Problem::storage(&e),
+        StoreError::SaltMissing { .. }
         | StoreError::SaltInvalid { .. }
         | StoreError::SaltFile { .. }
-        | StoreError::NotEncrypted { .. } => e.to_string(),
+        | StoreError::NotEncrypted { .. } => e.to_string().into(),
         other => store_err(other),
     }
 }
@@ -127,14 +133,27 @@ pub(crate) fn unlock_in(
     let file = db_file(path);
     if file == DbFile::Encrypted {
         if pin.is_empty() {
-            return Err("Hãy nhập mã PIN / enter your PIN".into());
+            return Err(Problem::new(
+                "pin.empty",
+                "Chưa nhập mã PIN.",
+                "No PIN entered.",
+                "Hãy nhập mã PIN.",
+                "Enter your PIN.",
+            ));
         }
     } else {
         check_new_pin(pin, confirm)?;
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            format!("Không tạo được thư mục dữ liệu / could not create the data folder: {e}")
+            applog::warn(format!("data folder not created ({:?})", e.kind()));
+            Problem::new(
+                "app.data_folder",
+                "Không tạo được thư mục dữ liệu trên máy.",
+                "The data folder could not be created on this device.",
+                "Hãy kiểm tra bộ nhớ còn trống rồi mở lại ứng dụng.",
+                "Check that the device has free space, then open the app again.",
+            )
         })?;
     }
     state.claim_instance().inspect_err(|_| {
@@ -224,7 +243,13 @@ pub async fn unlock(
         unlock_in(&state, &pin, confirm.as_ref().map(|c| c.as_str()))
     })
     .await
-    .map_err(|e| format!("Mở khóa bị gián đoạn / unlocking was interrupted: {e}"))?
+    .map_err(|_| {
+        Problem::plain(
+            "pin.interrupted",
+            "Mở khóa bị gián đoạn.",
+            "Unlocking was interrupted.",
+        )
+    })?
 }
 
 /// Locks the app: closes the store and forgets the key until the PIN is entered again.
@@ -257,13 +282,91 @@ pub async fn change_pin(
         change_pin_in(&app.state::<AppState>(), &old, &new, &confirm)
     })
     .await
-    .map_err(|e| format!("Đổi mã PIN bị gián đoạn / the PIN change was interrupted: {e}"))?
+    .map_err(|_| {
+        Problem::plain(
+            "pin.interrupted",
+            "Đổi mã PIN bị gián đoạn.",
+            "The PIN change was interrupted.",
+        )
+    })?
+}
+
+// ---- "Quên mã PIN" (H-monitor, issue 13) ----------------------------------------------
+//
+// The store key is sealed with the organisation's recovery public key at enrolment
+// (`<db>.recovery`). A surveyor who forgot the PIN shows the recovery request (the sealed
+// key: useless without the province's private key) to the supervisor, who runs
+// `sipas-server recovery-code --key recovery.key --request …` and reads back the recovery
+// code; with it the surveyor sets a new PIN. Every record stays; the store is re-encrypted
+// under the new PIN (so the code no longer opens it) and sealed again for recovery.
+
+/// The device's recovery request (`None`: no recovery key on this device, e.g. enrolled with
+/// a server without one; then only the PIN opens it). Works while locked.
+#[tauri::command(rename_all = "snake_case")]
+pub fn recovery_request(state: State<'_, AppState>) -> CmdResult<Option<String>> {
+    let path = state.db_path().ok_or(NO_FILE)?;
+    sipas_store::recovery::recovery_request(path).map_err(store_err)
+}
+
+/// Opens the store with a recovery `code` and sets a new PIN (typed twice).
+pub(crate) fn reset_pin_in(
+    state: &AppState,
+    code: &str,
+    new: &str,
+    confirm: &str,
+) -> CmdResult<LockStatus> {
+    if state.is_unlocked() {
+        return Ok(lock_status_in(state));
+    }
+    check_new_pin(new, Some(confirm))?;
+    let path = state.db_path().ok_or(NO_FILE)?.to_path_buf();
+    let recovered = sipas_store::recovery::parse_recovery_code(code).map_err(store_err)?;
+    state.claim_instance()?;
+    let (store, key) = Store::reset_passphrase(&path, &recovered, new).map_err(|e| {
+        applog::warn(format!("PIN reset failed: {}", store_error_kind(&e)));
+        match e {
+            StoreError::WrongPassphrase => Problem::plain(
+                "recovery.wrong_code",
+                "Mã khôi phục không đúng với thiết bị này.",
+                "The recovery code does not fit this device.",
+            ),
+            other => unlock_err(other),
+        }
+    })?;
+    state.unlock(store, key);
+    applog::info("PIN reset with a recovery code");
+    Ok(lock_status_in(state))
+}
+
+/// "Quên mã PIN": sets a new PIN with the recovery code from the supervisor.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reset_pin(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    code: String,
+    new_pin: String,
+    confirm: String,
+) -> CmdResult<LockStatus> {
+    let (code, new, confirm) = (
+        Zeroizing::new(code),
+        Zeroizing::new(new_pin),
+        Zeroizing::new(confirm),
+    );
+    let _paused = state.sync().pause().await;
+    tauri::async_runtime::spawn_blocking(move || {
+        reset_pin_in(&app.state::<AppState>(), &code, &new, &confirm)
+    })
+    .await
+    .map_err(|e| format!("Đặt lại mã PIN bị gián đoạn / the PIN reset was interrupted: {e}"))?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::LOCKED;
+    use crate::problem::Problem;
+    fn locked() -> Problem {
+        Problem::locked()
+    }
 
     fn locked_state(dir: &tempfile::TempDir) -> AppState {
         AppState::locked(&dir.path().join("data").join("app.db"))
@@ -276,14 +379,14 @@ mod tests {
         let st = lock_status_in(&state);
         assert!(!st.unlocked && st.new_pin && !st.converts_plain, "{st:?}");
         let err = crate::commands::drafts::list_in(&state).unwrap_err();
-        assert_eq!(err, LOCKED);
-        assert!(err.starts_with("Ứng dụng đang khóa"));
+        assert_eq!(err, locked());
+        assert!(err.message_vi.starts_with("Ứng dụng đang khóa"));
         let err = unlock_in(&state, "12345", Some("12345")).unwrap_err();
-        assert!(err.contains("ít nhất 6"), "{err}");
+        assert!(err.message_vi.contains("ít nhất 6"), "{err}");
         let err = unlock_in(&state, "123456", Some("123465")).unwrap_err();
-        assert!(err.contains("không khớp"), "{err}");
+        assert!(err.message_vi.contains("không khớp"), "{err}");
         let err = unlock_in(&state, "123456", None).unwrap_err();
-        assert!(err.contains("không khớp"), "{err}");
+        assert!(err.message_vi.contains("không khớp"), "{err}");
         assert!(!state.is_unlocked());
         assert!(
             !dir.path().join("data").join("app.db").exists(),
@@ -296,13 +399,13 @@ mod tests {
         state.lock();
         assert_eq!(
             crate::commands::drafts::list_in(&state).unwrap_err(),
-            LOCKED
+            locked()
         );
         let st = lock_status_in(&state);
         assert!(!st.unlocked && !st.new_pin, "{st:?}");
 
         let err = unlock_in(&state, "654321", None).unwrap_err();
-        assert!(err.starts_with("Mã PIN không đúng"), "{err}");
+        assert!(err.message_vi.starts_with("Mã PIN không đúng"), "{err}");
         assert!(!state.is_unlocked());
         unlock_in(&state, "123456", None).unwrap();
         assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
@@ -334,7 +437,7 @@ mod tests {
         unlock_in(&first, "123456", Some("123456")).unwrap();
         let second = locked_state(&dir);
         let err = unlock_in(&second, "123456", None).unwrap_err();
-        assert_eq!(err, crate::state::ALREADY_RUNNING);
+        assert_eq!(err, Problem::already_running());
         assert!(!second.is_unlocked());
         drop(first);
         unlock_in(&second, "123456", None).unwrap();
@@ -347,14 +450,54 @@ mod tests {
         unlock_in(&state, "111111", Some("111111")).unwrap();
         crate::commands::drafts::tests::free_draft(&state);
         let err = change_pin_in(&state, "999999", "222222", "222222").unwrap_err();
-        assert!(err.starts_with("Mã PIN không đúng"), "{err}");
+        assert!(err.message_vi.starts_with("Mã PIN không đúng"), "{err}");
         let err = change_pin_in(&state, "111111", "2222", "2222").unwrap_err();
-        assert!(err.contains("ít nhất 6"), "{err}");
+        assert!(err.message_vi.contains("ít nhất 6"), "{err}");
         change_pin_in(&state, "111111", "222222", "222222").unwrap();
         assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
         state.lock();
         assert!(unlock_in(&state, "111111", None).is_err());
         unlock_in(&state, "222222", None).unwrap();
+        assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_forgotten_pin_is_reset_with_the_recovery_code_and_nothing_is_lost() {
+        use sipas_store::recovery::{generate_recovery_keypair, recovery_code_from_request};
+        let dir = tempfile::tempdir().unwrap();
+        let state = locked_state(&dir);
+        unlock_in(&state, "111111", Some("111111")).unwrap();
+        crate::commands::drafts::tests::free_draft(&state);
+        let pair = generate_recovery_keypair();
+        let key = state.sync().database_key().unwrap();
+        state
+            .store()
+            .unwrap()
+            .set_recovery_public_key(&pair.public, &key)
+            .unwrap();
+        state.lock();
+        // forgotten: the request goes to the supervisor, the code comes back
+        let path = dir.path().join("data").join("app.db");
+        let request = sipas_store::recovery::recovery_request(&path)
+            .unwrap()
+            .unwrap();
+        let wrong = generate_recovery_keypair();
+        assert!(recovery_code_from_request(&wrong.secret, &request).is_err());
+        let code = recovery_code_from_request(&pair.secret, &request).unwrap();
+        let err = reset_pin_in(&state, &"0".repeat(64), "333333", "333333").unwrap_err();
+        assert!(
+            err.message_vi.contains("Mã khôi phục không đúng"),
+            "{err:?}"
+        );
+        let err = reset_pin_in(&state, "abc", "333333", "333333").unwrap_err();
+        assert!(err.message_vi.contains("khôi phục"), "{err:?}");
+        assert!(reset_pin_in(&state, &code, "3333", "3333").is_err());
+        assert!(!state.is_unlocked());
+        reset_pin_in(&state, &code, "333333", "333333").unwrap();
+        assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
+        state.lock();
+        assert!(unlock_in(&state, "111111", None).is_err());
+        unlock_in(&state, "333333", None).unwrap();
         assert_eq!(crate::commands::drafts::list_in(&state).unwrap().len(), 1);
     }
 }

@@ -66,6 +66,9 @@ import { getRound, getRounds, roundHead } from './common.js';
  * @property {boolean|null} significant
  */
 /**
+ * @typedef {{key: string, label: string|null, pct_satisfied: number|null, n: number, rank: number|null, status: string}} RankEntry
+ */
+/**
  * @typedef {object} Results
  * @property {{id: string, name: string, starts_on: string, form: string}} round
  * @property {string} by
@@ -73,14 +76,16 @@ import { getRound, getRounds, roundHead } from './common.js';
  * @property {{level: string, code: string, label: string}[]} rows
  * @property {Cell} total
  * @property {Cell[]} cells
- * @property {{key: string, label: string|null, pct_satisfied: number|null, n: number, rank: number|null, status: string}[]} ranking
+ * @property {RankEntry[]} ranking
+ * @property {{code: string, label: {vi: string, en?: string}, entries: RankEntry[]}[]} group_rankings
+ * @property {{by: string, code: string, label: {vi: string, en?: string}, age_bands: boolean}[]} profile_options
  * @property {{targets: Target[]}} targets
  * @property {boolean} targets_stored
  * @property {{earlier: {id: string, name: string, form: string}, chosen: string, cells: {key: string, rows: RowComparison[]}[]}|null} comparison
  * @property {{round: {id: string, name: string, starts_on: string}, overall: Figure|null}[]} [trend]
  */
 
-const BY = ['agency', 'agency_kind', 'field', 'unit:commune', 'unit:district', 'unit:province', 'profile:A1'];
+const BY = ['agency', 'agency_kind', 'field', 'unit:commune', 'unit:district', 'unit:province'];
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** The query of the results call from the page's hash query. @param {URLSearchParams} q */
@@ -142,29 +147,51 @@ function cmpRow(r, key, level, code) {
   return cell ? cell.rows.find((x) => x.level === level && (level === 'overall' || x.code === code)) : undefined;
 }
 
-/** Ranked bar chart (plain HTML/CSS): ranked cells first, then "chưa đủ mẫu". @param {Results} r */
+/** A group's title in the page's language. @param {{label: {vi: string, en?: string}}} g */
+const groupName = (g) => (getLang() === 'en' && g.label.en ? g.label.en : g.label.vi);
+
+/** Ranked bar chart (plain HTML/CSS): ranked cells first, then "chưa đủ mẫu"; on the overall
+ * row or, chosen in the chart's select, on one criteria group row. @param {Results} r */
 function rankChart(r) {
-  const overallTarget = r.targets.targets.find((x) => x.scope === 'overall');
-  const items = r.ranking.map((e) => {
-    const ranked = e.rank !== null && e.pct_satisfied !== null;
-    const bar = h('span', { class: 'fill' });
-    if (ranked) bar.style.width = `${Math.max(0, Math.min(100, Number(e.pct_satisfied)))}%`;
-    const marker = overallTarget ? h('span', { class: 'target-line', title: targetText(overallTarget) }) : null;
-    if (marker) marker.style.left = `${overallTarget ? overallTarget.threshold_pct : 0}%`;
-    const name = e.label || e.key;
-    return h('li', {
-      class: ranked ? '' : 'suppressed', testid: 'rank-bar', dataset: { key: e.key, rank: e.rank === null ? '' : String(e.rank) },
-      role: 'img', 'aria-label': ranked ? t('results.bar_label', e.rank, name, fmtNum(e.pct_satisfied, 1)) : t('results.bar_unranked', name),
-    },
-    h('span', { class: 'rank-no' }, ranked ? String(e.rank) : '–'),
-    h('span', { class: 'bar-label', title: name }, name),
-    h('span', { class: 'track' }, bar, marker),
-    h('span', { class: 'bar-value' }, ranked ? `${fmtNum(e.pct_satisfied, 1)}%` : t('results.not_enough')));
-  });
+  const groups = r.group_rankings || [];
+  const rowSel = h('select', { id: 'rank-row', testid: 'rank-row' },
+    h('option', { value: '' }, t('results.rank_row.overall')),
+    groups.map((g) => h('option', { value: g.code }, groupName(g))));
+  const list = h('div', null);
+  const heading = h('h3', null, t('results.ranking'));
+  const draw = () => {
+    const g = groups.find((x) => x.code === rowSel.value);
+    const entries = g ? g.entries : r.ranking;
+    heading.textContent = g ? t('results.ranking_group', groupName(g)) : t('results.ranking');
+    const target = g
+      ? r.targets.targets.find((x) => x.scope === 'group' && x.code === g.code)
+      : r.targets.targets.find((x) => x.scope === 'overall');
+    const items = entries.map((e) => {
+      const ranked = e.rank !== null && e.pct_satisfied !== null;
+      const bar = h('span', { class: 'fill' });
+      if (ranked) bar.style.width = `${Math.max(0, Math.min(100, Number(e.pct_satisfied)))}%`;
+      const marker = target ? h('span', { class: 'target-line', title: targetText(target) }) : null;
+      if (marker && target) marker.style.left = `${target.threshold_pct}%`;
+      const name = e.label || e.key;
+      return h('li', {
+        class: ranked ? '' : 'suppressed', testid: 'rank-bar', dataset: { key: e.key, rank: e.rank === null ? '' : String(e.rank) },
+        role: 'img', 'aria-label': ranked ? t('results.bar_label', e.rank, name, fmtNum(e.pct_satisfied, 1)) : t('results.bar_unranked', name),
+      },
+      h('span', { class: 'rank-no' }, ranked ? String(e.rank) : '–'),
+      h('span', { class: 'bar-label', title: name }, name),
+      h('span', { class: 'track' }, bar, marker),
+      h('span', { class: 'bar-value' }, ranked ? `${fmtNum(e.pct_satisfied, 1)}%` : t('results.not_enough')));
+    });
+    fill(list,
+      target ? h('p', { class: 'muted small' }, t('results.target_line', targetText(target))) : null,
+      entries.length ? h('ul', { class: 'chart ranked', testid: 'rank-chart' }, items) : empty(t('results.empty'), 'rank-empty'));
+  };
+  rowSel.addEventListener('change', draw);
+  draw();
   return h('section', { class: 'panel' },
-    h('h3', null, t('results.ranking')),
-    overallTarget ? h('p', { class: 'muted small' }, t('results.target_line', targetText(overallTarget))) : null,
-    r.ranking.length ? h('ul', { class: 'chart ranked', testid: 'rank-chart' }, items) : empty(t('results.empty'), 'rank-empty'));
+    heading,
+    groups.length ? h('div', { class: 'field inline' }, h('label', { for: 'rank-row' }, t('results.rank_row')), rowSel) : null,
+    list);
 }
 
 /** @param {Results} r @param {string} roundId @param {URLSearchParams} query */
@@ -387,6 +414,13 @@ export async function pageResults(ctx, roundId) {
   const r = await api(`/rounds/${enc(roundId)}/results${qs({ ...base, trend: true })}`);
   if (!ctx.alive()) return;
   if (!p.min_n) minN.value = String(r.method.min_n);
+  // the respondent-profile breakdowns of the round's form (sex, age band, education, mode of contact …)
+  const chosenBy = ctx.query.get('by') || 'agency';
+  for (const o of r.profile_options || []) {
+    const label = getLang() === 'en' && o.label.en ? o.label.en : o.label.vi;
+    bySel.append(h('option', { value: o.by, selected: chosenBy === o.by },
+      t(o.age_bands ? 'results.by.profile_age' : 'results.by.profile', label)));
+  }
   fill(ctx.view, ...head,
     h('p', { class: 'muted small', testid: 'results-summary' }, t('results.summary', fmtNum(r.total.respondents), r.method.data_as_of_vi, r.method.min_n)),
     rankChart(r),

@@ -42,7 +42,7 @@ export async function pageRounds(ctx) {
  */
 async function roundForm(ctx, round, done) {
   const [forms, unitList, agencyList] = await Promise.all([
-    round ? Promise.resolve(/** @type {FormInfo[]} */ ([])) : /** @type {Promise<FormInfo[]>} */ (api('/forms')),
+    round ? Promise.resolve(/** @type {FormInfo[]} */ ([])) : /** @type {Promise<FormInfo[]>} */ (api('/forms?status=published')),
     units(round ? round.starts_on : todayVn()),
     agencies(round ? round.starts_on : todayVn()),
   ]);

@@ -258,6 +258,10 @@ export async function pageEnrol(ctx, userId) {
         h('p', { class: 'enrol-code', testid: 'enrol-code' }, code.code),
         h('p', { testid: 'enrol-expires' }, t('enrol.expires', fmtDateTime(code.expires_at, true))),
         svg ? h('div', { class: 'qr-box', testid: 'enrol-qr' }, svg) : null,
+        code.payload ? h('p', { class: 'small' }, t('enrol.payload')) : null,
+        code.payload ? h('textarea', {
+          class: 'enrol-payload', testid: 'enrol-payload', readonly: true, rows: 3, 'aria-label': t('enrol.payload'),
+        }, code.payload) : null,
         code.server_url ? h('p', { class: 'small' }, t('enrol.server', code.server_url)) : null,
         code.fingerprint ? h('p', { class: 'small muted' }, t('enrol.fingerprint'), ' ', h('span', { class: 'code' }, code.fingerprint)) : null,
         h('p', { class: 'muted small' }, t('enrol.hint')));

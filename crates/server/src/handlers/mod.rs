@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per area of the API.
 pub mod audit;
 pub mod catalogues;
+pub mod forms;
 pub mod handover;
 pub mod index;
 pub mod quarantine;

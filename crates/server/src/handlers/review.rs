@@ -1,7 +1,7 @@
 //! Supervisor review: `GET /review/queue`, `GET /responses/{id}/{revision}` and
 //! `POST /responses/{id}/{revision}/decision`.
 use crate::app::AppState;
-use crate::auth::{Caller, out_of_scope, require_any, require_cap};
+use crate::auth::{Caller, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::handlers::rounds::visible_round;
 use crate::problem::{ApiError, ApiResult};
@@ -302,7 +302,7 @@ fn plain(value: &AnswerValue) -> String {
 }
 
 /// `GET /api/v1/responses/{id}/{revision}` (supervisor; a monitor only for the response of
-/// one of its own spot-check tasks, else `403.2`): the revision with its questions labelled,
+/// one of its own spot-check tasks once its findings are final, else `403.2`): the revision with its questions labelled,
 /// quality flags and review decisions.
 pub async fn response_detail(
     State(state): State<AppState>,
@@ -315,15 +315,8 @@ pub async fn response_detail(
     )?;
     let (id, revision) = path.get()?;
     if caller.user.role == Role::Monitor {
-        let task = state.store.spot_check_task_for_response(id).await?;
-        let mine = task
-            .is_some_and(|t| t.monitor_id == Some(caller.user.id) && t.task.revision == revision);
-        if !mine {
-            return Err(out_of_scope(
-                "This response is not part of one of your spot-check tasks.",
-                "Phiếu này không thuộc nhiệm vụ phúc tra của bạn.",
-            ));
-        }
+        crate::handlers::spot_checks::monitor_may_read_response(&state, &caller, id, revision)
+            .await?;
     }
     let (response, surveyor_id) = state
         .store

@@ -72,7 +72,11 @@ pub async fn existing_round(state: &AppState, id: &str) -> ApiResult<Round> {
         .ok_or_else(|| ApiError::not_found("round", id))
 }
 
-fn check_round(state: &AppState, mut round: Round) -> ApiResult<Round> {
+fn check_round(
+    state: &AppState,
+    mut round: Round,
+    kept_form: Option<&sipas_core::questionnaire::FormKey>,
+) -> ApiResult<Round> {
     let id_ok = (1..=64).contains(&round.id.len())
         && round
             .id
@@ -93,7 +97,11 @@ fn check_round(state: &AppState, mut round: Round) -> ApiResult<Round> {
         )
         .with_details(serde_json::json!({ "field": "name" })));
     }
-    if state.forms.get(&round.form).is_none() {
+    // Issue 12: a new round, or a changed questionnaire, must be a published version; a
+    // round keeps a questionnaire retired after it was set.
+    if kept_form != Some(&round.form) {
+        crate::forms::usable_for_round(&state.forms, &round.form)?;
+    } else if state.forms.get(&round.form).is_none() {
         return Err(ApiError::new(
             ProblemCode::UnknownForm,
             format!("Unknown questionnaire {}.", round.form),
@@ -262,7 +270,7 @@ pub async fn create_round(
 ) -> ApiResult<(StatusCode, Json<RoundView>)> {
     require_cap(&caller.user, Capability::RoundsManage)?;
     let req: CreateRoundRequest = read_json(&headers, body).await?;
-    let round = check_round(&state, req.round)?;
+    let round = check_round(&state, req.round, None)?;
     let mine = scope::of(&state, &caller).await?;
     let plan = check_plan(&mine, req.units, req.agencies, req.targets, round.starts_on)?;
     scope::check_agencies(&state, &plan.agencies, "agencies").await?;
@@ -309,6 +317,9 @@ pub async fn get_round(
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRoundRequest {
+    /// New questionnaire (a published version; issue 12).
+    #[serde(default)]
+    pub form: Option<sipas_core::questionnaire::FormKey>,
     /// New name.
     #[serde(default)]
     pub name: Option<String>,
@@ -375,7 +386,11 @@ pub async fn update_round(
     if let Some(o) = req.outside_sample {
         round.outside_sample = o;
     }
-    let round = check_round(&state, round)?;
+    let kept_form = round.form.clone();
+    if let Some(form) = req.form {
+        round.form = form;
+    }
+    let round = check_round(&state, round, Some(&kept_form))?;
     let units = req.units.unwrap_or(plan.units);
     if units.is_empty() && !mine.is_whole() {
         return Err(ApiError::invalid_input(
@@ -421,44 +436,7 @@ pub async fn close_round(
     Ok(Json(view(&state, round, plan)))
 }
 
-/// A questionnaire as `GET /forms` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FormInfo {
-    /// Form id.
-    pub id: String,
-    /// Version.
-    pub version: String,
-    /// `form_id` and version as one key.
-    pub key: String,
-    /// Title (Vietnamese).
-    pub title_vi: String,
-    /// Title (English).
-    pub title_en: String,
-}
-
-/// `GET /api/v1/forms` (rounds.read): the questionnaires a round can use.
-pub async fn list_forms(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<FormInfo>>> {
-    require_cap(&caller.user, Capability::RoundsRead)?;
-    let forms = state
-        .forms
-        .keys()
-        .filter_map(|k| state.forms.get(k))
-        .map(|f| {
-            let key = f.key();
-            FormInfo {
-                id: key.form_id.clone(),
-                version: key.version.clone(),
-                key: key.to_string(),
-                title_vi: f.title.vi.clone(),
-                title_en: f.title.en.clone().unwrap_or_else(|| f.title.vi.clone()),
-            }
-        })
-        .collect();
-    Ok(Json(forms))
-}
+// `GET /forms` moved to `handlers/forms.rs` (issue 12, h-formpub).
 
 // `POST /rounds/{id}/sample` moved to `handlers/sample.rs` (issue 10, h-cat).
 

@@ -217,6 +217,7 @@ pub async fn enrol(
         device_id,
         token,
         user,
+        recovery_public_key: state.recovery_public_key.clone(),
     }))
 }
 

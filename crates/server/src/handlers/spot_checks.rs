@@ -42,9 +42,9 @@ use sipas_core::quality::QualityFlag;
 use sipas_core::questionnaire::Questionnaire;
 use sipas_core::recheck::{
     DiscrepancyConfig, ReCheck, ReCheckConfig, ReCheckResult, SurveyorDiscrepancy, compare,
-    default_key_items, discrepancy_by_surveyor,
+    default_key_items, discrepancy_by_surveyor, relevant_key_items,
 };
-use sipas_core::response::new_id;
+use sipas_core::response::{Response, new_id};
 use sipas_core::spot_check::{Candidate, SpotCheckConfig, select_for_spot_check};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
@@ -412,35 +412,105 @@ fn key_items(form: Option<&Questionnaire>, codes: &[String]) -> Vec<KeyItem> {
         .collect()
 }
 
+/// The task's original response, its form and the key items to re-ask: the drawn key items
+/// that were relevant to the respondent ([`relevant_key_items`] on the original answers).
+/// One rule for the task list sent to the device and for checking the findings.
+async fn task_original(
+    state: &AppState,
+    task: &SpotCheckTask,
+) -> ApiResult<(Response, std::sync::Arc<Questionnaire>, Vec<String>)> {
+    let (original, _) = state
+        .store
+        .response(task.task.response_id, task.task.revision)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "response",
+                &format!("{}/{}", task.task.response_id, task.task.revision),
+            )
+        })?;
+    let form = state.forms.get(&original.form).ok_or_else(|| {
+        ApiError::new(
+            ProblemCode::UnknownForm,
+            format!("Unknown questionnaire {}.", original.form),
+            format!("Không có bảng hỏi {}.", original.form),
+        )
+    })?;
+    let codes = relevant_key_items(&form, &original.answers, &task.task.key_items);
+    Ok((original, form, codes))
+}
+
+/// Whether a monitor may read response `id`/`revision` (`GET /responses/{id}/{revision}`):
+/// only the response of one of its own tasks, and only once that task's findings are final
+/// (the re-check is blind: the monitor never sees the original answers before the visit).
+/// `403.2` otherwise.
+pub async fn monitor_may_read_response(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    revision: u32,
+) -> ApiResult<()> {
+    let task = state.store.spot_check_task_for_response(id).await?;
+    let Some(task) =
+        task.filter(|t| t.monitor_id == Some(caller.user.id) && t.task.revision == revision)
+    else {
+        return Err(out_of_scope(
+            "This response is not part of one of your spot-check tasks.",
+            "Phiếu này không thuộc nhiệm vụ phúc tra của bạn.",
+        ));
+    };
+    if task.result.is_none() {
+        return Err(out_of_scope(
+            "The original answers are shown only once the findings of this spot check are final.",
+            "Chỉ xem được câu trả lời gốc sau khi đã gửi kết quả phúc tra.",
+        ));
+    }
+    Ok(())
+}
+
 /// `GET /api/v1/monitor/tasks` (monitor): the caller's own tasks, by task id, with the key
-/// items to re-ask and, while a task is open, the respondent's contact.
+/// items to re-ask (only those that were relevant to the respondent; never the original
+/// answers) and, while a task is open, the respondent's contact. Names of the round and unit
+/// are included for display.
 pub async fn monitor_tasks(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<MonitorTask>>> {
     require_cap(&caller.user, Capability::SpotChecksDo)?;
     let rows = state.store.monitor_tasks(caller.user.id).await?;
-    let tasks = rows
-        .into_iter()
-        .map(|row| {
-            let form = state.forms.get(&row.form);
-            let task_state = state_of(&row.task);
-            MonitorTask {
-                task_id: row.task.task.id,
-                response_id: row.task.task.response_id,
-                round_id: row.task.task.round_id.clone(),
-                unit_code: row.task.task.unit_code.clone(),
-                procedure: row.procedure,
-                key_items: key_items(form.as_deref(), &row.task.task.key_items),
-                // The contact is needed for the visit only.
-                contact: match task_state {
-                    TaskState::Open => row.contact,
-                    TaskState::Done => None,
-                },
-                state: task_state,
-            }
-        })
-        .collect();
+    let tree = state.store.unit_tree().await?;
+    let on = scope::today(&state);
+    let mut round_names: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut tasks = Vec::with_capacity(rows.len());
+    for row in rows {
+        let form = state.forms.get(&row.form);
+        let task_state = state_of(&row.task);
+        let codes = match task_original(&state, &row.task).await {
+            Ok((_, _, codes)) => codes,
+            Err(_) => row.task.task.key_items.clone(),
+        };
+        let round_id = row.task.task.round_id.clone();
+        if !round_names.contains_key(&round_id) {
+            let name = state.store.round(&round_id).await?.map(|r| r.name);
+            round_names.insert(round_id.clone(), name);
+        }
+        tasks.push(MonitorTask {
+            task_id: row.task.task.id,
+            response_id: row.task.task.response_id,
+            round_name: round_names.get(&round_id).cloned().flatten(),
+            unit_name: Some(scope::unit_name(&tree, &row.task.task.unit_code, on)),
+            round_id,
+            unit_code: row.task.task.unit_code.clone(),
+            procedure: row.procedure,
+            key_items: key_items(form.as_deref(), &codes),
+            // The contact is needed for the visit only.
+            contact: match task_state {
+                TaskState::Open => row.contact,
+                TaskState::Done => None,
+            },
+            state: task_state,
+        });
+    }
     Ok(Json(tasks))
 }
 
@@ -456,9 +526,11 @@ pub struct FindingsReceipt {
 }
 
 /// `POST /api/v1/monitor/tasks/{task_id}/result` (monitor, own task only: else `403.2`):
-/// stores the findings and their comparison with the response. Answers may name key items
-/// of the task only and must be valid for the form (`400.3`). Findings are final: a second
-/// submission is `409.1`.
+/// stores the findings and their comparison with the response. Answers may name the task's
+/// key items that were relevant to the respondent only and must be valid for the form
+/// (`400.3`). Findings are final: sending the same findings again (an offline device that
+/// did not get the first answer) is `200` with the same receipt; different findings are
+/// `409.1`.
 pub async fn submit_result(
     State(state): State<AppState>,
     caller: Caller,
@@ -479,30 +551,11 @@ pub async fn submit_result(
             "Nhiệm vụ phúc tra này không được giao cho bạn.",
         ));
     }
-    if task.result.is_some() {
-        return Err(findings_final());
-    }
     let req: SpotCheckFindings = read_json(&headers, body).await?;
-    let (original, _) = state
-        .store
-        .response(task.task.response_id, task.task.revision)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "response",
-                &format!("{}/{}", task.task.response_id, task.task.revision),
-            )
-        })?;
-    let form = state.forms.get(&original.form).ok_or_else(|| {
-        ApiError::new(
-            ProblemCode::UnknownForm,
-            format!("Unknown questionnaire {}.", original.form),
-            format!("Không có bảng hỏi {}.", original.form),
-        )
-    })?;
+    let (original, form, codes) = task_original(&state, &task).await?;
     let mut answers = req.answers;
     for (code, value) in answers.iter_mut() {
-        if !task.task.key_items.contains(code) {
+        if !codes.contains(code) {
             return Err(ApiError::invalid_input(
                 format!("{code} is not a key item of this task."),
                 format!("{code} không phải câu hỏi cần hỏi lại của nhiệm vụ này."),
@@ -539,9 +592,28 @@ pub async fn submit_result(
         &form,
         &original.answers,
         &recheck,
-        &task.task.key_items,
+        &codes,
         &ReCheckConfig::default(),
     );
+    let receipt = |status| {
+        (
+            status,
+            Json(FindingsReceipt {
+                task_id,
+                state: TaskState::Done,
+                result: result.clone(),
+            }),
+        )
+    };
+    // Final already: the same findings sent again (a device that did not get the answer)
+    // get the same receipt; different findings are refused.
+    if let Some(stored) = &task.result {
+        return if *stored == result {
+            Ok(receipt(StatusCode::OK))
+        } else {
+            Err(findings_final())
+        };
+    }
     let finding = NewFinding {
         task_id,
         monitor_id: caller.user.id,
@@ -553,7 +625,14 @@ pub async fn submit_result(
     };
     match state.store.record_finding(&finding).await? {
         FindingOutcome::Recorded => {}
-        FindingOutcome::AlreadyFinal => return Err(findings_final()),
+        FindingOutcome::AlreadyFinal => {
+            // Sent twice at the same time: the same findings get the same receipt.
+            let stored = state.store.spot_check_task(task_id).await?;
+            return match stored.and_then(|t| t.result) {
+                Some(stored) if stored == result => Ok(receipt(StatusCode::OK)),
+                _ => Err(findings_final()),
+            };
+        }
         FindingOutcome::NotAssigned => {
             return Err(out_of_scope(
                 "This spot-check task is not assigned to you.",
@@ -562,14 +641,7 @@ pub async fn submit_result(
         }
     }
     tracing::info!(actor = %caller.user.id, task_id = %task_id, visit = finding.visit_happened, "spot-check findings");
-    Ok((
-        StatusCode::CREATED,
-        Json(FindingsReceipt {
-            task_id,
-            state: TaskState::Done,
-            result,
-        }),
-    ))
+    Ok(receipt(StatusCode::CREATED))
 }
 
 /// Query of `GET /rounds/{id}/discrepancies`.

@@ -267,11 +267,14 @@ pub async fn create_enrolment_code(
     let server_url = server_url(&state, &headers);
     issued.fingerprint = state.tls_fingerprint.clone();
     if let Some(url) = &server_url {
-        issued.qr_svg = Some(enrol_qr_svg(&enrol_link(
-            url,
-            &issued.code,
-            issued.fingerprint.as_deref(),
-        ))?);
+        let payload = sipas_protocol::enrol::EnrolPayload {
+            server: url.clone(),
+            code: issued.code.clone(),
+            cert_sha256: issued.fingerprint.clone(),
+        }
+        .encode();
+        issued.qr_svg = Some(enrol_qr_svg(&payload)?);
+        issued.payload = Some(payload);
     }
     issued.server_url = server_url;
     tracing::info!(actor = %caller.user.id, user_id = %user.id, "enrolment code issued");
@@ -296,6 +299,7 @@ pub async fn issue_enrolment_code(
         expires_at,
         server_url: None,
         fingerprint: None,
+        payload: None,
         qr_svg: None,
     })
 }

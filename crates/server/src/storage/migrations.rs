@@ -63,7 +63,11 @@ pub const SQLITE: &[Migration] = &[
         name: "round_targets",
         sql: include_str!("../../migrations/sqlite/0009_round_targets.sql"),
     },
-    // 0010 is form_versions (issue 12, h-formpub), on its own branch until merged.
+    Migration {
+        version: 10,
+        name: "form_versions",
+        sql: include_str!("../../migrations/sqlite/0010_form_versions.sql"),
+    },
     Migration {
         version: 11,
         name: "answer_counts",
@@ -118,7 +122,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "round_targets",
         sql: include_str!("../../migrations/postgres/0009_round_targets.sql"),
     },
-    // 0010 is form_versions (issue 12, h-formpub), on its own branch until merged.
+    Migration {
+        version: 10,
+        name: "form_versions",
+        sql: include_str!("../../migrations/postgres/0010_form_versions.sql"),
+    },
     Migration {
         version: 11,
         name: "answer_counts",
@@ -163,11 +171,10 @@ mod tests {
     #[test]
     fn versions_are_consecutive_from_one_and_named_in_the_file() {
         for list in [SQLITE, POSTGRES] {
-            // Consecutive from 1 once every branch is merged; until then a branch may lack
-            // another branch's number (0010 on h-scale), so only the order is checked here.
             for (i, m) in list.iter().enumerate() {
-                assert!(
-                    m.version as usize > i && (i == 0 || list[i - 1].version < m.version),
+                assert_eq!(
+                    m.version as usize,
+                    i + 1,
                     "migration {} out of order",
                     m.name
                 );
@@ -268,6 +275,17 @@ mod tests {
                 "postgres",
                 9,
                 "c31de48d2d2118b37c5c60b40c5fe7d57e3f18b8b7d8a5fdaae4474faff96e35",
+            ),
+            // 0010_form_versions (issue 12, h-formpub).
+            (
+                "sqlite",
+                10,
+                "15095945decf74c858f79c5a423ed2fc36d985526bb7401d99714b06e67f1a4c",
+            ),
+            (
+                "postgres",
+                10,
+                "7b8da300d2bf1ca95e32ac15f761c153e738cf874ca1fe8aabf83ae62ce9db71",
             ),
             // 0011_answer_counts (issue 14, h-scale).
             (

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 pub mod catalogue;
 mod codec;
+pub mod forms;
 pub mod migrations;
 pub mod postgres;
 pub mod results;
@@ -28,6 +29,7 @@ mod sql;
 pub mod sqlite;
 
 pub use catalogue::{CatalogueImport, CatalogueStore};
+pub use forms::{FormStatus, FormStore, FormVersionRow, NewFormVersion};
 pub use postgres::PgStore;
 pub use results::{AssignmentCodes, ResultsStore};
 pub use sqlite::SqliteStore;
@@ -396,7 +398,7 @@ pub enum RevokedToken {
 /// the smaller of the two back ([`ServerStore::pull_since`] does that). A cursor larger than
 /// anything the server handed out (e.g. after a server reset) is treated as 0.
 #[async_trait]
-pub trait ServerStore: CatalogueStore + ResultsStore + Send + Sync + 'static {
+pub trait ServerStore: CatalogueStore + FormStore + ResultsStore + Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -40,6 +40,9 @@ use uuid::Uuid;
 
 #[path = "postgres_catalogue.rs"]
 mod catalogue;
+// --- published forms (issue 12, h-formpub) ---
+#[path = "postgres_forms.rs"]
+mod forms;
 // --- published results (issue 11, h-results) ---
 #[path = "postgres_results.rs"]
 mod results;

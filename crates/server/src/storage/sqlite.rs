@@ -37,6 +37,9 @@ use uuid::Uuid;
 
 #[path = "sqlite_catalogue.rs"]
 mod catalogue;
+// --- published forms (issue 12, h-formpub) ---
+#[path = "sqlite_forms.rs"]
+mod forms;
 // --- published results (issue 11, h-results) ---
 #[path = "sqlite_results.rs"]
 mod results;
