@@ -19,7 +19,6 @@
 //   sync(app) → sync status
 //   syncStatus(app) → sync status (the app's `sync_status` command)
 //   screenshot(app, path)
-//   setWindowSize(app, width, height)     (the window's outer size; resolves the inner width)
 //   stopApp(app)                          (always kills what startApp started)
 // and lower-level helpers: js, jsAsync, invoke, click, visible, waitFor, setInput, typeInto.
 //
@@ -269,6 +268,8 @@ export async function click(app, css) {
  * `app.clickRetries`; use only where a repeated click does no harm.
  */
 async function clickUntil(app, css, registered, what, { settle = 150, tries = 3 } = {}) {
+  // Below 600 px the main navigation is folded behind the "Menu" button: open it first.
+  if (css.startsWith('[data-nav=')) await openMenuIfFolded(app);
   for (let i = 0; i < tries; i += 1) {
     await click(app, css);
     const deadline = Date.now() + settle;
@@ -279,6 +280,16 @@ async function clickUntil(app, css, registered, what, { settle = 150, tries = 3 
   }
   app.clickRetries += tries;
   await waitFor(app, registered, what);
+}
+
+/** Opens the folded main menu (narrow windows) when its button is shown and it is closed. */
+async function openMenuIfFolded(app) {
+  const folded = await js(app, `const b = document.getElementById('menu-btn');
+    return !!b && b.offsetParent !== null && document.body.dataset.menu !== 'open';`);
+  if (folded) {
+    await click(app, '#menu-btn');
+    await waitFor(app, "document.body.dataset.menu === 'open'", 'the menu to open');
+  }
 }
 
 /** Sets the value of input `#id` and fires `input` and `change` (as typing and leaving would). */
@@ -447,7 +458,8 @@ export async function unlock(app, pin = DEFAULT_PIN) {
 
 /**
  * Resizes the window so the page is `width` × `height` CSS pixels (WebDriver window rect,
- * corrected once by the difference the window decorations make), and checks it.
+ * corrected once by the difference the window decorations make), and checks it; resolves
+ * `window.innerWidth`.
  */
 export async function setWindowSize(app, width, height) {
   let w = width;
@@ -456,12 +468,13 @@ export async function setWindowSize(app, width, height) {
     await wd(app, 'POST', `${sess(app)}/window/rect`, { width: w, height: h });
     await sleep(300);
     const [iw, ih] = await js(app, 'return [window.innerWidth, window.innerHeight];');
-    if (iw === width && ih === height) return;
+    if (iw === width && ih === height) return iw;
     w += width - iw;
     h += height - ih;
   }
   const [iw, ih] = await js(app, 'return [window.innerWidth, window.innerHeight];');
   if (iw !== width) throw new Error(`app-driver: the page is ${iw}×${ih}, not ${width}×${height}`);
+  return iw;
 }
 
 /** The app's sync status (`sync_status`: counts, log, enrolled, server_url, revoked, …). */
@@ -705,17 +718,6 @@ export async function fillAndSubmitFirstAssignment(app, { rating = 4 } = {}) {
     + " && !document.getElementById('submit').disabled", 'the submission', { timeout: 2 * WAIT_MS });
   await visible(app, '#screen-done');
   return { assignmentId, answered, steps };
-}
-
-/**
- * Resizes the app window (WebDriver window rect) and waits until the page sees the new
- * width; resolves `window.innerWidth`.
- */
-/** @param {AppHandle} app @param {number} width @param {number} height @returns {Promise<number>} */
-export async function setWindowSize(app, width, height) {
-  await wd(app, 'POST', `${sess(app)}/window/rect`, { width, height });
-  await waitFor(app, 'Math.abs(window.outerWidth - arguments[0]) <= 2 || window.innerWidth <= arguments[0]', `a ${width} px window`, { args: [width] });
-  return js(app, 'return window.innerWidth;');
 }
 
 /**

@@ -183,8 +183,8 @@ async fn workflow_privacy_and_audit(backend: Backend) {
         );
     }
     assert!(actions.get("spot_check.created").copied().unwrap_or(0) >= 1);
-    // Every entry names its actor, except the bootstrap admin's creation and the catalogue
-    // seeds loaded at start-up, and the refused attempts of callers not signed in
+    // Every entry names its actor, except the bootstrap admin's creation, the catalogue
+    // seeds and built-in forms loaded at start-up, and the refused attempts of callers not signed in
     // (`login.failed`, `enrol.refused`).
     let seeds: Vec<&str> = audit
         .iter()
@@ -197,8 +197,19 @@ async fn workflow_privacy_and_audit(backend: Backend) {
         .filter(|e| !e["actor"].is_string())
         .filter(|e| e["action"] != "login.failed" && e["action"] != "enrol.refused")
         .filter(|e| e["action"] != "catalogue.imported")
+        .filter(|e| e["action"] != "form.seeded")
         .collect();
     assert_eq!(anonymous.len(), 1, "{anonymous:?}");
+    // The built-in questionnaires are seeded as published forms at start-up, without an actor.
+    let forms: Vec<&str> = audit
+        .iter()
+        .filter(|e| !e["actor"].is_string() && e["action"] == "form.seeded")
+        .map(|e| e["entity_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        forms,
+        ["sipas-6-groups@2026.1", "sipas-national-2023@2023.1"]
+    );
     assert_eq!(anonymous[0]["action"], "user.created");
     let admin: UserInfo = w.people.admin.get_json("/me").await.unwrap();
     let admin_id = serde_json::json!(admin.id);

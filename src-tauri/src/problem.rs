@@ -99,6 +99,25 @@ impl Problem {
                 "Hãy nhập lại mã PIN.",
                 "Enter your PIN again.",
             ),
+            sipas_store::StoreError::Recovery { .. } => Problem::new(
+                "recovery.failed",
+                "Không khôi phục được dữ liệu bằng mã này. Dữ liệu trên máy không bị thay đổi.",
+                "This code could not recover the data. Nothing on the device was changed.",
+                "Hãy kiểm tra lại mã khôi phục giám sát viên gửi (64 ký tự) và nhập lại.",
+                "Check the recovery code from your supervisor (64 characters) and enter it again.",
+            ),
+            sipas_store::StoreError::FindingsFinal { .. } => Problem::plain(
+                "monitor.findings_final",
+                "Kết quả phúc tra của nhiệm vụ này đã được ghi và không thể thay đổi.",
+                "The findings of this spot check are already recorded and cannot change.",
+            ),
+            sipas_store::StoreError::FormHashMismatch { .. } => Problem::new(
+                "form.hash_mismatch",
+                "Phiếu tải về không khớp với bản máy chủ công bố nên không được lưu.",
+                "A downloaded form did not match the published version, so it was not saved.",
+                "Hãy đồng bộ lại; nếu vẫn lỗi, hãy báo giám sát viên.",
+                "Sync again; if it keeps happening, tell your supervisor.",
+            ),
             _ => Problem::new(
                 "store.failed",
                 "Không lưu hoặc đọc được dữ liệu trên máy.",

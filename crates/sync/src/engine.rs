@@ -572,6 +572,10 @@ mod tests {
                     }
                     None => return, // hang up without a reply
                 }
+            } else if head.starts_with("get /api/v1/forms/") || head.contains("/catalogue-bundle") {
+                // An older server without published forms: the client keeps its built-ins.
+                code = 404;
+                "{}".to_owned()
             } else {
                 serde_json::to_string(&PullResponse {
                     assignments: vec![],

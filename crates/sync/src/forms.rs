@@ -45,8 +45,10 @@ pub struct FormDetail {
 }
 
 fn skippable(e: &SyncError) -> bool {
-    e.problem()
-        .is_some_and(|p| p.status() == 404 || p.status() == 403)
+    // A problem body, or a bare status from a server (or proxy) that sends none.
+    matches!(e, SyncError::HttpStatus { status: 403 | 404 })
+        || e.problem()
+            .is_some_and(|p| p.status() == 404 || p.status() == 403)
 }
 
 /// The forms and rounds the stored assignments and outside-sample rounds use.
