@@ -734,6 +734,8 @@ pub struct CountRow<'a> {
     pub round_id: &'a str,
     /// Administrative unit code (or any cell key).
     pub unit_code: &'a str,
+    /// Response mode of the counted responses (`capi`, `self_personal`, `self_open`).
+    pub mode: &'a str,
     /// Criterion code, or [`RESPONDENT_ITEM`].
     pub item: &'a str,
     /// Outcome (see the notes above).
@@ -866,19 +868,29 @@ impl IndexAccumulator<'_> {
     }
 }
 
-/// Computes the index from stored counts ([`CountRow`]s, see the notes above); equal to
-/// [`compute_index`] over the responses the counts were kept from.
+/// Whether a count row of response mode `mode` is in the mode set `modes` (`None`: every
+/// mode).
+pub fn mode_admitted(modes: Option<&[String]>, mode: &str) -> bool {
+    modes.is_none_or(|m| m.iter().any(|x| x == mode))
+}
+
+/// Computes the index from stored counts ([`CountRow`]s, see the notes above) of the
+/// responses whose mode is in `modes` (`None`: all); equal to [`compute_index`] over the
+/// responses the counts were kept from.
 pub fn index_from_counts<'a, I>(
     form: &Questionnaire,
     rows: I,
     config: IndexConfig,
+    modes: Option<&[String]>,
 ) -> Result<IndexReport, IndexError>
 where
     I: IntoIterator<Item = CountRow<'a>>,
 {
     let mut acc = IndexAccumulator::new(form, config)?;
     for row in rows {
-        acc.add_count(row)?;
+        if mode_admitted(modes, row.mode) {
+            acc.add_count(row)?;
+        }
     }
     Ok(acc.report())
 }
@@ -1070,22 +1082,34 @@ mod tests {
                 .map(|((round, unit, item, outcome), n)| CountRow {
                     round_id: round,
                     unit_code: unit,
+                    mode: "capi",
                     item,
                     outcome,
                     n: *n,
                 });
-            let from_counts = index_from_counts(&f, rows, config.clone()).unwrap();
-            assert_eq!(from_counts, compute_index(&f, &rs, config).unwrap());
+            let from_counts =
+                index_from_counts(&f, rows.clone(), config.clone(), None).unwrap();
+            assert_eq!(from_counts, compute_index(&f, &rs, config.clone()).unwrap());
+            // A mode set keeps only its modes.
+            let capi = ["capi".to_owned()];
+            assert_eq!(
+                index_from_counts(&f, rows.clone(), config.clone(), Some(&capi)).unwrap(),
+                from_counts
+            );
+            let open = ["self_open".to_owned()];
+            let none = index_from_counts(&f, rows, config, Some(&open)).unwrap();
+            assert!(none.cells.is_empty());
         }
         let bad = CountRow {
             round_id: "R",
             unit_code: "U",
+            mode: "capi",
             item: "C9",
             outcome: "4",
             n: 1,
         };
         assert!(matches!(
-            index_from_counts(&f, [bad], IndexConfig::default()),
+            index_from_counts(&f, [bad], IndexConfig::default(), None),
             Err(IndexError::UnknownCountKey { .. })
         ));
         let bad_group = CountRow {
@@ -1093,7 +1117,7 @@ mod tests {
             outcome: "G1 A",
             ..bad
         };
-        assert!(index_from_counts(&f, [bad_group], IndexConfig::default()).is_err());
+        assert!(index_from_counts(&f, [bad_group], IndexConfig::default(), None).is_err());
     }
 
     fn pooled() -> IndexConfig {

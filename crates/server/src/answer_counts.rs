@@ -24,30 +24,73 @@ use chrono::{DateTime, Utc};
 use sipas_core::index::{
     CountRow, IndexAccumulator, IndexConfig, IndexError, IndexReport, index_from_counts,
 };
-use sipas_core::questionnaire::Questionnaire;
+use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_core::response::Response;
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use uuid::Uuid;
 
-/// The forms count keys are computed with: the built-in registry (published definitions
-/// never change under their key). When forms are published at run time, this is the one
-/// place to read them from.
-fn forms() -> Option<&'static FormRegistry> {
-    static FORMS: OnceLock<Option<FormRegistry>> = OnceLock::new();
-    FORMS.get_or_init(|| FormRegistry::builtin().ok()).as_ref()
+/// The response mode ingest writes for device uploads and hand-over files (design contract
+/// section 2). Migration 0012 (`responses.mode`) replaces this constant by the stored mode
+/// of the response where [`Fresh`] is built.
+pub const DEFAULT_MODE: &str = "capi";
+
+// --- the forms count keys are computed with ----------------------------------------------
+//
+// The store's published (and retired) versions in `form_versions`, read inside the counting
+// transaction (so a version published by another process is seen), with the built-in
+// definitions as the fallback for a key not stored (the same rule as
+// [`crate::forms::FormRegistry::reload`]). A stored version never changes once published, so
+// the parsed definitions are kept per content hash.
+
+fn by_hash() -> &'static RwLock<HashMap<String, Arc<Questionnaire>>> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Arc<Questionnaire>>>> = OnceLock::new();
+    CACHE.get_or_init(RwLock::default)
 }
 
-/// The form of a response, if known.
-fn form_of(response: &Response) -> Option<Arc<Questionnaire>> {
-    forms()?.get(&response.form)
+/// The definition with content hash `hash` if it was parsed before.
+pub fn cached_form(hash: &str) -> Option<Arc<Questionnaire>> {
+    by_hash()
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(hash)
+        .cloned()
 }
 
-/// The count keys of a response as stored (`item<TAB>outcome` lines); `None` when its form
-/// is unknown or has unusable criteria (it then counts nowhere until the form is known).
-pub fn facts_of(response: &Response) -> Option<String> {
-    let form = form_of(response)?;
-    let acc = IndexAccumulator::new(&form, IndexConfig::default()).ok()?;
+/// Parses a stored definition (`form_versions.definition`, content hash `hash`) and keeps it;
+/// `None` when the loader refuses it (logged; its responses then count nowhere).
+pub fn remember_form(hash: &str, definition: &str) -> Option<Arc<Questionnaire>> {
+    match sipas_core::form_loader::load_form(definition) {
+        Ok(form) => {
+            let form = Arc::new(form);
+            by_hash()
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(hash.to_owned(), form.clone());
+            Some(form)
+        }
+        Err(e) => {
+            tracing::error!(content_hash = %hash, error = %e, "stored form version does not load");
+            None
+        }
+    }
+}
+
+/// The built-in definition with this key (for keys not stored in `form_versions`).
+pub fn builtin_form(key: &FormKey) -> Option<Arc<Questionnaire>> {
+    static BUILTIN: OnceLock<Option<FormRegistry>> = OnceLock::new();
+    BUILTIN
+        .get_or_init(|| FormRegistry::builtin().ok())
+        .as_ref()?
+        .get(key)
+}
+
+/// The count keys of a response as stored (`item<TAB>outcome` lines) under its form; `None`
+/// when the form is unknown or has unusable criteria (it then counts nowhere until the form
+/// is known: the start-up backfill retries rows without keys).
+pub fn facts_of(form: Option<&Questionnaire>, response: &Response) -> Option<String> {
+    let form = form?;
+    let acc = IndexAccumulator::new(form, IndexConfig::default()).ok()?;
     let keys = acc.count_keys(&response.answers);
     let mut out = String::new();
     for (item, outcome) in keys {
@@ -92,6 +135,10 @@ pub struct FactsRow {
     pub unit_code: String,
     /// Agency of the assignment (`""`: none).
     pub agency_code: String,
+    /// Field of the assignment (`""`: none).
+    pub field_code: String,
+    /// Response mode.
+    pub mode: String,
     /// Reception of the revision.
     pub received_at: DateTime<Utc>,
     /// Whether it counts.
@@ -109,6 +156,10 @@ pub struct Delta {
     pub unit_code: String,
     /// Agency (`""`: none).
     pub agency_code: String,
+    /// Field (`""`: none).
+    pub field_code: String,
+    /// Response mode.
+    pub mode: String,
     /// Item.
     pub item: String,
     /// Outcome.
@@ -133,6 +184,10 @@ pub struct Fresh {
     pub facts: Option<String>,
     /// Agency of the response's assignment (`""`: none).
     pub agency_code: String,
+    /// Field of the response's assignment (`""`: none).
+    pub field_code: String,
+    /// The response's mode ([`DEFAULT_MODE`] until 0012).
+    pub mode: String,
 }
 
 /// Whether [`plan`] will ask for the keys of the current revision (backends that cannot
@@ -161,45 +216,48 @@ pub fn plan(
             ..o.clone()
         },
         (Some(c), _) => {
-            let (facts, agency_code) = match &old {
-                Some(o) if !needs_fresh(Some(c), Some(o), force) => {
-                    (o.facts.clone(), o.agency_code.clone())
-                }
-                _ => {
-                    let f = fresh(c)?;
-                    (f.facts, f.agency_code)
-                }
+            let f = match &old {
+                Some(o) if !needs_fresh(Some(c), Some(o), force) => Fresh {
+                    facts: o.facts.clone(),
+                    agency_code: o.agency_code.clone(),
+                    field_code: o.field_code.clone(),
+                    mode: o.mode.clone(),
+                },
+                _ => fresh(c)?,
             };
             FactsRow {
                 revision: c.revision,
                 round_id: c.round_id.clone(),
                 unit_code: c.unit_code.clone(),
-                agency_code,
+                agency_code: f.agency_code,
+                field_code: f.field_code,
+                mode: f.mode,
                 received_at: c.received_at,
                 counted: c.decision.as_deref() != Some("rejected"),
-                facts,
+                facts: f.facts,
             }
         }
     };
     if old.as_ref() == Some(&row) {
         return Ok(None);
     }
-    let mut sums: BTreeMap<(String, String, String, String, String), i64> = BTreeMap::new();
+    let mut deltas = Vec::new();
     let mut add = |r: &FactsRow, sign: i64| {
         if !r.counted {
             return;
         }
         if let Some(facts) = &r.facts {
             for (item, outcome) in keys_of(facts) {
-                *sums
-                    .entry((
-                        r.round_id.clone(),
-                        r.unit_code.clone(),
-                        r.agency_code.clone(),
-                        item.to_owned(),
-                        outcome.to_owned(),
-                    ))
-                    .or_default() += sign;
+                deltas.push(Delta {
+                    round_id: r.round_id.clone(),
+                    unit_code: r.unit_code.clone(),
+                    agency_code: r.agency_code.clone(),
+                    field_code: r.field_code.clone(),
+                    mode: r.mode.clone(),
+                    item: item.to_owned(),
+                    outcome: outcome.to_owned(),
+                    n: sign,
+                });
             }
         }
     };
@@ -207,45 +265,36 @@ pub fn plan(
         add(o, -1);
     }
     add(&row, 1);
-    let deltas = sums
-        .into_iter()
-        .filter(|(_, n)| *n != 0)
-        .map(
-            |((round_id, unit_code, agency_code, item, outcome), n)| Delta {
-                round_id,
-                unit_code,
-                agency_code,
-                item,
-                outcome,
-                n,
-            },
-        )
-        .collect();
-    Ok(Some(Refresh { row, deltas }))
+    Ok(Some(Refresh {
+        row,
+        deltas: merge(deltas),
+    }))
 }
 
 /// Merges count differences by key, dropping zeros, sorted by key: a transaction applying
 /// several refreshes applies them once, in one lock order.
-pub fn merge(deltas: Vec<Delta>) -> Vec<Delta> {
-    let mut sums: BTreeMap<(String, String, String, String, String), i64> = BTreeMap::new();
+pub fn merge(mut deltas: Vec<Delta>) -> Vec<Delta> {
+    // Delta orders by key first, then n: equal keys end up next to each other.
+    deltas.sort_unstable();
+    let mut out: Vec<Delta> = Vec::with_capacity(deltas.len());
     for d in deltas {
-        *sums
-            .entry((d.round_id, d.unit_code, d.agency_code, d.item, d.outcome))
-            .or_default() += d.n;
+        match out.last_mut() {
+            Some(last) if same_key(last, &d) => last.n += d.n,
+            _ => out.push(d),
+        }
     }
-    sums.into_iter()
-        .filter(|(_, n)| *n != 0)
-        .map(
-            |((round_id, unit_code, agency_code, item, outcome), n)| Delta {
-                round_id,
-                unit_code,
-                agency_code,
-                item,
-                outcome,
-                n,
-            },
-        )
-        .collect()
+    out.retain(|d| d.n != 0);
+    out
+}
+
+fn same_key(a: &Delta, b: &Delta) -> bool {
+    a.round_id == b.round_id
+        && a.unit_code == b.unit_code
+        && a.agency_code == b.agency_code
+        && a.field_code == b.field_code
+        && a.mode == b.mode
+        && a.item == b.item
+        && a.outcome == b.outcome
 }
 
 /// One `answer_counts` row of a round.
@@ -255,6 +304,10 @@ pub struct CountRecord {
     pub unit_code: String,
     /// Agency (`""`: none).
     pub agency_code: String,
+    /// Field (`""`: none).
+    pub field_code: String,
+    /// Response mode.
+    pub mode: String,
     /// Item.
     pub item: String,
     /// Outcome.
@@ -273,34 +326,45 @@ pub struct RoundCounts {
     pub data_as_of: Option<DateTime<Utc>>,
 }
 
+impl RoundCounts {
+    /// The rows of the cells `filter` admits (the caller's scope).
+    pub fn in_scope<'a>(&'a self, filter: &'a RoundFilter) -> impl Iterator<Item = &'a CountRecord> {
+        let mut admitted: BTreeMap<(&str, &str), bool> = BTreeMap::new();
+        self.rows.iter().filter(move |r| {
+            *admitted
+                .entry((r.unit_code.as_str(), r.agency_code.as_str()))
+                .or_insert_with(|| filter.admits_codes(&r.unit_code, code(&r.agency_code)))
+        })
+    }
+}
+
+/// A stored code (`""`: none) as an option.
+pub fn code(c: &str) -> Option<&str> {
+    (!c.is_empty()).then_some(c)
+}
+
 /// The index of round `round_id` from its counts, keeping only the cells `filter` admits
-/// (the caller's scope).
+/// (the caller's scope) and the responses whose mode is in `modes` (`None`: all).
 pub fn index(
     form: &Questionnaire,
     round_id: &str,
     counts: &RoundCounts,
     filter: &RoundFilter,
     config: IndexConfig,
+    modes: Option<&[String]>,
 ) -> Result<IndexReport, IndexError> {
-    let mut admitted: BTreeMap<(&str, &str), bool> = BTreeMap::new();
-    let rows = counts.rows.iter().filter(|r| {
-        *admitted
-            .entry((r.unit_code.as_str(), r.agency_code.as_str()))
-            .or_insert_with(|| {
-                let agency = (!r.agency_code.is_empty()).then_some(r.agency_code.as_str());
-                filter.admits_codes(&r.unit_code, agency)
-            })
-    });
     index_from_counts(
         form,
-        rows.map(|r| CountRow {
+        counts.in_scope(filter).map(|r| CountRow {
             round_id,
             unit_code: &r.unit_code,
+            mode: &r.mode,
             item: &r.item,
             outcome: &r.outcome,
             n: usize::try_from(r.n).unwrap_or(usize::MAX),
         }),
         config,
+        modes,
     )
 }
 
@@ -327,7 +391,8 @@ pub async fn round_index(
     }
     let filter = RoundFilter::for_codes(mine, round.starts_on);
     let counts = state.store.round_counts(&round.id).await?;
-    let index = index(form, &round.id, &counts, &filter, config).map_err(failed)?;
+    // 0012 (response mode): the round's official modes go here.
+    let index = index(form, &round.id, &counts, &filter, config, None).map_err(failed)?;
     Ok((index, counts.data_as_of))
 }
 
@@ -347,6 +412,8 @@ mod tests {
             round_id: "R".into(),
             unit_code: "U".into(),
             agency_code: String::new(),
+            field_code: String::new(),
+            mode: DEFAULT_MODE.into(),
             received_at: DateTime::<Utc>::UNIX_EPOCH,
             counted,
             facts: Some(facts.into()),
@@ -368,6 +435,8 @@ mod tests {
             Ok(Fresh {
                 facts: Some(facts.into()),
                 agency_code: String::new(),
+                field_code: String::new(),
+                mode: DEFAULT_MODE.into(),
             })
         }
     }

@@ -2,8 +2,12 @@
 //! rejections (also of older revisions) and voids go through the real storage (SQLite file;
 //! PostgreSQL when `SIPAS_TEST_DATABASE_URL` is set), and after every step the index read from
 //! the answer counts must equal the reference engine over the re-read responses exactly
-//! (every cell, both aggregation rules, four scopes) with the same "data as of". The counts
-//! are also rebuilt from nothing at start-up (backfill) and must again be equal.
+//! (every cell, both aggregation rules, four scopes) with the same "data as of", and so must
+//! the results breakdowns (province, commune, agency, agency kind, field) computed from the
+//! counts and from the responses. Odd seeds use the built-in form, even seeds a form
+//! published on the server only (`form_versions`, issue 12), so the counts must read the
+//! store's published versions. The counts are also rebuilt from nothing at start-up
+//! (backfill) and must again be equal.
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sipas_core::answer::{AnswerValue, Answers};
 use sipas_core::index::{Aggregation, IndexConfig, compute_index};
@@ -14,10 +18,14 @@ use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{AckStatus, Contact, Decision, ReviewDecision, Round};
 use sipas_server::answer_counts;
 use sipas_server::app::AppState;
+use sipas_core::catalogue::{Agency, AgencyKind};
+use sipas_core::units::UnitLevel;
 use sipas_server::forms::FormRegistry;
+use sipas_server::results::{self, By, Names, RoundData, Source};
 use sipas_server::scope::{RoundFilter, Scope};
 use sipas_server::storage::{
-    NewUser, PgStore, SampleRow, ScopeCodes, ServerStore, SqliteStore, open_store,
+    FormStatus, NewFormVersion, NewUser, PgStore, SampleRow, ScopeCodes, ServerStore,
+    SqliteStore, open_store,
 };
 use sipas_testkit::pg::TestDatabase;
 use std::sync::Arc;
@@ -27,6 +35,7 @@ const SEED_UNITS: &str = include_str!("../../../schemas/units/vn-units-seed.json
 const ROUND: &str = "P-1";
 const UNITS: [&str; 3] = ["95001", "95002", "95101"];
 const AGENCIES: [Option<&str>; 3] = [Some("A1"), Some("A2"), None];
+const FIELDS: [Option<&str>; 3] = [Some("F1"), None, Some("F2")];
 
 /// A small deterministic generator (xorshift64*), so a failing seed can be replayed.
 struct Gen(u64);
@@ -46,15 +55,42 @@ impl Gen {
     }
 }
 
-fn form_key() -> FormKey {
+fn builtin_key() -> FormKey {
     FormKey {
         form_id: "sipas-6-groups".into(),
         version: "2026.1".into(),
     }
 }
 
-fn form() -> Arc<Questionnaire> {
-    FormRegistry::builtin().unwrap().get(&form_key()).unwrap()
+fn builtin_form() -> Arc<Questionnaire> {
+    FormRegistry::builtin().unwrap().get(&builtin_key()).unwrap()
+}
+
+/// The built-in form under another key, as a province would publish it: stored in
+/// `form_versions` as published, unknown to the built-in registry.
+async fn publish_form(store: &dyn ServerStore) -> Arc<Questionnaire> {
+    let mut v = serde_json::to_value(&*builtin_form()).unwrap();
+    v["form_id"] = "sipas-tinh-95".into();
+    v["version"] = "2026.2".into();
+    let form = sipas_core::form_loader::load_form(&v.to_string()).unwrap();
+    let c = sipas_server::forms::canonical(&v);
+    let new = NewFormVersion {
+        form_id: form.form_id.clone(),
+        version: form.version.clone(),
+        content_hash: c.content_hash,
+        definition: c.definition,
+        source_xlsx: None,
+        title_vi: form.title.vi.clone(),
+        uploaded_by: None,
+    };
+    assert!(
+        store
+            .insert_form_version(&new, FormStatus::Published)
+            .await
+            .unwrap()
+    );
+    assert!(FormRegistry::builtin().unwrap().get(&form.key()).is_none());
+    Arc::new(form)
 }
 
 /// Random answers: every criterion a scale point, the no-answer code 9, an off-scale 7, a
@@ -115,7 +151,7 @@ async fn user(store: &dyn ServerStore, name: &str, role: Role) -> Uuid {
         .id
 }
 
-async fn world(store: Arc<dyn ServerStore>) -> World {
+async fn world(store: Arc<dyn ServerStore>, form: &Questionnaire) -> World {
     let sup = user(&*store, "giamsat", Role::Supervisor).await;
     let surveyor = user(&*store, "dtv", Role::Surveyor).await;
     store
@@ -123,7 +159,7 @@ async fn world(store: Arc<dyn ServerStore>) -> World {
             &Round {
                 id: ROUND.into(),
                 name: "Vòng thử".into(),
-                form: form_key(),
+                form: form.key(),
                 starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
                 ends_on: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
                 outside_sample: Default::default(),
@@ -145,7 +181,7 @@ async fn world(store: Arc<dyn ServerStore>) -> World {
             },
             unit_name: None,
             agency_code: AGENCIES[(i / 3) % 3].map(str::to_owned),
-            field_code: None,
+            field_code: FIELDS[(i / 9) % 3].map(str::to_owned),
             field_name: None,
             procedure_code: None,
         })
@@ -153,7 +189,7 @@ async fn world(store: Arc<dyn ServerStore>) -> World {
     store.import_sample(ROUND, &rows, sup).await.unwrap();
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     store.assign(&ids, surveyor, sup).await.unwrap();
-    let state = AppState::new(store.clone(), FormRegistry::builtin().unwrap());
+    let state = state_of(store.clone()).await;
     World {
         store,
         state,
@@ -166,6 +202,12 @@ async fn world(store: Arc<dyn ServerStore>) -> World {
             .unwrap()
             .with_timezone(&Utc),
     }
+}
+
+async fn state_of(store: Arc<dyn ServerStore>) -> AppState {
+    let registry = FormRegistry::builtin().unwrap();
+    registry.reload(&*store).await.unwrap();
+    AppState::new(store, registry)
 }
 
 fn scopes(tree: &Arc<UnitTree>) -> Vec<Scope> {
@@ -184,12 +226,35 @@ fn scopes(tree: &Arc<UnitTree>) -> Vec<Scope> {
     ]
 }
 
-/// The index from counts equals the reference for every scope and rule.
+fn agency(code: &str, kind: AgencyKind) -> (String, Agency) {
+    (
+        code.to_owned(),
+        Agency {
+            code: code.to_owned(),
+            name: format!("Cơ quan {code}"),
+            kind,
+            unit_code: "95".into(),
+            valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            valid_to: None,
+        },
+    )
+}
+
+/// The index and the results breakdowns from counts equal the reference for every scope
+/// and rule.
 async fn check(w: &World, form: &Questionnaire, step: &str) {
     let round = w.store.round(ROUND).await.unwrap().unwrap();
     let counts = w.store.round_counts(ROUND).await.unwrap();
     let (all, as_of) = w.store.report_responses(ROUND).await.unwrap();
+    let codes = w.store.assignment_codes(ROUND).await.unwrap();
     assert_eq!(counts.data_as_of, as_of, "data as of, {step}");
+    let bys = [
+        By::Unit(UnitLevel::Province),
+        By::Unit(UnitLevel::Commune),
+        By::Agency,
+        By::AgencyKind,
+        By::Field,
+    ];
     for scope in scopes(&w.tree) {
         let filter = RoundFilter::new(&w.state, &scope, ROUND, round.starts_on)
             .await
@@ -203,12 +268,40 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
             };
             let reference = compute_index(form, &responses, config.clone()).unwrap();
             let from_counts =
-                answer_counts::index(form, ROUND, &counts, &by_codes, config).unwrap();
+                answer_counts::index(form, ROUND, &counts, &by_codes, config, None).unwrap();
             assert_eq!(
                 from_counts, reference,
                 "{step}: scope {:?}, {aggregation:?}",
                 scope.codes
             );
+        }
+        let names = Names {
+            scope: scope.clone(),
+            agencies: [
+                agency("A1", AgencyKind::UbndXa),
+                agency("A2", AgencyKind::YTe),
+            ]
+            .into(),
+            fields: Default::default(),
+        };
+        let data = |source| RoundData {
+            round: round.clone(),
+            plan: Default::default(),
+            form: Arc::new(form.clone()),
+            source,
+            data_as_of: as_of,
+        };
+        let from_counts = data(Source::Counts(counts.in_scope(&by_codes).cloned().collect()));
+        let from_answers = data(Source::Answers {
+            responses: responses.clone(),
+            codes: codes.clone(),
+        });
+        for by in &bys {
+            for aggregation in [Aggregation::MeanOfCriteria, Aggregation::Pooled] {
+                let c = results::breakdown(&from_counts, &names, by, 2, aggregation).unwrap();
+                let a = results::breakdown(&from_answers, &names, by, 2, aggregation).unwrap();
+                assert_eq!(c, a, "{step}: scope {:?}, by {by:?}", scope.codes);
+            }
         }
     }
 }
@@ -227,7 +320,7 @@ async fn step(w: &mut World, g: &mut Gen, form: &Questionnaire) -> String {
             let r = Response {
                 id: Uuid::now_v7(),
                 revision: 1,
-                form: form_key(),
+                form: form.key(),
                 assignment_id: Some(assignment),
                 round_id: ROUND.into(),
                 unit_code: unit,
@@ -334,9 +427,13 @@ impl Db {
 }
 
 async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
-    let form = form();
+    let form = if seed % 2 == 0 {
+        publish_form(&*store).await
+    } else {
+        builtin_form()
+    };
     let mut g = Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut w = world(store).await;
+    let mut w = world(store, &form).await;
     check(&w, &form, "empty round").await;
     for i in 0..steps {
         let what = step(&mut w, &mut g, &form).await;
@@ -363,7 +460,7 @@ async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
         counts.rows.len()
     );
     let w = World {
-        state: AppState::new(store.clone(), FormRegistry::builtin().unwrap()),
+        state: state_of(store.clone()).await,
         store,
         sup,
         surveyor,

@@ -18,20 +18,24 @@ CREATE TABLE response_facts (
     round_id    TEXT NOT NULL,              -- survey round
     unit_code   TEXT NOT NULL,              -- administrative unit code
     agency_code TEXT NOT NULL,              -- agency of its assignment ('': none)
+    field_code  TEXT NOT NULL,              -- field (lĩnh vực) of its assignment ('': none)
+    mode        TEXT NOT NULL DEFAULT 'capi', -- response mode (capi, self_personal, self_open)
     received_at TEXT NOT NULL,              -- reception of that revision
     counted     INTEGER NOT NULL CHECK (counted IN (0, 1)), -- in the index (not voided, not rejected)
     facts       TEXT                        -- count keys, one 'item<TAB>outcome' per line (NULL: form unknown)
 ) STRICT;
 CREATE INDEX response_facts_round ON response_facts (round_id, counted, received_at);
 
--- How many counted responses of a (round, unit, agency) cell have each count key
+-- How many counted responses of a (round, unit, agency, field, mode) cell have each count key
 -- (sipas_core::index::count_keys): item = criterion code ('' for the respondent key).
 CREATE TABLE answer_counts (
     round_id    TEXT NOT NULL,     -- survey round
     unit_code   TEXT NOT NULL,     -- administrative unit code
     agency_code TEXT NOT NULL,     -- agency code ('': none)
+    field_code  TEXT NOT NULL,     -- field code ('': none)
+    mode        TEXT NOT NULL DEFAULT 'capi', -- response mode (capi, self_personal, self_open)
     item        TEXT NOT NULL,     -- criterion code, '' for the respondent key
     outcome     TEXT NOT NULL,     -- answer value, 'nr', 'x', or the groups with a valid answer
     n           INTEGER NOT NULL,  -- number of counted responses
-    PRIMARY KEY (round_id, unit_code, agency_code, item, outcome)
+    PRIMARY KEY (round_id, unit_code, agency_code, field_code, mode, item, outcome)
 ) STRICT;

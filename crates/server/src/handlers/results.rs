@@ -113,7 +113,8 @@ pub async fn round_results(
     let min_n = checked_min_n(&state, q.min_n)?;
     let aggregation = q.aggregation.unwrap_or_default();
     let mine = scope::of(&state, &caller).await?;
-    let data = results::load_round(&state, &mine, &round_id).await?;
+    let answers = results::needs_answers(&by);
+    let data = results::load_round(&state, &mine, &round_id, answers).await?;
     let names = Names::load(&state, mine.clone()).await?;
     let (earlier_id, chosen) = match q.compare_to.as_deref() {
         None | Some("") | Some("auto") => {
@@ -131,7 +132,7 @@ pub async fn round_results(
     };
     let earlier: Option<RoundData> = match &earlier_id {
         None => None,
-        Some(id) => Some(results::load_round(&state, &mine, id).await.map_err(|e| {
+        Some(id) => Some(results::load_round(&state, &mine, id, answers).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::NOT_FOUND {
                 ApiError::invalid_input(
                     format!("No round {id} to compare with."),
@@ -364,14 +365,18 @@ pub async fn microdata(
     }
     let min_n = checked_min_n(&state, q.min_n)?;
     let mine = scope::of(&state, &caller).await?;
-    let data = results::load_round(&state, &mine, &round_id).await?;
+    let data = results::load_round(&state, &mine, &round_id, true).await?;
     let names = Names::load(&state, mine).await?;
     let none = crate::storage::AssignmentCodes::default();
     let mut builder = MicrodataBuilder::new();
-    for r in &data.responses {
+    let (responses, codes) = match &data.source {
+        results::Source::Answers { responses, codes } => (responses.as_slice(), codes),
+        results::Source::Counts(_) => return Err(ApiError::internal()),
+    };
+    for r in responses {
         let codes = r
             .assignment_id
-            .and_then(|a| data.codes.get(&a))
+            .and_then(|a| codes.get(&a))
             .unwrap_or(&none);
         let agency_code = codes.agency_code.as_deref();
         builder.add(MicrodataInput {

@@ -291,12 +291,12 @@ mod tests {
             (
                 "sqlite",
                 11,
-                "82b0ee4f2d8b49056fd7173dfd55482cb470ca0b8e6f46658251999d41ac011d",
+                "47537d6e36651aa858b52f75cd599bad6e1679bafd1d0a08c48a867d38664a88",
             ),
             (
                 "postgres",
                 11,
-                "c334d9dc77b6efac008ddb6704813ef58e74c1f88f6a191de5e4d80d9d6f8024",
+                "db6218d44c159dfaa56b7ec43daa970cba39466fd0a14ef078a3f3b65932aaaf",
             ),
         ];
         for (backend, version, hash) in FROZEN {

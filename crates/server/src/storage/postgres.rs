@@ -862,7 +862,7 @@ async fn refresh_counts(
     force: bool,
     deltas: &mut Vec<crate::answer_counts::Delta>,
 ) -> Result<(), StoreError> {
-    use crate::answer_counts::{Current, FactsRow, Fresh, facts_of, needs_fresh, plan};
+    use crate::answer_counts::{DEFAULT_MODE, Current, FactsRow, Fresh, facts_of, needs_fresh, plan};
     // The response's lock (the one every ingest of it takes, re-entrant).
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(id)])
         .await?;
@@ -884,9 +884,11 @@ async fn refresh_counts(
             round_id: r.try_get(1)?,
             unit_code: r.try_get(2)?,
             agency_code: r.try_get(3)?,
-            received_at: r.try_get(4)?,
-            counted: r.try_get::<_, i32>(5)? == 1,
-            facts: r.try_get(6)?,
+            field_code: r.try_get(4)?,
+            mode: r.try_get(5)?,
+            received_at: r.try_get(6)?,
+            counted: r.try_get::<_, i32>(7)? == 1,
+            facts: r.try_get(8)?,
         }),
         None => None,
     };
@@ -904,19 +906,25 @@ async fn refresh_counts(
                 &parsed
             }
         };
-        let agency_code = match response.assignment_id {
+        let (agency_code, field_code) = match response.assignment_id {
             Some(a) => {
-                let stmt = tx.prepare_cached(sql::COUNTS_AGENCY).await?;
+                let stmt = tx.prepare_cached(sql::COUNTS_ASSIGNMENT_CODES).await?;
                 match tx.query_opt(&stmt, &[&a]).await? {
-                    Some(r) => r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    None => String::new(),
+                    Some(r) => (
+                        r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    ),
+                    None => Default::default(),
                 }
             }
-            None => String::new(),
+            None => Default::default(),
         };
+        let form = count_form(tx, &response.form).await?;
         fresh = Some(Fresh {
-            facts: facts_of(response),
+            facts: facts_of(form.as_deref(), response),
             agency_code,
+            field_code,
+            mode: DEFAULT_MODE.to_owned(),
         });
     }
     let refresh = plan(current, old, force, |_| {
@@ -938,6 +946,8 @@ async fn refresh_counts(
             &r.round_id,
             &r.unit_code,
             &r.agency_code,
+            &r.field_code,
+            &r.mode,
             &r.received_at,
             &i32::from(r.counted),
             &r.facts,
@@ -945,6 +955,29 @@ async fn refresh_counts(
     )
     .await?;
     Ok(())
+}
+
+/// The form count keys are computed with: the stored usable version, else the built-in
+/// (rules in [`crate::answer_counts`]).
+async fn count_form(
+    tx: &Transaction<'_>,
+    key: &sipas_core::questionnaire::FormKey,
+) -> Result<Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>, StoreError> {
+    use crate::answer_counts::{builtin_form, cached_form, remember_form};
+    let stmt = tx.prepare_cached(sql::COUNTS_FORM_HASH).await?;
+    let Some(row) = tx.query_opt(&stmt, &[&key.form_id, &key.version]).await? else {
+        return Ok(builtin_form(key));
+    };
+    let hash: String = row.try_get(0)?;
+    if let Some(form) = cached_form(&hash) {
+        return Ok(Some(form));
+    }
+    let stmt = tx.prepare_cached(sql::COUNTS_FORM_DEFINITION).await?;
+    let definition: String = tx
+        .query_one(&stmt, &[&key.form_id, &key.version])
+        .await?
+        .try_get(0)?;
+    Ok(remember_form(&hash, &definition))
 }
 
 /// Applies the count differences of a transaction's refreshes, merged and in key order (so
@@ -965,6 +998,8 @@ async fn apply_deltas(
                 &d.round_id,
                 &d.unit_code,
                 &d.agency_code,
+                &d.field_code,
+                &d.mode,
                 &d.item,
                 &d.outcome,
                 &d.n,
@@ -2193,9 +2228,11 @@ impl ServerStore for PgStore {
             rows.push(crate::answer_counts::CountRecord {
                 unit_code: r.try_get(0)?,
                 agency_code: r.try_get(1)?,
-                item: r.try_get(2)?,
-                outcome: r.try_get(3)?,
-                n: count(&r, 4)?,
+                field_code: r.try_get(2)?,
+                mode: r.try_get(3)?,
+                item: r.try_get(4)?,
+                outcome: r.try_get(5)?,
+                n: count(&r, 6)?,
             });
         }
         let stmt = tx.prepare_cached(sql::COUNTS_DATA_AS_OF).await?;

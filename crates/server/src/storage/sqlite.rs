@@ -782,7 +782,7 @@ fn refresh_counts(
     hint: Option<&Response>,
     force: bool,
 ) -> Result<(), StoreError> {
-    use crate::answer_counts::{Current, FactsRow, Fresh, facts_of, parse_body, plan};
+    use crate::answer_counts::{DEFAULT_MODE, Current, FactsRow, Fresh, facts_of, parse_body, plan};
     let key = id.to_string();
     let current = tx
         .prepare_cached(sql::COUNTS_CURRENT)?
@@ -804,9 +804,11 @@ fn refresh_counts(
                 round_id: r.get(1)?,
                 unit_code: r.get(2)?,
                 agency_code: r.get(3)?,
-                received_at: col_ts(r, 4)?,
-                counted: r.get(5)?,
-                facts: r.get(6)?,
+                field_code: r.get(4)?,
+                mode: r.get(5)?,
+                received_at: col_ts(r, 6)?,
+                counted: r.get(7)?,
+                facts: r.get(8)?,
             })
         })
         .optional()?;
@@ -822,18 +824,25 @@ fn refresh_counts(
                 &parsed
             }
         };
-        let agency_code = match response.assignment_id {
+        let (agency_code, field_code) = match response.assignment_id {
             Some(a) => tx
-                .prepare_cached(sql::COUNTS_AGENCY)?
-                .query_row([a.to_string()], |r| r.get::<_, Option<String>>(0))
+                .prepare_cached(sql::COUNTS_ASSIGNMENT_CODES)?
+                .query_row([a.to_string()], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    ))
+                })
                 .optional()?
-                .flatten()
                 .unwrap_or_default(),
-            None => String::new(),
+            None => Default::default(),
         };
+        let form = count_form(tx, &response.form)?;
         Ok(Fresh {
-            facts: facts_of(response),
+            facts: facts_of(form.as_deref(), response),
             agency_code,
+            field_code,
+            mode: DEFAULT_MODE.to_owned(),
         })
     })?;
     let Some(refresh) = refresh else {
@@ -845,6 +854,8 @@ fn refresh_counts(
             d.round_id,
             d.unit_code,
             d.agency_code,
+            d.field_code,
+            d.mode,
             d.item,
             d.outcome,
             d.n
@@ -858,11 +869,36 @@ fn refresh_counts(
             r.round_id,
             r.unit_code,
             r.agency_code,
+            r.field_code,
+            r.mode,
             ts(&r.received_at),
             r.counted,
             r.facts
         ])?;
     Ok(())
+}
+
+/// The form count keys are computed with: the stored usable version, else the built-in
+/// (rules in [`crate::answer_counts`]).
+fn count_form(
+    tx: &Transaction<'_>,
+    key: &sipas_core::questionnaire::FormKey,
+) -> Result<Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>, StoreError> {
+    use crate::answer_counts::{builtin_form, cached_form, remember_form};
+    let hash: Option<String> = tx
+        .prepare_cached(sql::COUNTS_FORM_HASH)?
+        .query_row(params![key.form_id, key.version], |r| r.get(0))
+        .optional()?;
+    let Some(hash) = hash else {
+        return Ok(builtin_form(key));
+    };
+    if let Some(form) = cached_form(&hash) {
+        return Ok(Some(form));
+    }
+    let definition: String = tx
+        .prepare_cached(sql::COUNTS_FORM_DEFINITION)?
+        .query_row(params![key.form_id, key.version], |r| r.get(0))?;
+    Ok(remember_form(&hash, &definition))
 }
 
 /// Fills in the facts of every bound response that has none, in batches of 500 per
@@ -1976,9 +2012,11 @@ impl ServerStore for SqliteStore {
                     Ok(crate::answer_counts::CountRecord {
                         unit_code: r.get(0)?,
                         agency_code: r.get(1)?,
-                        item: r.get(2)?,
-                        outcome: r.get(3)?,
-                        n: r.get(4)?,
+                        field_code: r.get(2)?,
+                        mode: r.get(3)?,
+                        item: r.get(4)?,
+                        outcome: r.get(5)?,
+                        n: r.get(6)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
