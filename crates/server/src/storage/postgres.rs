@@ -178,12 +178,12 @@ impl PgStore {
             let lock = tx
                 .prepare_cached(&format!("{} FOR UPDATE", sql::BINDING_OF))
                 .await?;
-            let mut deltas = Vec::new();
+            let mut cx = Counting::default();
             for id in &ids {
                 tx.query_opt(&lock, &[id]).await?;
-                refresh_counts(&tx, *id, None, true, &mut deltas).await?;
+                refresh_counts(&tx, *id, None, true, &mut cx).await?;
             }
-            apply_deltas(&tx, deltas).await?;
+            apply_deltas(&tx, cx.deltas).await?;
             tx.commit().await?;
             done += ids.len() as u64;
             last = end;
@@ -838,15 +838,19 @@ async fn execute_ops(
             .await?;
         tx.execute(&stmt, &[&seq, &collected]).await?;
     }
-    let mut deltas = Vec::new();
+    // The batch's response ids are locked (lock_batch).
+    let mut cx = Counting {
+        locked: true,
+        ..Counting::default()
+    };
     for op in ops {
         if let Op::InsertRevision { item } = op
             && let Some(Checked::Valid { response, .. }) = batch.items.get(*item)
         {
-            refresh_counts(tx, response.id, Some(response), false, &mut deltas).await?;
+            refresh_counts(tx, response.id, Some(response), false, &mut cx).await?;
         }
     }
-    apply_deltas(tx, deltas).await?;
+    apply_deltas(tx, cx.deltas).await?;
     append_audit(tx, audit).await
 }
 
@@ -860,12 +864,14 @@ async fn refresh_counts(
     id: Uuid,
     hint: Option<&Response>,
     force: bool,
-    deltas: &mut Vec<crate::answer_counts::Delta>,
+    cx: &mut Counting,
 ) -> Result<(), StoreError> {
     use crate::answer_counts::{DEFAULT_MODE, Current, FactsRow, Fresh, facts_of, needs_fresh, plan};
-    // The response's lock (the one every ingest of it takes, re-entrant).
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(id)])
-        .await?;
+    if !cx.locked {
+        // The response's lock (the one every ingest of it takes, re-entrant).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(id)])
+            .await?;
+    }
     let stmt = tx.prepare_cached(sql::COUNTS_CURRENT).await?;
     let current = match tx.query_opt(&stmt, &[&id]).await? {
         Some(r) => Some(Current {
@@ -919,7 +925,14 @@ async fn refresh_counts(
             }
             None => Default::default(),
         };
-        let form = count_form(tx, &response.form).await?;
+        let form = match cx.forms.get(&response.form) {
+            Some(f) => f.clone(),
+            None => {
+                let f = count_form(tx, &response.form).await?;
+                cx.forms.insert(response.form.clone(), f.clone());
+                f
+            }
+        };
         fresh = Some(Fresh {
             facts: facts_of(form.as_deref(), response),
             agency_code,
@@ -935,7 +948,7 @@ async fn refresh_counts(
     let Some(refresh) = refresh else {
         return Ok(());
     };
-    deltas.extend(refresh.deltas);
+    cx.deltas.extend(refresh.deltas);
     let r = &refresh.row;
     let stmt = tx.prepare_cached(sql::COUNTS_UPSERT_FACTS).await?;
     tx.execute(
@@ -955,6 +968,19 @@ async fn refresh_counts(
     )
     .await?;
     Ok(())
+}
+
+/// What the refreshes of one transaction share: the count differences (applied once, by
+/// [`apply_deltas`]), the forms read so far, and whether the caller already holds the
+/// responses' advisory locks (ingest: [`lock_batch`]).
+#[derive(Default)]
+struct Counting {
+    deltas: Vec<crate::answer_counts::Delta>,
+    forms: std::collections::HashMap<
+        sipas_core::questionnaire::FormKey,
+        Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>,
+    >,
+    locked: bool,
 }
 
 /// The form count keys are computed with: the stored usable version, else the built-in
@@ -1895,9 +1921,9 @@ impl ServerStore for PgStore {
         tx.execute(&stmt, &[&now, &supervisor, &reason, &id])
             .await?;
         {
-            let mut deltas = Vec::new();
-            refresh_counts(&tx, id, None, false, &mut deltas).await?;
-            apply_deltas(&tx, deltas).await?;
+            let mut cx = Counting::default();
+            refresh_counts(&tx, id, None, false, &mut cx).await?;
+            apply_deltas(&tx, cx.deltas).await?;
         }
         if let Some(a) = assignment {
             let seq = next_seq(&tx).await?;
@@ -1990,9 +2016,9 @@ impl ServerStore for PgStore {
         )
         .await?;
         {
-            let mut deltas = Vec::new();
-            refresh_counts(&tx, d.response_id, None, false, &mut deltas).await?;
-            apply_deltas(&tx, deltas).await?;
+            let mut cx = Counting::default();
+            refresh_counts(&tx, d.response_id, None, false, &mut cx).await?;
+            apply_deltas(&tx, cx.deltas).await?;
         }
         append_audit(
             &tx,
