@@ -14,8 +14,11 @@
 //! and `ingest` the handlers call, without HTTP and per-record validation), over
 //! `SIPAS_BENCH_UNITS` (default 100) communes, 5 agencies and 3 fields. For each path the
 //! server is restarted (a fresh process) and then asked `REPEAT` times for each endpoint
-//! (index, report, results by agency without comparison; the before path once from 500,000
-//! responses); the RSS is the process's peak (`VmHWM`) after those requests.
+//! (index, report, results by agency without comparison, results by province; the before
+//! path once from 500,000 responses); the RSS is the process's peak (`VmHWM`) after those
+//! requests. `SIPAS_BENCH_PROVINCES` = P seeds national scale: P provinces of
+//! `SIPAS_BENCH_UNITS` communes each (unit catalogue imported), so "results by province" is
+//! the index per province and the ministry-level ranking of the provinces.
 use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
@@ -41,13 +44,13 @@ fn main() {
         .build()
         .expect("tokio runtime");
     println!(
-        "| backend | N | seeding | ingest responses/s | path | index median ms | report median ms | results median ms | server peak RSS MiB |"
+        "| backend | N | seeding | ingest responses/s | path | index median ms | report median ms | results median ms | by province median ms | server peak RSS MiB |"
     );
-    println!("|---|---:|---|---:|---|---:|---:|---:|---:|");
+    println!("|---|---:|---|---:|---|---:|---:|---:|---:|---:|");
     for backend in [Backend::Sqlite, Backend::Postgres] {
         for &n in &sizes {
             if rt.block_on(run(backend, n, repeat)).is_none() {
-                println!("| {backend:?} | {n} | skipped (no database URL) | | | | | | |");
+                println!("| {backend:?} | {n} | skipped (no database URL) | | | | | | | |");
             }
         }
     }
@@ -88,6 +91,7 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
     let (seeding, ingest_rate) = if n > http_max {
         let bin = std::env::var("SIPAS_SEED_BIN").expect("SIPAS_SEED_BIN for N above the HTTP maximum");
         let units = std::env::var("SIPAS_BENCH_UNITS").unwrap_or_else(|_| "100".into());
+        let provinces = std::env::var("SIPAS_BENCH_PROVINCES").unwrap_or_else(|_| "0".into());
         server.kill();
         let out = std::process::Command::new(bin)
             .args([
@@ -96,6 +100,7 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
                 n.to_string(),
                 units,
                 people.surveyor.id.to_string(),
+                provinces,
             ])
             .stderr(std::process::Stdio::inherit())
             .output()
@@ -109,7 +114,7 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
     } else {
         ("HTTP", seed_http(&server, &people, n).await)
     };
-    let mut reference: Option<[serde_json::Value; 3]> = None;
+    let mut reference: Option<[serde_json::Value; 4]> = None;
     for (path, args) in [
         (
             "before (responses)",
@@ -133,7 +138,8 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
         } else {
             repeat
         };
-        let (mut index_ms, mut report_ms, mut results_ms) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut index_ms, mut report_ms, mut results_ms, mut province_ms) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut last = None;
         for _ in 0..times {
             let t = Instant::now();
@@ -150,26 +156,35 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
                 .await
                 .expect("results");
             results_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-            last = Some([index, report, results]);
+            let t = Instant::now();
+            let provinces: serde_json::Value = sup
+                .get_json("/rounds/BENCH/results?by=unit&level=province&compare_to=none")
+                .await
+                .expect("results by province");
+            province_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            last = Some([index, report, results, provinces]);
         }
         let (peak, _) = rss(&pid);
         // Both paths must answer the same (generation times aside).
         let mut last = last.expect("at least one request");
         last[1]["stamp"]["generated_at"] = serde_json::Value::Null;
         last[2]["method"]["generated_at"] = serde_json::Value::Null;
+        last[3]["method"]["generated_at"] = serde_json::Value::Null;
         match &reference {
             None => reference = Some(last),
             Some(r) => {
                 assert_eq!(last[0], r[0], "index equal on both paths");
                 assert_eq!(last[1], r[1], "report equal on both paths");
                 assert_eq!(last[2], r[2], "results equal on both paths");
+                assert_eq!(last[3], r[3], "results by province equal on both paths");
             }
         }
         println!(
-            "| {backend:?} | {n} | {seeding} | {ingest_rate:.0} | {path} | {:.1} | {:.1} | {:.1} | {peak:.0} |",
+            "| {backend:?} | {n} | {seeding} | {ingest_rate:.0} | {path} | {:.1} | {:.1} | {:.1} | {:.1} | {peak:.0} |",
             median(index_ms),
             median(report_ms),
-            median(results_ms)
+            median(results_ms),
+            median(province_ms)
         );
     }
     Some(())
