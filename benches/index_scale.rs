@@ -89,7 +89,8 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let (seeding, ingest_rate) = if n > http_max {
-        let bin = std::env::var("SIPAS_SEED_BIN").expect("SIPAS_SEED_BIN for N above the HTTP maximum");
+        let bin =
+            std::env::var("SIPAS_SEED_BIN").expect("SIPAS_SEED_BIN for N above the HTTP maximum");
         let units = std::env::var("SIPAS_BENCH_UNITS").unwrap_or_else(|_| "100".into());
         let provinces = std::env::var("SIPAS_BENCH_PROVINCES").unwrap_or_else(|_| "0".into());
         server.kill();

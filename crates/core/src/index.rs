@@ -1087,8 +1087,7 @@ mod tests {
                     outcome,
                     n: *n,
                 });
-            let from_counts =
-                index_from_counts(&f, rows.clone(), config.clone(), None).unwrap();
+            let from_counts = index_from_counts(&f, rows.clone(), config.clone(), None).unwrap();
             assert_eq!(from_counts, compute_index(&f, &rs, config.clone()).unwrap());
             // A mode set keeps only its modes.
             let capi = ["capi".to_owned()];

@@ -14,9 +14,9 @@
 #![forbid(unsafe_code)]
 use chrono::{Duration, NaiveDate, Utc};
 use sipas_core::response::{Paradata, Response};
+use sipas_core::units::{AdminUnit, UnitLevel};
 use sipas_protocol::wire::{AckStatus, Contact, Round};
 use sipas_server::forms::FormRegistry;
-use sipas_core::units::{AdminUnit, UnitLevel};
 use sipas_server::storage::{CatalogueImport, SampleRow, open_store};
 use std::time::Instant;
 use uuid::Uuid;
@@ -154,7 +154,10 @@ async fn main() {
                 (r, hash)
             })
             .collect();
-        let acks = store.ingest(&records, surveyor, None).await.expect("ingest");
+        let acks = store
+            .ingest(&records, surveyor, None)
+            .await
+            .expect("ingest");
         assert!(
             acks.iter().all(|a| a.status == AckStatus::Accepted),
             "every response accepted"

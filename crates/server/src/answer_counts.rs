@@ -328,7 +328,10 @@ pub struct RoundCounts {
 
 impl RoundCounts {
     /// The rows of the cells `filter` admits (the caller's scope).
-    pub fn in_scope<'a>(&'a self, filter: &'a RoundFilter) -> impl Iterator<Item = &'a CountRecord> {
+    pub fn in_scope<'a>(
+        &'a self,
+        filter: &'a RoundFilter,
+    ) -> impl Iterator<Item = &'a CountRecord> {
         let mut admitted: BTreeMap<(&str, &str), bool> = BTreeMap::new();
         self.rows.iter().filter(move |r| {
             *admitted

@@ -22,13 +22,13 @@
 //! * **Ranks**: standard competition ranking on the overall row among the cells of the
 //!   breakdown (the caller's cells at the chosen level); for agencies also among the agencies
 //!   of the same kind (`rank_in_kind`).
+use crate::answer_counts::{CountRecord, code};
 use crate::app::AppState;
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, Scope};
 use crate::storage::{AssignmentCodes, RoundPlan};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use crate::answer_counts::{CountRecord, code};
 use sipas_core::breakdown::{
     AgeBand, Breakdown, BreakdownCell, BreakdownCountRow, BreakdownInput, Dimension, MISSING_KEY,
     compute_breakdown, compute_breakdown_from_counts, default_age_bands,
@@ -375,10 +375,7 @@ pub fn breakdown(
         Source::Answers { responses, codes } => {
             let none = AssignmentCodes::default();
             let inputs = responses.iter().map(|r| {
-                let c = r
-                    .assignment_id
-                    .and_then(|a| codes.get(&a))
-                    .unwrap_or(&none);
+                let c = r.assignment_id.and_then(|a| codes.get(&a)).unwrap_or(&none);
                 let agency_code = c.agency_code.as_deref();
                 BreakdownInput {
                     round_id: &r.round_id,

@@ -10,22 +10,22 @@
 //! (backfill) and must again be equal.
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sipas_core::answer::{AnswerValue, Answers};
+use sipas_core::catalogue::{Agency, AgencyKind};
 use sipas_core::index::{Aggregation, IndexConfig, compute_index};
 use sipas_core::questionnaire::{FormKey, GroupKind, Questionnaire};
 use sipas_core::response::{Paradata, Response};
+use sipas_core::units::UnitLevel;
 use sipas_core::units::UnitTree;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{AckStatus, Contact, Decision, ReviewDecision, Round};
 use sipas_server::answer_counts;
 use sipas_server::app::AppState;
-use sipas_core::catalogue::{Agency, AgencyKind};
-use sipas_core::units::UnitLevel;
 use sipas_server::forms::FormRegistry;
 use sipas_server::results::{self, By, Names, RoundData, Source};
 use sipas_server::scope::{RoundFilter, Scope};
 use sipas_server::storage::{
-    FormStatus, NewFormVersion, NewUser, PgStore, SampleRow, ScopeCodes, ServerStore,
-    SqliteStore, open_store,
+    FormStatus, NewFormVersion, NewUser, PgStore, SampleRow, ScopeCodes, ServerStore, SqliteStore,
+    open_store,
 };
 use sipas_testkit::pg::TestDatabase;
 use std::sync::Arc;
@@ -63,7 +63,10 @@ fn builtin_key() -> FormKey {
 }
 
 fn builtin_form() -> Arc<Questionnaire> {
-    FormRegistry::builtin().unwrap().get(&builtin_key()).unwrap()
+    FormRegistry::builtin()
+        .unwrap()
+        .get(&builtin_key())
+        .unwrap()
 }
 
 /// The built-in form under another key, as a province would publish it: stored in
@@ -291,7 +294,9 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
             source,
             data_as_of: as_of,
         };
-        let from_counts = data(Source::Counts(counts.in_scope(&by_codes).cloned().collect()));
+        let from_counts = data(Source::Counts(
+            counts.in_scope(&by_codes).cloned().collect(),
+        ));
         let from_answers = data(Source::Answers {
             responses: responses.clone(),
             codes: codes.clone(),
@@ -427,7 +432,7 @@ impl Db {
 }
 
 async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
-    let form = if seed % 2 == 0 {
+    let form = if seed.is_multiple_of(2) {
         publish_form(&*store).await
     } else {
         builtin_form()

@@ -132,17 +132,21 @@ pub async fn round_results(
     };
     let earlier: Option<RoundData> = match &earlier_id {
         None => None,
-        Some(id) => Some(results::load_round(&state, &mine, id, answers).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::NOT_FOUND {
-                ApiError::invalid_input(
-                    format!("No round {id} to compare with."),
-                    format!("Không có đợt {id} để so sánh."),
-                )
-                .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
-            } else {
-                e
-            }
-        })?),
+        Some(id) => Some(
+            results::load_round(&state, &mine, id, answers)
+                .await
+                .map_err(|e| {
+                    if e.status() == axum::http::StatusCode::NOT_FOUND {
+                        ApiError::invalid_input(
+                            format!("No round {id} to compare with."),
+                            format!("Không có đợt {id} để so sánh."),
+                        )
+                        .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
+                    } else {
+                        e
+                    }
+                })?,
+        ),
     };
     let targets = results::targets_of(&state, &round_id).await?;
     let now = state.clock.now();
@@ -374,10 +378,7 @@ pub async fn microdata(
         results::Source::Counts(_) => return Err(ApiError::internal()),
     };
     for r in responses {
-        let codes = r
-            .assignment_id
-            .and_then(|a| codes.get(&a))
-            .unwrap_or(&none);
+        let codes = r.assignment_id.and_then(|a| codes.get(&a)).unwrap_or(&none);
         let agency_code = codes.agency_code.as_deref();
         builder.add(MicrodataInput {
             response_id: r.id,

@@ -866,7 +866,9 @@ async fn refresh_counts(
     force: bool,
     cx: &mut Counting,
 ) -> Result<(), StoreError> {
-    use crate::answer_counts::{DEFAULT_MODE, Current, FactsRow, Fresh, facts_of, needs_fresh, plan};
+    use crate::answer_counts::{
+        Current, DEFAULT_MODE, FactsRow, Fresh, facts_of, needs_fresh, plan,
+    };
     if !cx.locked {
         // The response's lock (the one every ingest of it takes, re-entrant).
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(id)])

@@ -782,7 +782,9 @@ fn refresh_counts(
     hint: Option<&Response>,
     force: bool,
 ) -> Result<(), StoreError> {
-    use crate::answer_counts::{DEFAULT_MODE, Current, FactsRow, Fresh, facts_of, parse_body, plan};
+    use crate::answer_counts::{
+        Current, DEFAULT_MODE, FactsRow, Fresh, facts_of, parse_body, plan,
+    };
     let key = id.to_string();
     let current = tx
         .prepare_cached(sql::COUNTS_CURRENT)?
