@@ -6,7 +6,8 @@
 //!
 //! Run: `bash scripts/bench.sh index` (or `cargo bench --bench index_scale` with
 //! `SIPAS_SERVER_BIN` set to a release server). `SIPAS_BENCH_SIZES` (default `10000,100000`)
-//! lists the sizes; `SIPAS_BENCH_REPEAT` (default 3) the requests per endpoint and path.
+//! lists the sizes (`SIPAS_BENCH_BACKENDS`, default `sqlite,postgres`, the backends);
+//! `SIPAS_BENCH_REPEAT` (default 3) the requests per endpoint and path.
 //! Up to `SIPAS_BENCH_HTTP_MAX` (default 20,000) responses, data is uploaded through the real
 //! API (sample import, device upload in batches of 250), all responses `sipas-6-groups@2026.1`
 //! of one unit. Above it, the round is seeded directly through the storage layer by the
@@ -47,7 +48,12 @@ fn main() {
         "| backend | N | seeding | ingest responses/s | path | index median ms | report median ms | results median ms | by province median ms | server peak RSS MiB |"
     );
     println!("|---|---:|---|---:|---|---:|---:|---:|---:|---:|");
+    let backends =
+        std::env::var("SIPAS_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     for backend in [Backend::Sqlite, Backend::Postgres] {
+        if !backends.contains(&format!("{backend:?}").to_lowercase()) {
+            continue;
+        }
         for &n in &sizes {
             if rt.block_on(run(backend, n, repeat)).is_none() {
                 println!("| {backend:?} | {n} | skipped (no database URL) | | | | | | | |");
