@@ -1018,23 +1018,41 @@ async fn apply_deltas(
     if deltas.is_empty() {
         return Ok(());
     }
-    let bump = tx.prepare_cached(sql::COUNTS_BUMP).await?;
-    for d in &deltas {
-        tx.execute(
-            &bump,
-            &[
-                &d.round_id,
-                &d.unit_code,
-                &d.agency_code,
-                &d.field_code,
-                &d.mode,
-                &d.item,
-                &d.outcome,
-                &d.n,
-            ],
+    // One set-based statement per transaction (the deltas are merged: one row per key, in
+    // key order, so the count rows are locked in one order).
+    let col = |f: fn(&crate::answer_counts::Delta) -> &str| -> Vec<&str> {
+        deltas.iter().map(f).collect()
+    };
+    let (rounds, units, agencies) = (
+        col(|d| &d.round_id),
+        col(|d| &d.unit_code),
+        col(|d| &d.agency_code),
+    );
+    let (fields, modes, items, outcomes) = (
+        col(|d| &d.field_code),
+        col(|d| &d.mode),
+        col(|d| &d.item),
+        col(|d| &d.outcome),
+    );
+    let ns: Vec<i64> = deltas.iter().map(|d| d.n).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO answer_counts (round_id, unit_code, agency_code, field_code, mode, \
+             item, outcome, n) \
+             SELECT t.r, t.u, t.a, t.f, t.m, t.i, t.o, t.n FROM unnest($1::text[], $2::text[], \
+             $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) \
+             WITH ORDINALITY AS t(r, u, a, f, m, i, o, n, k) ORDER BY t.k \
+             ON CONFLICT (round_id, unit_code, agency_code, field_code, mode, item, outcome) \
+             DO UPDATE SET n = answer_counts.n + excluded.n",
         )
         .await?;
-    }
+    tx.execute(
+        &stmt,
+        &[
+            &rounds, &units, &agencies, &fields, &modes, &items, &outcomes, &ns,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
