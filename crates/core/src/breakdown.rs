@@ -154,6 +154,10 @@ pub enum BreakdownError {
     /// An age band has `to < from` or overlaps another band.
     #[error("age band {0} is empty or overlaps another band")]
     BadAgeBand(String),
+    /// Profile and age-band breakdowns need the answers, not the counts
+    /// ([`compute_breakdown_from_counts`]).
+    #[error("a breakdown by a profile item needs the answers")]
+    NeedsAnswers,
 }
 
 /// One cell of a breakdown.
@@ -342,6 +346,89 @@ where
             answers: input.answers,
         });
     }
+    finish(form, acc, dimension, kind, min_n)
+}
+
+/// One stored count for a breakdown ([`crate::index::CountRow`] with the codes of its cell).
+#[derive(Debug, Clone, Copy)]
+pub struct BreakdownCountRow<'a> {
+    /// Survey round.
+    pub round_id: &'a str,
+    /// The responses' sample unit.
+    pub unit_code: &'a str,
+    /// Agency of their assignment, if known.
+    pub agency_code: Option<&'a str>,
+    /// Its kind, if known.
+    pub agency_kind: Option<&'a str>,
+    /// Field of their assignment, if known.
+    pub field_code: Option<&'a str>,
+    /// Response mode.
+    pub mode: &'a str,
+    /// Criterion code, or [`crate::index::RESPONDENT_ITEM`].
+    pub item: &'a str,
+    /// Outcome (see [`crate::index::IndexAccumulator::count_keys`]).
+    pub outcome: &'a str,
+    /// Number of responses.
+    pub n: usize,
+}
+
+/// [`compute_breakdown`] from stored counts of the responses whose mode is in `modes`
+/// (`None`: all): equal to it over the responses the counts were kept from. Units, agencies,
+/// agency kinds and fields only ([`BreakdownError::NeedsAnswers`] for profile items).
+pub fn compute_breakdown_from_counts<'a, I>(
+    form: &Questionnaire,
+    config: IndexConfig,
+    dimension: Dimension<'_>,
+    min_n: usize,
+    rows: I,
+    modes: Option<&[String]>,
+) -> Result<Breakdown, BreakdownError>
+where
+    I: IntoIterator<Item = BreakdownCountRow<'a>>,
+{
+    let mut acc = IndexAccumulator::new(form, config)?;
+    let kind = match dimension {
+        Dimension::Unit { level, on, .. } => DimensionKind::Unit { level, on },
+        Dimension::Agency => DimensionKind::Agency,
+        Dimension::AgencyKind => DimensionKind::AgencyKind,
+        Dimension::Field => DimensionKind::Field,
+        Dimension::Profile { .. } | Dimension::AgeBand { .. } => {
+            return Err(BreakdownError::NeedsAnswers);
+        }
+    };
+    for row in rows {
+        if !crate::index::mode_admitted(modes, row.mode) {
+            continue;
+        }
+        let key = match dimension {
+            Dimension::Unit { .. } => row.unit_code,
+            Dimension::Agency => row.agency_code.unwrap_or(MISSING_KEY),
+            Dimension::AgencyKind => row.agency_kind.unwrap_or(MISSING_KEY),
+            Dimension::Field => row.field_code.unwrap_or(MISSING_KEY),
+            Dimension::Profile { .. } | Dimension::AgeBand { .. } => {
+                return Err(BreakdownError::NeedsAnswers);
+            }
+        };
+        acc.add_count(crate::index::CountRow {
+            round_id: row.round_id,
+            unit_code: key,
+            mode: row.mode,
+            item: row.item,
+            outcome: row.outcome,
+            n: row.n,
+        })?;
+    }
+    finish(form, acc, dimension, kind, min_n)
+}
+
+/// The cells of a filled accumulator (rolled up for units), labelled.
+fn finish(
+    form: &Questionnaire,
+    acc: IndexAccumulator<'_>,
+    dimension: Dimension<'_>,
+    kind: DimensionKind,
+    min_n: usize,
+) -> Result<Breakdown, BreakdownError> {
     let report = match dimension {
         Dimension::Unit { tree, level, on } => acc.report_rolled_up(|code| {
             tree.ancestor_at_level(code, level, on)

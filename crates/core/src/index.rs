@@ -114,6 +114,15 @@ pub enum IndexError {
     /// `overall_groups` names a group twice.
     #[error("overall group {0} is listed twice")]
     DuplicateOverallGroup(String),
+    /// A count row names an item or outcome the form's counts cannot have (stale counts of
+    /// another form, or a storage defect).
+    #[error("count row ({item:?}, {outcome:?}) does not fit the form")]
+    UnknownCountKey {
+        /// The row's item ([`RESPONDENT_ITEM`] for the respondent row).
+        item: String,
+        /// The row's outcome.
+        outcome: String,
+    },
 }
 
 /// One (round, unit) input row: what the engine needs from a response.
@@ -696,6 +705,196 @@ fn criterion_spec(
     })
 }
 
+// --- the index from counts (issue 14) -------------------------------------------------------
+//
+// A response's contribution to the index is a short list of count keys `(item, outcome)`
+// ([`IndexAccumulator::count_keys`]): one per criterion that is not relevant (outcome
+// [`OUTCOME_NOT_RELEVANT`]) or answered (the integer value in decimal, or [`OUTCOME_OTHER`]
+// for any other value), plus one respondent key (item [`RESPONDENT_ITEM`], outcome: the codes
+// of the criteria groups with at least one valid answer, separated by spaces). A database
+// keeps, per (round, unit, …) cell, how many counted responses have each key; the engine
+// rebuilds every figure from those counts ([`index_from_counts`]). What counts as valid,
+// satisfied, no answer or invalid is decided here when the counts are read, with the same
+// rules as [`IndexAccumulator::add`] (which stays the reference).
+
+/// Item of the respondent count key.
+pub const RESPONDENT_ITEM: &str = "";
+
+/// Outcome of a criterion that was not relevant for the respondent (skip logic).
+pub const OUTCOME_NOT_RELEVANT: &str = "nr";
+
+/// Outcome of a criterion answered with something other than an integer.
+pub const OUTCOME_OTHER: &str = "x";
+
+/// One stored count: `n` counted responses of `(round_id, unit_code)` have the key
+/// `(item, outcome)`.
+#[derive(Debug, Clone, Copy)]
+pub struct CountRow<'a> {
+    /// Survey round.
+    pub round_id: &'a str,
+    /// Administrative unit code (or any cell key).
+    pub unit_code: &'a str,
+    /// Response mode of the counted responses (`capi`, `self_personal`, `self_open`).
+    pub mode: &'a str,
+    /// Criterion code, or [`RESPONDENT_ITEM`].
+    pub item: &'a str,
+    /// Outcome (see the notes above).
+    pub outcome: &'a str,
+    /// Number of responses.
+    pub n: usize,
+}
+
+impl IndexAccumulator<'_> {
+    /// The count keys of one response's answers (see the notes above), in form order with
+    /// the respondent key last. Independent of the aggregation rule and of
+    /// `satisfied_from`, so counts kept with one config serve every config.
+    pub fn count_keys(&self, answers: &Answers) -> Vec<(String, String)> {
+        let mut keys = Vec::with_capacity(self.criteria.len() + 1);
+        let mut group_has_valid = vec![false; self.groups.len()];
+        let relevant: Option<Vec<&str>> = self.conditional.then(|| {
+            relevant_items(self.form, answers)
+                .into_iter()
+                .map(|(_, i)| i.code.as_str())
+                .collect()
+        });
+        for spec in &self.criteria {
+            if relevant
+                .as_ref()
+                .is_some_and(|r| !r.contains(&spec.code.as_str()))
+            {
+                keys.push((spec.code.clone(), OUTCOME_NOT_RELEVANT.to_owned()));
+                continue;
+            }
+            match answers.get(&spec.code) {
+                None => {}
+                Some(AnswerValue::Int(v)) => {
+                    if spec.points.contains(v) {
+                        group_has_valid[spec.group] = true;
+                    }
+                    keys.push((spec.code.clone(), v.to_string()));
+                }
+                Some(_) => keys.push((spec.code.clone(), OUTCOME_OTHER.to_owned())),
+            }
+        }
+        let groups: Vec<&str> = self
+            .groups
+            .iter()
+            .zip(group_has_valid)
+            .filter(|(_, has)| *has)
+            .map(|(g, _)| g.code.as_str())
+            .collect();
+        keys.push((RESPONDENT_ITEM.to_owned(), groups.join(" ")));
+        keys
+    }
+
+    /// Adds `n` responses with the count key `(item, outcome)` to the cell `(round_id,
+    /// unit_code)`.
+    pub fn add_count(&mut self, row: CountRow<'_>) -> Result<(), IndexError> {
+        let unknown = || IndexError::UnknownCountKey {
+            item: row.item.to_owned(),
+            outcome: row.outcome.to_owned(),
+        };
+        let (n, ng) = (self.criteria.len(), self.groups.len());
+        let key = (row.round_id.to_owned(), row.unit_code.to_owned());
+        if row.item == RESPONDENT_ITEM {
+            let mut gis = Vec::new();
+            for code in row.outcome.split(' ').filter(|c| !c.is_empty()) {
+                let gi = self
+                    .groups
+                    .iter()
+                    .position(|g| g.code == code)
+                    .ok_or_else(unknown)?;
+                gis.push(gi);
+            }
+            let any_overall = gis.iter().any(|&gi| self.groups[gi].in_overall);
+            let cell = self
+                .cells
+                .entry(key)
+                .or_insert_with(|| CellTally::new(n, ng));
+            cell.respondents += row.n;
+            for gi in gis {
+                cell.group_respondents[gi] += row.n;
+            }
+            if any_overall {
+                cell.overall_respondents += row.n;
+            }
+            return Ok(());
+        }
+        let ci = self
+            .criteria
+            .iter()
+            .position(|c| c.code == row.item)
+            .ok_or_else(unknown)?;
+        let spec = &self.criteria[ci];
+        enum Class {
+            NotRelevant,
+            Invalid,
+            NoAnswer,
+            Valid(i64),
+        }
+        let class = match row.outcome {
+            OUTCOME_NOT_RELEVANT => Class::NotRelevant,
+            OUTCOME_OTHER => Class::Invalid,
+            other => {
+                let v: i64 = other.parse().map_err(|_| unknown())?;
+                if spec.points.contains(&v) {
+                    Class::Valid(v)
+                } else if spec.no_answer == Some(v) {
+                    Class::NoAnswer
+                } else {
+                    Class::Invalid
+                }
+            }
+        };
+        let satisfied_from = spec.satisfied_from;
+        let cell = self
+            .cells
+            .entry(key)
+            .or_insert_with(|| CellTally::new(n, ng));
+        let tally = &mut cell.criteria[ci];
+        match class {
+            Class::NotRelevant => tally.not_relevant_n += row.n,
+            Class::Invalid => tally.invalid_n += row.n,
+            Class::NoAnswer => tally.no_answer_n += row.n,
+            Class::Valid(v) => {
+                tally.valid_n += row.n;
+                tally.sum += v * row.n as i64;
+                if v >= satisfied_from {
+                    tally.satisfied_n += row.n;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a count row of response mode `mode` is in the mode set `modes` (`None`: every
+/// mode).
+pub fn mode_admitted(modes: Option<&[String]>, mode: &str) -> bool {
+    modes.is_none_or(|m| m.iter().any(|x| x == mode))
+}
+
+/// Computes the index from stored counts ([`CountRow`]s, see the notes above) of the
+/// responses whose mode is in `modes` (`None`: all); equal to [`compute_index`] over the
+/// responses the counts were kept from.
+pub fn index_from_counts<'a, I>(
+    form: &Questionnaire,
+    rows: I,
+    config: IndexConfig,
+    modes: Option<&[String]>,
+) -> Result<IndexReport, IndexError>
+where
+    I: IntoIterator<Item = CountRow<'a>>,
+{
+    let mut acc = IndexAccumulator::new(form, config)?;
+    for row in rows {
+        if mode_admitted(modes, row.mode) {
+            acc.add_count(row)?;
+        }
+    }
+    Ok(acc.report())
+}
+
 /// Computes the index over (round, unit, answers) rows, e.g. streamed from a database.
 pub fn compute_index_inputs<'a, I>(
     form: &Questionnaire,
@@ -844,6 +1043,80 @@ mod tests {
 
     fn run(config: IndexConfig) -> IndexReport {
         compute_index(&form(), &responses(), config).unwrap()
+    }
+
+    /// The index from counts equals the reference for every config, with skip logic,
+    /// no-answer codes, off-scale and text values; a foreign key is refused.
+    #[test]
+    fn index_from_counts_equals_the_reference() {
+        let mut f = form();
+        f.groups[2].relevant =
+            Some(serde_json::from_value(serde_json::json!({"item": "A1", "equals": 5})).unwrap());
+        let mut rs = responses();
+        rs[0].answers.insert("A1".into(), AnswerValue::Int(5));
+        rs[1]
+            .answers
+            .insert("C1_2".into(), AnswerValue::Text("4".into()));
+        rs[2].answers.insert("C1_1".into(), AnswerValue::Int(7));
+        let configs = [
+            IndexConfig::default(),
+            pooled(),
+            IndexConfig {
+                satisfied_from: Some(5),
+                overall_groups: Some(vec!["G2".into()]),
+                ..IndexConfig::default()
+            },
+        ];
+        for config in configs {
+            let acc = IndexAccumulator::new(&f, config.clone()).unwrap();
+            let mut counts: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
+            for r in &rs {
+                for (item, outcome) in acc.count_keys(&r.answers) {
+                    *counts
+                        .entry((r.round_id.clone(), r.unit_code.clone(), item, outcome))
+                        .or_default() += 1;
+                }
+            }
+            let rows = counts
+                .iter()
+                .map(|((round, unit, item, outcome), n)| CountRow {
+                    round_id: round,
+                    unit_code: unit,
+                    mode: "capi",
+                    item,
+                    outcome,
+                    n: *n,
+                });
+            let from_counts = index_from_counts(&f, rows.clone(), config.clone(), None).unwrap();
+            assert_eq!(from_counts, compute_index(&f, &rs, config.clone()).unwrap());
+            // A mode set keeps only its modes.
+            let capi = ["capi".to_owned()];
+            assert_eq!(
+                index_from_counts(&f, rows.clone(), config.clone(), Some(&capi)).unwrap(),
+                from_counts
+            );
+            let open = ["self_open".to_owned()];
+            let none = index_from_counts(&f, rows, config, Some(&open)).unwrap();
+            assert!(none.cells.is_empty());
+        }
+        let bad = CountRow {
+            round_id: "R",
+            unit_code: "U",
+            mode: "capi",
+            item: "C9",
+            outcome: "4",
+            n: 1,
+        };
+        assert!(matches!(
+            index_from_counts(&f, [bad], IndexConfig::default(), None),
+            Err(IndexError::UnknownCountKey { .. })
+        ));
+        let bad_group = CountRow {
+            item: RESPONDENT_ITEM,
+            outcome: "G1 A",
+            ..bad
+        };
+        assert!(index_from_counts(&f, [bad_group], IndexConfig::default(), None).is_err());
     }
 
     fn pooled() -> IndexConfig {

@@ -1017,3 +1017,94 @@ fn builtin_forms_profile_dimensions_and_microdata() {
     assert!(cols.contains(&"G6_1") && cols.contains(&"A4"));
     assert!(!to_csv(&data).contains("0900000000"));
 }
+
+/// The breakdown from counts (issue 14) equals the breakdown from the answers for every
+/// dimension the counts can serve; profile items need the answers.
+#[test]
+fn breakdown_from_counts_equals_breakdown_from_answers() {
+    use sipas_core::breakdown::{BreakdownCountRow, compute_breakdown_from_counts};
+    use std::collections::BTreeMap;
+    let rows: Vec<(&str, Option<&str>, Option<&str>, Answers)> = vec![
+        ("00001", Some("A"), Some("F1"), answers(0, &all(2))),
+        ("00001", Some("A"), None, answers(1, &all(2))),
+        ("00001", Some("B"), Some("F1"), answers(2, &all(2))),
+        ("00002", None, Some("F2"), answers(0, &all(1))),
+        ("00003", Some("B"), Some("F2"), answers(0, &all(0))),
+        ("00003", Some("A"), None, answers(1, &all(0))),
+        ("99999", None, None, answers(0, &all(1))),
+    ];
+    let form = v1();
+    let acc = sipas_core::index::IndexAccumulator::new(&form, IndexConfig::default()).unwrap();
+    type Key<'a> = (&'a str, Option<&'a str>, Option<&'a str>, String, String);
+    let mut counts: BTreeMap<Key<'_>, usize> = BTreeMap::new();
+    for (u, a, f, ans) in &rows {
+        for (item, outcome) in acc.count_keys(ans) {
+            *counts.entry((*u, *a, *f, item, outcome)).or_default() += 1;
+        }
+    }
+    let tree = units();
+    let on = "2026-06-01".parse().unwrap();
+    let kind = |a: Option<&'static str>| a.map(|a| if a == "A" { "ubnd_xa" } else { "y_te" });
+    let dims = [
+        Dimension::Unit {
+            tree: &tree,
+            level: UnitLevel::Province,
+            on,
+        },
+        Dimension::Unit {
+            tree: &tree,
+            level: UnitLevel::Commune,
+            on,
+        },
+        Dimension::Agency,
+        Dimension::AgencyKind,
+        Dimension::Field,
+    ];
+    for dim in dims {
+        let from_answers = compute_breakdown(
+            &form,
+            IndexConfig::default(),
+            dim,
+            2,
+            rows.iter().map(|(u, a, f, ans)| BreakdownInput {
+                round_id: "R",
+                unit_code: u,
+                agency_code: *a,
+                agency_kind: kind(*a),
+                field_code: *f,
+                answers: ans,
+            }),
+        )
+        .unwrap();
+        let count_rows = counts
+            .iter()
+            .map(|((u, a, f, item, outcome), n)| BreakdownCountRow {
+                round_id: "R",
+                unit_code: u,
+                agency_code: *a,
+                agency_kind: kind(*a),
+                field_code: *f,
+                mode: "capi",
+                item,
+                outcome,
+                n: *n,
+            });
+        let from_counts =
+            compute_breakdown_from_counts(&form, IndexConfig::default(), dim, 2, count_rows, None)
+                .unwrap();
+        assert_eq!(from_counts, from_answers, "{dim:?}");
+        assert!(!from_counts.cells.is_empty());
+    }
+    assert_eq!(
+        compute_breakdown_from_counts(
+            &form,
+            IndexConfig::default(),
+            Dimension::Profile { item: "A1" },
+            2,
+            std::iter::empty(),
+            None
+        )
+        .unwrap_err(),
+        BreakdownError::NeedsAnswers
+    );
+}

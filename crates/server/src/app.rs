@@ -36,6 +36,9 @@ pub struct AppState {
     /// Smallest `min_n` any report is shaped with (`--min-n-floor`); a lower `min_n` asked
     /// for is raised to it.
     pub min_n_floor: usize,
+    /// GET index / report re-read every counted response (the reference engine path)
+    /// instead of reading the answer counts ([`crate::answer_counts`]); for benchmarks.
+    pub index_from_responses: bool,
     /// Whether the server itself serves HTTPS (enrolment QR codes then say `https://`).
     pub tls: bool,
     /// SHA-256 of a self-signed server certificate, given to devices at enrolment to pin.
@@ -67,6 +70,7 @@ impl AppState {
             enrol_limiter: Arc::new(FailureLimiter::new(Throttle::Enrol, store.clone())),
             last_sync: Arc::default(),
             min_n_floor: DEFAULT_MIN_N_FLOOR,
+            index_from_responses: false,
             tls: false,
             tls_fingerprint: None,
             recovery_public_key: None,

@@ -11,6 +11,7 @@
 //! * [`shared_state`]: several processes on one database (issue 14).
 #![forbid(unsafe_code)]
 
+pub mod answer_counts;
 pub mod app;
 pub mod auth;
 pub mod catalogue;

@@ -70,6 +70,10 @@ struct Args {
     /// a lower `min_n` asked for is raised to this [default: 10].
     #[arg(long, env = "SIPAS_MIN_N_FLOOR")]
     min_n_floor: Option<usize>,
+    /// Compute GET index / report by re-reading every counted response (the reference path
+    /// from before the answer counts; for benchmarks and checks) instead of from the counts.
+    #[arg(long, env = "SIPAS_INDEX_FROM_RESPONSES", hide = true)]
+    index_from_responses: bool,
     /// The PIN-recovery public key file (from `sipas-server recovery-keygen`), sent to
     /// devices at enrolment.
     #[arg(long, env = "SIPAS_RECOVERY_PUBLIC_KEY", value_name = "FILE")]
@@ -261,6 +265,7 @@ async fn main() -> anyhow::Result<()> {
     let forms = FormRegistry::builtin().context("loading the built-in questionnaires")?;
     let mut state = AppState::new(store, forms);
     state.min_n_floor = settings.min_n_floor;
+    state.index_from_responses = args.index_from_responses;
     state.recovery_public_key = recovery_public_key;
     state.tls = tls.is_some();
     state.tls_fingerprint = settings

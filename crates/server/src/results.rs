@@ -1,10 +1,14 @@
 //! Published results of a round (issue 11): breakdowns by unit, agency, agency kind, field or
 //! respondent profile, with ranks, targets and the comparison with an earlier round.
 //!
-//! Every figure comes from the index engine in `sipas_core` ([`compute_breakdown`],
-//! [`rank_figures`], [`compare_rounds`], [`TargetSet::evaluate_breakdown`]); this module only
-//! gathers the inputs (the round's counted responses in the caller's scope, the catalogue
-//! codes of their assignments, the catalogue names) and puts names next to codes. The HTTP
+//! Every figure comes from the index engine in `sipas_core` ([`compute_breakdown_from_counts`],
+//! [`compute_breakdown`], [`rank_figures`], [`compare_rounds`],
+//! [`TargetSet::evaluate_breakdown`]); this module only gathers the inputs and puts names next
+//! to codes. The inputs (issue 14) are the round's **answer counts** in the caller's scope
+//! ([`crate::answer_counts`]: cost in proportion to the cells, not the responses) for
+//! breakdowns by unit, agency, agency kind and field, comparisons, rankings and the trend; only
+//! a breakdown by a respondent-profile item and the microdata read the counted responses
+//! themselves (with the catalogue codes of their assignments). The HTTP
 //! handlers are in `crate::handlers::results`, the files in `crate::results_export`.
 //!
 //! * **Scope**: only responses the caller's scope admits ([`scope::RoundFilter`]) enter any
@@ -18,6 +22,7 @@
 //! * **Ranks**: standard competition ranking on the overall row among the cells of the
 //!   breakdown (the caller's cells at the chosen level); for agencies also among the agencies
 //!   of the same kind (`rank_in_kind`).
+use crate::answer_counts::{CountRecord, code};
 use crate::app::AppState;
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, Scope};
@@ -25,8 +30,8 @@ use crate::storage::{AssignmentCodes, RoundPlan};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sipas_core::breakdown::{
-    AgeBand, Breakdown, BreakdownCell, BreakdownInput, Dimension, MISSING_KEY, compute_breakdown,
-    default_age_bands,
+    AgeBand, Breakdown, BreakdownCell, BreakdownCountRow, BreakdownInput, Dimension, MISSING_KEY,
+    compute_breakdown, compute_breakdown_from_counts, default_age_bands,
 };
 use sipas_core::catalogue::Agency;
 use sipas_core::comparison::{CodeMapping, Comparison, MappingEntry, compare_rounds};
@@ -141,6 +146,20 @@ pub fn parse_mapping(s: Option<&str>) -> ApiResult<CodeMapping> {
     Ok(CodeMapping { entries })
 }
 
+/// What figures of a round are computed from, already filtered to the scope.
+pub enum Source {
+    /// The answer counts of the cells in scope (every breakdown but profile items).
+    Counts(Vec<CountRecord>),
+    /// The counted responses themselves (profile breakdowns, microdata, and the reference
+    /// path [`AppState::index_from_responses`]).
+    Answers {
+        /// Counted responses (latest counted revision) in scope.
+        responses: Vec<Response>,
+        /// Catalogue codes per assignment.
+        codes: BTreeMap<Uuid, AssignmentCodes>,
+    },
+}
+
 /// Everything a results computation reads about one round, already filtered to the scope.
 pub struct RoundData {
     /// The round.
@@ -149,12 +168,30 @@ pub struct RoundData {
     pub plan: RoundPlan,
     /// Its form.
     pub form: Arc<Questionnaire>,
-    /// Counted responses (latest counted revision) in scope.
-    pub responses: Vec<Response>,
-    /// Latest reception among them.
+    /// The counts or the responses in scope.
+    pub source: Source,
+    /// Latest reception among the round's counted responses.
     pub data_as_of: Option<DateTime<Utc>>,
-    /// Catalogue codes per assignment.
-    pub codes: BTreeMap<Uuid, AssignmentCodes>,
+}
+
+impl RoundData {
+    /// Keeps only the responses (or count rows) of the modes `selection` counts (issue 15).
+    pub fn keep_modes(&mut self, selection: &crate::results_modes::ModeSelection) {
+        match &mut self.source {
+            Source::Counts(rows) => {
+                let counted = selection.counted();
+                rows.retain(|r| counted.contains(&r.mode));
+            }
+            Source::Answers { responses, .. } => {
+                *responses = selection.keep(std::mem::take(responses));
+            }
+        }
+    }
+}
+
+/// Whether computing the results `by` needs the answers (not only the counts).
+pub fn needs_answers(by: &By) -> bool {
+    matches!(by, By::Profile(_))
 }
 
 /// Names from the catalogues.
@@ -228,21 +265,35 @@ pub fn form_of(state: &AppState, round: &Round) -> ApiResult<Arc<Questionnaire>>
     })
 }
 
-/// Loads the counted responses of a round visible to `mine` (`404.1` outside the scope).
-pub async fn load_round(state: &AppState, mine: &Scope, round_id: &str) -> ApiResult<RoundData> {
+/// Loads what the figures of a round visible to `mine` are computed from (`404.1` outside
+/// the scope): its answer counts, or with `answers` (or the server's reference path) its
+/// counted responses.
+pub async fn load_round(
+    state: &AppState,
+    mine: &Scope,
+    round_id: &str,
+    answers: bool,
+) -> ApiResult<RoundData> {
     let (round, plan) = crate::handlers::rounds::visible_round(state, mine, round_id).await?;
     let form = form_of(state, &round)?;
-    let filter = scope::RoundFilter::new(state, mine, round_id, round.starts_on).await?;
-    let (responses, data_as_of) = state.store.report_responses(round_id).await?;
-    let responses = filter.responses(responses);
-    let codes = state.store.assignment_codes(round_id).await?;
+    let (source, data_as_of) = if answers || state.index_from_responses {
+        let filter = scope::RoundFilter::new(state, mine, round_id, round.starts_on).await?;
+        let (responses, data_as_of) = state.store.report_responses(round_id).await?;
+        let responses = filter.responses(responses);
+        let codes = state.store.assignment_codes(round_id).await?;
+        (Source::Answers { responses, codes }, data_as_of)
+    } else {
+        let filter = scope::RoundFilter::for_codes(mine, round.starts_on);
+        let counts = state.store.round_counts(round_id).await?;
+        let rows = counts.in_scope(&filter).cloned().collect();
+        (Source::Counts(rows), counts.data_as_of)
+    };
     Ok(RoundData {
         round,
         plan,
         form,
-        responses,
+        source,
         data_as_of,
-        codes,
     })
 }
 
@@ -310,29 +361,50 @@ pub fn breakdown(
             _ => Dimension::Profile { item },
         },
     };
-    let none = AssignmentCodes::default();
-    let inputs = data.responses.iter().map(|r| {
-        let codes = r
-            .assignment_id
-            .and_then(|a| data.codes.get(&a))
-            .unwrap_or(&none);
-        let agency_code = codes.agency_code.as_deref();
-        BreakdownInput {
-            round_id: &r.round_id,
-            unit_code: &r.unit_code,
-            agency_code,
-            agency_kind: agency_code
-                .and_then(|a| names.agencies.get(a))
-                .map(|a| a.kind.code()),
-            field_code: codes.field_code.as_deref(),
-            answers: &r.answers,
-        }
-    });
     let config = IndexConfig {
         aggregation,
         ..IndexConfig::default()
     };
-    compute_breakdown(&data.form, config, dimension, min_n, inputs).map_err(|e| {
+    let kind_of = |agency: Option<&str>| {
+        agency
+            .and_then(|a| names.agencies.get(a))
+            .map(|a| a.kind.code())
+    };
+    let computed = match &data.source {
+        Source::Counts(rows) => {
+            let round_id = data.round.id.as_str();
+            let rows = rows.iter().map(|r| BreakdownCountRow {
+                round_id,
+                unit_code: &r.unit_code,
+                agency_code: code(&r.agency_code),
+                agency_kind: kind_of(code(&r.agency_code)),
+                field_code: code(&r.field_code),
+                mode: &r.mode,
+                item: &r.item,
+                outcome: &r.outcome,
+                n: usize::try_from(r.n).unwrap_or(usize::MAX),
+            });
+            // 0012 (response mode): the round's official modes go here.
+            compute_breakdown_from_counts(&data.form, config, dimension, min_n, rows, None)
+        }
+        Source::Answers { responses, codes } => {
+            let none = AssignmentCodes::default();
+            let inputs = responses.iter().map(|r| {
+                let c = r.assignment_id.and_then(|a| codes.get(&a)).unwrap_or(&none);
+                let agency_code = c.agency_code.as_deref();
+                BreakdownInput {
+                    round_id: &r.round_id,
+                    unit_code: &r.unit_code,
+                    agency_code,
+                    agency_kind: kind_of(agency_code),
+                    field_code: c.field_code.as_deref(),
+                    answers: &r.answers,
+                }
+            });
+            compute_breakdown(&data.form, config, dimension, min_n, inputs)
+        }
+    };
+    computed.map_err(|e| {
         use sipas_core::breakdown::BreakdownError as E;
         match e {
             E::UnknownItem(item) | E::UnsupportedItem { item, .. } => ApiError::invalid_input(
@@ -865,7 +937,7 @@ pub async fn trend(
         let data = if r.id == this.round.id {
             None
         } else {
-            Some(load_round(state, mine, &r.id).await?)
+            Some(load_round(state, mine, &r.id, false).await?)
         };
         let d = data.as_ref().unwrap_or(this);
         let bd = breakdown(d, names, &By::Field, min_n, aggregation)?;

@@ -7,7 +7,7 @@
 use crate::app::AppState;
 use crate::problem::{ApiError, ApiResult};
 use serde::Serialize;
-use sipas_core::index::{IndexConfig, compute_index};
+use sipas_core::index::{AggregateScore, IndexConfig, compute_index};
 use sipas_core::mode::{OfficialModes, ResponseMode};
 use sipas_core::questionnaire::Questionnaire;
 use sipas_core::response::Response;
@@ -100,26 +100,67 @@ impl ModeSelection {
             .collect()
     }
 
-    /// The panels over `all` (responses of every mode, in scope), with the minimum N.
+    /// The modes counted, as stored (`responses.mode`, the counts' `mode` column).
+    pub fn counted(&self) -> Vec<String> {
+        self.modes.iter().map(|m| m.as_str().to_owned()).collect()
+    }
+
+    /// The panels over `all` (responses of every mode, in scope), with the minimum N (the
+    /// reference path; [`Self::view_from_counts`] gives the same from the answer counts).
     pub fn view(&self, form: &Questionnaire, all: &[Response], min_n: usize) -> ModesView {
+        self.panels(min_n, |mode| {
+            let of_mode: Vec<Response> = all
+                .iter()
+                .filter(|r| self.mode_of(r) == mode)
+                .cloned()
+                .collect();
+            compute_index(form, &of_mode, IndexConfig::default())
+                .ok()
+                .and_then(|rep| rep.round_totals.first().map(|c| c.overall.clone()))
+        })
+    }
+
+    /// The panels from the answer counts of the cells `filter` admits (the caller's scope).
+    pub fn view_from_counts(
+        &self,
+        form: &Questionnaire,
+        round_id: &str,
+        counts: &crate::answer_counts::RoundCounts,
+        filter: &crate::scope::RoundFilter,
+        min_n: usize,
+    ) -> ModesView {
+        self.panels(min_n, |mode| {
+            let one = [mode.as_str().to_owned()];
+            crate::answer_counts::index(
+                form,
+                round_id,
+                counts,
+                filter,
+                IndexConfig::default(),
+                Some(&one),
+            )
+            .ok()
+            .and_then(|rep| rep.round_totals.first().map(|c| c.overall.clone()))
+        })
+    }
+
+    /// One panel per mode from each mode's overall score; `n` is the mode's respondents.
+    fn panels(
+        &self,
+        min_n: usize,
+        mut overall_of: impl FnMut(ResponseMode) -> Option<AggregateScore>,
+    ) -> ModesView {
         let modes = ResponseMode::ALL
             .into_iter()
             .map(|mode| {
-                let of_mode: Vec<Response> = all
-                    .iter()
-                    .filter(|r| self.mode_of(r) == mode)
-                    .cloned()
-                    .collect();
-                let overall = compute_index(form, &of_mode, IndexConfig::default())
-                    .ok()
-                    .and_then(|rep| rep.round_totals.first().map(|c| c.overall.clone()));
+                let overall = overall_of(mode);
                 let base = overall.as_ref().map_or(0, |o| o.respondents_n);
                 let suppressed = base < min_n.max(1);
                 ModePanel {
                     mode,
                     label_vi: mode.label_vi(),
                     label_en: mode.label_en(),
-                    n: of_mode.len(),
+                    n: base,
                     official: self.official.counts(mode),
                     overall_pct: if suppressed {
                         None
@@ -148,4 +189,25 @@ pub struct WithModes<T: Serialize> {
     /// Modes.
     #[serde(flatten)]
     pub modes: ModesView,
+}
+
+/// The one-panel-per-mode summary of a round for the caller's scope: from the answer counts,
+/// or from the responses on the reference path ([`AppState::index_from_responses`]).
+pub async fn panels(
+    state: &AppState,
+    mine: &crate::scope::Scope,
+    round: &sipas_protocol::wire::Round,
+    form: &Questionnaire,
+    selection: &ModeSelection,
+    min_n: usize,
+) -> ApiResult<ModesView> {
+    if state.index_from_responses {
+        let filter =
+            crate::scope::RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
+        let (responses, _) = state.store.report_responses(&round.id).await?;
+        return Ok(selection.view(form, &filter.responses(responses), min_n));
+    }
+    let filter = crate::scope::RoundFilter::for_codes(mine, round.starts_on);
+    let counts = state.store.round_counts(&round.id).await?;
+    Ok(selection.view_from_counts(form, &round.id, &counts, &filter, min_n))
 }

@@ -314,6 +314,21 @@ impl RoundFilter {
         }
     }
 
+    /// Whether data of `unit` with an assignment of agency `agency` is in scope (the same
+    /// decision as [`RoundFilter::admits`], from the codes: the index from counts).
+    pub fn admits_codes(&self, unit: &str, agency: Option<&str>) -> bool {
+        self.scope.unit(unit, self.on) && self.scope.agency(agency)
+    }
+
+    /// A filter for [`RoundFilter::admits_codes`] only (no assignment is read).
+    pub fn for_codes(scope: &Scope, starts_on: NaiveDate) -> RoundFilter {
+        RoundFilter {
+            scope: scope.clone(),
+            on: starts_on,
+            agency_of: None,
+        }
+    }
+
     /// Keeps the responses in scope.
     pub fn responses(&self, responses: Vec<Response>) -> Vec<Response> {
         responses

@@ -270,6 +270,11 @@ impl TestServer {
         self.killer().kill();
     }
 
+    /// Replaces the extra command-line arguments the next (re)start passes.
+    pub fn set_args(&mut self, args: Vec<String>) {
+        self.options.args = args;
+    }
+
     /// Kills the server if it is running and starts it again on the same database (on a new
     /// port: see [`TestServer::url`]).
     pub fn restart(&mut self) {

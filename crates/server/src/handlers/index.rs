@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sipas_core::index::{Aggregation, IndexConfig, compute_index};
+use sipas_core::index::{Aggregation, IndexConfig};
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Capability;
 
@@ -31,7 +31,8 @@ pub struct IndexQuery {
 
 /// `GET /api/v1/rounds/{id}/index` (supervisor, admin, monitor): % satisfied and mean per
 /// criterion, element and overall, per unit and for the whole round, over the latest
-/// non-rejected revision of each response. CSV is UTF-8 with BOM and Vietnamese headers.
+/// non-rejected revision of each response, read from the answer counts
+/// ([`crate::answer_counts`]). CSV is UTF-8 with BOM and Vietnamese headers.
 pub async fn round_index(
     State(state): State<AppState>,
     caller: Caller,
@@ -61,21 +62,18 @@ pub async fn round_index(
             format!("Không có bảng hỏi {}.", round.form),
         )
     })?;
-    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
-    let all = filter.responses(state.store.responses_for_round(&round_id).await?);
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
     let modes = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
-    let responses = modes.keep(all.clone());
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
     };
-    let report = compute_index(&form, &responses, config).map_err(|e| {
-        tracing::error!(round_id = %round_id, error = %e, "index computation failed");
-        ApiError::internal()
-    })?;
+    let (report, _) =
+        crate::answer_counts::round_index(&state, &mine, &round, &form, config, &modes).await?;
     if !csv {
-        let modes = modes.view(&form, &all, state.min_n_floor);
+        let modes =
+            crate::results_modes::panels(&state, &mine, &round, &form, &modes, state.min_n_floor)
+                .await?;
         return Ok(Json(crate::results_modes::WithModes {
             inner: report,
             modes,

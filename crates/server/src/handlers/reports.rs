@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sipas_core::index::{Aggregation, IndexConfig, compute_index};
+use sipas_core::index::{Aggregation, IndexConfig};
 use sipas_core::report::{ReportConfig, ReportStamp, shape_report, to_csv};
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Capability;
@@ -91,21 +91,16 @@ pub async fn round_report(
             format!("Không có bảng hỏi {}.", round.form),
         )
     })?;
-    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
-    let (responses, data_as_of) = state.store.report_responses(&round_id).await?;
-    let all = filter.responses(responses);
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
-    let modes = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
-    let responses = modes.keep(all.clone());
-    let modes = modes.view(&form, &all, min_n);
+    let selection = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let modes =
+        crate::results_modes::panels(&state, &mine, &round, &form, &selection, min_n).await?;
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
     };
-    let index = compute_index(&form, &responses, config).map_err(|e| {
-        tracing::error!(round_id = %round_id, error = %e, "index computation failed");
-        ApiError::internal()
-    })?;
+    let (index, data_as_of) =
+        crate::answer_counts::round_index(&state, &mine, &round, &form, config, &selection).await?;
     let now = state.clock.now();
     let stamp = ReportStamp::for_index(&index, data_as_of.unwrap_or(now), now);
     let report = shape_report(&form, &index, &ReportConfig { min_n }, stamp).map_err(|e| {

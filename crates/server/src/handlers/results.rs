@@ -119,11 +119,14 @@ pub async fn round_results(
     let min_n = checked_min_n(&state, q.min_n)?;
     let aggregation = q.aggregation.unwrap_or_default();
     let mine = scope::of(&state, &caller).await?;
-    let mut data = results::load_round(&state, &mine, &round_id).await?;
+    let answers = results::needs_answers(&by);
+    let mut data = results::load_round(&state, &mine, &round_id, answers).await?;
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
     let selection = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
-    let modes = selection.view(&data.form, &data.responses, min_n);
-    data.responses = selection.keep(std::mem::take(&mut data.responses));
+    let modes =
+        crate::results_modes::panels(&state, &mine, &data.round, &data.form, &selection, min_n)
+            .await?;
+    data.keep_modes(&selection);
     let names = Names::load(&state, mine.clone()).await?;
     let (earlier_id, chosen) = match q.compare_to.as_deref() {
         None | Some("") | Some("auto") => {
@@ -141,17 +144,21 @@ pub async fn round_results(
     };
     let earlier: Option<RoundData> = match &earlier_id {
         None => None,
-        Some(id) => Some(results::load_round(&state, &mine, id).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::NOT_FOUND {
-                ApiError::invalid_input(
-                    format!("No round {id} to compare with."),
-                    format!("Không có đợt {id} để so sánh."),
-                )
-                .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
-            } else {
-                e
-            }
-        })?),
+        Some(id) => Some(
+            results::load_round(&state, &mine, id, answers)
+                .await
+                .map_err(|e| {
+                    if e.status() == axum::http::StatusCode::NOT_FOUND {
+                        ApiError::invalid_input(
+                            format!("No round {id} to compare with."),
+                            format!("Không có đợt {id} để so sánh."),
+                        )
+                        .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
+                    } else {
+                        e
+                    }
+                })?,
+        ),
     };
     let targets = results::targets_of(&state, &round_id).await?;
     let now = state.clock.now();
@@ -379,15 +386,16 @@ pub async fn microdata(
     }
     let min_n = checked_min_n(&state, q.min_n)?;
     let mine = scope::of(&state, &caller).await?;
-    let data = results::load_round(&state, &mine, &round_id).await?;
+    let data = results::load_round(&state, &mine, &round_id, true).await?;
     let names = Names::load(&state, mine).await?;
     let none = crate::storage::AssignmentCodes::default();
     let mut builder = MicrodataBuilder::new();
-    for r in &data.responses {
-        let codes = r
-            .assignment_id
-            .and_then(|a| data.codes.get(&a))
-            .unwrap_or(&none);
+    let (responses, codes) = match &data.source {
+        results::Source::Answers { responses, codes } => (responses.as_slice(), codes),
+        results::Source::Counts(_) => return Err(ApiError::internal()),
+    };
+    for r in responses {
+        let codes = r.assignment_id.and_then(|a| codes.get(&a)).unwrap_or(&none);
         let agency_code = codes.agency_code.as_deref();
         builder.add(MicrodataInput {
             response_id: r.id,

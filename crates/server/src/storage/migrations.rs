@@ -68,7 +68,11 @@ pub const SQLITE: &[Migration] = &[
         name: "form_versions",
         sql: include_str!("../../migrations/sqlite/0010_form_versions.sql"),
     },
-    // 0011 is reserved for `answer_counts` (H-scale, another branch).
+    Migration {
+        version: 11,
+        name: "answer_counts",
+        sql: include_str!("../../migrations/sqlite/0011_answer_counts.sql"),
+    },
     Migration {
         version: 12,
         name: "self_completion",
@@ -133,7 +137,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "form_versions",
         sql: include_str!("../../migrations/postgres/0010_form_versions.sql"),
     },
-    // 0011 is reserved for `answer_counts` (H-scale, another branch).
+    Migration {
+        version: 11,
+        name: "answer_counts",
+        sql: include_str!("../../migrations/postgres/0011_answer_counts.sql"),
+    },
     Migration {
         version: 12,
         name: "self_completion",
@@ -302,6 +310,17 @@ mod tests {
                 "postgres",
                 10,
                 "7b8da300d2bf1ca95e32ac15f761c153e738cf874ca1fe8aabf83ae62ce9db71",
+            ),
+            // 0011_answer_counts (issue 14, h-scale).
+            (
+                "sqlite",
+                11,
+                "47537d6e36651aa858b52f75cd599bad6e1679bafd1d0a08c48a867d38664a88",
+            ),
+            (
+                "postgres",
+                11,
+                "db6218d44c159dfaa56b7ec43daa970cba39466fd0a14ef078a3f3b65932aaaf",
             ),
             // 0012_self_completion (issue 15, h-self).
             (

@@ -672,6 +672,13 @@ pub trait ServerStore:
         round_id: &str,
     ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError>;
 
+    /// The answer counts of a round (issue 14, [`crate::answer_counts`]) and the latest
+    /// reception among its counted responses, from one snapshot.
+    async fn round_counts(
+        &self,
+        round_id: &str,
+    ) -> Result<crate::answer_counts::RoundCounts, StoreError>;
+
     // --- spot checks (phúc tra) ---------------------------------------------------------
     /// Creates tasks in one transaction, skipping responses that already have a task (any
     /// round). Returns the number created; each has an audit entry.

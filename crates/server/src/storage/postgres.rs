@@ -159,7 +159,41 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
         let store = PgStore { pool };
         store.migrate().await?;
+        store.backfill_counts().await?;
         Ok(store)
+    }
+
+    /// Fills in the facts of every bound response that has none (issue 14), 500 per
+    /// transaction, each response's binding locked; returns how many were refreshed.
+    async fn backfill_counts(&self) -> Result<u64, StoreError> {
+        let mut done = 0u64;
+        let mut last = Uuid::nil();
+        loop {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let stmt = tx.prepare_cached(sql::COUNTS_MISSING).await?;
+            let ids: Vec<Uuid> = tx
+                .query(&stmt, &[&last])
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let Some(end) = ids.last().copied() else {
+                return Ok(done);
+            };
+            let lock = tx
+                .prepare_cached(&format!("{} FOR UPDATE", sql::BINDING_OF))
+                .await?;
+            let mut cx = Counting::default();
+            for id in &ids {
+                tx.query_opt(&lock, &[id]).await?;
+                refresh_counts(&tx, *id, None, true, &mut cx).await?;
+            }
+            apply_deltas(&tx, cx.deltas).await?;
+            tx.commit().await?;
+            done += ids.len() as u64;
+            last = end;
+        }
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -811,7 +845,229 @@ async fn execute_ops(
             .await?;
         tx.execute(&stmt, &[&seq, &collected]).await?;
     }
+    // The batch's response ids are locked (lock_batch).
+    let mut cx = Counting {
+        locked: true,
+        ..Counting::default()
+    };
+    for op in ops {
+        if let Op::InsertRevision { item } = op
+            && let Some(Checked::Valid { response, .. }) = batch.items.get(*item)
+        {
+            refresh_counts(tx, response.id, Some(response), false, &mut cx).await?;
+        }
+    }
+    apply_deltas(tx, cx.deltas).await?;
     append_audit(tx, audit).await
+}
+
+// --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
+
+/// Refreshes the `response_facts` row and `answer_counts` of response `id` inside `tx`
+/// (after its ingest, decision or void; the caller holds the response's lock). `hint`: the
+/// response if already in hand; `force`: recompute the keys (start-up backfill).
+async fn refresh_counts(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    hint: Option<&Response>,
+    force: bool,
+    cx: &mut Counting,
+) -> Result<(), StoreError> {
+    use crate::answer_counts::{
+        Current, DEFAULT_MODE, FactsRow, Fresh, facts_of, needs_fresh, plan,
+    };
+    if !cx.locked {
+        // The response's lock (the one every ingest of it takes, re-entrant).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(id)])
+            .await?;
+    }
+    let stmt = tx.prepare_cached(sql::COUNTS_CURRENT).await?;
+    let current = match tx.query_opt(&stmt, &[&id]).await? {
+        Some(r) => Some(Current {
+            revision: rev_of(&r, 0)?,
+            round_id: r.try_get(1)?,
+            unit_code: r.try_get(2)?,
+            received_at: r.try_get(3)?,
+            decision: r.try_get(4)?,
+        }),
+        None => None,
+    };
+    let stmt = tx.prepare_cached(sql::COUNTS_FACTS_OF).await?;
+    let old = match tx.query_opt(&stmt, &[&id]).await? {
+        Some(r) => Some(FactsRow {
+            revision: rev_of(&r, 0)?,
+            round_id: r.try_get(1)?,
+            unit_code: r.try_get(2)?,
+            agency_code: r.try_get(3)?,
+            field_code: r.try_get(4)?,
+            mode: r.try_get(5)?,
+            received_at: r.try_get(6)?,
+            counted: r.try_get::<_, i32>(7)? == 1,
+            facts: r.try_get(8)?,
+        }),
+        None => None,
+    };
+    let mut fresh = None;
+    if let Some(c) = current.as_ref()
+        && needs_fresh(Some(c), old.as_ref(), force)
+    {
+        let parsed;
+        let response = match hint {
+            Some(h) if h.id == id && h.revision == c.revision => h,
+            _ => {
+                let stmt = tx.prepare_cached(sql::COUNTS_BODY).await?;
+                let row = tx.query_one(&stmt, &[&id, &rev(c.revision)?]).await?;
+                parsed = row.try_get::<_, Json<Response>>(0)?.0;
+                &parsed
+            }
+        };
+        let (agency_code, field_code) = match response.assignment_id {
+            Some(a) => {
+                let stmt = tx.prepare_cached(sql::COUNTS_ASSIGNMENT_CODES).await?;
+                match tx.query_opt(&stmt, &[&a]).await? {
+                    Some(r) => (
+                        r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    ),
+                    None => Default::default(),
+                }
+            }
+            None => Default::default(),
+        };
+        let form = match cx.forms.get(&response.form) {
+            Some(f) => f.clone(),
+            None => {
+                let f = count_form(tx, &response.form).await?;
+                cx.forms.insert(response.form.clone(), f.clone());
+                f
+            }
+        };
+        let mode = {
+            let stmt = tx.prepare_cached(sql::COUNTS_MODE).await?;
+            match tx.query_opt(&stmt, &[&id, &rev(c.revision)?]).await? {
+                Some(r) => r.try_get::<_, String>(0)?,
+                None => DEFAULT_MODE.to_owned(),
+            }
+        };
+        fresh = Some(Fresh {
+            facts: facts_of(form.as_deref(), response),
+            agency_code,
+            field_code,
+            mode,
+        });
+    }
+    let refresh = plan(current, old, force, |_| {
+        fresh
+            .take()
+            .ok_or_else(|| StoreError::Backend("answer counts: keys not read".into()))
+    })?;
+    let Some(refresh) = refresh else {
+        return Ok(());
+    };
+    cx.deltas.extend(refresh.deltas);
+    let r = &refresh.row;
+    let stmt = tx.prepare_cached(sql::COUNTS_UPSERT_FACTS).await?;
+    tx.execute(
+        &stmt,
+        &[
+            &id,
+            &rev(r.revision)?,
+            &r.round_id,
+            &r.unit_code,
+            &r.agency_code,
+            &r.field_code,
+            &r.mode,
+            &r.received_at,
+            &i32::from(r.counted),
+            &r.facts,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the refreshes of one transaction share: the count differences (applied once, by
+/// [`apply_deltas`]), the forms read so far, and whether the caller already holds the
+/// responses' advisory locks (ingest: [`lock_batch`]).
+#[derive(Default)]
+struct Counting {
+    deltas: Vec<crate::answer_counts::Delta>,
+    forms: std::collections::HashMap<
+        sipas_core::questionnaire::FormKey,
+        Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>,
+    >,
+    locked: bool,
+}
+
+/// The form count keys are computed with: the stored usable version, else the built-in
+/// (rules in [`crate::answer_counts`]).
+async fn count_form(
+    tx: &Transaction<'_>,
+    key: &sipas_core::questionnaire::FormKey,
+) -> Result<Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>, StoreError> {
+    use crate::answer_counts::{builtin_form, cached_form, remember_form};
+    let stmt = tx.prepare_cached(sql::COUNTS_FORM_HASH).await?;
+    let Some(row) = tx.query_opt(&stmt, &[&key.form_id, &key.version]).await? else {
+        return Ok(builtin_form(key));
+    };
+    let hash: String = row.try_get(0)?;
+    if let Some(form) = cached_form(&hash) {
+        return Ok(Some(form));
+    }
+    let stmt = tx.prepare_cached(sql::COUNTS_FORM_DEFINITION).await?;
+    let definition: String = tx
+        .query_one(&stmt, &[&key.form_id, &key.version])
+        .await?
+        .try_get(0)?;
+    Ok(remember_form(&hash, &definition))
+}
+
+/// Applies the count differences of a transaction's refreshes, merged and in key order (so
+/// concurrent transactions lock count rows in one order and cannot deadlock on them).
+async fn apply_deltas(
+    tx: &Transaction<'_>,
+    deltas: Vec<crate::answer_counts::Delta>,
+) -> Result<(), StoreError> {
+    let deltas = crate::answer_counts::merge(deltas);
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    // One set-based statement per transaction (the deltas are merged: one row per key, in
+    // key order, so the count rows are locked in one order).
+    let col = |f: fn(&crate::answer_counts::Delta) -> &str| -> Vec<&str> {
+        deltas.iter().map(f).collect()
+    };
+    let (rounds, units, agencies) = (
+        col(|d| &d.round_id),
+        col(|d| &d.unit_code),
+        col(|d| &d.agency_code),
+    );
+    let (fields, modes, items, outcomes) = (
+        col(|d| &d.field_code),
+        col(|d| &d.mode),
+        col(|d| &d.item),
+        col(|d| &d.outcome),
+    );
+    let ns: Vec<i64> = deltas.iter().map(|d| d.n).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO answer_counts (round_id, unit_code, agency_code, field_code, mode, \
+             item, outcome, n) \
+             SELECT t.r, t.u, t.a, t.f, t.m, t.i, t.o, t.n FROM unnest($1::text[], $2::text[], \
+             $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) \
+             WITH ORDINALITY AS t(r, u, a, f, m, i, o, n, k) ORDER BY t.k \
+             ON CONFLICT (round_id, unit_code, agency_code, field_code, mode, item, outcome) \
+             DO UPDATE SET n = answer_counts.n + excluded.n",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &rounds, &units, &agencies, &fields, &modes, &items, &outcomes, &ns,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// [`Op::Bind`]s of a batch as columns, for one `unnest` insert.
@@ -1698,6 +1954,11 @@ impl ServerStore for PgStore {
         let stmt = tx.prepare_cached(sql::VOID_BINDING).await?;
         tx.execute(&stmt, &[&now, &supervisor, &reason, &id])
             .await?;
+        {
+            let mut cx = Counting::default();
+            refresh_counts(&tx, id, None, false, &mut cx).await?;
+            apply_deltas(&tx, cx.deltas).await?;
+        }
         if let Some(a) = assignment {
             let seq = next_seq(&tx).await?;
             let stmt = tx.prepare_cached(sql::REOPEN_ASSIGNMENT).await?;
@@ -1788,6 +2049,11 @@ impl ServerStore for PgStore {
             ],
         )
         .await?;
+        {
+            let mut cx = Counting::default();
+            refresh_counts(&tx, d.response_id, None, false, &mut cx).await?;
+            apply_deltas(&tx, cx.deltas).await?;
+        }
         append_audit(
             &tx,
             vec![AuditRow::new(
@@ -2008,6 +2274,32 @@ impl ServerStore for PgStore {
             latest = Some(latest.map_or(at, |l| l.max(at)));
         }
         Ok((responses, latest))
+    }
+
+    async fn round_counts(
+        &self,
+        round_id: &str,
+    ) -> Result<crate::answer_counts::RoundCounts, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let stmt = tx.prepare_cached(sql::COUNTS_OF_ROUND).await?;
+        let mut rows = Vec::new();
+        for r in tx.query(&stmt, &[&round_id]).await? {
+            rows.push(crate::answer_counts::CountRecord {
+                unit_code: r.try_get(0)?,
+                agency_code: r.try_get(1)?,
+                field_code: r.try_get(2)?,
+                mode: r.try_get(3)?,
+                item: r.try_get(4)?,
+                outcome: r.try_get(5)?,
+                n: count(&r, 6)?,
+            });
+        }
+        let stmt = tx.prepare_cached(sql::COUNTS_DATA_AS_OF).await?;
+        let data_as_of: Option<DateTime<Utc>> =
+            tx.query_one(&stmt, &[&round_id]).await?.try_get(0)?;
+        tx.commit().await?;
+        Ok(crate::answer_counts::RoundCounts { rows, data_as_of })
     }
 
     async fn create_spot_check_tasks(

@@ -108,3 +108,65 @@ pub(crate) const ROUND_ASSIGNMENT_ROWS: &str = "SELECT id, unit_code, unit_name,
 
 /// Whether round `$1` is closed (no row: unknown round).
 pub(crate) const ROUND_CLOSED: &str = "SELECT closed_at IS NOT NULL FROM rounds WHERE id = $1";
+
+// --- the index from counts (issue 14, crate::answer_counts) ----------------------------------
+
+/// State of response `$1` in `current_responses` (no row: voided or not bound): latest
+/// revision, round, unit, its reception and latest decision.
+pub(crate) const COUNTS_CURRENT: &str = "SELECT c.revision, c.round_id, c.unit_code, \
+     c.received_at, c.decision FROM current_responses c WHERE c.id = $1";
+
+/// The `response_facts` row of response `$1`.
+pub(crate) const COUNTS_FACTS_OF: &str = "SELECT revision, round_id, unit_code, agency_code, \
+     field_code, mode, received_at, counted, facts FROM response_facts WHERE response_id = $1";
+
+/// Body of revision `$2` of response `$1`.
+pub(crate) const COUNTS_BODY: &str =
+    "SELECT body_json FROM responses WHERE id = $1 AND revision = $2";
+
+/// Mode (issue 15: `capi`, `self_personal`, `self_open`) of revision `$2` of response `$1`,
+/// the mode its answer counts are kept under.
+pub(crate) const COUNTS_MODE: &str = "SELECT mode FROM responses WHERE id = $1 AND revision = $2";
+
+/// Agency and field codes of assignment `$1`.
+pub(crate) const COUNTS_ASSIGNMENT_CODES: &str =
+    "SELECT agency_code, field_code FROM assignments WHERE id = $1";
+
+/// Content hash of the usable (published or retired) version `$1` / `$2` of a form.
+pub(crate) const COUNTS_FORM_HASH: &str = "SELECT content_hash FROM form_versions \
+     WHERE form_id = $1 AND version = $2 AND status <> 'draft'";
+
+/// Definition of version `$1` / `$2` of a form.
+pub(crate) const COUNTS_FORM_DEFINITION: &str =
+    "SELECT definition FROM form_versions WHERE form_id = $1 AND version = $2";
+
+/// Writes the `response_facts` row of response `$1` (10 parameters, in column order).
+pub(crate) const COUNTS_UPSERT_FACTS: &str = "INSERT INTO response_facts (response_id, \
+     revision, round_id, unit_code, agency_code, field_code, mode, received_at, counted, facts) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (response_id) DO UPDATE SET \
+     revision = excluded.revision, round_id = excluded.round_id, \
+     unit_code = excluded.unit_code, agency_code = excluded.agency_code, \
+     field_code = excluded.field_code, mode = excluded.mode, \
+     received_at = excluded.received_at, counted = excluded.counted, facts = excluded.facts";
+
+/// Adds `$8` to the count of (`$1` round, `$2` unit, `$3` agency, `$4` field, `$5` mode,
+/// `$6` item, `$7` outcome).
+pub(crate) const COUNTS_BUMP: &str = "INSERT INTO answer_counts (round_id, unit_code, \
+     agency_code, field_code, mode, item, outcome, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (round_id, unit_code, agency_code, field_code, mode, item, outcome) \
+     DO UPDATE SET n = answer_counts.n + excluded.n";
+
+/// The counts of round `$1`.
+pub(crate) const COUNTS_OF_ROUND: &str = "SELECT unit_code, agency_code, field_code, mode, \
+     item, outcome, n FROM answer_counts WHERE round_id = $1 AND n > 0";
+
+/// Latest reception among the counted responses of round `$1`.
+pub(crate) const COUNTS_DATA_AS_OF: &str =
+    "SELECT MAX(received_at) FROM response_facts WHERE round_id = $1 AND counted = 1";
+
+/// The next 500 bound responses after id `$1` without facts (stored before 0011, or of a
+/// form unknown then).
+pub(crate) const COUNTS_MISSING: &str = "SELECT b.response_id FROM response_bindings b \
+     LEFT JOIN response_facts f ON f.response_id = b.response_id \
+     WHERE b.response_id > $1 AND (f.response_id IS NULL OR f.facts IS NULL) \
+     ORDER BY b.response_id LIMIT 500";

@@ -119,6 +119,7 @@ impl SqliteStore {
         }
         writer.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut writer)?;
+        backfill_counts(&mut writer)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -767,7 +768,176 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
             } => audit_in(tx, &now, *actor, action, entity.as_deref())?,
         }
     }
+    for op in ops {
+        if let Op::InsertRevision { item } = op
+            && let Some(Checked::Valid { response, .. }) = batch.items.get(*item)
+        {
+            refresh_counts(tx, response.id, Some(response), false)?;
+        }
+    }
     Ok(())
+}
+
+// --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
+
+/// Refreshes the `response_facts` row and `answer_counts` of response `id` inside `tx`
+/// (after its ingest, decision or void). `hint`: the response if already in hand; `force`:
+/// recompute the keys even for the same revision (start-up backfill).
+fn refresh_counts(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    hint: Option<&Response>,
+    force: bool,
+) -> Result<(), StoreError> {
+    use crate::answer_counts::{
+        Current, DEFAULT_MODE, FactsRow, Fresh, facts_of, parse_body, plan,
+    };
+    let key = id.to_string();
+    let current = tx
+        .prepare_cached(sql::COUNTS_CURRENT)?
+        .query_row([&key], |r| {
+            Ok(Current {
+                revision: r.get(0)?,
+                round_id: r.get(1)?,
+                unit_code: r.get(2)?,
+                received_at: col_ts(r, 3)?,
+                decision: r.get(4)?,
+            })
+        })
+        .optional()?;
+    let old = tx
+        .prepare_cached(sql::COUNTS_FACTS_OF)?
+        .query_row([&key], |r| {
+            Ok(FactsRow {
+                revision: r.get(0)?,
+                round_id: r.get(1)?,
+                unit_code: r.get(2)?,
+                agency_code: r.get(3)?,
+                field_code: r.get(4)?,
+                mode: r.get(5)?,
+                received_at: col_ts(r, 6)?,
+                counted: r.get(7)?,
+                facts: r.get(8)?,
+            })
+        })
+        .optional()?;
+    let refresh = plan(current, old, force, |c| {
+        let parsed;
+        let response = match hint {
+            Some(h) if h.id == id && h.revision == c.revision => h,
+            _ => {
+                let body: String = tx
+                    .prepare_cached(sql::COUNTS_BODY)?
+                    .query_row(params![key, c.revision], |r| r.get(0))?;
+                parsed = parse_body(id, &body)?;
+                &parsed
+            }
+        };
+        let (agency_code, field_code) = match response.assignment_id {
+            Some(a) => tx
+                .prepare_cached(sql::COUNTS_ASSIGNMENT_CODES)?
+                .query_row([a.to_string()], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    ))
+                })
+                .optional()?
+                .unwrap_or_default(),
+            None => Default::default(),
+        };
+        let form = count_form(tx, &response.form)?;
+        let mode: String = tx
+            .prepare_cached(sql::COUNTS_MODE)?
+            .query_row(params![key, c.revision], |r| r.get(0))
+            .optional()?
+            .unwrap_or_else(|| DEFAULT_MODE.to_owned());
+        Ok(Fresh {
+            facts: facts_of(form.as_deref(), response),
+            agency_code,
+            field_code,
+            mode,
+        })
+    })?;
+    let Some(refresh) = refresh else {
+        return Ok(());
+    };
+    let mut bump = tx.prepare_cached(sql::COUNTS_BUMP)?;
+    for d in &refresh.deltas {
+        bump.execute(params![
+            d.round_id,
+            d.unit_code,
+            d.agency_code,
+            d.field_code,
+            d.mode,
+            d.item,
+            d.outcome,
+            d.n
+        ])?;
+    }
+    let r = &refresh.row;
+    tx.prepare_cached(sql::COUNTS_UPSERT_FACTS)?
+        .execute(params![
+            key,
+            r.revision,
+            r.round_id,
+            r.unit_code,
+            r.agency_code,
+            r.field_code,
+            r.mode,
+            ts(&r.received_at),
+            r.counted,
+            r.facts
+        ])?;
+    Ok(())
+}
+
+/// The form count keys are computed with: the stored usable version, else the built-in
+/// (rules in [`crate::answer_counts`]).
+fn count_form(
+    tx: &Transaction<'_>,
+    key: &sipas_core::questionnaire::FormKey,
+) -> Result<Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>, StoreError> {
+    use crate::answer_counts::{builtin_form, cached_form, remember_form};
+    let hash: Option<String> = tx
+        .prepare_cached(sql::COUNTS_FORM_HASH)?
+        .query_row(params![key.form_id, key.version], |r| r.get(0))
+        .optional()?;
+    let Some(hash) = hash else {
+        return Ok(builtin_form(key));
+    };
+    if let Some(form) = cached_form(&hash) {
+        return Ok(Some(form));
+    }
+    let definition: String = tx
+        .prepare_cached(sql::COUNTS_FORM_DEFINITION)?
+        .query_row(params![key.form_id, key.version], |r| r.get(0))?;
+    Ok(remember_form(&hash, &definition))
+}
+
+/// Fills in the facts of every bound response that has none, in batches of 500 per
+/// transaction; returns how many were refreshed.
+fn backfill_counts(conn: &mut Connection) -> Result<u64, StoreError> {
+    let mut done = 0u64;
+    let mut last = String::new();
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<String> = tx
+            .prepare_cached(sql::COUNTS_MISSING)?
+            .query_map([&last], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let Some(end) = ids.last().cloned() else {
+            return Ok(done);
+        };
+        for id in &ids {
+            let uuid = Uuid::parse_str(id)
+                .map_err(|e| StoreError::Backend(format!("response id {id}: {e}")))?;
+            refresh_counts(&tx, uuid, None, true)?;
+        }
+        tx.commit()?;
+        done += ids.len() as u64;
+        last = end;
+    }
 }
 
 /// [`ServerStore::ingest_batch`] inside `tx`: context, plan, execution.
@@ -1541,6 +1711,7 @@ impl ServerStore for SqliteStore {
                 reason,
                 key
             ])?;
+            refresh_counts(tx, id, None, false)?;
             if let Some(a) = assignment {
                 let seq = next_seq(tx)?;
                 tx.prepare_cached(sql::REOPEN_ASSIGNMENT)?
@@ -1629,6 +1800,7 @@ impl ServerStore for SqliteStore {
                 reviewer.to_string(),
                 surveyor.to_string()
             ])?;
+            refresh_counts(tx, d.response_id, None, false)?;
             audit_in(
                 tx,
                 &ts(&Utc::now()),
@@ -1838,6 +2010,42 @@ impl ServerStore for SqliteStore {
                 latest = Some(latest.map_or(at, |l| l.max(at)));
             }
             Ok((responses, latest))
+        })
+        .await
+    }
+
+    async fn round_counts(
+        &self,
+        round_id: &str,
+    ) -> Result<crate::answer_counts::RoundCounts, StoreError> {
+        let round_id = round_id.to_owned();
+        self.read(move |tx| {
+            let mut stmt = tx.prepare_cached(sql::COUNTS_OF_ROUND)?;
+            let rows = stmt
+                .query_map([&round_id], |r| {
+                    Ok(crate::answer_counts::CountRecord {
+                        unit_code: r.get(0)?,
+                        agency_code: r.get(1)?,
+                        field_code: r.get(2)?,
+                        mode: r.get(3)?,
+                        item: r.get(4)?,
+                        outcome: r.get(5)?,
+                        n: r.get(6)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let at: Option<String> = tx
+                .prepare_cached(sql::COUNTS_DATA_AS_OF)?
+                .query_row([&round_id], |r| r.get(0))?;
+            let data_as_of = match at {
+                Some(t) => Some(
+                    DateTime::parse_from_rfc3339(&t)
+                        .map_err(|e| StoreError::Backend(format!("stored time {t}: {e}")))?
+                        .with_timezone(&Utc),
+                ),
+                None => None,
+            };
+            Ok(crate::answer_counts::RoundCounts { rows, data_as_of })
         })
         .await
     }

@@ -1,0 +1,495 @@
+//! The index from counts (issue 14): the one place that decides what the `response_facts`
+//! and `answer_counts` tables hold (migration 0011) and how the index is read from them.
+//!
+//! * Every bound response has one `response_facts` row: the count keys of its latest
+//!   revision ([`sipas_core::index::IndexAccumulator::count_keys`], computed with its form),
+//!   its cell (round, unit, agency of its assignment), the reception time of that revision
+//!   and whether it counts (not voided, latest decision on that revision not `rejected`, as
+//!   the `current_responses` view and `COUNTED_RESPONSES` say).
+//! * `answer_counts` holds, per (round, unit, agency, item, outcome), how many counted
+//!   responses have that key.
+//! * Both backends call their `refresh` (reading the response's current state and its old
+//!   row, asking [`plan`] for the new row and the count differences, writing them) in the
+//!   same transaction as every ingest of a revision, review decision and void, and when the
+//!   database is opened for responses without a row (data from before 0011, or of a form not
+//!   known when they were stored).
+//! * GET index and report read the counts of a round ([`index`]): the scope filter keeps the
+//!   rows of admitted (unit, agency) cells, the engine ([`index_from_counts`]) does the rest.
+//!   The response-based engine stays the reference: the property test
+//!   `crates/server/tests/answer_counts.rs` checks both give the same index.
+use crate::forms::FormRegistry;
+use crate::scope::RoundFilter;
+use crate::storage::StoreError;
+use chrono::{DateTime, Utc};
+use sipas_core::index::{
+    CountRow, IndexAccumulator, IndexConfig, IndexError, IndexReport, index_from_counts,
+};
+use sipas_core::questionnaire::{FormKey, Questionnaire};
+use sipas_core::response::Response;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use uuid::Uuid;
+
+/// The response mode ingest writes for device uploads and hand-over files (design contract
+/// section 2). Migration 0012 (`responses.mode`) replaces this constant by the stored mode
+/// of the response where [`Fresh`] is built.
+pub const DEFAULT_MODE: &str = "capi";
+
+// --- the forms count keys are computed with ----------------------------------------------
+//
+// The store's published (and retired) versions in `form_versions`, read inside the counting
+// transaction (so a version published by another process is seen), with the built-in
+// definitions as the fallback for a key not stored (the same rule as
+// [`crate::forms::FormRegistry::reload`]). A stored version never changes once published, so
+// the parsed definitions are kept per content hash.
+
+fn by_hash() -> &'static RwLock<HashMap<String, Arc<Questionnaire>>> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Arc<Questionnaire>>>> = OnceLock::new();
+    CACHE.get_or_init(RwLock::default)
+}
+
+/// The definition with content hash `hash` if it was parsed before.
+pub fn cached_form(hash: &str) -> Option<Arc<Questionnaire>> {
+    by_hash()
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(hash)
+        .cloned()
+}
+
+/// Parses a stored definition (`form_versions.definition`, content hash `hash`) and keeps it;
+/// `None` when the loader refuses it (logged; its responses then count nowhere).
+pub fn remember_form(hash: &str, definition: &str) -> Option<Arc<Questionnaire>> {
+    match sipas_core::form_loader::load_form(definition) {
+        Ok(form) => {
+            let form = Arc::new(form);
+            by_hash()
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(hash.to_owned(), form.clone());
+            Some(form)
+        }
+        Err(e) => {
+            tracing::error!(content_hash = %hash, error = %e, "stored form version does not load");
+            None
+        }
+    }
+}
+
+/// The built-in definition with this key (for keys not stored in `form_versions`).
+pub fn builtin_form(key: &FormKey) -> Option<Arc<Questionnaire>> {
+    static BUILTIN: OnceLock<Option<FormRegistry>> = OnceLock::new();
+    BUILTIN
+        .get_or_init(|| FormRegistry::builtin().ok())
+        .as_ref()?
+        .get(key)
+}
+
+/// The count keys of a response as stored (`item<TAB>outcome` lines) under its form; `None`
+/// when the form is unknown or has unusable criteria (it then counts nowhere until the form
+/// is known: the start-up backfill retries rows without keys).
+pub fn facts_of(form: Option<&Questionnaire>, response: &Response) -> Option<String> {
+    let form = form?;
+    let acc = IndexAccumulator::new(form, IndexConfig::default()).ok()?;
+    let keys = acc.count_keys(&response.answers);
+    let mut out = String::new();
+    for (item, outcome) in keys {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&item);
+        out.push('\t');
+        out.push_str(&outcome);
+    }
+    Some(out)
+}
+
+/// The `(item, outcome)` keys of stored facts.
+fn keys_of(facts: &str) -> impl Iterator<Item = (&str, &str)> {
+    facts.split('\n').filter_map(|line| line.split_once('\t'))
+}
+
+/// A response's state in the `current_responses` view (absent: voided or not bound).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    /// Latest revision.
+    pub revision: u32,
+    /// Round of the binding.
+    pub round_id: String,
+    /// Unit of the binding.
+    pub unit_code: String,
+    /// Reception of the latest revision.
+    pub received_at: DateTime<Utc>,
+    /// Latest decision on it (`approved` / `rejected`), if any.
+    pub decision: Option<String>,
+}
+
+/// A `response_facts` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactsRow {
+    /// Revision the keys are of.
+    pub revision: u32,
+    /// Round.
+    pub round_id: String,
+    /// Unit.
+    pub unit_code: String,
+    /// Agency of the assignment (`""`: none).
+    pub agency_code: String,
+    /// Field of the assignment (`""`: none).
+    pub field_code: String,
+    /// Response mode.
+    pub mode: String,
+    /// Reception of the revision.
+    pub received_at: DateTime<Utc>,
+    /// Whether it counts.
+    pub counted: bool,
+    /// Count keys (`None`: form unknown).
+    pub facts: Option<String>,
+}
+
+/// A change of one `answer_counts` row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delta {
+    /// Round.
+    pub round_id: String,
+    /// Unit.
+    pub unit_code: String,
+    /// Agency (`""`: none).
+    pub agency_code: String,
+    /// Field (`""`: none).
+    pub field_code: String,
+    /// Response mode.
+    pub mode: String,
+    /// Item.
+    pub item: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Difference (never 0).
+    pub n: i64,
+}
+
+/// What a refresh writes: the new row and the count differences, sorted by key (so
+/// concurrent PostgreSQL transactions lock count rows in one order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refresh {
+    /// The response's new row.
+    pub row: FactsRow,
+    /// Differences to apply to `answer_counts`.
+    pub deltas: Vec<Delta>,
+}
+
+/// The keys and agency of revision `current.revision` of a response, for [`plan`].
+pub struct Fresh {
+    /// Count keys ([`facts_of`]).
+    pub facts: Option<String>,
+    /// Agency of the response's assignment (`""`: none).
+    pub agency_code: String,
+    /// Field of the response's assignment (`""`: none).
+    pub field_code: String,
+    /// The revision's mode (`responses.mode`, migration 0012; [`DEFAULT_MODE`] if unread).
+    pub mode: String,
+}
+
+/// Whether [`plan`] will ask for the keys of the current revision (backends that cannot
+/// read inside the closure read them first).
+pub fn needs_fresh(current: Option<&Current>, old: Option<&FactsRow>, force: bool) -> bool {
+    match (current, old) {
+        (None, _) => false,
+        (Some(c), Some(o)) => force || o.revision != c.revision,
+        (Some(_), None) => true,
+    }
+}
+
+/// Plans the refresh of one response: `current` its state in `current_responses`, `old`
+/// its row; `fresh` gives the keys of the current revision when the old row is of another
+/// revision (or `force`). `None`: nothing to write.
+pub fn plan(
+    current: Option<Current>,
+    old: Option<FactsRow>,
+    force: bool,
+    fresh: impl FnOnce(&Current) -> Result<Fresh, StoreError>,
+) -> Result<Option<Refresh>, StoreError> {
+    let row = match (&current, &old) {
+        (None, None) => return Ok(None),
+        (None, Some(o)) => FactsRow {
+            counted: false,
+            ..o.clone()
+        },
+        (Some(c), _) => {
+            let f = match &old {
+                Some(o) if !needs_fresh(Some(c), Some(o), force) => Fresh {
+                    facts: o.facts.clone(),
+                    agency_code: o.agency_code.clone(),
+                    field_code: o.field_code.clone(),
+                    mode: o.mode.clone(),
+                },
+                _ => fresh(c)?,
+            };
+            FactsRow {
+                revision: c.revision,
+                round_id: c.round_id.clone(),
+                unit_code: c.unit_code.clone(),
+                agency_code: f.agency_code,
+                field_code: f.field_code,
+                mode: f.mode,
+                received_at: c.received_at,
+                counted: c.decision.as_deref() != Some("rejected"),
+                facts: f.facts,
+            }
+        }
+    };
+    if old.as_ref() == Some(&row) {
+        return Ok(None);
+    }
+    let mut deltas = Vec::new();
+    let mut add = |r: &FactsRow, sign: i64| {
+        if !r.counted {
+            return;
+        }
+        if let Some(facts) = &r.facts {
+            for (item, outcome) in keys_of(facts) {
+                deltas.push(Delta {
+                    round_id: r.round_id.clone(),
+                    unit_code: r.unit_code.clone(),
+                    agency_code: r.agency_code.clone(),
+                    field_code: r.field_code.clone(),
+                    mode: r.mode.clone(),
+                    item: item.to_owned(),
+                    outcome: outcome.to_owned(),
+                    n: sign,
+                });
+            }
+        }
+    };
+    if let Some(o) = &old {
+        add(o, -1);
+    }
+    add(&row, 1);
+    Ok(Some(Refresh {
+        row,
+        deltas: merge(deltas),
+    }))
+}
+
+/// Merges count differences by key, dropping zeros, sorted by key: a transaction applying
+/// several refreshes applies them once, in one lock order.
+pub fn merge(mut deltas: Vec<Delta>) -> Vec<Delta> {
+    // Delta orders by key first, then n: equal keys end up next to each other.
+    deltas.sort_unstable();
+    let mut out: Vec<Delta> = Vec::with_capacity(deltas.len());
+    for d in deltas {
+        match out.last_mut() {
+            Some(last) if same_key(last, &d) => last.n += d.n,
+            _ => out.push(d),
+        }
+    }
+    out.retain(|d| d.n != 0);
+    out
+}
+
+fn same_key(a: &Delta, b: &Delta) -> bool {
+    a.round_id == b.round_id
+        && a.unit_code == b.unit_code
+        && a.agency_code == b.agency_code
+        && a.field_code == b.field_code
+        && a.mode == b.mode
+        && a.item == b.item
+        && a.outcome == b.outcome
+}
+
+/// One `answer_counts` row of a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountRecord {
+    /// Unit.
+    pub unit_code: String,
+    /// Agency (`""`: none).
+    pub agency_code: String,
+    /// Field (`""`: none).
+    pub field_code: String,
+    /// Response mode.
+    pub mode: String,
+    /// Item.
+    pub item: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Counted responses (> 0).
+    pub n: u64,
+}
+
+/// The counts of a round read in one snapshot, with the latest reception among its counted
+/// responses (the "data as of" of reports).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoundCounts {
+    /// The rows with `n > 0`.
+    pub rows: Vec<CountRecord>,
+    /// Latest reception among the counted responses (`None`: none).
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+impl RoundCounts {
+    /// The rows of the cells `filter` admits (the caller's scope).
+    pub fn in_scope<'a>(
+        &'a self,
+        filter: &'a RoundFilter,
+    ) -> impl Iterator<Item = &'a CountRecord> {
+        let mut admitted: BTreeMap<(&str, &str), bool> = BTreeMap::new();
+        self.rows.iter().filter(move |r| {
+            *admitted
+                .entry((r.unit_code.as_str(), r.agency_code.as_str()))
+                .or_insert_with(|| filter.admits_codes(&r.unit_code, code(&r.agency_code)))
+        })
+    }
+}
+
+/// A stored code (`""`: none) as an option.
+pub fn code(c: &str) -> Option<&str> {
+    (!c.is_empty()).then_some(c)
+}
+
+/// The index of round `round_id` from its counts, keeping only the cells `filter` admits
+/// (the caller's scope) and the responses whose mode is in `modes` (`None`: all).
+pub fn index(
+    form: &Questionnaire,
+    round_id: &str,
+    counts: &RoundCounts,
+    filter: &RoundFilter,
+    config: IndexConfig,
+    modes: Option<&[String]>,
+) -> Result<IndexReport, IndexError> {
+    index_from_counts(
+        form,
+        counts.in_scope(filter).map(|r| CountRow {
+            round_id,
+            unit_code: &r.unit_code,
+            mode: &r.mode,
+            item: &r.item,
+            outcome: &r.outcome,
+            n: usize::try_from(r.n).unwrap_or(usize::MAX),
+        }),
+        config,
+        modes,
+    )
+}
+
+/// The index of a round visible to `mine` with the "data as of" time (latest reception
+/// among all its counted responses), counting the responses of the modes `modes` selects
+/// (issue 15): from the counts, or by re-reading every counted response when [`crate::app::AppState::index_from_responses`] is set (the reference).
+pub async fn round_index(
+    state: &crate::app::AppState,
+    mine: &crate::scope::Scope,
+    round: &sipas_protocol::wire::Round,
+    form: &Questionnaire,
+    config: IndexConfig,
+    modes: &crate::results_modes::ModeSelection,
+) -> crate::problem::ApiResult<(IndexReport, Option<DateTime<Utc>>)> {
+    let failed = |e: IndexError| {
+        tracing::error!(round_id = %round.id, error = %e, "index computation failed");
+        crate::problem::ApiError::internal()
+    };
+    if state.index_from_responses {
+        let filter = RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
+        let (responses, data_as_of) = state.store.report_responses(&round.id).await?;
+        let responses = modes.keep(filter.responses(responses));
+        let index = sipas_core::index::compute_index(form, &responses, config).map_err(failed)?;
+        return Ok((index, data_as_of));
+    }
+    let filter = RoundFilter::for_codes(mine, round.starts_on);
+    let counts = state.store.round_counts(&round.id).await?;
+    let counted = modes.counted();
+    let index = index(form, &round.id, &counts, &filter, config, Some(&counted)).map_err(failed)?;
+    Ok((index, counts.data_as_of))
+}
+
+/// Parses a stored response body for a refresh.
+pub fn parse_body(id: Uuid, body: &str) -> Result<Response, StoreError> {
+    serde_json::from_str(body)
+        .map_err(|e| StoreError::Backend(format!("response {id}: stored body unreadable: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(counted: bool, revision: u32, facts: &str) -> FactsRow {
+        FactsRow {
+            revision,
+            round_id: "R".into(),
+            unit_code: "U".into(),
+            agency_code: String::new(),
+            field_code: String::new(),
+            mode: DEFAULT_MODE.into(),
+            received_at: DateTime::<Utc>::UNIX_EPOCH,
+            counted,
+            facts: Some(facts.into()),
+        }
+    }
+
+    fn current(revision: u32, decision: Option<&str>) -> Current {
+        Current {
+            revision,
+            round_id: "R".into(),
+            unit_code: "U".into(),
+            received_at: DateTime::<Utc>::UNIX_EPOCH,
+            decision: decision.map(str::to_owned),
+        }
+    }
+
+    fn fresh(facts: &str) -> impl FnOnce(&Current) -> Result<Fresh, StoreError> + '_ {
+        move |_| {
+            Ok(Fresh {
+                facts: Some(facts.into()),
+                agency_code: String::new(),
+                field_code: String::new(),
+                mode: DEFAULT_MODE.into(),
+            })
+        }
+    }
+
+    #[test]
+    fn new_revision_moves_counts_and_rejection_removes_them() {
+        // first revision: every key +1
+        let r = plan(Some(current(1, None)), None, false, fresh("C1\t4\n\tG1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.deltas.iter().map(|d| d.n).collect::<Vec<_>>(), [1, 1]);
+        // second revision changes C1 from 4 to 5: -1 on 4, +1 on 5, respondent unchanged
+        let r = plan(
+            Some(current(2, None)),
+            Some(row(true, 1, "C1\t4\n\tG1")),
+            false,
+            fresh("C1\t5\n\tG1"),
+        )
+        .unwrap()
+        .unwrap();
+        let got: Vec<(&str, i64)> = r.deltas.iter().map(|d| (d.outcome.as_str(), d.n)).collect();
+        assert_eq!(got, [("4", -1), ("5", 1)]);
+        // rejection of the same revision: all keys -1, keys kept for a later approval
+        let r = plan(
+            Some(current(2, Some("rejected"))),
+            Some(row(true, 2, "C1\t5")),
+            false,
+            |_| panic!("same revision: no re-read"),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(!r.row.counted && r.row.facts.is_some());
+        assert_eq!(r.deltas[0].n, -1);
+        // nothing changed: nothing to write
+        assert_eq!(
+            plan(
+                Some(current(2, Some("approved"))),
+                Some(row(true, 2, "C1\t5")),
+                false,
+                |_| panic!()
+            )
+            .unwrap(),
+            None
+        );
+        // voided (gone from the view): out of the counts
+        let r = plan(None, Some(row(true, 2, "C1\t5")), false, |_| panic!())
+            .unwrap()
+            .unwrap();
+        assert!(!r.row.counted);
+        assert_eq!(plan(None, None, false, |_| panic!()).unwrap(), None);
+    }
+}
