@@ -189,6 +189,23 @@ impl RoundData {
     }
 }
 
+/// [`load_round`] narrowed to the modes `?mode=` (`asked`) selects in that round (its own
+/// official modes by default; issue 15): the comparison round and the trend count like the
+/// round itself.
+pub async fn load_round_of_modes(
+    state: &AppState,
+    mine: &Scope,
+    round_id: &str,
+    answers: bool,
+    asked: Option<&str>,
+) -> ApiResult<RoundData> {
+    let mut data = load_round(state, mine, round_id, answers).await?;
+    let with_responses = answers || state.index_from_responses;
+    let selection = crate::results_modes::select(state, round_id, asked, with_responses).await?;
+    data.keep_modes(&selection);
+    Ok(data)
+}
+
 /// Whether computing the results `by` needs the answers (not only the counts).
 pub fn needs_answers(by: &By) -> bool {
     matches!(by, By::Profile(_))
@@ -908,7 +925,7 @@ fn form_rows(form: &Questionnaire) -> Vec<RowDef> {
 }
 
 /// The trend: the overall figure of the total of every visible round of the form family up
-/// to this one, oldest first.
+/// to this one, oldest first, each round counting the modes `mode` selects in it.
 pub async fn trend(
     state: &AppState,
     mine: &Scope,
@@ -916,6 +933,7 @@ pub async fn trend(
     this: &RoundData,
     min_n: usize,
     aggregation: Aggregation,
+    mode: Option<&str>,
 ) -> ApiResult<Vec<TrendPoint>> {
     let mut plans = state.store.round_plans().await?;
     let mut rounds: Vec<Round> = state
@@ -937,7 +955,7 @@ pub async fn trend(
         let data = if r.id == this.round.id {
             None
         } else {
-            Some(load_round(state, mine, &r.id, false).await?)
+            Some(load_round_of_modes(state, mine, &r.id, false, mode).await?)
         };
         let d = data.as_ref().unwrap_or(this);
         let bd = breakdown(d, names, &By::Field, min_n, aggregation)?;

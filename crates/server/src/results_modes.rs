@@ -60,10 +60,15 @@ pub struct ModesView {
 }
 
 /// Reads `?mode=` (`official`, `all`, `capi`, `self_personal`, `self_open`) for a round.
+///
+/// `with_responses`: whether the figures will be computed from the responses themselves
+/// (profile breakdowns, the reference path): only then is every response's mode read (a
+/// map as large as the round); the answer counts carry the mode in their own key.
 pub async fn select(
     state: &AppState,
     round_id: &str,
     asked: Option<&str>,
+    with_responses: bool,
 ) -> ApiResult<ModeSelection> {
     let official = crate::handlers::self_links::official_modes_of(state, round_id).await?;
     let asked = asked.unwrap_or("official").to_owned();
@@ -82,7 +87,11 @@ pub async fn select(
         asked,
         modes,
         official,
-        by_id: state.store.response_modes(round_id).await?,
+        by_id: if with_responses {
+            state.store.response_modes(round_id).await?
+        } else {
+            HashMap::new()
+        },
     })
 }
 

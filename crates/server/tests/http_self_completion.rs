@@ -792,6 +792,14 @@ async fn modes_and_the_official_figure(backend: Backend) {
     assert_eq!(v["total"]["figures"][0]["pct_satisfied"], 100.0);
     assert_eq!(results("?mode=all").await["total"]["respondents"], 6);
     assert_eq!(results("?mode=self_open").await["total"]["respondents"], 3);
+    // A profile breakdown (computed from the responses, not the counts) counts the same.
+    let by_sex = results("?min_n=1&by=profile:A1").await;
+    assert_eq!(by_sex["total"]["respondents"], 3);
+    assert_eq!(panel(&by_sex, "self_open")["n"], 3);
+    assert_eq!(
+        results("?min_n=1&by=profile:A1&mode=all").await["total"]["respondents"],
+        6
+    );
     let r = w
         .get(
             &format!("/api/v1/rounds/{ROUND}/results?mode=web"),

@@ -63,7 +63,13 @@ pub async fn round_index(
         )
     })?;
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
-    let modes = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let modes = crate::results_modes::select(
+        &state,
+        &round_id,
+        q.mode.as_deref(),
+        state.index_from_responses,
+    )
+    .await?;
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()

@@ -92,7 +92,13 @@ pub async fn round_report(
         )
     })?;
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
-    let selection = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let selection = crate::results_modes::select(
+        &state,
+        &round_id,
+        q.mode.as_deref(),
+        state.index_from_responses,
+    )
+    .await?;
     let modes =
         crate::results_modes::panels(&state, &mine, &round, &form, &selection, min_n).await?;
     let config = IndexConfig {

@@ -122,7 +122,13 @@ pub async fn round_results(
     let answers = results::needs_answers(&by);
     let mut data = results::load_round(&state, &mine, &round_id, answers).await?;
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
-    let selection = crate::results_modes::select(&state, &round_id, q.mode.as_deref()).await?;
+    let selection = crate::results_modes::select(
+        &state,
+        &round_id,
+        q.mode.as_deref(),
+        answers || state.index_from_responses,
+    )
+    .await?;
     let modes =
         crate::results_modes::panels(&state, &mine, &data.round, &data.form, &selection, min_n)
             .await?;
@@ -145,7 +151,7 @@ pub async fn round_results(
     let earlier: Option<RoundData> = match &earlier_id {
         None => None,
         Some(id) => Some(
-            results::load_round(&state, &mine, id, answers)
+            results::load_round_of_modes(&state, &mine, id, answers, q.mode.as_deref())
                 .await
                 .map_err(|e| {
                     if e.status() == axum::http::StatusCode::NOT_FOUND {
@@ -204,7 +210,18 @@ pub async fn round_results(
         }
         _ => {
             let trend = if q.trend.unwrap_or(false) {
-                Some(results::trend(&state, &mine, &names, &data, min_n, aggregation).await?)
+                Some(
+                    results::trend(
+                        &state,
+                        &mine,
+                        &names,
+                        &data,
+                        min_n,
+                        aggregation,
+                        q.mode.as_deref(),
+                    )
+                    .await?,
+                )
             } else {
                 None
             };
