@@ -6,15 +6,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 eval "$(bash scripts/start-postgres.sh | tail -n 1)"
 export SIPAS_TEST_DATABASE_URL
-cargo build --release --locked -p sipas-server --bin sipas-server --example bench_seed
+# The server as its .deb ships it (profile release-server, Cargo.toml).
+cargo build --profile release-server --locked -p sipas-server --bin sipas-server --example bench_seed
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 # `bash scripts/bench.sh index`: index / report latency and server RSS at scale (issue 14).
 if [ "${1:-}" = "index" ]; then
   # Above SIPAS_BENCH_HTTP_MAX responses the round is seeded through the storage layer.
-  SIPAS_SERVER_BIN="$target_dir/release/sipas-server" \
-    SIPAS_SEED_BIN="$target_dir/release/examples/bench_seed" \
+  SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" \
+    SIPAS_SEED_BIN="$target_dir/release-server/examples/bench_seed" \
     SIPAS_BENCH_SIZES="${SIPAS_BENCH_SIZES:-10000,100000,1000000}" \
     cargo bench --locked --bench index_scale
 else
-  SIPAS_SERVER_BIN="$target_dir/release/sipas-server" cargo bench --locked --bench ingest
+  SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" cargo bench --locked --bench ingest
 fi
