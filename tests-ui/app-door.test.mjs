@@ -160,6 +160,8 @@ test('a wrong enrolment code and a bare code are refused in plain words, in Viet
     const vi = await tryEnrol(wrong);
     assert.match(vi, /Mã đăng ký không đúng, đã dùng rồi hoặc đã hết hạn\. Hãy xin giám sát viên một mã đăng ký mới/);
     assert.ok(!/401|ZZZZ2222ZZ|enrolment code is wrong/i.test(vi), vi);
+    assert.equal(await js(app, "return document.getElementById('enrol-result').classList.contains('error');"), true,
+      'the refusal is shown as an error');
     await scan(app, 'Enrol, wrong code');
     await screenshot(app, path.join(SHOTS, 'app-door-enrol-wrong-code.png'));
     const bare = await tryEnrol('ABCD2345EF');

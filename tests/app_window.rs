@@ -1536,6 +1536,8 @@ async fn revoked_device_is_told_and_still_hands_over_its_answers() {
     visible(&c, "#sync-revoked").await;
     wait_text(&c, "#sync-revoked", "liên hệ giám sát viên").await;
     wait_text(&c, "#sync-revoked", "Xuất tệp bàn giao").await;
+    // The header badge says so too (not "Có mạng").
+    wait_text(&c, "#net-state", "Thiết bị bị thu hồi").await;
     let result = js(&c, "document.getElementById('sync-result').textContent").await;
     let result = result.as_str().unwrap_or_default();
     assert!(

@@ -1050,7 +1050,8 @@
     badge.hidden = !st.enrolled;
     if (!st.enrolled) return;
     let state = 'unknown';
-    if (st.syncing) state = 'syncing';
+    if (st.revoked) state = 'revoked';
+    else if (st.syncing) state = 'syncing';
     else if (st.online === false) state = 'offline';
     else if (st.online === true) state = 'online';
     else if (st.last_problem && st.last_problem.code === 'sync.offline') state = 'offline';
@@ -1082,8 +1083,10 @@
     $('sync-pending').dataset.pending = waiting;
     $('sync-last-success').textContent = st.log.last_success_at ? fmtTime(st.log.last_success_at) : t('common.never');
     // Only a failure no sync has cleared since, in plain words.
+    // Revoked: the notice below explains once; here only its title.
     $('sync-last-error').textContent = st.last_problem
-      ? [st.log.last_error_at ? fmtTime(st.log.last_error_at) : null, problemText(st.last_problem)].filter(Boolean).join(': ')
+      ? [st.log.last_error_at ? fmtTime(st.log.last_error_at) : null,
+        st.revoked ? t('sync.revoked.title') : problemText(st.last_problem)].filter(Boolean).join(': ')
       : t('common.none');
     $('sync-last-error').dataset.problem = st.last_problem ? st.last_problem.code : '';
     $('sync-enrolment').textContent = st.enrolled
@@ -1114,9 +1117,12 @@
 
   // Messages that must follow a language switch: each is kept as the function that words it.
   const spoken = new Map();
-  function say(id, render) {
+  // Shows a message under an action (kept through a language switch); `kind` 'error' styles
+  // it as an error (red box), anything else as plain status text.
+  function say(id, render, kind) {
     if (render) spoken.set(id, render); else spoken.delete(id);
     $(id).textContent = render ? render() : '';
+    $(id).classList.toggle('error', !!render && kind === 'error');
   }
   function resay() {
     for (const [id, render] of spoken) $(id).textContent = render();
@@ -1149,7 +1155,7 @@
       showHandoverFolder(f);
       if (f.dir !== before) say(out.id, () => t('handover.chosen'));
     } catch (e) {
-      say(out.id, () => errText(e));
+      say(out.id, () => errText(e), 'error');
     } finally {
       b.disabled = false;
     }
@@ -1161,7 +1167,7 @@
       showHandoverFolder(await invoke('use_default_handover_dir'));
       say(out.id, () => t('handover.default_again'));
     } catch (e) {
-      say(out.id, () => errText(e));
+      say(out.id, () => errText(e), 'error');
     }
   }
 
@@ -1176,7 +1182,7 @@
       $('handover-where').textContent = r.dir;
       say(out.id, () => (r.records ? t('handover.saved', r.records, r.names.join(', ')) : t('handover.saved.none')));
     } catch (e) {
-      say(out.id, () => t('common.error', errText(e)));
+      say(out.id, () => t('common.error', errText(e)), 'error');
     } finally { b.disabled = false; }
   }
 
@@ -1185,7 +1191,7 @@
     try {
       await invoke('open_handover_dir');
       say(out.id, () => t('handover.opened'));
-    } catch (e) { say(out.id, () => errText(e)); }
+    } catch (e) { say(out.id, () => errText(e), 'error'); }
   }
 
   /** The chosen file's bytes as standard base64. */
@@ -1214,7 +1220,7 @@
       renderSyncStatus(r.status);
       say(out.id, () => t('handover.applied', r.report));
     } catch (e) {
-      say(out.id, () => t('common.error', errText(e)));
+      say(out.id, () => t('common.error', errText(e)), 'error');
     } finally { b.disabled = false; }
   }
 
@@ -1233,8 +1239,8 @@
     } catch (e) {
       await renderSync().catch(() => {});
       setSyncResult('error', () => errText(e));
-      // Revoked: say so plainly (the notice above tells what to do), no server text.
-      if (document.body.dataset.revoked === 'true') setSyncResult('error', () => t('sync.revoked'));
+      // Revoked: say so plainly in a few words (the notice tells what to do), no server text.
+      if (document.body.dataset.revoked === 'true') setSyncResult('error', () => t('sync.revoked.title'));
     } finally { b.disabled = false; }
   }
 
@@ -1260,7 +1266,7 @@
       renderBadge(st);
       await navigate('sync');
     } catch (e) {
-      say('enrol-result', () => t('common.error', errText(e)));
+      say('enrol-result', () => t('common.error', errText(e)), 'error');
     } finally { b.disabled = false; }
   }
 
