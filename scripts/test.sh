@@ -59,7 +59,10 @@ if [ "${SIPAS_SKIP_DEB:-0}" != 1 ]; then
   # costs ~9 CPU-minutes, too much for the CI budget. SIPAS_SERVER_DEB_RELEASE=1 builds the
   # release package as scripts/package-server.sh does by default (see README "Running a server").
   if [ "${SIPAS_SERVER_DEB_RELEASE:-0}" != 1 ]; then export SIPAS_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/sipas-server"; fi
-  SERVER_DEB=$(bash scripts/package-server.sh | tee /dev/stderr | sed -n 's/^built \(.*\.deb\) (.*/\1/p')
+  # Its output goes to the log and a file (`tee /dev/stderr` would truncate a log that stderr
+  # is redirected to); the package's path is read from the file.
+  bash scripts/package-server.sh | tee "$SIPAS_ARTIFACTS/package-server.log"
+  SERVER_DEB=$(sed -n 's/^built \(.*\.deb\) (.*/\1/p' "$SIPAS_ARTIFACTS/package-server.log")
   [ -f "$SERVER_DEB" ] || { echo "test: scripts/package-server.sh built no .deb" >&2; exit 1; }
   cp "$SERVER_DEB" "$SIPAS_ARTIFACTS/"
 fi
