@@ -4,7 +4,7 @@
 // its code) and is dismissed with a note.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiOk, buildAnswers, buildRecord, launchBrowser, login, saveFailure, startServer, uiLogin } from './support.mjs';
+import { apiOk, buildAnswers, buildRecord, launchBrowser, login, saveFailure, startServer, uiLogin, uuidv7 } from './support.mjs';
 
 let server;
 let browser;
@@ -71,6 +71,41 @@ test('accept a moved assignment\'s record, refuse to accept a broken one, dismis
     assert.deepEqual(browser.problems, []);
   } catch (e) {
     await saveFailure(page, 'quarantine');
+    throw e;
+  }
+});
+
+test('a self-completed answer held for its clock shows how it was collected and stays self-completed when accepted', async () => {
+  const { page } = browser;
+  try {
+    const sup = await login(server, 'supervisor');
+    const list = await apiOk(server, 'GET', `/rounds/${server.roundId}/assignments`, { token: sup });
+    const target = list.items.find((a) => a.status !== 'collected');
+    const [link] = (await apiOk(server, 'POST', `/rounds/${server.roundId}/self-links`, { token: sup, body: { assignment_ids: [target.id] } })).links;
+    // The respondent's phone is set years back: the answer is held, not lost.
+    const res = await fetch(`${server.url}/s/${link.code}/response`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ id: uuidv7(), started_at: '2020-01-01T01:00:00Z', completed_at: '2020-01-01T01:09:00Z', answers: buildAnswers() }),
+    });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).details.reason_code, 'clock');
+
+    // The supervisor is still signed in from the test above: the page is opened afresh.
+    await page.reload();
+    await page.getByTestId('nav-quarantine').click();
+    const row = page.locator('[data-testid="quarantine-row"][data-reason="clock"]');
+    await row.waitFor();
+    assert.equal(await row.getByTestId('quarantine-mode').textContent(), 'Tự trả lời (đường dẫn riêng)');
+    await row.getByTestId('quarantine-note').fill('Điện thoại của người dân đặt sai ngày.');
+    await row.getByTestId('quarantine-accept').click();
+    await page.getByTestId('flash-message').filter({ hasText: 'Đã nhận bản ghi.' }).waitFor();
+    const results = await apiOk(server, 'GET', `/rounds/${server.roundId}/results?min_n=1`, { token: sup });
+    const personal = results.modes.find((m) => m.mode === 'self_personal');
+    assert.equal(personal.n, 1, 'the accepted answer counts as self-completed (personal link)');
+    assert.deepEqual(browser.problems, []);
+  } catch (e) {
+    await saveFailure(page, 'quarantine-self');
     throw e;
   }
 });

@@ -352,6 +352,7 @@
  * @property {string|null} [resolved_by]
  * @property {string|null} [resolved_at]
  * @property {string|null} [resolution_note]
+ * @property {'capi'|'self_personal'|'self_open'} mode how the record was collected
  */
 
 /**

@@ -876,6 +876,8 @@ pub struct QuarantineEntry {
     /// The record as received.
     #[serde(skip)]
     pub record_json: String,
+    /// How it was collected: a self-completed answer accepted from quarantine keeps its mode.
+    pub mode: ResponseMode,
 }
 
 impl QuarantineEntry {
@@ -925,7 +927,7 @@ pub fn acceptance_batch(
             surveyor: entry.surveyor_id,
             device: entry.device_id,
             handover_importer: None,
-            mode: ResponseMode::Capi,
+            mode: entry.mode,
         },
         received_at: now,
         override_by: Some(supervisor),

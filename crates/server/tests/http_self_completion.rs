@@ -173,7 +173,8 @@ async fn world(backend: Backend, limits: OpenLimits) -> Option<World> {
         &w.supervisor,
         json!({"id": ROUND, "name": "Hà Nội đợt 1",
                "form": {"form_id": "sipas-6-groups", "version": "2026.1"},
-               "starts_on": "2026-11-01", "ends_on": "2026-12-31"}),
+               "starts_on": round_starts_on().to_string(),
+               "ends_on": (Utc::now().date_naive() + Duration::days(60)).to_string()}),
     )
     .await
     .expect(StatusCode::CREATED);
@@ -205,6 +206,12 @@ async fn world(backend: Backend, limits: OpenLimits) -> Option<World> {
     .await
     .expect(StatusCode::OK);
     Some(w)
+}
+
+/// The round runs from a month ago to two months ahead of today (the answers' dates are
+/// today's), so the tests hold whatever day they run.
+fn round_starts_on() -> chrono::NaiveDate {
+    Utc::now().date_naive() - Duration::days(31)
 }
 
 /// A complete, valid answer set for sipas-6-groups@2026.1 with every rating `r` (B8 =
@@ -731,6 +738,61 @@ async fn open_links_limit_devices_and_addresses(backend: Backend) {
         .expect(StatusCode::NOT_FOUND);
 }
 
+/// A self-completed answer refused for its clock (the phone's date far before the round)
+/// waits in quarantine with its mode; accepted by a supervisor it is stored and counted as
+/// self-completed, not as an interviewer's.
+async fn a_quarantined_self_answer_keeps_its_mode(backend: Backend) {
+    let Some(w) = world(backend, OpenLimits::default()).await else {
+        return;
+    };
+    let links = create_links(&w, &[w.mine[0]]).await;
+    let uri = format!("/s/{}/response", links[0]["code"].as_str().unwrap());
+    let mut body = page_answer(new_id(), 5);
+    let long_ago = round_starts_on().and_hms_opt(9, 0, 0).unwrap().and_utc() - Duration::days(40);
+    body["started_at"] = json!((long_ago - Duration::minutes(9)).to_rfc3339());
+    body["completed_at"] = json!(long_ago.to_rfc3339());
+    let r = w
+        .public(Method::POST, &uri, Some(body))
+        .await
+        .expect(StatusCode::BAD_REQUEST);
+    assert_eq!(r.problem(), "400.3");
+    assert_eq!(r.value()["details"]["reason_code"], "clock");
+    let entries = w
+        .get(
+            &format!("/api/v1/quarantine?round_id={ROUND}"),
+            &w.supervisor,
+        )
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["mode"], "self_personal");
+    assert_eq!(entries[0]["reason_code"], "clock");
+    let id = entries[0]["id"].as_str().unwrap();
+    let accepted = w
+        .post(
+            &format!("/api/v1/quarantine/{id}/accept"),
+            &w.supervisor,
+            json!({"note": "điện thoại của người dân đặt sai ngày"}),
+        )
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(accepted["ack"]["status"], "accepted");
+    assert_eq!(accepted["entry"]["mode"], "self_personal");
+    let v = w
+        .get(
+            &format!("/api/v1/rounds/{ROUND}/results?min_n=1"),
+            &w.supervisor,
+        )
+        .await
+        .expect(StatusCode::OK)
+        .value();
+    assert_eq!(panel_of(&v, "self_personal")["n"], 1);
+    assert_eq!(panel_of(&v, "capi")["n"], 0);
+}
+
 async fn modes_and_the_official_figure(backend: Backend) {
     let Some(w) = world(backend, OpenLimits::default()).await else {
         return;
@@ -884,4 +946,5 @@ on_both_backends! {
     a_personal_link_is_answered_once: personal_once_sqlite, personal_once_postgres;
     open_links_limit_devices_and_addresses: open_limits_sqlite, open_limits_postgres;
     modes_and_the_official_figure: modes_sqlite, modes_postgres;
+    a_quarantined_self_answer_keeps_its_mode: quarantined_mode_sqlite, quarantined_mode_postgres;
 }

@@ -52,7 +52,8 @@ export async function pageQuarantine(ctx, roundId) {
     const reasonKey = `quarantine.reason.${q.reason_code}`;
     return h('tr', { testid: 'quarantine-row', dataset: { reason: q.reason_code, resolution: q.resolution || 'open' } },
       h('td', null, fmtDateTime(q.received_at)),
-      h('td', null, surveyors.get(q.surveyor_id) || t('review.unknown_user')),
+      h('td', null, surveyors.get(q.surveyor_id) || t('review.unknown_user'),
+        q.mode && q.mode !== 'capi' ? h('div', { class: 'small', testid: 'quarantine-mode' }, t(`self.mode.${q.mode}`)) : null),
       h('td', null, roundName(q.round_id), q.unit_code ? h('div', { class: 'small' }, named(names.unit.get(q.unit_code), q.unit_code)) : null),
       h('td', { testid: 'quarantine-reason' }, has(reasonKey) ? t(reasonKey) : q.reason,
         q.issues && q.issues.length ? h('ul', { class: 'small issues' }, q.issues.map((i) => h('li', null, h('span', { class: 'q-code' }, i.item_code), getLang() === 'en' ? i.message : i.message_vi))) : null),

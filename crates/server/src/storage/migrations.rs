@@ -83,6 +83,11 @@ pub const SQLITE: &[Migration] = &[
         name: "shared_state",
         sql: include_str!("../../migrations/sqlite/0013_shared_state.sql"),
     },
+    Migration {
+        version: 17,
+        name: "quarantine_mode",
+        sql: include_str!("../../migrations/sqlite/0017_quarantine_mode.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -151,6 +156,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "shared_state",
         sql: include_str!("../../migrations/postgres/0013_shared_state.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "quarantine_mode",
+        sql: include_str!("../../migrations/postgres/0017_quarantine_mode.sql"),
     },
 ];
 
@@ -343,6 +353,17 @@ mod tests {
                 "postgres",
                 13,
                 "f16634d3519034248123bafd0d4c19c0c02ddea73c8514fabe5f2db692eda472",
+            ),
+            // 0017_quarantine_mode (issue 15 follow-up, lead; 0014-0016 reserved for helpers).
+            (
+                "sqlite",
+                17,
+                "8885e3a635852d356a093888be979bd9d69afaeb6e6b97df877cdd0fe59a2f9a",
+            ),
+            (
+                "postgres",
+                17,
+                "8885e3a635852d356a093888be979bd9d69afaeb6e6b97df877cdd0fe59a2f9a",
             ),
         ];
         for (backend, version, hash) in FROZEN {

@@ -761,6 +761,7 @@ async fn execute_ops(
                         &issues,
                         &refusal.record_json,
                         &now,
+                        &batch.source.mode.as_str(),
                     ],
                 )
                 .await?;
@@ -1154,6 +1155,10 @@ fn quarantine_from(r: &Row) -> Result<QuarantineEntry, StoreError> {
         resolved_at: r.try_get(14)?,
         resolution_note: r.try_get(15)?,
         record_json: r.try_get(16)?,
+        mode: {
+            let m: String = r.try_get(17)?;
+            sipas_core::mode::ResponseMode::parse(&m).ok_or_else(|| bad(format!("mode {m:?}")))?
+        },
     })
 }
 

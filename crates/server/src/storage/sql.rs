@@ -31,16 +31,16 @@ pub(crate) const INSERT_REVISION: &str = "INSERT INTO responses (id, revision, r
 pub(crate) const MARK_COLLECTED: &str = "UPDATE assignments \
      SET status = 'collected', change_seq = $1 WHERE id = $2 AND status <> 'collected'";
 
-/// Keeps a refused record (14 parameters, in column order).
+/// Keeps a refused record (15 parameters, in column order; `mode`: how it was collected).
 pub(crate) const INSERT_QUARANTINE: &str = "INSERT INTO quarantine (id, response_id, revision, \
      record_sha, round_id, unit_code, assignment_id, submitted_by, device_id, reason_code, \
-     reason, issues_json, record_json, received_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+     reason, issues_json, record_json, received_at, mode) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 /// Columns of a quarantine entry, in the order both backends' row readers expect.
 pub(crate) const QUARANTINE_COLS: &str = "id, response_id, revision, round_id, unit_code, \
      assignment_id, submitted_by, device_id, reason_code, reason, issues_json, received_at, \
-     resolution, resolved_by, resolved_at, resolution_note, record_json";
+     resolution, resolved_by, resolved_at, resolution_note, record_json, mode";
 
 /// Resolves a quarantine entry: `$1` resolution, `$2` supervisor, `$3` time, `$4` note,
 /// `$5` entry id.

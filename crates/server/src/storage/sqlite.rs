@@ -758,7 +758,8 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
                     refusal.detail,
                     json_text(&refusal.issues, "answer issues")?,
                     refusal.record_json,
-                    now
+                    now,
+                    batch.source.mode.as_str()
                 ])?;
             }
             Op::Audit {
@@ -973,6 +974,11 @@ fn quarantine_from(row: &Row<'_>) -> rusqlite::Result<QuarantineEntry> {
         },
         resolution_note: row.get(15)?,
         record_json: row.get(16)?,
+        mode: {
+            let m: String = row.get(17)?;
+            sipas_core::mode::ResponseMode::parse(&m)
+                .ok_or_else(|| bad(17, StoreError::Backend(format!("mode {m:?}"))))?
+        },
     })
 }
 
