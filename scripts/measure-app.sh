@@ -31,6 +31,8 @@
 # every 5 ms; one poll takes about 20 ms, which is the resolution of the figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# xdotool finds the window; it is not part of scripts/setup.sh (only this script needs it).
+command -v xdotool >/dev/null || { apt-get install -y -q xdotool >/dev/null || sudo apt-get install -y -q xdotool >/dev/null; }
 RUNS=${SIPAS_RUNS:-5}
 SETTLE=${SIPAS_SETTLE:-5}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -61,6 +63,7 @@ if [ -n "${SIPAS_APP_BIN:-}" ]; then
 else
   if [ "${SIPAS_BUILD_DEB:-0}" = 1 ]; then
     npx tauri build --bundles deb
+    bash scripts/repack-deb.sh "$(ls -t "$TARGET"/release/bundle/deb/*.deb | head -n 1)"
   fi
   DEB=${SIPAS_DEB:-$(ls -t "$TARGET"/release/bundle/deb/*.deb 2>/dev/null | head -n 1 || true)}
   if [ -n "$DEB" ]; then

@@ -47,7 +47,10 @@ SIPAS_REQUIRE_DASHBOARD_LOGS=1 bash scripts/check-logs.sh
 if [ "${SIPAS_SKIP_DEB:-0}" != 1 ]; then
   stage ".deb package (release build; AppImage cannot be built here)"
   npx tauri build --bundles deb
-  DEB=$(ls -t target/release/bundle/deb/*.deb | head -n 1)
+  DEB=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/bundle/deb/*.deb | head -n 1)
+  # Tauri writes data.tar.gz; the shipped package is xz-compressed (issue 14, app size).
+  bash scripts/repack-deb.sh "$DEB"
+  ar t "$DEB" | grep -qx data.tar.xz
   INFO=$(dpkg-deb --info "$DEB"); CONTENTS=$(dpkg-deb --contents "$DEB")
   grep -q "Package: sipas-field" <<<"$INFO"
   grep -q "usr/bin/sipas-field" <<<"$CONTENTS"
