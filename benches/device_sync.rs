@@ -32,9 +32,9 @@ use sipas_testkit::counting_proxy::CountingProxy;
 use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, interview, response_for, seed_people, seed_round, server_records};
+use server::{Backend, Options, TestServer};
 use sipas_protocol::MAX_BATCH_RECORDS;
 use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord};
-use server::{Backend, Options, TestServer};
 use sipas_store::Store;
 use sipas_store::encryption::salt_path;
 use sipas_sync::{ApiClient, SyncConfig, Syncer, sync_status};
@@ -74,7 +74,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    println!("responses: {n}, runs: {runs}, server: {}", server::server_binary().display());
+    println!(
+        "responses: {n}, runs: {runs}, server: {}",
+        server::server_binary().display()
+    );
     for name in backends.split(',') {
         let backend = match name.trim() {
             "sqlite" => Backend::Sqlite,
@@ -196,10 +199,16 @@ async fn one_run(backend: Backend, n: usize) -> Option<Run> {
         std::fs::copy(&from, &to).expect("copy the store to disk");
     }
     assert!(
-        !with_suffix(&built, "-wal").exists() || std::fs::metadata(with_suffix(&built, "-wal")).map(|m| m.len()).unwrap_or(0) == 0,
+        !with_suffix(&built, "-wal").exists()
+            || std::fs::metadata(with_suffix(&built, "-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+                == 0,
         "the closed store left no write-ahead log behind"
     );
-    std::fs::File::open(&db).and_then(|f| f.sync_all()).expect("sync the copy");
+    std::fs::File::open(&db)
+        .and_then(|f| f.sync_all())
+        .expect("sync the copy");
     drop(shm);
     let setup = started.elapsed();
 
@@ -211,12 +220,19 @@ async fn one_run(backend: Backend, n: usize) -> Option<Run> {
     let report = syncer.sync(&mut engine).await.expect("first sync");
     let first = t.elapsed();
     assert_eq!(
-        (report.push.acked, report.push.rejected, report.push.unacknowledged),
+        (
+            report.push.acked,
+            report.push.rejected,
+            report.push.unacknowledged
+        ),
         (n, 0, 0),
         "{report:?}"
     );
     let status = sync_status(&engine).expect("status");
-    assert_eq!((status.pending, status.in_flight, status.acked as usize), (0, 0, n));
+    assert_eq!(
+        (status.pending, status.in_flight, status.acked as usize),
+        (0, 0, n)
+    );
     let uploads = proxy.requests_to(UPLOAD);
     let seen = proxy.requests();
     assert_eq!(

@@ -52,14 +52,22 @@ async fn second_sync(backend: Backend) {
     assert_eq!((first.push.acked, first.push.rejected), (RESPONSES, 0));
     let uploads = proxy.requests_to(UPLOAD);
     assert!(!uploads.is_empty(), "{:?}", proxy.requests());
-    assert!(uploads.iter().all(|r| r.method == "POST" && r.body_bytes > 0));
+    assert!(
+        uploads
+            .iter()
+            .all(|r| r.method == "POST" && r.body_bytes > 0)
+    );
     let expected: BTreeSet<_> = responses.iter().map(key).collect();
     assert_eq!(server_records(&server, ROUND), expected);
 
     // Second sync of the same store: no upload request, no request body of any kind.
     proxy.clear();
     let second = syncer.sync(&mut store).await.expect("second sync");
-    assert_eq!((second.push.batches, second.push.sent), (0, 0), "{second:?}");
+    assert_eq!(
+        (second.push.batches, second.push.sent),
+        (0, 0),
+        "{second:?}"
+    );
     let seen = proxy.requests();
     assert!(!seen.is_empty(), "the second sync still pulls");
     assert!(proxy.requests_to(UPLOAD).is_empty(), "{seen:?}");

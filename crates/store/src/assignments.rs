@@ -220,23 +220,23 @@ fn upsert(conn: &Connection, actor: &str, a: &Assignment, contact: Option<&Conta
             withdrawn_at = NULL",
     )?
     .execute(params![
-            id,
-            a.round_id,
-            a.unit_code,
-            a.form.form_id,
-            a.form.version,
-            a.procedure,
-            a.status.as_str(),
-            a.status_note,
-            codec::ts(&codec::now()),
-            a.names.round_name,
-            a.names.unit_name,
-            a.names.agency_code,
-            a.names.agency_name,
-            a.names.field_code,
-            a.names.field_name,
-            a.names.procedure_code,
-        ])?;
+        id,
+        a.round_id,
+        a.unit_code,
+        a.form.form_id,
+        a.form.version,
+        a.procedure,
+        a.status.as_str(),
+        a.status_note,
+        codec::ts(&codec::now()),
+        a.names.round_name,
+        a.names.unit_name,
+        a.names.agency_code,
+        a.names.agency_name,
+        a.names.field_code,
+        a.names.field_name,
+        a.names.procedure_code,
+    ])?;
     if let Some(c) = contact {
         conn.execute(
             "INSERT INTO assignment_contacts (assignment_id, respondent_name, address, phone)
