@@ -4,8 +4,9 @@
 //! 1. entries left `in_flight` by a crash or a cut connection go back to `pending`;
 //! 2. the pending entries are planned into batches ([`plan::plan_batches`], at most
 //!    [`SyncConfig::max_batch_records`] records and about [`SyncConfig::max_batch_bytes`]);
-//! 3. per batch: entries become `in_flight`, the batch is uploaded, and each record's
-//!    acknowledgement is applied ([`plan::operations_for_acks`]): accepted or duplicate →
+//! 3. per batch: its entries become `in_flight` (one transaction), the batch is uploaded, and
+//!    the records' acknowledgements are applied together in one transaction
+//!    ([`plan::operations_for_acks`], [`Store::apply_outbox_updates`]): accepted or duplicate →
 //!    `acked` (the response becomes `synced`), conflict or invalid → `rejected_invalid` with
 //!    the reason, its code (shown to the surveyor in their language) and, for an invalid
 //!    record the server keeps in quarantine, the quarantine id (never resent); no
