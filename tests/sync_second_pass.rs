@@ -1,12 +1,12 @@
 //! A second sync of the same device store sends no response body (issue 14), seen on the
 //! wire: the real sync client talks to the real `sipas-server` (SQLite and PostgreSQL)
 //! through `sipas_testkit::counting_proxy`, which records every request's path and bytes.
-//! 300 interviews are uploaded by the first sync; the second sync makes no upload request
-//! and sends no request body at all; one more interview afterwards is the only record sent.
+//! 300 queued responses are uploaded by the first sync; the second sync makes no upload
+//! request and sends no request body at all; one interview afterwards is the only record sent.
 use sipas_testkit::counting_proxy::{CountingProxy, SeenRequest};
 use sipas_testkit::{fixture, server};
 
-use fixture::{enrol_device, interview, key, seed_people, seed_round, server_records};
+use fixture::{enrol_device, key, queue_responses, seed_people, seed_round, server_records};
 use server::{Backend, TestServer};
 use sipas_store::Store;
 use sipas_sync::{ApiClient, SyncConfig, Syncer, sync_status};
@@ -35,7 +35,7 @@ async fn second_sync(backend: Backend) {
         return;
     };
     let people = seed_people(&server).await;
-    seed_round(&people, ROUND, RESPONSES + 1).await;
+    let ids = seed_round(&people, ROUND, RESPONSES + 1).await;
     let device = enrol_device(&server, &people).await;
     let proxy = CountingProxy::start(&server.url).await;
     let client = ApiClient::new(&proxy.url)
@@ -44,7 +44,7 @@ async fn second_sync(backend: Backend) {
     let syncer = Syncer::new(client, SyncConfig::default());
     let mut store = Store::open(server.dir().join("device.db")).unwrap();
     syncer.pull(&mut store).await.expect("pull");
-    let responses = interview(&mut store, RESPONSES);
+    let responses = queue_responses(&mut store, ROUND, &ids[..RESPONSES]);
 
     // First sync: every response goes up, in gzip upload bodies.
     proxy.clear();
@@ -77,7 +77,7 @@ async fn second_sync(backend: Backend) {
     assert!(sync_status(&store).unwrap().is_drained());
 
     // One more interview: the next sync sends that one record and nothing else.
-    let extra = interview_one_more(&mut store);
+    let extra = interview_one(&mut store, ids[RESPONSES]);
     proxy.clear();
     let third = syncer.sync(&mut store).await.expect("third sync");
     assert_eq!((third.push.sent, third.push.acked), (1, 1), "{third:?}");
@@ -89,24 +89,12 @@ async fn second_sync(backend: Backend) {
     assert_eq!(server_records(&server, ROUND), expected);
 }
 
-/// Interviews the first assignment not interviewed yet.
-fn interview_one_more(store: &mut Store) -> sipas_core::response::Response {
-    let done: BTreeSet<_> = store
-        .list_assignments()
-        .unwrap()
-        .into_iter()
-        .filter(|a| a.status == sipas_protocol::wire::AssignmentStatus::Collected)
-        .map(|a| a.id)
-        .collect();
-    assert_eq!(done.len(), RESPONSES);
-    // `interview` takes the first assignments in list order; the collected ones come first
-    // only if the list keeps them in place, so do the one missing by hand.
+/// Interviews assignment `id` the way the app does (draft, autosaves, complete).
+fn interview_one(store: &mut Store, id: uuid::Uuid) -> sipas_core::response::Response {
     let a = store
-        .list_assignments()
+        .get_assignment(id)
         .unwrap()
-        .into_iter()
-        .find(|a| !done.contains(&a.id))
-        .expect("an assignment left");
+        .expect("pulled assignment");
     let draft = store
         .create_draft(&sipas_store::NewDraft {
             assignment_id: Some(a.id),
