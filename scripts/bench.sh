@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (release builds): server ingest throughput on SQLite and PostgreSQL against the raw
-# SQLite insert ceiling; with the argument `index`, index / report latency and RSS at scale. Figures go to BENCHMARKS.md by hand, with the date and machine.
+# SQLite insert ceiling; with the argument `index`, index / report latency and RSS at scale; with
+# `sync`, 10,000 responses from a device store through the sync client to the server. Figures go to BENCHMARKS.md by hand, with the date and machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,6 +17,9 @@ if [ "${1:-}" = "index" ]; then
     SIPAS_SEED_BIN="$target_dir/release-server/examples/bench_seed" \
     SIPAS_BENCH_SIZES="${SIPAS_BENCH_SIZES:-10000,100000,1000000}" \
     cargo bench --locked --bench index_scale
+elif [ "${1:-}" = "sync" ]; then
+  # `bash scripts/bench.sh sync`: device store -> sync client -> server, end to end (issue 14).
+  SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" cargo bench --locked --bench device_sync
 else
   SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" cargo bench --locked --bench ingest
 fi

@@ -198,73 +198,88 @@ pub(crate) fn set_status(
     Ok(now)
 }
 
+/// Inserts or replaces an assignment inside the caller's transaction, with its audit entry
+/// (see [`Store::upsert_assignment`]).
+fn upsert(conn: &Connection, actor: &str, a: &Assignment, contact: Option<&Contact>) -> Result<()> {
+    let id = a.id.to_string();
+    conn.prepare_cached(
+        "INSERT INTO assignments (id, round_id, unit_code, form_id, form_version,
+                                  procedure, status, status_note, updated_at,
+                                  round_name, unit_name, agency_code, agency_name,
+                                  field_code, field_name, procedure_code)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT (id) DO UPDATE SET
+            round_id = excluded.round_id, unit_code = excluded.unit_code,
+            form_id = excluded.form_id, form_version = excluded.form_version,
+            procedure = excluded.procedure, status = excluded.status,
+            status_note = excluded.status_note, updated_at = excluded.updated_at,
+            round_name = excluded.round_name, unit_name = excluded.unit_name,
+            agency_code = excluded.agency_code, agency_name = excluded.agency_name,
+            field_code = excluded.field_code, field_name = excluded.field_name,
+            procedure_code = excluded.procedure_code,
+            withdrawn_at = NULL",
+    )?
+    .execute(params![
+        id,
+        a.round_id,
+        a.unit_code,
+        a.form.form_id,
+        a.form.version,
+        a.procedure,
+        a.status.as_str(),
+        a.status_note,
+        codec::ts(&codec::now()),
+        a.names.round_name,
+        a.names.unit_name,
+        a.names.agency_code,
+        a.names.agency_name,
+        a.names.field_code,
+        a.names.field_name,
+        a.names.procedure_code,
+    ])?;
+    if let Some(c) = contact {
+        conn.execute(
+            "INSERT INTO assignment_contacts (assignment_id, respondent_name, address, phone)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (assignment_id) DO UPDATE SET
+                respondent_name = excluded.respondent_name,
+                address = excluded.address, phone = excluded.phone",
+            params![id, c.respondent_name, c.address, c.phone],
+        )?;
+    }
+    audit::append(
+        conn,
+        actor,
+        "assignment.upsert",
+        "assignment",
+        &id,
+        serde_json::json!({
+            "round_id": a.round_id,
+            "unit_code": a.unit_code,
+            "form": a.form.to_string(),
+            "status": a.status.as_str(),
+            "contact_written": contact.is_some(),
+        }),
+    )
+}
+
 impl Store {
     /// Inserts or replaces an assignment (all fields, including status). `contact: Some`
     /// stores or replaces its contact data; `None` leaves any stored contact untouched.
     /// An assignment written again is the surveyor's again: a withdrawal mark is cleared.
     /// The audit entry records only that contact data was written, never its content.
     pub fn upsert_assignment(&mut self, a: &Assignment, contact: Option<&Contact>) -> Result<()> {
+        self.write(|tx, actor| upsert(tx, actor, a, contact))
+    }
+
+    /// [`Store::upsert_assignment`] for many assignments in ONE transaction (one disk sync
+    /// instead of one per assignment, e.g. for a pull): all are written, or none is.
+    pub fn upsert_assignments(&mut self, items: &[(Assignment, Option<Contact>)]) -> Result<()> {
         self.write(|tx, actor| {
-            let id = a.id.to_string();
-            tx.execute(
-                "INSERT INTO assignments (id, round_id, unit_code, form_id, form_version,
-                                          procedure, status, status_note, updated_at,
-                                          round_name, unit_name, agency_code, agency_name,
-                                          field_code, field_name, procedure_code)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                 ON CONFLICT (id) DO UPDATE SET
-                    round_id = excluded.round_id, unit_code = excluded.unit_code,
-                    form_id = excluded.form_id, form_version = excluded.form_version,
-                    procedure = excluded.procedure, status = excluded.status,
-                    status_note = excluded.status_note, updated_at = excluded.updated_at,
-                    round_name = excluded.round_name, unit_name = excluded.unit_name,
-                    agency_code = excluded.agency_code, agency_name = excluded.agency_name,
-                    field_code = excluded.field_code, field_name = excluded.field_name,
-                    procedure_code = excluded.procedure_code,
-                    withdrawn_at = NULL",
-                params![
-                    id,
-                    a.round_id,
-                    a.unit_code,
-                    a.form.form_id,
-                    a.form.version,
-                    a.procedure,
-                    a.status.as_str(),
-                    a.status_note,
-                    codec::ts(&codec::now()),
-                    a.names.round_name,
-                    a.names.unit_name,
-                    a.names.agency_code,
-                    a.names.agency_name,
-                    a.names.field_code,
-                    a.names.field_name,
-                    a.names.procedure_code,
-                ],
-            )?;
-            if let Some(c) = contact {
-                tx.execute(
-                    "INSERT INTO assignment_contacts (assignment_id, respondent_name, address, phone)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (assignment_id) DO UPDATE SET
-                        respondent_name = excluded.respondent_name,
-                        address = excluded.address, phone = excluded.phone",
-                    params![id, c.respondent_name, c.address, c.phone],
-                )?;
+            for (a, contact) in items {
+                upsert(tx, actor, a, contact.as_ref())?;
             }
-            audit::append(
-                tx,
-                actor,
-                "assignment.upsert",
-                "assignment",
-                &id,
-                serde_json::json!({
-                    "round_id": a.round_id,
-                    "unit_code": a.unit_code,
-                    "form": a.form.to_string(),
-                    "status": a.status.as_str(),
-                    "contact_written": contact.is_some(),
-                }),
-            )
+            Ok(())
         })
     }
 
@@ -436,6 +451,32 @@ mod tests {
         );
         assert_eq!(s.get_contact(a.id).unwrap(), Some(contact()));
         assert_eq!(s.get_assignment(Uuid::now_v7()).unwrap(), None);
+    }
+
+    #[test]
+    fn many_assignments_are_upserted_in_one_transaction_like_single_ones() {
+        let t = TempStore::new();
+        let mut s = t.open();
+        let (a, b) = (assignment(), assignment());
+        let mut moved = b.clone();
+        moved.status = AssignmentStatus::Collected;
+        s.upsert_assignments(&[(a.clone(), Some(contact())), (b.clone(), None)])
+            .unwrap();
+        s.upsert_assignments(&[(moved, None)]).unwrap();
+        assert_eq!(s.list_assignments().unwrap().len(), 2);
+        assert_eq!(s.get_contact(a.id).unwrap(), Some(contact()));
+        assert_eq!(s.get_contact(b.id).unwrap(), None);
+        assert_eq!(
+            s.get_assignment(b.id).unwrap().unwrap().status,
+            AssignmentStatus::Collected
+        );
+        let upserts = s
+            .audit_entries(0)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "assignment.upsert")
+            .count();
+        assert_eq!(upserts, 3);
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub use drafts::{Draft, DraftKind, NewDraft};
 pub use error::{Result, StoreError};
 pub use forms::{CATALOGUE_KINDS, CatalogueOption, OptionLabel, StoredForm, form_content_hash};
 pub use monitor::{LocalMonitorTask, MonitorFinding, MonitorOutboxCounts};
-pub use outbox::{OutboxCounts, OutboxEntry, OutboxState};
+pub use outbox::{OutboxCounts, OutboxEntry, OutboxState, OutboxUpdate};
 pub use responses::{InsertOutcome, ResponseStatus, StoredResponse};
 pub use retention::{CONTACT_RETENTION_DAYS, default_contact_retention};
 pub use status_outbox::{StatusChange, StatusOutboxCounts};

@@ -346,59 +346,185 @@ impl Store {
         error: Option<&str>,
         refusal: Option<(Option<&str>, Option<Uuid>)>,
     ) -> Result<()> {
+        self.write(|tx, actor| transition_in(tx, actor, id, revision, from, to, error, refusal))
+    }
+
+    /// [`Store::mark_in_flight`] for many entries in ONE transaction (one disk sync instead
+    /// of one per record): all of them move, or none does (the first invalid transition is
+    /// the error).
+    pub fn mark_in_flight_many(&mut self, keys: &[(Uuid, u32)]) -> Result<()> {
         self.write(|tx, actor| {
-            let entry = load(tx, id, revision)?.ok_or_else(|| {
-                StoreError::not_found("outbox entry", format!("{id} revision {revision}"))
-            })?;
-            if to == OutboxState::Acked && entry.state == OutboxState::Acked {
-                return Ok(()); // at-least-once delivery: a repeated ack changes nothing
-            }
-            if !from.contains(&entry.state) {
-                return Err(StoreError::InvalidTransition {
+            for &(id, revision) in keys {
+                transition_in(
+                    tx,
+                    actor,
                     id,
                     revision,
-                    from: entry.state.to_string(),
-                    to: to.to_string(),
-                });
-            }
-            let now = codec::ts(&codec::now());
-            tx.execute(
-                "UPDATE outbox SET state = ?3,
-                    attempts = attempts + (?4 IS NOT NULL),
-                    last_error = COALESCE(?4, last_error),
-                    acked_at = CASE WHEN ?3 = 'acked' THEN ?5 ELSE acked_at END
-                 WHERE response_id = ?1 AND revision = ?2",
-                params![id.to_string(), revision, to.as_str(), error, now],
-            )?;
-            if let Some((reason_code, quarantine_id)) = refusal {
-                tx.execute(
-                    "UPDATE outbox SET reason_code = ?3, quarantine_id = ?4
-                     WHERE response_id = ?1 AND revision = ?2",
-                    params![
-                        id.to_string(),
-                        revision,
-                        reason_code,
-                        quarantine_id.map(|q| q.to_string())
-                    ],
+                    &[OutboxState::Pending],
+                    OutboxState::InFlight,
+                    None,
+                    None,
                 )?;
             }
-            if to == OutboxState::Acked {
-                tx.execute(
-                    "UPDATE responses SET status = 'synced'
-                     WHERE id = ?1 AND revision = ?2 AND status = 'queued'",
-                    params![id.to_string(), revision],
-                )?;
-            }
-            audit::append(
-                tx,
-                actor,
-                &format!("outbox.{to}"),
-                "outbox",
-                &format!("{id}/{revision}"),
-                serde_json::json!({ "from": entry.state.as_str(), "error": error }),
-            )
+            Ok(())
         })
     }
+
+    /// Applies the outcomes of one upload in ONE transaction, each exactly as its single
+    /// method would ([`Store::mark_acked`], [`Store::mark_failed`], [`Store::mark_refused`]),
+    /// with the same audit entries: all of them are recorded, or none is (then the entries
+    /// stay as they were, e.g. `in_flight`, and are sent again: the server answers
+    /// `duplicate` for what it already has).
+    pub fn apply_outbox_updates(&mut self, updates: &[OutboxUpdate]) -> Result<()> {
+        const OPEN: &[OutboxState] = &[OutboxState::Pending, OutboxState::InFlight];
+        self.write(|tx, actor| {
+            for u in updates {
+                match u {
+                    OutboxUpdate::Acked { id, revision } => transition_in(
+                        tx,
+                        actor,
+                        *id,
+                        *revision,
+                        OPEN,
+                        OutboxState::Acked,
+                        None,
+                        None,
+                    )?,
+                    OutboxUpdate::Failed {
+                        id,
+                        revision,
+                        error,
+                    } => transition_in(
+                        tx,
+                        actor,
+                        *id,
+                        *revision,
+                        OPEN,
+                        OutboxState::Pending,
+                        Some(error),
+                        None,
+                    )?,
+                    OutboxUpdate::Refused {
+                        id,
+                        revision,
+                        error,
+                        reason_code,
+                        quarantine_id,
+                    } => transition_in(
+                        tx,
+                        actor,
+                        *id,
+                        *revision,
+                        OPEN,
+                        OutboxState::RejectedInvalid,
+                        Some(error),
+                        Some((reason_code.as_deref(), *quarantine_id)),
+                    )?,
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One outcome for [`Store::apply_outbox_updates`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxUpdate {
+    /// The server confirmed receipt ([`Store::mark_acked`]).
+    Acked {
+        /// Response id.
+        id: Uuid,
+        /// Revision.
+        revision: u32,
+    },
+    /// Not delivered: back to `pending` with the error counted ([`Store::mark_failed`]).
+    Failed {
+        /// Response id.
+        id: Uuid,
+        /// Revision.
+        revision: u32,
+        /// What went wrong.
+        error: String,
+    },
+    /// Refused for good ([`Store::mark_refused`]).
+    Refused {
+        /// Response id.
+        id: Uuid,
+        /// Revision.
+        revision: u32,
+        /// The server's reason.
+        error: String,
+        /// Its reason code (an `AckReason` in snake_case), if any.
+        reason_code: Option<String>,
+        /// The server's quarantine entry keeping the record, if any.
+        quarantine_id: Option<Uuid>,
+    },
+}
+
+/// Moves one entry from one of `from` to `to` inside the caller's transaction, with its audit
+/// entry (a failure `error` also counts an attempt; `refusal` writes a refusal's reason code
+/// and quarantine id). Acknowledging an acknowledged entry changes nothing.
+#[allow(clippy::too_many_arguments)]
+fn transition_in(
+    tx: &Connection,
+    actor: &str,
+    id: Uuid,
+    revision: u32,
+    from: &[OutboxState],
+    to: OutboxState,
+    error: Option<&str>,
+    refusal: Option<(Option<&str>, Option<Uuid>)>,
+) -> Result<()> {
+    let entry = load(tx, id, revision)?.ok_or_else(|| {
+        StoreError::not_found("outbox entry", format!("{id} revision {revision}"))
+    })?;
+    if to == OutboxState::Acked && entry.state == OutboxState::Acked {
+        return Ok(()); // at-least-once delivery: a repeated ack changes nothing
+    }
+    if !from.contains(&entry.state) {
+        return Err(StoreError::InvalidTransition {
+            id,
+            revision,
+            from: entry.state.to_string(),
+            to: to.to_string(),
+        });
+    }
+    let now = codec::ts(&codec::now());
+    tx.prepare_cached(
+        "UPDATE outbox SET state = ?3,
+            attempts = attempts + (?4 IS NOT NULL),
+            last_error = COALESCE(?4, last_error),
+            acked_at = CASE WHEN ?3 = 'acked' THEN ?5 ELSE acked_at END
+         WHERE response_id = ?1 AND revision = ?2",
+    )?
+    .execute(params![id.to_string(), revision, to.as_str(), error, now])?;
+    if let Some((reason_code, quarantine_id)) = refusal {
+        tx.execute(
+            "UPDATE outbox SET reason_code = ?3, quarantine_id = ?4
+             WHERE response_id = ?1 AND revision = ?2",
+            params![
+                id.to_string(),
+                revision,
+                reason_code,
+                quarantine_id.map(|q| q.to_string())
+            ],
+        )?;
+    }
+    if to == OutboxState::Acked {
+        tx.prepare_cached(
+            "UPDATE responses SET status = 'synced'
+             WHERE id = ?1 AND revision = ?2 AND status = 'queued'",
+        )?
+        .execute(params![id.to_string(), revision])?;
+    }
+    audit::append(
+        tx,
+        actor,
+        &format!("outbox.{to}"),
+        "outbox",
+        &format!("{id}/{revision}"),
+        serde_json::json!({ "from": entry.state.as_str(), "error": error }),
+    )
 }
 
 #[cfg(test)]
@@ -505,6 +631,114 @@ mod tests {
         assert_eq!(s.undelivered_outbox(2).unwrap().len(), 2);
         s.mark_rejected_invalid(ids[3], 1, "invalid").unwrap();
         assert_eq!(s.undelivered_outbox(10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn batch_transitions_do_what_the_single_ones_do_in_one_transaction() {
+        let (t, ids) = store_with(4);
+        let mut s = t.open();
+        let keys: Vec<(Uuid, u32)> = ids.iter().map(|&id| (id, 1)).collect();
+        let before = s.audit_entries(0).unwrap().len();
+        s.mark_in_flight_many(&keys).unwrap();
+        assert_eq!(s.outbox_counts().unwrap().in_flight, 4);
+        let q = Uuid::now_v7();
+        s.apply_outbox_updates(&[
+            OutboxUpdate::Acked {
+                id: ids[0],
+                revision: 1,
+            },
+            OutboxUpdate::Failed {
+                id: ids[1],
+                revision: 1,
+                error: "no ack".into(),
+            },
+            OutboxUpdate::Refused {
+                id: ids[2],
+                revision: 1,
+                error: "not yours".into(),
+                reason_code: Some("not_your_assignment".into()),
+                quarantine_id: Some(q),
+            },
+            OutboxUpdate::Acked {
+                id: ids[3],
+                revision: 1,
+            },
+            // A repeated acknowledgement changes nothing.
+            OutboxUpdate::Acked {
+                id: ids[3],
+                revision: 1,
+            },
+        ])
+        .unwrap();
+        let e = |i: usize| s.get_outbox(ids[i], 1).unwrap().unwrap();
+        assert_eq!(e(0).state, OutboxState::Acked);
+        assert!(e(0).acked_at.is_some());
+        assert_eq!(
+            s.get_response(ids[0], 1).unwrap().unwrap().status,
+            ResponseStatus::Synced
+        );
+        assert_eq!((e(1).state, e(1).attempts), (OutboxState::Pending, 1));
+        assert_eq!(e(1).last_error.as_deref(), Some("no ack"));
+        assert_eq!(e(2).state, OutboxState::RejectedInvalid);
+        assert_eq!(
+            (e(2).reason_code.as_deref(), e(2).quarantine_id),
+            (Some("not_your_assignment"), Some(q))
+        );
+        // One audit entry per transition, as with the single methods.
+        let actions: Vec<String> = s.audit_entries(0).unwrap()[before..]
+            .iter()
+            .map(|a| a.action.clone())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "outbox.in_flight",
+                "outbox.in_flight",
+                "outbox.in_flight",
+                "outbox.in_flight",
+                "outbox.acked",
+                "outbox.pending",
+                "outbox.rejected_invalid",
+                "outbox.acked",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_with_one_bad_entry_changes_nothing() {
+        let (t, ids) = store_with(2);
+        let mut s = t.open();
+        s.mark_acked(ids[1], 1).unwrap();
+        // ids[1] is acked: it cannot go in flight, so ids[0] stays pending too.
+        let err = s
+            .mark_in_flight_many(&[(ids[0], 1), (ids[1], 1)])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidTransition { .. }), "{err}");
+        assert_eq!(
+            s.get_outbox(ids[0], 1).unwrap().unwrap().state,
+            OutboxState::Pending
+        );
+        let err = s
+            .apply_outbox_updates(&[
+                OutboxUpdate::Acked {
+                    id: ids[0],
+                    revision: 1,
+                },
+                OutboxUpdate::Acked {
+                    id: ids[0],
+                    revision: 9,
+                },
+            ])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+        assert_eq!(
+            s.get_outbox(ids[0], 1).unwrap().unwrap().state,
+            OutboxState::Pending
+        );
+        assert_eq!(
+            s.get_response(ids[0], 1).unwrap().unwrap().status,
+            ResponseStatus::Queued
+        );
     }
 
     #[test]

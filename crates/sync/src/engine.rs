@@ -4,8 +4,9 @@
 //! 1. entries left `in_flight` by a crash or a cut connection go back to `pending`;
 //! 2. the pending entries are planned into batches ([`plan::plan_batches`], at most
 //!    [`SyncConfig::max_batch_records`] records and about [`SyncConfig::max_batch_bytes`]);
-//! 3. per batch: entries become `in_flight`, the batch is uploaded, and each record's
-//!    acknowledgement is applied ([`plan::operations_for_acks`]): accepted or duplicate →
+//! 3. per batch: its entries become `in_flight` (one transaction), the batch is uploaded, and
+//!    the records' acknowledgements are applied together in one transaction
+//!    ([`plan::operations_for_acks`], [`Store::apply_outbox_updates`]): accepted or duplicate →
 //!    `acked` (the response becomes `synced`), conflict or invalid → `rejected_invalid` with
 //!    the reason, its code (shown to the surveyor in their language) and, for an invalid
 //!    record the server keeps in quarantine, the quarantine id (never resent); no
@@ -34,7 +35,7 @@ use serde::Serialize;
 use sipas_protocol::plan::{self, OutboxOp, Pending};
 use sipas_protocol::wire::{AckReason, AckStatus, UploadBatch, UploadRecord};
 use sipas_protocol::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
-use sipas_store::{Store, SyncLog};
+use sipas_store::{OutboxUpdate, Store, SyncLog};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -240,9 +241,10 @@ impl Syncer {
         records: &mut HashMap<(Uuid, u32), UploadRecord>,
         report: &mut PushReport,
     ) -> Result<(), SyncError> {
-        for p in batch {
-            store.mark_in_flight(p.id, p.revision)?;
-        }
+        // One transaction per batch for each step: the whole batch becomes `in_flight`, and
+        // its acknowledgements are applied together (one disk sync each, not one per record).
+        let keys: Vec<(Uuid, u32)> = batch.iter().map(|p| (p.id, p.revision)).collect();
+        store.mark_in_flight_many(&keys)?;
         let upload = UploadBatch {
             records: batch
                 .iter()
@@ -252,10 +254,16 @@ impl Syncer {
         let result = match self.client.upload(&upload).await {
             Ok(result) => result,
             Err(e) => {
-                let message = e.to_string();
-                for p in batch {
-                    store.mark_failed(p.id, p.revision, &message)?;
-                }
+                let error = e.to_string();
+                let failed: Vec<OutboxUpdate> = keys
+                    .iter()
+                    .map(|&(id, revision)| OutboxUpdate::Failed {
+                        id,
+                        revision,
+                        error: error.clone(),
+                    })
+                    .collect();
+                store.apply_outbox_updates(&failed)?;
                 return Err(e);
             }
         };
@@ -271,11 +279,13 @@ impl Syncer {
                     .any(|p| (p.id, p.revision) == (a.id, a.revision))
             })
             .count();
-        for op in plan::operations_for_acks(batch, &result.acks) {
-            match op {
+        let mut done = PushReport::default();
+        let updates: Vec<OutboxUpdate> = plan::operations_for_acks(batch, &result.acks)
+            .into_iter()
+            .map(|op| match op {
                 OutboxOp::MarkAcked { id, revision } => {
-                    store.mark_acked(id, revision)?;
-                    report.acked += 1;
+                    done.acked += 1;
+                    OutboxUpdate::Acked { id, revision }
                 }
                 OutboxOp::MarkRejected {
                     id,
@@ -284,18 +294,28 @@ impl Syncer {
                     reason_code,
                     quarantine_id,
                 } => {
-                    mark_refused(store, id, revision, &reason, reason_code, quarantine_id)?;
-                    report.rejected += 1;
-                    if quarantine_id.is_some() {
-                        report.quarantined += 1;
+                    done.rejected += 1;
+                    done.quarantined += usize::from(quarantine_id.is_some());
+                    OutboxUpdate::Refused {
+                        id,
+                        revision,
+                        error: reason,
+                        reason_code: reason_code_text(reason_code),
+                        quarantine_id,
                     }
                 }
                 OutboxOp::Retry { id, revision } => {
-                    store.mark_failed(id, revision, NOT_ACKNOWLEDGED)?;
-                    report.unacknowledged += 1;
+                    done.unacknowledged += 1;
+                    OutboxUpdate::Failed {
+                        id,
+                        revision,
+                        error: NOT_ACKNOWLEDGED.to_string(),
+                    }
                 }
-            }
-        }
+            })
+            .collect();
+        store.apply_outbox_updates(&updates)?;
+        *report += done;
         Ok(())
     }
 
@@ -394,12 +414,17 @@ pub(crate) fn mark_refused(
     reason_code: Option<AckReason>,
     quarantine_id: Option<Uuid>,
 ) -> Result<(), sipas_store::StoreError> {
-    let code = reason_code.and_then(|c| {
+    let code = reason_code_text(reason_code);
+    store.mark_refused(id, revision, reason, code.as_deref(), quarantine_id)
+}
+
+/// A reason code as stored: snake_case, as on the wire.
+fn reason_code_text(reason_code: Option<AckReason>) -> Option<String> {
+    reason_code.and_then(|c| {
         serde_json::to_value(c)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
-    });
-    store.mark_refused(id, revision, reason, code.as_deref(), quarantine_id)
+    })
 }
 
 /// Whether the server refused a status change for good: a numbered 4xx problem other than

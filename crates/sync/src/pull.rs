@@ -47,10 +47,15 @@ pub struct PullReport {
 ///   ([`field_rounds`]): the app offers free interviews only for those.
 pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, StoreError> {
     let mut report = PullReport::default();
-    for a in &pull.assignments {
-        apply_assignment(store, a)?;
-        report.assignments += 1;
-    }
+    // Written in one transaction (a pull after a large upload brings back every collected
+    // assignment: one disk sync, not one per assignment).
+    let assignments = pull
+        .assignments
+        .iter()
+        .map(|a| assignment_to_store(store, a))
+        .collect::<Result<Vec<_>, _>>()?;
+    store.upsert_assignments(&assignments)?;
+    report.assignments = assignments.len();
     for d in &pull.decisions {
         if apply_decision(store, d)? {
             report.decisions += 1;
@@ -78,7 +83,12 @@ pub fn apply_pull(store: &mut Store, pull: &PullResponse) -> Result<PullReport, 
     Ok(report)
 }
 
-fn apply_assignment(store: &mut Store, a: &wire::Assignment) -> Result<(), StoreError> {
+/// The stored form of a pulled assignment (keeping the device's own outcome as described in
+/// [`apply_pull`]) and its contact.
+fn assignment_to_store(
+    store: &Store,
+    a: &wire::Assignment,
+) -> Result<(Assignment, Option<Contact>), StoreError> {
     let local = store.get_assignment(a.id)?;
     let (status, status_note) = match local {
         Some(l) if a.status == AssignmentStatus::NotVisited => (l.status, l.status_note),
@@ -110,7 +120,7 @@ fn apply_assignment(store: &mut Store, a: &wire::Assignment) -> Result<(), Store
         address: Some(c.address.clone()),
         phone: c.phone.clone(),
     });
-    store.upsert_assignment(&assignment, contact.as_ref())
+    Ok((assignment, contact))
 }
 
 /// The rounds that take interviews outside the sample, with their units by name, as the

@@ -5,6 +5,7 @@
 //! * [`fixture`]: seeds a test server over HTTP and reads back what it stored;
 //! * [`workflow`]: one full field workflow touching every kind of state change;
 //! * [`raw_http`]: a minimal HTTP/1.1 client showing everything `ApiClient` hides;
+//! * [`counting_proxy`]: a loopback proxy recording every request's path and bytes;
 //! * [`reply`]: one request through the server's axum router in-process, and its reply;
 //! * [`webdriver`]: drives the real SIPAS Field window through `WebKitWebDriver`;
 //! * [`database`]: an empty SQLite or PostgreSQL database for in-process stores, and
@@ -12,6 +13,7 @@
 //! * [`pg`]: the one PostgreSQL helper (admin URL from `$SIPAS_TEST_DATABASE_URL`, a fresh
 //!   database per test, dropped afterwards).
 
+pub mod counting_proxy;
 pub mod database;
 pub mod fixture;
 pub mod pg;
