@@ -395,11 +395,12 @@ impl CountsReader {
         let [unit, agency, field, mode, item, outcome] = row;
         let unit_code = self.intern(0, unit);
         let agency_code = self.intern(1, agency);
-        let field_code = self.intern(2, if self.detail == Detail::Cells { "" } else { field });
+        let cells = self.detail == Detail::Cells;
+        let field_code = self.intern(2, if cells { "" } else { field });
         let mode = self.intern(3, mode);
         let item = self.intern(4, item);
         let outcome = self.intern(5, outcome);
-        if self.detail == Detail::Cells {
+        if cells {
             let key = [
                 at(&unit_code),
                 at(&agency_code),
@@ -567,8 +568,8 @@ pub async fn round_index(
                 let filter = RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
                 let (responses, data_as_of) = state.store.report_responses(&round.id).await?;
                 let responses = modes.keep(filter.responses(responses));
-                let index = sipas_core::index::compute_index(form, &responses, config)
-                    .map_err(failed)?;
+                let index =
+                    sipas_core::index::compute_index(form, &responses, config).map_err(failed)?;
                 return Ok((index, data_as_of));
             }
         },

@@ -286,7 +286,11 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
                 None,
             )
             .unwrap();
-            assert_eq!(from_cells, reference, "{step}: cells, scope {:?}", scope.codes);
+            assert_eq!(
+                from_cells, reference,
+                "{step}: cells, scope {:?}",
+                scope.codes
+            );
             assert_eq!(
                 from_counts, reference,
                 "{step}: scope {:?}, {aggregation:?}",
@@ -481,7 +485,12 @@ async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
     db.wipe_counts().await;
     let store = open_store(&db.target()).await.unwrap();
     assert_eq!(
-        store.round_counts(ROUND, Detail::Fields).await.unwrap().rows.len(),
+        store
+            .round_counts(ROUND, Detail::Fields)
+            .await
+            .unwrap()
+            .rows
+            .len(),
         counts.rows.len()
     );
     let w = World {
