@@ -626,6 +626,42 @@ mod tests {
     }
 
     #[test]
+    fn reader_sums_over_fields_for_cells_and_shares_codes() {
+        let rows = [
+            (["U1", "A", "F1", "capi", "C1", "4"], 2),
+            (["U1", "A", "F2", "capi", "C1", "4"], 3),
+            (["U1", "A", "F2", "capi", "C1", "5"], 1),
+            (["U2", "A", "F1", "capi", "C1", "4"], 7),
+        ];
+        let read = |detail| {
+            let mut r = CountsReader::new(detail);
+            for (cols, n) in rows {
+                r.push(cols, n);
+            }
+            r.finish(None)
+        };
+        let fields = read(Detail::Fields);
+        assert_eq!(fields.rows.len(), 4);
+        assert_eq!(&*fields.rows[1].field_code, "F2");
+        let cells = read(Detail::Cells);
+        let got: Vec<(&str, &str, &str, u64)> = cells
+            .rows
+            .iter()
+            .map(|r| (&*r.unit_code, &*r.field_code, &*r.outcome, r.n))
+            .collect();
+        assert_eq!(
+            got,
+            [("U1", "", "4", 5), ("U1", "", "5", 1), ("U2", "", "4", 7)]
+        );
+        // one copy of each code
+        assert!(Arc::ptr_eq(&cells.rows[0].item, &cells.rows[2].item));
+        assert!(Arc::ptr_eq(
+            &cells.rows[0].agency_code,
+            &cells.rows[2].agency_code
+        ));
+    }
+
+    #[test]
     fn new_revision_moves_counts_and_rejection_removes_them() {
         // first revision: every key +1
         let r = plan(Some(current(1, None)), None, false, fresh("C1\t4\n\tG1"))
