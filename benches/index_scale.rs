@@ -194,6 +194,15 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
             median(province_ms)
         );
     }
+    // `SIPAS_BENCH_PAUSE_SECS`: keep the database that long before it is dropped (to look
+    // at it with psql, e.g. EXPLAIN ANALYZE of the counts query).
+    if let Some(secs) = std::env::var("SIPAS_BENCH_PAUSE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        eprintln!("database {} kept for {secs} s", server.database());
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+    }
     Some(())
 }
 

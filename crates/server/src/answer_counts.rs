@@ -13,8 +13,10 @@
 //!   same transaction as every ingest of a revision, review decision and void, and when the
 //!   database is opened for responses without a row (data from before 0011, or of a form not
 //!   known when they were stored).
-//! * GET index and report read the counts of a round ([`index`]): the scope filter keeps the
-//!   rows of admitted (unit, agency) cells, the engine ([`index_from_counts`]) does the rest.
+//! * GET index and report read the counts of a round once per request ([`scoped_counts`],
+//!   streamed by the backend into a [`CountsReader`]: codes interned, summed over fields
+//!   unless the request breaks down by field): the scope filter keeps the rows of admitted
+//!   (unit, agency) cells, the engine ([`index_from_counts`]) does the rest.
 //!   The response-based engine stays the reference: the property test
 //!   `crates/server/tests/answer_counts.rs` checks both give the same index.
 use crate::forms::FormRegistry;
@@ -26,7 +28,7 @@ use sipas_core::index::{
 };
 use sipas_core::questionnaire::{FormKey, Questionnaire};
 use sipas_core::response::Response;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use uuid::Uuid;
 
@@ -297,23 +299,36 @@ fn same_key(a: &Delta, b: &Delta) -> bool {
         && a.outcome == b.outcome
 }
 
-/// One `answer_counts` row of a round.
+/// One `answer_counts` row of a round, or with [`Detail::Cells`] the sum of a cell's rows
+/// over its fields. The codes are shared between the rows that have them ([`CountsReader`]
+/// interns them), so a round's counts cost one small record per row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountRecord {
     /// Unit.
-    pub unit_code: String,
+    pub unit_code: Arc<str>,
     /// Agency (`""`: none).
-    pub agency_code: String,
-    /// Field (`""`: none).
-    pub field_code: String,
+    pub agency_code: Arc<str>,
+    /// Field (`""`: none, and every row read with [`Detail::Cells`]).
+    pub field_code: Arc<str>,
     /// Response mode.
-    pub mode: String,
+    pub mode: Arc<str>,
     /// Item.
-    pub item: String,
+    pub item: Arc<str>,
     /// Outcome.
-    pub outcome: String,
+    pub outcome: Arc<str>,
     /// Counted responses (> 0).
     pub n: u64,
+}
+
+/// How much of the counts a request reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Summed over fields, one record per (unit, agency, mode, item, outcome): everything
+    /// but the breakdown by field (index, report, mode panels, results by unit, agency and
+    /// agency kind). About a third of the rows in a round with three fields per cell.
+    Cells,
+    /// Every row with its field (results by field, the trend, the XLSX results).
+    Fields,
 }
 
 /// The counts of a round read in one snapshot, with the latest reception among its counted
@@ -326,18 +341,142 @@ pub struct RoundCounts {
     pub data_as_of: Option<DateTime<Utc>>,
 }
 
+/// The address of a shared code: equal for equal codes read by one [`CountsReader`].
+fn at(code: &Arc<str>) -> usize {
+    Arc::as_ptr(code).cast::<u8>() as usize
+}
+
+/// Builds [`RoundCounts`] from rows as a backend reads them, one at a time (the backend
+/// never holds the round's rows itself): codes interned, rows summed over fields with
+/// [`Detail::Cells`].
+#[derive(Debug)]
+pub struct CountsReader {
+    detail: Detail,
+    codes: HashSet<Arc<str>>,
+    last: [Option<Arc<str>>; 6],
+    cells: HashMap<[usize; 5], usize>,
+    rows: Vec<CountRecord>,
+}
+
+impl CountsReader {
+    /// A reader keeping `detail`.
+    pub fn new(detail: Detail) -> Self {
+        CountsReader {
+            detail,
+            codes: HashSet::new(),
+            last: Default::default(),
+            cells: HashMap::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// The shared copy of `s`, read in column `col` (the previous row's value is tried
+    /// first: rows come grouped by unit).
+    fn intern(&mut self, col: usize, s: &str) -> Arc<str> {
+        if let Some(last) = &self.last[col]
+            && &**last == s
+        {
+            return last.clone();
+        }
+        let shared = match self.codes.get(s) {
+            Some(c) => c.clone(),
+            None => {
+                let c: Arc<str> = Arc::from(s);
+                self.codes.insert(c.clone());
+                c
+            }
+        };
+        self.last[col] = Some(shared.clone());
+        shared
+    }
+
+    /// Adds one `answer_counts` row: `[unit, agency, field, mode, item, outcome]` and `n`.
+    pub fn push(&mut self, row: [&str; 6], n: u64) {
+        let [unit, agency, field, mode, item, outcome] = row;
+        let unit_code = self.intern(0, unit);
+        let agency_code = self.intern(1, agency);
+        let cells = self.detail == Detail::Cells;
+        let field_code = self.intern(2, if cells { "" } else { field });
+        let mode = self.intern(3, mode);
+        let item = self.intern(4, item);
+        let outcome = self.intern(5, outcome);
+        if cells {
+            let key = [
+                at(&unit_code),
+                at(&agency_code),
+                at(&mode),
+                at(&item),
+                at(&outcome),
+            ];
+            match self.cells.get(&key) {
+                Some(&i) => {
+                    self.rows[i].n += n;
+                    return;
+                }
+                None => {
+                    self.cells.insert(key, self.rows.len());
+                }
+            }
+        }
+        self.rows.push(CountRecord {
+            unit_code,
+            agency_code,
+            field_code,
+            mode,
+            item,
+            outcome,
+            n,
+        });
+    }
+
+    /// The counts read, with the round's "data as of".
+    pub fn finish(mut self, data_as_of: Option<DateTime<Utc>>) -> RoundCounts {
+        self.rows.shrink_to_fit();
+        RoundCounts {
+            rows: self.rows,
+            data_as_of,
+        }
+    }
+}
+
+/// The counts of the cells of a round a caller's scope admits, read once per request and
+/// shared by the figures it answers (index or breakdown, and the mode panels).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScopedCounts {
+    /// The rows of admitted cells, every mode.
+    pub rows: Vec<CountRecord>,
+    /// Latest reception among all the round's counted responses.
+    pub data_as_of: Option<DateTime<Utc>>,
+}
+
+/// Whether a row's cell is admitted by `filter`, asked once per (unit, agency).
+fn admitted_by<'a>(filter: &'a RoundFilter) -> impl FnMut(&CountRecord) -> bool + 'a {
+    let mut admitted: HashMap<(usize, usize), bool> = HashMap::new();
+    move |r| {
+        *admitted
+            .entry((at(&r.unit_code), at(&r.agency_code)))
+            .or_insert_with(|| filter.admits_codes(&r.unit_code, code(&r.agency_code)))
+    }
+}
+
 impl RoundCounts {
     /// The rows of the cells `filter` admits (the caller's scope).
     pub fn in_scope<'a>(
         &'a self,
         filter: &'a RoundFilter,
     ) -> impl Iterator<Item = &'a CountRecord> {
-        let mut admitted: BTreeMap<(&str, &str), bool> = BTreeMap::new();
-        self.rows.iter().filter(move |r| {
-            *admitted
-                .entry((r.unit_code.as_str(), r.agency_code.as_str()))
-                .or_insert_with(|| filter.admits_codes(&r.unit_code, code(&r.agency_code)))
-        })
+        let mut admits = admitted_by(filter);
+        self.rows.iter().filter(move |r| admits(r))
+    }
+
+    /// Keeps the rows of the cells `filter` admits.
+    pub fn into_scope(mut self, filter: &RoundFilter) -> ScopedCounts {
+        let mut admits = admitted_by(filter);
+        self.rows.retain(|r| admits(r));
+        ScopedCounts {
+            rows: self.rows,
+            data_as_of: self.data_as_of,
+        }
     }
 }
 
@@ -356,9 +495,21 @@ pub fn index(
     config: IndexConfig,
     modes: Option<&[String]>,
 ) -> Result<IndexReport, IndexError> {
+    index_of_rows(form, round_id, counts.in_scope(filter), config, modes)
+}
+
+/// The index of round `round_id` from count rows already in scope, counting the responses
+/// whose mode is in `modes` (`None`: all).
+pub fn index_of_rows<'a>(
+    form: &Questionnaire,
+    round_id: &str,
+    rows: impl IntoIterator<Item = &'a CountRecord>,
+    config: IndexConfig,
+    modes: Option<&[String]>,
+) -> Result<IndexReport, IndexError> {
     index_from_counts(
         form,
-        counts.in_scope(filter).map(|r| CountRow {
+        rows.into_iter().map(|r| CountRow {
             round_id,
             unit_code: &r.unit_code,
             mode: &r.mode,
@@ -371,9 +522,27 @@ pub fn index(
     )
 }
 
+/// The counts of a round in the caller's scope, summed over fields ([`Detail::Cells`]), for
+/// the index, the report and the mode panels of one request; `None` on the reference path
+/// ([`crate::app::AppState::index_from_responses`]: the figures come from the responses).
+pub async fn scoped_counts(
+    state: &crate::app::AppState,
+    mine: &crate::scope::Scope,
+    round: &sipas_protocol::wire::Round,
+) -> crate::problem::ApiResult<Option<ScopedCounts>> {
+    if state.index_from_responses {
+        return Ok(None);
+    }
+    let filter = RoundFilter::for_codes(mine, round.starts_on);
+    let counts = state.store.round_counts(&round.id, Detail::Cells).await?;
+    Ok(Some(counts.into_scope(&filter)))
+}
+
 /// The index of a round visible to `mine` with the "data as of" time (latest reception
 /// among all its counted responses), counting the responses of the modes `modes` selects
-/// (issue 15): from the counts, or by re-reading every counted response when [`crate::app::AppState::index_from_responses`] is set (the reference).
+/// (issue 15): from `counts` ([`scoped_counts`], read once per request); without them from
+/// the counts read now, or by re-reading every counted response when
+/// [`crate::app::AppState::index_from_responses`] is set (the reference).
 pub async fn round_index(
     state: &crate::app::AppState,
     mine: &crate::scope::Scope,
@@ -381,22 +550,33 @@ pub async fn round_index(
     form: &Questionnaire,
     config: IndexConfig,
     modes: &crate::results_modes::ModeSelection,
+    counts: Option<&ScopedCounts>,
 ) -> crate::problem::ApiResult<(IndexReport, Option<DateTime<Utc>>)> {
     let failed = |e: IndexError| {
         tracing::error!(round_id = %round.id, error = %e, "index computation failed");
         crate::problem::ApiError::internal()
     };
-    if state.index_from_responses {
-        let filter = RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
-        let (responses, data_as_of) = state.store.report_responses(&round.id).await?;
-        let responses = modes.keep(filter.responses(responses));
-        let index = sipas_core::index::compute_index(form, &responses, config).map_err(failed)?;
-        return Ok((index, data_as_of));
-    }
-    let filter = RoundFilter::for_codes(mine, round.starts_on);
-    let counts = state.store.round_counts(&round.id).await?;
+    let read;
+    let counts = match counts {
+        Some(c) => c,
+        None => match scoped_counts(state, mine, round).await? {
+            Some(c) => {
+                read = c;
+                &read
+            }
+            None => {
+                let filter = RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
+                let (responses, data_as_of) = state.store.report_responses(&round.id).await?;
+                let responses = modes.keep(filter.responses(responses));
+                let index =
+                    sipas_core::index::compute_index(form, &responses, config).map_err(failed)?;
+                return Ok((index, data_as_of));
+            }
+        },
+    };
     let counted = modes.counted();
-    let index = index(form, &round.id, &counts, &filter, config, Some(&counted)).map_err(failed)?;
+    let index =
+        index_of_rows(form, &round.id, &counts.rows, config, Some(&counted)).map_err(failed)?;
     Ok((index, counts.data_as_of))
 }
 
@@ -443,6 +623,42 @@ mod tests {
                 mode: DEFAULT_MODE.into(),
             })
         }
+    }
+
+    #[test]
+    fn reader_sums_over_fields_for_cells_and_shares_codes() {
+        let rows = [
+            (["U1", "A", "F1", "capi", "C1", "4"], 2),
+            (["U1", "A", "F2", "capi", "C1", "4"], 3),
+            (["U1", "A", "F2", "capi", "C1", "5"], 1),
+            (["U2", "A", "F1", "capi", "C1", "4"], 7),
+        ];
+        let read = |detail| {
+            let mut r = CountsReader::new(detail);
+            for (cols, n) in rows {
+                r.push(cols, n);
+            }
+            r.finish(None)
+        };
+        let fields = read(Detail::Fields);
+        assert_eq!(fields.rows.len(), 4);
+        assert_eq!(&*fields.rows[1].field_code, "F2");
+        let cells = read(Detail::Cells);
+        let got: Vec<(&str, &str, &str, u64)> = cells
+            .rows
+            .iter()
+            .map(|r| (&*r.unit_code, &*r.field_code, &*r.outcome, r.n))
+            .collect();
+        assert_eq!(
+            got,
+            [("U1", "", "4", 5), ("U1", "", "5", 1), ("U2", "", "4", 7)]
+        );
+        // one copy of each code
+        assert!(Arc::ptr_eq(&cells.rows[0].item, &cells.rows[2].item));
+        assert!(Arc::ptr_eq(
+            &cells.rows[0].agency_code,
+            &cells.rows[2].agency_code
+        ));
     }
 
     #[test]

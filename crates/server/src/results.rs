@@ -22,7 +22,7 @@
 //! * **Ranks**: standard competition ranking on the overall row among the cells of the
 //!   breakdown (the caller's cells at the chosen level); for agencies also among the agencies
 //!   of the same kind (`rank_in_kind`).
-use crate::answer_counts::{CountRecord, code};
+use crate::answer_counts::{CountRecord, Detail, code};
 use crate::app::AppState;
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, Scope};
@@ -180,7 +180,7 @@ impl RoundData {
         match &mut self.source {
             Source::Counts(rows) => {
                 let counted = selection.counted();
-                rows.retain(|r| counted.contains(&r.mode));
+                rows.retain(|r| counted.iter().any(|m| **m == *r.mode));
             }
             Source::Answers { responses, .. } => {
                 *responses = selection.keep(std::mem::take(responses));
@@ -189,17 +189,18 @@ impl RoundData {
     }
 }
 
-/// [`load_round`] narrowed to the modes `?mode=` (`asked`) selects in that round (its own
-/// official modes by default; issue 15): the comparison round and the trend count like the
-/// round itself.
+/// [`load_round_with`] narrowed to the modes `?mode=` (`asked`) selects in that round (its
+/// own official modes by default; issue 15): the comparison round and the trend count like
+/// the round itself.
 pub async fn load_round_of_modes(
     state: &AppState,
     mine: &Scope,
     round_id: &str,
     answers: bool,
+    detail: Detail,
     asked: Option<&str>,
 ) -> ApiResult<RoundData> {
-    let mut data = load_round(state, mine, round_id, answers).await?;
+    let mut data = load_round_with(state, mine, round_id, answers, detail).await?;
     let with_responses = answers || state.index_from_responses;
     let selection = crate::results_modes::select(state, round_id, asked, with_responses).await?;
     data.keep_modes(&selection);
@@ -283,13 +284,34 @@ pub fn form_of(state: &AppState, round: &Round) -> ApiResult<Arc<Questionnaire>>
 }
 
 /// Loads what the figures of a round visible to `mine` are computed from (`404.1` outside
-/// the scope): its answer counts, or with `answers` (or the server's reference path) its
-/// counted responses.
+/// the scope): its answer counts with their fields, or with `answers` (or the server's
+/// reference path) its counted responses.
 pub async fn load_round(
     state: &AppState,
     mine: &Scope,
     round_id: &str,
     answers: bool,
+) -> ApiResult<RoundData> {
+    load_round_with(state, mine, round_id, answers, Detail::Fields).await
+}
+
+/// The counts `by` needs when it does not need the answers: fields only for the breakdown
+/// by field, and with `fields` (the trend, the XLSX results).
+pub fn detail_for(by: &By, fields: bool) -> Detail {
+    if fields || matches!(by, By::Field) {
+        Detail::Fields
+    } else {
+        Detail::Cells
+    }
+}
+
+/// [`load_round`] reading the counts with `detail`.
+pub async fn load_round_with(
+    state: &AppState,
+    mine: &Scope,
+    round_id: &str,
+    answers: bool,
+    detail: Detail,
 ) -> ApiResult<RoundData> {
     let (round, plan) = crate::handlers::rounds::visible_round(state, mine, round_id).await?;
     let form = form_of(state, &round)?;
@@ -301,9 +323,9 @@ pub async fn load_round(
         (Source::Answers { responses, codes }, data_as_of)
     } else {
         let filter = scope::RoundFilter::for_codes(mine, round.starts_on);
-        let counts = state.store.round_counts(round_id).await?;
-        let rows = counts.in_scope(&filter).cloned().collect();
-        (Source::Counts(rows), counts.data_as_of)
+        let counts = state.store.round_counts(round_id, detail).await?;
+        let scoped = counts.into_scope(&filter);
+        (Source::Counts(scoped.rows), scoped.data_as_of)
     };
     Ok(RoundData {
         round,
@@ -955,7 +977,7 @@ pub async fn trend(
         let data = if r.id == this.round.id {
             None
         } else {
-            Some(load_round_of_modes(state, mine, &r.id, false, mode).await?)
+            Some(load_round_of_modes(state, mine, &r.id, false, Detail::Fields, mode).await?)
         };
         let d = data.as_ref().unwrap_or(this);
         let bd = breakdown(d, names, &By::Field, min_n, aggregation)?;

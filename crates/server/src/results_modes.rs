@@ -129,22 +129,20 @@ impl ModeSelection {
         })
     }
 
-    /// The panels from the answer counts of the cells `filter` admits (the caller's scope).
+    /// The panels from the answer counts of the cells in the caller's scope (all modes).
     pub fn view_from_counts(
         &self,
         form: &Questionnaire,
         round_id: &str,
-        counts: &crate::answer_counts::RoundCounts,
-        filter: &crate::scope::RoundFilter,
+        rows: &[crate::answer_counts::CountRecord],
         min_n: usize,
     ) -> ModesView {
         self.panels(min_n, |mode| {
             let one = [mode.as_str().to_owned()];
-            crate::answer_counts::index(
+            crate::answer_counts::index_of_rows(
                 form,
                 round_id,
-                counts,
-                filter,
+                rows,
                 IndexConfig::default(),
                 Some(&one),
             )
@@ -200,8 +198,9 @@ pub struct WithModes<T: Serialize> {
     pub modes: ModesView,
 }
 
-/// The one-panel-per-mode summary of a round for the caller's scope: from the answer counts,
-/// or from the responses on the reference path ([`AppState::index_from_responses`]).
+/// The one-panel-per-mode summary of a round for the caller's scope: from `counts` (the
+/// count rows in scope the request already read, every mode); without them from the counts
+/// read now, or from the responses on the reference path ([`AppState::index_from_responses`]).
 pub async fn panels(
     state: &AppState,
     mine: &crate::scope::Scope,
@@ -209,14 +208,18 @@ pub async fn panels(
     form: &Questionnaire,
     selection: &ModeSelection,
     min_n: usize,
+    counts: Option<&[crate::answer_counts::CountRecord]>,
 ) -> ApiResult<ModesView> {
-    if state.index_from_responses {
-        let filter =
-            crate::scope::RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
-        let (responses, _) = state.store.report_responses(&round.id).await?;
-        return Ok(selection.view(form, &filter.responses(responses), min_n));
+    if let Some(rows) = counts {
+        return Ok(selection.view_from_counts(form, &round.id, rows, min_n));
     }
-    let filter = crate::scope::RoundFilter::for_codes(mine, round.starts_on);
-    let counts = state.store.round_counts(&round.id).await?;
-    Ok(selection.view_from_counts(form, &round.id, &counts, &filter, min_n))
+    match crate::answer_counts::scoped_counts(state, mine, round).await? {
+        Some(c) => Ok(selection.view_from_counts(form, &round.id, &c.rows, min_n)),
+        None => {
+            let filter =
+                crate::scope::RoundFilter::new(state, mine, &round.id, round.starts_on).await?;
+            let (responses, _) = state.store.report_responses(&round.id).await?;
+            Ok(selection.view(form, &filter.responses(responses), min_n))
+        }
+    }
 }

@@ -18,7 +18,7 @@ use sipas_core::units::UnitLevel;
 use sipas_core::units::UnitTree;
 use sipas_protocol::roles::Role;
 use sipas_protocol::wire::{AckStatus, Contact, Decision, ReviewDecision, Round};
-use sipas_server::answer_counts;
+use sipas_server::answer_counts::{self, Detail};
 use sipas_server::app::AppState;
 use sipas_server::forms::FormRegistry;
 use sipas_server::results::{self, By, Names, RoundData, Source};
@@ -247,7 +247,12 @@ fn agency(code: &str, kind: AgencyKind) -> (String, Agency) {
 /// and rule.
 async fn check(w: &World, form: &Questionnaire, step: &str) {
     let round = w.store.round(ROUND).await.unwrap().unwrap();
-    let counts = w.store.round_counts(ROUND).await.unwrap();
+    let counts = w.store.round_counts(ROUND, Detail::Fields).await.unwrap();
+    // Summed over fields (index, report, panels, results but by field).
+    let cells = w.store.round_counts(ROUND, Detail::Cells).await.unwrap();
+    assert_eq!(cells.data_as_of, counts.data_as_of, "data as of, {step}");
+    assert!(cells.rows.len() <= counts.rows.len(), "{step}");
+    assert!(cells.rows.iter().all(|r| r.field_code.is_empty()), "{step}");
     let (all, as_of) = w.store.report_responses(ROUND).await.unwrap();
     let codes = w.store.assignment_codes(ROUND).await.unwrap();
     assert_eq!(counts.data_as_of, as_of, "data as of, {step}");
@@ -271,7 +276,21 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
             };
             let reference = compute_index(form, &responses, config.clone()).unwrap();
             let from_counts =
-                answer_counts::index(form, ROUND, &counts, &by_codes, config, None).unwrap();
+                answer_counts::index(form, ROUND, &counts, &by_codes, config.clone(), None)
+                    .unwrap();
+            let from_cells = answer_counts::index_of_rows(
+                form,
+                ROUND,
+                &cells.clone().into_scope(&by_codes).rows,
+                config,
+                None,
+            )
+            .unwrap();
+            assert_eq!(
+                from_cells, reference,
+                "{step}: cells, scope {:?}",
+                scope.codes
+            );
             assert_eq!(
                 from_counts, reference,
                 "{step}: scope {:?}, {aggregation:?}",
@@ -297,6 +316,7 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
         let from_counts = data(Source::Counts(
             counts.in_scope(&by_codes).cloned().collect(),
         ));
+        let from_cells = data(Source::Counts(cells.clone().into_scope(&by_codes).rows));
         let from_answers = data(Source::Answers {
             responses: responses.clone(),
             codes: codes.clone(),
@@ -306,6 +326,10 @@ async fn check(w: &World, form: &Questionnaire, step: &str) {
                 let c = results::breakdown(&from_counts, &names, by, 2, aggregation).unwrap();
                 let a = results::breakdown(&from_answers, &names, by, 2, aggregation).unwrap();
                 assert_eq!(c, a, "{step}: scope {:?}, by {by:?}", scope.codes);
+                if !matches!(by, By::Field) {
+                    let c = results::breakdown(&from_cells, &names, by, 2, aggregation).unwrap();
+                    assert_eq!(c, a, "{step}: cells, scope {:?}, by {by:?}", scope.codes);
+                }
             }
         }
     }
@@ -445,7 +469,7 @@ async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
         check(&w, &form, &format!("seed {seed} step {i} ({what})")).await;
     }
     // Rebuilt from nothing when the database is opened (data from before 0011).
-    let counts = w.store.round_counts(ROUND).await.unwrap();
+    let counts = w.store.round_counts(ROUND, Detail::Fields).await.unwrap();
     assert!(!counts.rows.is_empty(), "seed {seed}: some counts kept");
     let World {
         store,
@@ -461,7 +485,12 @@ async fn run(store: Arc<dyn ServerStore>, db: Db, seed: u64, steps: usize) {
     db.wipe_counts().await;
     let store = open_store(&db.target()).await.unwrap();
     assert_eq!(
-        store.round_counts(ROUND).await.unwrap().rows.len(),
+        store
+            .round_counts(ROUND, Detail::Fields)
+            .await
+            .unwrap()
+            .rows
+            .len(),
         counts.rows.len()
     );
     let w = World {

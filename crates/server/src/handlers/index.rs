@@ -74,12 +74,30 @@ pub async fn round_index(
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
     };
-    let (report, _) =
-        crate::answer_counts::round_index(&state, &mine, &round, &form, config, &modes).await?;
+    // The counts are read once for the index and the mode panels.
+    let counts = crate::answer_counts::scoped_counts(&state, &mine, &round).await?;
+    let (report, _) = crate::answer_counts::round_index(
+        &state,
+        &mine,
+        &round,
+        &form,
+        config,
+        &modes,
+        counts.as_ref(),
+    )
+    .await?;
     if !csv {
-        let modes =
-            crate::results_modes::panels(&state, &mine, &round, &form, &modes, state.min_n_floor)
-                .await?;
+        let modes = crate::results_modes::panels(
+            &state,
+            &mine,
+            &round,
+            &form,
+            &modes,
+            state.min_n_floor,
+            counts.as_ref().map(|c| c.rows.as_slice()),
+        )
+        .await?;
+        drop(counts);
         return Ok(Json(crate::results_modes::WithModes {
             inner: report,
             modes,

@@ -99,14 +99,33 @@ pub async fn round_report(
         state.index_from_responses,
     )
     .await?;
-    let modes =
-        crate::results_modes::panels(&state, &mine, &round, &form, &selection, min_n).await?;
+    // The counts are read once for the mode panels and the index.
+    let counts = crate::answer_counts::scoped_counts(&state, &mine, &round).await?;
+    let modes = crate::results_modes::panels(
+        &state,
+        &mine,
+        &round,
+        &form,
+        &selection,
+        min_n,
+        counts.as_ref().map(|c| c.rows.as_slice()),
+    )
+    .await?;
     let config = IndexConfig {
         aggregation: q.aggregation.unwrap_or_default(),
         ..IndexConfig::default()
     };
-    let (index, data_as_of) =
-        crate::answer_counts::round_index(&state, &mine, &round, &form, config, &selection).await?;
+    let (index, data_as_of) = crate::answer_counts::round_index(
+        &state,
+        &mine,
+        &round,
+        &form,
+        config,
+        &selection,
+        counts.as_ref(),
+    )
+    .await?;
+    drop(counts);
     let now = state.clock.now();
     let stamp = ReportStamp::for_index(&index, data_as_of.unwrap_or(now), now);
     let report = shape_report(&form, &index, &ReportConfig { min_n }, stamp).map_err(|e| {

@@ -120,7 +120,9 @@ pub async fn round_results(
     let aggregation = q.aggregation.unwrap_or_default();
     let mine = scope::of(&state, &caller).await?;
     let answers = results::needs_answers(&by);
-    let mut data = results::load_round(&state, &mine, &round_id, answers).await?;
+    // Fields are read only when a figure breaks down by field.
+    let detail = results::detail_for(&by, format == "xlsx" || q.trend.unwrap_or(false));
+    let mut data = results::load_round_with(&state, &mine, &round_id, answers, detail).await?;
     // Issue 15: the official modes of the round unless `?mode=` says otherwise.
     let selection = crate::results_modes::select(
         &state,
@@ -129,9 +131,21 @@ pub async fn round_results(
         answers || state.index_from_responses,
     )
     .await?;
-    let modes =
-        crate::results_modes::panels(&state, &mine, &data.round, &data.form, &selection, min_n)
-            .await?;
+    // The mode panels from the counts just read (all modes, in scope) when there are any.
+    let rows = match &data.source {
+        results::Source::Counts(rows) => Some(rows.as_slice()),
+        results::Source::Answers { .. } => None,
+    };
+    let modes = crate::results_modes::panels(
+        &state,
+        &mine,
+        &data.round,
+        &data.form,
+        &selection,
+        min_n,
+        rows,
+    )
+    .await?;
     data.keep_modes(&selection);
     let names = Names::load(&state, mine.clone()).await?;
     let (earlier_id, chosen) = match q.compare_to.as_deref() {
@@ -151,7 +165,7 @@ pub async fn round_results(
     let earlier: Option<RoundData> = match &earlier_id {
         None => None,
         Some(id) => Some(
-            results::load_round_of_modes(&state, &mine, id, answers, q.mode.as_deref())
+            results::load_round_of_modes(&state, &mine, id, answers, detail, q.mode.as_deref())
                 .await
                 .map_err(|e| {
                     if e.status() == axum::http::StatusCode::NOT_FOUND {

@@ -672,11 +672,14 @@ pub trait ServerStore:
         round_id: &str,
     ) -> Result<(Vec<Response>, Option<DateTime<Utc>>), StoreError>;
 
-    /// The answer counts of a round (issue 14, [`crate::answer_counts`]) and the latest
-    /// reception among its counted responses, from one snapshot.
+    /// The answer counts of a round (issue 14, [`crate::answer_counts`]) with the detail
+    /// asked, and the latest reception among its counted responses, from one snapshot.
+    /// The rows are streamed into a [`crate::answer_counts::CountsReader`], never held
+    /// all at once as read.
     async fn round_counts(
         &self,
         round_id: &str,
+        detail: crate::answer_counts::Detail,
     ) -> Result<crate::answer_counts::RoundCounts, StoreError>;
 
     // --- spot checks (phúc tra) ---------------------------------------------------------

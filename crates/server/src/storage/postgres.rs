@@ -115,6 +115,9 @@ fn rev_of(row: &Row, idx: usize) -> Result<u32, StoreError> {
     u32::try_from(r).map_err(|_| bad(format!("revision {r}")))
 }
 
+/// Rows of `answer_counts` read per round trip by `round_counts`.
+const COUNTS_CHUNK: i32 = 20_000;
+
 fn count(row: &Row, idx: usize) -> Result<u64, StoreError> {
     let n: i64 = row.try_get(idx)?;
     u64::try_from(n).map_err(|_| bad(format!("count {n}")))
@@ -2284,27 +2287,38 @@ impl ServerStore for PgStore {
     async fn round_counts(
         &self,
         round_id: &str,
+        detail: crate::answer_counts::Detail,
     ) -> Result<crate::answer_counts::RoundCounts, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = Self::snapshot(&mut client).await?;
         let stmt = tx.prepare_cached(sql::COUNTS_OF_ROUND).await?;
-        let mut rows = Vec::new();
-        for r in tx.query(&stmt, &[&round_id]).await? {
-            rows.push(crate::answer_counts::CountRecord {
-                unit_code: r.try_get(0)?,
-                agency_code: r.try_get(1)?,
-                field_code: r.try_get(2)?,
-                mode: r.try_get(3)?,
-                item: r.try_get(4)?,
-                outcome: r.try_get(5)?,
-                n: count(&r, 6)?,
-            });
+        // A portal read in chunks: the client never buffers the whole round's rows.
+        let portal = tx.bind(&stmt, &[&round_id]).await?;
+        let mut reader = crate::answer_counts::CountsReader::new(detail);
+        loop {
+            let chunk = tx.query_portal(&portal, COUNTS_CHUNK).await?;
+            for r in &chunk {
+                reader.push(
+                    [
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                    ],
+                    count(r, 6)?,
+                );
+            }
+            if chunk.len() < COUNTS_CHUNK as usize {
+                break;
+            }
         }
         let stmt = tx.prepare_cached(sql::COUNTS_DATA_AS_OF).await?;
         let data_as_of: Option<DateTime<Utc>> =
             tx.query_one(&stmt, &[&round_id]).await?.try_get(0)?;
         tx.commit().await?;
-        Ok(crate::answer_counts::RoundCounts { rows, data_as_of })
+        Ok(reader.finish(data_as_of))
     }
 
     async fn create_spot_check_tasks(

@@ -1074,6 +1074,13 @@ fn device_record_from(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     })
 }
 
+/// Text column `i` of `r`, borrowed (no copy).
+fn col_str<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str, StoreError> {
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| StoreError::Backend(format!("text column {i}: {e}")))
+}
+
 #[async_trait]
 impl ServerStore for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -2023,23 +2030,29 @@ impl ServerStore for SqliteStore {
     async fn round_counts(
         &self,
         round_id: &str,
+        detail: crate::answer_counts::Detail,
     ) -> Result<crate::answer_counts::RoundCounts, StoreError> {
         let round_id = round_id.to_owned();
         self.read(move |tx| {
+            let mut reader = crate::answer_counts::CountsReader::new(detail);
             let mut stmt = tx.prepare_cached(sql::COUNTS_OF_ROUND)?;
-            let rows = stmt
-                .query_map([&round_id], |r| {
-                    Ok(crate::answer_counts::CountRecord {
-                        unit_code: r.get(0)?,
-                        agency_code: r.get(1)?,
-                        field_code: r.get(2)?,
-                        mode: r.get(3)?,
-                        item: r.get(4)?,
-                        outcome: r.get(5)?,
-                        n: r.get(6)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut rows = stmt.query([&round_id])?;
+            while let Some(r) = rows.next()? {
+                let n: i64 = r.get(6)?;
+                let n = u64::try_from(n)
+                    .map_err(|_| StoreError::Backend(format!("answer_counts count {n}")))?;
+                reader.push(
+                    [
+                        col_str(r, 0)?,
+                        col_str(r, 1)?,
+                        col_str(r, 2)?,
+                        col_str(r, 3)?,
+                        col_str(r, 4)?,
+                        col_str(r, 5)?,
+                    ],
+                    n,
+                );
+            }
             let at: Option<String> = tx
                 .prepare_cached(sql::COUNTS_DATA_AS_OF)?
                 .query_row([&round_id], |r| r.get(0))?;
@@ -2051,7 +2064,7 @@ impl ServerStore for SqliteStore {
                 ),
                 None => None,
             };
-            Ok(crate::answer_counts::RoundCounts { rows, data_as_of })
+            Ok(reader.finish(data_as_of))
         })
         .await
     }
