@@ -31,10 +31,10 @@
 use sipas_testkit::counting_proxy::CountingProxy;
 use sipas_testkit::{fixture, server};
 
-use fixture::{enrol_device, interview, response_for, seed_people, seed_round, server_records};
+use fixture::{enrol_device, interview, seed_people, seed_round, server_records, upload_batches};
 use server::{Backend, Options, TestServer};
 use sipas_protocol::MAX_BATCH_RECORDS;
-use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord};
+use sipas_protocol::wire::AckStatus;
 use sipas_store::Store;
 use sipas_store::encryption::salt_path;
 use sipas_sync::{ApiClient, SyncConfig, Syncer, sync_status};
@@ -162,13 +162,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 async fn one_run(backend: Backend, n: usize) -> Option<Run> {
     let started = Instant::now();
     // The server logs at `info`, its production default (as in benches/ingest.rs).
-    let server = TestServer::start_with(
-        backend,
-        Options {
-            rust_log: "info".into(),
-            ..Options::default()
-        },
-    )?;
+    let server = TestServer::start_with(backend, Options::info_logs())?;
     let people = seed_people(&server).await;
     seed_round(&people, ROUND, n).await;
     let device = enrol_device(&server, &people).await;
@@ -255,24 +249,7 @@ async fn one_run(backend: Backend, n: usize) -> Option<Run> {
     // memory (prebuilt batches of 500 through `ApiClient::upload`, no device store), into a
     // second round.
     let raw_ids = seed_round(&people, RAW_ROUND, n).await;
-    let batches: Vec<UploadBatch> = raw_ids
-        .chunks(MAX_BATCH_RECORDS)
-        .enumerate()
-        .map(|(b, chunk)| UploadBatch {
-            records: chunk
-                .iter()
-                .enumerate()
-                .map(|(i, a)| {
-                    let response = response_for(RAW_ROUND, *a, (b * MAX_BATCH_RECORDS + i) as u64);
-                    let content_hash = response.content_hash();
-                    UploadRecord {
-                        response,
-                        content_hash,
-                    }
-                })
-                .collect(),
-        })
-        .collect();
+    let batches = upload_batches(RAW_ROUND, &raw_ids, MAX_BATCH_RECORDS);
     let t = Instant::now();
     let mut accepted = 0;
     for batch in &batches {

@@ -19,7 +19,9 @@ if [ "${1:-}" = "index" ]; then
     cargo bench --locked --bench index_scale
 elif [ "${1:-}" = "sync" ]; then
   # `bash scripts/bench.sh sync`: device store -> sync client -> server, end to end (issue 14).
-  SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" cargo bench --locked --bench device_sync
+  # Built with the server's profile: it shares the build above.
+  SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" \
+    cargo bench --profile release-server --locked --bench device_sync
 else
   SIPAS_SERVER_BIN="$target_dir/release-server/sipas-server" cargo bench --locked --bench ingest
 fi

@@ -264,14 +264,13 @@ impl Store {
         reason_code: Option<&str>,
         quarantine_id: Option<Uuid>,
     ) -> Result<()> {
-        self.transition_with(
+        self.apply_outbox_updates(&[OutboxUpdate::Refused {
             id,
             revision,
-            &[OutboxState::Pending, OutboxState::InFlight],
-            OutboxState::RejectedInvalid,
-            Some(error),
-            Some((reason_code, quarantine_id)),
-        )
+            error: error.to_string(),
+            reason_code: reason_code.map(str::to_string),
+            quarantine_id,
+        }])
     }
 
     /// Puts every `in_flight` entry back to `pending` (call when a sync starts: uploads
@@ -333,20 +332,7 @@ impl Store {
         to: OutboxState,
         error: Option<&str>,
     ) -> Result<()> {
-        self.transition_with(id, revision, from, to, error, None)
-    }
-
-    /// [`Store::transition`], also writing a refusal's reason code and quarantine id.
-    fn transition_with(
-        &mut self,
-        id: Uuid,
-        revision: u32,
-        from: &[OutboxState],
-        to: OutboxState,
-        error: Option<&str>,
-        refusal: Option<(Option<&str>, Option<Uuid>)>,
-    ) -> Result<()> {
-        self.write(|tx, actor| transition_in(tx, actor, id, revision, from, to, error, refusal))
+        self.write(|tx, actor| transition_in(tx, actor, id, revision, from, to, error, None))
     }
 
     /// [`Store::mark_in_flight`] for many entries in ONE transaction (one disk sync instead

@@ -11,7 +11,9 @@ use sipas_core::questionnaire::{FormKey, ItemType, Questionnaire};
 use sipas_core::relevance::item_is_relevant;
 use sipas_core::response::{Paradata, Response, new_id};
 use sipas_protocol::roles::Role;
-use sipas_protocol::wire::{EnrolmentCode, EnrolmentCodeRequest, Round, UserInfo};
+use sipas_protocol::wire::{
+    EnrolmentCode, EnrolmentCodeRequest, Round, UploadBatch, UploadRecord, UserInfo,
+};
 use sipas_store::{NewDraft, ResponseStatus, Store};
 use sipas_sync::ApiClient;
 use std::collections::BTreeSet;
@@ -350,6 +352,28 @@ pub fn queue_responses(
                 .insert_response(&r, ResponseStatus::Queued)
                 .expect("queue response");
             r
+        })
+        .collect()
+}
+
+/// Upload batches of at most `batch` records: one completed response (see [`response_for`])
+/// per assignment, with its content hash, as a device would send them.
+pub fn upload_batches(round_id: &str, assignment_ids: &[Uuid], batch: usize) -> Vec<UploadBatch> {
+    assignment_ids
+        .chunks(batch.max(1))
+        .enumerate()
+        .map(|(b, chunk)| UploadBatch {
+            records: chunk
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let response = response_for(round_id, *a, (b * batch + i) as u64);
+                    UploadRecord {
+                        content_hash: response.content_hash(),
+                        response,
+                    }
+                })
+                .collect(),
         })
         .collect()
 }

@@ -65,6 +65,17 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults with `RUST_LOG=info`, the server's production level (for benchmarks:
+    /// debug logging of every request costs about half the throughput).
+    pub fn info_logs() -> Options {
+        Options {
+            rust_log: "info".into(),
+            ..Options::default()
+        }
+    }
+}
+
 /// The storage backend of a test server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
