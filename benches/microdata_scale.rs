@@ -28,7 +28,10 @@ use std::time::Instant;
 /// The endpoints measured: name and path.
 const ENDPOINTS: [(&str, &str); 4] = [
     ("microdata csv", "/api/v1/rounds/BENCH/microdata?format=csv"),
-    ("microdata xlsx", "/api/v1/rounds/BENCH/microdata?format=xlsx"),
+    (
+        "microdata xlsx",
+        "/api/v1/rounds/BENCH/microdata?format=xlsx",
+    ),
     ("microdata sps", "/api/v1/rounds/BENCH/microdata?format=sps"),
     (
         "results by=profile:A1",

@@ -355,114 +355,114 @@ fn columns(
     form: &Questionnaire,
     options: &MicrodataOptions,
 ) -> (Vec<CodebookEntry>, Vec<ItemColumns>) {
-        let mut codebook: Vec<CodebookEntry> = KEY_COLUMNS
-            .iter()
-            .map(|c| CodebookEntry {
-                column: (*c).to_owned(),
-                item_code: None,
-                question_vi: key_label_vi(c).to_owned(),
-                kind: if *c == "revision" {
-                    ColumnKind::Numeric
-                } else {
-                    ColumnKind::String
-                },
-                value_labels: Vec::new(),
-                missing_values: Vec::new(),
-            })
-            .collect();
-        let mut items = Vec::new();
-        for (_, item) in form.items() {
-            let question = item.label.vi.clone();
-            let entry = |column: String, kind, labels, missing| CodebookEntry {
-                column,
-                item_code: Some(item.code.clone()),
-                question_vi: question.clone(),
-                kind,
-                value_labels: labels,
-                missing_values: missing,
-            };
-            match item.item_type {
-                ItemType::Text if !options.include_free_text => continue,
-                // Calculated values are integers or text: a string column keeps both.
-                ItemType::Text | ItemType::Date | ItemType::Calculate => {
-                    codebook.push(entry(item.code.clone(), ColumnKind::String, vec![], vec![]));
-                }
-                ItemType::Integer => {
-                    codebook.push(entry(
-                        item.code.clone(),
-                        ColumnKind::Numeric,
-                        vec![],
-                        vec![],
-                    ));
-                }
-                ItemType::SingleChoice => {
-                    let labels = item
-                        .options
-                        .iter()
-                        .map(|o| ValueLabel {
-                            value: o.value.clone(),
-                            label_vi: o.label.vi.clone(),
-                        })
-                        .collect();
-                    codebook.push(entry(item.code.clone(), ColumnKind::String, labels, vec![]));
-                }
-                ItemType::Rating => {
-                    let scale = item.scale.as_ref().and_then(|s| form.scales.get(s));
-                    let labels = scale
-                        .map(|s| {
-                            s.points
-                                .iter()
-                                .chain(s.no_answer.as_ref())
-                                .map(|p| ValueLabel {
-                                    value: p.value.to_string(),
-                                    label_vi: p.label.vi.clone(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let missing = scale
-                        .and_then(|s| s.no_answer.as_ref())
-                        .map(|p| vec![p.value.to_string()])
-                        .unwrap_or_default();
-                    codebook.push(entry(
-                        item.code.clone(),
-                        ColumnKind::Numeric,
-                        labels,
-                        missing,
-                    ));
-                }
-                ItemType::MultiChoice => {
-                    for o in &item.options {
-                        let mut e = entry(
-                            format!("{}__{}", item.code, o.value),
-                            ColumnKind::Numeric,
-                            vec![
-                                ValueLabel {
-                                    value: "1".into(),
-                                    label_vi: "Có chọn".into(),
-                                },
-                                ValueLabel {
-                                    value: "0".into(),
-                                    label_vi: "Không chọn".into(),
-                                },
-                            ],
-                            vec![],
-                        );
-                        e.question_vi = format!("{}: {}", item.label.vi, o.label.vi);
-                        codebook.push(e);
-                    }
-                    items.push(ItemColumns::Multi {
-                        code: item.code.clone(),
-                        options: item.options.iter().map(|o| o.value.clone()).collect(),
-                    });
-                    continue;
-                }
+    let mut codebook: Vec<CodebookEntry> = KEY_COLUMNS
+        .iter()
+        .map(|c| CodebookEntry {
+            column: (*c).to_owned(),
+            item_code: None,
+            question_vi: key_label_vi(c).to_owned(),
+            kind: if *c == "revision" {
+                ColumnKind::Numeric
+            } else {
+                ColumnKind::String
+            },
+            value_labels: Vec::new(),
+            missing_values: Vec::new(),
+        })
+        .collect();
+    let mut items = Vec::new();
+    for (_, item) in form.items() {
+        let question = item.label.vi.clone();
+        let entry = |column: String, kind, labels, missing| CodebookEntry {
+            column,
+            item_code: Some(item.code.clone()),
+            question_vi: question.clone(),
+            kind,
+            value_labels: labels,
+            missing_values: missing,
+        };
+        match item.item_type {
+            ItemType::Text if !options.include_free_text => continue,
+            // Calculated values are integers or text: a string column keeps both.
+            ItemType::Text | ItemType::Date | ItemType::Calculate => {
+                codebook.push(entry(item.code.clone(), ColumnKind::String, vec![], vec![]));
             }
-            items.push(ItemColumns::Single {
-                code: item.code.clone(),
-            });
+            ItemType::Integer => {
+                codebook.push(entry(
+                    item.code.clone(),
+                    ColumnKind::Numeric,
+                    vec![],
+                    vec![],
+                ));
+            }
+            ItemType::SingleChoice => {
+                let labels = item
+                    .options
+                    .iter()
+                    .map(|o| ValueLabel {
+                        value: o.value.clone(),
+                        label_vi: o.label.vi.clone(),
+                    })
+                    .collect();
+                codebook.push(entry(item.code.clone(), ColumnKind::String, labels, vec![]));
+            }
+            ItemType::Rating => {
+                let scale = item.scale.as_ref().and_then(|s| form.scales.get(s));
+                let labels = scale
+                    .map(|s| {
+                        s.points
+                            .iter()
+                            .chain(s.no_answer.as_ref())
+                            .map(|p| ValueLabel {
+                                value: p.value.to_string(),
+                                label_vi: p.label.vi.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let missing = scale
+                    .and_then(|s| s.no_answer.as_ref())
+                    .map(|p| vec![p.value.to_string()])
+                    .unwrap_or_default();
+                codebook.push(entry(
+                    item.code.clone(),
+                    ColumnKind::Numeric,
+                    labels,
+                    missing,
+                ));
+            }
+            ItemType::MultiChoice => {
+                for o in &item.options {
+                    let mut e = entry(
+                        format!("{}__{}", item.code, o.value),
+                        ColumnKind::Numeric,
+                        vec![
+                            ValueLabel {
+                                value: "1".into(),
+                                label_vi: "Có chọn".into(),
+                            },
+                            ValueLabel {
+                                value: "0".into(),
+                                label_vi: "Không chọn".into(),
+                            },
+                        ],
+                        vec![],
+                    );
+                    e.question_vi = format!("{}: {}", item.label.vi, o.label.vi);
+                    codebook.push(e);
+                }
+                items.push(ItemColumns::Multi {
+                    code: item.code.clone(),
+                    options: item.options.iter().map(|o| o.value.clone()).collect(),
+                });
+                continue;
+            }
         }
-        (codebook, items)
+        items.push(ItemColumns::Single {
+            code: item.code.clone(),
+        });
+    }
+    (codebook, items)
 }
 
 fn scalar(v: Option<&AnswerValue>) -> Option<String> {

@@ -37,8 +37,8 @@ use sipas_core::catalogue::Agency;
 use sipas_core::comparison::{CodeMapping, Comparison, MappingEntry, compare_rounds};
 use sipas_core::figure::Figure;
 use sipas_core::index::{ALL_UNITS, Aggregation, IndexConfig};
-use sipas_core::mode::ResponseMode;
 use sipas_core::interval::{METHOD_NOTE_EN, METHOD_NOTE_VI};
+use sipas_core::mode::ResponseMode;
 use sipas_core::questionnaire::{ItemType, Questionnaire};
 use sipas_core::ranking::{RankEntry, rank_figures};
 use sipas_core::report::{OVERALL_LABEL_VI, ReportLevel, aggregation_label_vi, format_time_vi};
@@ -385,7 +385,10 @@ pub async fn load_round_tallied(
     let done = bys
         .iter()
         .cloned()
-        .zip(accs.into_iter().map(|acc| acc.and_then(|a| a.finish(min_n))))
+        .zip(
+            accs.into_iter()
+                .map(|acc| acc.and_then(|a| a.finish(min_n))),
+        )
         .collect();
     Ok((
         RoundData {

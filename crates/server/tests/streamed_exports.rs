@@ -154,7 +154,10 @@ fn response(round: &str, assignment: Uuid, unit: &str, v: usize, at: DateTime<Ut
         "E1".into(),
         AnswerValue::Codes(e1.iter().take(1 + v % e1.len()).cloned().collect()),
     );
-    answers.insert("F1".into(), AnswerValue::Text(TEXTS[v % TEXTS.len()].into()));
+    answers.insert(
+        "F1".into(),
+        AnswerValue::Text(TEXTS[v % TEXTS.len()].into()),
+    );
     Response {
         id: Uuid::now_v7(),
         revision: 1,
@@ -172,12 +175,24 @@ fn response(round: &str, assignment: Uuid, unit: &str, v: usize, at: DateTime<Ut
 
 /// Sends each assignment's response; every third gets a second revision; decisions and
 /// voids on some.
-async fn answer(store: &dyn ServerStore, sup: Uuid, surveyor: Uuid, round_id: &str, list: &[(Uuid, String)]) {
+async fn answer(
+    store: &dyn ServerStore,
+    sup: Uuid,
+    surveyor: Uuid,
+    round_id: &str,
+    list: &[(Uuid, String)],
+) {
     let at = DateTime::parse_from_rfc3339("2026-11-10T08:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
     for (i, (assignment, unit)) in list.iter().enumerate() {
-        let r = response(round_id, *assignment, unit, i, at + Duration::minutes(i as i64));
+        let r = response(
+            round_id,
+            *assignment,
+            unit,
+            i,
+            at + Duration::minutes(i as i64),
+        );
         store
             .ingest(&[(r.clone(), r.content_hash())], surveyor, None)
             .await
@@ -294,18 +309,48 @@ async fn streamed_equals_in_memory(backend: Backend) {
         units: units.iter().map(|u| u.to_string()).collect(),
         agencies: agencies.iter().map(|a| a.to_string()).collect(),
     };
-    ensure_user_in(&reference, "gsv-hn", "Hà Nội", Role::Supervisor, PASSWORD, Some(scoped(&["01"], &[])))
-        .await
-        .unwrap();
-    ensure_user_in(&reference, "gsv-bv", "BV01", Role::Supervisor, PASSWORD, Some(scoped(&[], &["BV01"])))
-        .await
-        .unwrap();
+    ensure_user_in(
+        &reference,
+        "gsv-hn",
+        "Hà Nội",
+        Role::Supervisor,
+        PASSWORD,
+        Some(scoped(&["01"], &[])),
+    )
+    .await
+    .unwrap();
+    ensure_user_in(
+        &reference,
+        "gsv-bv",
+        "BV01",
+        Role::Supervisor,
+        PASSWORD,
+        Some(scoped(&[], &["BV01"])),
+    )
+    .await
+    .unwrap();
     let (surveyor, _) = ensure_user(&reference, "dtv", "Điều tra viên", Role::Surveyor, PASSWORD)
         .await
         .unwrap();
-    let earlier = round(&*store, "R-2025", NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(), 20, sup.id, surveyor.id).await;
+    let earlier = round(
+        &*store,
+        "R-2025",
+        NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
+        20,
+        sup.id,
+        surveyor.id,
+    )
+    .await;
     answer(&*store, sup.id, surveyor.id, "R-2025", &earlier).await;
-    let this = round(&*store, "R-2026", NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), 90, sup.id, surveyor.id).await;
+    let this = round(
+        &*store,
+        "R-2026",
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        90,
+        sup.id,
+        surveyor.id,
+    )
+    .await;
     answer(&*store, sup.id, surveyor.id, "R-2026", &this).await;
     let (reference, streamed) = (router(reference), router(streamed));
     let mut tokens = Vec::new();

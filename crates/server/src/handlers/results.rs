@@ -189,16 +189,16 @@ pub async fn round_results(
                 results::load_round_of_modes(&state, &mine, id, answers, q.mode.as_deref()).await
             }
             .map_err(|e| {
-                    if e.status() == axum::http::StatusCode::NOT_FOUND {
-                        ApiError::invalid_input(
-                            format!("No round {id} to compare with."),
-                            format!("Không có đợt {id} để so sánh."),
-                        )
-                        .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
-                    } else {
-                        e
-                    }
-                })?,
+                if e.status() == axum::http::StatusCode::NOT_FOUND {
+                    ApiError::invalid_input(
+                        format!("No round {id} to compare with."),
+                        format!("Không có đợt {id} để so sánh."),
+                    )
+                    .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
+                } else {
+                    e
+                }
+            })?,
         ),
     };
     let targets = results::targets_of(&state, &round_id).await?;

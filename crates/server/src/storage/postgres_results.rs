@@ -6,13 +6,13 @@ use crate::storage::results::{
     SELECT_COUNTED_ROWS_POSTGRES, SELECT_TARGETS, TARGETS_SET, UPSERT_TARGETS, parse_targets,
     targets_json,
 };
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sipas_core::response::Response;
-use tokio::sync::mpsc::Sender;
-use tokio_postgres::types::Json;
-use async_trait::async_trait;
 use sipas_core::targets::TargetSet;
 use std::collections::BTreeMap;
+use tokio::sync::mpsc::Sender;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 #[async_trait]
