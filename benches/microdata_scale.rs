@@ -18,6 +18,7 @@
 //! from its generation time; the XLSX size is shown (its cells are compared by
 //! `crates/server/tests/streamed_exports.rs`).
 use sha2::{Digest, Sha256};
+use sipas_testkit::bench::{self, median, peak_rss_mib};
 use sipas_testkit::fixture::seed_people;
 use sipas_testkit::raw_http::{self, Req};
 use sipas_testkit::server::{Backend, Options, TestServer};
@@ -40,13 +41,10 @@ const ENDPOINTS: [(&str, &str); 4] = [
 ];
 
 fn main() {
-    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
-    let sizes: Vec<usize> = env("SIPAS_BENCH_SIZES", "10000,100000")
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let repeat: usize = env("SIPAS_BENCH_REPEAT", "3").parse().expect("repeat");
-    let backends = env("SIPAS_BENCH_BACKENDS", "sqlite,postgres");
+    let repeat: usize = std::env::var("SIPAS_BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -56,33 +54,11 @@ fn main() {
         "| backend | N | endpoint | server | median s | bytes | server peak RSS MiB | RSS ratio after/before |"
     );
     println!("|---|---:|---|---|---:|---:|---:|---:|");
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        if !backends.contains(&format!("{backend:?}").to_lowercase()) {
-            continue;
-        }
-        for &n in &sizes {
-            if rt.block_on(run(backend, n, repeat)).is_none() {
-                println!("| {backend:?} | {n} | skipped (no database URL) | | | | | |");
-            }
+    for (backend, n) in bench::runs("10000,100000") {
+        if rt.block_on(run(backend, n, repeat)).is_none() {
+            println!("| {backend:?} | {n} | skipped (no database URL) | | | | | |");
         }
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-    v[v.len() / 2]
-}
-
-/// Peak RSS (MiB) of process `pid`.
-fn peak_rss(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 /// `bin` serving `database` on `listen`, once it says it listens.
@@ -174,7 +150,7 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
                 bytes = answer.body.len();
                 print = fingerprint(endpoint, &answer.body);
             }
-            let peak = peak_rss(child.id());
+            let peak = peak_rss_mib(child.id());
             let _ = child.kill();
             let _ = child.wait();
             let ratio = match &seen {

@@ -13,12 +13,11 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde_json::json;
 use sipas_core::answer::AnswerValue;
 use sipas_core::catalogue::{Agency, AgencyKind};
 use sipas_core::response::{Paradata, Response};
 use sipas_protocol::roles::Role;
-use sipas_protocol::wire::{Contact, Decision, LoginResponse, ReviewDecision, Round};
+use sipas_protocol::wire::{Contact, Decision, ReviewDecision, Round};
 use sipas_server::app::{AppState, router};
 use sipas_server::clock::ManualClock;
 use sipas_server::demo::{ensure_user, ensure_user_in};
@@ -56,23 +55,6 @@ fn agency(code: &str, kind: AgencyKind, unit: &str) -> Agency {
         valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
         valid_to: None,
     }
-}
-
-async fn login(app: &Router, username: &str) -> String {
-    let r: LoginResponse = reply::send(
-        app,
-        Method::POST,
-        "/api/v1/login",
-        None,
-        &[(header::CONTENT_TYPE, "application/json")],
-        Body::from(
-            serde_json::to_vec(&json!({"username": username, "password": PASSWORD})).unwrap(),
-        ),
-    )
-    .await
-    .expect(StatusCode::OK)
-    .json();
-    r.token
 }
 
 /// Round `id` starting on `starts_on` with `n` assignments over the units, agencies and
@@ -355,7 +337,7 @@ async fn streamed_equals_in_memory(backend: Backend) {
     let (reference, streamed) = (router(reference), router(streamed));
     let mut tokens = Vec::new();
     for name in ["gsv", "gsv-hn", "gsv-bv"] {
-        tokens.push((name, login(&streamed, name).await));
+        tokens.push((name, reply::login(&streamed, name, PASSWORD).await));
     }
     let base = "/api/v1/rounds/R-2026";
     let mut uris: Vec<String> = [
