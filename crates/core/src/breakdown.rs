@@ -287,7 +287,7 @@ fn check_bands(bands: &[AgeBand]) -> Result<(), BreakdownError> {
 }
 
 /// Computes the index cells of `inputs` grouped by `dimension`, with the figures of every
-/// cell under `min_n`.
+/// cell under `min_n` ([`BreakdownAccumulator`] fed with every input).
 pub fn compute_breakdown<'a, I>(
     form: &Questionnaire,
     config: IndexConfig,
@@ -298,32 +298,65 @@ pub fn compute_breakdown<'a, I>(
 where
     I: IntoIterator<Item = BreakdownInput<'a>>,
 {
-    let mut acc = IndexAccumulator::new(form, config)?;
-    let kind = match dimension {
-        Dimension::Unit { level, on, .. } => DimensionKind::Unit { level, on },
-        Dimension::Agency => DimensionKind::Agency,
-        Dimension::AgencyKind => DimensionKind::AgencyKind,
-        Dimension::Field => DimensionKind::Field,
-        Dimension::Profile { item } => {
-            check_item(
-                form,
-                item,
-                &[ItemType::SingleChoice, ItemType::Integer, ItemType::Rating],
-            )?;
-            DimensionKind::Profile {
-                item: item.to_owned(),
-            }
-        }
-        Dimension::AgeBand { item, bands } => {
-            check_item(form, item, &[ItemType::Integer])?;
-            check_bands(bands)?;
-            DimensionKind::AgeBand {
-                item: item.to_owned(),
-            }
-        }
-    };
+    let mut acc = BreakdownAccumulator::new(form, config, dimension)?;
     for input in inputs {
-        let key: String = match dimension {
+        acc.add(&input);
+    }
+    acc.finish(min_n)
+}
+
+/// A breakdown filled one response at a time (issue 14: responses read as a stream, memory
+/// in proportion to the cells): [`compute_breakdown`] is `new`, `add` for each input, then
+/// `finish`.
+pub struct BreakdownAccumulator<'f, 't> {
+    form: &'f Questionnaire,
+    acc: IndexAccumulator<'f>,
+    dimension: Dimension<'t>,
+    kind: DimensionKind,
+}
+
+impl<'f, 't> BreakdownAccumulator<'f, 't> {
+    /// Prepares a breakdown of `form` by `dimension`, checking the config and the item.
+    pub fn new(
+        form: &'f Questionnaire,
+        config: IndexConfig,
+        dimension: Dimension<'t>,
+    ) -> Result<Self, BreakdownError> {
+        let acc = IndexAccumulator::new(form, config)?;
+        let kind = match dimension {
+            Dimension::Unit { level, on, .. } => DimensionKind::Unit { level, on },
+            Dimension::Agency => DimensionKind::Agency,
+            Dimension::AgencyKind => DimensionKind::AgencyKind,
+            Dimension::Field => DimensionKind::Field,
+            Dimension::Profile { item } => {
+                check_item(
+                    form,
+                    item,
+                    &[ItemType::SingleChoice, ItemType::Integer, ItemType::Rating],
+                )?;
+                DimensionKind::Profile {
+                    item: item.to_owned(),
+                }
+            }
+            Dimension::AgeBand { item, bands } => {
+                check_item(form, item, &[ItemType::Integer])?;
+                check_bands(bands)?;
+                DimensionKind::AgeBand {
+                    item: item.to_owned(),
+                }
+            }
+        };
+        Ok(BreakdownAccumulator {
+            form,
+            acc,
+            dimension,
+            kind,
+        })
+    }
+
+    /// Counts one response in its cell.
+    pub fn add(&mut self, input: &BreakdownInput<'_>) {
+        let key: String = match self.dimension {
             Dimension::Unit { .. } => input.unit_code.to_owned(),
             Dimension::Agency => input.agency_code.unwrap_or(MISSING_KEY).to_owned(),
             Dimension::AgencyKind => input.agency_kind.unwrap_or(MISSING_KEY).to_owned(),
@@ -340,13 +373,17 @@ where
                 })
                 .map_or_else(|| MISSING_KEY.to_owned(), |b| b.key.clone()),
         };
-        acc.add(IndexInput {
+        self.acc.add(IndexInput {
             round_id: input.round_id,
             unit_code: &key,
             answers: input.answers,
         });
     }
-    finish(form, acc, dimension, kind, min_n)
+
+    /// The cells with their figures under `min_n`.
+    pub fn finish(self, min_n: usize) -> Result<Breakdown, BreakdownError> {
+        finish(self.form, self.acc, self.dimension, self.kind, min_n)
+    }
 }
 
 /// One stored count for a breakdown ([`crate::index::CountRow`] with the codes of its cell).

@@ -25,6 +25,7 @@ pub mod hygiene;
 pub mod index_export;
 pub mod ingest;
 pub mod last_sync;
+pub mod microdata_stream;
 pub mod ops;
 pub mod problem;
 pub mod public_page;

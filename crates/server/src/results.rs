@@ -30,14 +30,15 @@ use crate::storage::{AssignmentCodes, RoundPlan};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sipas_core::breakdown::{
-    AgeBand, Breakdown, BreakdownCell, BreakdownCountRow, BreakdownInput, Dimension, MISSING_KEY,
-    compute_breakdown, compute_breakdown_from_counts, default_age_bands,
+    AgeBand, Breakdown, BreakdownAccumulator, BreakdownCell, BreakdownCountRow, BreakdownInput,
+    Dimension, MISSING_KEY, compute_breakdown, compute_breakdown_from_counts, default_age_bands,
 };
 use sipas_core::catalogue::Agency;
 use sipas_core::comparison::{CodeMapping, Comparison, MappingEntry, compare_rounds};
 use sipas_core::figure::Figure;
 use sipas_core::index::{ALL_UNITS, Aggregation, IndexConfig};
 use sipas_core::interval::{METHOD_NOTE_EN, METHOD_NOTE_VI};
+use sipas_core::mode::ResponseMode;
 use sipas_core::questionnaire::{ItemType, Questionnaire};
 use sipas_core::ranking::{RankEntry, rank_figures};
 use sipas_core::report::{OVERALL_LABEL_VI, ReportLevel, aggregation_label_vi, format_time_vi};
@@ -158,6 +159,10 @@ pub enum Source {
         /// Catalogue codes per assignment.
         codes: BTreeMap<Uuid, AssignmentCodes>,
     },
+    /// Breakdowns already computed while the counted responses streamed past
+    /// ([`load_round_tallied`]: profile breakdowns in bounded memory, issue 14), each with
+    /// the grouping it answers; computed under the request's minimum N and aggregation.
+    Tallied(Vec<(By, Result<Breakdown, sipas_core::breakdown::BreakdownError>)>),
 }
 
 /// Everything a results computation reads about one round, already filtered to the scope.
@@ -185,6 +190,8 @@ impl RoundData {
             Source::Answers { responses, .. } => {
                 *responses = selection.keep(std::mem::take(responses));
             }
+            // Modes were selected while the responses streamed.
+            Source::Tallied(_) => {}
         }
     }
 }
@@ -336,6 +343,87 @@ pub async fn load_round_with(
     })
 }
 
+/// [`load_round_of_modes`] for breakdowns `bys` under `min_n` and `aggregation` in bounded
+/// memory (issue 14; profile breakdowns, which need the answers): the counted responses of
+/// the round stream past once ([`crate::storage::ResultsStore::counted_rows`]) and those
+/// in the caller's scope and of the modes `?mode=` (`asked`) selects fill one
+/// accumulator per breakdown; memory in proportion to the cells, not the responses. The
+/// same checks in the same order as [`load_round_of_modes`] (`404.1` outside the scope, then
+/// the mode); a breakdown the engine refuses is kept as its error for [`breakdown`] to
+/// answer. Also gives the mode selection (its `by_id` is left empty: the mode comes with
+/// each row).
+#[allow(clippy::too_many_arguments)]
+pub async fn load_round_tallied(
+    state: &AppState,
+    mine: &Scope,
+    names: &Names,
+    round_id: &str,
+    bys: &[By],
+    min_n: usize,
+    aggregation: Aggregation,
+    asked: Option<&str>,
+) -> ApiResult<(RoundData, crate::results_modes::ModeSelection)> {
+    let (round, plan) = crate::handlers::rounds::visible_round(state, mine, round_id).await?;
+    let form = form_of(state, &round)?;
+    let selection = crate::results_modes::select(state, round_id, asked, false).await?;
+    let filter = scope::RoundFilter::for_codes(mine, round.starts_on);
+    let bands = default_age_bands();
+    let config = IndexConfig {
+        aggregation,
+        ..IndexConfig::default()
+    };
+    let mut accs: Vec<_> = bys
+        .iter()
+        .map(|by| {
+            let dimension = dimension_of(&form, names, by, round.starts_on, &bands);
+            BreakdownAccumulator::new(&form, config.clone(), dimension)
+        })
+        .collect();
+    let mut rows = state.store.counted_rows(round_id).await?;
+    let mut data_as_of: Option<DateTime<Utc>> = None;
+    while let Some(row) = rows.recv().await {
+        let row = row?;
+        data_as_of = Some(data_as_of.map_or(row.received_at, |l| l.max(row.received_at)));
+        let r = &row.response;
+        let agency_code = row.codes.agency_code.as_deref();
+        let mode = ResponseMode::parse(&row.mode).unwrap_or(ResponseMode::Capi);
+        if !filter.admits_codes(&r.unit_code, agency_code) || !selection.modes.contains(&mode) {
+            continue;
+        }
+        let input = BreakdownInput {
+            round_id: &r.round_id,
+            unit_code: &r.unit_code,
+            agency_code,
+            agency_kind: agency_code
+                .and_then(|a| names.agencies.get(a))
+                .map(|a| a.kind.code()),
+            field_code: row.codes.field_code.as_deref(),
+            answers: &r.answers,
+        };
+        for acc in accs.iter_mut().flatten() {
+            acc.add(&input);
+        }
+    }
+    let done = bys
+        .iter()
+        .cloned()
+        .zip(
+            accs.into_iter()
+                .map(|acc| acc.and_then(|a| a.finish(min_n))),
+        )
+        .collect();
+    Ok((
+        RoundData {
+            round,
+            plan,
+            form: form.clone(),
+            source: Source::Tallied(done),
+            data_as_of,
+        },
+        selection,
+    ))
+}
+
 /// The previous round of the same scope and form family (see the module notes).
 pub async fn previous_round(
     state: &AppState,
@@ -374,6 +462,47 @@ pub async fn previous_round(
     Ok(same.or(overlapping).map(|r| r.id))
 }
 
+/// The dimension of a breakdown `by` over `form` (`bands`: the age bands of an integer
+/// profile item).
+fn dimension_of<'t>(
+    form: &Questionnaire,
+    names: &'t Names,
+    by: &'t By,
+    on: chrono::NaiveDate,
+    bands: &'t [AgeBand],
+) -> Dimension<'t> {
+    match by {
+        By::Unit(level) => Dimension::Unit {
+            tree: &names.scope.tree,
+            level: *level,
+            on,
+        },
+        By::Agency => Dimension::Agency,
+        By::AgencyKind => Dimension::AgencyKind,
+        By::Field => Dimension::Field,
+        By::Profile(item) => match form.item(item).map(|i| i.item_type) {
+            Some(ItemType::Integer) => Dimension::AgeBand { item, bands },
+            _ => Dimension::Profile { item },
+        },
+    }
+}
+
+/// The answer to a breakdown the engine refused.
+fn breakdown_error(e: sipas_core::breakdown::BreakdownError) -> ApiError {
+    use sipas_core::breakdown::BreakdownError as E;
+    match e {
+        E::UnknownItem(item) | E::UnsupportedItem { item, .. } => ApiError::invalid_input(
+            format!("Item {item} of the form cannot group responses."),
+            format!("Câu hỏi {item} của phiếu không dùng để phân tổ được."),
+        )
+        .with_details(serde_json::json!({ "field": "by", "code": item })),
+        other => {
+            tracing::error!(error = %other, "breakdown failed");
+            ApiError::internal()
+        }
+    }
+}
+
 /// The breakdown of `data` by `by` under `min_n` (engine: [`compute_breakdown`]).
 pub fn breakdown(
     data: &RoundData,
@@ -383,23 +512,7 @@ pub fn breakdown(
     aggregation: Aggregation,
 ) -> ApiResult<Breakdown> {
     let bands: Vec<AgeBand> = default_age_bands();
-    let dimension = match by {
-        By::Unit(level) => Dimension::Unit {
-            tree: &names.scope.tree,
-            level: *level,
-            on: data.round.starts_on,
-        },
-        By::Agency => Dimension::Agency,
-        By::AgencyKind => Dimension::AgencyKind,
-        By::Field => Dimension::Field,
-        By::Profile(item) => match data.form.item(item).map(|i| i.item_type) {
-            Some(ItemType::Integer) => Dimension::AgeBand {
-                item,
-                bands: &bands,
-            },
-            _ => Dimension::Profile { item },
-        },
-    };
+    let dimension = dimension_of(&data.form, names, by, data.round.starts_on, &bands);
     let config = IndexConfig {
         aggregation,
         ..IndexConfig::default()
@@ -410,6 +523,13 @@ pub fn breakdown(
             .map(|a| a.kind.code())
     };
     let computed = match &data.source {
+        Source::Tallied(done) => match done.iter().find(|(b, _)| b == by) {
+            Some((_, bd)) => bd.clone(),
+            None => {
+                tracing::error!(by = %by.name(), "breakdown not tallied");
+                return Err(ApiError::internal());
+            }
+        },
         Source::Counts(rows) => {
             let round_id = data.round.id.as_str();
             let rows = rows.iter().map(|r| BreakdownCountRow {
@@ -443,20 +563,7 @@ pub fn breakdown(
             compute_breakdown(&data.form, config, dimension, min_n, inputs)
         }
     };
-    computed.map_err(|e| {
-        use sipas_core::breakdown::BreakdownError as E;
-        match e {
-            E::UnknownItem(item) | E::UnsupportedItem { item, .. } => ApiError::invalid_input(
-                format!("Item {item} of the form cannot group responses."),
-                format!("Câu hỏi {item} của phiếu không dùng để phân tổ được."),
-            )
-            .with_details(serde_json::json!({ "field": "by", "code": item })),
-            other => {
-                tracing::error!(error = %other, "breakdown failed");
-                ApiError::internal()
-            }
-        }
-    })
+    computed.map_err(breakdown_error)
 }
 
 /// A row of the form as shown: level, code and Vietnamese label.

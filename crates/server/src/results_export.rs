@@ -6,7 +6,7 @@ use crate::report_export::SUPPRESSED;
 use crate::results::{CellView, Results, RowDef};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use sipas_core::figure::{Figure, PUBLISHED_DECIMALS, round_to};
-use sipas_core::microdata::Microdata;
+use sipas_core::microdata::{CodebookEntry, Microdata};
 use sipas_core::ranking::NOT_ENOUGH_LABEL_VI;
 use sipas_core::report::{ReportLevel, csv_field};
 use sipas_core::targets::{Comparator, TargetScope, TargetStatus};
@@ -569,18 +569,52 @@ pub fn results_csv(r: &Results) -> String {
 
 /// The microdata workbook: sheet `du_lieu` (one row per counted response, column names in
 /// the first row, numbers as numbers) and sheet `codebook` (column, item code, question,
-/// value labels, missing values).
+/// value labels, missing values). [`MicrodataXlsx`] over the rows of `data`.
 pub fn microdata_xlsx(data: &Microdata, note: &str) -> Result<Vec<u8>, XlsxError> {
-    let mut wb = Workbook::new();
-    let f = fmt();
-    let s = wb.add_worksheet().set_name(MICRODATA_SHEETS[0])?;
-    for (col, c) in (0u16..).zip(data.columns()) {
-        s.write_string_with_format(0, col, c, &f.bold)?;
+    let mut book = MicrodataXlsx::new(&data.codebook)?;
+    for row in &data.rows {
+        book.push(row)?;
     }
-    for (row, cells) in (1u32..).zip(&data.rows) {
-        for (col, (v, entry)) in (0u16..).zip(cells.iter().zip(&data.codebook)) {
+    let mut out = std::io::Cursor::new(Vec::new());
+    book.save(&data.codebook, note, &mut out)?;
+    Ok(out.into_inner())
+}
+
+/// The [`microdata_xlsx`] workbook written row by row (issue 14): the data sheet is a
+/// constant-memory worksheet (rows go to a temporary file as they come, text is stored
+/// inline), so memory does not grow with the rows.
+pub struct MicrodataXlsx {
+    wb: Workbook,
+    kinds: Vec<sipas_core::microdata::ColumnKind>,
+    next_row: u32,
+}
+
+impl MicrodataXlsx {
+    /// A workbook whose data sheet has the columns of `codebook` (names in the first row).
+    pub fn new(codebook: &[CodebookEntry]) -> Result<Self, XlsxError> {
+        let mut wb = Workbook::new();
+        let f = fmt();
+        let s = wb
+            .add_worksheet_with_constant_memory()
+            .set_name(MICRODATA_SHEETS[0])?;
+        s.set_freeze_panes(1, 0)?;
+        for (col, c) in (0u16..).zip(codebook) {
+            s.write_string_with_format(0, col, &c.column, &f.bold)?;
+        }
+        Ok(MicrodataXlsx {
+            wb,
+            kinds: codebook.iter().map(|c| c.kind).collect(),
+            next_row: 1,
+        })
+    }
+
+    /// Writes the next row (cells in column order).
+    pub fn push(&mut self, cells: &[Option<String>]) -> Result<(), XlsxError> {
+        let row = self.next_row;
+        let s = self.wb.worksheet_from_index(0)?;
+        for (col, (v, kind)) in (0u16..).zip(cells.iter().zip(&self.kinds)) {
             let Some(v) = v else { continue };
-            match (entry.kind, v.parse::<f64>()) {
+            match (kind, v.parse::<f64>()) {
                 (sipas_core::microdata::ColumnKind::Numeric, Ok(n)) => {
                     s.write_number(row, col, n)?;
                 }
@@ -589,43 +623,57 @@ pub fn microdata_xlsx(data: &Microdata, note: &str) -> Result<Vec<u8>, XlsxError
                 }
             }
         }
+        self.next_row += 1;
+        Ok(())
     }
-    s.set_freeze_panes(1, 0)?;
-    let s = wb.add_worksheet().set_name(MICRODATA_SHEETS[1])?;
-    s.write_string_with_format(0, 0, note, &f.italic)?;
-    for (col, h) in (0u16..).zip([
-        "Cột",
-        "Mã câu hỏi",
-        "Câu hỏi",
-        "Kiểu",
-        "Nhãn giá trị",
-        "Giá trị thiếu",
-    ]) {
-        s.write_string_with_format(1, col, h, &f.bold)?;
-    }
-    s.set_column_width(2, 60.0)?;
-    s.set_column_width(4, 60.0)?;
-    for (row, e) in (2u32..).zip(&data.codebook) {
-        s.write_string(row, 0, &e.column)?;
-        if let Some(c) = &e.item_code {
-            s.write_string(row, 1, c)?;
+
+    /// Adds the codebook sheet (with `note` on top) and saves the workbook to `out`.
+    pub fn save<W>(
+        mut self,
+        codebook: &[CodebookEntry],
+        note: &str,
+        out: W,
+    ) -> Result<(), XlsxError>
+    where
+        W: std::io::Write + std::io::Seek + Send,
+    {
+        let f = fmt();
+        let s = self.wb.add_worksheet().set_name(MICRODATA_SHEETS[1])?;
+        s.write_string_with_format(0, 0, note, &f.italic)?;
+        for (col, h) in (0u16..).zip([
+            "Cột",
+            "Mã câu hỏi",
+            "Câu hỏi",
+            "Kiểu",
+            "Nhãn giá trị",
+            "Giá trị thiếu",
+        ]) {
+            s.write_string_with_format(1, col, h, &f.bold)?;
         }
-        s.write_string(row, 2, &e.question_vi)?;
-        s.write_string(
-            row,
-            3,
-            match e.kind {
-                sipas_core::microdata::ColumnKind::Numeric => "số",
-                sipas_core::microdata::ColumnKind::String => "chuỗi",
-            },
-        )?;
-        let labels: Vec<String> = e
-            .value_labels
-            .iter()
-            .map(|v| format!("{} = {}", v.value, v.label_vi))
-            .collect();
-        s.write_string(row, 4, labels.join("; "))?;
-        s.write_string(row, 5, e.missing_values.join(", "))?;
+        s.set_column_width(2, 60.0)?;
+        s.set_column_width(4, 60.0)?;
+        for (row, e) in (2u32..).zip(codebook) {
+            s.write_string(row, 0, &e.column)?;
+            if let Some(c) = &e.item_code {
+                s.write_string(row, 1, c)?;
+            }
+            s.write_string(row, 2, &e.question_vi)?;
+            s.write_string(
+                row,
+                3,
+                match e.kind {
+                    sipas_core::microdata::ColumnKind::Numeric => "số",
+                    sipas_core::microdata::ColumnKind::String => "chuỗi",
+                },
+            )?;
+            let labels: Vec<String> = e
+                .value_labels
+                .iter()
+                .map(|v| format!("{} = {}", v.value, v.label_vi))
+                .collect();
+            s.write_string(row, 4, labels.join("; "))?;
+            s.write_string(row, 5, e.missing_values.join(", "))?;
+        }
+        self.wb.save_to_writer(out)
     }
-    wb.save_to_buffer()
 }

@@ -13,6 +13,7 @@
 //! * [`pg`]: the one PostgreSQL helper (admin URL from `$SIPAS_TEST_DATABASE_URL`, a fresh
 //!   database per test, dropped afterwards).
 
+pub mod bench;
 pub mod counting_proxy;
 pub mod database;
 pub mod fixture;

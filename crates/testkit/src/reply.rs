@@ -80,3 +80,21 @@ impl Reply {
         self
     }
 }
+
+/// Signs `username` in through the router (`POST /api/v1/login`); the session token.
+pub async fn login(app: &Router, username: &str, password: &str) -> String {
+    let reply = send(
+        app,
+        Method::POST,
+        "/api/v1/login",
+        None,
+        &[(header::CONTENT_TYPE, "application/json")],
+        Body::from(serde_json::json!({"username": username, "password": password}).to_string()),
+    )
+    .await
+    .expect(StatusCode::OK);
+    reply.json::<Value>()["token"]
+        .as_str()
+        .expect("a session token")
+        .to_owned()
+}

@@ -120,21 +120,43 @@ pub async fn round_results(
     let aggregation = q.aggregation.unwrap_or_default();
     let mine = scope::of(&state, &caller).await?;
     let answers = results::needs_answers(&by);
+    // Issue 14: a profile breakdown streams the responses past once (bounded memory) unless
+    // the server runs the reference path.
+    let streamed = answers && !state.index_from_responses;
     // Fields are read only when a figure breaks down by field.
     let detail = results::detail_for(&by, format == "xlsx" || q.trend.unwrap_or(false));
-    let mut data = results::load_round_with(&state, &mine, &round_id, answers, detail).await?;
-    // Issue 15: the official modes of the round unless `?mode=` says otherwise.
-    let selection = crate::results_modes::select(
-        &state,
-        &round_id,
-        q.mode.as_deref(),
-        answers || state.index_from_responses,
-    )
-    .await?;
+    let names = Names::load(&state, mine.clone()).await?;
+    let (mut data, selection) = if streamed {
+        // This round's breakdowns in one pass: by the item, and by field for the XLSX
+        // sheet and the trend.
+        let bys = [by.clone(), By::Field];
+        results::load_round_tallied(
+            &state,
+            &mine,
+            &names,
+            &round_id,
+            &bys,
+            min_n,
+            aggregation,
+            q.mode.as_deref(),
+        )
+        .await?
+    } else {
+        let data = results::load_round_with(&state, &mine, &round_id, answers, detail).await?;
+        // Issue 15: the official modes of the round unless `?mode=` says otherwise.
+        let selection = crate::results_modes::select(
+            &state,
+            &round_id,
+            q.mode.as_deref(),
+            answers || state.index_from_responses,
+        )
+        .await?;
+        (data, selection)
+    };
     // The mode panels from the counts just read (all modes, in scope) when there are any.
     let rows = match &data.source {
         results::Source::Counts(rows) => Some(rows.as_slice()),
-        results::Source::Answers { .. } => None,
+        _ => None,
     };
     let modes = crate::results_modes::panels(
         &state,
@@ -147,7 +169,6 @@ pub async fn round_results(
     )
     .await?;
     data.keep_modes(&selection);
-    let names = Names::load(&state, mine.clone()).await?;
     let (earlier_id, chosen) = match q.compare_to.as_deref() {
         None | Some("") | Some("auto") => {
             (results::previous_round(&state, &mine, &data).await?, "auto")
@@ -165,19 +186,34 @@ pub async fn round_results(
     let earlier: Option<RoundData> = match &earlier_id {
         None => None,
         Some(id) => Some(
-            results::load_round_of_modes(&state, &mine, id, answers, detail, q.mode.as_deref())
+            if streamed {
+                results::load_round_tallied(
+                    &state,
+                    &mine,
+                    &names,
+                    id,
+                    std::slice::from_ref(&by),
+                    min_n,
+                    aggregation,
+                    q.mode.as_deref(),
+                )
                 .await
-                .map_err(|e| {
-                    if e.status() == axum::http::StatusCode::NOT_FOUND {
-                        ApiError::invalid_input(
-                            format!("No round {id} to compare with."),
-                            format!("Không có đợt {id} để so sánh."),
-                        )
-                        .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
-                    } else {
-                        e
-                    }
-                })?,
+                .map(|(data, _)| data)
+            } else {
+                results::load_round_of_modes(&state, &mine, id, answers, detail, q.mode.as_deref())
+                    .await
+            }
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::NOT_FOUND {
+                    ApiError::invalid_input(
+                        format!("No round {id} to compare with."),
+                        format!("Không có đợt {id} để so sánh."),
+                    )
+                    .with_details(serde_json::json!({ "field": "compare_to", "code": id }))
+                } else {
+                    e
+                }
+            })?,
         ),
     };
     let targets = results::targets_of(&state, &round_id).await?;
@@ -417,13 +453,91 @@ pub async fn microdata(
     }
     let min_n = checked_min_n(&state, q.min_n)?;
     let mine = scope::of(&state, &caller).await?;
-    let data = results::load_round(&state, &mine, &round_id, true).await?;
-    let names = Names::load(&state, mine).await?;
+    if state.index_from_responses {
+        return microdata_in_memory(&state, &caller, mine, &round_id, &q, &format, min_n).await;
+    }
+    // Issue 14: rows streamed (crate::microdata_stream), memory bounded.
+    let (round, _) = crate::handlers::rounds::visible_round(&state, &mine, &round_id).await?;
+    let form = results::form_of(&state, &round)?;
+    let names = Names::load(&state, mine.clone()).await?;
+    let options = MicrodataOptions {
+        include_free_text: q.free_text.unwrap_or(false),
+        blank_units_below: q.blank_small_units.unwrap_or(false).then_some(min_n),
+    };
+    let rows = state.store.counted_rows(&round_id).await?;
+    let (first, rest) = crate::microdata_stream::start(rows).await?;
+    let job = crate::microdata_stream::Job {
+        form,
+        options,
+        filter: scope::RoundFilter::for_codes(&mine, round.starts_on),
+        kinds: names
+            .agencies
+            .iter()
+            .map(|(code, a)| (code.clone(), a.kind.code()))
+            .collect(),
+        round_id: round_id.clone(),
+        actor: caller.user.id,
+    };
+    let csv_name = format!("sipas-microdata-{round_id}.csv");
+    match format.as_str() {
+        "sps" => Ok(attachment(
+            format!("sipas-microdata-{round_id}.sps"),
+            "text/plain; charset=utf-8",
+            crate::microdata_stream::sps(job, first, rest, csv_name).await?,
+        )),
+        "xlsx" => {
+            let note = microdata_note(&round.form, &options, min_n);
+            Ok(attachment(
+                format!("sipas-microdata-{round_id}.xlsx"),
+                XLSX_CONTENT_TYPE,
+                crate::microdata_stream::xlsx(job, first, rest, note).await?,
+            ))
+        }
+        _ => Ok(attachment(
+            csv_name,
+            "text/csv; charset=utf-8",
+            crate::microdata_stream::csv_body(job, first, rest),
+        )),
+    }
+}
+
+/// The note on top of the microdata workbook's codebook sheet.
+fn microdata_note(
+    form: &sipas_core::questionnaire::FormKey,
+    options: &MicrodataOptions,
+    min_n: usize,
+) -> String {
+    format!(
+        "Phiếu {}; mỗi dòng là một phiếu được tính (lần nộp mới nhất không bị loại); \
+         không có thông tin liên hệ{}",
+        form,
+        if options.blank_units_below.is_some() {
+            format!("; các đơn vị dưới {min_n} phiếu để trống câu trả lời")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The microdata from every counted response read at once: the reference the streamed
+/// files are checked against (the server's reference path,
+/// [`AppState::index_from_responses`]).
+async fn microdata_in_memory(
+    state: &AppState,
+    caller: &Caller,
+    mine: scope::Scope,
+    round_id: &str,
+    q: &MicrodataQuery,
+    format: &str,
+    min_n: usize,
+) -> ApiResult<Response> {
+    let data = results::load_round(state, &mine, round_id, true).await?;
+    let names = Names::load(state, mine).await?;
     let none = crate::storage::AssignmentCodes::default();
     let mut builder = MicrodataBuilder::new();
     let (responses, codes) = match &data.source {
         results::Source::Answers { responses, codes } => (responses.as_slice(), codes),
-        results::Source::Counts(_) => return Err(ApiError::internal()),
+        _ => return Err(ApiError::internal()),
     };
     for r in responses {
         let codes = r.assignment_id.and_then(|a| codes.get(&a)).unwrap_or(&none);
@@ -450,23 +564,14 @@ pub async fn microdata(
     let table = builder.build(&data.form, &options);
     tracing::info!(actor = %caller.user.id, round_id = %round_id, rows = table.rows.len(), "microdata exported");
     let csv_name = format!("sipas-microdata-{round_id}.csv");
-    match format.as_str() {
+    match format {
         "sps" => Ok(attachment(
             format!("sipas-microdata-{round_id}.sps"),
             "text/plain; charset=utf-8",
             sipas_core::microdata::spss_syntax(&table, &csv_name),
         )),
         "xlsx" => {
-            let note = format!(
-                "Phiếu {}; mỗi dòng là một phiếu được tính (lần nộp mới nhất không bị loại); \
-                 không có thông tin liên hệ{}",
-                data.round.form,
-                if options.blank_units_below.is_some() {
-                    format!("; các đơn vị dưới {min_n} phiếu để trống câu trả lời")
-                } else {
-                    String::new()
-                }
-            );
+            let note = microdata_note(&data.round.form, &options, min_n);
             let bytes = tokio::task::spawn_blocking(move || microdata_xlsx(&table, &note))
                 .await
                 .map_err(|_| ApiError::internal())?

@@ -1,0 +1,173 @@
+//! Microdata and profile results at scale (issue 14, "memory is bounded everywhere a request
+//! reads a whole round: stream rows"; a benchmark, not a test): time and peak RSS (`VmHWM`)
+//! of the real `sipas-server` for `GET /rounds/{id}/microdata` (csv, xlsx, sps) and
+//! `GET /rounds/{id}/results?by=profile:A1` with N counted responses, for two server
+//! binaries on the same database in the same run: **before** (`SIPAS_SERVER_BIN_BEFORE`, a
+//! release build of main: every counted response of the round read at once; left out when
+//! unset) and **after** (`SIPAS_SERVER_BIN`: rows streamed).
+//!
+//! Run: `SIPAS_SERVER_BIN=… SIPAS_SERVER_BIN_BEFORE=… SIPAS_SEED_BIN=… cargo bench --bench
+//! microdata_scale` with release-server builds. `SIPAS_BENCH_SIZES` (default
+//! `10000,100000`), `SIPAS_BENCH_BACKENDS` (default `sqlite,postgres`),
+//! `SIPAS_BENCH_REPEAT` (default 3: requests per endpoint and binary; 1 for the before binary
+//! from 500,000 responses), `SIPAS_BENCH_UNITS` (default 100 communes). The round is seeded
+//! through the storage layer by the `bench_seed` example of sipas-server (`SIPAS_SEED_BIN`,
+//! as `benches/index_scale.rs` does above its HTTP maximum), 5 agencies and 3 fields. Every
+//! endpoint is asked of a fresh process, so the peak is that endpoint's. The two binaries
+//! must answer the same: CSV and SPSS files byte for byte (SHA-256), the results JSON apart
+//! from its generation time; the XLSX size is shown (its cells are compared by
+//! `crates/server/tests/streamed_exports.rs`).
+use sha2::{Digest, Sha256};
+use sipas_testkit::bench::{self, median, peak_rss_mib};
+use sipas_testkit::fixture::seed_people;
+use sipas_testkit::raw_http::{self, Req};
+use sipas_testkit::server::{Backend, Options, TestServer};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// The endpoints measured: name and path.
+const ENDPOINTS: [(&str, &str); 4] = [
+    ("microdata csv", "/api/v1/rounds/BENCH/microdata?format=csv"),
+    (
+        "microdata xlsx",
+        "/api/v1/rounds/BENCH/microdata?format=xlsx",
+    ),
+    ("microdata sps", "/api/v1/rounds/BENCH/microdata?format=sps"),
+    (
+        "results by=profile:A1",
+        "/api/v1/rounds/BENCH/results?by=profile:A1&compare_to=none",
+    ),
+];
+
+fn main() {
+    let repeat: usize = std::env::var("SIPAS_BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    println!(
+        "| backend | N | endpoint | server | median s | bytes | server peak RSS MiB | RSS ratio after/before |"
+    );
+    println!("|---|---:|---|---|---:|---:|---:|---:|");
+    for (backend, n) in bench::runs("10000,100000") {
+        if rt.block_on(run(backend, n, repeat)).is_none() {
+            println!("| {backend:?} | {n} | skipped (no database URL) | | | | | |");
+        }
+    }
+}
+
+/// `bin` serving `database` on `listen`, once it says it listens.
+fn spawn(bin: &str, database: &str, listen: &str) -> Child {
+    let mut child = Command::new(bin)
+        .args(["--database", database, "--listen", listen])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.starts_with("sipas-server listening on ") => break,
+            Some(Ok(_)) => {}
+            _ => panic!("{bin} ended before listening"),
+        }
+    }
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+/// What an answer is compared by across the two binaries.
+fn fingerprint(endpoint: &str, body: &[u8]) -> String {
+    if endpoint.starts_with("results") {
+        let mut v: serde_json::Value = serde_json::from_slice(body).expect("results JSON");
+        v["method"]["generated_at"] = serde_json::Value::Null;
+        hex(&Sha256::digest(v.to_string().as_bytes()))
+    } else if endpoint.ends_with("xlsx") {
+        String::new()
+    } else {
+        hex(&Sha256::digest(body))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
+    let server = TestServer::start_with(
+        backend,
+        Options {
+            rust_log: "info".into(),
+            ..Options::default()
+        },
+    )?;
+    let people = seed_people(&server).await;
+    let token = people.supervisor.token().expect("signed in").to_owned();
+    server.kill();
+    let seed = std::env::var("SIPAS_SEED_BIN").expect("SIPAS_SEED_BIN (bench_seed)");
+    let units = std::env::var("SIPAS_BENCH_UNITS").unwrap_or_else(|_| "100".into());
+    let seeded = Command::new(seed)
+        .args([
+            server.database(),
+            "BENCH".into(),
+            n.to_string(),
+            units,
+            people.surveyor.id.to_string(),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run bench_seed");
+    assert!(seeded.status.success(), "bench_seed failed");
+    let listen = raw_http::authority(&server.url);
+    let after = std::env::var("SIPAS_SERVER_BIN").expect("SIPAS_SERVER_BIN");
+    let mut bins = vec![("after (streamed)", after)];
+    if let Ok(before) = std::env::var("SIPAS_SERVER_BIN_BEFORE") {
+        bins.insert(0, ("before (main)", before));
+    }
+    for (endpoint, path) in ENDPOINTS {
+        let mut seen: Option<(String, f64)> = None;
+        for (label, bin) in &bins {
+            let mut child = spawn(bin, &server.database(), &listen);
+            let times = if label.starts_with("before") && n >= 500_000 {
+                1
+            } else {
+                repeat
+            };
+            let (mut secs, mut bytes, mut print) = (Vec::new(), 0, String::new());
+            for _ in 0..times {
+                let t = Instant::now();
+                let answer = raw_http::send(&server.url, Req::new("GET", path).token(&token)).await;
+                secs.push(t.elapsed().as_secs_f64());
+                assert_eq!(answer.status, 200, "{label} {endpoint}");
+                bytes = answer.body.len();
+                print = fingerprint(endpoint, &answer.body);
+            }
+            let peak = peak_rss_mib(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            let ratio = match &seen {
+                None => String::new(),
+                Some((p, before_peak)) => {
+                    assert_eq!(&print, p, "{endpoint}: both binaries answer the same");
+                    format!("{:.2}", peak / before_peak)
+                }
+            };
+            if seen.is_none() {
+                seen = Some((print, peak));
+            }
+            println!(
+                "| {backend:?} | {n} | {endpoint} | {label} | {:.2} | {bytes} | {peak:.0} | {ratio} |",
+                median(secs)
+            );
+        }
+    }
+    Some(())
+}
