@@ -165,7 +165,9 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
 async fn post_gzip(base_url: &str, token: &str, body: &[u8]) -> UploadResult {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = sipas_testkit::raw_http::authority(base_url);
-    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
     let head = format!(
         "POST /api/v1/responses/batch HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
          Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\

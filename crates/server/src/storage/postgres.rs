@@ -1079,11 +1079,7 @@ struct FactsCols<'a> {
 }
 
 impl<'a> FactsCols<'a> {
-    fn push(
-        &mut self,
-        id: Uuid,
-        r: &'a crate::answer_counts::FactsRow,
-    ) -> Result<(), StoreError> {
+    fn push(&mut self, id: Uuid, r: &'a crate::answer_counts::FactsRow) -> Result<(), StoreError> {
         self.ids.push(id);
         self.revisions.push(rev(r.revision)?);
         self.rounds.push(&r.round_id);

@@ -830,7 +830,7 @@ fn refresh_counts(
     let mut parsed: HashMap<Uuid, Response> = HashMap::new();
     for (id, key, _, _, fresh) in &states {
         if let Some(revision) = *fresh
-            && !hints.get(id).is_some_and(|h| h.revision == revision)
+            && hints.get(id).is_none_or(|h| h.revision != revision)
         {
             let body: String = tx
                 .prepare_cached(sql::COUNTS_BODY)?
