@@ -1034,9 +1034,16 @@ async fn refresh_counts(
     Ok(())
 }
 
-/// The `current_responses` state of the responses `$1` (`COUNTS_CURRENT` for many), by id.
-const COUNTS_CURRENT_ANY: &str = "SELECT c.id, c.revision, c.round_id, c.unit_code, \
-     c.received_at, c.decision FROM current_responses c WHERE c.id = ANY($1)";
+/// The `current_responses` state of the responses `$1` (`COUNTS_CURRENT` for many), by id:
+/// the view's rule (bound, not voided, latest revision, its latest decision) written out,
+/// because PostgreSQL plans the view with `= ANY($1)` as a scan of every binding with a
+/// `MAX(revision)` lookup each (180 ms per batch at 50,000 responses, against 4 ms so).
+const COUNTS_CURRENT_ANY: &str = "SELECT r.id, r.revision, b.round_id, b.unit_code, \
+     r.received_at, (SELECT d.decision FROM review_decisions d \
+      WHERE d.response_id = r.id AND d.revision = r.revision ORDER BY d.seq DESC LIMIT 1) \
+     FROM response_bindings b CROSS JOIN LATERAL (SELECT x.id, x.revision, x.received_at \
+      FROM responses x WHERE x.id = b.response_id ORDER BY x.revision DESC LIMIT 1) r \
+     WHERE b.response_id = ANY($1) AND b.voided_at IS NULL";
 
 /// The `response_facts` rows of the responses `$1`.
 const COUNTS_FACTS_ANY: &str = "SELECT response_id, revision, round_id, unit_code, \
