@@ -8,11 +8,17 @@
 //! responses (default 10,000); `SIPAS_BENCH_RUST_LOG` the server's log level (default `info`);
 //! `SIPAS_BENCH_HASH=legacy` sends the content hash of servers before the canonical form (to
 //! measure an older `SIPAS_SERVER_BIN` in the same run).
+//!
+//! The client's own work is kept off the clock (it shares the machine's cores with the
+//! server): every batch is serialised and gzip-compressed exactly as the sync client does it
+//! ([`sipas_sync::client::gzip_json`]) before the clock starts, then sent as it is over HTTP/1.1.
+//! `SIPAS_BENCH_CLIENT=sync` times the sync client's `upload` instead (encoding on the clock,
+//! as the figures before 2026-12-02 (d) were taken).
 use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
 use server::{Backend, Options, TestServer};
-use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord};
+use sipas_protocol::wire::{AckStatus, UploadBatch, UploadRecord, UploadResult};
 use std::time::Instant;
 
 const BATCH: usize = 250;
@@ -120,11 +126,25 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
                 .collect(),
         })
         .collect();
+    let sync_client = std::env::var("SIPAS_BENCH_CLIENT").is_ok_and(|v| v == "sync");
+    let bodies: Vec<Vec<u8>> = if sync_client {
+        Vec::new()
+    } else {
+        batches
+            .iter()
+            .map(|b| sipas_sync::client::gzip_json(b).expect("gzip"))
+            .collect()
+    };
+    let token = device.token().expect("enrolled").to_owned();
     let start = Instant::now();
     let mut accepted = 0usize;
     let mut first_refusal = None;
-    for batch in &batches {
-        let result = device.upload(batch).await.expect("upload");
+    for (i, batch) in batches.iter().enumerate() {
+        let result = if sync_client {
+            device.upload(batch).await.expect("upload")
+        } else {
+            post_gzip(device.base_url(), &token, &bodies[i]).await
+        };
         for ack in result.acks {
             if ack.status == AckStatus::Accepted {
                 accepted += 1;
@@ -139,4 +159,34 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
         "every response accepted exactly once; first refusal: {first_refusal:?}"
     );
     Some(n as f64 / secs)
+}
+
+/// `POST /api/v1/responses/batch` with a body already gzip-compressed; the upload result.
+async fn post_gzip(base_url: &str, token: &str, body: &[u8]) -> UploadResult {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = sipas_testkit::raw_http::authority(base_url);
+    let mut stream = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/responses/batch HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("send");
+    stream.write_all(body).await.expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("reply");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("reply head");
+    let status = String::from_utf8_lossy(&raw[..split]);
+    assert!(
+        status.starts_with("HTTP/1.1 200"),
+        "upload refused: {status} {}",
+        String::from_utf8_lossy(&raw[split + 4..])
+    );
+    serde_json::from_slice(&raw[split + 4..]).expect("upload result JSON")
 }

@@ -91,8 +91,38 @@ pub fn builtin_form(key: &FormKey) -> Option<Arc<Questionnaire>> {
 /// when the form is unknown or has unusable criteria (it then counts nowhere until the form
 /// is known: the start-up backfill retries rows without keys).
 pub fn facts_of(form: Option<&Questionnaire>, response: &Response) -> Option<String> {
-    let form = form?;
-    let acc = IndexAccumulator::new(form, IndexConfig::default()).ok()?;
+    let acc = IndexAccumulator::new(form?, IndexConfig::default()).ok()?;
+    Some(keys_text(&acc, response))
+}
+
+/// [`facts_of`] for many responses: one [`IndexAccumulator`] per form (preparing it is most
+/// of the work for one response), built on first use.
+pub struct FactsMaker<'f> {
+    forms: &'f HashMap<FormKey, Option<Arc<Questionnaire>>>,
+    prepared: HashMap<&'f FormKey, Option<IndexAccumulator<'f>>>,
+}
+
+impl<'f> FactsMaker<'f> {
+    /// Computes keys with the forms of `forms` (a key absent or `None`: form unknown).
+    pub fn new(forms: &'f HashMap<FormKey, Option<Arc<Questionnaire>>>) -> Self {
+        FactsMaker {
+            forms,
+            prepared: HashMap::new(),
+        }
+    }
+
+    /// The same as [`facts_of`] with the response's form.
+    pub fn facts(&mut self, response: &Response) -> Option<String> {
+        let (key, form) = self.forms.get_key_value(&response.form)?;
+        let acc = self.prepared.entry(key).or_insert_with(|| {
+            form.as_deref()
+                .and_then(|f| IndexAccumulator::new(f, IndexConfig::default()).ok())
+        });
+        acc.as_ref().map(|acc| keys_text(acc, response))
+    }
+}
+
+fn keys_text(acc: &IndexAccumulator<'_>, response: &Response) -> String {
     let keys = acc.count_keys(&response.answers);
     let mut out = String::new();
     for (item, outcome) in keys {
@@ -103,7 +133,7 @@ pub fn facts_of(form: Option<&Questionnaire>, response: &Response) -> Option<Str
         out.push('\t');
         out.push_str(&outcome);
     }
-    Some(out)
+    out
 }
 
 /// The `(item, outcome)` keys of stored facts.
@@ -271,6 +301,74 @@ pub fn plan(
         row,
         deltas: merge(deltas),
     }))
+}
+
+/// What a backend read about one response for [`plan_batch`].
+pub struct Loaded<'a> {
+    /// The response.
+    pub id: Uuid,
+    /// Its state in `current_responses`.
+    pub current: Option<Current>,
+    /// Its `response_facts` row.
+    pub old: Option<FactsRow>,
+    /// When [`needs_fresh`]: its current revision with the assignment's codes and the mode.
+    pub fresh: Option<FreshInput<'a>>,
+}
+
+/// The current revision of a response and what its row takes from elsewhere.
+pub struct FreshInput<'a> {
+    /// The revision (from the batch in hand, or its stored body).
+    pub response: &'a Response,
+    /// Agency of the response's assignment (`""`: none).
+    pub agency_code: String,
+    /// Field of the response's assignment (`""`: none).
+    pub field_code: String,
+    /// The revision's mode (`responses.mode`).
+    pub mode: String,
+}
+
+/// What the refresh of many responses writes: their new rows (in the order given) and the
+/// count differences of them all, merged ([`merge`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchRefresh {
+    /// `(response, new row)` of each response whose row changes.
+    pub rows: Vec<(Uuid, FactsRow)>,
+    /// Differences to apply to `answer_counts`, merged and sorted by key.
+    pub deltas: Vec<Delta>,
+}
+
+/// [`plan`] for many responses at once (one transaction): keys computed with one accumulator
+/// per form ([`FactsMaker`]; `forms` holds the form of every response in `fresh`), the
+/// differences merged. Each id must appear once.
+pub fn plan_batch(
+    loaded: Vec<Loaded<'_>>,
+    force: bool,
+    forms: &HashMap<FormKey, Option<Arc<Questionnaire>>>,
+) -> Result<BatchRefresh, StoreError> {
+    let mut maker = FactsMaker::new(forms);
+    let mut out = BatchRefresh::default();
+    let mut deltas = Vec::new();
+    for l in loaded {
+        let id = l.id;
+        let fresh = l.fresh;
+        let refresh = plan(l.current, l.old, force, |_| {
+            let f = fresh.ok_or_else(|| {
+                StoreError::Backend(format!("answer counts: response {id} not read"))
+            })?;
+            Ok(Fresh {
+                facts: maker.facts(f.response),
+                agency_code: f.agency_code,
+                field_code: f.field_code,
+                mode: f.mode,
+            })
+        })?;
+        if let Some(r) = refresh {
+            deltas.extend(r.deltas);
+            out.rows.push((id, r.row));
+        }
+    }
+    out.deltas = merge(deltas);
+    Ok(out)
 }
 
 /// Merges count differences by key, dropping zeros, sorted by key: a transaction applying

@@ -372,6 +372,30 @@ pub struct Plan {
     pub ops: Vec<Op>,
 }
 
+/// The responses whose revisions `ops` store (each once, sorted), with the latest stored
+/// revision of each: what the answer counts of a batch are refreshed from.
+pub fn stored_revisions<'b>(
+    batch: &'b IngestBatch,
+    ops: &[Op],
+) -> (Vec<Uuid>, HashMap<Uuid, &'b Response>) {
+    let mut hints: HashMap<Uuid, &Response> = HashMap::new();
+    for op in ops {
+        if let Op::InsertRevision { item } = op
+            && let Some(Checked::Valid { response, .. }) = batch.items.get(*item)
+        {
+            let later = hints
+                .get(&response.id)
+                .is_none_or(|h| h.revision < response.revision);
+            if later {
+                hints.insert(response.id, response);
+            }
+        }
+    }
+    let mut ids: Vec<Uuid> = hints.keys().copied().collect();
+    ids.sort_unstable();
+    (ids, hints)
+}
+
 /// Entity id of a response revision in audit entries: `<uuid>/<revision>`.
 pub fn revision_entity(id: Uuid, revision: u32) -> String {
     format!("{id}/{revision}")

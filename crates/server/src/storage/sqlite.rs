@@ -29,7 +29,7 @@ use sipas_protocol::wire::{
     Assignment, AssignmentStatus, Contact, Decision, OutsideSample, RecordAck, ReviewDecision,
     Round, RoundUnit, UserInfo,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -769,100 +769,131 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
             } => audit_in(tx, &now, *actor, action, entity.as_deref())?,
         }
     }
-    for op in ops {
-        if let Op::InsertRevision { item } = op
-            && let Some(Checked::Valid { response, .. }) = batch.items.get(*item)
-        {
-            refresh_counts(tx, response.id, Some(response), false)?;
-        }
-    }
-    Ok(())
+    let (ids, hints) = ingest::stored_revisions(batch, ops);
+    refresh_counts(tx, &ids, &hints, false)
 }
 
 // --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
 
-/// Refreshes the `response_facts` row and `answer_counts` of response `id` inside `tx`
-/// (after its ingest, decision or void). `hint`: the response if already in hand; `force`:
-/// recompute the keys even for the same revision (start-up backfill).
+/// Refreshes the `response_facts` rows and `answer_counts` of responses `ids` (each once)
+/// inside `tx` (after an ingest, decision or void). `hints`: responses already in hand (the
+/// revisions a batch stored); `force`: recompute the keys even for the same revision
+/// (start-up backfill). The count differences of all of them are applied once, merged.
 fn refresh_counts(
     tx: &Transaction<'_>,
-    id: Uuid,
-    hint: Option<&Response>,
+    ids: &[Uuid],
+    hints: &HashMap<Uuid, &Response>,
     force: bool,
 ) -> Result<(), StoreError> {
     use crate::answer_counts::{
-        Current, DEFAULT_MODE, FactsRow, Fresh, facts_of, parse_body, plan,
+        Current, DEFAULT_MODE, FactsRow, FreshInput, Loaded, needs_fresh, parse_body, plan_batch,
     };
-    let key = id.to_string();
-    let current = tx
-        .prepare_cached(sql::COUNTS_CURRENT)?
-        .query_row([&key], |r| {
-            Ok(Current {
-                revision: r.get(0)?,
-                round_id: r.get(1)?,
-                unit_code: r.get(2)?,
-                received_at: col_ts(r, 3)?,
-                decision: r.get(4)?,
-            })
-        })
-        .optional()?;
-    let old = tx
-        .prepare_cached(sql::COUNTS_FACTS_OF)?
-        .query_row([&key], |r| {
-            Ok(FactsRow {
-                revision: r.get(0)?,
-                round_id: r.get(1)?,
-                unit_code: r.get(2)?,
-                agency_code: r.get(3)?,
-                field_code: r.get(4)?,
-                mode: r.get(5)?,
-                received_at: col_ts(r, 6)?,
-                counted: r.get(7)?,
-                facts: r.get(8)?,
-            })
-        })
-        .optional()?;
-    let refresh = plan(current, old, force, |c| {
-        let parsed;
-        let response = match hint {
-            Some(h) if h.id == id && h.revision == c.revision => h,
-            _ => {
-                let body: String = tx
-                    .prepare_cached(sql::COUNTS_BODY)?
-                    .query_row(params![key, c.revision], |r| r.get(0))?;
-                parsed = parse_body(id, &body)?;
-                &parsed
-            }
-        };
-        let (agency_code, field_code) = match response.assignment_id {
-            Some(a) => tx
-                .prepare_cached(sql::COUNTS_ASSIGNMENT_CODES)?
-                .query_row([a.to_string()], |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    ))
+    let mut states = Vec::with_capacity(ids.len());
+    {
+        let mut current = tx.prepare_cached(sql::COUNTS_CURRENT)?;
+        let mut facts = tx.prepare_cached(sql::COUNTS_FACTS_OF)?;
+        for id in ids {
+            let key = id.to_string();
+            let c = current
+                .query_row([&key], |r| {
+                    Ok(Current {
+                        revision: r.get(0)?,
+                        round_id: r.get(1)?,
+                        unit_code: r.get(2)?,
+                        received_at: col_ts(r, 3)?,
+                        decision: r.get(4)?,
+                    })
                 })
-                .optional()?
-                .unwrap_or_default(),
-            None => Default::default(),
-        };
-        let form = count_form(tx, &response.form)?;
-        let mode: String = tx
-            .prepare_cached(sql::COUNTS_MODE)?
-            .query_row(params![key, c.revision], |r| r.get(0))
-            .optional()?
-            .unwrap_or_else(|| DEFAULT_MODE.to_owned());
-        Ok(Fresh {
-            facts: facts_of(form.as_deref(), response),
-            agency_code,
-            field_code,
-            mode,
-        })
-    })?;
-    let Some(refresh) = refresh else {
-        return Ok(());
+                .optional()?;
+            let old = facts
+                .query_row([&key], |r| {
+                    Ok(FactsRow {
+                        revision: r.get(0)?,
+                        round_id: r.get(1)?,
+                        unit_code: r.get(2)?,
+                        agency_code: r.get(3)?,
+                        field_code: r.get(4)?,
+                        mode: r.get(5)?,
+                        received_at: col_ts(r, 6)?,
+                        counted: r.get(7)?,
+                        facts: r.get(8)?,
+                    })
+                })
+                .optional()?;
+            let fresh = c
+                .as_ref()
+                .filter(|c| needs_fresh(Some(c), old.as_ref(), force))
+                .map(|c| c.revision);
+            states.push((*id, key, c, old, fresh));
+        }
+    }
+    // The current revisions not in hand, then the forms of all that need keys.
+    let mut parsed: HashMap<Uuid, Response> = HashMap::new();
+    for (id, key, _, _, fresh) in &states {
+        if let Some(revision) = *fresh
+            && hints.get(id).is_none_or(|h| h.revision != revision)
+        {
+            let body: String = tx
+                .prepare_cached(sql::COUNTS_BODY)?
+                .query_row(params![key, revision], |r| r.get(0))?;
+            parsed.insert(*id, parse_body(*id, &body)?);
+        }
+    }
+    let in_hand = |id: &Uuid, revision: u32| -> Option<&Response> {
+        match hints.get(id) {
+            Some(h) if h.revision == revision => Some(*h),
+            _ => parsed.get(id),
+        }
     };
+    let mut forms = HashMap::new();
+    for (id, _, _, _, fresh) in &states {
+        if let Some(r) = fresh.and_then(|rev| in_hand(id, rev))
+            && !forms.contains_key(&r.form)
+        {
+            forms.insert(r.form.clone(), count_form(tx, &r.form)?);
+        }
+    }
+    let mut loaded = Vec::with_capacity(states.len());
+    {
+        let mut codes = tx.prepare_cached(sql::COUNTS_ASSIGNMENT_CODES)?;
+        let mut mode_of = tx.prepare_cached(sql::COUNTS_MODE)?;
+        for (id, key, current, old, fresh) in states {
+            let fresh = match fresh.and_then(|rev| in_hand(&id, rev).map(|r| (rev, r))) {
+                Some((revision, response)) => {
+                    let (agency_code, field_code) = match response.assignment_id {
+                        Some(a) => codes
+                            .query_row([a.to_string()], |r| {
+                                Ok((
+                                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                                ))
+                            })
+                            .optional()?
+                            .unwrap_or_default(),
+                        None => Default::default(),
+                    };
+                    let mode = mode_of
+                        .query_row(params![key, revision], |r| r.get(0))
+                        .optional()?
+                        .unwrap_or_else(|| DEFAULT_MODE.to_owned());
+                    Some(FreshInput {
+                        response,
+                        agency_code,
+                        field_code,
+                        mode,
+                    })
+                }
+                None => None,
+            };
+            loaded.push(Loaded {
+                id,
+                current,
+                old,
+                fresh,
+            });
+        }
+    }
+    let refresh = plan_batch(loaded, force, &forms)?;
     let mut bump = tx.prepare_cached(sql::COUNTS_BUMP)?;
     for d in &refresh.deltas {
         bump.execute(params![
@@ -876,10 +907,10 @@ fn refresh_counts(
             d.n
         ])?;
     }
-    let r = &refresh.row;
-    tx.prepare_cached(sql::COUNTS_UPSERT_FACTS)?
-        .execute(params![
-            key,
+    let mut upsert = tx.prepare_cached(sql::COUNTS_UPSERT_FACTS)?;
+    for (id, r) in &refresh.rows {
+        upsert.execute(params![
+            id.to_string(),
             r.revision,
             r.round_id,
             r.unit_code,
@@ -890,6 +921,7 @@ fn refresh_counts(
             r.counted,
             r.facts
         ])?;
+    }
     Ok(())
 }
 
@@ -930,11 +962,14 @@ fn backfill_counts(conn: &mut Connection) -> Result<u64, StoreError> {
         let Some(end) = ids.last().cloned() else {
             return Ok(done);
         };
-        for id in &ids {
-            let uuid = Uuid::parse_str(id)
-                .map_err(|e| StoreError::Backend(format!("response id {id}: {e}")))?;
-            refresh_counts(&tx, uuid, None, true)?;
-        }
+        let uuids = ids
+            .iter()
+            .map(|id| {
+                Uuid::parse_str(id)
+                    .map_err(|e| StoreError::Backend(format!("response id {id}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        refresh_counts(&tx, &uuids, &HashMap::new(), true)?;
         tx.commit()?;
         done += ids.len() as u64;
         last = end;
@@ -1724,7 +1759,7 @@ impl ServerStore for SqliteStore {
                 reason,
                 key
             ])?;
-            refresh_counts(tx, id, None, false)?;
+            refresh_counts(tx, &[id], &HashMap::new(), false)?;
             if let Some(a) = assignment {
                 let seq = next_seq(tx)?;
                 tx.prepare_cached(sql::REOPEN_ASSIGNMENT)?
@@ -1813,7 +1848,7 @@ impl ServerStore for SqliteStore {
                 reviewer.to_string(),
                 surveyor.to_string()
             ])?;
-            refresh_counts(tx, d.response_id, None, false)?;
+            refresh_counts(tx, &[d.response_id], &HashMap::new(), false)?;
             audit_in(
                 tx,
                 &ts(&Utc::now()),
