@@ -29,7 +29,7 @@
 //! `SIPAS_BENCH_BACKENDS` (default `sqlite,postgres`; PostgreSQL needs
 //! `SIPAS_TEST_DATABASE_URL`, else it is skipped).
 use sipas_testkit::counting_proxy::CountingProxy;
-use sipas_testkit::{fixture, server};
+use sipas_testkit::{bench, fixture, server};
 
 use fixture::{enrol_device, interview, seed_people, seed_round, server_records, upload_batches};
 use server::{Backend, Options, TestServer};
@@ -69,11 +69,7 @@ fn main() {
     let n: usize = env("SIPAS_BENCH_N").map_or(10_000, |v| v.parse().expect("SIPAS_BENCH_N"));
     let runs: usize = env("SIPAS_BENCH_RUNS").map_or(3, |v| v.parse().expect("SIPAS_BENCH_RUNS"));
     let backends = env("SIPAS_BENCH_BACKENDS").unwrap_or_else(|| "sqlite,postgres".into());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = bench::runtime();
     println!(
         "responses: {n}, runs: {runs}, server: {}",
         server::server_binary().display()
@@ -114,10 +110,10 @@ fn main() {
         if all.is_empty() {
             continue;
         }
-        let first = median(all.iter().map(|r| r.first.as_secs_f64()));
-        let second = median(all.iter().map(|r| r.second.as_secs_f64()));
-        let raw = median(all.iter().map(|r| r.raw.as_secs_f64()));
-        let setup = median(all.iter().map(|r| r.setup.as_secs_f64()));
+        let first = bench::median(all.iter().map(|r| r.first.as_secs_f64()).collect());
+        let second = bench::median(all.iter().map(|r| r.second.as_secs_f64()).collect());
+        let raw = bench::median(all.iter().map(|r| r.raw.as_secs_f64()).collect());
+        let setup = bench::median(all.iter().map(|r| r.setup.as_secs_f64()).collect());
         println!(
             "{backend:?} median of {}: first sync {first:.2} s = {:.0} responses/s \
              ({:.2} x the raw-upload baseline {raw:.2} s); second sync {second:.3} s, upload \
@@ -145,17 +141,6 @@ fn with_suffix(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     s.into()
-}
-
-/// Median of some figures.
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        len if len % 2 == 1 => v[len / 2],
-        len => (v[len / 2 - 1] + v[len / 2]) / 2.0,
-    }
 }
 
 /// One fresh run; `None` when the backend is unavailable.

@@ -7,7 +7,9 @@
 //! Run: `bash scripts/bench.sh index` (or `cargo bench --bench index_scale` with
 //! `SIPAS_SERVER_BIN` set to a release server). `SIPAS_BENCH_SIZES` (default `10000,100000`)
 //! lists the sizes (`SIPAS_BENCH_BACKENDS`, default `sqlite,postgres`, the backends);
-//! `SIPAS_BENCH_REPEAT` (default 3) the requests per endpoint and path.
+//! `SIPAS_BENCH_REPEAT` (default 3) the requests per endpoint and path;
+//! `SIPAS_BENCH_CLIENT_TIMEOUT_SECS` (default 30) the client's timeout per request (the reference
+//! path at 1,000,000 responses on PostgreSQL takes longer).
 //! Up to `SIPAS_BENCH_HTTP_MAX` (default 20,000) responses, data is uploaded through the real
 //! API (sample import, device upload in batches of 250), all responses `sipas-6-groups@2026.1`
 //! of one unit. Above it, the round is seeded directly through the storage layer by the
@@ -20,7 +22,7 @@
 //! requests. `SIPAS_BENCH_PROVINCES` = P seeds national scale: P provinces of
 //! `SIPAS_BENCH_UNITS` communes each (unit catalogue imported), so "results by province" is
 //! the index per province and the ministry-level ranking of the provinces.
-use sipas_testkit::{fixture, server};
+use sipas_testkit::{bench, fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
 use server::{Backend, Options, TestServer};
@@ -30,55 +32,17 @@ use std::time::Instant;
 const BATCH: usize = 250;
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("SIPAS_BENCH_SIZES")
-        .unwrap_or_else(|_| "10000,100000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let repeat: usize = std::env::var("SIPAS_BENCH_REPEAT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let repeat = bench::repeat();
+    let rt = bench::runtime();
     println!(
         "| backend | N | seeding | ingest responses/s | path | index median ms | report median ms | results median ms | by province median ms | server peak RSS MiB |"
     );
     println!("|---|---:|---|---:|---|---:|---:|---:|---:|---:|");
-    let backends =
-        std::env::var("SIPAS_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        if !backends.contains(&format!("{backend:?}").to_lowercase()) {
-            continue;
-        }
-        for &n in &sizes {
-            if rt.block_on(run(backend, n, repeat)).is_none() {
-                println!("| {backend:?} | {n} | skipped (no database URL) | | | | | | | |");
-            }
+    for (backend, n) in bench::runs("10000,100000") {
+        if rt.block_on(run(backend, n, repeat)).is_none() {
+            println!("| {backend:?} | {n} | skipped (no database URL) | | | | | | | |");
         }
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-    v[v.len() / 2]
-}
-
-/// Peak and current RSS (MiB) of process `pid`.
-fn rss(pid: &str) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (kib("VmHWM:") / 1024.0, kib("VmRSS:") / 1024.0)
 }
 
 async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
@@ -171,7 +135,7 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
             province_ms.push(t.elapsed().as_secs_f64() * 1000.0);
             last = Some([index, report, results, provinces]);
         }
-        let (peak, _) = rss(&pid);
+        let peak = bench::peak_rss_mib(pid.parse().expect("server pid"));
         // Both paths must answer the same (generation times aside).
         let mut last = last.expect("at least one request");
         last[1]["stamp"]["generated_at"] = serde_json::Value::Null;
@@ -188,10 +152,10 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
         }
         println!(
             "| {backend:?} | {n} | {seeding} | {ingest_rate:.0} | {path} | {:.1} | {:.1} | {:.1} | {:.1} | {peak:.0} |",
-            median(index_ms),
-            median(report_ms),
-            median(results_ms),
-            median(province_ms)
+            bench::median(index_ms),
+            bench::median(report_ms),
+            bench::median(results_ms),
+            bench::median(province_ms)
         );
     }
     // `SIPAS_BENCH_PAUSE_SECS`: keep the database that long before it is dropped (to look

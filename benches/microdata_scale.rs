@@ -41,15 +41,8 @@ const ENDPOINTS: [(&str, &str); 4] = [
 ];
 
 fn main() {
-    let repeat: usize = std::env::var("SIPAS_BENCH_REPEAT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let repeat = bench::repeat();
+    let rt = bench::runtime();
     println!(
         "| backend | N | endpoint | server | median s | bytes | server peak RSS MiB | RSS ratio after/before |"
     );

@@ -1,5 +1,5 @@
 //! Shared by the scale benchmarks (`benches/*.rs`): the runs asked for in the environment,
-//! medians and a process's peak RSS.
+//! the repeat count, the client runtime, medians and a process's peak RSS.
 use crate::server::Backend;
 
 /// The (backend, size) pairs to run: sizes from `SIPAS_BENCH_SIZES` (comma-separated,
@@ -36,4 +36,22 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0)
         / 1024.0
+}
+
+/// Requests per endpoint: `SIPAS_BENCH_REPEAT` (default 3).
+pub fn repeat() -> usize {
+    std::env::var("SIPAS_BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+/// The benchmarks' client runtime: two worker threads, as many as the machine's cores (the
+/// server under test runs its own).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }

@@ -53,9 +53,15 @@ pub struct People {
     pub surveyor: UserInfo,
 }
 
-/// A client of `server` with a short timeout (trusting its certificate, for HTTPS servers).
+/// A client of `server` with a short timeout (trusting its certificate, for HTTPS servers):
+/// 30 s, or `SIPAS_BENCH_CLIENT_TIMEOUT_SECS` (the scale benchmarks ask the reference path,
+/// which re-reads a whole round, for its figures at 1,000,000 responses).
 pub fn client(server: &TestServer) -> ApiClient {
-    let c = ApiClient::with_timeout(&server.url, Duration::from_secs(30)).expect("API client");
+    let secs = std::env::var("SIPAS_BENCH_CLIENT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let c = ApiClient::with_timeout(&server.url, Duration::from_secs(secs)).expect("API client");
     match server.client_root_pem() {
         Some(pem) => c
             .with_root_certificate_pem(pem)
