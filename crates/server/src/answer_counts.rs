@@ -200,8 +200,9 @@ pub struct Delta {
     pub n: i64,
 }
 
-/// What a refresh writes: the new row and the count differences, sorted by key (so
-/// concurrent PostgreSQL transactions lock count rows in one order).
+/// What a refresh writes: the new row and the count differences, one per key, in no
+/// particular order ([`plan_batch`] and the PostgreSQL writer [`merge`] them, which orders
+/// them by key so that concurrent PostgreSQL transactions lock count rows in one order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refresh {
     /// The response's new row.
@@ -293,14 +294,16 @@ pub fn plan(
             }
         }
     };
-    if let Some(o) = &old {
-        add(o, -1);
-    }
     add(&row, 1);
-    Ok(Some(Refresh {
-        row,
-        deltas: merge(deltas),
-    }))
+    // A first revision (the usual upload) has nothing to cancel: its keys are distinct.
+    let deltas = match &old {
+        Some(o) => {
+            add(o, -1);
+            sum_by_key(deltas)
+        }
+        None => deltas,
+    };
+    Ok(Some(Refresh { row, deltas }))
 }
 
 /// What a backend read about one response for [`plan_batch`].
@@ -379,22 +382,26 @@ pub fn plan_batch(
 /// sorting them all (seven string comparisons per step, most keys equal) took 44 % of the
 /// server's ingest time (BENCHMARKS.md, "Ingest speed", 2026-12-02 (e)).
 pub fn merge(deltas: Vec<Delta>) -> Vec<Delta> {
+    let mut out = sum_by_key(deltas);
+    // Distinct keys: the order is the key's (n never decides it).
+    out.sort_unstable();
+    out
+}
+
+/// The differences summed by key, zeros dropped, in no particular order.
+fn sum_by_key(deltas: Vec<Delta>) -> Vec<Delta> {
     let mut sums: HashMap<Delta, i64> = HashMap::with_capacity(deltas.len() / 8);
     for mut d in deltas {
         let n = std::mem::take(&mut d.n);
         *sums.entry(d).or_insert(0) += n;
     }
-    let mut out: Vec<Delta> = sums
-        .into_iter()
+    sums.into_iter()
         .filter(|(_, n)| *n != 0)
         .map(|(mut d, n)| {
             d.n = n;
             d
         })
-        .collect();
-    // Distinct keys: the order is the key's (n never decides it).
-    out.sort_unstable();
-    out
+        .collect()
 }
 
 /// One `answer_counts` row of a round, or with [`Detail::Cells`] the sum of a cell's rows
@@ -775,7 +782,9 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let got: Vec<(&str, i64)> = r.deltas.iter().map(|d| (d.outcome.as_str(), d.n)).collect();
+        let mut got: Vec<(&str, i64)> =
+            r.deltas.iter().map(|d| (d.outcome.as_str(), d.n)).collect();
+        got.sort_unstable();
         assert_eq!(got, [("4", -1), ("5", 1)]);
         // rejection of the same revision: all keys -1, keys kept for a later approval
         let r = plan(
