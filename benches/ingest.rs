@@ -14,6 +14,11 @@
 //! ([`sipas_sync::client::gzip_json`]) before the clock starts, then sent as it is over HTTP/1.1.
 //! `SIPAS_BENCH_CLIENT=sync` times the sync client's `upload` instead (encoding on the clock,
 //! as the figures before 2026-12-02 (d) were taken).
+//!
+//! Each backend is measured twice, each time on a fresh server: one device sending one batch
+//! at a time (the figure of earlier sessions), and `SIPAS_BENCH_DEVICES` devices (default 4)
+//! of the same surveyor uploading at once, each one batch at a time, as the devices of a
+//! province do: the server checks one batch while it writes another.
 use sipas_testkit::{fixture, server};
 
 use fixture::{enrol_device, response_for, seed_people, seed_round};
@@ -37,13 +42,23 @@ fn main() {
     let raw = raw_sqlite_rate(n, row_bytes);
     println!("raw SQLite insert (WAL, synchronous=FULL, {BATCH}/tx): {raw:.0} rows/s  [ceiling]");
 
+    let devices: usize = std::env::var("SIPAS_BENCH_DEVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        match rt.block_on(http_ingest_rate(backend, n)) {
-            Some(rate) => println!(
-                "sipas-server HTTP ingest on {backend:?}: {rate:.0} responses/s  ({:.2} x ceiling)",
-                rate / raw
-            ),
-            None => println!("sipas-server HTTP ingest on {backend:?}: skipped (no database URL)"),
+        for lanes in [1, devices.max(1)] {
+            match rt.block_on(http_ingest_rate(backend, n, lanes)) {
+                Some(rate) => println!(
+                    "sipas-server HTTP ingest on {backend:?}, {lanes} device(s) at once: \
+                     {rate:.0} responses/s  ({:.2} x ceiling)",
+                    rate / raw
+                ),
+                None => {
+                    println!("sipas-server HTTP ingest on {backend:?}: skipped (no database URL)");
+                    break;
+                }
+            }
         }
     }
 }
@@ -78,14 +93,15 @@ fn raw_sqlite_rate(n: usize, row_bytes: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Uploads `n` valid responses to a fresh real server; returns accepted responses per second
-/// of upload time (seeding excluded).
+/// Uploads `n` valid responses to a fresh real server from `lanes` enrolled devices at once
+/// (batch `i` goes through device `i % lanes`, each device one batch at a time); returns
+/// accepted responses per second of upload time (seeding excluded).
 ///
 /// The server logs at `RUST_LOG=info`, its default in production. (Test servers log at
 /// `debug` for the personal-data log check; from commit 4c46daf until this was set, the
 /// benchmark inherited that and measured debug logging of every request: about half the
 /// throughput.)
-async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
+async fn http_ingest_rate(backend: Backend, n: usize, lanes: usize) -> Option<f64> {
     let rust_log = std::env::var("SIPAS_BENCH_RUST_LOG").unwrap_or_else(|_| "info".into());
     let server = TestServer::start_with(
         backend,
@@ -103,7 +119,10 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
         "{backend:?}: sample of {n} imported (one CSV) and assigned in {:.2} s",
         seeding.elapsed().as_secs_f64()
     );
-    let device = enrol_device(&server, &people).await;
+    let mut devices = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        devices.push(enrol_device(&server, &people).await);
+    }
     // A server from before the canonical content hash (for a before/after run) checks the
     // legacy hash.
     let legacy_hash = std::env::var("SIPAS_BENCH_HASH").is_ok_and(|v| v == "legacy");
@@ -138,17 +157,36 @@ async fn http_ingest_rate(backend: Backend, n: usize) -> Option<f64> {
             .map(|b| sipas_sync::client::gzip_json(b).expect("gzip"))
             .collect()
     };
-    let token = device.token().expect("enrolled").to_owned();
+    let tokens: Vec<String> = devices
+        .iter()
+        .map(|d| d.token().expect("enrolled").to_owned())
+        .collect();
+    let base_url = devices[0].base_url().to_owned();
+    let batches = std::sync::Arc::new(batches);
+    let bodies = std::sync::Arc::new(bodies);
+    let devices = std::sync::Arc::new(devices);
     let start = Instant::now();
+    let mut lane_tasks = Vec::with_capacity(lanes);
+    for lane in 0..lanes {
+        let (batches, bodies, devices) = (batches.clone(), bodies.clone(), devices.clone());
+        let (token, base_url) = (tokens[lane].clone(), base_url.clone());
+        lane_tasks.push(tokio::spawn(async move {
+            let mut acks = Vec::new();
+            for i in (lane..batches.len()).step_by(lanes) {
+                let result = if sync_client {
+                    devices[lane].upload(&batches[i]).await.expect("upload")
+                } else {
+                    post_gzip(&base_url, &token, &bodies[i]).await
+                };
+                acks.extend(result.acks);
+            }
+            acks
+        }));
+    }
     let mut accepted = 0usize;
     let mut first_refusal = None;
-    for (i, batch) in batches.iter().enumerate() {
-        let result = if sync_client {
-            device.upload(batch).await.expect("upload")
-        } else {
-            post_gzip(device.base_url(), &token, &bodies[i]).await
-        };
-        for ack in result.acks {
+    for task in lane_tasks {
+        for ack in task.await.expect("upload lane") {
             if ack.status == AckStatus::Accepted {
                 accepted += 1;
             } else if first_refusal.is_none() {

@@ -242,26 +242,46 @@ pub fn plan(
     force: bool,
     fresh: impl FnOnce(&Current) -> Result<Fresh, StoreError>,
 ) -> Result<Option<Refresh>, StoreError> {
-    let row = match (&current, &old) {
+    let Some(row) = new_row(current, old.as_ref(), force, fresh)? else {
+        return Ok(None);
+    };
+    let mut tally = Tally::default();
+    tally.add(&row, 1);
+    if let Some(o) = &old {
+        tally.add(o, -1);
+    }
+    let deltas = tally.into_deltas();
+    Ok(Some(Refresh { row, deltas }))
+}
+
+/// The new row of a response ([`plan`] without the differences); `None` when it equals
+/// `old`.
+fn new_row(
+    current: Option<Current>,
+    old: Option<&FactsRow>,
+    force: bool,
+    fresh: impl FnOnce(&Current) -> Result<Fresh, StoreError>,
+) -> Result<Option<FactsRow>, StoreError> {
+    let row = match (current, old) {
         (None, None) => return Ok(None),
         (None, Some(o)) => FactsRow {
             counted: false,
             ..o.clone()
         },
         (Some(c), _) => {
-            let f = match &old {
-                Some(o) if !needs_fresh(Some(c), Some(o), force) => Fresh {
+            let f = match old {
+                Some(o) if !needs_fresh(Some(&c), Some(o), force) => Fresh {
                     facts: o.facts.clone(),
                     agency_code: o.agency_code.clone(),
                     field_code: o.field_code.clone(),
                     mode: o.mode.clone(),
                 },
-                _ => fresh(c)?,
+                _ => fresh(&c)?,
             };
             FactsRow {
                 revision: c.revision,
-                round_id: c.round_id.clone(),
-                unit_code: c.unit_code.clone(),
+                round_id: c.round_id,
+                unit_code: c.unit_code,
                 agency_code: f.agency_code,
                 field_code: f.field_code,
                 mode: f.mode,
@@ -271,39 +291,88 @@ pub fn plan(
             }
         }
     };
-    if old.as_ref() == Some(&row) {
-        return Ok(None);
+    Ok((old != Some(&row)).then_some(row))
+}
+
+/// The cell of a count row: round, unit, agency, field, mode.
+type CellKey<'r> = [&'r str; 5];
+
+/// Count differences summed by key as they are added, the keys borrowed from the rows or
+/// differences they come from: each cell is looked up once per row, then each
+/// `(item, outcome)` within it. (Building one owned [`Delta`] per key of every response and
+/// summing those took a third of the SQLite writer's time: BENCHMARKS.md, "Ingest speed",
+/// 2026-12-03.)
+#[derive(Default)]
+struct Tally<'r> {
+    cells: HashMap<CellKey<'r>, usize>,
+    cell_keys: Vec<CellKey<'r>>,
+    sums: HashMap<(usize, &'r str, &'r str), i64>,
+}
+
+impl<'r> Tally<'r> {
+    fn cell(&mut self, key: CellKey<'r>) -> usize {
+        *self.cells.entry(key).or_insert_with(|| {
+            self.cell_keys.push(key);
+            self.cell_keys.len() - 1
+        })
     }
-    let mut deltas = Vec::new();
-    let mut add = |r: &FactsRow, sign: i64| {
-        if !r.counted {
+
+    /// Adds `sign` for every key of `row` when it counts.
+    fn add(&mut self, row: &'r FactsRow, sign: i64) {
+        let (true, Some(facts)) = (row.counted, &row.facts) else {
             return;
+        };
+        let cell = self.cell([
+            &row.round_id,
+            &row.unit_code,
+            &row.agency_code,
+            &row.field_code,
+            &row.mode,
+        ]);
+        for (item, outcome) in keys_of(facts) {
+            *self.sums.entry((cell, item, outcome)).or_insert(0) += sign;
         }
-        if let Some(facts) = &r.facts {
-            for (item, outcome) in keys_of(facts) {
-                deltas.push(Delta {
-                    round_id: r.round_id.clone(),
-                    unit_code: r.unit_code.clone(),
-                    agency_code: r.agency_code.clone(),
-                    field_code: r.field_code.clone(),
-                    mode: r.mode.clone(),
+    }
+
+    /// Adds one difference.
+    fn add_delta(&mut self, d: &'r Delta) {
+        let cell = self.cell([
+            &d.round_id,
+            &d.unit_code,
+            &d.agency_code,
+            &d.field_code,
+            &d.mode,
+        ]);
+        *self
+            .sums
+            .entry((cell, d.item.as_str(), d.outcome.as_str()))
+            .or_insert(0) += d.n;
+    }
+
+    /// The non-zero sums as differences, sorted by key.
+    fn into_deltas(self) -> Vec<Delta> {
+        let mut out: Vec<Delta> = self
+            .sums
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .map(|((cell, item, outcome), n)| {
+                let [round_id, unit_code, agency_code, field_code, mode] = self.cell_keys[cell];
+                Delta {
+                    round_id: round_id.to_owned(),
+                    unit_code: unit_code.to_owned(),
+                    agency_code: agency_code.to_owned(),
+                    field_code: field_code.to_owned(),
+                    mode: mode.to_owned(),
                     item: item.to_owned(),
                     outcome: outcome.to_owned(),
-                    n: sign,
-                });
-            }
-        }
-    };
-    add(&row, 1);
-    // A first revision (the usual upload) has nothing to cancel: its keys are distinct.
-    let deltas = match &old {
-        Some(o) => {
-            add(o, -1);
-            sum_by_key(deltas)
-        }
-        None => deltas,
-    };
-    Ok(Some(Refresh { row, deltas }))
+                    n,
+                }
+            })
+            .collect();
+        // Distinct keys: the order is the key's (n never decides it).
+        out.sort_unstable();
+        out
+    }
 }
 
 /// What a backend read about one response for [`plan_batch`].
@@ -349,12 +418,11 @@ pub fn plan_batch(
     forms: &HashMap<FormKey, Option<Arc<Questionnaire>>>,
 ) -> Result<BatchRefresh, StoreError> {
     let mut maker = FactsMaker::new(forms);
-    let mut out = BatchRefresh::default();
-    let mut deltas = Vec::new();
+    let mut changed: Vec<(Uuid, FactsRow, Option<FactsRow>)> = Vec::new();
     for l in loaded {
         let id = l.id;
         let fresh = l.fresh;
-        let refresh = plan(l.current, l.old, force, |_| {
+        let row = new_row(l.current, l.old.as_ref(), force, |_| {
             let f = fresh.ok_or_else(|| {
                 StoreError::Backend(format!("answer counts: response {id} not read"))
             })?;
@@ -365,43 +433,36 @@ pub fn plan_batch(
                 mode: f.mode,
             })
         })?;
-        if let Some(r) = refresh {
-            deltas.extend(r.deltas);
-            out.rows.push((id, r.row));
+        if let Some(row) = row {
+            changed.push((id, row, l.old));
         }
     }
-    out.deltas = merge(deltas);
-    Ok(out)
+    let deltas = {
+        let mut tally = Tally::default();
+        for (_, row, old) in &changed {
+            tally.add(row, 1);
+            if let Some(o) = old {
+                tally.add(o, -1);
+            }
+        }
+        tally.into_deltas()
+    };
+    Ok(BatchRefresh {
+        rows: changed.into_iter().map(|(id, row, _)| (id, row)).collect(),
+        deltas,
+    })
 }
 
 /// Merges count differences by key, dropping zeros, sorted by key: a transaction applying
-/// several refreshes applies them once, in one lock order.
-///
-/// Summed in a hash map first, then only the distinct keys are sorted: a batch of 250
-/// responses in one cell brings about 7,500 differences over a few hundred keys, and
-/// sorting them all (seven string comparisons per step, most keys equal) took 44 % of the
-/// server's ingest time (BENCHMARKS.md, "Ingest speed", 2026-12-02 (e)).
+/// several refreshes applies them once, in one lock order. Summed by key first ([`Tally`]),
+/// then only the distinct keys are sorted (sorting all the differences of a batch took 44 %
+/// of the server's ingest time: BENCHMARKS.md, "Ingest speed", 2026-12-02 (e)).
 pub fn merge(deltas: Vec<Delta>) -> Vec<Delta> {
-    let mut out = sum_by_key(deltas);
-    // Distinct keys: the order is the key's (n never decides it).
-    out.sort_unstable();
-    out
-}
-
-/// The differences summed by key, zeros dropped, in no particular order.
-fn sum_by_key(deltas: Vec<Delta>) -> Vec<Delta> {
-    let mut sums: HashMap<Delta, i64> = HashMap::with_capacity(deltas.len() / 8);
-    for mut d in deltas {
-        let n = std::mem::take(&mut d.n);
-        *sums.entry(d).or_insert(0) += n;
+    let mut tally = Tally::default();
+    for d in &deltas {
+        tally.add_delta(d);
     }
-    sums.into_iter()
-        .filter(|(_, n)| *n != 0)
-        .map(|(mut d, n)| {
-            d.n = n;
-            d
-        })
-        .collect()
+    tally.into_deltas()
 }
 
 /// One `answer_counts` row of a round, or with [`Detail::Cells`] the sum of a cell's rows

@@ -396,6 +396,20 @@ pub fn stored_revisions<'b>(
     (ids, hints)
 }
 
+/// The responses `ops` bind, with their binding (a response is bound once: by the
+/// transaction that stores its first revision).
+pub fn first_bound(ops: &[Op]) -> HashMap<Uuid, &Binding> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Bind {
+                response_id,
+                binding,
+            } => Some((*response_id, binding)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Entity id of a response revision in audit entries: `<uuid>/<revision>`.
 pub fn revision_entity(id: Uuid, revision: u32) -> String {
     format!("{id}/{revision}")

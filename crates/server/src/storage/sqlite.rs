@@ -777,7 +777,26 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
         }
     }
     let (ids, hints) = ingest::stored_revisions(batch, ops);
-    refresh_counts(tx, &ids, &hints, false)
+    let known = InHand {
+        responses: hints,
+        mode: batch.source.mode.as_str(),
+        first_bound: ingest::first_bound(ops),
+        received_at: batch.received_at,
+    };
+    refresh_counts(tx, &ids, Some(&known), false)
+}
+
+/// What a transaction that stored revisions knows of them without reading them back.
+struct InHand<'b> {
+    /// The latest revision stored of each response.
+    responses: HashMap<Uuid, &'b Response>,
+    /// Their mode (`responses.mode`).
+    mode: &'b str,
+    /// The responses it bound (none of their revisions were stored before, none is
+    /// voided or decided, and they have no `response_facts` row yet).
+    first_bound: HashMap<Uuid, &'b ingest::Binding>,
+    /// Their reception.
+    received_at: DateTime<Utc>,
 }
 
 // --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
@@ -789,18 +808,36 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
 fn refresh_counts(
     tx: &Transaction<'_>,
     ids: &[Uuid],
-    hints: &HashMap<Uuid, &Response>,
+    known: Option<&InHand<'_>>,
     force: bool,
 ) -> Result<(), StoreError> {
     use crate::answer_counts::{
         Current, DEFAULT_MODE, FactsRow, FreshInput, Loaded, needs_fresh, parse_body, plan_batch,
     };
+    let no_hints = HashMap::new();
+    let hints = known.map_or(&no_hints, |k| &k.responses);
     let mut states = Vec::with_capacity(ids.len());
     {
         let mut current = tx.prepare_cached(sql::COUNTS_CURRENT)?;
         let mut facts = tx.prepare_cached(sql::COUNTS_FACTS_OF)?;
         for id in ids {
             let key = id.to_string();
+            // Bound by this transaction: its state in the view is its revision in hand,
+            // and it has no row yet (two reads per response saved).
+            if let Some(k) = known
+                && let (Some(b), Some(r)) = (k.first_bound.get(id), k.responses.get(id))
+            {
+                let c = Current {
+                    revision: r.revision,
+                    round_id: b.round_id.clone(),
+                    unit_code: b.unit_code.clone(),
+                    received_at: k.received_at,
+                    decision: None,
+                };
+                let fresh = Some(c.revision);
+                states.push((*id, key, Some(c), None, fresh));
+                continue;
+            }
             let c = current
                 .query_row([&key], |r| {
                     Ok(Current {
@@ -879,10 +916,15 @@ fn refresh_counts(
                             .unwrap_or_default(),
                         None => Default::default(),
                     };
-                    let mode = mode_of
-                        .query_row(params![key, revision], |r| r.get(0))
-                        .optional()?
-                        .unwrap_or_else(|| DEFAULT_MODE.to_owned());
+                    let mode = match known {
+                        Some(k) if hints.get(&id).is_some_and(|h| h.revision == revision) => {
+                            k.mode.to_owned()
+                        }
+                        _ => mode_of
+                            .query_row(params![key, revision], |r| r.get(0))
+                            .optional()?
+                            .unwrap_or_else(|| DEFAULT_MODE.to_owned()),
+                    };
                     Some(FreshInput {
                         response,
                         agency_code,
@@ -976,7 +1018,7 @@ fn backfill_counts(conn: &mut Connection) -> Result<u64, StoreError> {
                     .map_err(|e| StoreError::Backend(format!("response id {id}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        refresh_counts(&tx, &uuids, &HashMap::new(), true)?;
+        refresh_counts(&tx, &uuids, None, true)?;
         tx.commit()?;
         done += ids.len() as u64;
         last = end;
@@ -1766,7 +1808,7 @@ impl ServerStore for SqliteStore {
                 reason,
                 key
             ])?;
-            refresh_counts(tx, &[id], &HashMap::new(), false)?;
+            refresh_counts(tx, &[id], None, false)?;
             if let Some(a) = assignment {
                 let seq = next_seq(tx)?;
                 tx.prepare_cached(sql::REOPEN_ASSIGNMENT)?
@@ -1855,7 +1897,7 @@ impl ServerStore for SqliteStore {
                 reviewer.to_string(),
                 surveyor.to_string()
             ])?;
-            refresh_counts(tx, &[d.response_id], &HashMap::new(), false)?;
+            refresh_counts(tx, &[d.response_id], None, false)?;
             audit_in(
                 tx,
                 &ts(&Utc::now()),
