@@ -165,6 +165,7 @@ async fn http_ingest_rate(backend: Backend, n: usize, lanes: usize) -> Option<f6
     let batches = std::sync::Arc::new(batches);
     let bodies = std::sync::Arc::new(bodies);
     let devices = std::sync::Arc::new(devices);
+    println!("{backend:?}: uploading {n} responses from {lanes} device(s)");
     let start = Instant::now();
     let mut lane_tasks = Vec::with_capacity(lanes);
     for lane in 0..lanes {

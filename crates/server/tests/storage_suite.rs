@@ -1622,7 +1622,7 @@ async fn ingest_handover(
         received_at: Utc::now(),
         override_by: None,
     };
-    s.ingest_batch(&batch)
+    s.ingest_batch(std::sync::Arc::new(batch))
         .await
         .unwrap()
         .into_iter()

@@ -745,7 +745,7 @@ async fn ingest_one(
         received_at: now,
         override_by: None,
     };
-    let acks = state.store.ingest_batch(&batch).await?;
+    let acks = state.store.ingest_batch(std::sync::Arc::new(batch)).await?;
     let ack = acks.first().ok_or_else(ApiError::internal)?;
     tracing::info!(mode = mode.as_str(), status = ?ack.status, "self-completion answer");
     Ok(rules::outcome(ack).map_err(|(en, vi, code)| {

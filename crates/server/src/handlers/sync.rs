@@ -249,7 +249,7 @@ pub async fn process_batch(
     }
     let now = state.clock.now();
     let catalogues = round_catalogues(state, &records).await?;
-    let batch = IngestBatch {
+    let batch = std::sync::Arc::new(IngestBatch {
         items: records
             .into_iter()
             .map(|r| check_with(&state.forms, &catalogues, r, now))
@@ -257,12 +257,12 @@ pub async fn process_batch(
         source: submitter.source(),
         received_at: now,
         override_by: None,
-    };
+    });
     let acks = if batch.items.is_empty() && batch.source.handover_importer.is_none() {
         Vec::new()
     } else {
         // Always stored for a hand-over, so that every import leaves its audit entry.
-        state.store.ingest_batch(&batch).await?
+        state.store.ingest_batch(batch.clone()).await?
     };
     if acks.len() != batch.items.len() {
         tracing::error!(

@@ -88,6 +88,11 @@ pub const SQLITE: &[Migration] = &[
         name: "quarantine_mode",
         sql: include_str!("../../migrations/sqlite/0017_quarantine_mode.sql"),
     },
+    Migration {
+        version: 18,
+        name: "unused_response_indexes",
+        sql: include_str!("../../migrations/sqlite/0018_unused_response_indexes.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -161,6 +166,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 17,
         name: "quarantine_mode",
         sql: include_str!("../../migrations/postgres/0017_quarantine_mode.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "unused_response_indexes",
+        sql: include_str!("../../migrations/postgres/0018_unused_response_indexes.sql"),
     },
 ];
 
@@ -364,6 +374,17 @@ mod tests {
                 "postgres",
                 17,
                 "8885e3a635852d356a093888be979bd9d69afaeb6e6b97df877cdd0fe59a2f9a",
+            ),
+            // 0018_unused_response_indexes (issue 14, ingest speed).
+            (
+                "sqlite",
+                18,
+                "0bb306873f5d0a96ba898cef403c6bdf4c5235fb4583df7ae7ff2399e091a260",
+            ),
+            (
+                "postgres",
+                18,
+                "0bb306873f5d0a96ba898cef403c6bdf4c5235fb4583df7ae7ff2399e091a260",
             ),
         ];
         for (backend, version, hash) in FROZEN {

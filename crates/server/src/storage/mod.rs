@@ -556,8 +556,10 @@ pub trait ServerStore:
     /// Stores a batch in one transaction: loads the [`IngestContext`] (locking the batch's
     /// response and assignment ids in sorted order where the backend has row locks), asks
     /// [`crate::ingest::plan`] for the acknowledgements and operations, and executes them.
-    /// Backends make no decision of their own.
-    async fn ingest_batch(&self, batch: &IngestBatch) -> Result<Vec<RecordAck>, StoreError>;
+    /// Backends make no decision of their own. (Shared, not borrowed: the SQLite writer runs
+    /// on a blocking thread, and copying a batch of 250 responses for it cost a few per cent
+    /// of ingest.)
+    async fn ingest_batch(&self, batch: Arc<IngestBatch>) -> Result<Vec<RecordAck>, StoreError>;
     /// [`ServerStore::ingest_batch`] of records that passed the stateless checks, from
     /// `submitted_by` (tests and tools).
     async fn ingest(
@@ -584,7 +586,7 @@ pub trait ServerStore:
             override_by: None,
         };
         Ok(self
-            .ingest_batch(&batch)
+            .ingest_batch(Arc::new(batch))
             .await?
             .into_iter()
             .map(|a| IngestOutcome { status: a.status })

@@ -1926,7 +1926,11 @@ impl ServerStore for PgStore {
         Ok((list, high))
     }
 
-    async fn ingest_batch(&self, batch: &IngestBatch) -> Result<Vec<RecordAck>, StoreError> {
+    async fn ingest_batch(
+        &self,
+        batch: std::sync::Arc<IngestBatch>,
+    ) -> Result<Vec<RecordAck>, StoreError> {
+        let batch = &*batch;
         let mut attempt = 1;
         loop {
             let mut client = self.pool.get().await?;

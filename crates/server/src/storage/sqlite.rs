@@ -675,7 +675,12 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
 }
 
 /// Executes the planned writes of `batch` inside `tx`.
-fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<(), StoreError> {
+fn execute_ops(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch,
+    ctx: &IngestContext,
+    ops: &[Op],
+) -> Result<(), StoreError> {
     let now = ts(&batch.received_at);
     let mut seq: Option<i64> = None;
     for op in ops {
@@ -782,6 +787,7 @@ fn execute_ops(tx: &Transaction<'_>, batch: &IngestBatch, ops: &[Op]) -> Result<
         mode: batch.source.mode.as_str(),
         first_bound: ingest::first_bound(ops),
         received_at: batch.received_at,
+        assignments: ctx,
     };
     refresh_counts(tx, &ids, Some(&known), false)
 }
@@ -797,6 +803,8 @@ struct InHand<'b> {
     first_bound: HashMap<Uuid, &'b ingest::Binding>,
     /// Their reception.
     received_at: DateTime<Utc>,
+    /// The assignments the batch was planned with (their agency and field codes).
+    assignments: &'b IngestContext,
 }
 
 // --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
@@ -904,8 +912,16 @@ fn refresh_counts(
         for (id, key, current, old, fresh) in states {
             let fresh = match fresh.and_then(|rev| in_hand(&id, rev).map(|r| (rev, r))) {
                 Some((revision, response)) => {
-                    let (agency_code, field_code) = match response.assignment_id {
-                        Some(a) => codes
+                    // The codes the batch was planned with, else read.
+                    let planned = response
+                        .assignment_id
+                        .and_then(|a| known.and_then(|k| k.assignments.assignments.get(&a)));
+                    let (agency_code, field_code) = match (response.assignment_id, planned) {
+                        (Some(_), Some(p)) => (
+                            p.assignment.agency_code.clone().unwrap_or_default(),
+                            p.assignment.field_code.clone().unwrap_or_default(),
+                        ),
+                        (Some(a), None) => codes
                             .query_row([a.to_string()], |r| {
                                 Ok((
                                     r.get::<_, Option<String>>(0)?.unwrap_or_default(),
@@ -914,7 +930,7 @@ fn refresh_counts(
                             })
                             .optional()?
                             .unwrap_or_default(),
-                        None => Default::default(),
+                        (None, _) => Default::default(),
                     };
                     let mode = match known {
                         Some(k) if hints.get(&id).is_some_and(|h| h.revision == revision) => {
@@ -1029,7 +1045,7 @@ fn backfill_counts(conn: &mut Connection) -> Result<u64, StoreError> {
 fn ingest_batch_in(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<Plan, StoreError> {
     let mut ctx = ingest_context(tx, batch)?;
     let plan = ingest::plan(batch, &mut ctx, Uuid::now_v7);
-    execute_ops(tx, batch, &plan.ops)?;
+    execute_ops(tx, batch, &ctx, &plan.ops)?;
     Ok(plan)
 }
 
@@ -1674,8 +1690,7 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn ingest_batch(&self, batch: &IngestBatch) -> Result<Vec<RecordAck>, StoreError> {
-        let batch = batch.clone();
+    async fn ingest_batch(&self, batch: Arc<IngestBatch>) -> Result<Vec<RecordAck>, StoreError> {
         self.write(move |tx| Ok(ingest_batch_in(tx, &batch)?.acks))
             .await
     }
@@ -1730,7 +1745,7 @@ impl ServerStore for SqliteStore {
             if !ack.status.is_delivered() {
                 return Ok(Resolved::Refused(ack));
             }
-            execute_ops(tx, &batch, &plan.ops)?;
+            execute_ops(tx, &batch, &ctx, &plan.ops)?;
             let supervisor = batch.override_by.unwrap_or(batch.source.surveyor);
             let now = ts(&batch.received_at);
             resolve_in(tx, id, "accepted", supervisor, note.as_deref(), &now)?;
