@@ -206,7 +206,11 @@ pub async fn seed_demo(state: &AppState) -> Result<DemoInfo, SeedError> {
                 version: "2026.1".into(),
             },
             starts_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
-            ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default(),
+            // A year from today at least: the demo's self-completion links screen a visit
+            // of today against the round's end.
+            ends_on: NaiveDate::from_ymd_opt(2026, 12, 31)
+                .unwrap_or_default()
+                .max(state.clock.now().date_naive() + chrono::Days::new(365)),
             outside_sample: Default::default(),
         };
         let plan = RoundPlan {

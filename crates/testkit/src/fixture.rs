@@ -136,6 +136,14 @@ pub fn contact_phone(i: usize) -> String {
     format!("0912345{i:03}")
 }
 
+/// The last day of the test rounds: a year from today, never before 31/12/2026 (the
+/// self-completion screening refuses a visit after the round's end, and tests visit today:
+/// a fixed end date made them fail once it passed).
+pub fn round_end() -> NaiveDate {
+    let fixed = NaiveDate::from_ymd_opt(2026, 12, 31).expect("a date");
+    fixed.max(Utc::now().date_naive() + chrono::Days::new(365))
+}
+
 /// Creates round `round_id` (form sipas-6-groups@2026.1), imports `n` sampled respondents
 /// from CSV (contacts [`contact_name`], [`contact_address`], [`contact_phone`]) and assigns
 /// them all to the surveyor. Returns the assignment ids.
@@ -146,7 +154,7 @@ pub async fn seed_round(people: &People, round_id: &str, n: usize) -> Vec<Uuid> 
         name: format!("Đợt thử nghiệm {round_id}"),
         form: form_key(),
         starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        ends_on: round_end(),
         outside_sample: Default::default(),
     };
     let _: Round = sup
@@ -198,7 +206,7 @@ pub async fn seed_walk_in_round(people: &People, round_id: &str) {
         name: format!("Đợt Một cửa {round_id}"),
         form: form_key(),
         starts_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        ends_on: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        ends_on: round_end(),
         outside_sample: sipas_protocol::wire::OutsideSample {
             replacement: false,
             walk_in: true,
