@@ -396,18 +396,75 @@ pub fn stored_revisions<'b>(
     (ids, hints)
 }
 
-/// The responses `ops` bind, with their binding (a response is bound once: by the
-/// transaction that stores its first revision).
-pub fn first_bound(ops: &[Op]) -> HashMap<Uuid, &Binding> {
-    ops.iter()
-        .filter_map(|op| match op {
-            Op::Bind {
-                response_id,
-                binding,
-            } => Some((*response_id, binding)),
-            _ => None,
+/// What a transaction that executed a plan knows of the revisions it stored without
+/// reading them back: both backends' count refresh ([`crate::answer_counts`]) reads only
+/// the rest.
+pub struct InHand<'b> {
+    /// The latest revision stored of each response ([`stored_revisions`]).
+    pub responses: HashMap<Uuid, &'b Response>,
+    /// Their mode (`responses.mode`: the batch's).
+    mode: &'b str,
+    /// The responses the plan bound: none of their revisions was stored before, none is
+    /// voided or decided, and they have no `response_facts` row yet (a response is bound
+    /// once, by the transaction that stores its first revision).
+    first_bound: HashMap<Uuid, &'b Binding>,
+    /// Their reception.
+    received_at: DateTime<Utc>,
+    /// The context the batch was planned with (its assignments).
+    ctx: &'b IngestContext,
+}
+
+impl<'b> InHand<'b> {
+    /// The responses whose revisions `ops` stored (sorted) and what is known of them.
+    pub fn of(batch: &'b IngestBatch, ctx: &'b IngestContext, ops: &'b [Op]) -> (Vec<Uuid>, Self) {
+        let (ids, responses) = stored_revisions(batch, ops);
+        let first_bound = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Bind {
+                    response_id,
+                    binding,
+                } => Some((*response_id, binding)),
+                _ => None,
+            })
+            .collect();
+        let known = InHand {
+            responses,
+            mode: batch.source.mode.as_str(),
+            first_bound,
+            received_at: batch.received_at,
+            ctx,
+        };
+        (ids, known)
+    }
+
+    /// The `current_responses` state of a response this transaction bound (its latest
+    /// revision in hand, the binding's round and unit, no decision); `None` for others.
+    pub fn first_state(&self, id: &Uuid) -> Option<crate::answer_counts::Current> {
+        let (b, r) = (self.first_bound.get(id)?, self.responses.get(id)?);
+        Some(crate::answer_counts::Current {
+            revision: r.revision,
+            round_id: b.round_id.clone(),
+            unit_code: b.unit_code.clone(),
+            received_at: self.received_at,
+            decision: None,
         })
-        .collect()
+    }
+
+    /// The mode of revision `revision` of `id` when this transaction stored it.
+    pub fn mode_of(&self, id: &Uuid, revision: u32) -> Option<&'b str> {
+        let r = self.responses.get(id)?;
+        (r.revision == revision).then_some(self.mode)
+    }
+
+    /// Agency and field codes (`""`: none) of an assignment the batch was planned with.
+    pub fn codes(&self, assignment: Uuid) -> Option<(String, String)> {
+        let a = &self.ctx.assignments.get(&assignment)?.assignment;
+        Some((
+            a.agency_code.clone().unwrap_or_default(),
+            a.field_code.clone().unwrap_or_default(),
+        ))
+    }
 }
 
 /// Entity id of a response revision in audit entries: `<uuid>/<revision>`.

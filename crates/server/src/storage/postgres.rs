@@ -190,7 +190,7 @@ impl PgStore {
             let mut cx = Counting::default();
             for id in &ids {
                 tx.query_opt(&lock, &[id]).await?;
-                refresh_counts(&tx, &[*id], &HashMap::new(), true, &mut cx).await?;
+                refresh_counts(&tx, &[*id], None, true, &mut cx).await?;
             }
             apply_deltas(&tx, cx.deltas).await?;
             tx.commit().await?;
@@ -697,6 +697,7 @@ async fn ingest_context(
 async fn execute_ops(
     tx: &Transaction<'_>,
     batch: &IngestBatch,
+    ctx: &IngestContext,
     ops: &[Op],
 ) -> Result<(), StoreError> {
     let now = batch.received_at;
@@ -854,8 +855,8 @@ async fn execute_ops(
         locked: true,
         ..Counting::default()
     };
-    let (ids, hints) = ingest::stored_revisions(batch, ops);
-    refresh_counts(tx, &ids, &hints, false, &mut cx).await?;
+    let (ids, known) = ingest::InHand::of(batch, ctx, ops);
+    refresh_counts(tx, &ids, Some(&known), false, &mut cx).await?;
     apply_deltas(tx, cx.deltas).await?;
     append_audit(tx, audit).await
 }
@@ -865,12 +866,13 @@ async fn execute_ops(
 /// Refreshes the `response_facts` rows of responses `ids` (each once) inside `tx` (after
 /// their ingest, a decision or void; the caller holds the responses' locks, or
 /// `cx.locked` is false and they are taken here) and adds their count differences to `cx`.
-/// `hints`: responses already in hand (the revisions a batch stored); `force`: recompute the
-/// keys (start-up backfill). A fixed number of statements, whatever the number of ids.
+/// `known`: what the transaction knows of the revisions it stored (the responses it bound
+/// are not read back); `force`: recompute the keys (start-up backfill). A fixed number of
+/// statements, whatever the number of ids.
 async fn refresh_counts(
     tx: &Transaction<'_>,
     ids: &[Uuid],
-    hints: &HashMap<Uuid, &Response>,
+    known: Option<&ingest::InHand<'_>>,
     force: bool,
     cx: &mut Counting,
 ) -> Result<(), StoreError> {
@@ -887,38 +889,52 @@ async fn refresh_counts(
                 .await?;
         }
     }
+    let no_hints = HashMap::new();
+    let hints = known.map_or(&no_hints, |k| &k.responses);
     let ids: Vec<Uuid> = ids.to_vec();
-    let stmt = tx.prepare_cached(COUNTS_CURRENT_ANY).await?;
     let mut current: HashMap<Uuid, Current> = HashMap::new();
-    for r in tx.query(&stmt, &[&ids]).await? {
-        current.insert(
-            r.try_get(0)?,
-            Current {
-                revision: rev_of(&r, 1)?,
-                round_id: r.try_get(2)?,
-                unit_code: r.try_get(3)?,
-                received_at: r.try_get(4)?,
-                decision: r.try_get(5)?,
-            },
-        );
+    // Bound by this transaction: state known, no row yet; only the others are read.
+    let mut read: Vec<Uuid> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match known.and_then(|k| k.first_state(id)) {
+            Some(c) => {
+                current.insert(*id, c);
+            }
+            None => read.push(*id),
+        }
     }
-    let stmt = tx.prepare_cached(COUNTS_FACTS_ANY).await?;
     let mut old: HashMap<Uuid, FactsRow> = HashMap::new();
-    for r in tx.query(&stmt, &[&ids]).await? {
-        old.insert(
-            r.try_get(0)?,
-            FactsRow {
-                revision: rev_of(&r, 1)?,
-                round_id: r.try_get(2)?,
-                unit_code: r.try_get(3)?,
-                agency_code: r.try_get(4)?,
-                field_code: r.try_get(5)?,
-                mode: r.try_get(6)?,
-                received_at: r.try_get(7)?,
-                counted: r.try_get::<_, i32>(8)? == 1,
-                facts: r.try_get(9)?,
-            },
-        );
+    if !read.is_empty() {
+        let stmt = tx.prepare_cached(COUNTS_CURRENT_ANY).await?;
+        for r in tx.query(&stmt, &[&read]).await? {
+            current.insert(
+                r.try_get(0)?,
+                Current {
+                    revision: rev_of(&r, 1)?,
+                    round_id: r.try_get(2)?,
+                    unit_code: r.try_get(3)?,
+                    received_at: r.try_get(4)?,
+                    decision: r.try_get(5)?,
+                },
+            );
+        }
+        let stmt = tx.prepare_cached(COUNTS_FACTS_ANY).await?;
+        for r in tx.query(&stmt, &[&read]).await? {
+            old.insert(
+                r.try_get(0)?,
+                FactsRow {
+                    revision: rev_of(&r, 1)?,
+                    round_id: r.try_get(2)?,
+                    unit_code: r.try_get(3)?,
+                    agency_code: r.try_get(4)?,
+                    field_code: r.try_get(5)?,
+                    mode: r.try_get(6)?,
+                    received_at: r.try_get(7)?,
+                    counted: r.try_get::<_, i32>(8)? == 1,
+                    facts: r.try_get(9)?,
+                },
+            );
+        }
     }
     // Revisions whose keys are needed: their mode, and the body of those not in hand.
     let mut wanted: Vec<(Uuid, u32)> = Vec::new();
@@ -932,13 +948,25 @@ async fn refresh_counts(
     let in_batch = |id: &Uuid, revision: u32| hints.get(id).filter(|h| h.revision == revision);
     let mut modes: HashMap<Uuid, String> = HashMap::new();
     let mut parsed: HashMap<Uuid, Response> = HashMap::new();
-    if !wanted.is_empty() {
-        let w_ids: Vec<Uuid> = wanted.iter().map(|(id, _)| *id).collect();
-        let w_revs = wanted
+    // Read: the mode of revisions this transaction did not store, with their body.
+    let unread: Vec<(Uuid, u32)> = wanted
+        .iter()
+        .copied()
+        .filter(|(id, rev)| match known.and_then(|k| k.mode_of(id, *rev)) {
+            Some(m) => {
+                modes.insert(*id, m.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if !unread.is_empty() {
+        let w_ids: Vec<Uuid> = unread.iter().map(|(id, _)| *id).collect();
+        let w_revs = unread
             .iter()
             .map(|(_, rev)| rev_i32(*rev))
             .collect::<Vec<i32>>();
-        let w_body: Vec<bool> = wanted
+        let w_body: Vec<bool> = unread
             .iter()
             .map(|(id, rev)| in_batch(id, *rev).is_none())
             .collect();
@@ -957,6 +985,8 @@ async fn refresh_counts(
             .or_else(|| parsed.get(id))
             .ok_or_else(|| bad(format!("response {id}: revision {revision} not stored")))
     };
+    // The codes the batch was planned with; the other assignments' are read.
+    let mut codes: HashMap<Uuid, (String, String)> = HashMap::new();
     let mut assignment_ids: Vec<Uuid> = Vec::new();
     for (id, revision) in &wanted {
         let response = response_of(id, *revision)?;
@@ -964,9 +994,15 @@ async fn refresh_counts(
             let f = count_form(tx, &response.form).await?;
             cx.forms.insert(response.form.clone(), f);
         }
-        assignment_ids.extend(response.assignment_id);
+        if let Some(a) = response.assignment_id {
+            match known.and_then(|k| k.codes(a)) {
+                Some(c) => {
+                    codes.insert(a, c);
+                }
+                None => assignment_ids.push(a),
+            }
+        }
     }
-    let mut codes: HashMap<Uuid, (String, String)> = HashMap::new();
     if !assignment_ids.is_empty() {
         let stmt = tx.prepare_cached(COUNTS_ASSIGNMENT_CODES_ANY).await?;
         for r in tx.query(&stmt, &[&assignment_ids]).await? {
@@ -1939,7 +1975,7 @@ impl ServerStore for PgStore {
                 lock_batch(&tx, batch).await?;
                 let mut ctx = ingest_context(&tx, batch).await?;
                 let plan = ingest::plan(batch, &mut ctx, Uuid::now_v7);
-                execute_ops(&tx, batch, &plan.ops).await?;
+                execute_ops(&tx, batch, &ctx, &plan.ops).await?;
                 tx.commit().await?;
                 Ok::<_, StoreError>(plan.acks)
             }
@@ -2019,7 +2055,7 @@ impl ServerStore for PgStore {
             action: ingest::action::QUARANTINE_ACCEPTED,
             entity: Some(id.to_string()),
         });
-        execute_ops(&tx, batch, &ops).await?;
+        execute_ops(&tx, batch, &ctx, &ops).await?;
         tx.commit().await?;
         Ok(Resolved::Done(Some(ack)))
     }
@@ -2083,7 +2119,7 @@ impl ServerStore for PgStore {
             .await?;
         {
             let mut cx = Counting::default();
-            refresh_counts(&tx, &[id], &HashMap::new(), false, &mut cx).await?;
+            refresh_counts(&tx, &[id], None, false, &mut cx).await?;
             apply_deltas(&tx, cx.deltas).await?;
         }
         if let Some(a) = assignment {
@@ -2178,7 +2214,7 @@ impl ServerStore for PgStore {
         .await?;
         {
             let mut cx = Counting::default();
-            refresh_counts(&tx, &[d.response_id], &HashMap::new(), false, &mut cx).await?;
+            refresh_counts(&tx, &[d.response_id], None, false, &mut cx).await?;
             apply_deltas(&tx, cx.deltas).await?;
         }
         append_audit(

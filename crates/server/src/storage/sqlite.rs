@@ -781,30 +781,8 @@ fn execute_ops(
             } => audit_in(tx, &now, *actor, action, entity.as_deref())?,
         }
     }
-    let (ids, hints) = ingest::stored_revisions(batch, ops);
-    let known = InHand {
-        responses: hints,
-        mode: batch.source.mode.as_str(),
-        first_bound: ingest::first_bound(ops),
-        received_at: batch.received_at,
-        assignments: ctx,
-    };
+    let (ids, known) = ingest::InHand::of(batch, ctx, ops);
     refresh_counts(tx, &ids, Some(&known), false)
-}
-
-/// What a transaction that stored revisions knows of them without reading them back.
-struct InHand<'b> {
-    /// The latest revision stored of each response.
-    responses: HashMap<Uuid, &'b Response>,
-    /// Their mode (`responses.mode`).
-    mode: &'b str,
-    /// The responses it bound (none of their revisions were stored before, none is
-    /// voided or decided, and they have no `response_facts` row yet).
-    first_bound: HashMap<Uuid, &'b ingest::Binding>,
-    /// Their reception.
-    received_at: DateTime<Utc>,
-    /// The assignments the batch was planned with (their agency and field codes).
-    assignments: &'b IngestContext,
 }
 
 // --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
@@ -816,7 +794,7 @@ struct InHand<'b> {
 fn refresh_counts(
     tx: &Transaction<'_>,
     ids: &[Uuid],
-    known: Option<&InHand<'_>>,
+    known: Option<&ingest::InHand<'_>>,
     force: bool,
 ) -> Result<(), StoreError> {
     use crate::answer_counts::{
@@ -830,18 +808,8 @@ fn refresh_counts(
         let mut facts = tx.prepare_cached(sql::COUNTS_FACTS_OF)?;
         for id in ids {
             let key = id.to_string();
-            // Bound by this transaction: its state in the view is its revision in hand,
-            // and it has no row yet (two reads per response saved).
-            if let Some(k) = known
-                && let (Some(b), Some(r)) = (k.first_bound.get(id), k.responses.get(id))
-            {
-                let c = Current {
-                    revision: r.revision,
-                    round_id: b.round_id.clone(),
-                    unit_code: b.unit_code.clone(),
-                    received_at: k.received_at,
-                    decision: None,
-                };
+            // Bound by this transaction: its state is known, and it has no row yet.
+            if let Some(c) = known.and_then(|k| k.first_state(id)) {
                 let fresh = Some(c.revision);
                 states.push((*id, key, Some(c), None, fresh));
                 continue;
@@ -915,12 +883,9 @@ fn refresh_counts(
                     // The codes the batch was planned with, else read.
                     let planned = response
                         .assignment_id
-                        .and_then(|a| known.and_then(|k| k.assignments.assignments.get(&a)));
+                        .and_then(|a| known.and_then(|k| k.codes(a)));
                     let (agency_code, field_code) = match (response.assignment_id, planned) {
-                        (Some(_), Some(p)) => (
-                            p.assignment.agency_code.clone().unwrap_or_default(),
-                            p.assignment.field_code.clone().unwrap_or_default(),
-                        ),
+                        (Some(_), Some(p)) => p,
                         (Some(a), None) => codes
                             .query_row([a.to_string()], |r| {
                                 Ok((
@@ -932,11 +897,9 @@ fn refresh_counts(
                             .unwrap_or_default(),
                         (None, _) => Default::default(),
                     };
-                    let mode = match known {
-                        Some(k) if hints.get(&id).is_some_and(|h| h.revision == revision) => {
-                            k.mode.to_owned()
-                        }
-                        _ => mode_of
+                    let mode = match known.and_then(|k| k.mode_of(&id, revision)) {
+                        Some(m) => m.to_owned(),
+                        None => mode_of
                             .query_row(params![key, revision], |r| r.get(0))
                             .optional()?
                             .unwrap_or_else(|| DEFAULT_MODE.to_owned()),
