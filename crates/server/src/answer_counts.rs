@@ -397,6 +397,53 @@ pub struct FreshInput<'a> {
     pub field_code: String,
     /// The revision's mode (`responses.mode`).
     pub mode: String,
+    /// Its count keys when they were computed before the transaction with the same form
+    /// ([`PreparedKeys::get`]); `None`: computed here.
+    pub keys: Option<Option<String>>,
+}
+
+/// Count keys of a batch's revisions computed before its write transaction (so that the
+/// one SQLite writer does not spend its time on them while other uploads wait), each with
+/// the content hash of the stored form version it used (`None`: the built-in). The
+/// transaction uses a key set only when its own form for the key has the same hash.
+#[derive(Debug, Default)]
+pub struct PreparedKeys {
+    forms: HashMap<FormKey, Option<String>>,
+    keys: HashMap<(Uuid, u32), Option<String>>,
+}
+
+impl PreparedKeys {
+    /// The keys of `responses` under `forms` (form key → stored version hash and
+    /// definition, as the counting transaction reads them).
+    pub fn compute<'r>(
+        responses: impl IntoIterator<Item = &'r Response>,
+        forms: HashMap<FormKey, (Option<String>, Option<Arc<Questionnaire>>)>,
+    ) -> Self {
+        let (hashes, defs): (HashMap<_, _>, HashMap<_, _>) = forms
+            .into_iter()
+            .map(|(k, (hash, form))| ((k.clone(), hash), (k, form)))
+            .unzip();
+        let mut maker = FactsMaker::new(&defs);
+        let keys = responses
+            .into_iter()
+            .filter(|r| defs.contains_key(&r.form))
+            .map(|r| ((r.id, r.revision), maker.facts(r)))
+            .collect();
+        PreparedKeys {
+            forms: hashes,
+            keys,
+        }
+    }
+
+    /// The prepared keys of `response` if they were computed with the form version of
+    /// content hash `form_hash` (`None`: the built-in).
+    pub fn get(&self, response: &Response, form_hash: Option<&str>) -> Option<Option<String>> {
+        let used = self.forms.get(&response.form)?;
+        if used.as_deref() != form_hash {
+            return None;
+        }
+        self.keys.get(&(response.id, response.revision)).cloned()
+    }
 }
 
 /// What the refresh of many responses writes: their new rows (in the order given) and the
@@ -427,7 +474,10 @@ pub fn plan_batch(
                 StoreError::Backend(format!("answer counts: response {id} not read"))
             })?;
             Ok(Fresh {
-                facts: maker.facts(f.response),
+                facts: match f.keys {
+                    Some(keys) => keys,
+                    None => maker.facts(f.response),
+                },
                 agency_code: f.agency_code,
                 field_code: f.field_code,
                 mode: f.mode,
@@ -875,6 +925,50 @@ mod tests {
             .unwrap();
         assert!(!r.row.counted);
         assert_eq!(plan(None, None, false, |_| panic!()).unwrap(), None);
+    }
+
+    #[test]
+    fn prepared_keys_are_used_only_with_the_same_form_version() {
+        let key = FormKey {
+            form_id: "sipas-6-groups".into(),
+            version: "2026.1".into(),
+        };
+        let form = builtin_form(&key).expect("built-in form");
+        let response = Response {
+            id: Uuid::from_u128(1),
+            revision: 2,
+            form: key.clone(),
+            assignment_id: None,
+            round_id: "R".into(),
+            unit_code: "U".into(),
+            answers: Default::default(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            completed_at: DateTime::<Utc>::UNIX_EPOCH,
+            paradata: Default::default(),
+            origin: Default::default(),
+        };
+        let expected = facts_of(Some(&form), &response);
+        assert!(expected.is_some());
+        let stored = PreparedKeys::compute(
+            [&response],
+            HashMap::from([(key.clone(), (Some("h1".to_owned()), Some(form.clone())))]),
+        );
+        assert_eq!(stored.get(&response, Some("h1")), Some(expected.clone()));
+        // another version stored since, or the built-in: computed again in the transaction
+        assert_eq!(stored.get(&response, Some("h2")), None);
+        assert_eq!(stored.get(&response, None), None);
+        let builtin = PreparedKeys::compute(
+            [&response],
+            HashMap::from([(key.clone(), (None, Some(form)))]),
+        );
+        assert_eq!(builtin.get(&response, None), Some(expected));
+        assert_eq!(builtin.get(&response, Some("h1")), None);
+        // another revision was not prepared
+        let later = Response {
+            revision: 3,
+            ..response
+        };
+        assert_eq!(builtin.get(&later, None), None);
     }
 
     proptest::proptest! {

@@ -1034,6 +1034,7 @@ async fn refresh_counts(
                         .get(id)
                         .cloned()
                         .unwrap_or_else(|| DEFAULT_MODE.to_owned()),
+                    keys: None,
                 })
             }
             _ => None,

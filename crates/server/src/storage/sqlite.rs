@@ -679,6 +679,7 @@ fn execute_ops(
     tx: &Transaction<'_>,
     batch: &IngestBatch,
     ctx: &IngestContext,
+    prepared: Option<&Prepared>,
     ops: &[Op],
 ) -> Result<(), StoreError> {
     let now = ts(&batch.received_at);
@@ -725,7 +726,10 @@ fn execute_ops(
                         "planned revision is not a valid item".into(),
                     ));
                 };
-                let body = json_text(response, "a response")?;
+                let body = match prepared.and_then(|p| p.bodies.get(*item)?.as_ref()) {
+                    Some(b) => std::borrow::Cow::Borrowed(b.as_str()),
+                    None => std::borrow::Cow::Owned(json_text(response, "a response")?),
+                };
                 tx.prepare_cached(sql::INSERT_REVISION)?.execute(params![
                     response.id.to_string(),
                     response.revision,
@@ -782,7 +786,7 @@ fn execute_ops(
         }
     }
     let (ids, known) = ingest::InHand::of(batch, ctx, ops);
-    refresh_counts(tx, &ids, Some(&known), false)
+    refresh_counts(tx, &ids, Some(&known), prepared.map(|p| &p.keys), false)
 }
 
 // --- the index from counts (issue 14; rules in crate::answer_counts) ---------------------
@@ -795,6 +799,7 @@ fn refresh_counts(
     tx: &Transaction<'_>,
     ids: &[Uuid],
     known: Option<&ingest::InHand<'_>>,
+    prepared: Option<&crate::answer_counts::PreparedKeys>,
     force: bool,
 ) -> Result<(), StoreError> {
     use crate::answer_counts::{
@@ -866,11 +871,14 @@ fn refresh_counts(
         }
     };
     let mut forms = HashMap::new();
+    let mut form_hashes = HashMap::new();
     for (id, _, _, _, fresh) in &states {
         if let Some(r) = fresh.and_then(|rev| in_hand(id, rev))
             && !forms.contains_key(&r.form)
         {
-            forms.insert(r.form.clone(), count_form(tx, &r.form)?);
+            let (hash, form) = count_form(tx, &r.form)?;
+            forms.insert(r.form.clone(), form);
+            form_hashes.insert(r.form.clone(), hash);
         }
     }
     let mut loaded = Vec::with_capacity(states.len());
@@ -904,11 +912,17 @@ fn refresh_counts(
                             .optional()?
                             .unwrap_or_else(|| DEFAULT_MODE.to_owned()),
                     };
+                    // Keys computed before the transaction, if with this form version.
+                    let keys = prepared.and_then(|p| {
+                        let hash = form_hashes.get(&response.form)?;
+                        p.get(response, hash.as_deref())
+                    });
                     Some(FreshInput {
                         response,
                         agency_code,
                         field_code,
                         mode,
+                        keys,
                     })
                 }
                 None => None,
@@ -953,27 +967,71 @@ fn refresh_counts(
     Ok(())
 }
 
+/// A form as the count keys use it: the content hash of its stored version (`None`: the
+/// built-in) and its definition (`None`: unknown).
+type CountForm = (
+    Option<String>,
+    Option<Arc<sipas_core::questionnaire::Questionnaire>>,
+);
+
 /// The form count keys are computed with: the stored usable version, else the built-in
 /// (rules in [`crate::answer_counts`]).
 fn count_form(
     tx: &Transaction<'_>,
     key: &sipas_core::questionnaire::FormKey,
-) -> Result<Option<std::sync::Arc<sipas_core::questionnaire::Questionnaire>>, StoreError> {
+) -> Result<CountForm, StoreError> {
     use crate::answer_counts::{builtin_form, cached_form, remember_form};
     let hash: Option<String> = tx
         .prepare_cached(sql::COUNTS_FORM_HASH)?
         .query_row(params![key.form_id, key.version], |r| r.get(0))
         .optional()?;
     let Some(hash) = hash else {
-        return Ok(builtin_form(key));
+        return Ok((None, builtin_form(key)));
     };
     if let Some(form) = cached_form(&hash) {
-        return Ok(Some(form));
+        return Ok((Some(hash), Some(form)));
     }
     let definition: String = tx
         .prepare_cached(sql::COUNTS_FORM_DEFINITION)?
         .query_row(params![key.form_id, key.version], |r| r.get(0))?;
-    Ok(remember_form(&hash, &definition))
+    let form = remember_form(&hash, &definition);
+    Ok((Some(hash), form))
+}
+
+/// What a batch's write transaction can use that was computed before it, on a read
+/// connection while another batch was being written: the count keys of its valid records
+/// and their stored body (`responses.body_json`), by item.
+struct Prepared {
+    keys: crate::answer_counts::PreparedKeys,
+    bodies: Vec<Option<String>>,
+}
+
+/// [`Prepared`] of `batch`, in a read transaction.
+fn prepare_batch(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<Prepared, StoreError> {
+    let valid = || {
+        batch.items.iter().filter_map(|i| match i {
+            Checked::Valid { response, .. } => Some(response),
+            Checked::Refused(_) => None,
+        })
+    };
+    let mut forms = HashMap::new();
+    for r in valid() {
+        if !forms.contains_key(&r.form) {
+            forms.insert(r.form.clone(), count_form(tx, &r.form)?);
+        }
+    }
+    let bodies = batch
+        .items
+        .iter()
+        .map(|i| match i {
+            Checked::Valid { response, .. } => json_text(response, "a response").map(Some),
+            Checked::Refused(_) => Ok(None),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Prepared {
+        keys: crate::answer_counts::PreparedKeys::compute(valid(), forms),
+        bodies,
+    })
 }
 
 /// Fills in the facts of every bound response that has none, in batches of 500 per
@@ -997,7 +1055,7 @@ fn backfill_counts(conn: &mut Connection) -> Result<u64, StoreError> {
                     .map_err(|e| StoreError::Backend(format!("response id {id}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        refresh_counts(&tx, &uuids, None, true)?;
+        refresh_counts(&tx, &uuids, None, None, true)?;
         tx.commit()?;
         done += ids.len() as u64;
         last = end;
@@ -1005,10 +1063,14 @@ fn backfill_counts(conn: &mut Connection) -> Result<u64, StoreError> {
 }
 
 /// [`ServerStore::ingest_batch`] inside `tx`: context, plan, execution.
-fn ingest_batch_in(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<Plan, StoreError> {
+fn ingest_batch_in(
+    tx: &Transaction<'_>,
+    batch: &IngestBatch,
+    prepared: Option<&Prepared>,
+) -> Result<Plan, StoreError> {
     let mut ctx = ingest_context(tx, batch)?;
     let plan = ingest::plan(batch, &mut ctx, Uuid::now_v7);
-    execute_ops(tx, batch, &ctx, &plan.ops)?;
+    execute_ops(tx, batch, &ctx, prepared, &plan.ops)?;
     Ok(plan)
 }
 
@@ -1654,7 +1716,12 @@ impl ServerStore for SqliteStore {
     }
 
     async fn ingest_batch(&self, batch: Arc<IngestBatch>) -> Result<Vec<RecordAck>, StoreError> {
-        self.write(move |tx| Ok(ingest_batch_in(tx, &batch)?.acks))
+        // Off the writer: the bodies and count keys, while another batch may be written.
+        let prepared = {
+            let batch = Arc::clone(&batch);
+            self.read(move |tx| prepare_batch(tx, &batch)).await?
+        };
+        self.write(move |tx| Ok(ingest_batch_in(tx, &batch, Some(&prepared))?.acks))
             .await
     }
 
@@ -1708,7 +1775,7 @@ impl ServerStore for SqliteStore {
             if !ack.status.is_delivered() {
                 return Ok(Resolved::Refused(ack));
             }
-            execute_ops(tx, &batch, &ctx, &plan.ops)?;
+            execute_ops(tx, &batch, &ctx, None, &plan.ops)?;
             let supervisor = batch.override_by.unwrap_or(batch.source.surveyor);
             let now = ts(&batch.received_at);
             resolve_in(tx, id, "accepted", supervisor, note.as_deref(), &now)?;
@@ -1786,7 +1853,7 @@ impl ServerStore for SqliteStore {
                 reason,
                 key
             ])?;
-            refresh_counts(tx, &[id], None, false)?;
+            refresh_counts(tx, &[id], None, None, false)?;
             if let Some(a) = assignment {
                 let seq = next_seq(tx)?;
                 tx.prepare_cached(sql::REOPEN_ASSIGNMENT)?
@@ -1875,7 +1942,7 @@ impl ServerStore for SqliteStore {
                 reviewer.to_string(),
                 surveyor.to_string()
             ])?;
-            refresh_counts(tx, &[d.response_id], None, false)?;
+            refresh_counts(tx, &[d.response_id], None, None, false)?;
             audit_in(
                 tx,
                 &ts(&Utc::now()),
