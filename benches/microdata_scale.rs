@@ -1,7 +1,8 @@
 //! Microdata and profile results at scale (issue 14, "memory is bounded everywhere a request
 //! reads a whole round: stream rows"; a benchmark, not a test): time and peak RSS (`VmHWM`)
-//! of the real `sipas-server` for `GET /rounds/{id}/microdata` (csv, xlsx, sps) and
-//! `GET /rounds/{id}/results?by=profile:A1` with N counted responses, for two server
+//! of the real `sipas-server` for `GET /rounds/{id}/microdata` (csv, xlsx, sps),
+//! `GET /rounds/{id}/results?by=profile:A1` and `GET /review/queue` (whole, and its first
+//! page of 100: the after binary only) with N counted responses, for two server
 //! binaries on the same database in the same run: **before** (`SIPAS_SERVER_BIN_BEFORE`, a
 //! release build of main: every counted response of the round read at once; left out when
 //! unset) and **after** (`SIPAS_SERVER_BIN`: rows streamed).
@@ -14,7 +15,7 @@
 //! through the storage layer by the `bench_seed` example of sipas-server (`SIPAS_SEED_BIN`,
 //! as `benches/index_scale.rs` does above its HTTP maximum), 5 agencies and 3 fields. Every
 //! endpoint is asked of a fresh process, so the peak is that endpoint's. The two binaries
-//! must answer the same: CSV and SPSS files byte for byte (SHA-256), the results JSON apart
+//! must answer the same: CSV and SPSS files and the review queue byte for byte (SHA-256), the results JSON apart
 //! from its generation time; the XLSX size is shown (its cells are compared by
 //! `crates/server/tests/streamed_exports.rs`).
 use sha2::{Digest, Sha256};
@@ -26,17 +27,37 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-/// The endpoints measured: name and path.
-const ENDPOINTS: [(&str, &str); 4] = [
-    ("microdata csv", "/api/v1/rounds/BENCH/microdata?format=csv"),
+/// The endpoints measured: name, path and whether the before binary serves it too.
+const ENDPOINTS: [(&str, &str, bool); 6] = [
+    (
+        "microdata csv",
+        "/api/v1/rounds/BENCH/microdata?format=csv",
+        true,
+    ),
     (
         "microdata xlsx",
         "/api/v1/rounds/BENCH/microdata?format=xlsx",
+        true,
     ),
-    ("microdata sps", "/api/v1/rounds/BENCH/microdata?format=sps"),
+    (
+        "microdata sps",
+        "/api/v1/rounds/BENCH/microdata?format=sps",
+        true,
+    ),
     (
         "results by=profile:A1",
         "/api/v1/rounds/BENCH/results?by=profile:A1&compare_to=none",
+        true,
+    ),
+    (
+        "review queue (whole)",
+        "/api/v1/review/queue?round_id=BENCH&state=all",
+        true,
+    ),
+    (
+        "review queue (page of 100)",
+        "/api/v1/review/queue?round_id=BENCH&state=all&limit=100",
+        false,
     ),
 ];
 
@@ -125,9 +146,12 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
     if let Ok(before) = std::env::var("SIPAS_SERVER_BIN_BEFORE") {
         bins.insert(0, ("before (main)", before));
     }
-    for (endpoint, path) in ENDPOINTS {
+    for (endpoint, path, both) in ENDPOINTS {
         let mut seen: Option<(String, f64)> = None;
         for (label, bin) in &bins {
+            if !both && label.starts_with("before") {
+                continue;
+            }
             let mut child = spawn(bin, &server.database(), &listen);
             let times = if label.starts_with("before") && n >= 500_000 {
                 1

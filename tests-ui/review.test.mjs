@@ -185,6 +185,27 @@ test('supervisor signs in, sees progress, rejects one response with an item comm
     assert.equal(pull.decisions.find((x) => x.response_id === second.id)?.decision, 'approved');
   });
 
+  await step('review-pages', async () => {
+    // The queue a page at a time (here 2; 100 by default): "load more" appends the next page
+    // after the last response shown, and goes away at the end.
+    await page.goto(`${server.url}/dashboard/#/rounds/${server.roundId}/review?state=all&limit=2`);
+    await page.getByTestId('review-table').waitFor();
+    assert.equal(await page.getByTestId('review-row').count(), 2);
+    assert.equal(await page.getByTestId('review-count').textContent(), 'Đang hiện 2 phiếu đầu tiên; còn phiếu khác.');
+    const more = page.getByTestId('review-more');
+    assert.equal(await more.textContent(), 'Xem thêm 2 phiếu');
+    await more.click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="review-row"]').length === 3);
+    assert.equal(await page.getByTestId('review-count').textContent(), '3 phiếu');
+    assert.equal(await more.isVisible(), false);
+    const shown = await page.getByTestId('review-row').evaluateAll((rows) => rows.map((r) => r.dataset.responseId));
+    assert.deepEqual(shown, [...shown].sort(), 'oldest response id first, across pages');
+    assert.equal(new Set(shown).size, 3, 'no response shown twice');
+    // The narrow layout labels appended rows like the first page's.
+    const label = await page.locator('[data-testid="review-row"]').nth(2).locator('td').nth(1).getAttribute('data-label');
+    assert.equal(label, 'Điều tra viên');
+  });
+
   await step('review-language', async () => {
     await page.getByTestId('lang-toggle').click();
     assert.equal(await page.getAttribute('html', 'lang'), 'en');

@@ -155,20 +155,7 @@ async fn counted(people: &People) -> u64 {
     fixture::index_respondents(people, ROUND).await
 }
 
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    };
-}
+use sipas_testkit::server_on_both_backends as both_backends;
 
 both_backends!(takeover_is_a_conflict);
 async fn takeover_is_a_conflict(backend: Backend) {

@@ -18,20 +18,7 @@ const ROUND: &str = "2026-HN-MOTCUA";
 const UNIT: &str = fixture::UNIT_CODE;
 const OTHER_UNIT: &str = "95002";
 
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    };
-}
+use sipas_testkit::server_on_both_backends as both_backends;
 
 /// Creates [`ROUND`] with `policy` and a sample of 3 in [`UNIT`] and 1 in [`OTHER_UNIT`],
 /// named in the frame, all assigned to the surveyor. Returns the assignment ids.

@@ -35,6 +35,7 @@ pub mod report_export;
 pub mod results;
 pub mod results_export;
 pub mod results_modes;
+pub mod review_queue;
 pub mod sample_frame;
 pub mod scope;
 pub mod self_completion;

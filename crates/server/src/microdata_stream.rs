@@ -127,7 +127,7 @@ fn log_done(job: &Job, rows: u64) {
 }
 
 /// A body fed by a channel of chunks.
-fn channel_body(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
+pub(crate) fn channel_body(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     }))

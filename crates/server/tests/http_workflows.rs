@@ -19,7 +19,7 @@ use sipas_protocol::wire::{
 use sipas_server::app::{AppState, router};
 use sipas_server::demo::ensure_user;
 use sipas_server::forms::FormRegistry;
-use sipas_server::storage::{ServerStore, open_store};
+use sipas_server::storage::{ReviewPage, ReviewState, ServerStore, open_store};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -1146,13 +1146,17 @@ async fn report_as_json_csv_and_xlsx_with_suppression_and_stamp(backend: Backend
     )
     .await
     .expect(StatusCode::CREATED);
+    let page = ReviewPage {
+        state: ReviewState::NotRejected,
+        after: None,
+        limit: 1000,
+    };
     let latest = w
         .store
-        .review_items(ROUND)
+        .review_page(ROUND, &page)
         .await
         .unwrap()
         .iter()
-        .filter(|i| i.response.id != responses[4].id)
         .map(|i| i.received_at)
         .max()
         .unwrap();

@@ -13,7 +13,8 @@ use sipas_protocol::wire::{
 };
 use sipas_server::storage::{
     DeviceInfo, FindingOutcome, NewFinding, NewSpotCheckTask, NewUser, PgStore, Progress,
-    SampleRow, ServerStore, SqliteStore, StoreError, open_store,
+    ReviewItem, ReviewPage, ReviewState, SampleRow, ServerStore, SqliteStore, StoreError,
+    open_store,
 };
 use sipas_testkit::pg::TestDatabase;
 use std::collections::BTreeMap;
@@ -1274,7 +1275,7 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
     let d2 = decision(&r2, Decision::Rejected, "2026-11-21T11:00:00Z");
     s.record_decision(&d2, sup.id).await.unwrap();
 
-    let items = s.review_items(&round_id).await.unwrap();
+    let items = review_queue(s, &round_id, ReviewState::All, 1000).await;
     let brief: Vec<_> = items
         .iter()
         .map(|i| {
@@ -1302,7 +1303,55 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
         r0b
     );
     assert!(items.iter().all(|i| i.received_at <= Utc::now()));
-    assert!(s.review_items("none").await.unwrap().is_empty());
+    assert!(
+        review_queue(s, "none", ReviewState::All, 10)
+            .await
+            .is_empty()
+    );
+    // Every state, read a page of one or two at a time, is the whole queue filtered in order.
+    for state in [
+        ReviewState::Pending,
+        ReviewState::Approved,
+        ReviewState::Rejected,
+        ReviewState::NotRejected,
+        ReviewState::All,
+    ] {
+        let want: Vec<_> = items
+            .iter()
+            .filter(|i| state.admits(i.decision))
+            .cloned()
+            .collect();
+        for limit in [1, 2] {
+            assert_eq!(
+                review_queue(s, &round_id, state, limit).await,
+                want,
+                "{state:?}, pages of {limit}"
+            );
+        }
+    }
+    assert_eq!(
+        brief
+            .iter()
+            .filter(|b| ReviewState::NotRejected.admits(b.3))
+            .count(),
+        2
+    );
+    // A page starts after the cursor, whether or not that response is in the state asked.
+    let page = s
+        .review_page(
+            &round_id,
+            &ReviewPage {
+                state: ReviewState::All,
+                after: Some(expected[0].0),
+                limit: 5,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|i| i.response.id).collect::<Vec<_>>(),
+        vec![expected[1].0, expected[2].0]
+    );
 
     let history = s.decisions_for(r1.id, 1).await.unwrap();
     assert_eq!(history.len(), 2);
@@ -1319,6 +1368,39 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
     let latest = items.iter().map(|i| i.received_at).max().unwrap();
     assert_eq!(as_of, Some(latest));
     assert_eq!(s.report_responses("none").await.unwrap(), (vec![], None));
+}
+
+/// The review queue of `round` in `state`, read `limit` at a time from the first page on.
+async fn review_queue(
+    s: &dyn ServerStore,
+    round: &str,
+    state: ReviewState,
+    limit: u32,
+) -> Vec<ReviewItem> {
+    let (mut out, mut after) = (Vec::new(), None);
+    loop {
+        let page = s
+            .review_page(
+                round,
+                &ReviewPage {
+                    state,
+                    after,
+                    limit,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            page.len() <= limit as usize,
+            "a page holds at most its limit"
+        );
+        let last = page.len() < limit as usize;
+        after = page.last().map(|i| i.response.id).or(after);
+        out.extend(page);
+        if last {
+            return out;
+        }
+    }
 }
 
 /// A round with one surveyor's `n` responses, their spot-check tasks (not stored yet) and a

@@ -446,3 +446,22 @@ impl Drop for TestServer {
         self.kill();
     }
 }
+
+/// Runs the async test function `$name(backend: Backend)` (it starts the real server binary)
+/// once on SQLite and once on PostgreSQL, as the tests `$name::on_sqlite` and
+/// `$name::on_postgres`. The calling crate needs tokio with its `macros` feature.
+#[macro_export]
+macro_rules! server_on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                super::$name($crate::server::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                super::$name($crate::server::Backend::Postgres).await;
+            }
+        }
+    };
+}

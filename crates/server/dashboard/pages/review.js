@@ -12,6 +12,9 @@ import { catalogueNames, getRound, roundHead, roundNav, userNames } from './comm
 /** @typedef {import('../types.js').QualityFlag} QualityFlag */
 
 const STATES = ['pending', 'approved', 'rejected', 'all'];
+/** Responses per page of the queue, and the most the server gives at once. */
+const PAGE = 100;
+const MAX_PAGE = 1000;
 
 /** @param {string} state */
 export function stateBadge(state) {
@@ -36,12 +39,16 @@ export async function pageReview(ctx, roundId) {
   const head = [...roundHead(round, 'review', t('review.heading')),
     h('div', { class: 'form-row narrow' }, h('div', { class: 'field' }, h('label', { for: 'review-state' }, t('review.state')), sel))];
   ctx.view.append(...head, loading());
-  const [list, names] = await Promise.all([
-    /** @type {Promise<QueueItem[]>} */ (api(`/review/queue${qs({ round_id: roundId, state })}`)),
-    catalogueNames(round.starts_on),
-  ]);
+  // A page at a time (API.md: keyset paging by response id); `limit` in the address sets the
+  // page size (1–1000).
+  const size = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(ctx.query.get('limit'))) || PAGE));
+  /** @param {string|null} after @returns {Promise<QueueItem[]>} */
+  const read = (after) => api(`/review/queue${qs({ round_id: roundId, state, limit: size, after: after || undefined })}`);
+  const [first, names] = await Promise.all([read(null), catalogueNames(round.starts_on)]);
   if (!ctx.alive()) return;
-  const rows = list.map((e) => {
+  const headers = [t('review.response'), t('review.surveyor'), t('review.unit'), t('review.completed'), t('review.flags'), t('review.state')];
+  /** @param {QueueItem} e */
+  const row = (e) => {
     const st = e.decision || 'pending';
     const flags = e.quality_flags || [];
     return h('tr', { testid: 'review-row', class: flags.length ? 'has-flags' : null, dataset: { responseId: e.response_id, revision: String(e.revision), state: st } },
@@ -54,11 +61,48 @@ export async function pageReview(ctx, roundId) {
         ? flags.map((f) => h('span', { class: 'badge flag', title: flagText(f) }, flagText(f)))
         : h('span', { class: 'muted' }, t('review.no_flags'))),
       h('td', null, stateBadge(st)));
+  };
+  if (first.length === 0) {
+    fill(ctx.view, ...head, h('p', { class: 'muted', testid: 'review-count' }, t('review.count', 0)), empty(t('review.empty'), 'review-empty'));
+    return;
+  }
+  let shown = first.length;
+  let last = first[first.length - 1].response_id;
+  // A full page may have more after it.
+  let more = first.length === size;
+  const list = table('review-table', headers, first.map(row));
+  const body = /** @type {HTMLElement} */ (list.querySelector('tbody'));
+  const count = h('p', { class: 'muted', testid: 'review-count' });
+  const result = h('div', { testid: 'review-more-result', 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', testid: 'review-more' }, t('review.more', size));
+  const showCount = () => {
+    count.textContent = more ? t('review.count_more', shown) : t('review.count', shown);
+    button.hidden = !more;
+  };
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    result.replaceChildren();
+    try {
+      const page = await read(last);
+      if (!ctx.alive()) return;
+      if (page.length) {
+        // Rows labelled for the narrow layout as the table labels its own.
+        const labelled = table('review-table', headers, page.map(row)).querySelector('tbody');
+        body.append(...(labelled ? labelled.children : []));
+        last = page[page.length - 1].response_id;
+        shown += page.length;
+      }
+      more = page.length === size;
+      showCount();
+    } catch (e) {
+      if (/** @type {any} */ (e).handled || !ctx.alive()) return;
+      fill(result, h('p', { class: 'error', role: 'alert' }, errorText(e)));
+    } finally {
+      button.disabled = false;
+    }
   });
-  fill(ctx.view, ...head,
-    h('p', { class: 'muted', testid: 'review-count' }, t('review.count', list.length)),
-    list.length === 0 ? empty(t('review.empty'), 'review-empty')
-      : table('review-table', [t('review.response'), t('review.surveyor'), t('review.unit'), t('review.completed'), t('review.flags'), t('review.state')], rows));
+  showCount();
+  fill(ctx.view, ...head, count, list, result, h('div', { class: 'actions' }, button));
 }
 
 /** @param {import('../main.js').Ctx} ctx @param {string} responseId @param {string} revision */

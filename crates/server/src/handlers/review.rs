@@ -5,12 +5,14 @@ use crate::auth::{Caller, require_any, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::handlers::rounds::visible_round;
 use crate::problem::{ApiError, ApiResult};
+use crate::review_queue::QueueReader;
 use crate::scope;
-use crate::storage::DecisionRecord;
+use crate::storage::{DecisionRecord, ReviewItem, ReviewState};
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sipas_core::answer::AnswerValue;
@@ -22,6 +24,7 @@ use sipas_core::text::nfc;
 use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::{Decision, ReviewDecision};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Longest comment, characters.
@@ -123,6 +126,12 @@ pub struct QueueQuery {
     /// `pending` (default), `approved`, `rejected` or `all`.
     #[serde(default)]
     pub state: Option<String>,
+    /// At most this many items (1–1000; absent: the whole queue, streamed).
+    #[serde(default)]
+    pub limit: Option<String>,
+    /// The last response id of the page before (absent: from the start).
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// One response in the review queue: its latest revision.
@@ -169,14 +178,23 @@ pub async fn display_names(
     Ok(names)
 }
 
-/// `GET /api/v1/review/queue?round_id=R&state=pending|approved|rejected|all` (supervisor):
-/// the latest revision of each response of the round with its quality flags and decision;
-/// `pending` (the default) lists those without a decision on their latest revision.
+/// Most items of one page of `GET /api/v1/review/queue` (`limit`).
+pub const MAX_QUEUE_LIMIT: usize = 1000;
+/// Items read and written at a time when the whole queue is streamed.
+const STREAM_CHUNK: usize = 200;
+/// Chunks of a streamed queue written ahead of the client.
+const CHUNKS_AHEAD: usize = 4;
+
+/// `GET /api/v1/review/queue?round_id=R&state=pending|approved|rejected|all[&limit=N][&after=ID]`
+/// (supervisor): the latest revision of each response of the round with its quality flags
+/// and decision, oldest response id first; `pending` (the default) lists those without a
+/// decision on their latest revision. With `limit` (1–1000) one page of at most that many,
+/// after response `after`; without it the whole queue, streamed a chunk at a time.
 pub async fn queue(
     State(state): State<AppState>,
     caller: Caller,
     query: ApiQuery<QueueQuery>,
-) -> ApiResult<Json<Vec<QueueItem>>> {
+) -> ApiResult<axum::response::Response> {
     require_cap(&caller.user, Capability::Review)?;
     let q = query.get()?;
     let Some(round_id) = q.round_id else {
@@ -186,11 +204,11 @@ pub async fn queue(
         )
         .with_details(serde_json::json!({ "field": "round_id" })));
     };
-    let wanted = match q.state.as_deref() {
-        None | Some("pending") => |d: Option<Decision>| d.is_none(),
-        Some("approved") => |d: Option<Decision>| d == Some(Decision::Approved),
-        Some("rejected") => |d: Option<Decision>| d == Some(Decision::Rejected),
-        Some("all") => |_: Option<Decision>| true,
+    let review = match q.state.as_deref() {
+        None | Some("pending") => ReviewState::Pending,
+        Some("approved") => ReviewState::Approved,
+        Some("rejected") => ReviewState::Rejected,
+        Some("all") => ReviewState::All,
         Some(_) => {
             return Err(ApiError::invalid_input(
                 "state must be pending, approved, rejected or all.",
@@ -199,32 +217,133 @@ pub async fn queue(
             .with_details(serde_json::json!({ "field": "state" })));
         }
     };
+    let limit = match q.limit.as_deref() {
+        None => None,
+        Some(text) => {
+            match text.parse::<usize>() {
+                Ok(n) if (1..=MAX_QUEUE_LIMIT).contains(&n) => Some(n),
+                _ => {
+                    return Err(ApiError::invalid_input(
+                    format!("limit must be a whole number from 1 to {MAX_QUEUE_LIMIT}."),
+                    format!("Số phiếu mỗi trang (limit) phải là số nguyên từ 1 đến {MAX_QUEUE_LIMIT}."),
+                )
+                .with_details(serde_json::json!({ "field": "limit" })));
+                }
+            }
+        }
+    };
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(text) => Some(Uuid::parse_str(text).map_err(|_| {
+            ApiError::invalid_input(
+                "after must be a response id (a UUID) from the page before.",
+                "Tham số after phải là mã phiếu (UUID) cuối của trang trước.",
+            )
+            .with_details(serde_json::json!({ "field": "after" }))
+        })?),
+    };
     let mine = scope::of(&state, &caller).await?;
     let (round, _) = visible_round(&state, &mine, &round_id).await?;
     let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
-    let items: Vec<_> = state
-        .store
-        .review_items(&round_id)
-        .await?
-        .into_iter()
-        .filter(|i| wanted(i.decision))
-        .filter(|i| filter.admits(&i.response.unit_code, i.response.assignment_id))
-        .collect();
-    let names = display_names(&state, items.iter().map(|i| i.surveyor_id)).await?;
-    let queue = items
-        .into_iter()
-        .map(|i| QueueItem {
-            quality_flags: flags_of(&state, &i.response),
-            response_id: i.response.id,
-            revision: i.response.revision,
-            surveyor_id: i.surveyor_id,
-            surveyor_name: names.get(&i.surveyor_id).cloned(),
-            unit_code: i.response.unit_code,
-            completed_at: i.response.completed_at,
-            decision: i.decision,
-        })
-        .collect();
-    Ok(Json(queue))
+    let mut reader = QueueReader::new(&state, &round_id, filter, review, after);
+    let mut names = SurveyorNames::default();
+    if let Some(limit) = limit {
+        let items = reader.next(limit).await?;
+        let page = names.queue_items(&state, items).await?;
+        return Ok(Json(page).into_response());
+    }
+    // The whole queue: the first chunk is read before answering, so a failing store is
+    // still an error status; the rest is written as it is read.
+    let first = reader.next(STREAM_CHUNK).await?;
+    let first = names.queue_items(&state, first).await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_AHEAD);
+    tokio::spawn(async move {
+        let mut chunk = json_items(b"[", &first);
+        let mut any = !first.is_empty();
+        loop {
+            let items = match reader.next(STREAM_CHUNK).await {
+                Ok(items) if items.is_empty() => break,
+                Ok(items) => names.queue_items(&state, items).await,
+                Err(e) => Err(e),
+            };
+            let items = match items {
+                Ok(items) => items,
+                Err(e) => {
+                    // The status is sent: the client sees a cut body, never a short list.
+                    tracing::warn!(round_id = %round_id, error = ?e, "review queue stream failed");
+                    let _ = tx
+                        .send(Err(std::io::Error::other("review queue read failed")))
+                        .await;
+                    return;
+                }
+            };
+            if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return; // the client is gone
+            }
+            chunk = json_items(if any { b"," } else { b"" }, &items);
+            any = true;
+        }
+        chunk.push(b']');
+        let _ = tx.send(Ok(Bytes::from(chunk))).await;
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::microdata_stream::channel_body(rx),
+    )
+        .into_response())
+}
+
+/// `items` as JSON array members after `lead` (`[`, `,` or nothing), comma-separated.
+fn json_items(lead: &[u8], items: &[QueueItem]) -> Vec<u8> {
+    let mut out = lead.to_vec();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // A QueueItem is plain data: serialising it into memory cannot fail.
+        serde_json::to_writer(&mut out, item).expect("queue item serialises");
+    }
+    out
+}
+
+/// Surveyors' display names, looked up once per request.
+#[derive(Default)]
+struct SurveyorNames(HashMap<Uuid, Option<String>>);
+
+impl SurveyorNames {
+    /// `items` as the queue shows them: with flags and the surveyor's name.
+    async fn queue_items(
+        &mut self,
+        state: &AppState,
+        items: Vec<ReviewItem>,
+    ) -> ApiResult<Vec<QueueItem>> {
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            let surveyor_name = match self.0.get(&i.surveyor_id) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = state
+                        .store
+                        .user_by_id(i.surveyor_id)
+                        .await?
+                        .map(|u| u.display_name);
+                    self.0.insert(i.surveyor_id, name.clone());
+                    name
+                }
+            };
+            out.push(QueueItem {
+                quality_flags: flags_of(state, &i.response),
+                response_id: i.response.id,
+                revision: i.response.revision,
+                surveyor_id: i.surveyor_id,
+                surveyor_name,
+                unit_code: i.response.unit_code,
+                completed_at: i.response.completed_at,
+                decision: i.decision,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// One question of a response as shown to a reviewer.

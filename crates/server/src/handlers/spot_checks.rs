@@ -16,7 +16,9 @@ use crate::auth::{Caller, out_of_scope, require_cap};
 use crate::extract::{ApiPath, ApiQuery, MAX_JSON_BYTES, parse_json, read_body, read_json};
 use crate::handlers::review::{display_names, flags_of};
 use crate::handlers::rounds::{existing_round, visible_round};
+use crate::review_queue::QueueReader;
 use crate::scope;
+use crate::storage::ReviewState;
 
 /// The caller's filter for the visible round `round_id` (`404.1` outside the scope).
 async fn round_filter(
@@ -49,7 +51,7 @@ use sipas_core::spot_check::{Candidate, SpotCheckConfig, select_for_spot_check};
 use sipas_core::text::nfc;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
-use sipas_protocol::wire::{Decision, KeyItem, MonitorTask, Round, SpotCheckFindings, TaskState};
+use sipas_protocol::wire::{KeyItem, MonitorTask, Round, SpotCheckFindings, TaskState};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -207,29 +209,26 @@ pub async fn draw(
     let form = round_form(&state, &round)?;
     let key_items = default_key_items(&form);
 
-    // Only responses in the caller's scope are drawn from.
-    let items: Vec<_> = state
-        .store
-        .review_items(&round_id)
-        .await?
-        .into_iter()
-        .filter(|i| i.decision != Some(Decision::Rejected))
-        .filter(|i| filter.admits(&i.response.unit_code, i.response.assignment_id))
-        .collect();
-    let mut flags: BTreeMap<Uuid, Vec<QualityFlag>> = BTreeMap::new();
-    let candidates: Vec<Candidate> = items
-        .iter()
-        .map(|i| {
-            let f = flags_of(&state, &i.response);
-            let flagged = !f.is_empty();
-            flags.insert(i.response.id, f);
-            Candidate {
-                response_id: i.response.id,
-                surveyor_id: i.surveyor_id,
-                flagged,
-            }
-        })
-        .collect();
+    // Only responses in the caller's scope are drawn from. The queue is read twice, a page at
+    // a time: once for the candidates (id, surveyor, flagged), once for the drawn ones.
+    let drawable = || {
+        QueueReader::new(
+            &state,
+            &round_id,
+            filter.clone(),
+            ReviewState::NotRejected,
+            None,
+        )
+    };
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut reader = drawable();
+    while let Some(page) = reader.next_page().await? {
+        candidates.extend(page.iter().map(|i| Candidate {
+            response_id: i.response.id,
+            surveyor_id: i.surveyor_id,
+            flagged: !flags_of(&state, &i.response).is_empty(),
+        }));
+    }
     let selected = select_for_spot_check(&candidates, &config).map_err(|e| {
         let field = match e {
             sipas_core::spot_check::SpotCheckError::InvalidRate(_) => "rate",
@@ -242,26 +241,31 @@ pub async fn draw(
             "Tham số chọn mẫu phúc tra không hợp lệ (tỷ lệ 0–1, trọng số > 0).",
         )
     })?;
-    let tasks: Vec<NewSpotCheckTask> = items
-        .iter()
-        .filter(|i| selected.binary_search(&i.response.id).is_ok())
-        .map(|i| {
-            let quality_flags = flags.remove(&i.response.id).unwrap_or_default();
-            NewSpotCheckTask {
+    // A drawn response revised between the two reads gets a task on its new revision; one
+    // rejected in between gets none.
+    let mut tasks: Vec<NewSpotCheckTask> = Vec::with_capacity(selected.len());
+    let mut reader = drawable();
+    while let Some(page) = reader.next_page().await? {
+        for i in page {
+            if selected.binary_search(&i.response.id).is_err() {
+                continue;
+            }
+            let quality_flags = flags_of(&state, &i.response);
+            tasks.push(NewSpotCheckTask {
                 id: new_id(),
                 round_id: round_id.clone(),
                 response_id: i.response.id,
                 revision: i.response.revision,
                 surveyor_id: i.surveyor_id,
                 assignment_id: i.response.assignment_id,
-                unit_code: i.response.unit_code.clone(),
+                unit_code: i.response.unit_code,
                 flagged: !quality_flags.is_empty(),
                 quality_flags,
                 key_items: key_items.clone(),
                 seed: config.seed,
-            }
-        })
-        .collect();
+            });
+        }
+    }
     let created = state
         .store
         .create_spot_check_tasks(&tasks, caller.user.id)

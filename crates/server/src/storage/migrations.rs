@@ -93,6 +93,11 @@ pub const SQLITE: &[Migration] = &[
         name: "unused_response_indexes",
         sql: include_str!("../../migrations/sqlite/0018_unused_response_indexes.sql"),
     },
+    Migration {
+        version: 19,
+        name: "review_queue_order",
+        sql: include_str!("../../migrations/sqlite/0019_review_queue_order.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, oldest first.
@@ -171,6 +176,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 18,
         name: "unused_response_indexes",
         sql: include_str!("../../migrations/postgres/0018_unused_response_indexes.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "review_queue_order",
+        sql: include_str!("../../migrations/postgres/0019_review_queue_order.sql"),
     },
 ];
 
@@ -385,6 +395,17 @@ mod tests {
                 "postgres",
                 18,
                 "0bb306873f5d0a96ba898cef403c6bdf4c5235fb4583df7ae7ff2399e091a260",
+            ),
+            // 0019_review_queue_order (issue 14, review queue paged).
+            (
+                "sqlite",
+                19,
+                "8291ad2f5d86395b64faad8d12b9baed2854f325be72e72020bdd7137baff37f",
+            ),
+            (
+                "postgres",
+                19,
+                "8291ad2f5d86395b64faad8d12b9baed2854f325be72e72020bdd7137baff37f",
             ),
         ];
         for (backend, version, hash) in FROZEN {

@@ -270,6 +270,57 @@ pub struct ReviewItem {
     pub decision: Option<Decision>,
 }
 
+/// Which responses of the review queue a page holds, by the decision on their latest revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    /// No decision yet.
+    Pending,
+    /// Latest decision approved.
+    Approved,
+    /// Latest decision rejected.
+    Rejected,
+    /// Pending or approved (what counts in the index and may be spot-checked).
+    NotRejected,
+    /// Every current response.
+    All,
+}
+
+impl ReviewState {
+    /// The value the review page queries compare with.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "pending",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+            ReviewState::NotRejected => "not_rejected",
+            ReviewState::All => "all",
+        }
+    }
+
+    /// Whether a response whose latest revision has `decision` is in this state (what the
+    /// queries select; used by tests and in-memory filters).
+    pub fn admits(self, decision: Option<Decision>) -> bool {
+        match self {
+            ReviewState::Pending => decision.is_none(),
+            ReviewState::Approved => decision == Some(Decision::Approved),
+            ReviewState::Rejected => decision == Some(Decision::Rejected),
+            ReviewState::NotRejected => decision != Some(Decision::Rejected),
+            ReviewState::All => true,
+        }
+    }
+}
+
+/// One page of the review queue ([`ServerStore::review_page`]): keyset paging by response id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewPage {
+    /// Which responses.
+    pub state: ReviewState,
+    /// The last response id of the page before (`None`: the first page).
+    pub after: Option<Uuid>,
+    /// At most this many (at least 1).
+    pub limit: u32,
+}
+
 /// A recorded review decision with the reviewer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DecisionRecord {
@@ -658,9 +709,14 @@ pub trait ServerStore:
     ) -> Result<BTreeMap<String, Progress>, StoreError>;
 
     // --- review -------------------------------------------------------------------------
-    /// The latest revision of every response of a round with its submitter, reception time
-    /// and latest decision on that revision, oldest id first.
-    async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError>;
+    /// One page of the review queue: the latest revision of the responses of a round in
+    /// `page.state`, with submitter, reception time and latest decision on that revision,
+    /// oldest id first, after `page.after` (none: from the start), at most `page.limit`.
+    async fn review_page(
+        &self,
+        round_id: &str,
+        page: &ReviewPage,
+    ) -> Result<Vec<ReviewItem>, StoreError>;
     /// Every decision recorded on a response revision, oldest first.
     async fn decisions_for(
         &self,

@@ -11,8 +11,8 @@ use super::sql;
 use super::{AssignmentRow, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, RevokedToken, SampleRow,
-    ServerStore, SpotCheckTask, StoreError,
+    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, RevokedToken,
+    SampleRow, ServerStore, SpotCheckTask, StoreError,
 };
 use crate::ingest::{
     self, Binding, Checked, IngestBatch, IngestContext, Op, QuarantineEntry, Resolved,
@@ -2372,11 +2372,27 @@ impl ServerStore for PgStore {
         Ok(out)
     }
 
-    async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
+    async fn review_page(
+        &self,
+        round_id: &str,
+        page: &ReviewPage,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
         let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(sql::REVIEW_QUEUE).await?;
-        let mut out = Vec::new();
-        for r in client.query(&stmt, &[&round_id]).await? {
+        let (state, limit) = (page.state.code(), i64::from(page.limit));
+        let rows = match page.after {
+            None => {
+                let stmt = client.prepare_cached(sql::REVIEW_PAGE_FIRST).await?;
+                client.query(&stmt, &[&round_id, &state, &limit]).await?
+            }
+            Some(after) => {
+                let stmt = client.prepare_cached(sql::REVIEW_PAGE_AFTER).await?;
+                client
+                    .query(&stmt, &[&round_id, &after, &state, &limit])
+                    .await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
             let decision: Option<String> = r.try_get(3)?;
             out.push(ReviewItem {
                 response: r.try_get::<_, Json<Response>>(0)?.0,

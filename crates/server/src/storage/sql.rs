@@ -10,10 +10,45 @@ pub(crate) const COUNTED_RESPONSES: &str = "SELECT r.body_json, r.received_at \
      FROM current_responses r \
      WHERE r.round_id = $1 AND COALESCE(r.decision, '') <> 'rejected' ORDER BY r.id";
 
-/// The review queue of round `$1`: every current response with its surveyor, reception time
-/// and latest decision.
-pub(crate) const REVIEW_QUEUE: &str = "SELECT r.body_json, r.surveyor_id, r.received_at, \
-     r.decision FROM current_responses r WHERE r.round_id = $1 ORDER BY r.id";
+/// One page of the review queue: the current responses of a round (those of the
+/// `current_responses` view: bound, not voided, latest revision) with their surveyor,
+/// reception time and latest decision, oldest id first. Written on `response_bindings` so
+/// both planners walk its `(round_id, response_id)` index from the cursor (migration 0019).
+/// `$after` is the cursor condition, then `$S` the state ([`crate::storage::ReviewState::code`])
+/// and `$L` the page size.
+macro_rules! review_page {
+    ($after:literal, $state:literal, $limit:literal) => {
+        concat!(
+            "SELECT q.body_json, q.surveyor_id, q.received_at, q.decision FROM (\
+             SELECT b.response_id AS id, r.body_json, b.surveyor_id, r.received_at, \
+             (SELECT d.decision FROM review_decisions d \
+               WHERE d.response_id = r.id AND d.revision = r.revision \
+               ORDER BY d.seq DESC LIMIT 1) AS decision \
+             FROM response_bindings b JOIN responses r ON r.id = b.response_id \
+             WHERE b.round_id = $1",
+            $after,
+            " AND b.voided_at IS NULL \
+             AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = b.response_id)\
+             ) q WHERE (",
+            $state,
+            " = 'all' OR (",
+            $state,
+            " = 'pending' AND q.decision IS NULL) OR (",
+            $state,
+            " = 'not_rejected' AND COALESCE(q.decision, '') <> 'rejected') OR q.decision = ",
+            $state,
+            ") ORDER BY q.id LIMIT ",
+            $limit
+        )
+    };
+}
+
+/// The first page of the review queue: `$1` round, `$2` state, `$3` page size.
+pub(crate) const REVIEW_PAGE_FIRST: &str = review_page!("", "$2", "$3");
+
+/// A later page of the review queue: `$1` round, `$2` the last response id of the page
+/// before, `$3` state, `$4` page size.
+pub(crate) const REVIEW_PAGE_AFTER: &str = review_page!(" AND b.response_id > $2", "$3", "$4");
 
 /// Binds a new response: `$1` id, `$2` round, `$3` assignment, `$4` surveyor, `$5` unit,
 /// `$6` time.

@@ -9,8 +9,8 @@ use super::sql;
 use super::{AssignmentRow, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, RevokedToken, SampleRow,
-    ServerStore, SpotCheckTask, StoreError,
+    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, RevokedToken,
+    SampleRow, ServerStore, SpotCheckTask, StoreError,
 };
 use crate::ingest::{
     self, Binding, Checked, IngestBatch, IngestContext, Op, Plan, QuarantineEntry, Resolved,
@@ -2087,11 +2087,26 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn review_items(&self, round_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
-        let round_id = round_id.to_owned();
+    async fn review_page(
+        &self,
+        round_id: &str,
+        page: &ReviewPage,
+    ) -> Result<Vec<ReviewItem>, StoreError> {
+        let (round_id, page) = (round_id.to_owned(), *page);
         self.read(move |tx| {
-            let mut stmt = tx.prepare_cached(sql::REVIEW_QUEUE)?;
-            let rows = stmt.query_map([round_id], |r| {
+            let (state, limit) = (page.state.code(), i64::from(page.limit));
+            let mut stmt;
+            let rows = match page.after {
+                None => {
+                    stmt = tx.prepare_cached(sql::REVIEW_PAGE_FIRST)?;
+                    stmt.query(params![round_id, state, limit])?
+                }
+                Some(after) => {
+                    stmt = tx.prepare_cached(sql::REVIEW_PAGE_AFTER)?;
+                    stmt.query(params![round_id, after.to_string(), state, limit])?
+                }
+            };
+            let rows = rows.mapped(|r| {
                 let decision: Option<String> = r.get(3)?;
                 Ok(ReviewItem {
                     response: col_json(r, 0)?,
@@ -2102,7 +2117,7 @@ impl ServerStore for SqliteStore {
                         None => None,
                     },
                 })
-            })?;
+            });
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
