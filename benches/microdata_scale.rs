@@ -1,8 +1,9 @@
 //! Microdata and profile results at scale (issue 14, "memory is bounded everywhere a request
 //! reads a whole round: stream rows"; a benchmark, not a test): time and peak RSS (`VmHWM`)
 //! of the real `sipas-server` for `GET /rounds/{id}/microdata` (csv, xlsx, sps),
-//! `GET /rounds/{id}/results?by=profile:A1` and `GET /review/queue` (whole, and its first
-//! page of 100: the after binary only) with N counted responses, for two server
+//! `GET /rounds/{id}/results?by=profile:A1`, `GET /review/queue` (whole, and its first
+//! page of 100: the after binary only), `GET /rounds/{id}/assignments` (one page) and
+//! `GET /rounds/{id}/progress?by=unit` with N counted responses, for two server
 //! binaries on the same database in the same run: **before** (`SIPAS_SERVER_BIN_BEFORE`, a
 //! release build of main: every counted response of the round read at once; left out when
 //! unset) and **after** (`SIPAS_SERVER_BIN`: rows streamed).
@@ -10,12 +11,14 @@
 //! Run: `SIPAS_SERVER_BIN=… SIPAS_SERVER_BIN_BEFORE=… SIPAS_SEED_BIN=… cargo bench --bench
 //! microdata_scale` with release-server builds. `SIPAS_BENCH_SIZES` (default
 //! `10000,100000`), `SIPAS_BENCH_BACKENDS` (default `sqlite,postgres`),
+//! `SIPAS_BENCH_ONLY` (only the endpoints whose name contains it, e.g. `review`),
 //! `SIPAS_BENCH_REPEAT` (default 3: requests per endpoint and binary; 1 for the before binary
 //! from 500,000 responses), `SIPAS_BENCH_UNITS` (default 100 communes). The round is seeded
 //! through the storage layer by the `bench_seed` example of sipas-server (`SIPAS_SEED_BIN`,
 //! as `benches/index_scale.rs` does above its HTTP maximum), 5 agencies and 3 fields. Every
 //! endpoint is asked of a fresh process, so the peak is that endpoint's. The two binaries
-//! must answer the same: CSV and SPSS files and the review queue byte for byte (SHA-256), the results JSON apart
+//! must answer the same: CSV and SPSS files, the review queue, the assignments page and the
+//! progress byte for byte (SHA-256), the results JSON apart
 //! from its generation time; the XLSX size is shown (its cells are compared by
 //! `crates/server/tests/streamed_exports.rs`).
 use sha2::{Digest, Sha256};
@@ -28,7 +31,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 /// The endpoints measured: name, path and whether the before binary serves it too.
-const ENDPOINTS: [(&str, &str, bool); 6] = [
+const ENDPOINTS: [(&str, &str, bool); 8] = [
     (
         "microdata csv",
         "/api/v1/rounds/BENCH/microdata?format=csv",
@@ -58,6 +61,16 @@ const ENDPOINTS: [(&str, &str, bool); 6] = [
         "review queue (page of 100)",
         "/api/v1/review/queue?round_id=BENCH&state=all&limit=100",
         false,
+    ),
+    (
+        "assignments (page of 100)",
+        "/api/v1/rounds/BENCH/assignments?limit=100&offset=500",
+        true,
+    ),
+    (
+        "progress by unit",
+        "/api/v1/rounds/BENCH/progress?by=unit",
+        true,
     ),
 ];
 
@@ -146,7 +159,11 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
     if let Ok(before) = std::env::var("SIPAS_SERVER_BIN_BEFORE") {
         bins.insert(0, ("before (main)", before));
     }
+    let only = std::env::var("SIPAS_BENCH_ONLY").unwrap_or_default();
     for (endpoint, path, both) in ENDPOINTS {
+        if !endpoint.contains(only.as_str()) {
+            continue;
+        }
         let mut seen: Option<(String, f64)> = None;
         for (label, bin) in &bins {
             if !both && label.starts_with("before") {

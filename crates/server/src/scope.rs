@@ -280,15 +280,12 @@ impl RoundFilter {
         let agency_of = if scope.codes.agencies.is_empty() {
             None
         } else {
-            Some(
-                state
-                    .store
-                    .round_assignments(round_id)
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.id, r.agency_code))
-                    .collect(),
-            )
+            let mut agency_of = std::collections::BTreeMap::new();
+            crate::storage::each_assignment_row(&*state.store, round_id, |r| {
+                agency_of.insert(r.id, r.agency_code);
+            })
+            .await?;
+            Some(agency_of)
         };
         Ok(RoundFilter {
             scope: scope.clone(),

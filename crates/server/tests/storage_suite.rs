@@ -14,7 +14,7 @@ use sipas_protocol::wire::{
 use sipas_server::storage::{
     DeviceInfo, FindingOutcome, NewFinding, NewSpotCheckTask, NewUser, PgStore, Progress,
     ReviewItem, ReviewPage, ReviewState, SampleRow, ServerStore, SqliteStore, StoreError,
-    open_store,
+    each_assignment_row, open_store,
 };
 use sipas_testkit::pg::TestDatabase;
 use std::collections::BTreeMap;
@@ -167,6 +167,7 @@ suite!(
     spot_check_tasks_assignment_and_final_findings,
     concurrent_findings_only_one_is_stored,
     handover_ingest_is_one_audited_transaction,
+    assignment_rows_pass_by_one_at_a_time,
 );
 
 // --- fixtures --------------------------------------------------------------------------------
@@ -1368,6 +1369,43 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
     let latest = items.iter().map(|i| i.received_at).max().unwrap();
     assert_eq!(as_of, Some(latest));
     assert_eq!(s.report_responses("none").await.unwrap(), (vec![], None));
+}
+
+/// A round's assignment rows come by id, more than one channel's worth, from one snapshot;
+/// a reader that stops early frees the store for the next call.
+async fn assignment_rows_pass_by_one_at_a_time(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 600).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    s.assign(&[rows[3].id], a.id, sup.id).await.unwrap();
+    let mut seen = Vec::new();
+    each_assignment_row(s, &round_id, |r| seen.push(r))
+        .await
+        .unwrap();
+    let mut want: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    want.sort();
+    assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), want);
+    let third = seen.iter().find(|r| r.id == rows[3].id).unwrap();
+    assert_eq!(third.surveyor_id, Some(a.id));
+    assert_eq!(third.unit_code, "00004");
+    assert_eq!(third.origin, "sample");
+    let mut none = 0;
+    each_assignment_row(s, "none", |_| none += 1).await.unwrap();
+    assert_eq!(none, 0);
+    // Stop after the first row, a few times: nothing is left holding the store.
+    for _ in 0..5 {
+        let mut stream = s.round_assignment_rows(&round_id).await.unwrap();
+        assert!(stream.recv().await.unwrap().is_ok());
+        drop(stream);
+    }
+    s.assign(&[rows[4].id], a.id, sup.id).await.unwrap();
+    let mut assigned = 0;
+    each_assignment_row(s, &round_id, |r| {
+        assigned += usize::from(r.surveyor_id.is_some())
+    })
+    .await
+    .unwrap();
+    assert_eq!(assigned, 2);
 }
 
 /// The review queue of `round` in `state`, read `limit` at a time from the first page on.

@@ -8,7 +8,7 @@ use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, Scope};
-use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes};
+use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes, each_assignment_row};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -20,7 +20,7 @@ use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::Round;
 use sipas_protocol::wire::{AssignmentStatus, OutsideSample, UserInfo};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Largest number of assignments in one assign request.
@@ -488,13 +488,15 @@ pub async fn assign(
                 )
                 .with_details(serde_json::json!({ "field": "assignment_ids" })));
             }
-            let rows: BTreeMap<Uuid, AssignmentRow> = state
-                .store
-                .round_assignments(&round_id)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, r))
-                .collect();
+            // Only the rows asked for are kept while the round's rows pass by.
+            let wanted: BTreeSet<Uuid> = ids.iter().copied().collect();
+            let mut rows: BTreeMap<Uuid, AssignmentRow> = BTreeMap::new();
+            each_assignment_row(&*state.store, &round_id, |r| {
+                if wanted.contains(&r.id) {
+                    rows.insert(r.id, r);
+                }
+            })
+            .await?;
             for id in &ids {
                 match rows.get(id) {
                     Some(row) if !mine.row(row, on) => {
@@ -524,18 +526,19 @@ pub async fn assign(
             }
             ids
         }
-        (None, Some(filter)) => state
-            .store
-            .round_assignments(&round_id)
-            .await?
-            .into_iter()
-            .filter(|r| {
-                r.origin == "sample"
-                    && mine.row_matches(r, on, filter.unit.as_deref(), filter.agency.as_deref())
+        (None, Some(filter)) => {
+            let mut ids = Vec::new();
+            each_assignment_row(&*state.store, &round_id, |r| {
+                if r.origin == "sample"
+                    && mine.row_matches(&r, on, filter.unit.as_deref(), filter.agency.as_deref())
+                    && (!filter.unassigned_only || r.surveyor_id.is_none())
+                {
+                    ids.push(r.id);
+                }
             })
-            .filter(|r| !filter.unassigned_only || r.surveyor_id.is_none())
-            .map(|r| r.id)
-            .collect(),
+            .await?;
+            ids
+        }
         _ => {
             return Err(ApiError::invalid_input(
                 "Give either assignment_ids or filter.",
@@ -655,21 +658,24 @@ pub async fn list_assignments(
     let on = round_day(&round);
     let names = user_names(&state).await?;
     let agency_names = scope::agency_names(&state).await?;
-    let matching: Vec<AssignmentRow> = state
-        .store
-        .round_assignments(&round_id)
-        .await?
+    // The round's rows pass by once: every match is counted, only the page's are kept.
+    let (skip, mut total) = (q.offset.unwrap_or(0), 0usize);
+    let mut page: Vec<AssignmentRow> = Vec::new();
+    each_assignment_row(&*state.store, &round_id, |r| {
+        if mine.row_matches(&r, on, q.unit.as_deref(), q.agency.as_deref())
+            && q.surveyor.is_none_or(|s| r.surveyor_id == Some(s))
+            && q.status.is_none_or(|s| r.status == s)
+            && (!q.unassigned.unwrap_or(false) || r.surveyor_id.is_none())
+        {
+            if total >= skip && page.len() < limit {
+                page.push(r);
+            }
+            total += 1;
+        }
+    })
+    .await?;
+    let items = page
         .into_iter()
-        .filter(|r| mine.row_matches(r, on, q.unit.as_deref(), q.agency.as_deref()))
-        .filter(|r| q.surveyor.is_none_or(|s| r.surveyor_id == Some(s)))
-        .filter(|r| q.status.is_none_or(|s| r.status == s))
-        .filter(|r| !q.unassigned.unwrap_or(false) || r.surveyor_id.is_none())
-        .collect();
-    let total = matching.len();
-    let items = matching
-        .into_iter()
-        .skip(q.offset.unwrap_or(0))
-        .take(limit)
         .map(|r| AssignmentItem {
             unit_name: r
                 .unit_name
@@ -847,21 +853,19 @@ pub async fn progress(
     let on = round_day(&round);
     let names = user_names(&state).await?;
     let agency_names = scope::agency_names(&state).await?;
-    let rows: Vec<AssignmentRow> = state
-        .store
-        .round_assignments(&round_id)
-        .await?
-        .into_iter()
-        .filter(|r| mine.row_matches(r, on, q.unit.as_deref(), q.agency.as_deref()))
-        .collect();
     let mut groups: BTreeMap<String, (String, Option<String>, Counts)> = BTreeMap::new();
     let mut total = Counts::default();
-    for r in &rows {
+    // The round's rows pass by once, folded into the groups.
+    each_assignment_row(&*state.store, &round_id, |row| {
+        let r = &row;
+        if !mine.row_matches(r, on, q.unit.as_deref(), q.agency.as_deref()) {
+            return;
+        }
         total.add(r);
         let (key, name, code) = match by.as_str() {
             "surveyor" => match r.surveyor_id {
                 // Unassigned sampled rows have no surveyor row (as before).
-                None => continue,
+                None => return,
                 Some(s) => {
                     let user = names.get(&s);
                     (
@@ -892,7 +896,8 @@ pub async fn progress(
             .or_insert_with(|| (name, code, Counts::default()))
             .2
             .add(r);
-    }
+    })
+    .await?;
     if by == "agency" {
         for (code, target) in &plan.targets {
             if mine.agency(Some(code)) {

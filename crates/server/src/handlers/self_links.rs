@@ -15,6 +15,7 @@ use crate::self_completion::{
     valid_open_token,
 };
 use crate::storage::self_store::{OpenLinkRow, OpenSubmission, Reservation, SelfLinkRow};
+use crate::storage::{AssignmentRow, each_assignment_row};
 use crate::validation::{Incoming, check_with, round_catalogues};
 use axum::Json;
 use axum::body::Body;
@@ -27,6 +28,7 @@ use sipas_core::questionnaire::Label;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Capability;
 use sipas_protocol::wire::{AssignmentStatus, UploadRecord};
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// Most assignments in one `POST /rounds/{id}/self-links`.
@@ -140,10 +142,18 @@ pub async fn create_self_links(
             "Đợt khảo sát đã đóng.",
         ));
     }
-    let rows = state.store.round_assignments(&round_id).await?;
+    // Only the rows asked for are kept while the round's rows pass by.
+    let wanted: BTreeSet<Uuid> = req.assignment_ids.iter().copied().collect();
+    let mut rows: BTreeMap<Uuid, AssignmentRow> = BTreeMap::new();
+    each_assignment_row(&*state.store, &round_id, |r| {
+        if wanted.contains(&r.id) {
+            rows.insert(r.id, r);
+        }
+    })
+    .await?;
     let mut links = Vec::with_capacity(req.assignment_ids.len());
     for aid in &req.assignment_ids {
-        let Some(row) = rows.iter().find(|r| r.id == *aid) else {
+        let Some(row) = rows.get(aid) else {
             return Err(ApiError::invalid_input(
                 format!("Assignment {aid} is not in round {round_id}."),
                 format!("Phiếu {aid} không thuộc đợt {round_id}."),
@@ -199,18 +209,20 @@ pub async fn list_self_links(
     let q = query.get()?;
     let mine = scope::of(&state, &caller).await?;
     let (round, _) = visible_round(&state, &mine, &round_id).await?;
-    let rows = state.store.round_assignments(&round_id).await?;
+    let stored = state.store.self_links(&round_id).await?;
+    // The linked assignments in the caller's scope, found as the round's rows pass by.
+    let linked: BTreeSet<Uuid> = stored.iter().map(|l| l.assignment_id).collect();
+    let mut visible: BTreeSet<Uuid> = BTreeSet::new();
+    each_assignment_row(&*state.store, &round_id, |r| {
+        if linked.contains(&r.id) && mine.row_matches(&r, round.starts_on, None, None) {
+            visible.insert(r.id);
+        }
+    })
+    .await?;
     let base = server_url(&state, &headers);
-    let links = state
-        .store
-        .self_links(&round_id)
-        .await?
+    let links = stored
         .into_iter()
-        .filter(|l| {
-            rows.iter().any(|r| {
-                r.id == l.assignment_id && mine.row_matches(r, round.starts_on, None, None)
-            })
-        })
+        .filter(|l| visible.contains(&l.assignment_id))
         .map(|r| self_view(r, base.as_deref(), &round.name, q.qr.unwrap_or(false)))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(SelfLinks { links }))

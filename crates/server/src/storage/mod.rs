@@ -156,6 +156,23 @@ pub struct AssignmentRow {
     pub field_name: Option<String>,
 }
 
+/// The receiving end of [`ServerStore::round_assignment_rows`].
+pub type AssignmentRows = tokio::sync::mpsc::Receiver<Result<AssignmentRow, StoreError>>;
+
+/// Calls `each` with every assignment row of round `round_id`, by id, one at a time (what a
+/// handler keeps of them is up to it: counts, one page, ids).
+pub async fn each_assignment_row(
+    store: &dyn ServerStore,
+    round_id: &str,
+    mut each: impl FnMut(AssignmentRow),
+) -> Result<(), StoreError> {
+    let mut rows = store.round_assignment_rows(round_id).await?;
+    while let Some(row) = rows.recv().await {
+        each(row?);
+    }
+    Ok(())
+}
+
 /// Changes to a user (`PATCH /users/{id}`); `None` leaves a part as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserChange {
@@ -889,6 +906,9 @@ pub trait ServerStore:
     ) -> Result<bool, StoreError>;
     /// Number of responses (revisions, quarantine aside) stored for a round.
     async fn round_response_count(&self, round_id: &str) -> Result<u64, StoreError>;
-    /// Every assignment of a round without contact data, by id.
-    async fn round_assignments(&self, round_id: &str) -> Result<Vec<AssignmentRow>, StoreError>;
+    /// Every assignment of a round without contact data, by id, handed over one at a time
+    /// from one snapshot (issue 14: memory bounded by [`results::ROWS_BUFFER`], not by the
+    /// round). The rows are read by a task of their own; an error ends the stream with an
+    /// `Err`; dropping the receiver stops the reading. See [`each_assignment_row`].
+    async fn round_assignment_rows(&self, round_id: &str) -> Result<AssignmentRows, StoreError>;
 }

@@ -7,8 +7,9 @@ use super::codec::{
     decision_parse, decision_str, reason_code_parse, reason_code_str, revision_entity,
 };
 use super::migrations::{self, POSTGRES, POSTGRES_BOOTSTRAP};
+use super::results::ROWS_BUFFER;
 use super::sql;
-use super::{AssignmentRow, RoundPlan, ScopeCodes, UserChange, UserRecord};
+use super::{AssignmentRow, AssignmentRows, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
     NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, RevokedToken,
@@ -3209,26 +3210,77 @@ impl ServerStore for PgStore {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
-    async fn round_assignments(&self, round_id: &str) -> Result<Vec<AssignmentRow>, StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(sql::ROUND_ASSIGNMENT_ROWS).await?;
-        let mut out = Vec::new();
-        for row in client.query(&stmt, &[&round_id]).await? {
-            let status: String = row.try_get(6)?;
-            out.push(AssignmentRow {
-                id: row.try_get(0)?,
-                unit_code: row.try_get(1)?,
-                unit_name: row.try_get(2)?,
-                agency_code: row.try_get(3)?,
-                agency: row.try_get(4)?,
-                procedure: row.try_get(5)?,
-                status: AssignmentStatus::parse(&status)
-                    .ok_or_else(|| bad(format!("status {status:?}")))?,
-                surveyor_id: row.try_get(7)?,
-                origin: row.try_get(8)?,
-                field_name: row.try_get(9)?,
-            });
+    async fn round_assignment_rows(&self, round_id: &str) -> Result<AssignmentRows, StoreError> {
+        Ok(
+            self.stream_rows(sql::ROUND_ASSIGNMENT_ROWS, round_id, |row| {
+                let status: String = row.try_get(6)?;
+                Ok(AssignmentRow {
+                    id: row.try_get(0)?,
+                    unit_code: row.try_get(1)?,
+                    unit_name: row.try_get(2)?,
+                    agency_code: row.try_get(3)?,
+                    agency: row.try_get(4)?,
+                    procedure: row.try_get(5)?,
+                    status: AssignmentStatus::parse(&status)
+                        .ok_or_else(|| bad(format!("status {status:?}")))?,
+                    surveyor_id: row.try_get(7)?,
+                    origin: row.try_get(8)?,
+                    field_name: row.try_get(9)?,
+                })
+            }),
+        )
+    }
+}
+
+/// Makes one streamed value of a row (see [`PgStore::stream_rows`]).
+type RowOf<T> = fn(&Row) -> Result<T, StoreError>;
+
+impl PgStore {
+    /// The rows of `query` (its one parameter `param`), each made by `row_of`, handed over one
+    /// at a time: a cursor (portal) in a read-only snapshot transaction, [`ROWS_BUFFER`] rows
+    /// per fetch, read by a task of its own. An error ends the stream with an `Err`; dropping
+    /// the receiver stops the reading.
+    pub(crate) fn stream_rows<T: Send + 'static>(
+        &self,
+        query: &'static str,
+        param: &str,
+        row_of: RowOf<T>,
+    ) -> tokio::sync::mpsc::Receiver<Result<T, StoreError>> {
+        let (tx_rows, rx) = tokio::sync::mpsc::channel(ROWS_BUFFER);
+        let (store, param) = (self.clone(), param.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = store.send_rows(query, &param, row_of, &tx_rows).await {
+                let _ = tx_rows.send(Err(e)).await;
+            }
+        });
+        rx
+    }
+
+    async fn send_rows<T>(
+        &self,
+        query: &'static str,
+        param: &str,
+        row_of: RowOf<T>,
+        out: &tokio::sync::mpsc::Sender<Result<T, StoreError>>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        let stmt = tx.prepare_cached(query).await?;
+        let portal = tx.bind(&stmt, &[&param]).await?;
+        let page = i32::try_from(ROWS_BUFFER).unwrap_or(i32::MAX);
+        loop {
+            let rows = tx.query_portal(&portal, page).await?;
+            let last = rows.len() < ROWS_BUFFER;
+            for row in rows {
+                if out.send(row_of(&row)).await.is_err() {
+                    return Ok(()); // the receiver is gone
+                }
+            }
+            if last {
+                break;
+            }
         }
-        Ok(out)
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 use super::{AuditRow, PgStore, append_audit};
 use crate::storage::StoreError;
 use crate::storage::results::{
-    AssignmentCodes, CountedRow, CountedRows, ROWS_BUFFER, ResultsStore, SELECT_ASSIGNMENT_CODES,
+    AssignmentCodes, CountedRow, CountedRows, ResultsStore, SELECT_ASSIGNMENT_CODES,
     SELECT_COUNTED_ROWS_POSTGRES, SELECT_TARGETS, TARGETS_SET, UPSERT_TARGETS, parse_targets,
     targets_json,
 };
@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use sipas_core::response::Response;
 use sipas_core::targets::TargetSet;
 use std::collections::BTreeMap;
-use tokio::sync::mpsc::Sender;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
@@ -73,35 +72,9 @@ impl ResultsStore for PgStore {
     }
 
     async fn counted_rows(&self, round_id: &str) -> Result<CountedRows, StoreError> {
-        let (tx_rows, rx) = tokio::sync::mpsc::channel(ROWS_BUFFER);
-        let (store, round_id) = (self.clone(), round_id.to_owned());
-        tokio::spawn(async move {
-            if let Err(e) = store.send_counted_rows(&round_id, &tx_rows).await {
-                let _ = tx_rows.send(Err(e)).await;
-            }
-        });
-        Ok(rx)
-    }
-}
-
-impl PgStore {
-    /// Sends the rows of [`ResultsStore::counted_rows`] through `out`: a cursor (portal) in a
-    /// read-only snapshot transaction, [`ROWS_BUFFER`] rows per fetch.
-    async fn send_counted_rows(
-        &self,
-        round_id: &str,
-        out: &Sender<Result<CountedRow, StoreError>>,
-    ) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = Self::snapshot(&mut client).await?;
-        let stmt = tx.prepare_cached(SELECT_COUNTED_ROWS_POSTGRES).await?;
-        let portal = tx.bind(&stmt, &[&round_id]).await?;
-        let page = i32::try_from(ROWS_BUFFER).unwrap_or(i32::MAX);
-        loop {
-            let rows = tx.query_portal(&portal, page).await?;
-            let last = rows.len() < ROWS_BUFFER;
-            for r in rows {
-                let row = CountedRow {
+        Ok(
+            self.stream_rows(SELECT_COUNTED_ROWS_POSTGRES, round_id, |r| {
+                Ok(CountedRow {
                     response: r.try_get::<_, Json<Response>>(0)?.0,
                     received_at: r.try_get::<_, DateTime<Utc>>(1)?,
                     mode: r.try_get(2)?,
@@ -109,16 +82,8 @@ impl PgStore {
                         agency_code: r.try_get(3)?,
                         field_code: r.try_get(4)?,
                     },
-                };
-                if out.send(Ok(row)).await.is_err() {
-                    return Ok(()); // the receiver is gone
-                }
-            }
-            if last {
-                break;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+                })
+            }),
+        )
     }
 }

@@ -5,8 +5,9 @@
 use super::codec::{decision_parse, decision_str, revision_entity};
 use super::codec::{reason_code_parse, reason_code_str};
 use super::migrations::{self, SQLITE, SQLITE_BOOTSTRAP};
+use super::results::ROWS_BUFFER;
 use super::sql;
-use super::{AssignmentRow, RoundPlan, ScopeCodes, UserChange, UserRecord};
+use super::{AssignmentRow, AssignmentRows, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
     NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, RevokedToken,
@@ -169,6 +170,38 @@ impl SqliteStore {
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on a read connection.
+    /// The rows of `query` (its one parameter `param`), each made by `row_of`, handed over one
+    /// at a time through a channel of [`ROWS_BUFFER`]: a read transaction on a blocking thread
+    /// of its own steps the statement as the channel frees a place. An error ends the stream
+    /// with an `Err`; dropping the receiver stops the reading.
+    pub(crate) fn stream_rows<T: Send + 'static>(
+        &self,
+        query: &'static str,
+        param: &str,
+        row_of: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> tokio::sync::mpsc::Receiver<Result<T, StoreError>> {
+        let (tx_rows, rx) = tokio::sync::mpsc::channel(ROWS_BUFFER);
+        let (store, param, on_error) = (self.clone(), param.to_owned(), tx_rows.clone());
+        tokio::spawn(async move {
+            let read = store
+                .read(move |tx| {
+                    let mut stmt = tx.prepare_cached(query)?;
+                    let mut rows = stmt.query([param])?;
+                    while let Some(r) = rows.next()? {
+                        if tx_rows.blocking_send(Ok(row_of(r)?)).is_err() {
+                            break; // the receiver is gone: nobody reads any more
+                        }
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = read {
+                let _ = on_error.send(Err(e)).await;
+            }
+        });
+        rx
+    }
+
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -2845,26 +2878,20 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn round_assignments(&self, round_id: &str) -> Result<Vec<AssignmentRow>, StoreError> {
-        let round_id = round_id.to_owned();
-        self.read(move |tx| {
-            let mut stmt = tx.prepare_cached(sql::ROUND_ASSIGNMENT_ROWS)?;
-            let rows = stmt.query_map([round_id], |r| {
-                Ok(AssignmentRow {
-                    id: col_uuid(r, 0)?,
-                    unit_code: r.get(1)?,
-                    unit_name: r.get(2)?,
-                    agency_code: r.get(3)?,
-                    agency: r.get(4)?,
-                    procedure: r.get(5)?,
-                    status: col_status(r, 6)?,
-                    surveyor_id: col_opt_uuid(r, 7)?,
-                    origin: r.get(8)?,
-                    field_name: r.get(9)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+    async fn round_assignment_rows(&self, round_id: &str) -> Result<AssignmentRows, StoreError> {
+        Ok(self.stream_rows(sql::ROUND_ASSIGNMENT_ROWS, round_id, |r| {
+            Ok(AssignmentRow {
+                id: col_uuid(r, 0)?,
+                unit_code: r.get(1)?,
+                unit_name: r.get(2)?,
+                agency_code: r.get(3)?,
+                agency: r.get(4)?,
+                procedure: r.get(5)?,
+                status: col_status(r, 6)?,
+                surveyor_id: col_opt_uuid(r, 7)?,
+                origin: r.get(8)?,
+                field_name: r.get(9)?,
+            })
+        }))
     }
 }

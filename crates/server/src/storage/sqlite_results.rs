@@ -2,7 +2,7 @@
 use super::{SqliteStore, audit_in, col_json, col_ts, col_uuid, ts};
 use crate::storage::StoreError;
 use crate::storage::results::{
-    AssignmentCodes, CountedRow, CountedRows, ROWS_BUFFER, ResultsStore, SELECT_ASSIGNMENT_CODES,
+    AssignmentCodes, CountedRow, CountedRows, ResultsStore, SELECT_ASSIGNMENT_CODES,
     SELECT_COUNTED_ROWS_SQLITE, SELECT_TARGETS, TARGETS_SET, UPSERT_TARGETS, parse_targets,
     targets_json,
 };
@@ -73,36 +73,16 @@ impl ResultsStore for SqliteStore {
     }
 
     async fn counted_rows(&self, round_id: &str) -> Result<CountedRows, StoreError> {
-        let (tx_rows, rx) = tokio::sync::mpsc::channel(ROWS_BUFFER);
-        let (store, round_id, on_error) = (self.clone(), round_id.to_owned(), tx_rows.clone());
-        // A read transaction on a blocking thread of its own: the statement is stepped and
-        // each row handed over as the channel frees a place.
-        tokio::spawn(async move {
-            let read = store
-                .read(move |tx| {
-                    let mut stmt = tx.prepare_cached(SELECT_COUNTED_ROWS_SQLITE)?;
-                    let mut rows = stmt.query([round_id])?;
-                    while let Some(r) = rows.next()? {
-                        let row = CountedRow {
-                            response: col_json(r, 0)?,
-                            received_at: col_ts(r, 1)?,
-                            mode: r.get(2)?,
-                            codes: AssignmentCodes {
-                                agency_code: r.get(3)?,
-                                field_code: r.get(4)?,
-                            },
-                        };
-                        if tx_rows.blocking_send(Ok(row)).is_err() {
-                            break; // the receiver is gone: nobody reads any more
-                        }
-                    }
-                    Ok(())
-                })
-                .await;
-            if let Err(e) = read {
-                let _ = on_error.send(Err(e)).await;
-            }
-        });
-        Ok(rx)
+        Ok(self.stream_rows(SELECT_COUNTED_ROWS_SQLITE, round_id, |r| {
+            Ok(CountedRow {
+                response: col_json(r, 0)?,
+                received_at: col_ts(r, 1)?,
+                mode: r.get(2)?,
+                codes: AssignmentCodes {
+                    agency_code: r.get(3)?,
+                    field_code: r.get(4)?,
+                },
+            })
+        }))
     }
 }
