@@ -9,13 +9,17 @@
 //! unset) and **after** (`SIPAS_SERVER_BIN`: rows streamed).
 //!
 //! Run: `SIPAS_SERVER_BIN=… SIPAS_SERVER_BIN_BEFORE=… SIPAS_SEED_BIN=… cargo bench --bench
-//! microdata_scale` with release-server builds. `SIPAS_BENCH_SIZES` (default
+//! microdata_scale` with release-server builds. When the after binary adds a migration, set
+//! the database up with the before binary and seed (`SIPAS_SERVER_BIN`, `SIPAS_SEED_BIN` of
+//! main) and give the new one as `SIPAS_SERVER_BIN_AFTER`; it migrates the database when it
+//! starts, so measure one endpoint per run (`SIPAS_BENCH_ONLY`). `SIPAS_BENCH_SIZES` (default
 //! `10000,100000`), `SIPAS_BENCH_BACKENDS` (default `sqlite,postgres`),
 //! `SIPAS_BENCH_ONLY` (only the endpoints whose name contains it, e.g. `review`),
 //! `SIPAS_BENCH_REPEAT` (default 3: requests per endpoint and binary; 1 for the before binary
 //! from 500,000 responses), `SIPAS_BENCH_UNITS` (default 100 communes). The round is seeded
 //! through the storage layer by the `bench_seed` example of sipas-server (`SIPAS_SEED_BIN`,
-//! as `benches/index_scale.rs` does above its HTTP maximum), 5 agencies and 3 fields. Every
+//! as `benches/index_scale.rs` does above its HTTP maximum), 5 agencies and 3 fields; on
+//! PostgreSQL the bench then runs `ANALYZE`, as autovacuum would a minute after the load. Every
 //! endpoint is asked of a fresh process, so the peak is that endpoint's. The two binaries
 //! must answer the same: CSV and SPSS files, the review queue, the assignments page and the
 //! progress byte for byte (SHA-256), the results JSON apart
@@ -153,8 +157,23 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
         .output()
         .expect("run bench_seed");
     assert!(seeded.status.success(), "bench_seed failed");
+    if backend == Backend::Postgres {
+        // Statistics as autovacuum leaves them a minute after a load: the requests start at
+        // once, and plans made on the empty tables' statistics are not what a server that has
+        // been collecting for weeks runs.
+        let (client, connection) =
+            tokio_postgres::connect(&server.database(), tokio_postgres::NoTls)
+                .await
+                .expect("connect to analyze");
+        tokio::spawn(connection);
+        client.batch_execute("ANALYZE").await.expect("ANALYZE");
+    }
     let listen = raw_http::authority(&server.url);
-    let after = std::env::var("SIPAS_SERVER_BIN").expect("SIPAS_SERVER_BIN");
+    // The after binary may differ from the one that set the database up (`SIPAS_SERVER_BIN`):
+    // a before binary refuses a schema newer than its own, the after binary migrates forward.
+    let after = std::env::var("SIPAS_SERVER_BIN_AFTER")
+        .or_else(|_| std::env::var("SIPAS_SERVER_BIN"))
+        .expect("SIPAS_SERVER_BIN");
     let mut bins = vec![("after (streamed)", after)];
     if let Ok(before) = std::env::var("SIPAS_SERVER_BIN_BEFORE") {
         bins.insert(0, ("before (main)", before));

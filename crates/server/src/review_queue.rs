@@ -64,26 +64,33 @@ impl QueueReader {
                 after: self.after,
                 limit: u32::try_from(ask).unwrap_or(u32::MAX),
             };
-            let rows = self.state.store.review_page(&self.round_id, &page).await?;
-            let (read, last_page) = (rows.len(), rows.len() < ask);
-            let mut looked = 0;
-            for item in rows {
-                // The cursor passes every row looked at, admitted or not; rows after the one
-                // that fills the answer are read again by the next call.
-                looked += 1;
-                self.after = Some(item.response.id);
+            let stretch = self
+                .state
+                .store
+                .review_stretch(&self.round_id, &page)
+                .await?;
+            let last_stretch = (stretch.looked as usize) < ask;
+            let mut filled = false;
+            for item in stretch.items {
+                let id = item.response.id;
                 if self
                     .filter
                     .admits(&item.response.unit_code, item.response.assignment_id)
                 {
                     out.push(item);
                     if out.len() == want {
+                        // What follows this one is read again by the next call.
+                        self.after = Some(id);
+                        filled = true;
                         break;
                     }
                 }
             }
-            // Over only when the store had no more and every row it gave was looked at.
-            self.done = last_page && looked == read;
+            if !filled {
+                // Every response looked at was handed out or passed over.
+                self.after = stretch.last.or(self.after);
+                self.done = last_stretch;
+            }
         }
         Ok(out)
     }

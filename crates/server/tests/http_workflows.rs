@@ -1153,9 +1153,10 @@ async fn report_as_json_csv_and_xlsx_with_suppression_and_stamp(backend: Backend
     };
     let latest = w
         .store
-        .review_page(ROUND, &page)
+        .review_stretch(ROUND, &page)
         .await
         .unwrap()
+        .items
         .iter()
         .map(|i| i.received_at)
         .max()

@@ -1339,7 +1339,7 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
     );
     // A page starts after the cursor, whether or not that response is in the state asked.
     let page = s
-        .review_page(
+        .review_stretch(
             &round_id,
             &ReviewPage {
                 state: ReviewState::All,
@@ -1350,8 +1350,35 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(
-        page.iter().map(|i| i.response.id).collect::<Vec<_>>(),
+        page.items.iter().map(|i| i.response.id).collect::<Vec<_>>(),
         vec![expected[1].0, expected[2].0]
+    );
+    assert_eq!((page.looked, page.last), (2, Some(expected[2].0)));
+    // A stretch looks at `limit` responses whatever their state, and says where it stopped.
+    let first = s
+        .review_stretch(
+            &round_id,
+            &ReviewPage {
+                state: ReviewState::Approved,
+                after: None,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.looked, first.last), (2, Some(expected[1].0)));
+    let approved_in_first_two: Vec<Uuid> = expected[..2]
+        .iter()
+        .filter(|e| e.3 == Some(Decision::Approved))
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|i| i.response.id)
+            .collect::<Vec<_>>(),
+        approved_in_first_two
     );
 
     let history = s.decisions_for(r1.id, 1).await.unwrap();
@@ -1408,7 +1435,7 @@ async fn assignment_rows_pass_by_one_at_a_time(ctx: Ctx) {
     assert_eq!(assigned, 2);
 }
 
-/// The review queue of `round` in `state`, read `limit` at a time from the first page on.
+/// The review queue of `round` in `state`, read in stretches of `limit` from the start.
 async fn review_queue(
     s: &dyn ServerStore,
     round: &str,
@@ -1417,8 +1444,8 @@ async fn review_queue(
 ) -> Vec<ReviewItem> {
     let (mut out, mut after) = (Vec::new(), None);
     loop {
-        let page = s
-            .review_page(
+        let stretch = s
+            .review_stretch(
                 round,
                 &ReviewPage {
                     state,
@@ -1429,13 +1456,13 @@ async fn review_queue(
             .await
             .unwrap();
         assert!(
-            page.len() <= limit as usize,
-            "a page holds at most its limit"
+            stretch.looked <= limit,
+            "a stretch looks at most at its limit"
         );
-        let last = page.len() < limit as usize;
-        after = page.last().map(|i| i.response.id).or(after);
-        out.extend(page);
-        if last {
+        assert!(stretch.items.len() <= stretch.looked as usize);
+        after = stretch.last.or(after);
+        out.extend(stretch.items);
+        if stretch.looked < limit {
             return out;
         }
     }

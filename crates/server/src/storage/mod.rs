@@ -327,15 +327,36 @@ impl ReviewState {
     }
 }
 
-/// One page of the review queue ([`ServerStore::review_page`]): keyset paging by response id.
+/// A stretch of the review queue to read ([`ServerStore::review_stretch`]): keyset paging by
+/// response id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReviewPage {
-    /// Which responses.
+    /// Which responses are handed over whole.
     pub state: ReviewState,
-    /// The last response id of the page before (`None`: the first page).
+    /// The last response id of the stretch before (`None`: from the start).
     pub after: Option<Uuid>,
-    /// At most this many (at least 1).
+    /// How many current responses to look at (at least 1).
     pub limit: u32,
+}
+
+/// What one stretch of the review queue held.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReviewStretch {
+    /// The responses in the state asked, oldest id first.
+    pub items: Vec<ReviewItem>,
+    /// The last response id looked at, in the state or not (the next stretch's `after`).
+    pub last: Option<Uuid>,
+    /// How many current responses were looked at (fewer than the limit: the round is over).
+    pub looked: u32,
+}
+
+impl ReviewStretch {
+    /// Adds a response looked at: its id and, when it is in the state asked, the item.
+    pub(crate) fn push(&mut self, id: Uuid, item: Option<ReviewItem>) {
+        self.last = Some(id);
+        self.looked += 1;
+        self.items.extend(item);
+    }
 }
 
 /// A recorded review decision with the reviewer.
@@ -726,14 +747,15 @@ pub trait ServerStore:
     ) -> Result<BTreeMap<String, Progress>, StoreError>;
 
     // --- review -------------------------------------------------------------------------
-    /// One page of the review queue: the latest revision of the responses of a round in
-    /// `page.state`, with submitter, reception time and latest decision on that revision,
-    /// oldest id first, after `page.after` (none: from the start), at most `page.limit`.
-    async fn review_page(
+    /// One stretch of the review queue: the next `page.limit` current responses of a round
+    /// after `page.after` (none: from the start), oldest id first; those whose latest
+    /// decision is in `page.state` are handed over with their latest revision, submitter,
+    /// reception time and decision. The work is bounded by the limit, whatever the state.
+    async fn review_stretch(
         &self,
         round_id: &str,
         page: &ReviewPage,
-    ) -> Result<Vec<ReviewItem>, StoreError>;
+    ) -> Result<ReviewStretch, StoreError>;
     /// Every decision recorded on a response revision, oldest first.
     async fn decisions_for(
         &self,

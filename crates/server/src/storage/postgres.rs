@@ -12,8 +12,8 @@ use super::sql;
 use super::{AssignmentRow, AssignmentRows, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, RevokedToken,
-    SampleRow, ServerStore, SpotCheckTask, StoreError,
+    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, ReviewStretch,
+    RevokedToken, SampleRow, ServerStore, SpotCheckTask, StoreError,
 };
 use crate::ingest::{
     self, Binding, Checked, IngestBatch, IngestContext, Op, QuarantineEntry, Resolved,
@@ -2373,39 +2373,46 @@ impl ServerStore for PgStore {
         Ok(out)
     }
 
-    async fn review_page(
+    async fn review_stretch(
         &self,
         round_id: &str,
         page: &ReviewPage,
-    ) -> Result<Vec<ReviewItem>, StoreError> {
+    ) -> Result<ReviewStretch, StoreError> {
         let client = self.pool.get().await?;
         let (state, limit) = (page.state.code(), i64::from(page.limit));
         let rows = match page.after {
             None => {
-                let stmt = client.prepare_cached(sql::REVIEW_PAGE_FIRST).await?;
-                client.query(&stmt, &[&round_id, &state, &limit]).await?
+                let stmt = client.prepare_cached(sql::REVIEW_STRETCH_FIRST).await?;
+                client.query(&stmt, &[&state, &round_id, &limit]).await?
             }
             Some(after) => {
-                let stmt = client.prepare_cached(sql::REVIEW_PAGE_AFTER).await?;
+                let stmt = client.prepare_cached(sql::REVIEW_STRETCH_AFTER).await?;
                 client
-                    .query(&stmt, &[&round_id, &after, &state, &limit])
+                    .query(&stmt, &[&state, &round_id, &after, &limit])
                     .await?
             }
         };
-        let mut out = Vec::with_capacity(rows.len());
+        let mut stretch = ReviewStretch::default();
         for r in rows {
-            let decision: Option<String> = r.try_get(3)?;
-            out.push(ReviewItem {
-                response: r.try_get::<_, Json<Response>>(0)?.0,
-                surveyor_id: r.try_get(1)?,
-                received_at: r.try_get(2)?,
-                decision: match decision {
-                    Some(_) => Some(decision_of(&r, 3)?),
-                    None => None,
-                },
-            });
+            let body: Option<Json<Response>> = r.try_get(4)?;
+            let item = match body {
+                None => None,
+                Some(Json(response)) => {
+                    let decision: Option<String> = r.try_get(3)?;
+                    Some(ReviewItem {
+                        response,
+                        surveyor_id: r.try_get(1)?,
+                        received_at: r.try_get(2)?,
+                        decision: match decision {
+                            Some(_) => Some(decision_of(&r, 3)?),
+                            None => None,
+                        },
+                    })
+                }
+            };
+            stretch.push(r.try_get(0)?, item);
         }
-        Ok(out)
+        Ok(stretch)
     }
 
     async fn decisions_for(

@@ -10,45 +10,51 @@ pub(crate) const COUNTED_RESPONSES: &str = "SELECT r.body_json, r.received_at \
      FROM current_responses r \
      WHERE r.round_id = $1 AND COALESCE(r.decision, '') <> 'rejected' ORDER BY r.id";
 
-/// One page of the review queue: the current responses of a round (those of the
-/// `current_responses` view: bound, not voided, latest revision) with their surveyor,
-/// reception time and latest decision, oldest id first. Written on `response_bindings` so
-/// both planners walk its `(round_id, response_id)` index from the cursor (migration 0019).
-/// `$after` is the cursor condition, then `$S` the state ([`crate::storage::ReviewState::code`])
-/// and `$L` the page size.
-macro_rules! review_page {
-    ($after:literal, $state:literal, $limit:literal) => {
+/// One stretch of the review queue: the next current responses of a round (those of the
+/// `current_responses` view: bound, not voided, latest revision), oldest id first, each with
+/// its surveyor, reception time, latest decision and, only when that decision is in the state
+/// asked, its body. The bindings are walked first, in the order of their `(round_id,
+/// response_id)` index (migration 0019) and cut to the stretch's length before anything is
+/// joined: a plan sorting the whole round for every stretch was chosen by PostgreSQL
+/// otherwise (it cannot tell how many rows the revision and state conditions keep).
+/// `$S` is the state ([`crate::storage::ReviewState::code`]), `$1`-based as they appear.
+macro_rules! review_stretch {
+    ($state:literal, $after:literal, $limit:literal) => {
         concat!(
-            "SELECT q.body_json, q.surveyor_id, q.received_at, q.decision FROM (\
-             SELECT b.response_id AS id, r.body_json, b.surveyor_id, r.received_at, \
-             (SELECT d.decision FROM review_decisions d \
-               WHERE d.response_id = r.id AND d.revision = r.revision \
-               ORDER BY d.seq DESC LIMIT 1) AS decision \
-             FROM response_bindings b JOIN responses r ON r.id = b.response_id \
-             WHERE b.round_id = $1",
-            $after,
-            " AND b.voided_at IS NULL \
-             AND r.revision = (SELECT MAX(x.revision) FROM responses x WHERE x.id = b.response_id)\
-             ) q WHERE (",
+            "SELECT t.response_id, t.surveyor_id, r.received_at, t.decision, \
+             CASE WHEN ",
             $state,
             " = 'all' OR (",
             $state,
-            " = 'pending' AND q.decision IS NULL) OR (",
+            " = 'pending' AND t.decision IS NULL) OR (",
             $state,
-            " = 'not_rejected' AND COALESCE(q.decision, '') <> 'rejected') OR q.decision = ",
+            " = 'not_rejected' AND COALESCE(t.decision, '') <> 'rejected') OR t.decision = ",
             $state,
-            ") ORDER BY q.id LIMIT ",
-            $limit
+            " THEN r.body_json END \
+             FROM (SELECT s.response_id, s.surveyor_id, s.revision, \
+               (SELECT d.decision FROM review_decisions d \
+                 WHERE d.response_id = s.response_id AND d.revision = s.revision \
+                 ORDER BY d.seq DESC LIMIT 1) AS decision \
+               FROM (SELECT b.response_id, b.surveyor_id, \
+                 (SELECT MAX(x.revision) FROM responses x WHERE x.id = b.response_id) AS revision \
+                 FROM response_bindings b WHERE b.round_id = $2",
+            $after,
+            " AND b.voided_at IS NULL ORDER BY b.response_id LIMIT ",
+            $limit,
+            ") s) t \
+             JOIN responses r ON r.id = t.response_id AND r.revision = t.revision \
+             ORDER BY t.response_id"
         )
     };
 }
 
-/// The first page of the review queue: `$1` round, `$2` state, `$3` page size.
-pub(crate) const REVIEW_PAGE_FIRST: &str = review_page!("", "$2", "$3");
+/// The first stretch of the review queue: `$1` state, `$2` round, `$3` length.
+pub(crate) const REVIEW_STRETCH_FIRST: &str = review_stretch!("$1", "", "$3");
 
-/// A later page of the review queue: `$1` round, `$2` the last response id of the page
-/// before, `$3` state, `$4` page size.
-pub(crate) const REVIEW_PAGE_AFTER: &str = review_page!(" AND b.response_id > $2", "$3", "$4");
+/// A later stretch of the review queue: `$1` state, `$2` round, `$3` the last response id of
+/// the stretch before, `$4` length.
+pub(crate) const REVIEW_STRETCH_AFTER: &str =
+    review_stretch!("$1", " AND b.response_id > $3", "$4");
 
 /// Binds a new response: `$1` id, `$2` round, `$3` assignment, `$4` surveyor, `$5` unit,
 /// `$6` time.

@@ -10,8 +10,8 @@ use super::sql;
 use super::{AssignmentRow, AssignmentRows, RoundPlan, ScopeCodes, UserChange, UserRecord};
 use super::{
     AuditEntry, DecisionRecord, DeviceInfo, DeviceRecord, FindingOutcome, MonitorTaskRow,
-    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, RevokedToken,
-    SampleRow, ServerStore, SpotCheckTask, StoreError,
+    NewFinding, NewSpotCheckTask, NewUser, Progress, ReviewItem, ReviewPage, ReviewStretch,
+    RevokedToken, SampleRow, ServerStore, SpotCheckTask, StoreError,
 };
 use crate::ingest::{
     self, Binding, Checked, IngestBatch, IngestContext, Op, Plan, QuarantineEntry, Resolved,
@@ -2120,38 +2120,46 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn review_page(
+    async fn review_stretch(
         &self,
         round_id: &str,
         page: &ReviewPage,
-    ) -> Result<Vec<ReviewItem>, StoreError> {
+    ) -> Result<ReviewStretch, StoreError> {
         let (round_id, page) = (round_id.to_owned(), *page);
         self.read(move |tx| {
             let (state, limit) = (page.state.code(), i64::from(page.limit));
             let mut stmt;
-            let rows = match page.after {
+            let mut rows = match page.after {
                 None => {
-                    stmt = tx.prepare_cached(sql::REVIEW_PAGE_FIRST)?;
-                    stmt.query(params![round_id, state, limit])?
+                    stmt = tx.prepare_cached(sql::REVIEW_STRETCH_FIRST)?;
+                    stmt.query(params![state, round_id, limit])?
                 }
                 Some(after) => {
-                    stmt = tx.prepare_cached(sql::REVIEW_PAGE_AFTER)?;
-                    stmt.query(params![round_id, after.to_string(), state, limit])?
+                    stmt = tx.prepare_cached(sql::REVIEW_STRETCH_AFTER)?;
+                    stmt.query(params![state, round_id, after.to_string(), limit])?
                 }
             };
-            let rows = rows.mapped(|r| {
-                let decision: Option<String> = r.get(3)?;
-                Ok(ReviewItem {
-                    response: col_json(r, 0)?,
-                    surveyor_id: col_uuid(r, 1)?,
-                    received_at: col_ts(r, 2)?,
-                    decision: match decision {
-                        Some(_) => Some(col_decision(r, 3)?),
-                        None => None,
-                    },
-                })
-            });
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let mut stretch = ReviewStretch::default();
+            while let Some(r) = rows.next()? {
+                let body: Option<String> = r.get(4)?;
+                let item = match body {
+                    None => None,
+                    Some(_) => {
+                        let decision: Option<String> = r.get(3)?;
+                        Some(ReviewItem {
+                            response: col_json(r, 4)?,
+                            surveyor_id: col_uuid(r, 1)?,
+                            received_at: col_ts(r, 2)?,
+                            decision: match decision {
+                                Some(_) => Some(col_decision(r, 3)?),
+                                None => None,
+                            },
+                        })
+                    }
+                };
+                stretch.push(col_uuid(r, 0)?, item);
+            }
+            Ok(stretch)
         })
         .await
     }
