@@ -168,6 +168,7 @@ suite!(
     concurrent_findings_only_one_is_stored,
     handover_ingest_is_one_audited_transaction,
     assignment_rows_pass_by_one_at_a_time,
+    large_import_and_assign_cross_statement_chunks,
 );
 
 // --- fixtures --------------------------------------------------------------------------------
@@ -1433,6 +1434,92 @@ async fn assignment_rows_pass_by_one_at_a_time(ctx: Ctx) {
     .await
     .unwrap();
     assert_eq!(assigned, 2);
+}
+
+/// An import and assignments of more rows than one statement takes (PostgreSQL writes them
+/// 2,000 at a time): a repeated id, in the same chunk or a later one, is skipped and keeps
+/// the first row's contact; moving rows away from a surveyor records every withdrawal; an
+/// assignment with a response refuses the whole move, wherever it stands.
+async fn large_import_and_assign_cross_statement_chunks(ctx: Ctx) {
+    let s = &*ctx.store;
+    let sup = user(s, "giamsat", Role::Supervisor).await;
+    s.create_round(&round("2026-HN-1"), sup.id).await.unwrap();
+    let rows = sample(4_100, "00004");
+    let mut import = rows.clone();
+    let mut again = rows[5].clone();
+    again.contact.name = "Người khác".into();
+    import.insert(6, again);
+    let mut late = rows[1].clone();
+    late.contact.address = "Địa chỉ khác".into();
+    import.push(late);
+    assert_eq!(
+        s.import_sample("2026-HN-1", &import, sup.id).await.unwrap(),
+        4_100
+    );
+    for i in [1, 5, 4_099] {
+        let (a, _) = s.assignment(rows[i].id).await.unwrap().expect("imported");
+        assert_eq!(a.contact.as_ref(), Some(&rows[i].contact), "row {i}");
+    }
+    let mut count = 0;
+    each_assignment_row(s, "2026-HN-1", |_| count += 1)
+        .await
+        .unwrap();
+    assert_eq!(count, 4_100);
+
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    let b = user(s, "dtv-b", Role::Surveyor).await;
+    let mut ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    ids.push(rows[7].id);
+    assert_eq!(s.assign(&ids, a.id, sup.id).await.unwrap(), 4_100);
+    let (_, cursor) = s.withdrawn_since(a.id, 0).await.unwrap();
+    let moved: Vec<Uuid> = rows[..2_500].iter().map(|r| r.id).collect();
+    assert_eq!(s.assign(&moved, b.id, sup.id).await.unwrap(), 2_500);
+    let (withdrawn, _) = s.withdrawn_since(a.id, cursor).await.unwrap();
+    let mut withdrawn_sorted = withdrawn.clone();
+    withdrawn_sorted.sort();
+    let mut moved_sorted = moved.clone();
+    moved_sorted.sort();
+    assert_eq!(withdrawn_sorted, moved_sorted);
+    let audit = s.audit_entries(0, 20_000).await.unwrap();
+    let withdrawals = audit
+        .iter()
+        .filter(|e| e.action == "assignment.withdrawn")
+        .count();
+    let assigned = audit
+        .iter()
+        .filter(|e| e.action == "assignment.assigned")
+        .count();
+    assert_eq!((withdrawals, assigned), (2_500, 6_600));
+    assert_eq!(held_by(s, b.id).await, 2_500);
+
+    // A response on a row far into the list: the whole move is refused, nothing moves.
+    let r = response("2026-HN-1", Some(rows[3_900].id), 4);
+    let out = s.ingest(&[rec(&r)], a.id, None).await.unwrap();
+    assert_eq!(statuses(&out), vec![AckStatus::Accepted]);
+    let rest: Vec<Uuid> = rows[2_500..].iter().map(|r| r.id).collect();
+    let refused = s.assign(&rest, b.id, sup.id).await;
+    assert!(
+        matches!(refused, Err(StoreError::AssignmentHasResponse(id)) if id == rows[3_900].id),
+        "{refused:?}"
+    );
+    let (none, _) = s.withdrawn_since(a.id, cursor).await.unwrap();
+    assert_eq!(
+        none.len(),
+        2_500,
+        "no withdrawal recorded by the refused move"
+    );
+    assert_eq!(held_by(s, b.id).await, 2_500);
+}
+
+/// How many assignments of round 2026-HN-1 `surveyor` holds.
+async fn held_by(s: &dyn ServerStore, surveyor: Uuid) -> usize {
+    let mut held = 0;
+    each_assignment_row(s, "2026-HN-1", |r| {
+        held += usize::from(r.surveyor_id == Some(surveyor))
+    })
+    .await
+    .unwrap();
+    held
 }
 
 /// The review queue of `round` in `state`, read in stretches of `limit` from the start.

@@ -56,6 +56,15 @@ mod self_links;
 
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;
+
+/// Session option of every connection: plan each execution of a prepared statement for its
+/// parameters and the tables as they are now. A generic plan cached while a table was empty
+/// (a new server, the first minute of a sample import or of uploads, before autovacuum has
+/// analysed it) scans the whole table for every `= ANY($1)` lookup until the statistics
+/// change: ingest on PostgreSQL fell from 9,300 to 2,900 responses/s between 10,000 and
+/// 30,000 responses in a round (BENCHMARKS.md, 2026-12-03 (h)). The statements here are few
+/// per request and set-based, so planning each one costs little.
+const CUSTOM_PLANS: &str = "-c plan_cache_mode=force_custom_plan";
 /// Advisory lock key taken while migrating (two servers starting at once apply them once).
 const MIGRATION_LOCK: i64 = 0x5149_5041_5346_0001;
 
@@ -147,9 +156,14 @@ impl PgStore {
     /// Connects to `url` (`postgres://user:pass@host:port/db`), checks the connection and
     /// applies the missing migrations in one transaction.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|_| StoreError::Backend("postgres: invalid connection URL".to_owned()))?;
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {CUSTOM_PLANS}"),
+            None => CUSTOM_PLANS.to_owned(),
+        };
+        config.options(&options);
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -1227,6 +1241,74 @@ async fn apply_deltas(
     Ok(())
 }
 
+/// Rows of a sample import per statement.
+const IMPORT_CHUNK: usize = 2_000;
+
+/// Inserts a chunk of sample rows (columns as arrays, the round and change sequence shared),
+/// unassigned; returns the ids inserted (an id already in the table, or earlier in the
+/// chunk, is skipped).
+const IMPORT_ASSIGNMENTS: &str = "INSERT INTO assignments \
+     (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
+      unit_name, agency_code, field_code, field_name, procedure_code) \
+     SELECT t.id, $2::text, t.unit, t.procedure, t.agency, 'not_visited'::text, NULL::uuid, \
+      $6::bigint, t.unit_name, t.agency_code, t.field_code, t.field_name, t.procedure_code \
+     FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $7::text[], $8::text[], \
+      $9::text[], $10::text[], $11::text[]) WITH ORDINALITY \
+      AS t(id, unit, procedure, agency, unit_name, agency_code, field_code, field_name, \
+      procedure_code, o) \
+     ORDER BY t.o \
+     ON CONFLICT (id) DO NOTHING RETURNING id";
+
+/// Inserts the contacts of newly imported rows (columns as arrays).
+const IMPORT_CONTACTS: &str = "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])";
+
+/// Surveyor of the assignments `$1` and whether each has a current response, locked, in id
+/// order.
+const ASSIGN_CURRENT: &str = "SELECT a.id, a.surveyor_id, \
+     EXISTS (SELECT 1 FROM response_bindings b \
+             WHERE b.assignment_id = a.id AND b.voided_at IS NULL) \
+     FROM assignments a WHERE a.id = ANY($1) ORDER BY a.id FOR UPDATE";
+
+/// Records the withdrawals of assignments `$2` from surveyors `$3` (change sequence `$1`,
+/// by `$4`).
+const ASSIGN_WITHDRAWALS: &str = "INSERT INTO assignment_withdrawals \
+     (seq, assignment_id, surveyor_id, withdrawn_at, withdrawn_by) \
+     SELECT $1::bigint, t.a, t.s, now(), $4::uuid FROM unnest($2::uuid[], $3::uuid[]) AS t(a, s)";
+
+/// Gives the assignments `$3` to surveyor `$1` (change sequence `$2`); returns their ids.
+const ASSIGN_SURVEYOR: &str = "UPDATE assignments SET surveyor_id = $1, change_seq = $2 \
+     WHERE id = ANY($3) RETURNING id";
+
+/// A chunk of [`SampleRow`]s as columns, for one `unnest` insert.
+struct SampleColumns<'a> {
+    ids: Vec<Uuid>,
+    units: Vec<&'a str>,
+    procedures: Vec<&'a str>,
+    agencies: Vec<Option<&'a str>>,
+    unit_names: Vec<Option<&'a str>>,
+    agency_codes: Vec<Option<&'a str>>,
+    field_codes: Vec<Option<&'a str>>,
+    field_names: Vec<Option<&'a str>>,
+    procedure_codes: Vec<Option<&'a str>>,
+}
+
+impl<'a> SampleColumns<'a> {
+    fn of(rows: &'a [SampleRow]) -> Self {
+        SampleColumns {
+            ids: rows.iter().map(|r| r.id).collect(),
+            units: rows.iter().map(|r| r.unit_code.as_str()).collect(),
+            procedures: rows.iter().map(|r| r.procedure.as_str()).collect(),
+            agencies: rows.iter().map(|r| r.agency.as_deref()).collect(),
+            unit_names: rows.iter().map(|r| r.unit_name.as_deref()).collect(),
+            agency_codes: rows.iter().map(|r| r.agency_code.as_deref()).collect(),
+            field_codes: rows.iter().map(|r| r.field_code.as_deref()).collect(),
+            field_names: rows.iter().map(|r| r.field_name.as_deref()).collect(),
+            procedure_codes: rows.iter().map(|r| r.procedure_code.as_deref()).collect(),
+        }
+    }
+}
+
 /// [`Op::Bind`]s of a batch as columns, for one `unnest` insert.
 #[derive(Default)]
 struct Binds {
@@ -1721,54 +1803,50 @@ impl ServerStore for PgStore {
             return Ok(0);
         }
         let seq = next_seq(&tx).await?;
-        let ins = tx
-            .prepare_cached(
-                "INSERT INTO assignments \
-                 (id, round_id, unit_code, procedure, agency, status, surveyor_id, change_seq, \
-                  unit_name, agency_code, field_code, field_name, procedure_code) \
-                 VALUES ($1, $2, $3, $4, $5, 'not_visited', NULL, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .await?;
-        let contact = tx
-            .prepare_cached(
-                "INSERT INTO sample_contacts (assignment_id, name, address, phone) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
+        // Set-based, a chunk per statement: one round trip per row made an import of 30,000
+        // rows take 30 s (BENCHMARKS.md, 2026-12-03 (h)).
+        let ins = tx.prepare_cached(IMPORT_ASSIGNMENTS).await?;
+        let contact = tx.prepare_cached(IMPORT_CONTACTS).await?;
         let mut inserted = 0u64;
-        for row in rows {
-            let n = tx
-                .execute(
+        for chunk in rows.chunks(IMPORT_CHUNK) {
+            let cols = SampleColumns::of(chunk);
+            let new_ids: BTreeSet<Uuid> = tx
+                .query(
                     &ins,
                     &[
-                        &row.id,
+                        &cols.ids,
                         &round_id,
-                        &row.unit_code,
-                        &row.procedure,
-                        &row.agency,
+                        &cols.units,
+                        &cols.procedures,
+                        &cols.agencies,
                         &seq,
-                        &row.unit_name,
-                        &row.agency_code,
-                        &row.field_code,
-                        &row.field_name,
-                        &row.procedure_code,
+                        &cols.unit_names,
+                        &cols.agency_codes,
+                        &cols.field_codes,
+                        &cols.field_names,
+                        &cols.procedure_codes,
                     ],
                 )
-                .await?;
-            if n == 1 {
-                tx.execute(
-                    &contact,
-                    &[
-                        &row.id,
-                        &row.contact.name,
-                        &row.contact.address,
-                        &row.contact.phone,
-                    ],
-                )
-                .await?;
-                inserted += 1;
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            // The contact of a new row's first occurrence in the import (a repeated id is
+            // skipped, as a row already in the round is).
+            let mut ids = Vec::with_capacity(new_ids.len());
+            let (mut names, mut addresses, mut phones) = (Vec::new(), Vec::new(), Vec::new());
+            let mut seen = BTreeSet::new();
+            for row in chunk {
+                if new_ids.contains(&row.id) && seen.insert(row.id) {
+                    ids.push(row.id);
+                    names.push(row.contact.name.as_str());
+                    addresses.push(row.contact.address.as_str());
+                    phones.push(row.contact.phone.as_deref());
+                }
             }
+            tx.execute(&contact, &[&ids, &names, &addresses, &phones])
+                .await?;
+            inserted += ids.len() as u64;
         }
         append_audit(
             &tx,
@@ -1798,64 +1876,51 @@ impl ServerStore for PgStore {
         }
         let seq = next_seq(&tx).await?;
         // Moves away from another surveyor: refused when a response exists, else recorded as
-        // withdrawals (checked before anything is written).
-        let current = tx
-            .prepare_cached(
-                "SELECT a.surveyor_id, \
-                 EXISTS (SELECT 1 FROM response_bindings b \
-                         WHERE b.assignment_id = a.id AND b.voided_at IS NULL) \
-                 FROM assignments a WHERE a.id = $1 FOR UPDATE",
-            )
-            .await?;
-        let mut withdrawals = Vec::new();
-        for id in &ids {
-            let Some(row) = tx.query_opt(&current, &[id]).await? else {
-                continue;
-            };
-            let from: Option<Uuid> = row.try_get(0)?;
-            let has_response: bool = row.try_get(1)?;
-            match from {
-                Some(from) if from != surveyor => {
-                    if has_response {
-                        return Err(StoreError::AssignmentHasResponse(*id));
+        // withdrawals (checked before anything is written). Set-based, a chunk of ids per
+        // statement, in id order (the order rows are locked in).
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        let current = tx.prepare_cached(ASSIGN_CURRENT).await?;
+        let mut withdrawals: (Vec<Uuid>, Vec<Uuid>) = (Vec::new(), Vec::new());
+        for chunk in ids.chunks(IMPORT_CHUNK) {
+            for row in tx.query(&current, &[&chunk]).await? {
+                let id: Uuid = row.try_get(0)?;
+                let from: Option<Uuid> = row.try_get(1)?;
+                let has_response: bool = row.try_get(2)?;
+                match from {
+                    Some(from) if from != surveyor => {
+                        if has_response {
+                            return Err(StoreError::AssignmentHasResponse(id));
+                        }
+                        withdrawals.0.push(id);
+                        withdrawals.1.push(from);
                     }
-                    withdrawals.push((*id, from));
+                    _ => {}
                 }
-                _ => {}
             }
         }
         let mut audit = Vec::new();
-        if !withdrawals.is_empty() {
-            let insert = tx
-                .prepare_cached(
-                    "INSERT INTO assignment_withdrawals \
-                     (seq, assignment_id, surveyor_id, withdrawn_at, withdrawn_by) \
-                     VALUES ($1, $2, $3, now(), $4)",
-                )
+        if !withdrawals.0.is_empty() {
+            let insert = tx.prepare_cached(ASSIGN_WITHDRAWALS).await?;
+            tx.execute(&insert, &[&seq, &withdrawals.0, &withdrawals.1, &actor])
                 .await?;
-            for (id, from) in &withdrawals {
-                tx.execute(&insert, &[&seq, id, from, &actor]).await?;
-                audit.push(AuditRow::new(
-                    Some(actor),
-                    "assignment.withdrawn",
-                    Some(id.to_string()),
-                ));
-            }
+            audit.extend(withdrawals.0.iter().map(|id| {
+                AuditRow::new(Some(actor), "assignment.withdrawn", Some(id.to_string()))
+            }));
         }
         let withdrawn = audit.len();
-        let stmt = tx
-            .prepare_cached(
-                "UPDATE assignments SET surveyor_id = $1, change_seq = $2 WHERE id = $3",
-            )
-            .await?;
-        for id in ids {
-            if tx.execute(&stmt, &[&surveyor, &seq, &id]).await? == 1 {
-                audit.push(AuditRow::new(
-                    Some(actor),
-                    "assignment.assigned",
-                    Some(id.to_string()),
-                ));
-            }
+        let stmt = tx.prepare_cached(ASSIGN_SURVEYOR).await?;
+        for chunk in ids.chunks(IMPORT_CHUNK) {
+            let assigned: BTreeSet<Uuid> = tx
+                .query(&stmt, &[&surveyor, &seq, &chunk])
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            audit.extend(
+                assigned.iter().map(|id| {
+                    AuditRow::new(Some(actor), "assignment.assigned", Some(id.to_string()))
+                }),
+            );
         }
         let updated = (audit.len() - withdrawn) as u64;
         append_audit(&tx, audit).await?;
