@@ -2119,3 +2119,33 @@ async fn sqlite_acknowledged_ingest_survives_sigkill() {
     }
     assert!(s.response_count().await.unwrap() >= acked.len() as u64);
 }
+
+/// Options given in the connection URL are kept beside the server's own session options
+/// (custom plans, no JIT: see `storage/postgres.rs`), on every pooled connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_url_options_are_kept() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let sep = if db.url().contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{}{sep}options=-c%20application_name%3Dsipas-url-options",
+        db.url()
+    );
+    let store = PgStore::connect(&url).await.expect("connect with options");
+    assert!(store.rounds().await.unwrap().is_empty());
+    let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let named: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = $1 AND application_name = 'sipas-url-options'",
+            &[&db.name()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(named >= 1, "the URL's options reach the session");
+}

@@ -57,14 +57,18 @@ mod self_links;
 /// Connections in the pool.
 const POOL_SIZE: usize = 16;
 
-/// Session option of every connection: plan each execution of a prepared statement for its
-/// parameters and the tables as they are now. A generic plan cached while a table was empty
-/// (a new server, the first minute of a sample import or of uploads, before autovacuum has
-/// analysed it) scans the whole table for every `= ANY($1)` lookup until the statistics
-/// change: ingest on PostgreSQL fell from 9,300 to 2,900 responses/s between 10,000 and
-/// 30,000 responses in a round (BENCHMARKS.md, 2026-12-03 (h)). The statements here are few
-/// per request and set-based, so planning each one costs little.
-const CUSTOM_PLANS: &str = "-c plan_cache_mode=force_custom_plan";
+/// Session options of every connection.
+///
+/// - Plan each execution of a prepared statement for its parameters and the tables as they
+///   are now. A generic plan cached while a table was empty (a new server, the first minute
+///   of a sample import or of uploads, before autovacuum has analysed it) scanned the whole
+///   table for every `= ANY($1)` lookup until the statistics changed: 25 ms per lookup at
+///   30,000 responses (BENCHMARKS.md, 2026-12-03 (h)). The statements here are few per
+///   request and set-based, so planning each one costs little.
+/// - No JIT compilation: the server's statements are short lookups and streams; on a table
+///   without statistics PostgreSQL's estimate of a per-id lookup passed the JIT threshold and
+///   compiling took 5 ms of a 5 ms lookup (and 130–170 ms of a review page, session (g)).
+const SESSION_OPTIONS: &str = "-c plan_cache_mode=force_custom_plan -c jit=off";
 /// Advisory lock key taken while migrating (two servers starting at once apply them once).
 const MIGRATION_LOCK: i64 = 0x5149_5041_5346_0001;
 
@@ -160,8 +164,8 @@ impl PgStore {
             .parse()
             .map_err(|_| StoreError::Backend("postgres: invalid connection URL".to_owned()))?;
         let options = match config.get_options() {
-            Some(given) => format!("{given} {CUSTOM_PLANS}"),
-            None => CUSTOM_PLANS.to_owned(),
+            Some(given) => format!("{given} {SESSION_OPTIONS}"),
+            None => SESSION_OPTIONS.to_owned(),
         };
         config.options(&options);
         let manager = Manager::from_config(
@@ -459,12 +463,32 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
     }
 }
 
-const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code, \
-     r.name \
-     FROM assignments a JOIN rounds r ON r.id = a.round_id \
-     LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
+/// The columns [`assignment_from`] reads, `$contact` naming the contact's three columns and
+/// `$join` what follows `FROM assignments a JOIN rounds r`.
+macro_rules! assignment_select {
+    ($contact:literal, $join:literal) => {
+        concat!(
+            "SELECT a.id, a.round_id, r.form_id, r.form_version, \
+             a.unit_code, a.procedure, a.agency, a.status, ",
+            $contact,
+            ", a.surveyor_id, a.origin, a.unit_name, a.agency_code, a.field_code, \
+             a.field_name, a.procedure_code, r.name \
+             FROM assignments a JOIN rounds r ON r.id = a.round_id",
+            $join
+        )
+    };
+}
+
+/// Assignments with their contact (for the surveyor who visits).
+const ASSIGNMENT_SELECT: &str = assignment_select!(
+    "c.name, c.address, c.phone",
+    " LEFT JOIN sample_contacts c ON c.assignment_id = a.id"
+);
+
+/// Assignments without their contact: what the ingest rules read (they never need it; the
+/// join with the contacts scanned the whole table for every batch at 30,000).
+const ASSIGNMENT_SELECT_NO_CONTACT: &str =
+    assignment_select!("NULL::text, NULL::text, NULL::text", "");
 
 fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
     let name: Option<String> = row.try_get(8)?;
@@ -569,6 +593,22 @@ async fn lock_batch(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<(), Sto
     Ok(())
 }
 
+/// The stored revisions of the responses `$1` (id, revision, content hash): one index probe
+/// per id. `WHERE id = ANY($1)` was planned as a scan of the whole table whenever the
+/// statistics of `responses.id` were missing or old (the column alone is not unique, so
+/// PostgreSQL guessed that 250 ids matched every row): 8 ms per batch at 30,000 responses,
+/// growing with the table. `OFFSET 0` keeps the lookup a per-id subquery.
+const REVISIONS_OF_ANY: &str = "SELECT t.id, x.revision, x.content_hash \
+     FROM unnest($1::uuid[]) AS t(id) CROSS JOIN LATERAL \
+     (SELECT r.revision, r.content_hash FROM responses r WHERE r.id = t.id OFFSET 0) x";
+
+/// The current (not voided) response bound to each of the assignments `$1`, by index probe
+/// per id (as [`REVISIONS_OF_ANY`], for the same reason).
+const BINDINGS_OF_ASSIGNMENTS_ANY: &str = "SELECT t.id, x.response_id \
+     FROM unnest($1::uuid[]) AS t(id) CROSS JOIN LATERAL \
+     (SELECT b.response_id FROM response_bindings b \
+      WHERE b.assignment_id = t.id AND b.voided_at IS NULL OFFSET 0) x";
+
 /// Loads what the ingest rules read about `batch` (see [`IngestContext`]) inside `tx`, after
 /// [`lock_batch`].
 async fn ingest_context(
@@ -600,9 +640,7 @@ async fn ingest_context(
                 },
             );
         }
-        let stmt = tx
-            .prepare_cached("SELECT id, revision, content_hash FROM responses WHERE id = ANY($1)")
-            .await?;
+        let stmt = tx.prepare_cached(REVISIONS_OF_ANY).await?;
         for r in tx.query(&stmt, &[&ids]).await? {
             let id: Uuid = r.try_get(0)?;
             if let Some(stored) = ctx.responses.get_mut(&id) {
@@ -629,7 +667,9 @@ async fn ingest_context(
     let assignment_ids = batch.assignment_ids();
     if !assignment_ids.is_empty() {
         let stmt = tx
-            .prepare_cached(&format!("{ASSIGNMENT_SELECT} WHERE a.id = ANY($1)"))
+            .prepare_cached(&format!(
+                "{ASSIGNMENT_SELECT_NO_CONTACT} WHERE a.id = ANY($1)"
+            ))
             .await?;
         for r in tx.query(&stmt, &[&assignment_ids]).await? {
             let (assignment, owner) = assignment_from(&r)?;
@@ -644,12 +684,7 @@ async fn ingest_context(
                 },
             );
         }
-        let stmt = tx
-            .prepare_cached(
-                "SELECT assignment_id, response_id FROM response_bindings \
-                 WHERE assignment_id = ANY($1) AND voided_at IS NULL",
-            )
-            .await?;
+        let stmt = tx.prepare_cached(BINDINGS_OF_ASSIGNMENTS_ANY).await?;
         for r in tx.query(&stmt, &[&assignment_ids]).await? {
             let aid: Uuid = r.try_get(0)?;
             if let Some(a) = ctx.assignments.get_mut(&aid) {
@@ -1240,6 +1275,9 @@ async fn apply_deltas(
     .await?;
     Ok(())
 }
+
+/// Rows imported at once from which the import refreshes the tables' statistics.
+const ANALYZE_AFTER_IMPORT: u64 = 1_000;
 
 /// Rows of a sample import per statement.
 const IMPORT_CHUNK: usize = 2_000;
@@ -1858,6 +1896,17 @@ impl ServerStore for PgStore {
         )
         .await?;
         tx.commit().await?;
+        if inserted >= ANALYZE_AFTER_IMPORT {
+            // After a bulk load, as PostgreSQL's manual advises: the uploads and assignments
+            // that follow at once are planned on the tables as they now are, not on the
+            // statistics of an empty round (autovacuum would take a minute or more).
+            if let Err(e) = client
+                .batch_execute("ANALYZE assignments, sample_contacts")
+                .await
+            {
+                tracing::warn!(error = %e, "ANALYZE after the sample import failed");
+            }
+        }
         Ok(inserted)
     }
 
