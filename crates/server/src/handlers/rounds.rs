@@ -8,7 +8,9 @@ use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, Scope};
-use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes, each_assignment_row};
+use crate::storage::{
+    AssignmentRow, RoundPlan, ScopeCodes, assignment_rows_of, each_assignment_row,
+};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -20,7 +22,7 @@ use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::{Capability, Role};
 use sipas_protocol::wire::Round;
 use sipas_protocol::wire::{AssignmentStatus, OutsideSample, UserInfo};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Largest number of assignments in one assign request.
@@ -488,15 +490,7 @@ pub async fn assign(
                 )
                 .with_details(serde_json::json!({ "field": "assignment_ids" })));
             }
-            // Only the rows asked for are kept while the round's rows pass by.
-            let wanted: BTreeSet<Uuid> = ids.iter().copied().collect();
-            let mut rows: BTreeMap<Uuid, AssignmentRow> = BTreeMap::new();
-            each_assignment_row(&*state.store, &round_id, |r| {
-                if wanted.contains(&r.id) {
-                    rows.insert(r.id, r);
-                }
-            })
-            .await?;
+            let rows = assignment_rows_of(&*state.store, &round_id, &ids).await?;
             for id in &ids {
                 match rows.get(id) {
                     Some(row) if !mine.row(row, on) => {

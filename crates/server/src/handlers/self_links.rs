@@ -15,7 +15,7 @@ use crate::self_completion::{
     valid_open_token,
 };
 use crate::storage::self_store::{OpenLinkRow, OpenSubmission, Reservation, SelfLinkRow};
-use crate::storage::{AssignmentRow, each_assignment_row};
+use crate::storage::{assignment_rows_of, each_assignment_row};
 use crate::validation::{Incoming, check_with, round_catalogues};
 use axum::Json;
 use axum::body::Body;
@@ -28,7 +28,7 @@ use sipas_core::questionnaire::Label;
 use sipas_protocol::problem::ProblemCode;
 use sipas_protocol::roles::Capability;
 use sipas_protocol::wire::{AssignmentStatus, UploadRecord};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// Most assignments in one `POST /rounds/{id}/self-links`.
@@ -142,15 +142,7 @@ pub async fn create_self_links(
             "Đợt khảo sát đã đóng.",
         ));
     }
-    // Only the rows asked for are kept while the round's rows pass by.
-    let wanted: BTreeSet<Uuid> = req.assignment_ids.iter().copied().collect();
-    let mut rows: BTreeMap<Uuid, AssignmentRow> = BTreeMap::new();
-    each_assignment_row(&*state.store, &round_id, |r| {
-        if wanted.contains(&r.id) {
-            rows.insert(r.id, r);
-        }
-    })
-    .await?;
+    let rows = assignment_rows_of(&*state.store, &round_id, &req.assignment_ids).await?;
     let mut links = Vec::with_capacity(req.assignment_ids.len());
     for aid in &req.assignment_ids {
         let Some(row) = rows.get(aid) else {

@@ -15,7 +15,7 @@ use sipas_protocol::wire::{
     AckStatus, Assignment, AssignmentStatus, Contact, Decision, FieldRound, ReviewDecision, Round,
     RoundUnit, UserInfo,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -171,6 +171,24 @@ pub async fn each_assignment_row(
         each(row?);
     }
     Ok(())
+}
+
+/// The assignment rows of round `round_id` whose ids are in `ids`, by id (an id not in the
+/// round is absent); only those are kept while the round's rows pass by.
+pub async fn assignment_rows_of(
+    store: &dyn ServerStore,
+    round_id: &str,
+    ids: &[Uuid],
+) -> Result<BTreeMap<Uuid, AssignmentRow>, StoreError> {
+    let wanted: BTreeSet<Uuid> = ids.iter().copied().collect();
+    let mut rows = BTreeMap::new();
+    each_assignment_row(store, round_id, |r| {
+        if wanted.contains(&r.id) {
+            rows.insert(r.id, r);
+        }
+    })
+    .await?;
+    Ok(rows)
 }
 
 /// Changes to a user (`PATCH /users/{id}`); `None` leaves a part as it is.

@@ -1848,7 +1848,7 @@ impl ServerStore for PgStore {
         let mut inserted = 0u64;
         for chunk in rows.chunks(IMPORT_CHUNK) {
             let cols = SampleColumns::of(chunk);
-            let new_ids: BTreeSet<Uuid> = tx
+            let mut new_ids: BTreeSet<Uuid> = tx
                 .query(
                     &ins,
                     &[
@@ -1873,9 +1873,8 @@ impl ServerStore for PgStore {
             // skipped, as a row already in the round is).
             let mut ids = Vec::with_capacity(new_ids.len());
             let (mut names, mut addresses, mut phones) = (Vec::new(), Vec::new(), Vec::new());
-            let mut seen = BTreeSet::new();
             for row in chunk {
-                if new_ids.contains(&row.id) && seen.insert(row.id) {
+                if new_ids.remove(&row.id) {
                     ids.push(row.id);
                     names.push(row.contact.name.as_str());
                     addresses.push(row.contact.address.as_str());
@@ -1916,7 +1915,9 @@ impl ServerStore for PgStore {
         surveyor: Uuid,
         actor: Uuid,
     ) -> Result<u64, StoreError> {
-        let ids: BTreeSet<Uuid> = assignment_ids.iter().copied().collect();
+        let mut ids = assignment_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         ensure_user(&tx, surveyor).await?;
@@ -1927,7 +1928,6 @@ impl ServerStore for PgStore {
         // Moves away from another surveyor: refused when a response exists, else recorded as
         // withdrawals (checked before anything is written). Set-based, a chunk of ids per
         // statement, in id order (the order rows are locked in).
-        let ids: Vec<Uuid> = ids.into_iter().collect();
         let current = tx.prepare_cached(ASSIGN_CURRENT).await?;
         let mut withdrawals: (Vec<Uuid>, Vec<Uuid>) = (Vec::new(), Vec::new());
         for chunk in ids.chunks(IMPORT_CHUNK) {
