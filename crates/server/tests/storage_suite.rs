@@ -1962,6 +1962,48 @@ async fn sqlite_file_is_wal_and_migrations_are_recorded_once() {
     );
 }
 
+/// The writer never checkpoints (its automatic checkpoint is off so that no commit waits for
+/// one); the store's own thread moves committed pages into the database file while the
+/// store is open, and the store still reads all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_run_beside_the_writer() {
+    const N: usize = 2_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let s: &dyn ServerStore = &store;
+    let (sup, round_id, rows) = round_with_sample(s, N).await;
+    let dtv = user(s, "dtv01", Role::Surveyor).await;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    s.assign(&ids, dtv.id, sup.id).await.unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    for chunk in ids.chunks(250) {
+        let batch: Vec<(Response, String)> = chunk
+            .iter()
+            .map(|a| rec(&response(&round_id, Some(*a), 4)))
+            .collect();
+        let out = s.ingest(&batch, dtv.id, None).await.unwrap();
+        assert!(out.iter().all(|o| o.status == AckStatus::Accepted));
+    }
+    // About 2 MB of responses were committed to the log; the thread copies them over.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = std::fs::metadata(&path).unwrap().len();
+        if now > before + 1_000_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint moved the committed pages: {before} -> {now} bytes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.response_count().await.unwrap(), N as u64);
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(reopened.response_count().await.unwrap(), N as u64);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_database_of_version_1_is_upgraded_in_place() {
     use sipas_server::storage::migrations::SQLITE;

@@ -463,24 +463,8 @@ async fn ensure_user(tx: &Transaction<'_>, id: Uuid) -> Result<(), StoreError> {
     }
 }
 
-/// The columns [`assignment_from`] reads, `$contact` naming the contact's three columns and
-/// `$join` what follows `FROM assignments a JOIN rounds r`.
-macro_rules! assignment_select {
-    ($contact:literal, $join:literal) => {
-        concat!(
-            "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-             a.unit_code, a.procedure, a.agency, a.status, ",
-            $contact,
-            ", a.surveyor_id, a.origin, a.unit_name, a.agency_code, a.field_code, \
-             a.field_name, a.procedure_code, r.name \
-             FROM assignments a JOIN rounds r ON r.id = a.round_id",
-            $join
-        )
-    };
-}
-
 /// Assignments with their contact (for the surveyor who visits).
-const ASSIGNMENT_SELECT: &str = assignment_select!(
+const ASSIGNMENT_SELECT: &str = sql::assignment_select!(
     "c.name, c.address, c.phone",
     " LEFT JOIN sample_contacts c ON c.assignment_id = a.id"
 );
@@ -488,7 +472,7 @@ const ASSIGNMENT_SELECT: &str = assignment_select!(
 /// Assignments without their contact: what the ingest rules read (they never need it; the
 /// join with the contacts scanned the whole table for every batch at 30,000).
 const ASSIGNMENT_SELECT_NO_CONTACT: &str =
-    assignment_select!("NULL::text, NULL::text, NULL::text", "");
+    sql::assignment_select!("NULL::text, NULL::text, NULL::text", "");
 
 fn assignment_from(row: &Row) -> Result<(Assignment, Option<Uuid>), StoreError> {
     let name: Option<String> = row.try_get(8)?;

@@ -3,6 +3,23 @@
 //! numbered by first appearance, so the same positional values bind the same on both only
 //! then.
 
+/// The columns both backends' `assignment_from` read, `$contact` naming the contact's three
+/// columns (or three NULLs) and `$join` what follows `FROM assignments a JOIN rounds r`.
+macro_rules! assignment_select {
+    ($contact:literal, $join:literal) => {
+        concat!(
+            "SELECT a.id, a.round_id, r.form_id, r.form_version, \
+             a.unit_code, a.procedure, a.agency, a.status, ",
+            $contact,
+            ", a.surveyor_id, a.origin, a.unit_name, a.agency_code, a.field_code, \
+             a.field_name, a.procedure_code, r.name \
+             FROM assignments a JOIN rounds r ON r.id = a.round_id",
+            $join
+        )
+    };
+}
+pub(crate) use assignment_select;
+
 /// The current responses of round `$1` that count in the index: the `current_responses`
 /// view (latest revision of every bound, not voided response) less those whose latest
 /// decision is `rejected`; with reception time.

@@ -38,6 +38,9 @@ use uuid::Uuid;
 
 #[path = "sqlite_catalogue.rs"]
 mod catalogue;
+// --- WAL checkpoints off the writer (issue 14) ---
+#[path = "sqlite_checkpoint.rs"]
+mod checkpoint;
 // --- published forms (issue 12, h-formpub) ---
 #[path = "sqlite_forms.rs"]
 mod forms;
@@ -68,6 +71,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -121,11 +125,16 @@ impl SqliteStore {
         writer.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut writer)?;
         backfill_counts(&mut writer)?;
+        // Checkpoints run on their own thread, never inside a commit (`checkpoint`).
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
+        checkpointer.nudge();
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                checkpointer,
             }),
         })
     }
@@ -147,6 +156,8 @@ impl SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
+            drop(conn);
+            inner.checkpointer.nudge();
             Ok(out)
         })
         .await
@@ -523,12 +534,15 @@ fn audit_in(
     Ok(())
 }
 
-const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.round_id, r.form_id, r.form_version, \
-     a.unit_code, a.procedure, a.agency, a.status, c.name, c.address, c.phone, a.surveyor_id, \
-     a.origin, a.unit_name, a.agency_code, a.field_code, a.field_name, a.procedure_code, \
-     r.name \
-     FROM assignments a JOIN rounds r ON r.id = a.round_id \
-     LEFT JOIN sample_contacts c ON c.assignment_id = a.id";
+/// Assignments with their contact (for the surveyor who visits).
+const ASSIGNMENT_SELECT: &str = sql::assignment_select!(
+    "c.name, c.address, c.phone",
+    " LEFT JOIN sample_contacts c ON c.assignment_id = a.id"
+);
+
+/// Assignments without their contact: what the ingest rules read (they never need it, and
+/// personal data is not read where it is not used).
+const ASSIGNMENT_SELECT_NO_CONTACT: &str = sql::assignment_select!("NULL, NULL, NULL", "");
 
 fn assignment_from(row: &Row<'_>) -> rusqlite::Result<(Assignment, Option<Uuid>)> {
     let name: Option<String> = row.get(8)?;
@@ -636,7 +650,8 @@ fn ingest_context(tx: &Transaction<'_>, batch: &IngestBatch) -> Result<IngestCon
             },
         );
     }
-    let mut assignment = tx.prepare_cached(&format!("{ASSIGNMENT_SELECT} WHERE a.id = ?1"))?;
+    let mut assignment =
+        tx.prepare_cached(&format!("{ASSIGNMENT_SELECT_NO_CONTACT} WHERE a.id = ?1"))?;
     let mut current = tx.prepare_cached(
         "SELECT response_id FROM response_bindings \
          WHERE assignment_id = ?1 AND voided_at IS NULL LIMIT 1",
