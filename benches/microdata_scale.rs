@@ -3,7 +3,9 @@
 //! of the real `sipas-server` for `GET /rounds/{id}/microdata` (csv, xlsx, sps),
 //! `GET /rounds/{id}/results?by=profile:A1`, `GET /review/queue` (whole, and its first
 //! page of 100: the after binary only), `GET /rounds/{id}/assignments` (one page) and
-//! `GET /rounds/{id}/progress?by=unit` with N counted responses, for two server
+//! `GET /rounds/{id}/progress?by=unit` and `POST /rounds/{id}/assign` of 5,000 ids (each
+//! looked up by id since 2026-12-03 (i); before, the round's rows were read to find them)
+//! with N counted responses, for two server
 //! binaries on the same database in the same run: **before** (`SIPAS_SERVER_BIN_BEFORE`, a
 //! release build of main: every counted response of the round read at once; left out when
 //! unset) and **after** (`SIPAS_SERVER_BIN`: rows streamed).
@@ -128,6 +130,41 @@ fn fingerprint(endpoint: &str, body: &[u8]) -> String {
     }
 }
 
+/// The assign-by-ids request of the bench (`POST /rounds/{id}/assign`).
+const ASSIGN: &str = "assign 5,000 by ids";
+/// How many ids it names.
+const ASSIGN_IDS: usize = 5_000;
+
+/// The ids of the `n` last assignments of round `BENCH`, read from the database.
+async fn last_assignment_ids(backend: Backend, database: &str, n: usize) -> Vec<String> {
+    let sql = format!(
+        "SELECT CAST(id AS TEXT) FROM assignments WHERE round_id = 'BENCH' ORDER BY id DESC LIMIT {n}"
+    );
+    match backend {
+        Backend::Sqlite => {
+            let conn = rusqlite::Connection::open(database).expect("open the bench database");
+            let mut stmt = conn.prepare(&sql).expect("prepare");
+            stmt.query_map([], |r| r.get(0))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("ids")
+        }
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls)
+                .await
+                .expect("connect for the ids");
+            tokio::spawn(connection);
+            client
+                .query(&sql, &[])
+                .await
+                .expect("ids")
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect()
+        }
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -179,7 +216,18 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
         bins.insert(0, ("before (main)", before));
     }
     let only = std::env::var("SIPAS_BENCH_ONLY").unwrap_or_default();
-    for (endpoint, path, both) in ENDPOINTS {
+    // Assign by ids: the last ASSIGN_IDS assignments of the round, to the surveyor who holds
+    // them (the answer, `{"assigned": N}`, is the same from both binaries every time).
+    let assign_body = if ASSIGN.contains(only.as_str()) {
+        let ids = last_assignment_ids(backend, &server.database(), ASSIGN_IDS).await;
+        Some(serde_json::json!({ "assignment_ids": ids, "surveyor_id": people.surveyor.id }))
+    } else {
+        None
+    };
+    let assign_entry = assign_body
+        .as_ref()
+        .map(|_| (ASSIGN, "/api/v1/rounds/BENCH/assign", true));
+    for (endpoint, path, both) in ENDPOINTS.iter().copied().chain(assign_entry) {
         if !endpoint.contains(only.as_str()) {
             continue;
         }
@@ -197,7 +245,13 @@ async fn run(backend: Backend, n: usize, repeat: usize) -> Option<()> {
             let (mut secs, mut bytes, mut print) = (Vec::new(), 0, String::new());
             for _ in 0..times {
                 let t = Instant::now();
-                let answer = raw_http::send(&server.url, Req::new("GET", path).token(&token)).await;
+                let req = match &assign_body {
+                    Some(body) if endpoint == ASSIGN => {
+                        Req::new("POST", path).token(&token).json(body.clone())
+                    }
+                    _ => Req::new("GET", path).token(&token),
+                };
+                let answer = raw_http::send(&server.url, req).await;
                 secs.push(t.elapsed().as_secs_f64());
                 assert_eq!(answer.status, 200, "{label} {endpoint}");
                 bytes = answer.body.len();

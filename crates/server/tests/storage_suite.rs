@@ -168,6 +168,7 @@ suite!(
     concurrent_findings_only_one_is_stored,
     handover_ingest_is_one_audited_transaction,
     assignment_rows_pass_by_one_at_a_time,
+    assignment_rows_by_id_only_of_the_round,
     large_import_and_assign_cross_statement_chunks,
 );
 
@@ -1434,6 +1435,67 @@ async fn assignment_rows_pass_by_one_at_a_time(ctx: Ctx) {
     .await
     .unwrap();
     assert_eq!(assigned, 2);
+}
+
+/// The rows a request names (assign by ids, self-completion links) are looked up by id:
+/// each at most once, only of the round asked, the same as the round's stream gives them.
+async fn assignment_rows_by_id_only_of_the_round(ctx: Ctx) {
+    let s = &*ctx.store;
+    let (sup, round_id, rows) = round_with_sample(s, 600).await;
+    let a = user(s, "dtv-a", Role::Surveyor).await;
+    s.assign(&[rows[3].id], a.id, sup.id).await.unwrap();
+    s.create_round(&round("2026-HN-2"), sup.id).await.unwrap();
+    let other = sample(2, "00007");
+    s.import_sample("2026-HN-2", &other, sup.id).await.unwrap();
+    let asked = [
+        rows[3].id,
+        rows[599].id,
+        rows[3].id,
+        other[0].id,
+        Uuid::now_v7(),
+    ];
+    let found = s
+        .round_assignment_rows_by_id(&round_id, &asked)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.keys().copied().collect::<Vec<_>>(),
+        {
+            let mut want = vec![rows[3].id, rows[599].id];
+            want.sort();
+            want
+        },
+        "another round's and unknown ids are absent, a repeated id is one row"
+    );
+    let mut streamed = BTreeMap::new();
+    each_assignment_row(s, &round_id, |r| {
+        if found.contains_key(&r.id) {
+            streamed.insert(r.id, r);
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(found, streamed);
+    assert_eq!(found[&rows[3].id].surveyor_id, Some(a.id));
+    assert_eq!(found[&rows[599].id].surveyor_id, None);
+    let theirs = s
+        .round_assignment_rows_by_id("2026-HN-2", &asked)
+        .await
+        .unwrap();
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), vec![&other[0].id]);
+    assert_eq!(theirs[&other[0].id].unit_code, "00007");
+    assert!(
+        s.round_assignment_rows_by_id(&round_id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.round_assignment_rows_by_id("none", &asked)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// An import and assignments of more rows than one statement takes (PostgreSQL writes them

@@ -8,9 +8,7 @@ use crate::auth::{Caller, require_cap};
 use crate::extract::{ApiPath, ApiQuery, read_json};
 use crate::problem::{ApiError, ApiResult};
 use crate::scope::{self, Scope};
-use crate::storage::{
-    AssignmentRow, RoundPlan, ScopeCodes, assignment_rows_of, each_assignment_row,
-};
+use crate::storage::{AssignmentRow, RoundPlan, ScopeCodes, each_assignment_row};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -490,7 +488,10 @@ pub async fn assign(
                 )
                 .with_details(serde_json::json!({ "field": "assignment_ids" })));
             }
-            let rows = assignment_rows_of(&*state.store, &round_id, &ids).await?;
+            let rows = state
+                .store
+                .round_assignment_rows_by_id(&round_id, &ids)
+                .await?;
             for id in &ids {
                 match rows.get(id) {
                     Some(row) if !mine.row(row, on) => {

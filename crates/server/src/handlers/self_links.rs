@@ -14,8 +14,8 @@ use crate::self_completion::{
     self as rules, PageAnswer, Receipt, new_code, new_device_token, new_open_token, normalise_code,
     valid_open_token,
 };
+use crate::storage::each_assignment_row;
 use crate::storage::self_store::{OpenLinkRow, OpenSubmission, Reservation, SelfLinkRow};
-use crate::storage::{assignment_rows_of, each_assignment_row};
 use crate::validation::{Incoming, check_with, round_catalogues};
 use axum::Json;
 use axum::body::Body;
@@ -142,7 +142,10 @@ pub async fn create_self_links(
             "Đợt khảo sát đã đóng.",
         ));
     }
-    let rows = assignment_rows_of(&*state.store, &round_id, &req.assignment_ids).await?;
+    let rows = state
+        .store
+        .round_assignment_rows_by_id(&round_id, &req.assignment_ids)
+        .await?;
     let mut links = Vec::with_capacity(req.assignment_ids.len());
     for aid in &req.assignment_ids {
         let Some(row) = rows.get(aid) else {

@@ -15,7 +15,7 @@ use sipas_protocol::wire::{
     AckStatus, Assignment, AssignmentStatus, Contact, Decision, FieldRound, ReviewDecision, Round,
     RoundUnit, UserInfo,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -171,24 +171,6 @@ pub async fn each_assignment_row(
         each(row?);
     }
     Ok(())
-}
-
-/// The assignment rows of round `round_id` whose ids are in `ids`, by id (an id not in the
-/// round is absent); only those are kept while the round's rows pass by.
-pub async fn assignment_rows_of(
-    store: &dyn ServerStore,
-    round_id: &str,
-    ids: &[Uuid],
-) -> Result<BTreeMap<Uuid, AssignmentRow>, StoreError> {
-    let wanted: BTreeSet<Uuid> = ids.iter().copied().collect();
-    let mut rows = BTreeMap::new();
-    each_assignment_row(store, round_id, |r| {
-        if wanted.contains(&r.id) {
-            rows.insert(r.id, r);
-        }
-    })
-    .await?;
-    Ok(rows)
 }
 
 /// Changes to a user (`PATCH /users/{id}`); `None` leaves a part as it is.
@@ -951,4 +933,12 @@ pub trait ServerStore:
     /// round). The rows are read by a task of their own; an error ends the stream with an
     /// `Err`; dropping the receiver stops the reading. See [`each_assignment_row`].
     async fn round_assignment_rows(&self, round_id: &str) -> Result<AssignmentRows, StoreError>;
+    /// The assignment rows of round `round_id` whose ids are in `ids` (at most a request's
+    /// worth), by id; an id that is not an assignment of that round is absent. Each id is
+    /// looked up by its key: the cost follows `ids`, not the round.
+    async fn round_assignment_rows_by_id(
+        &self,
+        round_id: &str,
+        ids: &[Uuid],
+    ) -> Result<BTreeMap<Uuid, AssignmentRow>, StoreError>;
 }

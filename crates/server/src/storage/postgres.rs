@@ -3316,25 +3316,48 @@ impl ServerStore for PgStore {
     }
 
     async fn round_assignment_rows(&self, round_id: &str) -> Result<AssignmentRows, StoreError> {
-        Ok(
-            self.stream_rows(sql::ROUND_ASSIGNMENT_ROWS, round_id, |row| {
-                let status: String = row.try_get(6)?;
-                Ok(AssignmentRow {
-                    id: row.try_get(0)?,
-                    unit_code: row.try_get(1)?,
-                    unit_name: row.try_get(2)?,
-                    agency_code: row.try_get(3)?,
-                    agency: row.try_get(4)?,
-                    procedure: row.try_get(5)?,
-                    status: AssignmentStatus::parse(&status)
-                        .ok_or_else(|| bad(format!("status {status:?}")))?,
-                    surveyor_id: row.try_get(7)?,
-                    origin: row.try_get(8)?,
-                    field_name: row.try_get(9)?,
-                })
-            }),
-        )
+        Ok(self.stream_rows(sql::ROUND_ASSIGNMENT_ROWS, round_id, assignment_row_from))
     }
+
+    async fn round_assignment_rows_by_id(
+        &self,
+        round_id: &str,
+        ids: &[Uuid],
+    ) -> Result<BTreeMap<Uuid, AssignmentRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(ASSIGNMENT_ROWS_BY_ID).await?;
+        client
+            .query(&stmt, &[&ids, &round_id.to_owned()])
+            .await?
+            .iter()
+            .map(|row| assignment_row_from(row).map(|r| (r.id, r)))
+            .collect()
+    }
+}
+
+/// The assignments `$1` of round `$2` without contacts (probes of the primary key).
+const ASSIGNMENT_ROWS_BY_ID: &str = concat!(
+    "SELECT ",
+    sql::assignment_row_cols!(),
+    " FROM assignments WHERE id = ANY($1) AND round_id = $2"
+);
+
+/// An [`AssignmentRow`] from the [`sql::assignment_row_cols`] columns.
+fn assignment_row_from(row: &Row) -> Result<AssignmentRow, StoreError> {
+    let status: String = row.try_get(6)?;
+    Ok(AssignmentRow {
+        id: row.try_get(0)?,
+        unit_code: row.try_get(1)?,
+        unit_name: row.try_get(2)?,
+        agency_code: row.try_get(3)?,
+        agency: row.try_get(4)?,
+        procedure: row.try_get(5)?,
+        status: AssignmentStatus::parse(&status)
+            .ok_or_else(|| bad(format!("status {status:?}")))?,
+        surveyor_id: row.try_get(7)?,
+        origin: row.try_get(8)?,
+        field_name: row.try_get(9)?,
+    })
 }
 
 /// Makes one streamed value of a row (see [`PgStore::stream_rows`]).

@@ -158,11 +158,23 @@ pub(crate) const SYNCED_BY_UNIT_ORIGIN: &str = "SELECT c.unit_code, \
 /// Number of stored response revisions of round `$1`.
 pub(crate) const ROUND_RESPONSE_COUNT: &str = "SELECT COUNT(*) FROM responses WHERE round_id = $1";
 
-/// Assignments of round `$1` without contacts, by id: id, unit code and name, agency code
-/// (catalogue), agency name, procedure, status, surveyor, origin, field name.
-pub(crate) const ROUND_ASSIGNMENT_ROWS: &str = "SELECT id, unit_code, unit_name, \
-     agency_code, agency, procedure, status, surveyor_id, origin, field_name FROM assignments \
-     WHERE round_id = $1 ORDER BY id";
+/// The columns of an [`crate::storage::AssignmentRow`] (an assignment without contacts): id,
+/// unit code and name, agency code (catalogue), agency name, procedure, status, surveyor,
+/// origin, field name.
+macro_rules! assignment_row_cols {
+    () => {
+        "id, unit_code, unit_name, agency_code, agency, procedure, status, surveyor_id, \
+         origin, field_name"
+    };
+}
+pub(crate) use assignment_row_cols;
+
+/// Assignments of round `$1` without contacts ([`assignment_row_cols`]), by id.
+pub(crate) const ROUND_ASSIGNMENT_ROWS: &str = concat!(
+    "SELECT ",
+    assignment_row_cols!(),
+    " FROM assignments WHERE round_id = $1 ORDER BY id"
+);
 
 /// Whether round `$1` is closed (no row: unknown round).
 pub(crate) const ROUND_CLOSED: &str = "SELECT closed_at IS NOT NULL FROM rounds WHERE id = $1";

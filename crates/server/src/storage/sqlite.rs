@@ -2902,19 +2902,51 @@ impl ServerStore for SqliteStore {
     }
 
     async fn round_assignment_rows(&self, round_id: &str) -> Result<AssignmentRows, StoreError> {
-        Ok(self.stream_rows(sql::ROUND_ASSIGNMENT_ROWS, round_id, |r| {
-            Ok(AssignmentRow {
-                id: col_uuid(r, 0)?,
-                unit_code: r.get(1)?,
-                unit_name: r.get(2)?,
-                agency_code: r.get(3)?,
-                agency: r.get(4)?,
-                procedure: r.get(5)?,
-                status: col_status(r, 6)?,
-                surveyor_id: col_opt_uuid(r, 7)?,
-                origin: r.get(8)?,
-                field_name: r.get(9)?,
-            })
-        }))
+        Ok(self.stream_rows(sql::ROUND_ASSIGNMENT_ROWS, round_id, assignment_row_from))
     }
+
+    async fn round_assignment_rows_by_id(
+        &self,
+        round_id: &str,
+        ids: &[Uuid],
+    ) -> Result<BTreeMap<Uuid, AssignmentRow>, StoreError> {
+        let (round_id, ids) = (round_id.to_owned(), ids.to_vec());
+        self.read(move |tx| {
+            let mut one = tx.prepare_cached(ASSIGNMENT_ROW_BY_ID)?;
+            let mut rows = BTreeMap::new();
+            for id in ids {
+                if let Some(row) = one
+                    .query_row(params![id.to_string(), round_id], assignment_row_from)
+                    .optional()?
+                {
+                    rows.insert(id, row);
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+/// Assignment `$1` of round `$2` without contacts (one primary key probe).
+const ASSIGNMENT_ROW_BY_ID: &str = concat!(
+    "SELECT ",
+    sql::assignment_row_cols!(),
+    " FROM assignments WHERE id = ?1 AND round_id = ?2"
+);
+
+/// An [`AssignmentRow`] from the [`sql::assignment_row_cols`] columns.
+fn assignment_row_from(r: &Row<'_>) -> rusqlite::Result<AssignmentRow> {
+    Ok(AssignmentRow {
+        id: col_uuid(r, 0)?,
+        unit_code: r.get(1)?,
+        unit_name: r.get(2)?,
+        agency_code: r.get(3)?,
+        agency: r.get(4)?,
+        procedure: r.get(5)?,
+        status: col_status(r, 6)?,
+        surveyor_id: col_opt_uuid(r, 7)?,
+        origin: r.get(8)?,
+        field_name: r.get(9)?,
+    })
 }

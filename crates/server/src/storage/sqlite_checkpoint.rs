@@ -61,9 +61,7 @@ fn run(conn: &Connection, nudges: &Receiver<()>) {
 
 /// One `PASSIVE` checkpoint; returns (frames in the log, frames copied).
 pub(super) fn checkpoint(conn: &Connection) -> Result<(i64, i64), StoreError> {
-    Ok(
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get(1)?, r.get(2)?))
-        })?,
-    )
+    Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })?)
 }
