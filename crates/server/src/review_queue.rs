@@ -5,7 +5,8 @@
 use crate::app::AppState;
 use crate::problem::ApiResult;
 use crate::scope::RoundFilter;
-use crate::storage::{ReviewItem, ReviewPage, ReviewState};
+use crate::storage::{Admit, ReviewItem, ReviewPage, ReviewState};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Fewest rows asked of the store at once (a narrow scope filters many out).
@@ -19,15 +20,16 @@ pub const MAX_STORE_PAGE: usize = 500;
 pub struct QueueReader {
     state: AppState,
     round_id: String,
-    filter: RoundFilter,
+    admit: Admit,
     review: ReviewState,
     after: Option<Uuid>,
     done: bool,
 }
 
 impl QueueReader {
-    /// A walk of round `round_id`'s responses in `review` state that `filter` admits, starting
-    /// after response `after` (none: from the start).
+    /// A walk of round `round_id`'s responses in `review` state that `filter` admits (by the
+    /// codes of their binding: [`RoundFilter::admits_codes`], decided by the store before any
+    /// body is read), starting after response `after` (none: from the start).
     pub fn new(
         state: &AppState,
         round_id: &str,
@@ -38,7 +40,7 @@ impl QueueReader {
         QueueReader {
             state: state.clone(),
             round_id: round_id.to_owned(),
-            filter,
+            admit: Arc::new(move |unit, agency| filter.admits_codes(unit, agency)),
             review,
             after,
             done: false,
@@ -67,23 +69,18 @@ impl QueueReader {
             let stretch = self
                 .state
                 .store
-                .review_stretch(&self.round_id, &page)
+                .review_stretch(&self.round_id, &page, Arc::clone(&self.admit))
                 .await?;
             let last_stretch = (stretch.looked as usize) < ask;
             let mut filled = false;
             for item in stretch.items {
                 let id = item.response.id;
-                if self
-                    .filter
-                    .admits(&item.response.unit_code, item.response.assignment_id)
-                {
-                    out.push(item);
-                    if out.len() == want {
-                        // What follows this one is read again by the next call.
-                        self.after = Some(id);
-                        filled = true;
-                        break;
-                    }
+                out.push(item);
+                if out.len() == want {
+                    // What follows this one is read again by the next call.
+                    self.after = Some(id);
+                    filled = true;
+                    break;
                 }
             }
             if !filled {

@@ -1153,7 +1153,7 @@ async fn report_as_json_csv_and_xlsx_with_suppression_and_stamp(backend: Backend
     };
     let latest = w
         .store
-        .review_stretch(ROUND, &page)
+        .review_stretch(ROUND, &page, std::sync::Arc::new(|_, _| true))
         .await
         .unwrap()
         .items

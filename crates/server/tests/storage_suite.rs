@@ -1348,6 +1348,7 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
                 after: Some(expected[0].0),
                 limit: 5,
             },
+            everyone(),
         )
         .await
         .unwrap();
@@ -1365,6 +1366,7 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
                 after: None,
                 limit: 2,
             },
+            everyone(),
         )
         .await
         .unwrap();
@@ -1382,6 +1384,41 @@ async fn review_items_decisions_and_report_responses(ctx: Ctx) {
             .collect::<Vec<_>>(),
         approved_in_first_two
     );
+    // The scope is asked of the responses in the state only, with their binding's unit and
+    // their assignment's agency code; those it refuses are looked at, never handed out.
+    for (state, want_asked) in [(ReviewState::All, 3), (ReviewState::Approved, 1)] {
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
+        let only_second: sipas_server::storage::Admit = Arc::new(move |unit, agency| {
+            let mut seen = seen.lock().unwrap();
+            seen.push((unit.to_owned(), agency.map(str::to_owned)));
+            seen.len() == 2
+        });
+        let stretch = s
+            .review_stretch(
+                &round_id,
+                &ReviewPage {
+                    state,
+                    after: None,
+                    limit: 10,
+                },
+                only_second,
+            )
+            .await
+            .unwrap();
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(
+            asked,
+            vec![("00004".to_owned(), None); want_asked],
+            "{state:?}"
+        );
+        assert_eq!(stretch.looked, 3, "{state:?}");
+        let handed: Vec<Uuid> = stretch.items.iter().map(|i| i.response.id).collect();
+        match state {
+            ReviewState::All => assert_eq!(handed, vec![expected[1].0]),
+            _ => assert!(handed.is_empty(), "the one approved response was refused"),
+        }
+    }
 
     let history = s.decisions_for(r1.id, 1).await.unwrap();
     assert_eq!(history.len(), 2);
@@ -1584,6 +1621,11 @@ async fn held_by(s: &dyn ServerStore, surveyor: Uuid) -> usize {
     held
 }
 
+/// Admits every response of a review stretch (a whole-server scope).
+fn everyone() -> sipas_server::storage::Admit {
+    Arc::new(|_, _| true)
+}
+
 /// The review queue of `round` in `state`, read in stretches of `limit` from the start.
 async fn review_queue(
     s: &dyn ServerStore,
@@ -1601,6 +1643,7 @@ async fn review_queue(
                     after,
                     limit,
                 },
+                everyone(),
             )
             .await
             .unwrap();

@@ -396,4 +396,48 @@ async fn streamed_equals_in_memory(backend: Backend) {
         }
     }
     assert_eq!(checked, tokens.len() * uris.len());
+
+    // The review queue in each scope, whole and walked in pages of 7: what the scope admits
+    // by the binding's unit and the assignment's agency (decided before any body is read).
+    let queue = |body: &[u8]| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["response_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let current = |keep: fn(usize) -> bool| {
+        (0..this.len())
+            .filter(|i| i % 11 != 8 && keep(*i)) // 8: voided
+            .count()
+    };
+    let mut seen = std::collections::BTreeMap::new();
+    for (who, token) in &tokens {
+        let uri = "/api/v1/review/queue?round_id=R-2026&state=all";
+        let whole = get(&streamed, uri, token).await;
+        if *who == "gsv-hn" {
+            // Hà Nội's supervisor does not see this round (its units are elsewhere).
+            assert_eq!(whole.status, StatusCode::NOT_FOUND);
+            continue;
+        }
+        assert_eq!(whole.status, StatusCode::OK, "{who}");
+        let whole = queue(&whole.body);
+        let (mut paged, mut after) = (Vec::new(), String::new());
+        loop {
+            let page = get(&streamed, &format!("{uri}&limit=7{after}"), token).await;
+            let page = queue(&page.body);
+            paged.extend(page.iter().cloned());
+            match page.last() {
+                Some(last) if page.len() == 7 => after = format!("&after={last}"),
+                _ => break,
+            }
+        }
+        assert_eq!(paged, whole, "{who}: pages walk the same queue");
+        seen.insert(*who, whole);
+    }
+    assert_eq!(seen["gsv"].len(), current(|_| true));
+    // AGENCIES[0] is BV01.
+    assert_eq!(seen["gsv-bv"].len(), current(|i| i % 4 == 0));
+    assert!(seen["gsv-bv"].iter().all(|id| seen["gsv"].contains(id)));
 }

@@ -244,7 +244,9 @@ pub async fn queue(
     };
     let mine = scope::of(&state, &caller).await?;
     let (round, _) = visible_round(&state, &mine, &round_id).await?;
-    let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
+    // The queue is filtered by codes: no assignment of the round is read for it, and the
+    // store reads no body outside the scope.
+    let filter = scope::RoundFilter::for_codes(&mine, round.starts_on);
     let mut reader = QueueReader::new(&state, &round_id, filter, review, after);
     let mut names = SurveyorNames::default();
     if let Some(limit) = limit {

@@ -206,6 +206,8 @@ pub async fn draw(
     let mine = scope::of(&state, &caller).await?;
     let (round, _) = visible_round(&state, &mine, &round_id).await?;
     let filter = scope::RoundFilter::new(&state, &mine, &round_id, round.starts_on).await?;
+    // The queue is filtered by codes (the store reads no body outside the scope).
+    let queue_filter = scope::RoundFilter::for_codes(&mine, round.starts_on);
     let form = round_form(&state, &round)?;
     let key_items = default_key_items(&form);
 
@@ -215,7 +217,7 @@ pub async fn draw(
         QueueReader::new(
             &state,
             &round_id,
-            filter.clone(),
+            queue_filter.clone(),
             ReviewState::NotRejected,
             None,
         )

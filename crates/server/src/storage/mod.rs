@@ -339,10 +339,16 @@ pub struct ReviewPage {
     pub limit: u32,
 }
 
+/// Which responses of a review stretch are handed out whole (their body read): the caller's
+/// scope ([`crate::scope::RoundFilter::admits_codes`]) asked with the unit a response is bound
+/// to and its assignment's agency code (`None`: no agency). The others only count as looked
+/// at, so a narrow scope costs no body of the rest of the round.
+pub type Admit = std::sync::Arc<dyn Fn(&str, Option<&str>) -> bool + Send + Sync>;
+
 /// What one stretch of the review queue held.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReviewStretch {
-    /// The responses in the state asked, oldest id first.
+    /// The responses in the state asked that the caller admits, oldest id first.
     pub items: Vec<ReviewItem>,
     /// The last response id looked at, in the state or not (the next stretch's `after`).
     pub last: Option<Uuid>,
@@ -749,12 +755,14 @@ pub trait ServerStore:
     // --- review -------------------------------------------------------------------------
     /// One stretch of the review queue: the next `page.limit` current responses of a round
     /// after `page.after` (none: from the start), oldest id first; those whose latest
-    /// decision is in `page.state` are handed over with their latest revision, submitter,
-    /// reception time and decision. The work is bounded by the limit, whatever the state.
+    /// decision is in `page.state` and that `admit` admits are handed over with their latest
+    /// revision, submitter, reception time and decision. The work is bounded by the limit,
+    /// whatever the state and the scope.
     async fn review_stretch(
         &self,
         round_id: &str,
         page: &ReviewPage,
+        admit: Admit,
     ) -> Result<ReviewStretch, StoreError>;
     /// Every decision recorded on a response revision, oldest first.
     async fn decisions_for(

@@ -2475,6 +2475,7 @@ impl ServerStore for PgStore {
         &self,
         round_id: &str,
         page: &ReviewPage,
+        admit: super::Admit,
     ) -> Result<ReviewStretch, StoreError> {
         let client = self.pool.get().await?;
         let (state, limit) = (page.state.code(), i64::from(page.limit));
@@ -2492,7 +2493,13 @@ impl ServerStore for PgStore {
         };
         let mut stretch = ReviewStretch::default();
         for r in rows {
-            let body: Option<Json<Response>> = r.try_get(4)?;
+            // The body is parsed only when the caller admits the response.
+            let in_state = r.try_get::<_, Option<Present>>(4)?.is_some();
+            let body: Option<Json<Response>> =
+                match in_state && admit(r.try_get(5)?, r.try_get::<_, Option<&str>>(6)?) {
+                    true => r.try_get(4)?,
+                    false => None,
+                };
             let item = match body {
                 None => None,
                 Some(Json(response)) => {
@@ -3358,6 +3365,23 @@ fn assignment_row_from(row: &Row) -> Result<AssignmentRow, StoreError> {
         origin: row.try_get(8)?,
         field_name: row.try_get(9)?,
     })
+}
+
+/// Whether a column holds a value, without decoding it (a body the caller does not want is
+/// not parsed).
+struct Present;
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Present {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        _: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Present)
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
 }
 
 /// Makes one streamed value of a row (see [`PgStore::stream_rows`]).

@@ -30,7 +30,8 @@ pub(crate) const COUNTED_RESPONSES: &str = "SELECT r.body_json, r.received_at \
 /// One stretch of the review queue: the next current responses of a round (those of the
 /// `current_responses` view: bound, not voided, latest revision), oldest id first, each with
 /// its surveyor, reception time, latest decision and, only when that decision is in the state
-/// asked, its body. The bindings are walked first, in the order of their `(round_id,
+/// asked, its body; then the unit it is bound to and its assignment's agency code (what the
+/// caller's scope is decided by, [`crate::storage::Admit`]). The bindings are walked first, in the order of their `(round_id,
 /// response_id)` index (migration 0019) and cut to the stretch's length before anything is
 /// joined: a plan sorting the whole round for every stretch was chosen by PostgreSQL
 /// otherwise (it cannot tell how many rows the revision and state conditions keep).
@@ -47,12 +48,13 @@ macro_rules! review_stretch {
             $state,
             " = 'not_rejected' AND COALESCE(t.decision, '') <> 'rejected') OR t.decision = ",
             $state,
-            " THEN r.body_json END \
-             FROM (SELECT s.response_id, s.surveyor_id, s.revision, \
+            " THEN r.body_json END, t.unit_code, \
+             (SELECT a.agency_code FROM assignments a WHERE a.id = t.assignment_id) \
+             FROM (SELECT s.response_id, s.surveyor_id, s.revision, s.unit_code, s.assignment_id, \
                (SELECT d.decision FROM review_decisions d \
                  WHERE d.response_id = s.response_id AND d.revision = s.revision \
                  ORDER BY d.seq DESC LIMIT 1) AS decision \
-               FROM (SELECT b.response_id, b.surveyor_id, \
+               FROM (SELECT b.response_id, b.surveyor_id, b.unit_code, b.assignment_id, \
                  (SELECT MAX(x.revision) FROM responses x WHERE x.id = b.response_id) AS revision \
                  FROM response_bindings b WHERE b.round_id = $2",
             $after,

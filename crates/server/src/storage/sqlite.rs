@@ -2139,6 +2139,7 @@ impl ServerStore for SqliteStore {
         &self,
         round_id: &str,
         page: &ReviewPage,
+        admit: super::Admit,
     ) -> Result<ReviewStretch, StoreError> {
         let (round_id, page) = (round_id.to_owned(), *page);
         self.read(move |tx| {
@@ -2156,10 +2157,15 @@ impl ServerStore for SqliteStore {
             };
             let mut stretch = ReviewStretch::default();
             while let Some(r) = rows.next()? {
-                let body: Option<String> = r.get(4)?;
-                let item = match body {
-                    None => None,
-                    Some(_) => {
+                let in_state = r.get_ref(4)?.as_str_or_null().map_err(|e| bad(4, e))?;
+                let wanted = in_state.is_some()
+                    && admit(
+                        col_str(r, 5)?,
+                        r.get_ref(6)?.as_str_or_null().map_err(|e| bad(6, e))?,
+                    );
+                let item = match wanted {
+                    false => None,
+                    true => {
                         let decision: Option<String> = r.get(3)?;
                         Some(ReviewItem {
                             response: col_json(r, 4)?,
