@@ -265,8 +265,9 @@ impl Scope {
 pub struct RoundFilter {
     scope: Scope,
     on: NaiveDate,
-    /// Agency code per assignment id (only loaded when the scope restricts agencies).
-    agency_of: Option<std::collections::BTreeMap<Uuid, Option<String>>>,
+    /// The round's assignments whose agency the scope admits (only loaded when the scope
+    /// restricts agencies): its memory follows the scope, not the round (issue 14).
+    admitted: Option<std::collections::HashSet<Uuid>>,
 }
 
 impl RoundFilter {
@@ -277,37 +278,38 @@ impl RoundFilter {
         round_id: &str,
         starts_on: NaiveDate,
     ) -> ApiResult<RoundFilter> {
-        let agency_of = if scope.codes.agencies.is_empty() {
+        let admitted = if scope.codes.agencies.is_empty() {
             None
         } else {
-            let mut agency_of = std::collections::BTreeMap::new();
+            let mut admitted = std::collections::HashSet::new();
             crate::storage::each_assignment_row(&*state.store, round_id, |r| {
-                agency_of.insert(r.id, r.agency_code);
+                if scope.agency(r.agency_code.as_deref()) {
+                    admitted.insert(r.id);
+                }
             })
             .await?;
-            Some(agency_of)
+            Some(admitted)
         };
         Ok(RoundFilter {
             scope: scope.clone(),
             on: starts_on,
-            agency_of,
+            admitted,
         })
     }
 
     /// Whether data of `unit` (and of `assignment`, for the agency restriction) is in scope.
     pub fn admits(&self, unit: &str, assignment: Option<Uuid>) -> bool {
-        if self.scope.is_whole() && self.agency_of.is_none() {
+        if self.scope.is_whole() && self.admitted.is_none() {
             return true;
         }
         if !self.scope.unit(unit, self.on) {
             return false;
         }
-        match &self.agency_of {
+        match &self.admitted {
             None => true,
-            Some(map) => {
-                let agency = assignment.and_then(|a| map.get(&a).cloned().flatten());
-                self.scope.agency(agency.as_deref())
-            }
+            // A restricted scope admits no data without an assignment of an admitted agency
+            // (`Scope::agency(None)` is false once agencies are listed).
+            Some(admitted) => assignment.is_some_and(|a| admitted.contains(&a)),
         }
     }
 
@@ -322,7 +324,7 @@ impl RoundFilter {
         RoundFilter {
             scope: scope.clone(),
             on: starts_on,
-            agency_of: None,
+            admitted: None,
         }
     }
 
@@ -554,6 +556,36 @@ mod tests {
         assert!(agency.assignment("95001", Some("A1"), on));
         assert!(!agency.assignment("95001", Some("A2"), on));
         assert!(!agency.assignment("95001", None, on));
+    }
+
+    #[test]
+    fn a_round_filter_keeps_only_the_admitted_assignments() {
+        let on = day("2026-01-01");
+        let (a1, a2) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        // What `RoundFilter::new` keeps of a round whose assignment a1 is of agency A1 and a2
+        // of A2, for a scope of Hà Nội and agency A1.
+        let filter = RoundFilter {
+            scope: scope(&["01"], &["A1"]),
+            on,
+            admitted: Some([a1].into_iter().collect()),
+        };
+        assert!(filter.admits("95001", Some(a1)));
+        assert!(!filter.admits("95001", Some(a2)), "another agency");
+        assert!(!filter.admits("95001", None), "no assignment: no agency");
+        assert!(!filter.admits("95101", Some(a1)), "outside the units");
+        assert!(
+            !filter.admits("95001", Some(Uuid::from_u128(3))),
+            "not in the round"
+        );
+        assert!(filter.admits_codes("95001", Some("A1")));
+        assert!(!filter.admits_codes("95001", Some("A2")));
+        let units_only = RoundFilter {
+            scope: scope(&["01"], &[]),
+            on,
+            admitted: None,
+        };
+        assert!(units_only.admits("95001", None));
+        assert!(!units_only.admits("95101", Some(a1)));
     }
 
     #[test]
