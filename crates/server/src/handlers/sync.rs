@@ -141,16 +141,17 @@ pub async fn upload_batch(
 ) -> ApiResult<Json<UploadResult>> {
     require_cap(&caller.user, Capability::Collect)?;
     let raw = read_raw_body(&headers, body, MAX_BATCH_BYTES).await?;
-    let encoding = content_encoding(&headers).map(str::to_owned);
-    let batch = tokio::task::spawn_blocking(move || decode_batch(raw, encoding.as_deref()))
-        .await
-        .map_err(blocking_failed)??;
+    let batch = decode_batch(raw, content_encoding(&headers))?;
     super::revocation::record_sync(&state, &caller).await;
     let submitter = Submitter::Device {
         user: caller.user.id,
         device: caller.device_id,
     };
-    let records = on_both_cores(batch.records, |raw| Incoming::decode(raw.get())).await?;
+    let records = batch
+        .records
+        .iter()
+        .map(|raw| Incoming::decode(raw.get()))
+        .collect();
     Ok(Json(process_batch(&state, records, submitter).await?))
 }
 
@@ -220,40 +221,6 @@ impl Submitter {
     }
 }
 
-/// Fewest items [`on_both_cores`] splits in two.
-const SPLIT_FROM: usize = 32;
-
-/// `f` applied to every item, in order, on the blocking pool: a batch's decoding and checks
-/// are CPU work, so they never hold an async worker (other requests keep being served), and
-/// from [`SPLIT_FROM`] items the two halves run at once, so that a lone device's batch is
-/// checked on both cores while the store writes another.
-async fn on_both_cores<T, U, F>(mut items: Vec<T>, f: F) -> ApiResult<Vec<U>>
-where
-    T: Send + 'static,
-    U: Send + 'static,
-    F: Fn(T) -> U + Send + Sync + 'static,
-{
-    let f = std::sync::Arc::new(f);
-    let tail = match items.len() >= SPLIT_FROM {
-        true => items.split_off(items.len() / 2),
-        false => Vec::new(),
-    };
-    let run = |part: Vec<T>| {
-        let f = std::sync::Arc::clone(&f);
-        tokio::task::spawn_blocking(move || part.into_iter().map(|i| f(i)).collect::<Vec<U>>())
-    };
-    let (head, tail) = tokio::join!(run(items), run(tail));
-    let mut out = head.map_err(blocking_failed)?;
-    out.extend(tail.map_err(blocking_failed)?);
-    Ok(out)
-}
-
-/// A blocking task that panicked or was cancelled: an internal error (logged).
-fn blocking_failed(e: tokio::task::JoinError) -> ApiError {
-    tracing::error!(error = %e, "a batch's decoding or checks failed");
-    ApiError::internal()
-}
-
 /// Checks and stores the records of a batch for `submitter`: `413.1` for more than
 /// [`MAX_BATCH_RECORDS`] records (nothing stored); otherwise one acknowledgement per record,
 /// in order, decided by the stateless checks ([`check_with`], with the catalogues of [`round_catalogues`]) and then the ingest rules
@@ -281,10 +248,12 @@ pub async fn process_batch(
         })));
     }
     let now = state.clock.now();
-    let catalogues = std::sync::Arc::new(round_catalogues(state, &records).await?);
-    let forms = std::sync::Arc::clone(&state.forms);
+    let catalogues = round_catalogues(state, &records).await?;
     let batch = std::sync::Arc::new(IngestBatch {
-        items: on_both_cores(records, move |r| check_with(&forms, &catalogues, r, now)).await?,
+        items: records
+            .into_iter()
+            .map(|r| check_with(&state.forms, &catalogues, r, now))
+            .collect(),
         source: submitter.source(),
         received_at: now,
         override_by: None,
@@ -315,18 +284,4 @@ pub async fn process_batch(
         "batch"
     );
     Ok(UploadResult { acks })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn both_cores_keep_the_order_of_the_items() {
-        for n in [0, 1, SPLIT_FROM - 1, SPLIT_FROM, 251] {
-            let items: Vec<usize> = (0..n).collect();
-            let out = on_both_cores(items, |i| i * 2).await.unwrap();
-            assert_eq!(out, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "{n} items");
-        }
-    }
 }
