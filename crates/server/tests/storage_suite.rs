@@ -2105,6 +2105,14 @@ async fn sqlite_checkpoints_run_beside_the_writer() {
     }
     assert_eq!(s.response_count().await.unwrap(), N as u64);
     drop(store);
+    // The checkpoint thread's connection closes last: the log is folded in and removed, so a
+    // cleanly closed store is one file.
+    let wal = dir.path().join("server.sqlite-wal");
+    assert!(
+        !wal.exists(),
+        "{} is left after a clean close",
+        wal.display()
+    );
     let reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(reopened.response_count().await.unwrap(), N as u64);
 }

@@ -12,17 +12,32 @@ use super::configure;
 use crate::storage::StoreError;
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Shortest time between two checkpoints: commits made meanwhile are taken by the next one,
 /// so a busy server syncs the database file at most this often for checkpoints.
 const PAUSE: Duration = Duration::from_millis(100);
 
-/// The handle the store keeps: dropping it (with the store) ends the thread, whose
-/// connection closes last and so checkpoints whatever is left.
+/// The handle the store keeps. Dropping it (with the store, after the writer and readers)
+/// ends the thread and waits for it: its connection is the last one to close, so SQLite
+/// checkpoints what is left and removes the log, and a cleanly stopped server leaves one
+/// database file, as it did before this thread.
 pub(super) struct Checkpointer {
-    wake: SyncSender<()>,
+    wake: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::warn!("the WAL checkpoint thread panicked");
+        }
+    }
 }
 
 impl Checkpointer {
@@ -33,29 +48,52 @@ impl Checkpointer {
         // The checkpoint syncs the database file under this connection's setting.
         conn.pragma_update(None, "synchronous", "FULL")?;
         let (wake, nudges) = sync_channel(1);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || run(&conn, &nudges))
+            .spawn(move || run(conn, &nudges))
             .map_err(|e| StoreError::Backend(format!("starting the checkpoint thread: {e}")))?;
-        Ok(Checkpointer { wake })
+        Ok(Checkpointer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
     }
 
     /// Asks for a checkpoint soon (after a commit). Never blocks: one pending nudge is enough.
     pub(super) fn nudge(&self) {
-        match self.wake.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+        if let Some(wake) = &self.wake {
+            match wake.try_send(()) {
+                Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+            }
         }
     }
 }
 
-/// Checkpoints once per nudge, at most once per [`PAUSE`], until the store is dropped.
-fn run(conn: &Connection, nudges: &Receiver<()>) {
-    while nudges.recv().is_ok() {
-        if let Err(e) = checkpoint(conn) {
+/// Checkpoints once per nudge, at most once per [`PAUSE`], until the store is dropped; then
+/// closes its connection.
+fn run(conn: Connection, nudges: &Receiver<()>) {
+    let mut pending = false;
+    loop {
+        if !pending && nudges.recv().is_err() {
+            break;
+        }
+        if let Err(e) = checkpoint(&conn) {
             // Nothing is lost: the log keeps the commits and the next nudge tries again.
             tracing::warn!(error = %e, "WAL checkpoint failed; the next commit retries it");
         }
-        std::thread::sleep(PAUSE);
+        // Rest, remembering a nudge that comes meanwhile; stop at once when the store goes.
+        pending = false;
+        let rest_until = Instant::now() + PAUSE;
+        loop {
+            let left = rest_until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match nudges.recv_timeout(left) {
+                Ok(()) => pending = true,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
     }
 }
 
