@@ -31,10 +31,11 @@ pub(crate) const COUNTED_RESPONSES: &str = "SELECT r.body_json, r.received_at \
 /// `current_responses` view: bound, not voided, latest revision), oldest id first, each with
 /// its surveyor, reception time, latest decision and, only when that decision is in the state
 /// asked, its body; then the unit it is bound to and its assignment's agency code (what the
-/// caller's scope is decided by, [`crate::storage::Admit`]). The bindings are walked first, in the order of their `(round_id,
-/// response_id)` index (migration 0019) and cut to the stretch's length before anything is
-/// joined: a plan sorting the whole round for every stretch was chosen by PostgreSQL
-/// otherwise (it cannot tell how many rows the revision and state conditions keep).
+/// caller's scope is decided by, [`crate::storage::Admit`]). The bindings are walked first,
+/// in the order of their `(round_id, response_id)` index (migration 0019) and cut to the
+/// stretch's length before anything is joined: a plan sorting the whole round for every
+/// stretch was chosen by PostgreSQL otherwise (it cannot tell how many rows the revision and
+/// state conditions keep).
 /// `$S` is the state ([`crate::storage::ReviewState::code`]), `$1`-based as they appear.
 macro_rules! review_stretch {
     ($state:literal, $after:literal, $limit:literal) => {

@@ -2157,8 +2157,9 @@ impl ServerStore for SqliteStore {
             };
             let mut stretch = ReviewStretch::default();
             while let Some(r) = rows.next()? {
-                let in_state = r.get_ref(4)?.as_str_or_null().map_err(|e| bad(4, e))?;
-                let wanted = in_state.is_some()
+                // The body is parsed only when the caller admits the response.
+                let in_state = r.get_ref(4)? != rusqlite::types::ValueRef::Null;
+                let wanted = in_state
                     && admit(
                         col_str(r, 5)?,
                         r.get_ref(6)?.as_str_or_null().map_err(|e| bad(6, e))?,
